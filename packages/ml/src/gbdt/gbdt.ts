@@ -1,0 +1,275 @@
+import { MlInputError } from '../core/errors.js';
+import type { HyperValue } from '../core/params.js';
+import { Random } from '../core/random.js';
+import { assertNoInfinity, type Dataset, validateDataset } from '../data/dataset.js';
+import { binMatrix, computeCuts } from './binning.js';
+import { evalMetric, higherIsBetter } from './eval-metric.js';
+import { CompiledForest } from './forest.js';
+import { type GrownTree, TreeGrower } from './grower.js';
+import {
+  FEATURE_STRIDE,
+  type HistogramBackend,
+  type HistogramWorkerFactory,
+  SerialHistogramBackend,
+} from './histogram.js';
+import { GbdtModel } from './model.js';
+import { baseMargin, computeGradients, isMulticlass, softmaxRows, transformMargins } from './objectives.js';
+import { type GbdtParams, resolveGbdtParams } from './params.js';
+import type { GbdtTree } from './tree.js';
+
+/** Options beyond hyperparameters: validation data and the thread seam. */
+export interface GbdtTrainOptions {
+  /** Scored every round with `eval_metric`; required for `early_stopping_rounds`. */
+  validation?: Dataset;
+  /**
+   * Runs histogram building on `nthread` threads (e.g. `nodeWorkerFactory` from `./node-workers.js`).
+   * Without it training uses one thread whatever `nthread` says (browsers, or no worker support).
+   */
+  workerFactory?: HistogramWorkerFactory;
+  /** Called after each round with the validation scores of that round. */
+  onRound?: (round: number, scores: Record<string, number>) => void;
+}
+
+const MAX_HIST_BYTES = 2 ** 31;
+
+/**
+ * Trains gradient-boosted trees with the histogram method and SageMaker XGBoost's hyperparameters
+ * (`num_round` default 100, `max_depth` 6, `eta` 0.3, `max_bin` 256, `objective` reg:squarederror, ...).
+ * Features are quantile-binned to uint8 once; missing values (NaN) learn a default direction per split.
+ * With `early_stopping_rounds` the model is cut back to its best iteration.
+ *
+ * @example
+ * const model = trainGbdt(
+ *   { x: DenseMatrix.fromRows(rows), y: labels },
+ *   { objective: 'binary:logistic', num_round: '100', max_depth: '6', eta: '0.1', eval_metric: 'auc',
+ *     early_stopping_rounds: 10 },
+ *   { validation: { x: xVal, y: yVal } },
+ * );
+ */
+export function trainGbdt(
+  train: Dataset,
+  hyperparameters: Readonly<Record<string, HyperValue>> = {},
+  options: GbdtTrainOptions = {},
+): GbdtModel {
+  const p = resolveGbdtParams(hyperparameters);
+  const multi = isMulticlass(p.objective);
+  const labelCheck = labelRule(p);
+  validateDataset(train, { field: 'train', ...labelCheck });
+  assertNoInfinity(train.x, 'train.x');
+  const val = options.validation;
+  if (val) {
+    validateDataset(val, { field: 'validation', ...labelCheck });
+    if (val.x.cols !== train.x.cols) {
+      throw new MlInputError('validation.x', `has ${val.x.cols} columns, train has ${train.x.cols}`);
+    }
+  }
+  if (p.earlyStoppingRounds !== undefined && !val) {
+    throw new MlInputError('early_stopping_rounds', 'needs a validation set');
+  }
+  if (p.objective === 'count:poisson') {
+    for (let i = 0; i < train.y.length; i++) {
+      if (train.y[i]! < 0)
+        throw new MlInputError('train.y', `count:poisson needs labels >= 0, got ${train.y[i]}`);
+    }
+  }
+
+  const x = train.x;
+  const n = x.rows;
+  const d = x.cols;
+  const K = multi ? p.numClass : 1;
+  const growParams = {
+    maxDepth: p.maxDepth,
+    maxLeaves: p.maxLeaves,
+    lossguide: p.growPolicy === 'lossguide',
+    eta: p.eta,
+    gamma: p.gamma,
+    minChildWeight: p.minChildWeight,
+    lambda: p.lambda,
+    alpha: p.alpha,
+    maxDeltaStep: p.maxDeltaStep,
+  };
+  const slots = TreeGrower.slotsNeeded(growParams);
+  if (slots * d * FEATURE_STRIDE * 8 > MAX_HIST_BYTES) {
+    throw new MlInputError(
+      'max_depth',
+      `needs ${slots} histograms of ${d} features; lower max_depth or set max_leaves`,
+    );
+  }
+  const parallel = p.nthread > 1 && options.workerFactory !== undefined && d > 1;
+  const alloc = (bytes: number) => (parallel ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+
+  const cuts = computeCuts(x, p.maxBin);
+  const binned = binMatrix(x, cuts, parallel);
+  const gh = new Float64Array(alloc(16 * n));
+  const rowIdx = new Uint32Array(alloc(4 * n));
+  const hist = new Float64Array(alloc(slots * d * FEATURE_STRIDE * 8));
+  const buffers = { bins: binned.rowBins, nFeat: d, gh, rowIdx, hist };
+  let backend: HistogramBackend = new SerialHistogramBackend(buffers);
+  if (parallel) backend = options.workerFactory!(buffers, p.nthread);
+
+  try {
+    const grower = new TreeGrower(growParams, binned, cuts, backend, { rowIdx, hist, gh }, slots);
+    const rng = new Random(p.seed);
+    const m0 = baseMargin(p.objective, p.baseScore);
+    const margin = new Float64Array(n * K).fill(m0);
+    const prob = multi ? new Float64Array(n * K) : undefined;
+    const valMargin = val ? new Float64Array(val.x.rows * K).fill(m0) : undefined;
+    const trees: GbdtTree[] = [];
+    const treeClass: number[] = [];
+    const evals: Record<string, number[]> = {};
+    for (const m of p.evalMetric) evals[m] = [];
+    const stopMetric = p.evalMetric[p.evalMetric.length - 1]!;
+    let bestScore: number | undefined;
+    let bestIteration = -1;
+    const featureMask = new Uint8Array(d);
+    const residual = p.objective === 'reg:absoluteerror' ? new Float64Array(n) : undefined;
+
+    for (let round = 0; round < p.numRound; round++) {
+      if (prob) softmaxRows(margin, n, K, prob);
+      for (let k = 0; k < K; k++) {
+        computeGradients(
+          p.objective,
+          margin,
+          K,
+          k,
+          train.y,
+          train.weight,
+          p.scalePosWeight,
+          p.maxDeltaStep,
+          prob,
+          gh,
+        );
+        if (p.objective === 'reg:absoluteerror' && K === 1)
+          for (let i = 0; i < n; i++) residual![i] = train.y[i]! - margin[i]!;
+        let m = n;
+        let identity = true;
+        if (p.subsample < 1) {
+          m = 0;
+          identity = false;
+          for (let i = 0; i < n; i++) if (rng.next() < p.subsample) rowIdx[m++] = i;
+          if (m === 0) rowIdx[m++] = rng.int(n);
+        } else for (let i = 0; i < n; i++) rowIdx[i] = i;
+        sampleFeatures(featureMask, p.colsampleBytree, rng);
+        let grown = grower.grow(m, identity, featureMask);
+        if (residual)
+          grown = grower.setLeafValues(grown, refitMedians(grown, rowIdx, residual, train.weight, p.eta));
+        trees.push(grown.tree);
+        treeClass.push(k);
+        if (p.subsample < 1) new CompiledForest([grown.tree], [k], K, d).addMargins(x, margin);
+        else addLeafValues(grown, rowIdx, margin, K, k);
+        if (val && valMargin) new CompiledForest([grown.tree], [k], K, d).addMargins(val.x, valMargin);
+      }
+      if (val && valMargin) {
+        const pred = transformForEval(p, valMargin, val.x.rows, K);
+        const scores: Record<string, number> = {};
+        for (const met of p.evalMetric) {
+          const s = evalMetric(met, val.y, pred, K);
+          evals[met]!.push(s);
+          scores[met] = s;
+        }
+        options.onRound?.(round, scores);
+        const s = scores[stopMetric]!;
+        if (bestScore === undefined || (higherIsBetter(stopMetric) ? s > bestScore : s < bestScore)) {
+          bestScore = s;
+          bestIteration = round;
+        } else if (p.earlyStoppingRounds !== undefined && round - bestIteration >= p.earlyStoppingRounds)
+          break;
+      }
+    }
+    if (p.earlyStoppingRounds !== undefined && bestIteration >= 0) {
+      trees.length = (bestIteration + 1) * K;
+      treeClass.length = trees.length;
+    }
+    const model = new GbdtModel({
+      objective: p.objective,
+      numClass: K === 1 ? p.numClass : K,
+      numFeatures: d,
+      baseScore: p.baseScore,
+      trees,
+      treeClass,
+    });
+    model.info = {
+      evals,
+      bestIteration: bestIteration >= 0 ? bestIteration : trees.length / K - 1,
+      bestScore,
+      threads: backend.threads,
+    };
+    return model;
+  } finally {
+    backend.close();
+  }
+}
+
+function labelRule(p: GbdtParams): { numClass?: number; labelRange?: [number, number] } {
+  if (isMulticlass(p.objective)) return { numClass: p.numClass };
+  if (p.objective === 'binary:logistic') return { numClass: 2 };
+  if (p.objective === 'reg:logistic') return { labelRange: [0, 1] };
+  return {};
+}
+
+function transformForEval(p: GbdtParams, margin: Float64Array, n: number, K: number): Float64Array {
+  // multi:softmax evaluates probabilities (mlogloss/merror need them), as XGBoost does internally.
+  return transformMargins(p.objective === 'multi:softmax' ? 'multi:softprob' : p.objective, margin, n, K);
+}
+
+function sampleFeatures(mask: Uint8Array, rate: number, rng: Random): void {
+  const d = mask.length;
+  if (rate >= 1) {
+    mask.fill(1);
+    return;
+  }
+  // Exactly max(1, floor(rate * d)) features, as XGBoost's column sampler picks.
+  const keep = Math.max(1, Math.floor(rate * d));
+  const perm = new Int32Array(d);
+  for (let f = 0; f < d; f++) perm[f] = f;
+  for (let f = d - 1; f > 0; f--) {
+    const j = rng.int(f + 1);
+    const t = perm[f]!;
+    perm[f] = perm[j]!;
+    perm[j] = t;
+  }
+  mask.fill(0);
+  for (let q = 0; q < keep; q++) mask[perm[q]!] = 1;
+}
+
+function addLeafValues(g: GrownTree, rowIdx: Uint32Array, margin: Float64Array, K: number, k: number): void {
+  for (let l = 0; l < g.leafStart.length; l++) {
+    const v = g.leafValue[l]!;
+    const e = g.leafEnd[l]!;
+    for (let j = g.leafStart[l]!; j < e; j++) margin[rowIdx[j]! * K + k]! += v;
+  }
+}
+
+/** reg:absoluteerror leaves: the (weighted) median residual of the leaf's rows, times eta (XGBoost 1.7). */
+function refitMedians(
+  g: GrownTree,
+  rowIdx: Uint32Array,
+  residual: Float64Array,
+  w: ArrayLike<number> | undefined,
+  eta: number,
+): number[] {
+  const out: number[] = [];
+  for (let l = 0; l < g.leafStart.length; l++) {
+    const s = g.leafStart[l]!;
+    const e = g.leafEnd[l]!;
+    if (e <= s) {
+      out.push(0);
+      continue;
+    }
+    const idx = Array.from(rowIdx.subarray(s, e));
+    idx.sort((a, b) => residual[a]! - residual[b]!);
+    let total = 0;
+    for (const i of idx) total += w === undefined ? 1 : w[i]!;
+    let acc = 0;
+    let med = residual[idx[idx.length - 1]!]!;
+    for (const i of idx) {
+      acc += w === undefined ? 1 : w[i]!;
+      if (acc >= total / 2) {
+        med = residual[i]!;
+        break;
+      }
+    }
+    out.push(eta * med);
+  }
+  return out;
+}
