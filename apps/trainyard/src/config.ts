@@ -1,0 +1,144 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { TrainyardError } from '@trainyard/contracts/errors';
+import { z } from 'zod';
+
+const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const OnOff = z.union([
+  z.boolean(),
+  z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => ['on', 'true', '1'].includes(v)),
+]);
+
+/**
+ * Everything the server reads at boot, in one schema. Sources, strongest first: command-line
+ * flags, `TRAINYARD_*` environment variables, `trainyard.config.json`, defaults.
+ */
+export const ServerConfig = z
+  .object({
+    /** Folder for the embedded stores (SQLite file, blobs, master key). */
+    dataDir: z.string().min(1).default('./trainyard-data'),
+    port: z.coerce.number().int().min(0).max(65535).default(7070),
+    host: z.string().min(1).default('127.0.0.1'),
+    /** `sqlite:<file>` or `postgres://…`; defaults to `sqlite:<dataDir>/trainyard.db`. */
+    metadata: z.string().optional(),
+    /** `file:<folder>`; defaults to `file:<dataDir>/blobs`. */
+    blobs: z.string().optional(),
+    /** Bearer-key auth on /api/v1. Only a loopback bind may turn it off. */
+    auth: OnOff.default(true),
+    /** Sets the first admin key instead of generating one (for CI and compose files). */
+    adminKey: z.string().min(16).optional(),
+    /** 32 bytes base64url sealing stored secrets; defaults to `<dataDir>/master.key`, created once. */
+    masterKey: z.string().optional(),
+    logLevel: LogLevel.default('info'),
+    /** Seconds SIGTERM waits for in-flight requests before closing. */
+    shutdownGraceSeconds: z.coerce.number().min(0).max(3600).default(10),
+  })
+  .strict();
+
+export type ServerConfig = z.output<typeof ServerConfig>;
+export type ServerConfigInput = z.input<typeof ServerConfig>;
+
+/** The resolved form: every store URI filled in, paths absolute. */
+export interface ResolvedServerConfig extends ServerConfig {
+  metadata: string;
+  blobs: string;
+}
+
+const envNames: Record<keyof ServerConfig, string> = {
+  dataDir: 'TRAINYARD_DATA_DIR',
+  port: 'TRAINYARD_PORT',
+  host: 'TRAINYARD_HOST',
+  metadata: 'TRAINYARD_METADATA',
+  blobs: 'TRAINYARD_BLOBS',
+  auth: 'TRAINYARD_AUTH',
+  adminKey: 'TRAINYARD_ADMIN_KEY',
+  masterKey: 'TRAINYARD_MASTER_KEY',
+  logLevel: 'TRAINYARD_LOG_LEVEL',
+  shutdownGraceSeconds: 'TRAINYARD_SHUTDOWN_GRACE_SECONDS',
+};
+
+function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ServerConfig, string>> {
+  const out: Partial<Record<keyof ServerConfig, string>> = {};
+  for (const [field, name] of Object.entries(envNames) as [keyof ServerConfig, string][]) {
+    const value = env[name];
+    if (value !== undefined && value !== '') out[field] = value;
+  }
+  return out;
+}
+
+function fromFile(path: string | undefined, cwd: string): Record<string, unknown> {
+  const file = path ? resolve(cwd, path) : resolve(cwd, 'trainyard.config.json');
+  if (!existsSync(file)) {
+    if (path)
+      throw new TrainyardError('INVALID_ARGUMENT', `config file ${file} does not exist`, { field: 'config' });
+    return {};
+  }
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new TrainyardError(
+      'INVALID_ARGUMENT',
+      `config file ${file} is not valid JSON: ${(error as Error).message}`,
+      {
+        field: 'config',
+      },
+    );
+  }
+}
+
+export interface ConfigSources {
+  flags?: Partial<Record<keyof ServerConfig, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  configFile?: string;
+  cwd?: string;
+}
+
+/** Reads the config once, at boot. Errors name the field and its source. */
+export function loadServerConfig(sources: ConfigSources = {}): ResolvedServerConfig {
+  const cwd = sources.cwd ?? process.cwd();
+  const env = sources.env ?? process.env;
+  const flags = Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined));
+  const merged = { ...fromFile(sources.configFile ?? env.TRAINYARD_CONFIG, cwd), ...fromEnv(env), ...flags };
+  const parsed = ServerConfig.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'config';
+    const origin =
+      field in flags
+        ? 'flag'
+        : envNames[field as keyof ServerConfig] && field in fromEnv(env)
+          ? `env ${envNames[field as keyof ServerConfig]}`
+          : 'config file';
+    throw new TrainyardError('INVALID_ARGUMENT', `config ${field} (from ${origin}): ${issue?.message}`, {
+      field,
+    });
+  }
+  const config = parsed.data;
+  const dataDir = resolve(cwd, config.dataDir);
+  const isLoopback =
+    ['127.0.0.1', 'localhost', '::1'].includes(config.host) || config.host.startsWith('127.');
+  if (!config.auth && !isLoopback) {
+    throw new TrainyardError(
+      'FAILED_PRECONDITION',
+      `refusing to bind ${config.host} with auth off: anyone on the network could use the platform; bind 127.0.0.1 or turn auth on`,
+      { field: 'auth' },
+    );
+  }
+  return {
+    ...config,
+    dataDir,
+    metadata: config.metadata ?? `sqlite:${join(dataDir, 'trainyard.db')}`,
+    blobs: config.blobs ?? `file:${join(dataDir, 'blobs')}`,
+  };
+}
+
+/** Where the CLI finds the server and its key; flags win over TRAINYARD_ENDPOINT / TRAINYARD_KEY. */
+export function loadClientConfig(
+  flags: { endpoint?: string | undefined; key?: string | undefined },
+  env = process.env,
+) {
+  return {
+    endpoint: flags.endpoint ?? env.TRAINYARD_ENDPOINT ?? 'http://127.0.0.1:7070',
+    key: flags.key ?? env.TRAINYARD_KEY ?? env.TRAINYARD_ADMIN_KEY,
+  };
+}

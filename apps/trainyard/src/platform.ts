@@ -1,0 +1,61 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openBlobStore } from '@trainyard/adapters/blob/open-blob-store';
+import { openMetadataStore } from '@trainyard/adapters/sql/open-metadata-store';
+import type { CreatedKey } from '@trainyard/contracts/access-keys';
+import { AccessKeyService } from '@trainyard/core/access/access-key-service';
+import { SecretSealer } from '@trainyard/core/access/key-material';
+import { seedInstanceTypes } from '@trainyard/core/hardware/default-instance-types';
+import type { BlobStore } from '@trainyard/core/ports/blob-store';
+import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
+import type { Logger } from 'pino';
+import type { ResolvedServerConfig } from './config.js';
+
+/** The wired platform: the only place adapters are chosen and services are built. */
+export interface Platform {
+  config: ResolvedServerConfig;
+  log: Logger;
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  keys: AccessKeyService;
+  /** The admin key created at this start, to be printed once; undefined when keys existed. */
+  bootstrapKey: CreatedKey | undefined;
+  close(): Promise<void>;
+}
+
+function loadMasterKey(config: ResolvedServerConfig): string {
+  if (config.masterKey) return config.masterKey;
+  const file = join(config.dataDir, 'master.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(config.dataDir, { recursive: true });
+  const key = SecretSealer.newMasterKey();
+  writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return key;
+}
+
+export async function openPlatform(config: ResolvedServerConfig, log: Logger): Promise<Platform> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const sealer = new SecretSealer(loadMasterKey(config));
+  const metadata = await openMetadataStore(config.metadata);
+  try {
+    const applied = await metadata.migrate();
+    if (applied.length > 0) log.info({ applied }, 'applied metadata migrations');
+    await seedInstanceTypes(metadata.instanceTypes);
+    const blobs = await openBlobStore(config.blobs);
+    const keys = new AccessKeyService(metadata.accessKeys, sealer);
+    const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
+    return {
+      config,
+      log,
+      metadata,
+      blobs,
+      keys,
+      bootstrapKey,
+      close: () => metadata.close(),
+    };
+  } catch (error) {
+    await metadata.close();
+    throw error;
+  }
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { TrainyardError } from '@trainyard/contracts/errors';
+import { type RouteName, restApi } from '@trainyard/contracts/rest-api';
+import { type RouteContract, roleMayAccess } from '@trainyard/contracts/route';
+import type { Principal } from '@trainyard/core/access/access-key-service';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { z } from 'zod';
+import type { Platform } from '../platform.js';
+import { homePage } from './home-page.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { platformHandlers } from './platform-handlers.js';
+import type { HandlerOf } from './route-handlers.js';
+
+export const serverVersion = '0.1.0';
+
+/** The one handler table: each area contributes its own. */
+const handlers: Record<RouteName, HandlerOf<RouteContract>> = {
+  ...platformHandlers,
+} as unknown as Record<RouteName, HandlerOf<RouteContract>>;
+
+const anonymousAdmin: Principal = { keyId: 'anonymous', name: 'anonymous', role: 'admin' };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+function validationError(where: string, error: z.ZodError): TrainyardError {
+  const issue = error.issues[0];
+  const field = [where, ...(issue?.path ?? [])].join('.');
+  return new TrainyardError('INVALID_ARGUMENT', `${field}: ${issue?.message ?? 'is invalid'}`, { field });
+}
+
+function parseWith<S extends z.ZodType>(schema: S | undefined, value: unknown, where: string): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
+  if (!result.success) throw validationError(where, result.error);
+  return result.data;
+}
+
+/** Resolves the caller from `Authorization: Bearer <key>`. */
+export async function authenticate(platform: Platform, request: FastifyRequest): Promise<Principal> {
+  if (!platform.config.auth) return anonymousAdmin;
+  const header = request.headers.authorization;
+  if (!header)
+    throw new TrainyardError('UNAUTHENTICATED', 'missing Authorization header; send "Bearer <access key>"');
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match?.[1])
+    throw new TrainyardError('UNAUTHENTICATED', 'Authorization header must be "Bearer <access key>"');
+  return platform.keys.authenticate(match[1]);
+}
+
+/**
+ * Builds the HTTP tier: /api/v1 routes from the contract table, health, metrics and OpenAPI.
+ * Stateless: any number of these can run behind a load balancer on the same stores.
+ */
+export async function buildHttpApp(platform: Platform): Promise<FastifyInstance> {
+  let closing = false;
+  const app = Fastify({
+    loggerInstance: platform.log as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 6 * 1024 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'trainyard_' });
+  const requestDuration = new Histogram({
+    name: 'trainyard_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [metrics],
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    requestDuration
+      .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
+  });
+  app.addHook('onClose', async () => {
+    closing = true;
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    let failure: TrainyardError;
+    if (error instanceof TrainyardError) failure = error;
+    else if ((error as { statusCode?: number }).statusCode === 413) {
+      failure = new TrainyardError('INVALID_ARGUMENT', `body: larger than the ${6} MiB limit`, {
+        field: 'body',
+      });
+    } else if (
+      typeof (error as { code?: string }).code === 'string' &&
+      (error as { code: string }).code.startsWith('FST_ERR_CTP')
+    ) {
+      failure = new TrainyardError('INVALID_ARGUMENT', `body: ${(error as Error).message}`, {
+        field: 'body',
+      });
+    } else {
+      request.log.error({ err: error }, 'unhandled error');
+      failure = new TrainyardError(
+        'INTERNAL',
+        'internal error; the request id identifies it in the server log',
+      );
+    }
+    if (failure.code === 'INTERNAL' && error !== failure) request.log.error({ err: error }, 'internal error');
+    const body = failure.toJSON();
+    body.error.requestId = request.id;
+    return reply.status(failure.httpStatus).send(body);
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    const failure = new TrainyardError(
+      'NOT_FOUND',
+      `no route ${request.method} ${request.url.split('?')[0]}`,
+    );
+    const body = failure.toJSON();
+    body.error.requestId = request.id;
+    return reply.status(404).send(body);
+  });
+
+  app.get('/', async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(homePage(platform, serverVersion)),
+  );
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const metadata = !closing && (await platform.metadata.ping());
+    return reply.status(metadata ? 200 : 503).send({ status: metadata ? 'ready' : 'not ready', metadata });
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.contentType).send(await metrics.metrics()),
+  );
+  const openApi = buildOpenApiDocument(serverVersion);
+  app.get('/api/v1/openapi.json', async () => openApi);
+
+  for (const [name, route] of Object.entries(restApi) as [RouteName, RouteContract][]) {
+    const handler = handlers[name];
+    app.route({
+      method: route.method,
+      url: route.path,
+      handler: async (request, reply) => {
+        const principal = route.access === 'public' ? anonymousAdmin : await authenticate(platform, request);
+        if (!roleMayAccess(principal.role, route.access)) {
+          throw new TrainyardError(
+            'PERMISSION_DENIED',
+            `role "${principal.role}" may not call ${route.method} ${route.path} (needs ${route.access} access)`,
+          );
+        }
+        request.principal = principal;
+        const params = parseWith(route.params, request.params, 'params');
+        const query = parseWith(route.query, request.query, 'query');
+        const body = parseWith(route.body, request.body, 'body');
+        const result = await handler({ params, query, body, principal, platform, request } as never);
+        const checked = route.response.safeParse(result);
+        if (!checked.success) {
+          request.log.error(
+            { issues: checked.error.issues, route: name },
+            'response does not match its contract',
+          );
+          throw new TrainyardError('INTERNAL', `the ${name} response broke its contract`);
+        }
+        return reply.status(route.status ?? 200).send(checked.data);
+      },
+    });
+  }
+  return app;
+}

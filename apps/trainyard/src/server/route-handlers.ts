@@ -1,0 +1,27 @@
+import type { RestApi, RouteName } from '@trainyard/contracts/rest-api';
+import type { RouteContract } from '@trainyard/contracts/route';
+import type { Principal } from '@trainyard/core/access/access-key-service';
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Platform } from '../platform.js';
+
+type Parsed<S> = S extends z.ZodNever ? undefined : S extends z.ZodType ? z.output<S> : undefined;
+
+/** What a handler receives: validated params, query and body, and who is calling. */
+export interface HandlerInput<C> {
+  params: C extends RouteContract<infer P, z.ZodType, z.ZodType, z.ZodType> ? Parsed<P> : never;
+  query: C extends RouteContract<z.ZodType, infer Q, z.ZodType, z.ZodType> ? Parsed<Q> : never;
+  body: C extends RouteContract<z.ZodType, z.ZodType, infer B, z.ZodType> ? Parsed<B> : never;
+  principal: Principal;
+  platform: Platform;
+  request: FastifyRequest;
+}
+
+export type HandlerOf<C> = (
+  input: HandlerInput<C>,
+) => Promise<C extends RouteContract<z.ZodType, z.ZodType, z.ZodType, infer R> ? z.input<R> : never>;
+
+/** One handler per route of a contract table. */
+export type HandlersOf<T extends Partial<RestApi>> = { [N in keyof T]: HandlerOf<T[N]> };
+
+export type RestHandlers = HandlersOf<RestApi> & Record<RouteName, unknown>;

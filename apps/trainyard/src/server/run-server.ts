@@ -1,0 +1,58 @@
+import { pino } from 'pino';
+import type { ConfigSources } from '../config.js';
+import { loadServerConfig } from '../config.js';
+import { openPlatform } from '../platform.js';
+import { buildHttpApp } from './http-app.js';
+
+function printBootstrapKey(id: string, secret: string): void {
+  const lines = [
+    'Trainyard created the first admin access key. It is shown only this once:',
+    '',
+    `  access key id : ${id}`,
+    `  secret        : ${secret}`,
+    '',
+    'Use it as "Authorization: Bearer <secret>", or export TRAINYARD_KEY=<secret> for the CLI.',
+    'For the SageMaker and S3 doors it is the AWS access key id / secret access key pair.',
+  ];
+  process.stdout.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
+}
+
+/**
+ * `trainyard server`: opens the stores, serves HTTP, and on SIGTERM/SIGINT drains in-flight
+ * requests (up to the grace period) before closing the stores.
+ */
+export async function runServer(sources: ConfigSources): Promise<void> {
+  const config = loadServerConfig(sources);
+  const log = pino({ level: config.logLevel, base: { service: 'trainyard' } });
+  const platform = await openPlatform(config, log);
+  if (platform.bootstrapKey) printBootstrapKey(platform.bootstrapKey.id, platform.bootstrapKey.secret);
+  const app = await buildHttpApp(platform);
+  const address = await app.listen({ port: config.port, host: config.host });
+  log.info(
+    { address, dataDir: config.dataDir, metadata: platform.metadata.kind, blobs: platform.blobs.kind },
+    `Trainyard listening on ${address}`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining in-flight requests');
+    const force = setTimeout(() => {
+      log.warn('grace period over; closing with requests still in flight');
+      process.exit(1);
+    }, config.shutdownGraceSeconds * 1000);
+    force.unref();
+    try {
+      await app.close();
+      await platform.close();
+      log.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      log.error({ err: error }, 'error while shutting down');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

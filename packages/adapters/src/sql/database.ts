@@ -1,0 +1,40 @@
+
+/**
+ * Table types shared by the SQLite and PostgreSQL adapters. Times are epoch milliseconds
+ * (bigint columns), booleans are 0/1 integers and documents are JSON text, so one Kysely
+ * code path serves both dialects.
+ */
+export interface AccessKeysTable {
+  id: string;
+  name: string;
+  role: string;
+  secret_hash: string;
+  secret_sealed: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface InstanceTypesTable {
+  name: string;
+  vcpus: number;
+  memory_mib: number;
+  gpus: number;
+  price_per_hour: number;
+  description: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+export interface Database {
+  access_keys: AccessKeysTable;
+  instance_types: InstanceTypesTable;
+  leases: LeasesTable;
+}

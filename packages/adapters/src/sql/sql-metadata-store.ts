@@ -1,0 +1,50 @@
+import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
+import { type Kysely, Migrator, sql } from 'kysely';
+import { AccessKeySqlStore } from './access-key-sql-store.js';
+import type { Database } from './database.js';
+import { InstanceTypeSqlStore } from './instance-type-sql-store.js';
+import { LeaseSqlStore } from './lease-sql-store.js';
+import { migrationList } from './migration-list.js';
+
+/** The MetadataStore over Kysely: the SQLite and PostgreSQL adapters differ only in their dialect. */
+export class SqlMetadataStore implements MetadataStore {
+  readonly accessKeys: AccessKeySqlStore;
+  readonly instanceTypes: InstanceTypeSqlStore;
+  readonly leases: LeaseSqlStore;
+
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly kind: 'sqlite' | 'postgres',
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {
+    this.accessKeys = new AccessKeySqlStore(db);
+    this.instanceTypes = new InstanceTypeSqlStore(db);
+    this.leases = new LeaseSqlStore(db);
+  }
+
+  async migrate(): Promise<string[]> {
+    const migrator = new Migrator({
+      db: this.db,
+      provider: { getMigrations: async () => migrationList },
+      migrationTableName: 'trainyard_migrations',
+      migrationLockTableName: 'trainyard_migrations_lock',
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error;
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+    await this.onClose();
+  }
+}

@@ -1,0 +1,12 @@
+import { platformRoutes } from './platform-routes.js';
+
+/**
+ * Every route of the REST API under /api/v1, one table per area. The server, the OpenAPI
+ * document and the SDK all read this table.
+ */
+export const restApi = {
+  ...platformRoutes,
+};
+
+export type RestApi = typeof restApi;
+export type RouteName = keyof RestApi;

@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+
+/**
+ * Who may call a route. `read` = admin, developer, viewer; `write` = admin, developer;
+ * `admin` = admin only; `invoke` = admin, developer, invoker; `public` needs no key.
+ */
+export type Access = 'public' | 'read' | 'write' | 'admin' | 'invoke';
+
+export const roles = ['admin', 'developer', 'viewer', 'invoker'] as const;
+export type Role = (typeof roles)[number];
+
+const rolesByAccess: Record<Exclude<Access, 'public'>, readonly Role[]> = {
+  read: ['admin', 'developer', 'viewer'],
+  write: ['admin', 'developer'],
+  admin: ['admin'],
+  invoke: ['admin', 'developer', 'invoker'],
+};
+
+export function roleMayAccess(role: Role, access: Access): boolean {
+  return access === 'public' || rolesByAccess[access].includes(role);
+}
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One REST operation: the server validates with these schemas, the SDK types its calls with them. */
+export interface RouteContract<
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+  R extends z.ZodType = z.ZodType,
+> {
+  method: Method;
+  /** Path with `:name` parameters, e.g. `/api/v1/keys/:id`. */
+  path: string;
+  access: Access;
+  summary: string;
+  tag: string;
+  params?: P;
+  query?: Q;
+  body?: B;
+  response: R;
+  /** HTTP status of a success; 200 unless said. */
+  status?: number;
+}
+
+export function defineRoute<
+  P extends z.ZodType = z.ZodNever,
+  Q extends z.ZodType = z.ZodNever,
+  B extends z.ZodType = z.ZodNever,
+  R extends z.ZodType = z.ZodType,
+>(route: RouteContract<P, Q, B, R>): RouteContract<P, Q, B, R> {
+  return route;
+}
+
+/** What a caller passes for one route: params, query and body, each only when the route has it. */
+export type RouteInput<C> =
+  C extends RouteContract<infer P, infer Q, infer B, z.ZodType>
+    ? ([P] extends [z.ZodNever] ? unknown : { params: z.input<P> }) &
+        ([Q] extends [z.ZodNever] ? unknown : { query?: z.input<Q> }) &
+        ([B] extends [z.ZodNever] ? unknown : { body: z.input<B> })
+    : never;
+
+export type RouteOutput<C> =
+  C extends RouteContract<z.ZodType, z.ZodType, z.ZodType, infer R> ? z.output<R> : never;

@@ -1,0 +1,76 @@
+import type { Readable } from 'node:stream';
+import type { Page } from '@trainyard/contracts/pagination';
+import type { PageRequest } from './metadata-store.js';
+
+/** An object's address: `s3://bucket/key`. */
+export interface BlobAddress {
+  bucket: string;
+  key: string;
+}
+
+export interface BlobInfo extends BlobAddress {
+  /** Bytes. */
+  size: number;
+  /** S3-style ETag without quotes: hex MD5 of the content for single-part writes. */
+  etag: string;
+  lastModified: Date;
+  contentType: string;
+  /** User metadata (S3 `x-amz-meta-*`). */
+  metadata: Record<string, string>;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  metadata?: Record<string, string>;
+  /** Overrides the computed ETag (multipart uploads use the `<md5-of-md5s>-<parts>` form). */
+  etag?: string;
+}
+
+export interface ListOptions extends PageRequest {
+  prefix?: string;
+  /** Groups keys by the part after `prefix` up to this delimiter into `commonPrefixes`, as S3 does. */
+  delimiter?: string;
+  /** Lists keys strictly after this one (S3 StartAfter); the page token takes precedence. */
+  startAfter?: string;
+}
+
+export interface BlobList extends Page<BlobInfo> {
+  commonPrefixes: string[];
+}
+
+/** A byte range, both ends inclusive as in HTTP Range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface BucketInfo {
+  name: string;
+  createdAt: Date;
+}
+
+/**
+ * Object storage addressed as `s3://bucket/key`. Writes are atomic: a reader sees the old object
+ * or the whole new one, never part of a write. Bodies stream; nothing holds a whole object.
+ */
+export interface BlobStore {
+  readonly kind: string;
+  createBucket(bucket: string): Promise<void>;
+  /** @throws NOT_FOUND */
+  headBucket(bucket: string): Promise<BucketInfo>;
+  listBuckets(): Promise<BucketInfo[]>;
+  /** @throws NOT_FOUND, FAILED_PRECONDITION when the bucket still holds objects */
+  deleteBucket(bucket: string): Promise<void>;
+  /** Creates the bucket when needed. @throws INVALID_ARGUMENT for keys that escape the store */
+  put(address: BlobAddress, body: Readable | Uint8Array | string, options?: PutOptions): Promise<BlobInfo>;
+  /** @throws NOT_FOUND; INVALID_ARGUMENT for a range outside the object */
+  get(address: BlobAddress, range?: ByteRange): Promise<{ info: BlobInfo; body: Readable }>;
+  /** @throws NOT_FOUND */
+  head(address: BlobAddress): Promise<BlobInfo>;
+  /** Keys in UTF-8 byte order; pages are stable while the listing runs. */
+  list(bucket: string, options?: ListOptions): Promise<BlobList>;
+  /** Deleting a missing key succeeds, as in S3. */
+  delete(address: BlobAddress): Promise<void>;
+  /** @throws NOT_FOUND when the source is missing */
+  copy(from: BlobAddress, to: BlobAddress, options?: PutOptions): Promise<BlobInfo>;
+}

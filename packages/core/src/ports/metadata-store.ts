@@ -1,0 +1,83 @@
+import type { AccessKey } from '@trainyard/contracts/access-keys';
+import type {
+  InstanceTypeInput,
+  InstanceTypeRecord,
+  UpdateInstanceTypeBody,
+} from '@trainyard/contracts/instance-types';
+import type { Page } from '@trainyard/contracts/pagination';
+import type { Role } from '@trainyard/contracts/route';
+
+/** Paging arguments every list method takes. `limit` defaults to 100. */
+export interface PageRequest {
+  pageToken?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface StoredAccessKey extends AccessKey {
+  /** SHA-256 (hex) of the secret; bearer tokens are looked up by it. */
+  secretHash: string;
+  /** The secret sealed under the server's master key: SigV4 verification needs the secret itself. */
+  secretSealed: string;
+}
+
+export interface NewAccessKey {
+  id: string;
+  name: string;
+  role: Role;
+  secretHash: string;
+  secretSealed: string;
+}
+
+/** Access keys. Names are unique among keys that are not revoked. */
+export interface AccessKeyStore {
+  /** @throws ALREADY_EXISTS when an active key has the same name or id. */
+  create(key: NewAccessKey): Promise<StoredAccessKey>;
+  /** @throws NOT_FOUND */
+  get(id: string): Promise<StoredAccessKey>;
+  findBySecretHash(secretHash: string): Promise<StoredAccessKey | undefined>;
+  list(page?: PageRequest): Promise<Page<StoredAccessKey>>;
+  /** @throws NOT_FOUND; revoking twice keeps the first revocation time. */
+  revoke(id: string): Promise<StoredAccessKey>;
+  touch(id: string, at: Date): Promise<void>;
+  countActive(): Promise<number>;
+}
+
+/** The hardware catalog. */
+export interface InstanceTypeStore {
+  /** @throws ALREADY_EXISTS */
+  create(input: InstanceTypeInput): Promise<InstanceTypeRecord>;
+  /** @throws NOT_FOUND */
+  get(name: string): Promise<InstanceTypeRecord>;
+  list(page?: PageRequest): Promise<Page<InstanceTypeRecord>>;
+  /**
+   * Applies `patch` atomically. With `expectedVersion`, refuses with CONFLICT when the stored
+   * version differs, so two read-modify-write clients never silently lose an update.
+   * @throws NOT_FOUND, CONFLICT
+   */
+  update(name: string, patch: UpdateInstanceTypeBody): Promise<InstanceTypeRecord>;
+  /** @throws NOT_FOUND */
+  delete(name: string): Promise<void>;
+}
+
+/** Leases elect one holder for leader-only loops (scheduler, autoscaler, monitoring cron). */
+export interface LeaseStore {
+  /** Takes or renews `name` for `holder` for `ttlMs`; true when `holder` holds it afterwards. */
+  acquire(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  release(name: string, holder: string): Promise<void>;
+  holderOf(name: string): Promise<string | undefined>;
+}
+
+/**
+ * The metadata port, split by aggregate. Adapters: SQLite (default) and PostgreSQL, same Kysely code.
+ */
+export interface MetadataStore {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly accessKeys: AccessKeyStore;
+  readonly instanceTypes: InstanceTypeStore;
+  readonly leases: LeaseStore;
+  /** Applies pending migrations; returns the names applied. */
+  migrate(): Promise<string[]>;
+  /** True when the store answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

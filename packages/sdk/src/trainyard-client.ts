@@ -1,0 +1,111 @@
+import { codeOfHttpStatus, type ErrorCode, errorCodes, TrainyardError } from '@trainyard/contracts/errors';
+import { type RestApi, type RouteName, restApi } from '@trainyard/contracts/rest-api';
+import type { RouteInput, RouteOutput } from '@trainyard/contracts/route';
+
+export interface TrainyardClientOptions {
+  /** Base URL of the server, e.g. `http://127.0.0.1:7070`. */
+  endpoint: string;
+  /** An access key secret (`trainyard keys create`), sent as `Authorization: Bearer <key>`. */
+  key?: string | undefined;
+  /** Replaces the global fetch, e.g. for tests or proxies. */
+  fetch?: typeof fetch;
+}
+
+type Input<N extends RouteName> = RouteInput<RestApi[N]>;
+type Output<N extends RouteName> = RouteOutput<RestApi[N]>;
+type PagedRoute = {
+  [N in RouteName]: Output<N> extends { items: unknown[]; nextPageToken?: string } ? N : never;
+}[RouteName];
+
+function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (errorCodes as readonly string[]).includes(value);
+}
+
+/**
+ * Typed client of the Trainyard REST API: every route of the contract table is one `call`.
+ *
+ * @example
+ * const client = new TrainyardClient({ endpoint: 'http://127.0.0.1:7070', key: process.env.TRAINYARD_KEY });
+ * const { items } = await client.call('listInstanceTypes', { query: { limit: 10 } });
+ */
+export class TrainyardClient {
+  readonly endpoint: string;
+  readonly #key: string | undefined;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: TrainyardClientOptions) {
+    this.endpoint = options.endpoint.replace(/\/+$/, '');
+    this.#key = options.key;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  /** Calls one route. Errors come back as TrainyardError with the server's code and details. */
+  async call<N extends RouteName>(name: N, input: Input<N> = {} as Input<N>): Promise<Output<N>> {
+    const route = restApi[name];
+    const { params, query, body } = input as {
+      params?: Record<string, unknown>;
+      query?: object;
+      body?: unknown;
+    };
+    const path = route.path.replace(/:([a-zA-Z]+)/g, (_, param: string) =>
+      encodeURIComponent(String(params?.[param] ?? '')),
+    );
+    const url = new URL(this.endpoint + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#key) headers.authorization = `Bearer ${this.#key}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method: route.method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new TrainyardError(
+        'UNAVAILABLE',
+        `cannot reach ${this.endpoint}: ${(error as Error).message}`,
+        {},
+        {
+          cause: error,
+        },
+      );
+    }
+    return (await this.#read(response)) as Output<N>;
+  }
+
+  async #read(response: Response): Promise<unknown> {
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (response.ok) return parsed;
+    const error = (parsed as { error?: Record<string, unknown> } | undefined)?.error;
+    const code = isErrorCode(error?.code) ? error.code : codeOfHttpStatus(response.status);
+    const message =
+      typeof error?.message === 'string' ? error.message : `HTTP ${response.status}: ${text.slice(0, 200)}`;
+    const { code: _c, message: _m, retryable: _r, ...details } = error ?? {};
+    throw new TrainyardError(code, message, details);
+  }
+
+  /** Iterates every item of a list route, following page tokens. */
+  async *listAll<N extends PagedRoute>(
+    name: N,
+    input: Input<N> = {} as Input<N>,
+  ): AsyncGenerator<Output<N> extends { items: (infer T)[] } ? T : never> {
+    let pageToken: string | undefined;
+    do {
+      const query = { ...((input as { query?: object }).query ?? {}), ...(pageToken ? { pageToken } : {}) };
+      const page = (await this.call(name, { ...input, query } as Input<N>)) as {
+        items: never[];
+        nextPageToken?: string;
+      };
+      yield* page.items;
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+}
