@@ -1,4 +1,3 @@
-
 /**
  * Table types shared by the SQLite and PostgreSQL adapters. Times are epoch milliseconds
  * (bigint columns), booleans are 0/1 integers and documents are JSON text, so one Kysely

@@ -26,6 +26,8 @@ export class SqlMetadataStore implements MetadataStore {
     const migrator = new Migrator({
       db: this.db,
       provider: { getMigrations: async () => migrationList },
+      // Areas add migrations independently; a database may have applied a later-numbered one first.
+      allowUnorderedMigrations: true,
       migrationTableName: 'trainyard_migrations',
       migrationLockTableName: 'trainyard_migrations_lock',
     });

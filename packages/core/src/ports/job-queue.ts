@@ -1,0 +1,74 @@
+/**
+ * JobQueue: SQS semantics. At-least-once delivery; a received message is invisible to other
+ * receivers until its visibility timeout passes or it is deleted; every receive increments its
+ * receive count; past the queue's `maxReceiveCount` it moves to the dead-letter queue.
+ * Adapters: embedded (in the metadata database), PostgreSQL, Redis. Times are milliseconds.
+ */
+export interface QueueOptions {
+  /** Default visibility timeout of receives, ms. Default 30 000. */
+  visibilityTimeoutMs?: number;
+  /** Receives after which a message moves to `deadLetterQueue`. Default: never. */
+  maxReceiveCount?: number;
+  /** Name of the dead-letter queue; created when missing. Default `<name>-dlq` when maxReceiveCount is set. */
+  deadLetterQueue?: string;
+  /** FIFO queues deliver at most one in-flight message per message group, in send order. */
+  fifo?: boolean;
+}
+
+export interface SendOptions {
+  /** The message stays invisible for this long after sending, ms. Default 0. */
+  delayMs?: number;
+  attributes?: Record<string, string>;
+  /** FIFO queues only: messages of one group are delivered one at a time, in order. */
+  groupId?: string;
+}
+
+export interface ReceivedMessage {
+  id: string;
+  body: string;
+  attributes: Record<string, string>;
+  /** How many times this message has been received, this receive included. */
+  receiveCount: number;
+  /** Pass to delete / changeVisibility; a later receive of the same message gets a new one. */
+  receiptHandle: string;
+  sentAt: Date;
+  groupId?: string;
+}
+
+export interface ReceiveOptions {
+  /** At most this many messages (1..100). Default 1. */
+  maxMessages?: number;
+  /** Overrides the queue's visibility timeout for these messages, ms. */
+  visibilityTimeoutMs?: number;
+  /** Long polling: wait up to this long for a message when none is ready, ms. Default 0. */
+  waitMs?: number;
+}
+
+export interface QueueCounts {
+  /** Ready to receive now. */
+  visible: number;
+  /** Received and neither deleted nor timed out. */
+  inFlight: number;
+  /** Sent with a delay that has not passed. */
+  delayed: number;
+}
+
+export interface JobQueue {
+  readonly kind: string;
+  /** Creates the queue or updates its options; idempotent. */
+  createQueue(name: string, options?: QueueOptions): Promise<void>;
+  /** @throws NOT_FOUND for an unknown queue */
+  send(queue: string, body: string, options?: SendOptions): Promise<{ id: string }>;
+  receive(queue: string, options?: ReceiveOptions): Promise<ReceivedMessage[]>;
+  /** Acknowledges a message. A stale receipt handle (the message was received again) is refused with FAILED_PRECONDITION. */
+  delete(queue: string, receiptHandle: string): Promise<void>;
+  /** Extends or shortens the invisibility of a received message (0 makes it visible now). */
+  changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutMs: number): Promise<void>;
+  counts(queue: string): Promise<QueueCounts>;
+  /** Reads messages without receiving them (for DLQ inspection). */
+  peek(queue: string, limit?: number): Promise<ReceivedMessage[]>;
+  /** Moves every message of a dead-letter queue back to `toQueue`; returns how many moved. */
+  redrive(deadLetterQueue: string, toQueue: string): Promise<number>;
+  listQueues(): Promise<string[]>;
+  close(): Promise<void>;
+}
