@@ -19,7 +19,7 @@ export function validateDataset(
   opts: { field?: string; numClass?: number; allowEmpty?: boolean; labelRange?: [number, number] } = {},
 ): void {
   const f = opts.field ?? 'data';
-  if (!d || !d.x) throw new MlInputError(f, 'is missing its feature matrix x');
+  if (!d?.x) throw new MlInputError(f, 'is missing its feature matrix x');
   if (!opts.allowEmpty && d.x.rows === 0) throw new MlInputError(f, 'is empty (0 rows)');
   if (d.x.cols === 0) throw new MlInputError(f, 'has no feature columns');
   if (!d.y || d.y.length !== d.x.rows) {

@@ -16,113 +16,175 @@ export interface BinCuts {
 }
 
 /**
- * Quantile sketch per feature from (a deterministic sample of) the non-missing values.
- * `maxBin` is the number of value bins (2..256), as in XGBoost's `max_bin`.
+ * Feature bins as uint8 in two layouts: column-major (`colBins[f * rows + i]`, read when partitioning a
+ * node on one feature) and row-major (`rowBins[i * rowStride + f]`, read by the histogram kernel, which
+ * visits a node's rows once and loads four features per 32-bit word). `rowStride` is `cols` rounded up to
+ * a multiple of 4; padding bytes are 0 and land in histogram slots nobody reads.
  */
-export function computeCuts(x: DenseMatrix, maxBin: number, sampleSize = 1 << 18): BinCuts {
-  if (maxBin < 2 || maxBin > 256) throw new MlInputError('max_bin', `must be in 2..256, got ${maxBin}`);
+export interface BinnedMatrix {
+  rows: number;
+  cols: number;
+  rowStride: number;
+  colBins: Uint8Array;
+  rowBins: Uint8Array;
+}
+
+/**
+ * Quantile-bins every feature of `x` into at most `maxBin` (2..256) uint8 codes. Each column is radix-sorted
+ * once; the cuts are read off the sorted values and the codes assigned by one walk over the same order,
+ * so no per-value binary search is needed. `shared` puts the row-major bins in a SharedArrayBuffer.
+ */
+export function quantize(
+  x: DenseMatrix,
+  maxBin: number,
+  shared = false,
+): { cuts: BinCuts; binned: BinnedMatrix } {
+  if (!Number.isInteger(maxBin) || maxBin < 2 || maxBin > 256) {
+    throw new MlInputError('max_bin', `must be an integer in 2..256, got ${maxBin}`);
+  }
   const n = x.rows;
   const d = x.cols;
+  const stride = (d + 3) & ~3;
+  const colBins = new Uint8Array(n * d);
   const parts: Float32Array[] = [];
   const offsets = new Int32Array(d + 1);
   const numBins = new Int32Array(d);
   const hasMissing = new Uint8Array(d);
-  const stride = n > sampleSize ? n / sampleSize : 1;
-  const buf = new Float32Array(Math.min(n, sampleSize));
+  const keys = new Uint32Array(n);
+  const idx = new Uint32Array(n);
+  const keys2 = new Uint32Array(n);
+  const idx2 = new Uint32Array(n);
+  const counts = new Uint32Array(2048 * 3);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
   for (let f = 0; f < d; f++) {
     const col = x.column(f);
-    let missing = 0;
-    for (let i = 0; i < n; i++) if (col[i] !== col[i]) missing++;
-    hasMissing[f] = missing > 0 ? 1 : 0;
     let m = 0;
-    if (stride === 1) {
-      for (let i = 0; i < n; i++) {
-        const v = col[i]!;
-        if (v === v) buf[m++] = v;
-      }
-    } else {
-      // Evenly spaced rows keep the sketch deterministic without an RNG.
-      for (let s = 0; s < sampleSize; s++) {
-        const v = col[Math.floor(s * stride)]!;
-        if (v === v) buf[m++] = v;
+    for (let i = 0; i < n; i++) {
+      f32[0] = col[i]!;
+      // -0 and +0 compare equal, so they must share a key.
+      const bits = u32[0]! === 0x80000000 ? 0 : u32[0]!;
+      // NaN is excluded; the key flip makes unsigned order equal float order.
+      if (!Number.isNaN(col[i]!)) {
+        keys[m] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+        idx[m++] = i;
       }
     }
-    const sorted = buf.subarray(0, m).sort();
+    radixSort(keys, idx, keys2, idx2, m, counts);
+    const missing = n - m;
+    hasMissing[f] = missing > 0 ? 1 : 0;
     const valueBins = missing > 0 ? Math.min(maxBin, 255) : maxBin;
-    const cuts = quantileCuts(sorted, valueBins);
+    const cuts = quantileCuts(keys, m, valueBins, f32, u32);
     parts.push(cuts);
-    numBins[f] = cuts.length + 1;
+    const nb = cuts.length + 1;
+    numBins[f] = nb;
     offsets[f + 1] = offsets[f]! + cuts.length;
+    const base = f * n;
+    if (missing > 0) colBins.fill(nb, base, base + n);
+    let b = 0;
+    let next = cuts.length > 0 ? cuts[0]! : Number.POSITIVE_INFINITY;
+    for (let k = 0; k < m; k++) {
+      const v = col[idx[k]!]!;
+      while (v >= next) {
+        b++;
+        next = b < cuts.length ? cuts[b]! : Number.POSITIVE_INFINITY;
+      }
+      colBins[base + idx[k]!] = b;
+    }
   }
   const all = new Float32Array(offsets[d]!);
   for (let f = 0; f < d; f++) all.set(parts[f]!, offsets[f]!);
-  return { cuts: all, offsets, numBins, hasMissing };
+  const rowBins = new Uint8Array(shared ? new SharedArrayBuffer(n * stride) : new ArrayBuffer(n * stride));
+  // Blocked transpose so both layouts stream through cache.
+  const B = 1024;
+  for (let i0 = 0; i0 < n; i0 += B) {
+    const i1 = Math.min(n, i0 + B);
+    for (let f = 0; f < d; f++) {
+      const base = f * n;
+      for (let i = i0; i < i1; i++) rowBins[i * stride + f] = colBins[base + i]!;
+    }
+  }
+  return {
+    cuts: { cuts: all, offsets, numBins, hasMissing },
+    binned: { rows: n, cols: d, rowStride: stride, colBins, rowBins },
+  };
 }
 
-function quantileCuts(sorted: Float32Array, bins: number): Float32Array {
-  const m = sorted.length;
+/** LSD radix sort of `m` uint32 keys (11-bit digits, 3 passes), carrying `idx`; result ends in keys/idx. */
+function radixSort(
+  keys: Uint32Array,
+  idx: Uint32Array,
+  k2: Uint32Array,
+  i2: Uint32Array,
+  m: number,
+  counts: Uint32Array,
+): void {
+  counts.fill(0);
+  for (let k = 0; k < m; k++) {
+    const v = keys[k]!;
+    counts[v & 2047]!++;
+    counts[2048 + ((v >>> 11) & 2047)]!++;
+    counts[4096 + (v >>> 22)]!++;
+  }
+  let srcK = keys;
+  let srcI = idx;
+  let dstK = k2;
+  let dstI = i2;
+  for (let pass = 0; pass < 3; pass++) {
+    const shift = pass * 11;
+    const off = pass * 2048;
+    let sum = 0;
+    for (let b = 0; b < 2048; b++) {
+      const c = counts[off + b]!;
+      counts[off + b] = sum;
+      sum += c;
+    }
+    for (let k = 0; k < m; k++) {
+      const v = srcK[k]!;
+      const pos = counts[off + ((v >>> shift) & 2047)]!++;
+      dstK[pos] = v;
+      dstI[pos] = srcI[k]!;
+    }
+    const tk = srcK;
+    srcK = dstK;
+    dstK = tk;
+    const ti = srcI;
+    srcI = dstI;
+    dstI = ti;
+  }
+  // Three passes leave the result in the scratch arrays.
+  keys.set(srcK.subarray(0, m));
+  idx.set(srcI.subarray(0, m));
+}
+
+function keyToFloat(key: number, f32: Float32Array, u32: Uint32Array): number {
+  u32[0] = key & 0x80000000 ? key & 0x7fffffff : ~key >>> 0;
+  return f32[0]!;
+}
+
+/** Cut points at evenly spaced ranks among the sorted keys; all distinct values when few enough. */
+function quantileCuts(
+  sorted: Uint32Array,
+  m: number,
+  bins: number,
+  f32: Float32Array,
+  u32: Uint32Array,
+): Float32Array {
   if (m === 0) return new Float32Array(0);
   let distinct = 1;
   for (let i = 1; i < m; i++) if (sorted[i] !== sorted[i - 1]) distinct++;
   const out: number[] = [];
   if (distinct <= bins) {
-    for (let i = 1; i < m; i++) if (sorted[i] !== sorted[i - 1]) out.push(sorted[i]!);
+    for (let i = 1; i < m; i++) if (sorted[i] !== sorted[i - 1]) out.push(keyToFloat(sorted[i]!, f32, u32));
   } else {
     let last = sorted[0]!;
     for (let q = 1; q < bins; q++) {
-      const v = sorted[Math.floor((q * m) / bins)]!;
-      if (v > last) {
-        out.push(v);
-        last = v;
+      const k = sorted[Math.floor((q * m) / bins)]!;
+      if (k > last) {
+        out.push(keyToFloat(k, f32, u32));
+        last = k;
       }
     }
   }
   return Float32Array.from(out);
-}
-
-/**
- * Feature bins as uint8 in two layouts: column-major (`col[f * n + i]`, read when partitioning a node on
- * one feature) and row-major (`row[i * d + f]`, read by the histogram kernel, which visits a node's rows
- * once and touches all features of a row in one cache line).
- */
-export interface BinnedMatrix {
-  rows: number;
-  cols: number;
-  colBins: Uint8Array;
-  rowBins: Uint8Array;
-}
-
-/** Bins every value of `x` with `cuts`. `shared` places the row-major bins in a SharedArrayBuffer for workers. */
-export function binMatrix(x: DenseMatrix, cuts: BinCuts, shared = false): BinnedMatrix {
-  const n = x.rows;
-  const d = x.cols;
-  const colBins = new Uint8Array(n * d);
-  const rowBuf = shared ? new SharedArrayBuffer(n * d) : new ArrayBuffer(n * d);
-  const rowBins = new Uint8Array(rowBuf);
-  for (let f = 0; f < d; f++) {
-    const col = x.column(f);
-    const lo = cuts.offsets[f]!;
-    const nc = cuts.offsets[f + 1]! - lo;
-    const c = cuts.cuts.subarray(lo, lo + nc);
-    const missingBin = cuts.numBins[f]!;
-    const base = f * n;
-    for (let i = 0; i < n; i++) {
-      const v = col[i]!;
-      let b: number;
-      if (v !== v) b = missingBin;
-      else {
-        let a = 0;
-        let e = nc;
-        while (a < e) {
-          const mid = (a + e) >>> 1;
-          if (c[mid]! <= v) a = mid + 1;
-          else e = mid;
-        }
-        b = a;
-      }
-      colBins[base + i] = b;
-      rowBins[i * d + f] = b;
-    }
-  }
-  return { rows: n, cols: d, colBins, rowBins };
 }

@@ -52,14 +52,14 @@ export function evalMetric(m: EvalMetricName, y: ArrayLike<number>, pred: Float6
 }
 
 function lgamma(x: number): number {
-  // Lanczos approximation; only used for the constant term of the Poisson log likelihood.
-  const c = [
-    76.18009172947146, -86.50532032941677, 24.01409824083091, -1.231739572450155, 0.1208650973866179e-2,
-    -0.5395239384953e-5,
-  ];
-  let y = x;
-  const tmp = x + 5.5 - (x + 0.5) * Math.log(x + 5.5);
-  let ser = 1.000000000190015;
-  for (const ci of c) ser += ci / ++y;
-  return -tmp + Math.log((2.5066282746310005 * ser) / x);
+  // Shift to x >= 7, then Stirling's series; only used for the Poisson log likelihood's constant term.
+  let s = 0;
+  while (x < 7) {
+    s -= Math.log(x);
+    x++;
+  }
+  const z = 1 / (x * x);
+  return (
+    s + (x - 0.5) * Math.log(x) - x + Math.log(2 * Math.PI) / 2 + (1 / 12 - z * (1 / 360 - z / 1260)) / x
+  );
 }

@@ -2,7 +2,7 @@ import { MlInputError } from '../core/errors.js';
 import type { HyperValue } from '../core/params.js';
 import { Random } from '../core/random.js';
 import { assertNoInfinity, type Dataset, validateDataset } from '../data/dataset.js';
-import { binMatrix, computeCuts } from './binning.js';
+import { quantize } from './binning.js';
 import { evalMetric, higherIsBetter } from './eval-metric.js';
 import { CompiledForest } from './forest.js';
 import { type GrownTree, TreeGrower } from './grower.js';
@@ -89,7 +89,7 @@ export function trainGbdt(
     maxDeltaStep: p.maxDeltaStep,
   };
   const slots = TreeGrower.slotsNeeded(growParams);
-  if (slots * d * FEATURE_STRIDE * 8 > MAX_HIST_BYTES) {
+  if (slots * (d + 3) * FEATURE_STRIDE * 8 > MAX_HIST_BYTES) {
     throw new MlInputError(
       'max_depth',
       `needs ${slots} histograms of ${d} features; lower max_depth or set max_leaves`,
@@ -98,12 +98,13 @@ export function trainGbdt(
   const parallel = p.nthread > 1 && options.workerFactory !== undefined && d > 1;
   const alloc = (bytes: number) => (parallel ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
 
-  const cuts = computeCuts(x, p.maxBin);
-  const binned = binMatrix(x, cuts, parallel);
+  const { cuts, binned } = quantize(x, p.maxBin, parallel);
+  const wordsPerRow = binned.rowStride >> 2;
   const gh = new Float64Array(alloc(16 * n));
   const rowIdx = new Uint32Array(alloc(4 * n));
-  const hist = new Float64Array(alloc(slots * d * FEATURE_STRIDE * 8));
-  const buffers = { bins: binned.rowBins, nFeat: d, gh, rowIdx, hist };
+  const hist = new Float64Array(alloc(slots * binned.rowStride * FEATURE_STRIDE * 8));
+  const bins32 = new Uint32Array(binned.rowBins.buffer, binned.rowBins.byteOffset, binned.rows * wordsPerRow);
+  const buffers = { bins32, wordsPerRow, gh, rowIdx, hist };
   let backend: HistogramBackend = new SerialHistogramBackend(buffers);
   if (parallel) backend = options.workerFactory!(buffers, p.nthread);
 

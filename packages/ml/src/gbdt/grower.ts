@@ -294,7 +294,7 @@ export class TreeGrower {
   /** hist[large]! -= hist[small]; `large` initially holds the parent's histogram. */
   private subtract(large: number, small: number): void {
     const hist = this.hist;
-    const size = this.binned.cols * FEATURE_STRIDE;
+    const size = this.binned.rowStride * FEATURE_STRIDE;
     const a = large * size;
     const b = small * size;
     for (let k = 0; k < size; k++) hist[a + k]! -= hist[b + k]!;
@@ -324,7 +324,7 @@ export class TreeGrower {
   private evaluate(nd: OpenNode): void {
     const hist = this.hist;
     const nFeat = this.binned.cols;
-    const base = nd.slot * nFeat * FEATURE_STRIDE;
+    const base = nd.slot * this.binned.rowStride * FEATURE_STRIDE;
     const G = nd.g;
     const H = nd.h;
     const mcw = this.p.minChildWeight;
@@ -332,6 +332,7 @@ export class TreeGrower {
     const numBins = this.cuts.numBins;
     const hasMissing = this.cuts.hasMissing;
     const mask = this.featureMask;
+    const plain = this.p.alpha === 0 && this.p.maxDeltaStep === 0;
     let best = 0;
     let bf = -1;
     let bb = -1;
@@ -350,22 +351,43 @@ export class TreeGrower {
       }
       let cg = 0;
       let ch = 0;
-      for (let b = 0; b < nb - 1; b++) {
-        cg += hist[off + 2 * b]!;
-        ch += hist[off + 2 * b + 1]!;
-        const hr = H - ch;
-        if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
-          const gain = this.gainOf(cg, ch) + this.gainOf(G - cg, hr) - parentGain;
-          if (gain > best) {
-            best = gain;
-            bf = f;
-            bb = b;
-            bml = false;
-            bgl = cg;
-            bhl = ch;
+      if (plain) {
+        // Common case (alpha = 0, max_delta_step = 0): the gain formula inlined.
+        const lam = this.p.lambda;
+        for (let b = 0; b < nb - 1; b++) {
+          cg += hist[off + 2 * b]!;
+          ch += hist[off + 2 * b + 1]!;
+          const hr = H - ch;
+          if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
+            const gr = G - cg;
+            const gain = (cg * cg) / (ch + lam) + (gr * gr) / (hr + lam) - parentGain;
+            if (gain > best) {
+              best = gain;
+              bf = f;
+              bb = b;
+              bml = false;
+              bgl = cg;
+              bhl = ch;
+            }
           }
         }
-      }
+      } else
+        for (let b = 0; b < nb - 1; b++) {
+          cg += hist[off + 2 * b]!;
+          ch += hist[off + 2 * b + 1]!;
+          const hr = H - ch;
+          if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
+            const gain = this.gainOf(cg, ch) + this.gainOf(G - cg, hr) - parentGain;
+            if (gain > best) {
+              best = gain;
+              bf = f;
+              bb = b;
+              bml = false;
+              bgl = cg;
+              bhl = ch;
+            }
+          }
+        }
       if (hm > 0) {
         cg = gm;
         ch = hm;
@@ -408,11 +430,17 @@ export class TreeGrower {
     const scratch = this.scratch;
     let w = nd.start;
     let r = 0;
+    // Branch-free: each row is written to both sides and only the matching cursor advances
+    // (w <= j, so writing rowIdx[w] never clobbers an unread row).
+    const mb = missLeft ? missBin : -1;
     for (let j = nd.start; j < nd.end; j++) {
       const i = rowIdx[j]!;
       const v = col[off + i]!;
-      if (v <= b || (missLeft && v === missBin)) rowIdx[w++] = i;
-      else scratch[r++] = i;
+      const left = ((v <= b) as unknown as number) | ((v === mb) as unknown as number);
+      rowIdx[w] = i;
+      scratch[r] = i;
+      w += left;
+      r += 1 - left;
     }
     rowIdx.set(scratch.subarray(0, r), w);
     const mid = w;

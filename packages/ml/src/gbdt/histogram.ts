@@ -2,60 +2,56 @@
 export const FEATURE_STRIDE = 512;
 
 /**
- * The GBDT hot loop: accumulates (gradient, hessian) pairs into per-node histograms for features
- * `[f0, f1)`. Nodes are given as triples `(start, end, slot)` in `nodes`: the node's rows are
- * `rowIdx[start..end)` (or the identity `start..end` when `identity` is 1) and its histogram lives at
- * `hist[slot * nFeat * 512 ..]`, feature-major, `[bin * 2] = Σg, [bin * 2 + 1] = Σh`.
+ * The GBDT hot loop: accumulates (gradient, hessian) pairs into per-node histograms. Row `i`'s bins are
+ * the bytes of `bins32[i * wordsPerRow .. (i + 1) * wordsPerRow)` (row-major uint8 codes read four at a
+ * time); this call handles words `[w0, w1)`, i.e. features `[4 * w0, 4 * w1)`. Nodes are triples
+ * `(start, end, slot)` in `nodes`: the rows are `rowIdx[start..end)` (or `start..end` when `identity` is 1)
+ * and the histogram is at `hist[slot * wordsPerRow * 2048 ..]`, feature-major,
+ * `[bin * 2] = Σg, [bin * 2 + 1] = Σh`.
  *
  * It must stay self-contained (no closures, imports or helpers): worker threads run it from its source text.
  */
 export function histKernel(
-  bins: Uint8Array,
-  nFeat: number,
+  bins32: Uint32Array,
+  wordsPerRow: number,
   gh: Float64Array,
   rowIdx: Uint32Array,
   hist: Float64Array,
   nodes: Int32Array,
   nNodes: number,
   identity: number,
-  f0: number,
-  f1: number,
+  w0: number,
+  w1: number,
 ): void {
-  const span = (f1 - f0) * 512;
+  const nodeStride = wordsPerRow * 2048;
   for (let q = 0; q < nNodes; q++) {
     const start = nodes[3 * q]!;
     const end = nodes[3 * q + 1]!;
-    const base = nodes[3 * q + 2]! * nFeat * 512 + f0 * 512;
-    hist.fill(0, base, base + span);
-    const width = f1 - f0;
-    if (width === nFeat && identity === 1) {
-      for (let i = start; i < end; i++) {
-        const g = gh[2 * i]!;
-        const h = gh[2 * i + 1]!;
-        let r = i * nFeat;
-        let o = base;
-        for (let f = 0; f < nFeat; f++) {
-          const k = o + (bins[r]! << 1);
-          hist[k]! += g;
-          hist[k + 1]! += h;
-          r++;
-          o += 512;
-        }
-      }
-    } else {
-      for (let j = start; j < end; j++) {
-        const i = identity === 1 ? j : rowIdx[j]!;
-        const g = gh[2 * i]!;
-        const h = gh[2 * i + 1]!;
-        let r = i * nFeat + f0;
-        let o = base;
-        for (let f = 0; f < width; f++) {
-          const k = o + (bins[r]! << 1);
-          hist[k]! += g;
-          hist[k + 1]! += h;
-          r++;
-          o += 512;
-        }
+    const base = nodes[3 * q + 2]! * nodeStride + w0 * 2048;
+    hist.fill(0, base, base + (w1 - w0) * 2048);
+    for (let j = start; j < end; j++) {
+      const i = identity === 1 ? j : rowIdx[j]!;
+      const g = gh[2 * i]!;
+      const h = gh[2 * i + 1]!;
+      let w = i * wordsPerRow + w0;
+      const wEnd = i * wordsPerRow + w1;
+      let o = base;
+      while (w < wEnd) {
+        const v = bins32[w]!;
+        let k = o + ((v & 255) << 1);
+        hist[k]! += g;
+        hist[k + 1]! += h;
+        k = o + 512 + (((v >>> 8) & 255) << 1);
+        hist[k]! += g;
+        hist[k + 1]! += h;
+        k = o + 1024 + (((v >>> 16) & 255) << 1);
+        hist[k]! += g;
+        hist[k + 1]! += h;
+        k = o + 1536 + ((v >>> 24) << 1);
+        hist[k]! += g;
+        hist[k + 1]! += h;
+        w++;
+        o += 2048;
       }
     }
   }
@@ -63,7 +59,7 @@ export function histKernel(
 
 /**
  * Builds histograms for a batch of nodes. Implementations own how the work is split; the buffers they
- * read (`bins`, `gh`, `rowIdx`) and the one they write (`hist`) are fixed at creation so that worker
+ * read (`bins32`, `gh`, `rowIdx`) and the one they write (`hist`) are fixed at creation so that worker
  * threads can share them without copying.
  */
 export interface HistogramBackend {
@@ -72,10 +68,10 @@ export interface HistogramBackend {
   close(): void;
 }
 
-/** Buffers a histogram backend works on. `shared` is true when they live in SharedArrayBuffers. */
+/** Buffers a histogram backend works on (SharedArrayBuffers when handed to a worker factory). */
 export interface HistogramBuffers {
-  bins: Uint8Array;
-  nFeat: number;
+  bins32: Uint32Array;
+  wordsPerRow: number;
   gh: Float64Array;
   rowIdx: Uint32Array;
   hist: Float64Array;
@@ -93,7 +89,18 @@ export class SerialHistogramBackend implements HistogramBackend {
   }
   build(nodes: Int32Array, nNodes: number, identity: boolean): void {
     const b = this.b;
-    histKernel(b.bins, b.nFeat, b.gh, b.rowIdx, b.hist, nodes, nNodes, identity ? 1 : 0, 0, b.nFeat);
+    histKernel(
+      b.bins32,
+      b.wordsPerRow,
+      b.gh,
+      b.rowIdx,
+      b.hist,
+      nodes,
+      nNodes,
+      identity ? 1 : 0,
+      0,
+      b.wordsPerRow,
+    );
   }
   close(): void {}
 }

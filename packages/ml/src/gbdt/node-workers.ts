@@ -21,7 +21,7 @@ const { workerData } = require('node:worker_threads');
 const histKernel = ${histKernel.toString()};
 const w = workerData;
 const ctrl = new Int32Array(w.ctrl);
-const bins = new Uint8Array(w.bins);
+const bins32 = new Uint32Array(w.bins32);
 const gh = new Float64Array(w.gh);
 const rowIdx = new Uint32Array(w.rowIdx);
 const hist = new Float64Array(w.hist);
@@ -31,7 +31,7 @@ for (;;) {
   Atomics.wait(ctrl, ${SEQ}, seen);
   seen = Atomics.load(ctrl, ${SEQ});
   if (Atomics.load(ctrl, ${CMD}) === ${CMD_EXIT}) break;
-  histKernel(bins, w.nFeat, gh, rowIdx, hist, nodes, ctrl[${N_NODES}], ctrl[${IDENTITY}], w.f0, w.f1);
+  histKernel(bins32, w.wordsPerRow, gh, rowIdx, hist, nodes, ctrl[${N_NODES}], ctrl[${IDENTITY}], w.w0, w.w1);
   Atomics.add(ctrl, ${DONE}, 1);
   Atomics.notify(ctrl, ${DONE});
 }
@@ -39,7 +39,7 @@ for (;;) {
 }
 
 /**
- * Splits the features of every histogram between the calling thread and `threads - 1` worker threads.
+ * Splits the features (in 4-feature words) of every histogram between the calling thread and `threads - 1` worker threads.
  * Each feature is summed by one thread in the same row order as the serial kernel, so the histograms -
  * and therefore the trees - are bit-identical to `nthread = 1`.
  */
@@ -49,34 +49,34 @@ class NodeWorkerBackend implements HistogramBackend {
   private readonly ctrl: Int32Array;
   private readonly nodes: Int32Array;
   private readonly workers: Worker[] = [];
-  private readonly mainF1: number;
+  private readonly mainW1: number;
 
   constructor(b: HistogramBuffers, threads: number) {
-    for (const a of [b.bins, b.gh, b.rowIdx, b.hist]) {
+    for (const a of [b.bins32, b.gh, b.rowIdx, b.hist]) {
       if (!(a.buffer instanceof SharedArrayBuffer)) throw new Error('histogram buffers must be shared');
     }
     this.b = b;
-    this.threads = Math.max(1, Math.min(threads, b.nFeat));
+    this.threads = Math.max(1, Math.min(threads, b.wordsPerRow));
     this.ctrl = new Int32Array(new SharedArrayBuffer(64));
     this.nodes = new Int32Array(new SharedArrayBuffer(4 * 3 * 4096));
-    const per = b.nFeat / this.threads;
-    this.mainF1 = Math.round(per);
+    const per = b.wordsPerRow / this.threads;
+    this.mainW1 = Math.round(per);
     const src = workerSource();
     for (let t = 1; t < this.threads; t++) {
-      const f0 = Math.round(per * t);
-      const f1 = t === this.threads - 1 ? b.nFeat : Math.round(per * (t + 1));
+      const w0 = Math.round(per * t);
+      const w1 = t === this.threads - 1 ? b.wordsPerRow : Math.round(per * (t + 1));
       const w = new Worker(src, {
         eval: true,
         workerData: {
           ctrl: this.ctrl.buffer,
-          bins: b.bins.buffer,
+          bins32: b.bins32.buffer,
           gh: b.gh.buffer,
           rowIdx: b.rowIdx.buffer,
           hist: b.hist.buffer,
           nodes: this.nodes.buffer,
-          nFeat: b.nFeat,
-          f0,
-          f1,
+          wordsPerRow: b.wordsPerRow,
+          w0,
+          w1,
         },
       });
       w.unref();
@@ -98,7 +98,18 @@ class NodeWorkerBackend implements HistogramBackend {
       Atomics.store(ctrl, DONE, 0);
       Atomics.add(ctrl, SEQ, 1);
       Atomics.notify(ctrl, SEQ);
-      histKernel(b.bins, b.nFeat, b.gh, b.rowIdx, b.hist, this.nodes, cnt, identity ? 1 : 0, 0, this.mainF1);
+      histKernel(
+        b.bins32,
+        b.wordsPerRow,
+        b.gh,
+        b.rowIdx,
+        b.hist,
+        this.nodes,
+        cnt,
+        identity ? 1 : 0,
+        0,
+        this.mainW1,
+      );
       const need = this.workers.length;
       for (;;) {
         const done = Atomics.load(ctrl, DONE);

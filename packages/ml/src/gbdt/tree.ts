@@ -70,7 +70,7 @@ export class TreeBuilder {
     }
     const m = order.length;
     const newId = new Map<number, number>();
-    order.forEach((id, k) => newId.set(id, k));
+    for (let k = 0; k < m; k++) newId.set(order[k]!, k);
     const t: GbdtTree = {
       left: new Int32Array(m),
       right: new Int32Array(m),

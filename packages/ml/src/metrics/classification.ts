@@ -38,7 +38,7 @@ export function confusionMatrix(
     labs = [...s].sort((a, b) => a - b);
   }
   const index = new Map<number, number>();
-  labs.forEach((l, k) => index.set(l, k));
+  for (let j = 0; j < labs.length; j++) index.set(labs[j]!, j);
   const k = labs.length;
   const counts = new Float64Array(k * k);
   for (let i = 0; i < n; i++) {
