@@ -1,0 +1,320 @@
+import { MlInputError } from '../core/errors.js';
+import { type HyperValue, ParamReader } from '../core/params.js';
+import { Random } from '../core/random.js';
+import { type Dataset, validateDataset } from '../data/dataset.js';
+import { lbfgs } from './lbfgs.js';
+import { LinearModel, type PredictorType } from './model.js';
+
+/** Resolved linear learner hyperparameters (SageMaker names; see `trainLinearLearner`). */
+export interface LinearParams {
+  predictorType: PredictorType;
+  numClasses: number;
+  epochs: number;
+  miniBatchSize: number;
+  learningRate: number;
+  wd: number;
+  l1: number;
+  normalizeData: boolean;
+  normalizeLabel: boolean;
+  optimizer: 'adam' | 'sgd' | 'lbfgs';
+  earlyStoppingPatience: number;
+  earlyStoppingTolerance: number;
+  seed: number;
+}
+
+export function resolveLinearParams(raw: Readonly<Record<string, HyperValue>> = {}): LinearParams {
+  const r = new ParamReader(raw);
+  if (raw.predictor_type === undefined) throw new MlInputError('predictor_type', 'is required');
+  const predictorType = r.choice('predictor_type', 'regressor', [
+    'binary_classifier',
+    'multiclass_classifier',
+    'regressor',
+  ] as const);
+  const multi = predictorType === 'multiclass_classifier';
+  if (multi && raw.num_classes === undefined)
+    throw new MlInputError('num_classes', 'is required for multiclass_classifier');
+  const auto = (name: string, def: number) =>
+    r.string(name) === 'auto' ? def : r.number(name, def, { min: 0 });
+  const optRaw = r.string('optimizer');
+  const optimizer =
+    optRaw === 'auto' ? 'adam' : r.choice('optimizer', 'adam', ['adam', 'sgd', 'lbfgs'] as const);
+  const p: LinearParams = {
+    predictorType,
+    numClasses: multi ? r.int('num_classes', 3, { min: 2 }) : predictorType === 'binary_classifier' ? 2 : 1,
+    epochs: r.int('epochs', 15, { min: 1 }),
+    miniBatchSize: r.int('mini_batch_size', 1000, { min: 1 }),
+    learningRate: auto('learning_rate', optimizer === 'sgd' ? 0.1 : 0.01),
+    wd: auto('wd', 0),
+    l1: auto('l1', 0),
+    normalizeData: r.string('normalize_data') === 'auto' ? true : r.bool('normalize_data', true),
+    normalizeLabel:
+      r.string('normalize_label') === 'auto'
+        ? predictorType === 'regressor'
+        : r.bool('normalize_label', predictorType === 'regressor'),
+    optimizer,
+    earlyStoppingPatience: r.int('early_stopping_patience', 3, { min: 1 }),
+    earlyStoppingTolerance: r.number('early_stopping_tolerance', 0.001, { min: 0 }),
+    seed: r.int('seed', 0),
+  };
+  if (p.learningRate <= 0) throw new MlInputError('learning_rate', 'must be > 0');
+  if (p.optimizer === 'lbfgs' && p.l1 > 0)
+    throw new MlInputError('l1', 'is not supported with optimizer lbfgs (use adam or sgd)');
+  return p;
+}
+
+/**
+ * Trains SageMaker's Linear Learner: logistic (binary_classifier), softmax (multiclass_classifier) or
+ * least-squares (regressor) on mini-batches with Adam or SGD (`epochs` passes, `mini_batch_size` rows per
+ * step), or full-batch L-BFGS (up to `epochs × 20` iterations). `wd` is the L2 penalty (wd/2·‖w‖²), `l1`
+ * the L1 penalty (proximal step). With `normalize_data` (default true) features are standardised; with a
+ * validation set, training stops when its loss has not improved by `early_stopping_tolerance` (relative)
+ * for `early_stopping_patience` epochs, and the best epoch's weights are kept.
+ *
+ * @example
+ * const m = trainLinearLearner({ x, y }, { predictor_type: 'binary_classifier', optimizer: 'lbfgs', wd: '0.001' });
+ * m.predict(xTest); // P(y = 1)
+ */
+export function trainLinearLearner(
+  train: Dataset,
+  hyperparameters: Readonly<Record<string, HyperValue>>,
+  options: { validation?: Dataset } = {},
+): LinearModel {
+  const p = resolveLinearParams(hyperparameters);
+  const cls = p.predictorType !== 'regressor';
+  validateDataset(train, { field: 'train', ...(cls ? { numClass: p.numClasses } : {}) });
+  const val = options.validation;
+  if (val) {
+    validateDataset(val, { field: 'validation', ...(cls ? { numClass: p.numClasses } : {}) });
+    if (val.x.cols !== train.x.cols)
+      throw new MlInputError('validation.x', `has ${val.x.cols} columns, train has ${train.x.cols}`);
+  }
+  const d = train.x.cols;
+  const K = p.predictorType === 'multiclass_classifier' ? p.numClasses : 1;
+  const mean = new Float64Array(d);
+  const std = new Float64Array(d).fill(1);
+  if (p.normalizeData) {
+    for (let j = 0; j < d; j++) {
+      const c = train.x.column(j);
+      let s = 0;
+      let s2 = 0;
+      for (let i = 0; i < c.length; i++) s += c[i]!;
+      const m = s / c.length;
+      for (let i = 0; i < c.length; i++) s2 += (c[i]! - m) ** 2;
+      mean[j] = m;
+      const sd = Math.sqrt(s2 / c.length);
+      std[j] = sd > 0 ? sd : 1;
+    }
+  }
+  let yMean = 0;
+  let yStd = 1;
+  if (p.predictorType === 'regressor' && p.normalizeLabel) {
+    const y = train.y;
+    for (let i = 0; i < y.length; i++) yMean += y[i]!;
+    yMean /= y.length;
+    let s2 = 0;
+    for (let i = 0; i < y.length; i++) s2 += (y[i]! - yMean) ** 2;
+    yStd = Math.sqrt(s2 / y.length) || 1;
+  }
+  const tr = prepare(train, mean, std, yMean, yStd);
+  const va = val ? prepare(val, mean, std, yMean, yStd) : undefined;
+  const nTheta = d * K + K;
+  const theta = new Float64Array(nTheta);
+  const grad = new Float64Array(nTheta);
+  const best = new Float64Array(nTheta);
+  const trainLoss: number[] = [];
+  const validationLoss: number[] = [];
+  let bestLoss = Number.POSITIVE_INFINITY;
+  let bestEpoch = -1;
+  let stale = 0;
+  const scratch = new Float64Array(K);
+  const all = new Uint32Array(tr.n);
+  for (let i = 0; i < tr.n; i++) all[i] = i;
+  // Returns false when early stopping says stop.
+  const endEpoch = (epoch: number, lossNow: number): boolean => {
+    trainLoss.push(lossNow);
+    const monitored = va ? lossAndGrad(p, va, theta, undefined, va.all, va.n, scratch, false) : lossNow;
+    if (va) validationLoss.push(monitored);
+    if (monitored < bestLoss * (1 - p.earlyStoppingTolerance) || bestEpoch < 0) {
+      bestLoss = monitored;
+      bestEpoch = epoch;
+      best.set(theta);
+      stale = 0;
+    } else {
+      if (monitored < bestLoss) {
+        bestLoss = monitored;
+        bestEpoch = epoch;
+        best.set(theta);
+      }
+      stale++;
+      if (stale >= p.earlyStoppingPatience) return false;
+    }
+    return true;
+  };
+  if (p.optimizer === 'lbfgs') {
+    let epoch = 0;
+    lbfgs(theta, (w, g) => lossAndGrad(p, tr, w, g, all, tr.n, scratch, true), {
+      maxIter: p.epochs * 20,
+      onIter: (_it, loss) => endEpoch(epoch++, loss),
+    });
+    if (bestEpoch < 0 || !va) best.set(theta);
+  } else {
+    const rng = new Random(p.seed);
+    const order = Uint32Array.from(all);
+    const m1 = new Float64Array(nTheta);
+    const m2 = new Float64Array(nTheta);
+    let step = 0;
+    const lr = p.learningRate;
+    for (let epoch = 0; epoch < p.epochs; epoch++) {
+      for (let i = tr.n - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const t = order[i]!;
+        order[i] = order[j]!;
+        order[j] = t;
+      }
+      let lossSum = 0;
+      for (let s = 0; s < tr.n; s += p.miniBatchSize) {
+        const cnt = Math.min(p.miniBatchSize, tr.n - s);
+        lossSum += lossAndGrad(p, tr, theta, grad, order.subarray(s, s + cnt), cnt, scratch, true) * cnt;
+        step++;
+        if (p.optimizer === 'adam') {
+          const b1 = 0.9;
+          const b2 = 0.999;
+          const c1 = 1 - b1 ** step;
+          const c2 = 1 - b2 ** step;
+          for (let q = 0; q < nTheta; q++) {
+            const g = grad[q]!;
+            m1[q] = b1 * m1[q]! + (1 - b1) * g;
+            m2[q] = b2 * m2[q]! + (1 - b2) * g * g;
+            theta[q]! -= (lr * (m1[q]! / c1)) / (Math.sqrt(m2[q]! / c2) + 1e-8);
+          }
+        } else {
+          for (let q = 0; q < nTheta; q++) theta[q]! -= lr * grad[q]!;
+        }
+        if (p.l1 > 0) {
+          const t = lr * p.l1;
+          for (let q = 0; q < d * K; q++) {
+            const v = theta[q]!;
+            theta[q] = v > t ? v - t : v < -t ? v + t : 0;
+          }
+        }
+      }
+      if (!Number.isFinite(lossSum)) {
+        throw new MlInputError(
+          'learning_rate',
+          `training diverged (loss is ${lossSum}); lower learning_rate`,
+        );
+      }
+      if (!endEpoch(epoch, lossSum / tr.n)) break;
+    }
+  }
+  // Fold normalisation into raw-feature weights.
+  const W = new Float64Array(d * K);
+  const b = new Float64Array(K);
+  for (let k = 0; k < K; k++) {
+    let bias = best[d * K + k]!;
+    for (let j = 0; j < d; j++) {
+      const w = best[j * K + k]! / std[j]!;
+      W[j * K + k] = w * yStd;
+      bias -= w * mean[j]!;
+    }
+    b[k] = bias * yStd + yMean;
+  }
+  const model = new LinearModel(p.predictorType, d, W, b);
+  model.info = { epochs: trainLoss.length, trainLoss, validationLoss, bestEpoch };
+  return model;
+}
+
+interface Prepared {
+  n: number;
+  d: number;
+  x: Float64Array;
+  y: Float64Array;
+  w: Float64Array;
+  all: Uint32Array;
+}
+
+function prepare(ds: Dataset, mean: Float64Array, std: Float64Array, yMean: number, yStd: number): Prepared {
+  const { x } = ds;
+  const n = x.rows;
+  const d = x.cols;
+  const out = new Float64Array(n * d);
+  for (let j = 0; j < d; j++) {
+    const c = x.column(j);
+    for (let i = 0; i < n; i++) {
+      const v = c[i]!;
+      if (!Number.isFinite(v))
+        throw new MlInputError('x', `linear learner needs finite features; row ${i}, column ${j} is ${v}`);
+      out[i * d + j] = (v - mean[j]!) / std[j]!;
+    }
+  }
+  const y = Float64Array.from(ds.y, (v) => (v - yMean) / yStd);
+  const w = ds.weight ? Float64Array.from(ds.weight) : new Float64Array(n).fill(1);
+  const all = new Uint32Array(n);
+  for (let i = 0; i < n; i++) all[i] = i;
+  return { n, d, x: out, y, w, all: all as Uint32Array };
+}
+
+/** Mean weighted loss over `rows` plus penalties; writes the gradient when `grad` is given. */
+function lossAndGrad(
+  p: LinearParams,
+  data: Prepared,
+  theta: Float64Array,
+  grad: Float64Array | undefined,
+  rows: Uint32Array,
+  cnt: number,
+  z: Float64Array,
+  penalise: boolean,
+): number {
+  const d = data.d;
+  const K = z.length;
+  const X = data.x;
+  if (grad) grad.fill(0);
+  let loss = 0;
+  let wsum = 0;
+  for (let r = 0; r < cnt; r++) {
+    const i = rows[r]!;
+    const wi = data.w[i]!;
+    wsum += wi;
+    const xo = i * d;
+    for (let k = 0; k < K; k++) {
+      let s = theta[d * K + k]!;
+      for (let j = 0; j < d; j++) s += X[xo + j]! * theta[j * K + k]!;
+      z[k] = s;
+    }
+    const y = data.y[i]!;
+    if (p.predictorType === 'binary_classifier') {
+      const s = z[0]!;
+      // log(1 + e^s) - y·s, computed stably.
+      loss += wi * ((s > 0 ? s + Math.log1p(Math.exp(-s)) : Math.log1p(Math.exp(s))) - y * s);
+      z[0] = wi * (1 / (1 + Math.exp(-s)) - y);
+    } else if (p.predictorType === 'multiclass_classifier') {
+      let mx = Number.NEGATIVE_INFINITY;
+      for (let k = 0; k < K; k++) mx = Math.max(mx, z[k]!);
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += Math.exp(z[k]! - mx);
+      loss += wi * (mx + Math.log(sum) - z[y]!);
+      for (let k = 0; k < K; k++) z[k] = wi * (Math.exp(z[k]! - mx) / sum - (k === y ? 1 : 0));
+    } else {
+      const e = z[0]! - y;
+      loss += wi * 0.5 * e * e;
+      z[0] = wi * e;
+    }
+    if (grad) {
+      for (let k = 0; k < K; k++) {
+        const dz = z[k]!;
+        grad[d * K + k]! += dz;
+        for (let j = 0; j < d; j++) grad[j * K + k]! += dz * X[xo + j]!;
+      }
+    }
+  }
+  const inv = 1 / (wsum || 1);
+  loss *= inv;
+  if (grad) for (let q = 0; q < grad.length; q++) grad[q]! *= inv;
+  if (penalise && p.wd > 0) {
+    for (let q = 0; q < d * K; q++) {
+      loss += 0.5 * p.wd * theta[q]! * theta[q]!;
+      if (grad) grad[q]! += p.wd * theta[q]!;
+    }
+  }
+  return loss;
+}
