@@ -25,13 +25,16 @@ export async function runServer(sources: ConfigSources): Promise<void> {
   const config = loadServerConfig(sources);
   const log = pino({ level: config.logLevel, base: { service: 'trainyard' } });
   const platform = await openPlatform(config, log);
-  if (platform.bootstrapKey) printBootstrapKey(platform.bootstrapKey.id, platform.bootstrapKey.secret);
+  // A key set through TRAINYARD_ADMIN_KEY is known to whoever set it: print only generated ones.
+  if (platform.bootstrapKey && !config.adminKey) printBootstrapKey(platform.bootstrapKey.id, platform.bootstrapKey.secret);
   const app = await buildHttpApp(platform);
   const address = await app.listen({ port: config.port, host: config.host });
   log.info(
     { address, dataDir: config.dataDir, metadata: platform.metadata.kind, blobs: platform.blobs.kind },
-    `Trainyard listening on ${address}`,
+    'listening',
   );
+  // Always printed, whatever the log level: people and scripts wait for this line.
+  process.stdout.write(`Trainyard listening on ${address} (data: ${config.dataDir})\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
