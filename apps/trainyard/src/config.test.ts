@@ -10,19 +10,34 @@ const cwd = mkdtempSync(join(tmpdir(), 'trainyard-config-'));
 describe('server config', () => {
   it('defaults to ./trainyard-data, port 7070 on 127.0.0.1, SQLite and files under the data dir', () => {
     const config = loadServerConfig({ env: {}, cwd });
-    expect(config).toMatchObject({ port: 7070, host: '127.0.0.1', auth: true, dataDir: join(cwd, 'trainyard-data') });
+    expect(config).toMatchObject({
+      port: 7070,
+      host: '127.0.0.1',
+      auth: true,
+      dataDir: join(cwd, 'trainyard-data'),
+    });
     expect(config.metadata).toBe(`sqlite:${join(cwd, 'trainyard-data', 'trainyard.db')}`);
     expect(config.blobs).toBe(`file:${join(cwd, 'trainyard-data', 'blobs')}`);
   });
 
   it('takes flags over TRAINYARD_* env over trainyard.config.json over defaults', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trainyard-config-'));
-    writeFileSync(join(dir, 'trainyard.config.json'), JSON.stringify({ port: 8001, dataDir: 'from-file', logLevel: 'warn' }));
+    writeFileSync(
+      join(dir, 'trainyard.config.json'),
+      JSON.stringify({ port: 8001, dataDir: 'from-file', logLevel: 'warn' }),
+    );
     const fileOnly = loadServerConfig({ env: {}, cwd: dir });
     expect(fileOnly).toMatchObject({ port: 8001, dataDir: join(dir, 'from-file'), logLevel: 'warn' });
     const env = { TRAINYARD_PORT: '8002', TRAINYARD_DATA_DIR: '/srv/ty' };
-    expect(loadServerConfig({ env, cwd: dir })).toMatchObject({ port: 8002, dataDir: '/srv/ty', logLevel: 'warn' });
-    expect(loadServerConfig({ env, cwd: dir, flags: { port: '8003' } })).toMatchObject({ port: 8003, dataDir: '/srv/ty' });
+    expect(loadServerConfig({ env, cwd: dir })).toMatchObject({
+      port: 8002,
+      dataDir: '/srv/ty',
+      logLevel: 'warn',
+    });
+    expect(loadServerConfig({ env, cwd: dir, flags: { port: '8003' } })).toMatchObject({
+      port: 8003,
+      dataDir: '/srv/ty',
+    });
   });
 
   it('names the field and its source in errors', () => {
@@ -35,7 +50,9 @@ describe('server config', () => {
   });
 
   it('refuses to bind a non-loopback address with auth off', () => {
-    expect(() => loadServerConfig({ env: {}, cwd, flags: { host: '0.0.0.0', auth: false } })).toThrow(/auth off/);
+    expect(() => loadServerConfig({ env: {}, cwd, flags: { host: '0.0.0.0', auth: false } })).toThrow(
+      /auth off/,
+    );
     expect(loadServerConfig({ env: {}, cwd, flags: { host: '127.0.0.1', auth: false } }).auth).toBe(false);
     expect(loadServerConfig({ env: { TRAINYARD_AUTH: 'off' }, cwd }).auth).toBe(false);
     expect(loadServerConfig({ env: {}, cwd, flags: { host: '0.0.0.0' } }).host).toBe('0.0.0.0');

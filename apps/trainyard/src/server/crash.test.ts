@@ -22,7 +22,9 @@ describe('server crash safety', () => {
       while (!stop) {
         const name = `ml.crash${n++}.large`;
         try {
-          await client.call('createInstanceType', { body: { name, vcpus: 1, memoryMiB: 512, pricePerHour: 0.01 } });
+          await client.call('createInstanceType', {
+            body: { name, vcpus: 1, memoryMiB: 512, pricePerHour: 0.01 },
+          });
           acknowledged.push(name);
         } catch (error) {
           if (!(error instanceof TrainyardError && error.code === 'UNAVAILABLE')) throw error;
@@ -37,12 +39,17 @@ describe('server crash safety', () => {
     expect(await first.exited).toBe('SIGKILL');
     stop = true;
     await Promise.all(writers);
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(join(dataDir, 'trainyard.db'));
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
 
     const second = await startServerProcess([], env);
     try {
       const after = new TrainyardClient({ endpoint: second.baseUrl, key: adminKey });
       const present = new Set<string>();
-      for await (const type of after.listAll('listInstanceTypes', { query: { limit: 1000 } })) present.add(type.name);
+      for await (const type of after.listAll('listInstanceTypes', { query: { limit: 1000 } }))
+        present.add(type.name);
       const lost = acknowledged.filter((name) => !present.has(name));
       expect(lost).toEqual([]);
       // It carries on: new writes work and the admin key from before still authenticates.

@@ -20,7 +20,11 @@ describe('the same platform on PostgreSQL', () => {
     const types = await t.app.inject({ url: '/api/v1/instance-types', headers: t.auth() });
     expect(types.json().items.map((i: { name: string }) => i.name)).toContain('ml.m5.large');
     const viewer = await t.keyWithRole('viewer');
-    const denied = await t.app.inject({ method: 'DELETE', url: '/api/v1/instance-types/ml.m5.large', headers: t.auth(viewer) });
+    const denied = await t.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/instance-types/ml.m5.large',
+      headers: t.auth(viewer),
+    });
     expect(denied.statusCode).toBe(403);
     const dup = await t.app.inject({
       method: 'POST',

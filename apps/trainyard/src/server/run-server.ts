@@ -26,7 +26,8 @@ export async function runServer(sources: ConfigSources): Promise<void> {
   const log = pino({ level: config.logLevel, base: { service: 'trainyard' } });
   const platform = await openPlatform(config, log);
   // A key set through TRAINYARD_ADMIN_KEY is known to whoever set it: print only generated ones.
-  if (platform.bootstrapKey && !config.adminKey) printBootstrapKey(platform.bootstrapKey.id, platform.bootstrapKey.secret);
+  if (platform.bootstrapKey && !config.adminKey)
+    printBootstrapKey(platform.bootstrapKey.id, platform.bootstrapKey.secret);
   const app = await buildHttpApp(platform);
   const address = await app.listen({ port: config.port, host: config.host });
   log.info(

@@ -18,7 +18,11 @@ export interface ServerProcess {
  * Starts `trainyard server` as a real child process on a free port and waits until it listens.
  * @param env TRAINYARD_* settings for the child
  */
-export async function startServerProcess(args: string[], env: Record<string, string>, timeoutMs = 15_000): Promise<ServerProcess> {
+export async function startServerProcess(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<ServerProcess> {
   if (!existsSync(builtMain)) throw new Error(`${builtMain} is missing: run "npx tsc -b" first`);
   const child = spawn(process.execPath, [builtMain, 'server', '--port', '0', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
@@ -31,7 +35,10 @@ export async function startServerProcess(args: string[], env: Record<string, str
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not listen within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not listen within ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
     const onData = () => {
       const match = /Trainyard listening on (http:\/\/[\d.:[\]]+)/.exec(output);
       if (match?.[1]) {

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FsBlobStore } from './fs-blob-store.js';
+
+const root = mkdtempSync(join(tmpdir(), 'trainyard-fsblob-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('FsBlobStore on disk', () => {
+  it('keeps objects as plain files at buckets/<bucket>/<key>', async () => {
+    const store = await new FsBlobStore(root).init();
+    await store.put({ bucket: 'data', key: 'train/part-0.csv' }, 'a,b\n');
+    expect(readdirSync(join(root, 'buckets', 'data', 'train'))).toEqual(['part-0.csv']);
+  });
+
+  it('rebuilds a stale sidecar after a crash between the data rename and the sidecar write', async () => {
+    const store = await new FsBlobStore(root).init();
+    const at = { bucket: 'data', key: 'model.bin' };
+    await store.put(at, 'old contents');
+    // What a crash leaves: new data in place, the sidecar still describing the old object.
+    writeFileSync(join(root, 'buckets', 'data', 'model.bin'), 'new contents, longer');
+    const head = await store.head(at);
+    expect(head.size).toBe(20);
+    expect(head.etag).toBe(createHash('md5').update('new contents, longer').digest('hex'));
+  });
+
+  it('clears temp files a crash left behind when it starts', async () => {
+    await new FsBlobStore(root).init();
+    writeFileSync(join(root, 'tmp', 'half-written'), 'partial');
+    await new FsBlobStore(root).init();
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('refuses a key that is also a folder of other keys', async () => {
+    const store = await new FsBlobStore(root).init();
+    await store.put({ bucket: 'data', key: 'a/b' }, 'x');
+    await expect(store.put({ bucket: 'data', key: 'a' }, 'y')).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+    });
+    await expect(store.put({ bucket: 'data', key: 'a/b/c' }, 'y')).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+    });
+    expect((await store.head({ bucket: 'data', key: 'a/b' })).size).toBe(1);
+  });
+});
