@@ -129,6 +129,41 @@ export function blobStoreConformance(name: string, open: BlobStoreFactory): void
       expect((await store.list('data')).items.map((i) => i.key)).toEqual(['model.bin']);
     });
 
+    it('stages multipart parts out of sight and composes them in order, streaming, with the given ETag', async () => {
+      const first = Buffer.alloc(3 * 1024 * 1024, 1);
+      const staged = await store.putPart(
+        'upload-1',
+        'p1',
+        Readable.from([first.subarray(0, 1024), first.subarray(1024)]),
+      );
+      expect(staged).toEqual({ size: first.length, etag: md5(first) });
+      await store.putPart('upload-1', 'p2', 'stale');
+      expect(await store.putPart('upload-1', 'p2', 'tail')).toEqual({ size: 4, etag: md5('tail') });
+      await store.putPart('upload-1', 'p3', 'unused');
+      expect((await store.list('data')).items).toEqual([]);
+      const info = await store.composeParts(at('joined.bin'), 'upload-1', ['p2', 'p1'], {
+        etag: 'abc-2',
+        contentType: 'application/x-test',
+      });
+      expect(info).toMatchObject({
+        size: first.length + 4,
+        etag: 'abc-2',
+        contentType: 'application/x-test',
+      });
+      const { body } = await store.get(at('joined.bin'), { start: 0, end: 5 });
+      expect(await text(body)).toBe('tail\x01\x01');
+      expect((await store.head(at('joined.bin'))).etag).toBe('abc-2');
+      await expectCode(store.composeParts(at('other'), 'upload-1', ['p1', 'missing']), 'NOT_FOUND');
+      await expectCode(store.head(at('other')), 'NOT_FOUND');
+      await store.discardParts('upload-1', ['p3']);
+      await expectCode(store.composeParts(at('other'), 'upload-1', ['p3']), 'NOT_FOUND');
+      await store.discardParts('upload-1');
+      await expectCode(store.composeParts(at('other'), 'upload-1', ['p1']), 'NOT_FOUND');
+      await store.discardParts('never-started');
+      await expectCode(store.putPart('../escape', 'p1', 'x'), 'INVALID_ARGUMENT');
+      await expectCode(store.putPart('u', 'a/b', 'x'), 'INVALID_ARGUMENT');
+    });
+
     it('keeps concurrent overwrites whole: every read sees one complete version', async () => {
       const versions = ['A', 'B', 'C', 'D'].map((c) => c.repeat(256 * 1024));
       const reads: string[] = [];

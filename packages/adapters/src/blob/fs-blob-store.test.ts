@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,5 +43,15 @@ describe('FsBlobStore on disk', () => {
       code: 'FAILED_PRECONDITION',
     });
     expect((await store.head({ bucket: 'data', key: 'a/b' })).size).toBe(1);
+  });
+
+  it('keeps staged multipart parts across a restart', async () => {
+    const before = await new FsBlobStore(root).init();
+    await before.putPart('restart-upload', '1', 'hello ');
+    await before.putPart('restart-upload', '2', 'world');
+    const after = await new FsBlobStore(root).init();
+    const info = await after.composeParts({ bucket: 'data', key: 'joined' }, 'restart-upload', ['1', '2']);
+    expect(info.size).toBe(11);
+    expect(readFileSync(join(root, 'buckets', 'data', 'joined'), 'utf8')).toBe('hello world');
   });
 });

@@ -20,6 +20,7 @@ import type {
   ByteRange,
   ListOptions,
   PutOptions,
+  StagedPart,
 } from '@trainyard/core/ports/blob-store';
 
 interface Sidecar {
@@ -36,6 +37,12 @@ function isErrno(error: unknown, ...codes: string[]): boolean {
   return codes.includes((error as NodeJS.ErrnoException)?.code ?? '');
 }
 
+const stagedIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
+
+function validateStagedId(field: string, id: string): void {
+  if (!stagedIdPattern.test(id)) throw invalidArgument(field, `"${id}" must be 1-128 of A-Z a-z 0-9 _ -`);
+}
+
 function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
@@ -44,7 +51,8 @@ function compareKeys(a: string, b: string): number {
  * BlobStore on a local folder: `s3://bucket/key` is the file `<root>/buckets/bucket/key`, so the
  * data stays readable with ordinary tools. ETags and content types live in sidecar files under
  * `<root>/meta`. Writes go to `<root>/tmp` and are renamed into place, so a reader never sees a
- * partial object. As on MinIO's filesystem mode, a key cannot also be a folder of other keys
+ * partial object. Multipart parts are staged as `<root>/parts/<uploadId>/<partId>`, which `init`
+ * leaves alone so uploads survive a restart. As on MinIO's filesystem mode, a key cannot also be a folder of other keys
  * ("a" and "a/b" at once): that write is refused with FAILED_PRECONDITION.
  */
 export class FsBlobStore implements BlobStore {
@@ -52,18 +60,22 @@ export class FsBlobStore implements BlobStore {
   readonly #buckets: string;
   readonly #meta: string;
   readonly #tmp: string;
+  readonly #parts: string;
 
   constructor(root: string) {
     const base = resolve(root);
     this.#buckets = join(base, 'buckets');
     this.#meta = join(base, 'meta');
     this.#tmp = join(base, 'tmp');
+    this.#parts = join(base, 'parts');
   }
 
   /** Creates the store's folders and removes temp files a crash may have left. */
   async init(): Promise<this> {
     await rm(this.#tmp, { recursive: true, force: true });
-    await Promise.all([this.#buckets, this.#meta, this.#tmp].map((d) => mkdir(d, { recursive: true })));
+    await Promise.all(
+      [this.#buckets, this.#meta, this.#tmp, this.#parts].map((d) => mkdir(d, { recursive: true })),
+    );
     return this;
   }
 
@@ -121,7 +133,28 @@ export class FsBlobStore implements BlobStore {
     options: PutOptions = {},
   ): Promise<BlobInfo> {
     validateBlobAddress(address);
-    const tmpData = join(this.#tmp, randomUUID());
+    const written = await this.#writeTemp(body);
+    try {
+      const dataPath = this.#dataPath(address);
+      await this.#placeFile(written.path, dataPath, address);
+      const { mtimeMs } = await stat(dataPath);
+      const sidecar: Sidecar = {
+        etag: options.etag ?? written.etag,
+        size: written.size,
+        mtimeMs,
+        contentType: options.contentType ?? defaultContentType,
+        metadata: options.metadata ?? {},
+      };
+      await this.#writeSidecar(address, sidecar);
+      return this.#info(address, sidecar);
+    } finally {
+      await rm(written.path, { force: true });
+    }
+  }
+
+  /** Streams `body` into a fresh temp file, measuring size and MD5 on the way. */
+  async #writeTemp(body: Readable | Uint8Array | string): Promise<StagedPart & { path: string }> {
+    const path = join(this.#tmp, randomUUID());
     const md5 = createHash('md5');
     let size = 0;
     const source =
@@ -134,21 +167,66 @@ export class FsBlobStore implements BlobStore {
       },
     });
     try {
-      await pipeline(source, meter, createWriteStream(tmpData, { flags: 'wx' }));
-      const dataPath = this.#dataPath(address);
-      await this.#placeFile(tmpData, dataPath, address);
-      const { mtimeMs } = await stat(dataPath);
-      const sidecar: Sidecar = {
-        etag: options.etag ?? md5.digest('hex'),
-        size,
-        mtimeMs,
-        contentType: options.contentType ?? defaultContentType,
-        metadata: options.metadata ?? {},
-      };
-      await this.#writeSidecar(address, sidecar);
-      return this.#info(address, sidecar);
+      await pipeline(source, meter, createWriteStream(path, { flags: 'wx' }));
+    } catch (error) {
+      await rm(path, { force: true });
+      throw error;
+    }
+    return { path, size, etag: md5.digest('hex') };
+  }
+
+  async putPart(uploadId: string, partId: string, body: Readable | Uint8Array | string): Promise<StagedPart> {
+    validateStagedId('uploadId', uploadId);
+    validateStagedId('partId', partId);
+    const written = await this.#writeTemp(body);
+    try {
+      const dir = join(this.#parts, uploadId);
+      await mkdir(dir, { recursive: true });
+      await rename(written.path, join(dir, partId));
+      return { size: written.size, etag: written.etag };
     } finally {
-      await rm(tmpData, { force: true });
+      await rm(written.path, { force: true });
+    }
+  }
+
+  async composeParts(
+    address: BlobAddress,
+    uploadId: string,
+    partIds: string[],
+    options: PutOptions = {},
+  ): Promise<BlobInfo> {
+    validateBlobAddress(address);
+    validateStagedId('uploadId', uploadId);
+    for (const partId of partIds) validateStagedId('partId', partId);
+    const paths = partIds.map((partId) => join(this.#parts, uploadId, partId));
+    for (const [i, path] of paths.entries()) {
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile()) {
+        throw new TrainyardError('NOT_FOUND', `part ${partIds[i]} of upload ${uploadId} is not staged`, {
+          uploadId,
+          partId: partIds[i],
+        });
+      }
+    }
+    const concatenated = Readable.from(
+      (async function* () {
+        for (const path of paths) yield* createReadStream(path, { highWaterMark: 1024 * 1024 });
+      })(),
+      { objectMode: false },
+    );
+    return this.put(address, concatenated, options);
+  }
+
+  async discardParts(uploadId: string, partIds?: string[]): Promise<void> {
+    validateStagedId('uploadId', uploadId);
+    const dir = join(this.#parts, uploadId);
+    if (partIds === undefined) {
+      await rm(dir, { recursive: true, force: true });
+      return;
+    }
+    for (const partId of partIds) {
+      validateStagedId('partId', partId);
+      await rm(join(dir, partId), { force: true });
     }
   }
 

@@ -92,9 +92,7 @@ function safeDecode(value: string): string {
 /** Whether a request carries SigV4 at all (header or presigned query). */
 export function hasSigV4(request: Pick<SigV4Request, 'query' | 'headers'>): boolean {
   const auth = headerValue(request.headers, 'authorization');
-  return (
-    (auth !== undefined && auth.startsWith(sigV4Algorithm)) || /(^|&)X-Amz-Algorithm=/.test(request.query)
-  );
+  return auth?.startsWith(sigV4Algorithm) === true || /(^|&)X-Amz-Algorithm=/.test(request.query);
 }
 
 function headerValue(headers: SigV4Request['headers'], name: string): string | undefined {

@@ -44,6 +44,12 @@ export interface ByteRange {
   end: number;
 }
 
+/** A staged part of a multipart upload: its size in bytes and the hex MD5 of its bytes. */
+export interface StagedPart {
+  size: number;
+  etag: string;
+}
+
 export interface BucketInfo {
   name: string;
   createdAt: Date;
@@ -73,4 +79,25 @@ export interface BlobStore {
   delete(address: BlobAddress): Promise<void>;
   /** @throws NOT_FOUND when the source is missing */
   copy(from: BlobAddress, to: BlobAddress, options?: PutOptions): Promise<BlobInfo>;
+  /**
+   * Stages one part of a multipart upload outside every bucket: get and list never see it, and it
+   * stays across restarts until composed or discarded. Writing the same `partId` again replaces it.
+   * `uploadId` and `partId` are 1-128 characters of A-Z a-z 0-9 `_` `-`.
+   * @throws INVALID_ARGUMENT for other ids
+   */
+  putPart(uploadId: string, partId: string, body: Readable | Uint8Array | string): Promise<StagedPart>;
+  /**
+   * Streams staged parts, in the order given, into one object, as atomically as `put` (nothing
+   * holds a part in memory). Pass `options.etag` for S3's `<md5 of md5s>-<n>` form. The parts stay
+   * staged until {@link discardParts}.
+   * @throws NOT_FOUND when a part is not staged (nothing is written then)
+   */
+  composeParts(
+    address: BlobAddress,
+    uploadId: string,
+    partIds: string[],
+    options?: PutOptions,
+  ): Promise<BlobInfo>;
+  /** Removes the given staged parts of an upload, or all of them when `partIds` is omitted. Missing ones are fine. */
+  discardParts(uploadId: string, partIds?: string[]): Promise<void>;
 }
