@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { MlInputError } from '../core/errors.js';
+import { DenseMatrix } from '../data/matrix.js';
+import { inertia } from '../metrics/clustering.js';
+import { readFixture } from '../testing/fixtures.js';
+import { KMeansModel, trainKMeans } from './kmeans.js';
+
+const fx = readFixture<{ features: number; x: number[] }>('cluster.json');
+const x = DenseMatrix.fromRowMajor(fx.x, fx.x.length / fx.features, fx.features);
+const peer = readFixture<{ kmeans_k5: { inertia: number } }>('sklearn-peers.json').kmeans_k5;
+
+describe('trainKMeans', () => {
+  it('Lloyd with k-means++ reaches scikit-learn KMeans inertia (n_init=10) within 1%', () => {
+    // best of a few seeds, as scikit-learn's n_init does
+    const best = Math.min(...[0, 1, 2].map((seed) => trainKMeans(x, { k: 5, seed }).info!.inertia));
+    expect(best).toBeLessThan(peer.inertia * 1.01);
+  });
+
+  it('mini-batch (best of 3 seeds, as scikit-learn n_init=3) within 5%; reported inertia matches the metric', () => {
+    const runs = [0, 1, 2].map((seed) =>
+      trainKMeans(x, { k: 5, algorithm: 'minibatch', mini_batch_size: 100, epochs: 30, seed }),
+    );
+    const m = runs.reduce((a, b) => (a.info!.inertia <= b.info!.inertia ? a : b));
+    expect(m.info!.inertia).toBeLessThan(peer.inertia * 1.05);
+    expect(inertia(x, m.centroids, m.predict(x))).toBeCloseTo(m.info!.inertia, 6);
+  });
+
+  it('random init works and save/load round-trips', () => {
+    const m = trainKMeans(x, { k: '5', init_method: 'random', seed: '3' });
+    const back = KMeansModel.fromJSON(JSON.parse(JSON.stringify(m.toJSON())));
+    expect(back.predict(x)).toEqual(m.predict(x));
+  });
+
+  it('rejects bad input', () => {
+    expect(() => trainKMeans(x, {})).toThrow(MlInputError);
+    expect(() => trainKMeans(DenseMatrix.fromRows([[1], [2]]), { k: 3 })).toThrow(/only 2 rows/);
+    expect(() => trainKMeans(DenseMatrix.fromRows([[1], [Number.NaN]]), { k: 1 })).toThrow(/finite/);
+    expect(() => trainKMeans(x, { k: 2, tolerance: 'x' })).toThrow(/tolerance/);
+  });
+});

@@ -1,0 +1,240 @@
+import { MlInputError } from '../core/errors.js';
+import { type HyperValue, ParamReader } from '../core/params.js';
+import { Random } from '../core/random.js';
+import { denseRows } from '../data/dense-rows.js';
+import type { DenseMatrix } from '../data/matrix.js';
+
+const FORMAT_VERSION = 1;
+
+/** Cluster centres and how training went. */
+export class KMeansModel {
+  readonly k: number;
+  readonly numFeatures: number;
+  /** Row-major `k × numFeatures`. */
+  readonly centroids: Float64Array;
+  info: { inertia: number; iterations: number } | undefined;
+
+  constructor(k: number, numFeatures: number, centroids: Float64Array) {
+    this.k = k;
+    this.numFeatures = numFeatures;
+    this.centroids = centroids;
+  }
+
+  /** Index of the nearest centroid for each row. */
+  predict(x: DenseMatrix): Int32Array {
+    if (x.cols !== this.numFeatures)
+      throw new MlInputError('x', `has ${x.cols} columns, expected ${this.numFeatures}`);
+    const out = new Int32Array(x.rows);
+    assign(denseRows(x), x.rows, this.numFeatures, this.centroids, this.k, out);
+    return out;
+  }
+
+  toJSON() {
+    return {
+      format: 'trainyard-ml' as const,
+      kind: 'kmeans' as const,
+      version: FORMAT_VERSION,
+      k: this.k,
+      numFeatures: this.numFeatures,
+      centroids: Array.from(this.centroids),
+    };
+  }
+
+  static fromJSON(j: ReturnType<KMeansModel['toJSON']>): KMeansModel {
+    if (j?.format !== 'trainyard-ml' || j.kind !== 'kmeans')
+      throw new MlInputError('model', 'is not a Trainyard k-means model');
+    return new KMeansModel(j.k, j.numFeatures, Float64Array.from(j.centroids));
+  }
+}
+
+/** Assigns rows to their nearest centroid; returns the inertia (sum of squared distances). */
+function assign(X: Float64Array, n: number, d: number, C: Float64Array, k: number, out: Int32Array): number {
+  let inertia = 0;
+  for (let i = 0; i < n; i++) {
+    const xo = i * d;
+    let best = Number.POSITIVE_INFINITY;
+    let bc = 0;
+    for (let c = 0; c < k; c++) {
+      const co = c * d;
+      let s = 0;
+      for (let j = 0; j < d; j++) {
+        const t = X[xo + j]! - C[co + j]!;
+        s += t * t;
+      }
+      if (s < best) {
+        best = s;
+        bc = c;
+      }
+    }
+    out[i] = bc;
+    inertia += best;
+  }
+  return inertia;
+}
+
+/**
+ * K-means with SageMaker's hyperparameter names: `k` (required), `init_method` ('kmeans++' default, or
+ * 'random'), `epochs` (maximum passes, default 300), `tolerance` (stop when centroids move less than this
+ * fraction of the data variance, default 1e-4), `mini_batch_size` with `algorithm` 'minibatch'
+ * (Sculley's per-centre learning rates) or 'lloyd' (default, full passes), `seed`.
+ *
+ * @example
+ * const km = trainKMeans(x, { k: '8' });
+ * km.predict(x); // cluster index per row
+ */
+export function trainKMeans(
+  x: DenseMatrix,
+  hyperparameters: Readonly<Record<string, HyperValue>>,
+): KMeansModel {
+  const r = new ParamReader(hyperparameters);
+  if (hyperparameters.k === undefined) throw new MlInputError('k', 'is required');
+  const k = r.int('k', 2, { min: 1 });
+  const init = r.choice('init_method', 'kmeans++', ['kmeans++', 'random'] as const);
+  const algorithm = r.choice('algorithm', 'lloyd', ['lloyd', 'minibatch'] as const);
+  const epochs = r.int('epochs', 300, { min: 1 });
+  const tol = r.number('tolerance', 1e-4, { min: 0 });
+  const batch = r.int('mini_batch_size', 1024, { min: 1 });
+  const rng = new Random(r.int('seed', 0));
+  const n = x.rows;
+  const d = x.cols;
+  if (n === 0) throw new MlInputError('x', 'is empty (0 rows)');
+  if (k > n) throw new MlInputError('k', `is ${k} but there are only ${n} rows`);
+  const X = denseRows(x);
+  // Tolerance is relative to the mean feature variance, as in scikit-learn.
+  let varSum = 0;
+  for (let j = 0; j < d; j++) {
+    let s = 0;
+    let s2 = 0;
+    for (let i = 0; i < n; i++) s += X[i * d + j]!;
+    const m = s / n;
+    for (let i = 0; i < n; i++) s2 += (X[i * d + j]! - m) ** 2;
+    varSum += s2 / n;
+  }
+  const shiftTol = tol * (varSum / d);
+  const C = init === 'random' ? randomInit(X, n, d, k, rng) : plusPlusInit(X, n, d, k, rng);
+  const labels = new Int32Array(n);
+  let it = 0;
+  if (algorithm === 'lloyd') {
+    const sums = new Float64Array(k * d);
+    const counts = new Float64Array(k);
+    const dist = new Float64Array(n);
+    for (; it < epochs; it++) {
+      assign(X, n, d, C, k, labels);
+      sums.fill(0);
+      counts.fill(0);
+      for (let i = 0; i < n; i++) {
+        const c = labels[i]!;
+        counts[c]!++;
+        for (let j = 0; j < d; j++) sums[c * d + j]! += X[i * d + j]!;
+      }
+      let shift = 0;
+      for (let c = 0; c < k; c++) {
+        if (counts[c] === 0) {
+          // Empty cluster: move it to the row farthest from its centre.
+          let far = 0;
+          for (let i = 0; i < n; i++) {
+            let s = 0;
+            for (let j = 0; j < d; j++) s += (X[i * d + j]! - C[labels[i]! * d + j]!) ** 2;
+            dist[i] = s;
+            if (s > dist[far]!) far = i;
+          }
+          for (let j = 0; j < d; j++) C[c * d + j] = X[far * d + j]!;
+          shift = Number.POSITIVE_INFINITY;
+          continue;
+        }
+        for (let j = 0; j < d; j++) {
+          const v = sums[c * d + j]! / counts[c]!;
+          shift += (v - C[c * d + j]!) ** 2;
+          C[c * d + j] = v;
+        }
+      }
+      if (shift <= shiftTol) {
+        it++;
+        break;
+      }
+    }
+  } else {
+    const counts = new Float64Array(k);
+    const bl = new Int32Array(Math.min(batch, n));
+    const bx = new Float64Array(bl.length * d);
+    const bsum = new Float64Array(k * d);
+    const bcnt = new Float64Array(k);
+    for (; it < epochs; it++) {
+      const steps = Math.ceil(n / bl.length);
+      let shift = 0;
+      for (let s = 0; s < steps; s++) {
+        for (let b = 0; b < bl.length; b++) {
+          const i = rng.int(n);
+          for (let j = 0; j < d; j++) bx[b * d + j] = X[i * d + j]!;
+        }
+        assign(bx, bl.length, d, C, k, bl);
+        // Per-centre running mean over all batches so far (as scikit-learn's MiniBatchKMeans): the batch's
+        // points move a centre by their share of everything it has absorbed.
+        bsum.fill(0);
+        bcnt.fill(0);
+        for (let b = 0; b < bl.length; b++) {
+          const c = bl[b]!;
+          bcnt[c]!++;
+          for (let j = 0; j < d; j++) bsum[c * d + j]! += bx[b * d + j]!;
+        }
+        for (let c = 0; c < k; c++) {
+          if (bcnt[c] === 0) continue;
+          const tot = counts[c]! + bcnt[c]!;
+          for (let j = 0; j < d; j++) {
+            const v = (C[c * d + j]! * counts[c]! + bsum[c * d + j]!) / tot;
+            shift += (v - C[c * d + j]!) ** 2;
+            C[c * d + j] = v;
+          }
+          counts[c] = tot;
+        }
+      }
+      if (shift / steps <= shiftTol) {
+        it++;
+        break;
+      }
+    }
+  }
+  const model = new KMeansModel(k, d, C);
+  model.info = { inertia: assign(X, n, d, C, k, labels), iterations: it };
+  return model;
+}
+
+function randomInit(X: Float64Array, n: number, d: number, k: number, rng: Random): Float64Array {
+  const C = new Float64Array(k * d);
+  const chosen = new Set<number>();
+  for (let c = 0; c < k; c++) {
+    let i = rng.int(n);
+    while (chosen.has(i)) i = rng.int(n);
+    chosen.add(i);
+    for (let j = 0; j < d; j++) C[c * d + j] = X[i * d + j]!;
+  }
+  return C;
+}
+
+/** k-means++: each next centre drawn with probability proportional to squared distance to the nearest one. */
+function plusPlusInit(X: Float64Array, n: number, d: number, k: number, rng: Random): Float64Array {
+  const C = new Float64Array(k * d);
+  const dist = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  let pick = rng.int(n);
+  for (let c = 0; c < k; c++) {
+    for (let j = 0; j < d; j++) C[c * d + j] = X[pick * d + j]!;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (X[i * d + j]! - C[c * d + j]!) ** 2;
+      if (s < dist[i]!) dist[i] = s;
+      total += dist[i]!;
+    }
+    if (c === k - 1) break;
+    let u = rng.next() * total;
+    pick = n - 1;
+    for (let i = 0; i < n; i++) {
+      u -= dist[i]!;
+      if (u <= 0) {
+        pick = i;
+        break;
+      }
+    }
+  }
+  return C;
+}
