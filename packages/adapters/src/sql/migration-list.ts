@@ -1,5 +1,8 @@
 import type { Migration } from 'kysely';
 import { platformMigration } from './migrations/0001-platform.js';
+import { messagingMigration } from './migrations/0002-messaging.js';
+import { jobsMigration } from './migrations/0004-jobs.js';
+import { s3Migration } from './migrations/0005-s3.js';
 
 /**
  * Every migration in order. Names are stored in the database, so never rename or reorder one:
@@ -7,4 +10,7 @@ import { platformMigration } from './migrations/0001-platform.js';
  */
 export const migrationList: Record<string, Migration> = {
   '0001-platform': platformMigration,
+  '0002-messaging': messagingMigration,
+  '0004-jobs': jobsMigration,
+  '0005-s3': s3Migration,
 };

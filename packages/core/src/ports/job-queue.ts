@@ -2,7 +2,19 @@
  * JobQueue: SQS semantics. At-least-once delivery; a received message is invisible to other
  * receivers until its visibility timeout passes or it is deleted; every receive increments its
  * receive count; past the queue's `maxReceiveCount` it moves to the dead-letter queue.
- * Adapters: embedded (in the metadata database), PostgreSQL, Redis. Times are milliseconds.
+ * Adapters: embedded (in the metadata database, SQLite or PostgreSQL with `FOR UPDATE SKIP LOCKED`)
+ * and Redis (Lua scripts). Times are milliseconds. Queue names: 1..80 of `A-Za-z0-9_.-`.
+ *
+ * A message moves to the dead-letter queue when a receive finds it visible after it was already
+ * received `maxReceiveCount` times: so with maxReceiveCount 3 a consumer sees it three times.
+ *
+ * @example
+ * await queue.createQueue('jobs', { visibilityTimeoutMs: 60_000, maxReceiveCount: 5 });
+ * await queue.send('jobs', JSON.stringify({ job: 'train-1' }));
+ * for (const m of await queue.receive('jobs', { maxMessages: 10, waitMs: 20_000 })) {
+ *   await work(m.body);
+ *   await queue.delete('jobs', m.receiptHandle);
+ * }
  */
 export interface QueueOptions {
   /** Default visibility timeout of receives, ms. Default 30 000. */
@@ -53,22 +65,36 @@ export interface QueueCounts {
   delayed: number;
 }
 
+/** A queue's options as stored, defaults filled in. */
+export interface QueueDescription {
+  name: string;
+  visibilityTimeoutMs: number;
+  maxReceiveCount: number | undefined;
+  deadLetterQueue: string | undefined;
+  fifo: boolean;
+}
+
 export interface JobQueue {
+  /** `embedded-sqlite`, `embedded-postgres` or `redis`. */
   readonly kind: string;
   /** Creates the queue or updates its options; idempotent. */
   createQueue(name: string, options?: QueueOptions): Promise<void>;
   /** @throws NOT_FOUND for an unknown queue */
   send(queue: string, body: string, options?: SendOptions): Promise<{ id: string }>;
+  /** @throws NOT_FOUND for an unknown queue; INVALID_ARGUMENT for maxMessages outside 1..100 */
   receive(queue: string, options?: ReceiveOptions): Promise<ReceivedMessage[]>;
   /** Acknowledges a message. A stale receipt handle (the message was received again) is refused with FAILED_PRECONDITION. */
   delete(queue: string, receiptHandle: string): Promise<void>;
   /** Extends or shortens the invisibility of a received message (0 makes it visible now). */
   changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutMs: number): Promise<void>;
   counts(queue: string): Promise<QueueCounts>;
-  /** Reads messages without receiving them (for DLQ inspection). */
+  /** Reads up to `limit` (default 10) messages in send order without receiving them (for DLQ inspection); receipt handles are empty. */
   peek(queue: string, limit?: number): Promise<ReceivedMessage[]>;
   /** Moves every message of a dead-letter queue back to `toQueue`; returns how many moved. */
   redrive(deadLetterQueue: string, toQueue: string): Promise<number>;
+  /** Queue names, sorted. */
   listQueues(): Promise<string[]>;
+  /** @throws NOT_FOUND for an unknown queue */
+  describeQueue(name: string): Promise<QueueDescription>;
   close(): Promise<void>;
 }
