@@ -274,8 +274,8 @@ function scoreTree(t: CutTree, X: Float64Array, xo: number, d: number, path: Int
       const v = X[xo + j]!;
       const l = t.lo[bo + j]!;
       const h = t.hi[bo + j]!;
-      const nl = v < l ? v : l;
-      const nh = v > h ? v : h;
+      const nl = Math.min(v, l);
+      const nh = Math.max(v, h);
       grow += nh - nl - (h - l);
       total += nh - nl;
     }
