@@ -3,14 +3,18 @@ import { type Kysely, Migrator, sql } from 'kysely';
 import { AccessKeySqlStore } from './access-key-sql-store.js';
 import type { Database } from './database.js';
 import { InstanceTypeSqlStore } from './instance-type-sql-store.js';
+import { JobSqlStore } from './job-sql-store.js';
 import { LeaseSqlStore } from './lease-sql-store.js';
 import { migrationList } from './migration-list.js';
+import { MultipartUploadSqlStore } from './multipart-upload-sql-store.js';
 
 /** The MetadataStore over Kysely: the SQLite and PostgreSQL adapters differ only in their dialect. */
 export class SqlMetadataStore implements MetadataStore {
   readonly accessKeys: AccessKeySqlStore;
   readonly instanceTypes: InstanceTypeSqlStore;
   readonly leases: LeaseSqlStore;
+  readonly multipartUploads: MultipartUploadSqlStore;
+  readonly jobs: JobSqlStore;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -20,6 +24,8 @@ export class SqlMetadataStore implements MetadataStore {
     this.accessKeys = new AccessKeySqlStore(db);
     this.instanceTypes = new InstanceTypeSqlStore(db);
     this.leases = new LeaseSqlStore(db);
+    this.multipartUploads = new MultipartUploadSqlStore(db);
+    this.jobs = new JobSqlStore(db);
   }
 
   async migrate(): Promise<string[]> {
