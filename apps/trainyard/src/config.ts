@@ -32,6 +32,14 @@ export const ServerConfig = z
     logLevel: LogLevel.default('info'),
     /** Seconds SIGTERM waits for in-flight requests before closing. */
     shutdownGraceSeconds: z.coerce.number().min(0).max(3600).default(10),
+    /** Jobs this process's worker runs at once (`trainyard server` and `trainyard worker`); 0 = no worker in the server. */
+    workerConcurrency: z.coerce.number().int().min(0).max(64).default(1),
+    /** Seconds between SIGTERM and SIGKILL when a job is stopped or exceeds MaxRuntimeInSeconds (SageMaker: 120). */
+    jobStopGraceSeconds: z.coerce.number().min(0).max(3600).default(120),
+    /** Seconds without a worker heartbeat after which a job is restarted by another worker. */
+    jobVisibilityTimeoutSeconds: z.coerce.number().min(0.2).max(43200).default(60),
+    /** Starts of a job before a lost worker fails it. */
+    jobMaxAttempts: z.coerce.number().int().min(1).max(100).default(3),
   })
   .strict();
 
@@ -55,6 +63,10 @@ const envNames: Record<keyof ServerConfig, string> = {
   masterKey: 'TRAINYARD_MASTER_KEY',
   logLevel: 'TRAINYARD_LOG_LEVEL',
   shutdownGraceSeconds: 'TRAINYARD_SHUTDOWN_GRACE_SECONDS',
+  workerConcurrency: 'TRAINYARD_WORKER_CONCURRENCY',
+  jobStopGraceSeconds: 'TRAINYARD_JOB_STOP_GRACE_SECONDS',
+  jobVisibilityTimeoutSeconds: 'TRAINYARD_JOB_VISIBILITY_TIMEOUT_SECONDS',
+  jobMaxAttempts: 'TRAINYARD_JOB_MAX_ATTEMPTS',
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ServerConfig, string>> {

@@ -1,6 +1,7 @@
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { Command, Option } from 'commander';
 import { addClientCommands } from './cli/client-commands.js';
+import { addJobCommands } from './cli/job-commands.js';
 import { loadServerConfig } from './config.js';
 import { runServer } from './server/run-server.js';
 
@@ -63,6 +64,7 @@ program
   });
 
 addClientCommands(program);
+addJobCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof TrainyardError) {

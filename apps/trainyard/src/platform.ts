@@ -7,9 +7,11 @@ import { AccessKeyService } from '@trainyard/core/access/access-key-service';
 import { SecretSealer } from '@trainyard/core/access/key-material';
 import { seedInstanceTypes } from '@trainyard/core/hardware/default-instance-types';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
+import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
+import { type JobServices, openJobServices } from './job-services.js';
 
 /** The wired platform: the only place adapters are chosen and services are built. */
 export interface Platform {
@@ -18,6 +20,10 @@ export interface Platform {
   metadata: MetadataStore;
   blobs: BlobStore;
   keys: AccessKeyService;
+  /** Job dispatch queue (`trainyard-jobs`): the embedded adapter in the metadata database. */
+  jobQueue: JobQueue;
+  /** Processing jobs and this process's job worker (started by `startWorker`). */
+  jobs: JobServices;
   /** The admin key created at this start, to be printed once; undefined when keys existed. */
   bootstrapKey: CreatedKey | undefined;
   close(): Promise<void>;
@@ -45,14 +51,23 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
     const blobs = await openBlobStore(config.blobs);
     const keys = new AccessKeyService(metadata.accessKeys, sealer);
     const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
+    const { EmbeddedJobQueue } = await import('@trainyard/adapters/messaging/embedded-job-queue');
+    const jobQueue = new EmbeddedJobQueue(metadata.db, metadata.kind);
+    const jobs = openJobServices({ config, log, metadata, blobs, queue: jobQueue });
     return {
       config,
       log,
       metadata,
       blobs,
       keys,
+      jobQueue,
+      jobs,
       bootstrapKey,
-      close: () => metadata.close(),
+      close: async () => {
+        await jobs.close();
+        await jobQueue.close();
+        await metadata.close();
+      },
     };
   } catch (error) {
     await metadata.close();

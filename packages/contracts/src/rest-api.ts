@@ -1,4 +1,5 @@
 import { platformRoutes } from './platform-routes.js';
+import { processingRoutes } from './processing-routes.js';
 
 /**
  * Every route of the REST API under /api/v1, one table per area. The server, the OpenAPI
@@ -6,6 +7,7 @@ import { platformRoutes } from './platform-routes.js';
  */
 export const restApi = {
   ...platformRoutes,
+  ...processingRoutes,
 };
 
 export type RestApi = typeof restApi;

@@ -10,6 +10,7 @@ import type { Platform } from '../platform.js';
 import { homePage } from './home-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { platformHandlers } from './platform-handlers.js';
+import { processingHandlers } from './processing-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 
 export const serverVersion = '0.1.0';
@@ -17,6 +18,7 @@ export const serverVersion = '0.1.0';
 /** The one handler table: each area contributes its own. */
 const handlers: Record<RouteName, HandlerOf<RouteContract>> = {
   ...platformHandlers,
+  ...processingHandlers,
 } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 
 const anonymousAdmin: Principal = { keyId: 'anonymous', name: 'anonymous', role: 'admin' };

@@ -30,6 +30,7 @@ export async function runServer(sources: ConfigSources): Promise<void> {
     printBootstrapKey(platform.bootstrapKey.id, platform.bootstrapKey.secret);
   const app = await buildHttpApp(platform);
   const address = await app.listen({ port: config.port, host: config.host });
+  if (config.workerConcurrency > 0) await platform.jobs.startWorker();
   log.info(
     { address, dataDir: config.dataDir, metadata: platform.metadata.kind, blobs: platform.blobs.kind },
     'listening',

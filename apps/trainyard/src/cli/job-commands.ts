@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs';
+import { TrainyardError } from '@trainyard/contracts/errors';
+import type { JobLogEvent } from '@trainyard/contracts/jobs';
+import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
+import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
+import { type Command, Option } from 'commander';
+import { pino } from 'pino';
+import { loadClientConfig, loadServerConfig } from '../config.js';
+import { printObject, printRows } from './output.js';
+
+interface ClientFlags {
+  endpoint?: string;
+  key?: string;
+  json?: boolean;
+}
+
+function clientCommand(parent: Command, name: string, description: string): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .option('--endpoint <url>', 'server URL (env TRAINYARD_ENDPOINT, default http://127.0.0.1:7070)')
+    .option('--key <secret>', 'access key (env TRAINYARD_KEY)')
+    .option('--json', 'print JSON instead of a table');
+}
+
+const clientOf = (flags: ClientFlags) => new TrainyardClient(loadClientConfig(flags));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ended = (status: string) => status === 'Completed' || status === 'Failed' || status === 'Stopped';
+
+function printEvent(event: JobLogEvent): void {
+  (event.stream === 'stderr' ? process.stderr : process.stdout).write(`${event.message}\n`);
+}
+
+/** Prints the log from `cursor` on; with `follow`, keeps polling until the job has ended. */
+async function streamLogs(
+  client: TrainyardClient,
+  name: string,
+  follow: boolean,
+  cursor = 0,
+): Promise<number> {
+  for (;;) {
+    const page = await client.call('getProcessingJobLogs', {
+      params: { name },
+      query: { cursor, limit: 1000 },
+    });
+    for (const event of page.events) printEvent(event);
+    cursor = page.nextCursor;
+    if (page.complete || (!follow && page.events.length < 1000)) return cursor;
+    if (page.events.length < 1000) await sleep(1000);
+  }
+}
+
+function statusLine(job: ProcessingJob): string {
+  const last = job.SecondaryStatusTransitions.at(-1);
+  return `${new Date().toISOString().slice(11, 19)}  ${job.ProcessingJobStatus.padEnd(10)} ${job.SecondaryStatus.padEnd(18)} ${last?.StatusMessage ?? ''}`.trimEnd();
+}
+
+/** Shows each status change until the job ends; with `logs`, interleaves the job's output. */
+async function watch(client: TrainyardClient, name: string, logs: boolean): Promise<ProcessingJob> {
+  let seen = '';
+  let cursor = 0;
+  for (;;) {
+    const job = await client.call('describeProcessingJob', { params: { name } });
+    const key = `${job.ProcessingJobStatus}/${job.SecondaryStatus}/${job.SecondaryStatusTransitions.length}`;
+    if (key !== seen) {
+      process.stderr.write(`${statusLine(job)}\n`);
+      seen = key;
+    }
+    if (logs) cursor = await streamLogs(client, name, false, cursor);
+    if (ended(job.ProcessingJobStatus)) {
+      if (logs) await streamLogs(client, name, false, cursor);
+      return job;
+    }
+    await sleep(1000);
+  }
+}
+
+const listColumns = [
+  'ProcessingJobName',
+  'ProcessingJobStatus',
+  'SecondaryStatus',
+  'CreationTime',
+  'ProcessingEndTime',
+  'FailureReason',
+];
+
+export function addJobCommands(program: Command): void {
+  const jobs = program
+    .command('processing-jobs')
+    .description('Run scripts and built-in processors as queued jobs with the SageMaker processing contract');
+
+  clientCommand(jobs, 'create', 'Queue a processing job from a CreateProcessingJob JSON file')
+    .requiredOption(
+      '--spec <file>',
+      'JSON with SageMaker CreateProcessingJob fields (ProcessingJobName, AppSpecification, ...)',
+    )
+    .option('--name <name>', 'overrides ProcessingJobName')
+    .option('--wait', 'show status changes until the job ends; exit 1 unless it completed')
+    .option('--logs', 'with --wait, also print the job output')
+    .action(async (flags: ClientFlags & { spec: string; name?: string; wait?: boolean; logs?: boolean }) => {
+      let body: CreateProcessingJobInput;
+      try {
+        body = JSON.parse(readFileSync(flags.spec, 'utf8')) as CreateProcessingJobInput;
+      } catch (error) {
+        throw new TrainyardError('INVALID_ARGUMENT', `--spec ${flags.spec}: ${(error as Error).message}`, {
+          field: 'spec',
+        });
+      }
+      if (flags.name) body.ProcessingJobName = flags.name;
+      const client = clientOf(flags);
+      const job = await client.call('createProcessingJob', { body });
+      if (!flags.wait) {
+        printObject(
+          flags.json
+            ? job
+            : {
+                ProcessingJobName: job.ProcessingJobName,
+                ProcessingJobArn: job.ProcessingJobArn,
+                ProcessingJobStatus: job.ProcessingJobStatus,
+                SecondaryStatus: job.SecondaryStatus,
+              },
+          flags.json ?? false,
+        );
+        return;
+      }
+      const final = await watch(client, job.ProcessingJobName, flags.logs ?? false);
+      if (flags.json) printObject(final, true);
+      else if (final.FailureReason) process.stderr.write(`FailureReason: ${final.FailureReason}\n`);
+      if (final.ProcessingJobStatus !== 'Completed') process.exitCode = 1;
+    });
+
+  clientCommand(jobs, 'list', 'List processing jobs, newest first')
+    .addOption(
+      new Option('--status <status>', 'only jobs in this status').choices([
+        'InProgress',
+        'Completed',
+        'Failed',
+        'Stopping',
+        'Stopped',
+      ]),
+    )
+    .option('--name-contains <text>', 'only jobs whose name contains this')
+    .option('--limit <n>', 'at most this many', Number, 100)
+    .action(async (flags: ClientFlags & { status?: 'InProgress'; nameContains?: string; limit: number }) => {
+      const rows = [];
+      const query = { status: flags.status, nameContains: flags.nameContains };
+      for await (const job of clientOf(flags).listAll('listProcessingJobs', { query })) {
+        rows.push(job);
+        if (rows.length >= flags.limit) break;
+      }
+      printRows(rows, listColumns, flags.json ?? false);
+    });
+
+  clientCommand(jobs, 'describe', 'Show a processing job: status, transitions, failure, outputs')
+    .argument('<name>')
+    .option('--watch', 'show status changes until the job ends')
+    .action(async (name: string, flags: ClientFlags & { watch?: boolean }) => {
+      const client = clientOf(flags);
+      const job = flags.watch
+        ? await watch(client, name, false)
+        : await client.call('describeProcessingJob', { params: { name } });
+      if (flags.json) {
+        printObject(job, true);
+        return;
+      }
+      const { SecondaryStatusTransitions, ...rest } = job;
+      printObject(rest, false);
+      process.stdout.write('\nTRANSITIONS\n');
+      printRows(SecondaryStatusTransitions, ['Status', 'StartTime', 'EndTime', 'StatusMessage'], false);
+    });
+
+  clientCommand(jobs, 'stop', 'Stop a processing job (SIGTERM, then SIGKILL after the grace period)')
+    .argument('<name>')
+    .option('--wait', 'wait until it has stopped')
+    .action(async (name: string, flags: ClientFlags & { wait?: boolean }) => {
+      const client = clientOf(flags);
+      let job = await client.call('stopProcessingJob', { params: { name } });
+      if (flags.wait) job = await watch(client, name, false);
+      printObject(
+        {
+          ProcessingJobName: job.ProcessingJobName,
+          ProcessingJobStatus: job.ProcessingJobStatus,
+          SecondaryStatus: job.SecondaryStatus,
+        },
+        flags.json ?? false,
+      );
+    });
+
+  clientCommand(jobs, 'logs', 'Print a processing job log (stderr lines go to stderr)')
+    .argument('<name>')
+    .option('-f, --follow', 'keep printing new lines until the job ends')
+    .option('--cursor <n>', 'start after this event number', Number, 0)
+    .action(async (name: string, flags: ClientFlags & { follow?: boolean; cursor: number }) => {
+      await streamLogs(clientOf(flags), name, flags.follow ?? false, flags.cursor);
+    });
+
+  program
+    .command('worker')
+    .description('Run only a job worker: takes jobs from the queue of the same stores the server uses')
+    .option('--data-dir <dir>', 'folder for embedded stores and job working folders (env TRAINYARD_DATA_DIR)')
+    .option('--metadata <uri>', 'metadata store: sqlite:<file> or postgres://… (env TRAINYARD_METADATA)')
+    .option('--blobs <uri>', 'blob store (env TRAINYARD_BLOBS)')
+    .option('--concurrency <n>', 'jobs at once (env TRAINYARD_WORKER_CONCURRENCY, default 1)')
+    .option('--config <file>', 'config file (default ./trainyard.config.json)')
+    .action(
+      async (flags: {
+        dataDir?: string;
+        metadata?: string;
+        blobs?: string;
+        concurrency?: string;
+        config?: string;
+      }) => {
+        const config = loadServerConfig({
+          flags: {
+            dataDir: flags.dataDir,
+            metadata: flags.metadata,
+            blobs: flags.blobs,
+            workerConcurrency:
+              flags.concurrency === undefined ? undefined : Math.max(1, Number(flags.concurrency)),
+          },
+          configFile: flags.config,
+        });
+        const log = pino({ level: config.logLevel, base: { service: 'trainyard-worker' } });
+        const { openPlatform } = await import('../platform.js');
+        const platform = await openPlatform({ ...config, auth: false }, log);
+        const worker = await platform.jobs.startWorker();
+        log.info({ worker: worker.id, dataDir: config.dataDir }, `Trainyard worker ${worker.id} running`);
+        const stop = async (signal: string) => {
+          log.info({ signal }, 'worker shutting down; running jobs go back to the queue');
+          const force = setTimeout(() => process.exit(1), config.shutdownGraceSeconds * 1000);
+          force.unref();
+          await platform.close();
+          process.exit(0);
+        };
+        process.once('SIGTERM', () => void stop('SIGTERM'));
+        process.once('SIGINT', () => void stop('SIGINT'));
+      },
+    );
+}

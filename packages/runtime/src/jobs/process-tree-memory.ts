@@ -1,0 +1,72 @@
+import { readdir, readFile } from 'node:fs/promises';
+
+/** Linux pages are 4 KiB on the x86-64 and arm64 kernels Trainyard runs on. */
+const pageBytes = 4096;
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  rssBytes: number;
+}
+
+function parseStat(text: string): ProcStat | undefined {
+  // The command name (field 2) may hold spaces and parentheses: parse after the last ")".
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const pid = Number.parseInt(text, 10);
+  const rest = text.slice(close + 2).split(' ');
+  // rest[0] is field 3 (state): ppid is field 4, pgrp field 5, rss field 24.
+  const ppid = Number(rest[1]);
+  const pgrp = Number(rest[2]);
+  const rssPages = Number(rest[21]);
+  if (!Number.isFinite(pid) || !Number.isFinite(rssPages)) return undefined;
+  return { pid, ppid, pgrp, rssBytes: rssPages * pageBytes };
+}
+
+/**
+ * Resident memory (bytes) of a process tree from /proc: the root, its descendants, and anything
+ * left in its process group (children re-parented after their parent died). Linux only; returns 0
+ * when /proc is unavailable or the tree is gone.
+ */
+export async function processTreeRssBytes(rootPid: number): Promise<number> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return 0;
+  }
+  const stats: ProcStat[] = [];
+  await Promise.all(
+    entries.map(async (entry) => {
+      if (!/^\d+$/.test(entry)) return;
+      try {
+        const stat = parseStat(await readFile(`/proc/${entry}/stat`, 'utf8'));
+        if (stat) stats.push(stat);
+      } catch {
+        // The process ended between readdir and readFile.
+      }
+    }),
+  );
+  const children = new Map<number, ProcStat[]>();
+  for (const s of stats) {
+    const list = children.get(s.ppid);
+    if (list) list.push(s);
+    else children.set(s.ppid, [s]);
+  }
+  const members = new Map<number, ProcStat>();
+  for (const s of stats) if (s.pid === rootPid || s.pgrp === rootPid) members.set(s.pid, s);
+  const queue = [...members.values()];
+  while (queue.length > 0) {
+    const next = queue.pop()!;
+    for (const child of children.get(next.pid) ?? []) {
+      if (!members.has(child.pid)) {
+        members.set(child.pid, child);
+        queue.push(child);
+      }
+    }
+  }
+  let total = 0;
+  for (const s of members.values()) total += s.rssBytes;
+  return total;
+}
