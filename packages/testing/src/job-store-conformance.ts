@@ -1,0 +1,132 @@
+import { TrainyardError } from '@trainyard/contracts/errors';
+import { jobArn, newJobId } from '@trainyard/core/jobs/job-dispatch';
+import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
+import type { JobStore } from '@trainyard/core/ports/job-store';
+import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+/**
+ * The JobStore port's behaviour, run against every MetadataStore adapter: row-level claims that
+ * never let two workers hold one job, guarded updates, logs and listing.
+ */
+export function jobStoreConformance(name: string, open: () => Promise<MetadataStore>): void {
+  describe(`JobStore conformance: ${name}`, () => {
+    let store: MetadataStore;
+    let jobs: JobStore;
+    beforeEach(async () => {
+      store = await open();
+      await store.migrate();
+      jobs = store.jobs;
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    let clock = Date.now();
+    const create = (jobName: string) => {
+      const at = new Date(clock++);
+      return jobs.create({
+        id: newJobId(at),
+        kind: 'processing',
+        name: jobName,
+        arn: jobArn('processing', jobName),
+        spec: { ProcessingJobName: jobName, nested: { a: [1, 2] } },
+        transitions: JobLifecycle.queued(at),
+        createdAt: at,
+      });
+    };
+
+    it('creates queued jobs, refuses a second job of the same kind and name, and reads them back', async () => {
+      const job = await create('prep-1');
+      expect(job).toMatchObject({
+        status: 'InProgress',
+        secondaryStatus: 'Pending',
+        attempts: 0,
+        version: 1,
+      });
+      await expect(create('prep-1')).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+      expect((await jobs.get('processing', 'prep-1')).spec).toEqual({
+        ProcessingJobName: 'prep-1',
+        nested: { a: [1, 2] },
+      });
+      await expect(jobs.get('training', 'prep-1')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('gives a job to exactly one of many racing claimers, and to another only after the claim expires', async () => {
+      const job = await create('race');
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => jobs.claim(job.id, `w${i}`, 300)),
+      );
+      const winners = results.filter((r) => r !== undefined);
+      expect(winners).toHaveLength(1);
+      const holder = winners[0]!.claimHolder!;
+      expect(winners[0]!.attempts).toBe(1);
+      expect(await jobs.renewClaim(job.id, 'someone-else', 300)).toBe(false);
+      expect(await jobs.renewClaim(job.id, holder, 300)).toBe(true);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await jobs.renewClaim(job.id, holder, 300)).toBe(false);
+      const taken = await jobs.claim(job.id, 'late', 10_000);
+      expect(taken).toMatchObject({ claimHolder: 'late', attempts: 2 });
+      // The old holder's writes are refused now: a lost worker cannot overwrite the new run.
+      await expect(jobs.update(job.id, { secondaryStatus: 'Starting' }, { holder })).rejects.toMatchObject({
+        code: 'CONFLICT',
+      });
+      await jobs.releaseClaim(job.id, 'late');
+      expect(await jobs.claim(job.id, 'next', 1000)).toMatchObject({ claimHolder: 'next' });
+    });
+
+    it('does not claim ended jobs and refuses stale versions', async () => {
+      const job = await create('ended');
+      const done = await jobs.update(job.id, JobLifecycle.advance(job, 'Completed', new Date()), {
+        version: 1,
+      });
+      expect(done).toMatchObject({ status: 'Completed', secondaryStatus: 'Completed', version: 2 });
+      expect(done.endedAt).toBeInstanceOf(Date);
+      await expect(jobs.update(job.id, { status: 'Failed' }, { version: 1 })).rejects.toSatisfy(
+        (e: unknown) => TrainyardError.is(e, 'CONFLICT'),
+      );
+      expect(await jobs.claim(job.id, 'w', 1000)).toBeUndefined();
+    });
+
+    it('appends logs in order, ignores replayed seqs, and pages them by cursor', async () => {
+      const job = await create('logs');
+      expect(await jobs.lastLogSeq(job.id)).toBe(0);
+      const at = new Date();
+      await jobs.appendLogs(
+        job.id,
+        Array.from({ length: 1200 }, (_, i) => ({
+          seq: i + 1,
+          at,
+          stream: 'stdout' as const,
+          message: `line ${i + 1} ✓`,
+        })),
+      );
+      await jobs.appendLogs(job.id, [{ seq: 2, at, stream: 'stderr', message: 'replayed' }]);
+      expect(await jobs.lastLogSeq(job.id)).toBe(1200);
+      const page = await jobs.readLogs(job.id, 1, 2);
+      expect(page.map((e) => [e.seq, e.stream, e.message])).toEqual([
+        [2, 'stdout', 'line 2 ✓'],
+        [3, 'stdout', 'line 3 ✓'],
+      ]);
+      expect(await jobs.readLogs(job.id, 1200, 10)).toEqual([]);
+    });
+
+    it('lists newest first, filtered by status and by name, in stable pages', async () => {
+      for (const n of ['alpha-1', 'beta-1', 'alpha-2', 'gamma-1']) await create(n);
+      const beta = await jobs.get('processing', 'beta-1');
+      await jobs.update(beta.id, JobLifecycle.advance(beta, 'Stopped', new Date()));
+      const first = await jobs.list('processing', { limit: 3 });
+      expect(first.items.map((j) => j.name)).toEqual(['gamma-1', 'alpha-2', 'beta-1']);
+      const second = await jobs.list('processing', { limit: 3, pageToken: first.nextPageToken });
+      expect(second.items.map((j) => j.name)).toEqual(['alpha-1']);
+      expect(second.nextPageToken).toBeUndefined();
+      expect((await jobs.list('processing', { nameContains: 'ALPHA' })).items.map((j) => j.name)).toEqual([
+        'alpha-2',
+        'alpha-1',
+      ]);
+      expect((await jobs.list('processing', { status: 'Stopped' })).items.map((j) => j.name)).toEqual([
+        'beta-1',
+      ]);
+    });
+  });
+}
