@@ -10,6 +10,7 @@ import type { Platform } from '../platform.js';
 import { homePage } from './home-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { platformHandlers } from './platform-handlers.js';
+import { s3Door } from './s3/s3-door.js';
 import { processingHandlers } from './processing-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 
@@ -92,6 +93,7 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
   app.addHook('onClose', async () => {
     closing = true;
   });
+  await app.register(s3Door, { platform });
 
   app.setErrorHandler(async (error, request, reply) => {
     let failure: TrainyardError;

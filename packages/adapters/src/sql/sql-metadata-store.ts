@@ -6,12 +6,14 @@ import { InstanceTypeSqlStore } from './instance-type-sql-store.js';
 import { JobSqlStore } from './job-sql-store.js';
 import { LeaseSqlStore } from './lease-sql-store.js';
 import { migrationList } from './migration-list.js';
+import { MultipartUploadSqlStore } from './multipart-upload-sql-store.js';
 
 /** The MetadataStore over Kysely: the SQLite and PostgreSQL adapters differ only in their dialect. */
 export class SqlMetadataStore implements MetadataStore {
   readonly accessKeys: AccessKeySqlStore;
   readonly instanceTypes: InstanceTypeSqlStore;
   readonly leases: LeaseSqlStore;
+  readonly multipartUploads: MultipartUploadSqlStore;
   readonly jobs: JobSqlStore;
 
   constructor(
@@ -22,6 +24,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.accessKeys = new AccessKeySqlStore(db);
     this.instanceTypes = new InstanceTypeSqlStore(db);
     this.leases = new LeaseSqlStore(db);
+    this.multipartUploads = new MultipartUploadSqlStore(db);
     this.jobs = new JobSqlStore(db);
   }
 

@@ -6,6 +6,7 @@ import type {
 } from '@trainyard/contracts/instance-types';
 import type { Page } from '@trainyard/contracts/pagination';
 import type { Role } from '@trainyard/contracts/route';
+import type { MultipartUploadStore } from './multipart-upload-store.js';
 import type { JobStore } from './job-store.js';
 
 /** Paging arguments every list method takes. `limit` defaults to 100. */
@@ -76,6 +77,7 @@ export interface MetadataStore {
   readonly accessKeys: AccessKeyStore;
   readonly instanceTypes: InstanceTypeStore;
   readonly leases: LeaseStore;
+  readonly multipartUploads: MultipartUploadStore;
   readonly jobs: JobStore;
   /** Applies pending migrations; returns the names applied. */
   migrate(): Promise<string[]>;

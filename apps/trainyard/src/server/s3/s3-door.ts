@@ -1,0 +1,247 @@
+import type { IncomingMessage } from 'node:http';
+import { TrainyardError } from '@trainyard/contracts/errors';
+import { roleMayAccess } from '@trainyard/contracts/route';
+import type { Principal } from '@trainyard/core/access/access-key-service';
+import {
+  hasSigV4,
+  parseQuery,
+  parseSigV4,
+  type SigV4Request,
+  unsignedPayload,
+  verifySigV4,
+} from '@trainyard/core/access/sigv4';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Platform } from '../../platform.js';
+import type { ChunkSigning } from './aws-chunked-decoder.js';
+import { S3Error, s3ErrorOf } from './s3-error.js';
+import { S3Operations, type S3Request, type S3Response } from './s3-operations.js';
+
+const anonymousAdmin: Principal = { keyId: 'anonymous', name: 'anonymous', role: 'admin' };
+
+/** Host names under which `<bucket>.<name>` addresses a bucket (virtual-hosted style). */
+function virtualHostBases(platform: Platform): string[] {
+  const host = platform.config.host;
+  const isIp = /^[\d.]+$/.test(host) || host.includes(':');
+  return ['localhost', ...(isIp ? [] : [host])];
+}
+
+/** Rebuilds headers from rawHeaders so repeated ones join with "," as SigV4 signs them. */
+function signedHeaderMap(raw: IncomingMessage): SigV4Request['headers'] {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.rawHeaders.length; i += 2) {
+    const name = (raw.rawHeaders[i] as string).toLowerCase();
+    const value = raw.rawHeaders[i + 1] as string;
+    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+  }
+  return headers;
+}
+
+interface Addressed {
+  bucket: string | undefined;
+  key: string | undefined;
+  path: string;
+  query: string;
+}
+
+function decodeSegment(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new S3Error('InvalidURI', 400, "Couldn't parse the specified URI.");
+  }
+}
+
+/**
+ * Finds the S3 request in an HTTP request, or undefined when it is not one: S3 requests carry
+ * SigV4 for service `s3` and no X-Amz-Target (that is the SageMaker JSON door), or name a bucket
+ * in the Host header (`<bucket>.localhost:7070`).
+ */
+function addressOf(request: FastifyRequest, bases: string[]): Addressed | undefined {
+  const url = request.raw.url ?? '/';
+  const at = url.indexOf('?');
+  const path = at < 0 ? url : url.slice(0, at);
+  const query = at < 0 ? '' : url.slice(at + 1);
+  const hostname = String(request.headers.host ?? '')
+    .replace(/:\d+$/, '')
+    .toLowerCase();
+  const base = bases.find((b) => hostname.endsWith(`.${b}`));
+  if (base !== undefined) {
+    const bucket = hostname.slice(0, -(base.length + 1));
+    const key = path.length > 1 ? decodeSegment(path.slice(1)) : undefined;
+    return { bucket, key, path, query };
+  }
+  const headers = { authorization: request.headers.authorization };
+  if (request.headers['x-amz-target'] !== undefined || !hasSigV4({ query, headers })) return undefined;
+  // The SageMaker doors sign with service "sagemaker"; leave those (and their runtime paths) alone.
+  if (
+    /\/sagemaker\/aws4_request/.test(`${request.headers.authorization ?? ''} ${decodeSegmentLoose(query)}`)
+  ) {
+    return undefined;
+  }
+  if (path.startsWith('/endpoints/')) return undefined;
+  const slash = path.indexOf('/', 1);
+  const rawBucket = slash < 0 ? path.slice(1) : path.slice(1, slash);
+  const rawKey = slash < 0 ? '' : path.slice(slash + 1);
+  return {
+    bucket: rawBucket === '' ? undefined : decodeSegment(rawBucket),
+    key: rawKey === '' ? undefined : decodeSegment(rawKey),
+    path,
+    query,
+  };
+}
+
+function decodeSegmentLoose(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The S3-compatible door on the REST API's listener. It must see each request before routing
+ * (a signed `GET /` is ListBuckets, an unsigned one the home page) and before any body parsing
+ * (uploads stream straight into the BlobStore, up to 5 GiB), so it answers from an onRequest
+ * hook on the root instance: Fastify never parses these bodies and its body limit never applies.
+ */
+export async function s3Door(app: FastifyInstance, options: { platform: Platform }): Promise<void> {
+  const { platform } = options;
+  const operations = new S3Operations(platform.blobs, platform.metadata);
+  const bases = virtualHostBases(platform);
+
+  app.addHook('onRequest', async (request, reply) => {
+    let addressed: Addressed | undefined;
+    try {
+      addressed = addressOf(request, bases);
+    } catch (error) {
+      return sendError(request, reply, error, request.url);
+    }
+    if (!addressed) return;
+    const resource = addressed.path;
+    try {
+      const s3Request = await authenticate(platform, request, addressed);
+      const response = await operations.handle(s3Request);
+      return send(reply, response);
+    } catch (error) {
+      return sendError(request, reply, error, resource);
+    }
+  });
+}
+// Hooks added by this plugin must apply to the whole app, not an encapsulated child.
+(s3Door as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+async function authenticate(
+  platform: Platform,
+  request: FastifyRequest,
+  addressed: Addressed,
+): Promise<S3Request> {
+  const raw = request.raw;
+  const headers = signedHeaderMap(raw);
+  const sigRequest: SigV4Request = {
+    method: raw.method ?? 'GET',
+    path: addressed.path,
+    query: addressed.query,
+    headers,
+  };
+  let claim: ReturnType<typeof parseSigV4>;
+  try {
+    claim = parseSigV4(sigRequest);
+  } catch (error) {
+    if (TrainyardError.is(error) && /X-Amz-Algorithm=/.test(addressed.query)) {
+      throw new S3Error('AuthorizationQueryParametersError', 400, error.message);
+    }
+    throw error;
+  }
+  const contentSha256Header = request.headers['x-amz-content-sha256'];
+  let contentSha256 = typeof contentSha256Header === 'string' ? contentSha256Header : undefined;
+  let principal = anonymousAdmin;
+  let signing: ChunkSigning | undefined;
+  if (platform.config.auth) {
+    if (!claim) {
+      throw new S3Error(
+        'AccessDenied',
+        403,
+        'Anonymous access is not allowed: sign requests with a Trainyard access key (SigV4).',
+      );
+    }
+    if (claim.form === 'header' && contentSha256 === undefined) {
+      throw new S3Error(
+        'InvalidRequest',
+        400,
+        'Missing required header for this request: x-amz-content-sha256',
+      );
+    }
+    const resolved = await platform.keys.resolveAccessKeyId(claim.accessKeyId).catch((error: unknown) => {
+      if (TrainyardError.is(error, 'UNAUTHENTICATED')) {
+        throw new S3Error(
+          'InvalidAccessKeyId',
+          403,
+          'The AWS Access Key Id you provided does not exist in our records.',
+          {
+            AWSAccessKeyId: claim.accessKeyId,
+          },
+        );
+      }
+      throw error;
+    });
+    const verified = verifySigV4(sigRequest, claim, resolved.secret, {
+      service: 's3',
+      payloadHash: contentSha256 ?? unsignedPayload,
+    });
+    principal = resolved.principal;
+    signing = { ...verified, amzDate: claim.amzDate, scope: claim.scope };
+  }
+  if (contentSha256 === unsignedPayload) contentSha256 = undefined;
+  const method = raw.method ?? 'GET';
+  const access = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+  if (!roleMayAccess(principal.role, access)) {
+    throw new S3Error(
+      'AccessDenied',
+      403,
+      principal.role === 'invoker'
+        ? `Access Denied: key ${principal.keyId} has role "invoker", which may not use S3`
+        : `Access Denied: key ${principal.keyId} has role "${principal.role}", which may only read`,
+    );
+  }
+  const protocol = (request.headers['x-forwarded-proto'] as string | undefined) ?? 'http';
+  return {
+    method,
+    bucket: addressed.bucket,
+    key: addressed.key,
+    query: new Map(parseQuery(addressed.query)),
+    headers: request.headers,
+    raw,
+    principal,
+    contentSha256,
+    signing,
+    origin: `${protocol}://${request.headers.host ?? 'localhost'}`,
+  };
+}
+
+function send(reply: FastifyReply, response: S3Response): FastifyReply {
+  reply.code(response.status);
+  if (response.headers) reply.headers(response.headers);
+  return reply.send(response.body ?? '');
+}
+
+function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+  resource: string,
+): FastifyReply {
+  let s3 = s3ErrorOf(error);
+  if (!s3) {
+    request.log.error({ err: error }, 's3 request failed');
+    s3 = new S3Error(
+      'InternalError',
+      500,
+      'We encountered an internal error. The request id identifies it in the server log.',
+    );
+  } else if (s3.status >= 500) {
+    request.log.error({ err: error }, 's3 request failed');
+  }
+  reply.code(s3.status).header('x-amz-request-id', request.id);
+  if (request.method === 'HEAD') return reply.send('');
+  return reply.type('application/xml').send(s3.toXml(resource, request.id));
+}
