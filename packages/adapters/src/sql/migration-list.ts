@@ -1,6 +1,5 @@
 import type { Migration } from 'kysely';
 import { platformMigration } from './migrations/0001-platform.js';
-import { s3Migration } from './migrations/0005-s3.js';
 import { messagingMigration } from './migrations/0002-messaging.js';
 import { jobsMigration } from './migrations/0004-jobs.js';
 import { s3Migration } from './migrations/0005-s3.js';
@@ -11,7 +10,6 @@ import { s3Migration } from './migrations/0005-s3.js';
  */
 export const migrationList: Record<string, Migration> = {
   '0001-platform': platformMigration,
-  '0005-s3': s3Migration,
   '0002-messaging': messagingMigration,
   '0004-jobs': jobsMigration,
   '0005-s3': s3Migration,
