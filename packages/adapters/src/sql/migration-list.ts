@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import { platformMigration } from './migrations/0001-platform.js';
 import { messagingMigration } from './migrations/0002-messaging.js';
+import { datasetsMigration } from './migrations/0003-datasets.js';
 import { jobsMigration } from './migrations/0004-jobs.js';
 import { s3Migration } from './migrations/0005-s3.js';
 
@@ -11,6 +12,7 @@ import { s3Migration } from './migrations/0005-s3.js';
 export const migrationList: Record<string, Migration> = {
   '0001-platform': platformMigration,
   '0002-messaging': messagingMigration,
+  '0003-datasets': datasetsMigration,
   '0004-jobs': jobsMigration,
   '0005-s3': s3Migration,
 };

@@ -80,6 +80,12 @@ export interface BlobStore {
   /** @throws NOT_FOUND when the source is missing */
   copy(from: BlobAddress, to: BlobAddress, options?: PutOptions): Promise<BlobInfo>;
   /**
+   * A local file holding the object, when the store keeps objects as files (the filesystem
+   * store): readers such as DuckDB read it in place instead of downloading a copy. The file must
+   * be treated as read-only. Absent on remote stores. @throws NOT_FOUND
+   */
+  localPath?(address: BlobAddress): Promise<string>;
+  /**
    * Stages one part of a multipart upload outside every bucket: get and list never see it, and it
    * stays across restarts until composed or discarded. Writing the same `partId` again replaces it.
    * `uploadId` and `partId` are 1-128 characters of A-Z a-z 0-9 `_` `-`.

@@ -1,0 +1,475 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IngestOptions } from '@trainyard/contracts/datasets';
+import { TrainyardError } from '@trainyard/contracts/errors';
+import { Recipe, type RecipeInput } from '@trainyard/contracts/recipes';
+import { applyFittedRecipe } from '@trainyard/core/data/apply-fitted-recipe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbEngine } from './duckdb-engine.js';
+import { queryRows } from './duckdb-rows.js';
+
+const fixtures = join(import.meta.dirname, 'fixtures');
+const fixture = (name: string) => join(fixtures, name);
+
+/** A small RFC 4180 reader, independent of DuckDB: quotes, doubled quotes, embedded newlines. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += ch;
+  }
+  if (field !== '' || row.length > 0) rows.push([...row, field]);
+  return rows;
+}
+
+const [header = [], ...records] = parseCsv(readFileSync(fixture('people.csv'), 'utf8'));
+const wellFormed = records.filter((r) => r.length === header.length);
+const column = (name: string) => wellFormed.map((r) => r[header.indexOf(name)] ?? '');
+const numbers = (name: string) => column(name).map((v) => (v === '' ? null : Number(v)));
+
+function quantile(sorted: number[], p: number): number {
+  const h = (sorted.length - 1) * p;
+  const lo = Math.floor(h);
+  return (
+    (sorted[lo] ?? 0) + (h - lo) * ((sorted[Math.min(lo + 1, sorted.length - 1)] ?? 0) - (sorted[lo] ?? 0))
+  );
+}
+
+async function expectError(promise: Promise<unknown>, code: string, field?: string): Promise<TrainyardError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TrainyardError);
+  expect((error as TrainyardError).code).toBe(code);
+  if (field !== undefined) expect((error as TrainyardError).details.field).toBe(field);
+  return error as TrainyardError;
+}
+
+describe('DuckDbEngine', () => {
+  let engine: DuckDbEngine;
+  let dir: string;
+  let n = 0;
+  const out = () => join(dir, `out-${n++}.parquet`);
+  const ingest = (file: string, options: IngestOptions = {}) =>
+    engine.ingest([fixture(file)], IngestOptions.parse(options), out());
+  const read = (path: string) =>
+    engine.withConnection((conn) => queryRows(conn, `SELECT * FROM read_parquet('${path}')`));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trainyard-duckdb-'));
+    engine = await DuckDbEngine.open({ tempDirectory: join(dir, 'spill'), memoryLimit: '256MB', threads: 2 });
+  });
+  afterAll(async () => {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('ingest', () => {
+    it('fails on a malformed row, naming its physical line (embedded newlines counted)', async () => {
+      const error = await expectError(ingest('people.csv'), 'INVALID_ARGUMENT', 'file');
+      expect(error.message).toMatch(/1 malformed row: line 10/);
+      expect(error.message).toContain('Expected Number of Columns');
+    });
+
+    it('skips and keeps malformed rows under "skip", reading quotes, newlines and UTF-8 intact', async () => {
+      const path = out();
+      const result = await engine.ingest(
+        [fixture('people.csv')],
+        IngestOptions.parse({ onMalformed: 'skip', target: 'churned' }),
+        path,
+      );
+      expect(result.rowCount).toBe(19);
+      expect(result.skippedRows).toBe(1);
+      expect(result.rejects).toHaveLength(1);
+      expect(result.rejects[0]?.line).toBe(10);
+      expect(result.rejects[0]?.text).toContain('broken,row');
+      const types = Object.fromEntries(result.schema.map((c) => [c.name, c.type]));
+      expect(types).toEqual({
+        id: 'integer',
+        name: 'text',
+        age: 'integer',
+        income: 'numeric',
+        city: 'categorical',
+        member: 'boolean',
+        signup: 'datetime',
+        // DuckDB reads yes/no as booleans.
+        churned: 'boolean',
+        note: 'categorical',
+      });
+      const rows = await read(path);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      expect(byId.get(1)?.name).toBe('Smith, John');
+      expect(byId.get(2)?.name).toBe('Zoë Ångström');
+      expect(byId.get(2)?.note).toBe('multi\nline note');
+      expect(byId.get(3)?.name).toBe('山田 太郎');
+      expect(byId.get(4)?.name).toBe('O"Brien, Pat');
+      expect(byId.get(4)?.note).toBe('said "hi", left');
+      expect(byId.get(4)?.age).toBeNull();
+      expect(byId.get(2)?.income).toBeNull();
+      expect(byId.get(16)?.note).toBe('line1\nline2\nline3');
+      expect(byId.has(8)).toBe(false);
+    });
+
+    it('names the column and value when an override does not fit (CSV and JSON Lines)', async () => {
+      const csv = await expectError(
+        ingest('people.csv', { types: { city: 'integer' } }),
+        'INVALID_ARGUMENT',
+        'file',
+      );
+      expect(csv.message).toContain('column "city"');
+      expect(csv.message).toContain('"Paris"');
+      const json = await expectError(
+        ingest('conflict.jsonl', { types: { age: 'integer' } }),
+        'INVALID_ARGUMENT',
+        'types.age',
+      );
+      expect(json.message).toContain('"forty"');
+    });
+
+    it('applies type overrides', async () => {
+      const result = await ingest('people.csv', {
+        onMalformed: 'skip',
+        types: { id: 'categorical', age: 'numeric' },
+      });
+      const byName = new Map(result.schema.map((c) => [c.name, c]));
+      expect(byName.get('id')).toMatchObject({ type: 'categorical', storageType: 'VARCHAR' });
+      expect(byName.get('age')).toMatchObject({ type: 'numeric', storageType: 'DOUBLE' });
+    });
+
+    it('gives clear errors for empty files, header-only files, missing targets and unknown columns', async () => {
+      expect((await expectError(ingest('empty.csv'), 'INVALID_ARGUMENT', 'file')).message).toContain(
+        'is empty',
+      );
+      expect((await expectError(ingest('header-only.csv'), 'INVALID_ARGUMENT', 'file')).message).toContain(
+        'no data rows',
+      );
+      const target = await expectError(
+        ingest('people.csv', { onMalformed: 'skip', target: 'label' }),
+        'INVALID_ARGUMENT',
+        'target',
+      );
+      expect(target.message).toContain('"label" does not exist');
+      await expectError(
+        ingest('people.csv', { types: { nope: 'integer' } }),
+        'INVALID_ARGUMENT',
+        'types.nope',
+      );
+    });
+
+    it('detects the delimiter and header, and honours explicit ones', async () => {
+      const detected = await ingest('semicolon.csv');
+      expect(detected.schema.map((c) => c.name)).toEqual(['x', 'y', 'label']);
+      expect(detected.rowCount).toBe(3);
+      const noHeader = await ingest('semicolon.csv', { delimiter: ';', header: false });
+      expect(noHeader.rowCount).toBe(4);
+    });
+
+    it('reads Parquet and JSON Lines', async () => {
+      const parquet = await ingest('people.parquet');
+      expect(parquet.format).toBe('parquet');
+      expect(parquet.rowCount).toBe(19);
+      const jsonl = await ingest('people.jsonl');
+      expect(jsonl.format).toBe('jsonl');
+      expect(jsonl.rowCount).toBe(6);
+      expect(jsonl.schema.find((c) => c.name === 'income')?.type).toBe('numeric');
+    });
+  });
+
+  describe('profile', () => {
+    it('matches statistics computed independently in JS', async () => {
+      const path = out();
+      const { schema } = await engine.ingest(
+        [fixture('people.csv')],
+        IngestOptions.parse({ onMalformed: 'skip', target: 'churned' }),
+        path,
+      );
+      const profile = await engine.profile(path, schema, 'churned');
+      expect(profile.rowCount).toBe(wellFormed.length);
+      expect(profile.passes).toBe(2);
+      for (const name of ['age', 'income', 'id']) {
+        const values = numbers(name);
+        const present = values.filter((v): v is number => v !== null);
+        const sorted = [...present].sort((a, b) => a - b);
+        const mean = present.reduce((a, b) => a + b, 0) / present.length;
+        const std = Math.sqrt(present.reduce((a, b) => a + (b - mean) ** 2, 0) / (present.length - 1));
+        const col = profile.columns.find((c) => c.name === name);
+        expect(col?.count).toBe(present.length);
+        expect(col?.missing).toBe(values.length - present.length);
+        expect(col?.distinct).toBe(new Set(present).size);
+        expect(col?.numeric?.min).toBe(sorted[0]);
+        expect(col?.numeric?.max).toBe(sorted[sorted.length - 1]);
+        expect(col?.numeric?.mean).toBeCloseTo(mean, 9);
+        expect(col?.numeric?.std).toBeCloseTo(std, 9);
+        for (const [key, p] of [
+          ['p25', 0.25],
+          ['p50', 0.5],
+          ['p90', 0.9],
+        ] as const) {
+          expect(col?.numeric?.quantiles[key]).toBeCloseTo(quantile(sorted, p), 9);
+        }
+        const lo = sorted[0] ?? 0;
+        const width = ((sorted[sorted.length - 1] ?? 0) - lo) / 10;
+        const bins = new Array(10).fill(0);
+        for (const v of present) bins[Math.min(9, Math.floor((v - lo) / width))]++;
+        expect(col?.numeric?.histogram.map((b) => b.count)).toEqual(bins);
+      }
+      // Pearson correlation over rows where both are present.
+      const age = numbers('age');
+      const income = numbers('income');
+      const pairs = age.flatMap((a, i) =>
+        a !== null && income[i] != null ? [[a, income[i] as number]] : [],
+      );
+      const ma = pairs.reduce((s, p) => s + (p[0] ?? 0), 0) / pairs.length;
+      const mi = pairs.reduce((s, p) => s + (p[1] ?? 0), 0) / pairs.length;
+      let sab = 0;
+      let saa = 0;
+      let sbb = 0;
+      for (const [a = 0, b = 0] of pairs) {
+        sab += (a - ma) * (b - mi);
+        saa += (a - ma) ** 2;
+        sbb += (b - mi) ** 2;
+      }
+      const names = profile.correlations.columns;
+      const r = profile.correlations.matrix[names.indexOf('age')]?.[names.indexOf('income')];
+      expect(r).toBeCloseTo(sab / Math.sqrt(saa * sbb), 9);
+      // Top-k and target distribution.
+      const cities = new Map<string, number>();
+      for (const c of column('city')) cities.set(c, (cities.get(c) ?? 0) + 1);
+      const city = profile.columns.find((c) => c.name === 'city');
+      expect(city?.topK).toEqual(
+        [...cities]
+          .map(([value, count]) => ({ value, count }))
+          .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value)),
+      );
+      const churn = new Map<string, number>();
+      for (const c of column('churned').map((v) => String(v === 'yes')))
+        churn.set(c, (churn.get(c) ?? 0) + 1);
+      expect(Object.fromEntries((profile.target?.classes ?? []).map((c) => [c.value, c.count]))).toEqual(
+        Object.fromEntries(churn),
+      );
+      const member = profile.columns.find((c) => c.name === 'member');
+      expect(member?.missing).toBe(column('member').filter((v) => v === '').length);
+    });
+  });
+
+  describe('recipes', () => {
+    let source: string;
+    let schema: Awaited<ReturnType<DuckDbEngine['ingest']>>['schema'];
+    beforeAll(async () => {
+      source = out();
+      ({ schema } = await engine.ingest(
+        [fixture('people.csv')],
+        IngestOptions.parse({ onMalformed: 'skip', target: 'churned' }),
+        source,
+      ));
+    });
+
+    const parityRecipe: RecipeInput = {
+      name: 'parity',
+      steps: [
+        { op: 'drop', columns: ['name', 'note', 'signup'] },
+        { op: 'rename', mapping: { income: 'salary' } },
+        { op: 'impute', columns: ['age'], strategy: 'median' },
+        { op: 'impute', columns: ['salary'], strategy: 'mean' },
+        { op: 'impute', columns: ['member'], strategy: 'mode' },
+        { op: 'cast', types: { member: 'integer' } },
+        { op: 'clip', columns: ['salary'], lowerQuantile: 0.1, upperQuantile: 0.9 },
+        { op: 'standardize', columns: ['age', 'salary'] },
+        { op: 'minmax', columns: ['id'], range: [-1, 1] },
+        { op: 'onehot', columns: ['city'], unknown: 'other' },
+        { op: 'ordinal', columns: ['churned'] },
+      ],
+    };
+
+    it('gives the same output on single rows as the batch transform', async () => {
+      const fitted = await engine.fitRecipe(source, schema, Recipe.parse(parityRecipe), {
+        target: 'churned',
+      });
+      expect(fitted.steps[9]?.params).toEqual({ categories: { city: ['Berlin', 'Paris', 'Tokyo'] } });
+      const outputs = await engine.applyRecipe(source, fitted, join(dir, 'parity'));
+      expect(outputs).toHaveLength(1);
+      const batch = await read(outputs[0]?.path ?? '');
+      const input = await read(source);
+      expect(batch).toHaveLength(input.length);
+      input.forEach((row, i) => {
+        const single = applyFittedRecipe(fitted, row);
+        const expected = batch[i] ?? {};
+        expect(Object.keys(single)).toEqual(Object.keys(expected));
+        for (const [key, value] of Object.entries(expected)) {
+          if (typeof value === 'number') expect(single[key]).toBeCloseTo(value, 12);
+          else expect(single[key]).toEqual(value);
+        }
+      });
+    });
+
+    it('applies unknown-category policies to single rows', async () => {
+      const fitted = await engine.fitRecipe(source, schema, Recipe.parse(parityRecipe), {
+        target: 'churned',
+      });
+      const row = applyFittedRecipe(fitted, {
+        id: '3',
+        age: '40',
+        income: '50000',
+        city: 'Rome',
+        member: 'yes',
+        churned: 'no',
+      });
+      expect([row.city_Berlin, row.city_Paris, row.city_Tokyo, row.city_other]).toEqual([0, 0, 0, 1]);
+      const strict = await engine.fitRecipe(
+        source,
+        schema,
+        Recipe.parse({ steps: [{ op: 'onehot', columns: ['city'], unknown: 'error' }] }),
+      );
+      expect(() => applyFittedRecipe(strict, { city: 'Rome' })).toThrow(/category "Rome" was not seen/);
+    });
+
+    it('refuses derive on single rows without an evaluator, and uses one when given', async () => {
+      const fitted = await engine.fitRecipe(
+        source,
+        schema,
+        Recipe.parse({ steps: [{ op: 'derive', name: 'ratio', expression: 'income / age' }] }),
+      );
+      expect(fitted.steps[0]?.columns.at(-1)).toEqual({ name: 'ratio', type: 'numeric' });
+      expect(() => applyFittedRecipe(fitted, { income: 10, age: 2 })).toThrow(
+        /needs an expression evaluator/,
+      );
+      const row = applyFittedRecipe(
+        fitted,
+        { income: 10, age: 2 },
+        { evaluate: (_e, r) => Number(r.income) / Number(r.age) },
+      );
+      expect(row.ratio).toBe(5);
+    });
+
+    it('splits stratified by the target, keeping class proportions, and by time', async () => {
+      const fitted = await engine.fitRecipe(
+        source,
+        schema,
+        Recipe.parse({
+          steps: [
+            { op: 'split', method: 'stratified', fractions: { train: 0.6, validation: 0.2, test: 0.2 } },
+          ],
+        }),
+        { target: 'churned' },
+      );
+      const outputs = await engine.applyRecipe(source, fitted, join(dir, 'strat'));
+      expect(outputs.map((o) => o.split)).toEqual(['train', 'validation', 'test']);
+      expect(outputs.reduce((s, o) => s + o.rowCount, 0)).toBe(19);
+      const churn = column('churned');
+      for (const o of outputs) {
+        const rows = await read(o.path);
+        const yes = rows.filter((r) => r.churned === true).length;
+        const fraction = o.split === 'train' ? 0.6 : 0.2;
+        // Each class contributes round-about its fraction of rows to each split.
+        expect(Math.abs(yes - churn.filter((c) => c === 'yes').length * fraction)).toBeLessThanOrEqual(1);
+      }
+      const byTime = await engine.fitRecipe(
+        source,
+        schema,
+        Recipe.parse({
+          steps: [{ op: 'split', method: 'time', column: 'signup', fractions: { train: 0.75, test: 0.25 } }],
+        }),
+      );
+      const [train, test] = await engine.applyRecipe(source, byTime, join(dir, 'time'));
+      const latestTrain =
+        (await read(train?.path ?? ''))
+          .map((r) => String(r.signup))
+          .sort()
+          .at(-1) ?? '';
+      const earliestTest = (await read(test?.path ?? '')).map((r) => String(r.signup)).sort()[0] ?? '';
+      expect(latestTrain < earliestTest).toBe(true);
+    });
+
+    it('filters, derives, deduplicates and samples repeatably', async () => {
+      const recipe = Recipe.parse({
+        steps: [
+          { op: 'filter', where: "city <> 'Tokyo'" },
+          { op: 'derive', name: 'age2', expression: 'age * 2' },
+          { op: 'select', columns: ['city', 'age2'] },
+          { op: 'deduplicate', columns: ['city'] },
+        ],
+      });
+      const fitted = await engine.fitRecipe(source, schema, recipe);
+      const [result] = await engine.applyRecipe(source, fitted, join(dir, 'dedupe'));
+      expect(result?.rowCount).toBe(2);
+      const sample = Recipe.parse({ steps: [{ op: 'sample', fraction: 0.5, seed: 7 }] });
+      const a = await engine.applyRecipe(
+        source,
+        await engine.fitRecipe(source, schema, sample),
+        join(dir, 's1'),
+      );
+      const b = await engine.applyRecipe(
+        source,
+        await engine.fitRecipe(source, schema, sample),
+        join(dir, 's2'),
+      );
+      expect(await read(a[0]?.path ?? '')).toEqual(await read(b[0]?.path ?? ''));
+    });
+
+    it('names the step and field of a bad recipe', async () => {
+      await expectError(
+        engine.fitRecipe(
+          source,
+          schema,
+          Recipe.parse({ steps: [{ op: 'standardize', columns: ['salary'] }] }),
+        ),
+        'INVALID_ARGUMENT',
+        'recipe.steps.0.columns',
+      );
+      await expectError(
+        engine.fitRecipe(source, schema, Recipe.parse({ steps: [{ op: 'filter', where: 'nope > 1' }] })),
+        'INVALID_ARGUMENT',
+        'recipe.steps.0.where',
+      );
+      await expectError(
+        engine.fitRecipe(
+          source,
+          schema,
+          Recipe.parse({ steps: [{ op: 'impute', columns: ['city'], strategy: 'mean' }] }),
+        ),
+        'INVALID_ARGUMENT',
+        'recipe.steps.0.columns',
+      );
+      const unknown = Recipe.safeParse({ steps: [{ op: 'pivot' }] });
+      expect(unknown.error?.issues[0]?.message).toMatch(/unknown recipe step "pivot"; known: select, drop/);
+      expect(unknown.error?.issues[0]?.path).toEqual(['steps', 0, 'op']);
+    });
+
+    it('previews the first rows', async () => {
+      const preview = await engine.previewRecipe(
+        source,
+        schema,
+        Recipe.parse({
+          steps: [
+            { op: 'select', columns: ['id', 'city'] },
+            { op: 'onehot', columns: ['city'] },
+          ],
+        }),
+        5,
+      );
+      expect(preview.rows).toHaveLength(5);
+      expect(preview.columns.map((c) => c.name)).toEqual(['id', 'city_Berlin', 'city_Paris', 'city_Tokyo']);
+      expect(preview.rows[0]).toEqual({ id: 1, city_Berlin: 0, city_Paris: 1, city_Tokyo: 0 });
+    });
+  });
+});

@@ -1,0 +1,117 @@
+import { mkdirSync } from 'node:fs';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { ColumnSchema, DatasetProfile, ResolvedIngestOptions } from '@trainyard/contracts/datasets';
+import { TrainyardError } from '@trainyard/contracts/errors';
+import type { FittedRecipe, Recipe, RecipePreview } from '@trainyard/contracts/recipes';
+import type { DataEngine, IngestResult, RecipeOutput } from '@trainyard/core/ports/data-engine';
+import { ingestFiles } from './duckdb-ingest.js';
+import { profileParquet } from './duckdb-profile.js';
+import { applyFittedRecipeBatch, fitRecipe, previewRecipe } from './duckdb-recipe.js';
+
+export interface DuckDbEngineOptions {
+  /** DuckDB's memory_limit, e.g. "1GB" (default). Work beyond it spills to `tempDirectory`. */
+  memoryLimit?: string;
+  /** Folder for spilled data; created when missing. */
+  tempDirectory: string;
+  /** Worker threads (default: DuckDB's choice, the CPU count). */
+  threads?: number;
+}
+
+/**
+ * The DataEngine on DuckDB: owns one in-process DuckDB instance (in-memory catalog, disk spill)
+ * and opens a connection per operation, so concurrent operations do not share temp tables.
+ */
+export class DuckDbEngine implements DataEngine {
+  readonly #instance: DuckDBInstance;
+  #closed = false;
+
+  private constructor(instance: DuckDBInstance) {
+    this.#instance = instance;
+  }
+
+  static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
+    mkdirSync(options.tempDirectory, { recursive: true });
+    const config: Record<string, string> = {
+      memory_limit: options.memoryLimit ?? '1GB',
+      temp_directory: options.tempDirectory,
+      // Datasets are read from staged local files only; no extension downloads, no HTTP.
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    };
+    if (options.threads) config.threads = String(options.threads);
+    return new DuckDbEngine(await DuckDBInstance.create(':memory:', config));
+  }
+
+  /** Runs `work` on a fresh connection and closes it afterwards. */
+  async withConnection<T>(work: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new TrainyardError('UNAVAILABLE', 'the data engine is closed');
+    const conn = await this.#instance.connect();
+    try {
+      return await work(conn);
+    } catch (error) {
+      throw translateDuckDbError(error);
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  ingest(inputs: string[], options: ResolvedIngestOptions, outPath: string): Promise<IngestResult> {
+    return this.withConnection((conn) => ingestFiles(conn, inputs, options, outPath));
+  }
+
+  profile(parquetPath: string, schema: ColumnSchema[], target?: string): Promise<DatasetProfile> {
+    return this.withConnection((conn) => profileParquet(conn, parquetPath, schema, target));
+  }
+
+  fitRecipe(
+    parquetPath: string,
+    schema: ColumnSchema[],
+    recipe: Recipe,
+    options: { target?: string | undefined; limitRows?: number } = {},
+  ): Promise<FittedRecipe> {
+    return this.withConnection((conn) => fitRecipe(conn, parquetPath, schema, recipe, options));
+  }
+
+  applyRecipe(
+    parquetPath: string,
+    fitted: FittedRecipe,
+    outDir: string,
+    options: { onProgress?: (fraction: number) => void } = {},
+  ): Promise<RecipeOutput[]> {
+    return this.withConnection((conn) => applyFittedRecipeBatch(conn, parquetPath, fitted, outDir, options));
+  }
+
+  previewRecipe(
+    parquetPath: string,
+    schema: ColumnSchema[],
+    recipe: Recipe,
+    rows: number,
+    target?: string,
+  ): Promise<RecipePreview> {
+    return this.withConnection((conn) => previewRecipe(conn, parquetPath, schema, recipe, rows, target));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#instance.closeSync();
+  }
+}
+
+/** DuckDB errors carry their class in the message ("Binder Error: …"); map them to our codes. */
+export function translateDuckDbError(error: unknown): unknown {
+  if (error instanceof TrainyardError || !(error instanceof Error)) return error;
+  const message = error.message.split('\n')[0] ?? error.message;
+  if (/^Out of Memory Error/i.test(message)) {
+    return new TrainyardError(
+      'RESOURCE_EXHAUSTED',
+      `the data engine ran out of memory: ${message}`,
+      {},
+      { cause: error },
+    );
+  }
+  if (/^(Binder|Parser|Conversion|Invalid Input|Catalog) Error/i.test(message)) {
+    return new TrainyardError('INVALID_ARGUMENT', message, {}, { cause: error });
+  }
+  return new TrainyardError('INTERNAL', `data engine: ${message}`, {}, { cause: error });
+}

@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type {
+  ColumnSchema,
+  ColumnType,
+  DataFormat,
+  RejectedRow,
+  ResolvedIngestOptions,
+} from '@trainyard/contracts/datasets';
+import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
+import { logicalTypeOf, storageTypeOf } from '@trainyard/core/data/column-types';
+import type { IngestResult } from '@trainyard/core/ports/data-engine';
+import { describeQuery, queryOne, queryRows } from './duckdb-rows.js';
+import { pathLiteral, quoteIdent, stringLiteral } from './sql-literals.js';
+
+/** Rejected rows returned to the caller (all of them are counted). */
+const maxRejectsKept = 10_000;
+
+const formatByExtension: Record<string, DataFormat> = {
+  '.csv': 'csv',
+  '.tsv': 'csv',
+  '.txt': 'csv',
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.json': 'jsonl',
+  '.parquet': 'parquet',
+  '.pq': 'parquet',
+};
+
+/** The format a file name implies, or undefined. `.gz` is looked through. */
+export function formatFromName(name: string): DataFormat | undefined {
+  const plain = name.toLowerCase().replace(/\.(gz|zst)$/, '');
+  return formatByExtension[extname(plain)];
+}
+
+function csvDialectArgs(options: ResolvedIngestOptions): string[] {
+  const args: string[] = [];
+  if (options.delimiter !== undefined) args.push(`delim=${stringLiteral(options.delimiter)}`);
+  if (options.quote !== undefined) args.push(`quote=${stringLiteral(options.quote)}`);
+  if (options.escape !== undefined) args.push(`escape=${stringLiteral(options.escape)}`);
+  if (options.header !== undefined) args.push(`header=${options.header}`);
+  return args;
+}
+
+/**
+ * 1-based physical line numbers of byte offsets in a file, counted by streaming it once (embedded
+ * newlines inside quoted fields make DuckDB's record numbers differ from the editor's lines).
+ */
+async function physicalLines(path: string, offsets: number[]): Promise<Map<number, number>> {
+  const wanted = [...new Set(offsets)].sort((a, b) => a - b);
+  const lines = new Map<number, number>();
+  if (wanted.length === 0) return lines;
+  let next = 0;
+  let newlines = 0;
+  let base = 0;
+  const last = wanted[wanted.length - 1] ?? 0;
+  const stream = createReadStream(path, { end: Math.max(0, last - 1) });
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const end = base + chunk.length;
+    while (next < wanted.length && (wanted[next] ?? 0) <= end) {
+      const offset = wanted[next] ?? 0;
+      let count = newlines;
+      for (let i = 0; i < offset - base; i++) if (chunk[i] === 10) count++;
+      lines.set(offset, count + 1);
+      next++;
+    }
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) newlines++;
+    base = end;
+  }
+  for (; next < wanted.length; next++) lines.set(wanted[next] ?? 0, newlines + 1);
+  return lines;
+}
+
+async function readRejects(
+  conn: DuckDBConnection,
+  rejectsTable: string,
+  scanTable: string,
+): Promise<{ count: number; rows: RejectedRow[] }> {
+  const { n } = await queryOne(conn, `SELECT count(DISTINCT (file_id, line)) AS n FROM ${rejectsTable}`);
+  const count = Number(n ?? 0);
+  if (count === 0) return { count, rows: [] };
+  // One row can fail several ways (a cast error and a wrong column count); report it once.
+  const raw = await queryRows(
+    conn,
+    `SELECT s.file_path AS path, min(r.line_byte_position) AS pos, first(r.column_name ORDER BY r.byte_position) AS col,
+            string_agg(r.error_message, '; ' ORDER BY r.byte_position) AS error, first(r.csv_line) AS text, r.line
+       FROM ${rejectsTable} r JOIN ${scanTable} s USING (scan_id, file_id)
+      GROUP BY s.file_path, r.file_id, r.line ORDER BY r.file_id, r.line LIMIT ${maxRejectsKept}`,
+  );
+  const byFile = new Map<string, number[]>();
+  for (const r of raw) {
+    const list = byFile.get(String(r.path)) ?? [];
+    // DuckDB's line_byte_position is one past the row's 0-based start offset.
+    list.push(Math.max(0, Number(r.pos) - 1));
+    byFile.set(String(r.path), list);
+  }
+  const lineOf = new Map<string, Map<number, number>>();
+  for (const [path, offsets] of byFile) lineOf.set(path, await physicalLines(path, offsets));
+  const rows = raw.map((r) => {
+    const line = lineOf.get(String(r.path))?.get(Math.max(0, Number(r.pos) - 1)) ?? Number(r.line);
+    const row: RejectedRow = { line, error: String(r.error), text: String(r.text ?? '') };
+    if (r.col !== null && r.col !== undefined) row.column = String(r.col);
+    return row;
+  });
+  return { count, rows };
+}
+
+function describeRejects(count: number, rows: RejectedRow[]): string {
+  const shown = rows
+    .slice(0, 3)
+    .map((r) => `line ${r.line}${r.column ? ` (column "${r.column}")` : ''}: ${r.error}`)
+    .join('; ');
+  return `${count} malformed row${count === 1 ? '' : 's'}: ${shown}${count > 3 ? '; …' : ''}`;
+}
+
+/**
+ * Reads CSV / JSON Lines / Parquet files with DuckDB and writes one zstd Parquet file; the data
+ * streams through DuckDB (COPY … TO), JS only sees the schema, counts and rejected rows.
+ */
+export async function ingestFiles(
+  conn: DuckDBConnection,
+  inputs: string[],
+  options: ResolvedIngestOptions,
+  outPath: string,
+): Promise<IngestResult> {
+  const first = inputs[0];
+  if (first === undefined) throw invalidArgument('source', 'names no files');
+  for (const file of inputs) {
+    if ((await stat(file)).size === 0) throw invalidArgument('file', `${basename(file)} is empty`);
+  }
+  const format = options.format ?? formatFromName(first);
+  if (!format) {
+    throw invalidArgument(
+      'format',
+      `cannot tell the format of "${basename(first)}" from its name; give one of csv, jsonl, parquet`,
+    );
+  }
+  const files = `[${inputs.map(pathLiteral).join(', ')}]`;
+  const overrides = Object.entries(options.types ?? {}) as [string, ColumnType][];
+  const suffix = randomUUID().replaceAll('-', '');
+  const rejectsTable = `rejects_${suffix}`;
+  const scanTable = `reject_scans_${suffix}`;
+
+  let reader: string;
+  let sniffReader: string;
+  if (format === 'csv') {
+    const dialect = csvDialectArgs(options);
+    sniffReader = `read_csv(${[files, ...dialect, 'ignore_errors=true'].join(', ')})`;
+    const types = overrides.map(([c, t]) => `${stringLiteral(c)}: ${stringLiteral(storageTypeOf[t])}`);
+    reader = `read_csv(${[
+      files,
+      ...dialect,
+      ...(types.length ? [`types={${types.join(', ')}}`] : []),
+      'store_rejects=true',
+      `rejects_table=${stringLiteral(rejectsTable)}`,
+      `rejects_scan=${stringLiteral(scanTable)}`,
+    ].join(', ')})`;
+  } else if (format === 'jsonl') {
+    reader = `read_json(${files}, format='auto')`;
+    sniffReader = reader;
+  } else {
+    reader = `read_parquet(${files})`;
+    sniffReader = reader;
+  }
+
+  let columns: { name: string; storageType: string }[];
+  try {
+    columns = await describeQuery(conn, `SELECT * FROM ${sniffReader}`);
+  } catch (error) {
+    throw new TrainyardError(
+      'INVALID_ARGUMENT',
+      `file: cannot read as ${format}: ${(error as Error).message.split('\n')[0]}`,
+      { field: 'file' },
+      { cause: error },
+    );
+  }
+  const names = columns.map((c) => c.name);
+  const known = (column: string) => names.includes(column);
+  const list = names.map((n) => `"${n}"`).join(', ');
+  if (options.target !== undefined && !known(options.target)) {
+    throw invalidArgument('target', `column "${options.target}" does not exist; columns: ${list}`);
+  }
+  for (const [column] of overrides) {
+    if (!known(column))
+      throw invalidArgument(`types.${column}`, `column "${column}" does not exist; columns: ${list}`);
+  }
+
+  // CSV applies overrides while parsing (bad values become malformed rows with line numbers);
+  // other formats are checked here so a conflict names the column and a value, not a NULL later.
+  const castInSelect = format !== 'csv';
+  if (castInSelect && overrides.length > 0) {
+    const probes = overrides.map(
+      ([c, t]) =>
+        `(SELECT ${stringLiteral(c)} AS col, CAST(${quoteIdent(c)} AS VARCHAR) AS value FROM ${reader}
+           WHERE ${quoteIdent(c)} IS NOT NULL AND TRY_CAST(${quoteIdent(c)} AS ${storageTypeOf[t]}) IS NULL LIMIT 1)`,
+    );
+    const conflict = (await queryRows(conn, probes.join(' UNION ALL ')))[0];
+    if (conflict) {
+      const column = String(conflict.col);
+      throw invalidArgument(
+        `types.${column}`,
+        `value ${JSON.stringify(conflict.value)} of column "${column}" is not ${options.types?.[column]}`,
+      );
+    }
+  }
+  const select = columns
+    .map((c) => {
+      const wanted = options.types?.[c.name];
+      const q = quoteIdent(c.name);
+      if (wanted && castInSelect) return `TRY_CAST(${q} AS ${storageTypeOf[wanted]}) AS ${q}`;
+      // Nested JSON values are kept as JSON text.
+      if (/^(STRUCT|MAP|UNION)|\[\]$/.test(c.storageType) || c.storageType === 'JSON') {
+        return `CAST(${q} AS VARCHAR) AS ${q}`;
+      }
+      return q;
+    })
+    .join(', ');
+
+  try {
+    try {
+      await conn.run(
+        `COPY (SELECT ${select} FROM ${reader}) TO ${pathLiteral(outPath)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    } catch (error) {
+      throw new TrainyardError(
+        'INVALID_ARGUMENT',
+        `file: ${(error as Error).message.split('\n')[0]}`,
+        { field: 'file' },
+        { cause: error },
+      );
+    }
+    const rejects =
+      format === 'csv' ? await readRejects(conn, rejectsTable, scanTable) : { count: 0, rows: [] };
+    if (rejects.count > 0 && options.onMalformed === 'fail') {
+      throw new TrainyardError(
+        'INVALID_ARGUMENT',
+        `file: ${describeRejects(rejects.count, rejects.rows)} (use onMalformed "skip" to skip and keep them)`,
+        { field: 'file', malformedRows: rejects.count, rejects: rejects.rows.slice(0, 10) },
+      );
+    }
+    const stored = await describeQuery(conn, `SELECT * FROM read_parquet(${pathLiteral(outPath)})`);
+    const strings = stored.filter((c) => c.storageType === 'VARCHAR');
+    const counts = await queryOne(
+      conn,
+      `SELECT count(*) AS n${strings.map((c, i) => `, approx_count_distinct(${quoteIdent(c.name)}) AS d${i}`).join('')}
+         FROM read_parquet(${pathLiteral(outPath)})`,
+    );
+    const rowCount = Number(counts.n ?? 0);
+    if (rowCount === 0) {
+      throw invalidArgument(
+        'file',
+        rejects.count > 0 ? `has no well-formed rows (${rejects.count} malformed)` : 'has no data rows',
+      );
+    }
+    const schema: ColumnSchema[] = stored.map((c) => {
+      const index = strings.indexOf(c);
+      const distinct = index >= 0 ? Number(counts[`d${index}`] ?? 0) : 0;
+      return {
+        name: c.name,
+        type: options.types?.[c.name] ?? logicalTypeOf(c.storageType, distinct, rowCount),
+        storageType: c.storageType,
+      };
+    });
+    return { format, schema, rowCount, skippedRows: rejects.count, rejects: rejects.rows };
+  } catch (error) {
+    await rm(outPath, { force: true });
+    throw error;
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${rejectsTable}; DROP TABLE IF EXISTS ${scanTable}`).catch(() => {});
+  }
+}

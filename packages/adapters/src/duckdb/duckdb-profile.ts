@@ -1,0 +1,206 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ColumnProfile, ColumnSchema, DatasetProfile } from '@trainyard/contracts/datasets';
+import { invalidArgument } from '@trainyard/contracts/errors';
+import { isNumericType } from '@trainyard/core/data/column-types';
+import { queryOne, queryRows } from './duckdb-rows.js';
+import { doubleLiteral, pathLiteral, quoteIdent } from './sql-literals.js';
+
+const histogramBins = 10;
+const topK = 10;
+/** Columns with more distinct values than this get top-k from a GROUP BY instead of a full histogram. */
+const maxCountedValues = 10_000;
+const maxTargetClasses = 100;
+const shownQuantiles: [string, number][] = [
+  ['p01', 1],
+  ['p05', 5],
+  ['p10', 10],
+  ['p25', 25],
+  ['p50', 50],
+  ['p75', 75],
+  ['p90', 90],
+  ['p95', 95],
+  ['p99', 99],
+];
+
+type Bucket = { lower: number; upper: number; count: number };
+type MapEntry = { key: unknown; value: unknown };
+
+function num(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
+function text(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+/**
+ * Profiles a Parquet file in two scans: (1) one aggregate query for counts, distinct counts,
+ * moments, exact percentiles and all pairwise correlations; (2) one query for the numeric
+ * histograms (bins from pass 1's min/max) and the value counts of the other columns. Only text
+ * columns with more than 10 000 distinct values add a GROUP BY scan each, for their top-k.
+ */
+export async function profileParquet(
+  conn: DuckDBConnection,
+  parquetPath: string,
+  schema: ColumnSchema[],
+  target?: string,
+): Promise<DatasetProfile> {
+  if (target !== undefined && !schema.some((c) => c.name === target)) {
+    throw invalidArgument('target', `column "${target}" does not exist`);
+  }
+  const from = `read_parquet(${pathLiteral(parquetPath)})`;
+  const numeric = schema.filter((c) => isNumericType(c.type));
+  const percentiles = Array.from({ length: 101 }, (_, i) => i / 100);
+
+  // Pass 1.
+  const parts = ['count(*) AS "rows"'];
+  schema.forEach((c, i) => {
+    const q = quoteIdent(c.name);
+    parts.push(`count(${q}) AS "n${i}"`, `count(DISTINCT ${q}) AS "d${i}"`);
+    if (isNumericType(c.type)) {
+      const x = `CAST(${q} AS DOUBLE)`;
+      parts.push(
+        `min(${x}) AS "min${i}"`,
+        `max(${x}) AS "max${i}"`,
+        `avg(${x}) AS "mean${i}"`,
+        `stddev_samp(${x}) AS "std${i}"`,
+        `sum(${x}) AS "sum${i}"`,
+        `quantile_cont(${x}, [${percentiles.join(', ')}]) AS "q${i}"`,
+      );
+    } else if (c.type !== 'boolean') {
+      parts.push(`CAST(min(${q}) AS VARCHAR) AS "min${i}"`, `CAST(max(${q}) AS VARCHAR) AS "max${i}"`);
+    }
+  });
+  for (let a = 0; a < numeric.length; a++) {
+    for (let b = a + 1; b < numeric.length; b++) {
+      const qa = `CAST(${quoteIdent(numeric[a]?.name ?? '')} AS DOUBLE)`;
+      const qb = `CAST(${quoteIdent(numeric[b]?.name ?? '')} AS DOUBLE)`;
+      parts.push(`corr(${qa}, ${qb}) AS "c${a}_${b}"`);
+    }
+  }
+  const p1 = await queryOne(conn, `SELECT ${parts.join(', ')} FROM ${from}`);
+  const rowCount = Number(p1.rows ?? 0);
+  let passes = 1;
+
+  // Pass 2.
+  const parts2: string[] = [];
+  const wideText: number[] = [];
+  schema.forEach((c, i) => {
+    const q = quoteIdent(c.name);
+    if (isNumericType(c.type)) {
+      const min = num(p1[`min${i}`]);
+      const max = num(p1[`max${i}`]);
+      if (min === null || max === null) return;
+      const width = max > min ? (max - min) / histogramBins : 1;
+      parts2.push(
+        `histogram(least(CAST(floor((CAST(${q} AS DOUBLE) - ${doubleLiteral(min)}) / ${doubleLiteral(width)}) AS INTEGER), ${histogramBins - 1})) FILTER (WHERE ${q} IS NOT NULL) AS "h${i}"`,
+      );
+      if (c.name === target && Number(p1[`d${i}`]) <= maxTargetClasses && c.type === 'integer') {
+        parts2.push(`histogram(CAST(${q} AS VARCHAR)) AS "v${i}"`);
+      }
+    } else if (c.type !== 'datetime') {
+      if (Number(p1[`d${i}`]) > maxCountedValues) wideText.push(i);
+      else parts2.push(`histogram(CAST(${q} AS VARCHAR)) AS "v${i}"`);
+    }
+  });
+  const p2 = parts2.length > 0 ? await queryOne(conn, `SELECT ${parts2.join(', ')} FROM ${from}`) : {};
+  if (parts2.length > 0) passes++;
+  const topByColumn = new Map<number, { value: string; count: number }[]>();
+  for (const i of wideText) {
+    const q = quoteIdent(schema[i]?.name ?? '');
+    const rows = await queryRows(
+      conn,
+      `SELECT CAST(${q} AS VARCHAR) AS value, count(*) AS n FROM ${from} WHERE ${q} IS NOT NULL
+        GROUP BY 1 ORDER BY n DESC, value LIMIT ${topK}`,
+    );
+    topByColumn.set(
+      i,
+      rows.map((r) => ({ value: String(r.value), count: Number(r.n) })),
+    );
+    passes++;
+  }
+
+  const valueCounts = (i: number) =>
+    ((p2[`v${i}`] ?? []) as MapEntry[])
+      .map((e) => ({ value: String(e.key), count: Number(e.value) }))
+      .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+
+  const histogramOf = (i: number): Bucket[] => {
+    const min = num(p1[`min${i}`]);
+    const max = num(p1[`max${i}`]);
+    if (min === null || max === null) return [];
+    const counts = new Array<number>(histogramBins).fill(0);
+    for (const e of (p2[`h${i}`] ?? []) as MapEntry[]) {
+      const bin = Number(e.key);
+      if (bin >= 0 && bin < histogramBins) counts[bin] = (counts[bin] ?? 0) + Number(e.value);
+    }
+    const width = max > min ? (max - min) / histogramBins : 1;
+    return counts.map((count, b) => ({
+      lower: min + b * width,
+      upper: b === histogramBins - 1 ? Math.max(max, min + width) : min + (b + 1) * width,
+      count,
+    }));
+  };
+
+  const columns: ColumnProfile[] = schema.map((c, i) => {
+    const count = Number(p1[`n${i}`] ?? 0);
+    const profile: ColumnProfile = {
+      name: c.name,
+      type: c.type,
+      storageType: c.storageType,
+      count,
+      missing: rowCount - count,
+      distinct: Number(p1[`d${i}`] ?? 0),
+    };
+    if (isNumericType(c.type)) {
+      const q = ((p1[`q${i}`] ?? []) as unknown[]).map((v) => Number(v));
+      profile.numeric = {
+        min: num(p1[`min${i}`]),
+        max: num(p1[`max${i}`]),
+        mean: num(p1[`mean${i}`]),
+        std: num(p1[`std${i}`]),
+        sum: num(p1[`sum${i}`]),
+        quantiles: Object.fromEntries(
+          q.length === 101 ? shownQuantiles.map(([k, p]) => [k, q[p] ?? Number.NaN]) : [],
+        ),
+        percentiles: q.length === 101 ? q : [],
+        histogram: histogramOf(i),
+      };
+    } else {
+      if (c.type !== 'boolean') {
+        profile.minText = text(p1[`min${i}`]);
+        profile.maxText = text(p1[`max${i}`]);
+      }
+      if (c.type !== 'datetime') profile.topK = (topByColumn.get(i) ?? valueCounts(i)).slice(0, topK);
+    }
+    return profile;
+  });
+
+  const matrix = numeric.map((_, a) =>
+    numeric.map((__, b) => {
+      if (a === b) return 1;
+      const [lo, hi] = a < b ? [a, b] : [b, a];
+      return num(p1[`c${lo}_${hi}`]);
+    }),
+  );
+
+  const result: DatasetProfile = {
+    rowCount,
+    columns,
+    correlations: { columns: numeric.map((c) => c.name), matrix },
+    passes,
+  };
+  if (target !== undefined) {
+    const i = schema.findIndex((c) => c.name === target);
+    const column = schema[i];
+    if (column) {
+      const classes = p2[`v${i}`] !== undefined ? valueCounts(i) : undefined;
+      result.target = { name: target, type: column.type };
+      if (classes && classes.length <= maxTargetClasses) result.target.classes = classes;
+      else if (isNumericType(column.type)) result.target.histogram = histogramOf(i);
+    }
+  }
+  return result;
+}

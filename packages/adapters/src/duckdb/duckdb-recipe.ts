@@ -1,0 +1,616 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ColumnSchema, ColumnType } from '@trainyard/contracts/datasets';
+import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
+import type {
+  FittedRecipe,
+  FittedStep,
+  Recipe,
+  RecipePreview,
+  RecipeStep,
+} from '@trainyard/contracts/recipes';
+import { isNumericType, logicalTypeOf, storageTypeOf } from '@trainyard/core/data/column-types';
+import type { RecipeOutput } from '@trainyard/core/ports/data-engine';
+import { describeQuery, queryOne, queryRows } from './duckdb-rows.js';
+import { doubleLiteral, pathLiteral, quoteIdent, stringLiteral, valueLiteral } from './sql-literals.js';
+
+type Column = { name: string; type: ColumnType };
+type Params = Record<string, unknown>;
+type MapEntry = { key: unknown; value: unknown };
+
+const splitColumn = '__split';
+const splits = ['train', 'validation', 'test'] as const;
+
+/** "sha256:<hex>" of a recipe's canonical JSON. */
+export function recipeHash(recipe: Recipe): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(recipe)).digest('hex')}`;
+}
+
+function fieldOf(index: number, name?: string): string {
+  return `recipe.steps.${index}${name ? `.${name}` : ''}`;
+}
+
+function requireColumns(names: string[], columns: Column[], field: string): Column[] {
+  return names.map((name) => {
+    const column = columns.find((c) => c.name === name);
+    if (!column) {
+      throw invalidArgument(
+        field,
+        `column "${name}" does not exist at this step; columns: ${columns.map((c) => `"${c.name}"`).join(', ')}`,
+      );
+    }
+    return column;
+  });
+}
+
+function requireNumeric(columns: Column[], field: string, what: string): void {
+  for (const c of columns) {
+    if (!isNumericType(c.type))
+      throw invalidArgument(field, `column "${c.name}" is ${c.type}; ${what} needs a numeric column`);
+  }
+}
+
+function hashOf(seed: number, columns: Column[]): string {
+  return `hash(${seed}::BIGINT, ${columns.map((c) => quoteIdent(c.name)).join(', ')})`;
+}
+
+function stratifyColumn(
+  step: Extract<RecipeStep, { op: 'split' }>,
+  target: string | undefined,
+): string | undefined {
+  return step.column ?? (step.method === 'stratified' ? target : undefined);
+}
+
+/** Learns one step's parameters from the rows of `from`. */
+async function fitStep(
+  conn: DuckDBConnection,
+  from: string,
+  step: RecipeStep,
+  columns: Column[],
+  index: number,
+  target: string | undefined,
+): Promise<Params> {
+  const field = fieldOf(index, 'columns');
+  switch (step.op) {
+    case 'impute': {
+      const chosen = requireColumns(step.columns, columns, field);
+      if (step.strategy === 'constant')
+        return { values: Object.fromEntries(chosen.map((c) => [c.name, step.value])) };
+      if (step.strategy === 'mode') {
+        const values: Params = {};
+        for (const c of chosen) {
+          const q = quoteIdent(c.name);
+          const row = await queryRows(
+            conn,
+            `SELECT ${q} AS v FROM ${from} WHERE ${q} IS NOT NULL GROUP BY ${q} ORDER BY count(*) DESC, ${q} LIMIT 1`,
+          );
+          values[c.name] = row[0]?.v ?? null;
+        }
+        return { values };
+      }
+      requireNumeric(chosen, field, step.strategy);
+      const agg = (q: string) =>
+        step.strategy === 'mean' ? `avg(CAST(${q} AS DOUBLE))` : `quantile_cont(CAST(${q} AS DOUBLE), 0.5)`;
+      const row = await queryOne(
+        conn,
+        `SELECT ${chosen.map((c, i) => `${agg(quoteIdent(c.name))} AS "v${i}"`).join(', ')} FROM ${from}`,
+      );
+      return { values: Object.fromEntries(chosen.map((c, i) => [c.name, row[`v${i}`] ?? null])) };
+    }
+    case 'onehot':
+    case 'ordinal': {
+      const chosen = requireColumns(step.columns, columns, field);
+      for (const c of chosen) {
+        if (c.type === 'numeric' || c.type === 'datetime') {
+          throw invalidArgument(
+            field,
+            `column "${c.name}" is ${c.type}; cast it to integer or categorical before encoding`,
+          );
+        }
+      }
+      const row = await queryOne(
+        conn,
+        `SELECT ${chosen.map((c, i) => `histogram(CAST(${quoteIdent(c.name)} AS VARCHAR)) AS "h${i}"`).join(', ')} FROM ${from}`,
+      );
+      const categories: Record<string, string[]> = {};
+      chosen.forEach((c, i) => {
+        let counts = ((row[`h${i}`] ?? []) as MapEntry[]).map((e) => ({
+          value: String(e.key),
+          n: Number(e.value),
+        }));
+        if (step.op === 'onehot') {
+          counts = counts
+            .sort((a, b) => b.n - a.n || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+            .slice(0, step.maxCategories);
+        }
+        categories[c.name] = counts.map((x) => x.value).sort();
+      });
+      return { categories };
+    }
+    case 'standardize':
+    case 'minmax': {
+      const chosen = requireColumns(step.columns, columns, field);
+      requireNumeric(chosen, field, step.op);
+      const [a, b] = step.op === 'standardize' ? ['avg', 'stddev_pop'] : ['min', 'max'];
+      const row = await queryOne(
+        conn,
+        `SELECT ${chosen
+          .map(
+            (c, i) =>
+              `${a}(CAST(${quoteIdent(c.name)} AS DOUBLE)) AS "a${i}", ${b}(CAST(${quoteIdent(c.name)} AS DOUBLE)) AS "b${i}"`,
+          )
+          .join(', ')} FROM ${from}`,
+      );
+      const [ka, kb] = step.op === 'standardize' ? ['mean', 'std'] : ['min', 'max'];
+      return {
+        [ka]: Object.fromEntries(chosen.map((c, i) => [c.name, row[`a${i}`] ?? null])),
+        [kb]: Object.fromEntries(chosen.map((c, i) => [c.name, row[`b${i}`] ?? null])),
+      };
+    }
+    case 'clip': {
+      const chosen = requireColumns(step.columns, columns, field);
+      requireNumeric(chosen, field, 'clip');
+      if (
+        step.min === undefined &&
+        step.max === undefined &&
+        step.lowerQuantile === undefined &&
+        step.upperQuantile === undefined
+      ) {
+        throw invalidArgument(fieldOf(index), 'clip needs min, max, lowerQuantile or upperQuantile');
+      }
+      const parts: string[] = [];
+      chosen.forEach((c, i) => {
+        const x = `CAST(${quoteIdent(c.name)} AS DOUBLE)`;
+        if (step.lowerQuantile !== undefined)
+          parts.push(`quantile_cont(${x}, ${step.lowerQuantile}) AS "l${i}"`);
+        if (step.upperQuantile !== undefined)
+          parts.push(`quantile_cont(${x}, ${step.upperQuantile}) AS "u${i}"`);
+      });
+      const row = parts.length > 0 ? await queryOne(conn, `SELECT ${parts.join(', ')} FROM ${from}`) : {};
+      return {
+        lower: Object.fromEntries(chosen.map((c, i) => [c.name, step.min ?? row[`l${i}`] ?? null])),
+        upper: Object.fromEntries(chosen.map((c, i) => [c.name, step.max ?? row[`u${i}`] ?? null])),
+      };
+    }
+    case 'split': {
+      const column = stratifyColumn(step, target);
+      if (step.method === 'random') return {};
+      if (column === undefined) {
+        throw invalidArgument(
+          fieldOf(index, 'column'),
+          step.method === 'time'
+            ? 'a time split needs a column'
+            : 'a stratified split needs a column or a dataset target',
+        );
+      }
+      const [c] = requireColumns([column], columns, fieldOf(index, 'column'));
+      if (step.method === 'stratified') return { column };
+      const q = quoteIdent(column);
+      const { train, validation } = step.fractions;
+      const row = await queryOne(
+        conn,
+        `SELECT CAST(quantile_disc(${q}, ${train}) AS VARCHAR) AS a, CAST(quantile_disc(${q}, ${Math.min(1, train + validation)}) AS VARCHAR) AS b FROM ${from}`,
+      );
+      return {
+        column,
+        storageType: storageTypeOf[c?.type ?? 'numeric'],
+        trainEnd: row.a ?? null,
+        validationEnd: row.b ?? null,
+      };
+    }
+    default:
+      return {};
+  }
+}
+
+/** The columns after a step (derive's type is filled in by the caller). */
+function columnsAfter(
+  fitted: { step: RecipeStep; params: Params },
+  before: Column[],
+  index: number,
+): Column[] {
+  const { step, params } = fitted;
+  switch (step.op) {
+    case 'select':
+      return requireColumns(step.columns, before, fieldOf(index, 'columns'));
+    case 'drop': {
+      requireColumns(step.columns, before, fieldOf(index, 'columns'));
+      return before.filter((c) => !step.columns.includes(c.name));
+    }
+    case 'rename': {
+      requireColumns(Object.keys(step.mapping), before, fieldOf(index, 'mapping'));
+      const out = before.map((c) => ({ name: step.mapping[c.name] ?? c.name, type: c.type }));
+      const seen = new Set<string>();
+      for (const c of out) {
+        if (seen.has(c.name))
+          throw invalidArgument(fieldOf(index, 'mapping'), `two columns would be named "${c.name}"`);
+        seen.add(c.name);
+      }
+      return out;
+    }
+    case 'cast':
+      requireColumns(Object.keys(step.types), before, fieldOf(index, 'types'));
+      return before.map((c) => ({ name: c.name, type: step.types[c.name] ?? c.type }));
+    case 'impute': {
+      const values = (params.values ?? {}) as Params;
+      return before.map((c) => {
+        if (!step.columns.includes(c.name)) return c;
+        if (step.strategy === 'mean' || step.strategy === 'median')
+          return { name: c.name, type: 'numeric' as const };
+        const v = values[c.name];
+        if (c.type === 'integer' && typeof v === 'number' && !Number.isInteger(v))
+          return { name: c.name, type: 'numeric' as const };
+        return c;
+      });
+    }
+    case 'onehot': {
+      const categories = (params.categories ?? {}) as Record<string, string[]>;
+      const out: Column[] = [];
+      for (const c of before) {
+        const known = categories[c.name];
+        if (!known) out.push(c);
+        else {
+          for (const cat of known) out.push({ name: `${c.name}_${cat}`, type: 'integer' });
+          if (step.unknown === 'other') out.push({ name: `${c.name}_other`, type: 'integer' });
+        }
+      }
+      const seen = new Set<string>();
+      for (const c of out) {
+        if (seen.has(c.name))
+          throw invalidArgument(
+            fieldOf(index, 'columns'),
+            `one-hot column "${c.name}" collides with another column`,
+          );
+        seen.add(c.name);
+      }
+      return out;
+    }
+    case 'ordinal':
+      return before.map((c) =>
+        step.columns.includes(c.name) ? { name: c.name, type: 'integer' as const } : c,
+      );
+    case 'standardize':
+    case 'minmax':
+    case 'clip':
+      return before.map((c) =>
+        step.columns.includes(c.name) ? { name: c.name, type: 'numeric' as const } : c,
+      );
+    case 'deduplicate':
+      if (step.columns) requireColumns(step.columns, before, fieldOf(index, 'columns'));
+      return before;
+    default:
+      return before;
+  }
+}
+
+function project(before: Column[], rewrite: (c: Column, q: string) => string | undefined): string {
+  return before
+    .map((c) => {
+      const q = quoteIdent(c.name);
+      const expr = rewrite(c, q);
+      return expr === undefined ? q : `${expr} AS ${q}`;
+    })
+    .join(', ');
+}
+
+function nums(params: Params, key: string): Record<string, number | null> {
+  return (params[key] ?? {}) as Record<string, number | null>;
+}
+
+/** The SQL relation after one fitted step, reading from `from`. */
+function relationAfter(from: string, fitted: FittedStep, before: Column[]): string {
+  const { step, params } = fitted;
+  switch (step.op) {
+    case 'select':
+    case 'drop':
+      return `(SELECT ${fitted.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${from})`;
+    case 'rename':
+      return `(SELECT ${before.map((c) => `${quoteIdent(c.name)} AS ${quoteIdent(step.mapping[c.name] ?? c.name)}`).join(', ')} FROM ${from})`;
+    case 'filter':
+      return `(SELECT * FROM ${from} WHERE (${step.where}))`;
+    case 'cast':
+      return `(SELECT ${project(before, (c, q) => {
+        const to = step.types[c.name];
+        return to ? `TRY_CAST(${q} AS ${storageTypeOf[to]})` : undefined;
+      })} FROM ${from})`;
+    case 'impute': {
+      const values = (params.values ?? {}) as Params;
+      return `(SELECT ${project(before, (c, q) =>
+        step.columns.includes(c.name) && values[c.name] !== null && values[c.name] !== undefined
+          ? `coalesce(${q}, ${valueLiteral(values[c.name], c.type === 'integer')})`
+          : undefined,
+      )} FROM ${from})`;
+    }
+    case 'onehot': {
+      const categories = (params.categories ?? {}) as Record<string, string[]>;
+      const parts: string[] = [];
+      for (const c of before) {
+        const q = quoteIdent(c.name);
+        const known = categories[c.name];
+        if (!known) {
+          parts.push(q);
+          continue;
+        }
+        const v = `CAST(${q} AS VARCHAR)`;
+        const unknown = `${q} IS NOT NULL AND ${v} NOT IN (${known.map(stringLiteral).join(', ') || 'NULL'})`;
+        known.forEach((cat, k) => {
+          let expr = `CAST(${v} IS NOT DISTINCT FROM ${stringLiteral(cat)} AS INTEGER)`;
+          // The check rides on a kept column: a separate, unused column would be optimized away.
+          if (k === 0 && step.unknown === 'error') {
+            expr = `CASE WHEN ${unknown} THEN error('column ' || ${stringLiteral(c.name)} || ': category "' || ${v} || '" was not seen when the recipe was fitted') ELSE ${expr} END`;
+          }
+          parts.push(`${expr} AS ${quoteIdent(`${c.name}_${cat}`)}`);
+        });
+        if (step.unknown === 'other')
+          parts.push(`CAST(${unknown} AS INTEGER) AS ${quoteIdent(`${c.name}_other`)}`);
+      }
+      return `(SELECT ${parts.join(', ')} FROM ${from})`;
+    }
+    case 'ordinal': {
+      const categories = (params.categories ?? {}) as Record<string, string[]>;
+      return `(SELECT ${project(before, (c, q) => {
+        const known = categories[c.name];
+        if (!known) return undefined;
+        const v = `CAST(${q} AS VARCHAR)`;
+        const unknown =
+          step.unknown === 'error'
+            ? `error('column ' || ${stringLiteral(c.name)} || ': category "' || ${v} || '" was not seen when the recipe was fitted')`
+            : `${step.unknownValue}`;
+        const whens = known.map((cat, i) => `WHEN ${stringLiteral(cat)} THEN ${i}`).join(' ');
+        return `CAST(CASE WHEN ${q} IS NULL THEN NULL ELSE CASE ${v} ${whens} ELSE ${unknown} END END AS BIGINT)`;
+      })} FROM ${from})`;
+    }
+    case 'standardize': {
+      const mean = nums(params, 'mean');
+      const std = nums(params, 'std');
+      return `(SELECT ${project(before, (c, q) => {
+        if (!step.columns.includes(c.name)) return undefined;
+        const m = mean[c.name];
+        if (m === null || m === undefined) return 'CAST(NULL AS DOUBLE)';
+        const s = std[c.name];
+        return `(CAST(${q} AS DOUBLE) - ${doubleLiteral(m)}) / ${doubleLiteral(s ? s : 1)}`;
+      })} FROM ${from})`;
+    }
+    case 'minmax': {
+      const min = nums(params, 'min');
+      const max = nums(params, 'max');
+      const [lo, hi] = step.range;
+      return `(SELECT ${project(before, (c, q) => {
+        if (!step.columns.includes(c.name)) return undefined;
+        const a = min[c.name];
+        const b = max[c.name];
+        if (a === null || a === undefined || b === null || b === undefined) return 'CAST(NULL AS DOUBLE)';
+        if (a === b) return `CASE WHEN ${q} IS NULL THEN NULL ELSE ${doubleLiteral(lo)} END`;
+        return `(CAST(${q} AS DOUBLE) - ${doubleLiteral(a)}) / ${doubleLiteral(b - a)} * ${doubleLiteral(hi - lo)} + ${doubleLiteral(lo)}`;
+      })} FROM ${from})`;
+    }
+    case 'clip': {
+      const lower = nums(params, 'lower');
+      const upper = nums(params, 'upper');
+      return `(SELECT ${project(before, (c, q) => {
+        if (!step.columns.includes(c.name)) return undefined;
+        // least/greatest skip NULLs in DuckDB, so NULL is kept explicitly.
+        let x = `CAST(${q} AS DOUBLE)`;
+        const hi = upper[c.name];
+        const lo = lower[c.name];
+        if (hi !== null && hi !== undefined) x = `least(${x}, ${doubleLiteral(hi)})`;
+        if (lo !== null && lo !== undefined) x = `greatest(${x}, ${doubleLiteral(lo)})`;
+        return `CASE WHEN ${q} IS NULL THEN NULL ELSE ${x} END`;
+      })} FROM ${from})`;
+    }
+    case 'derive': {
+      const exists = before.some((c) => c.name === step.name);
+      return exists
+        ? `(SELECT ${project(before, (c) => (c.name === step.name ? `(${step.expression})` : undefined))} FROM ${from})`
+        : `(SELECT *, (${step.expression}) AS ${quoteIdent(step.name)} FROM ${from})`;
+    }
+    case 'deduplicate': {
+      if (!step.columns) return `(SELECT DISTINCT * FROM ${from})`;
+      const keys = step.columns.map(quoteIdent).join(', ');
+      return `(SELECT * FROM ${from} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${hashOf(0, before)}) = 1)`;
+    }
+    case 'sample': {
+      const h = hashOf(step.seed, before);
+      if (step.rows !== undefined) return `(SELECT * FROM ${from} ORDER BY ${h} LIMIT ${step.rows})`;
+      return `(SELECT * FROM ${from} WHERE ${h} % 1000000 < ${Math.round((step.fraction ?? 1) * 1_000_000)})`;
+    }
+    case 'split': {
+      const { train, validation } = step.fractions;
+      const assign = (u: string) =>
+        `CASE WHEN ${u} < ${train} THEN 'train' WHEN ${u} < ${train + validation} THEN 'validation' ELSE 'test' END`;
+      if (step.method === 'random') {
+        return `(SELECT *, ${assign(`(${hashOf(step.seed, before)} % 1000000007) / 1000000007.0`)} AS ${splitColumn} FROM ${from})`;
+      }
+      const column = quoteIdent(String(params.column));
+      if (step.method === 'stratified') {
+        const u = `(row_number() OVER (PARTITION BY ${column} ORDER BY ${hashOf(step.seed, before)}) - 0.5) / count(*) OVER (PARTITION BY ${column})`;
+        return `(SELECT *, ${assign(u)} AS ${splitColumn} FROM ${from})`;
+      }
+      const type = String(params.storageType);
+      const cut = (v: unknown) =>
+        v === null || v === undefined ? 'NULL' : `CAST(${stringLiteral(String(v))} AS ${type})`;
+      return `(SELECT *, CASE WHEN ${column} IS NULL OR ${column} <= ${cut(params.trainEnd)} THEN 'train'
+                              WHEN ${column} <= ${cut(params.validationEnd)} THEN 'validation' ELSE 'test' END AS ${splitColumn}
+                 FROM ${from})`;
+    }
+  }
+}
+
+function source(parquetPath: string, limitRows?: number): string {
+  return `(SELECT * FROM read_parquet(${pathLiteral(parquetPath)})${limitRows ? ` LIMIT ${limitRows}` : ''})`;
+}
+
+/**
+ * Fits a recipe step by step: each step's parameters are learned on the rows that reach it
+ * (after earlier filters and imputations), one aggregate query per step that learns anything.
+ */
+export async function fitRecipe(
+  conn: DuckDBConnection,
+  parquetPath: string,
+  schema: ColumnSchema[],
+  recipe: Recipe,
+  options: { target?: string | undefined; limitRows?: number } = {},
+): Promise<FittedRecipe> {
+  let relation = source(parquetPath, options.limitRows);
+  const inputColumns: Column[] = schema.map((c) => ({ name: c.name, type: c.type }));
+  let columns = inputColumns;
+  const steps: FittedStep[] = [];
+  for (const [index, step] of recipe.steps.entries()) {
+    const params = await fitStep(conn, relation, step, columns, index, options.target);
+    let after = columnsAfter({ step, params }, columns, index);
+    if (step.op === 'derive') {
+      let type: string;
+      try {
+        [{ storageType: type } = { storageType: 'VARCHAR' }] = await describeQuery(
+          conn,
+          `SELECT (${step.expression}) AS v FROM ${relation}`,
+        );
+      } catch (error) {
+        throw invalidArgument(fieldOf(index, 'expression'), (error as Error).message.split('\n')[0] ?? '');
+      }
+      const derived = { name: step.name, type: logicalTypeOf(type) };
+      after = columns.some((c) => c.name === step.name)
+        ? columns.map((c) => (c.name === step.name ? derived : c))
+        : [...columns, derived];
+    }
+    const fitted: FittedStep = { step, params, columns: after };
+    const next = relationAfter(relation, fitted, columns);
+    if (step.op === 'filter') {
+      try {
+        await describeQuery(conn, `SELECT * FROM ${next}`);
+      } catch (error) {
+        throw invalidArgument(fieldOf(index, 'where'), (error as Error).message.split('\n')[0] ?? '');
+      }
+    }
+    steps.push(fitted);
+    relation = next;
+    columns = after;
+  }
+  const fitted: FittedRecipe = {
+    format: 'trainyard.fitted-recipe/v1',
+    recipe,
+    recipeHash: recipeHash(recipe),
+    inputColumns,
+    steps,
+  };
+  if (options.target !== undefined) fitted.target = options.target;
+  return fitted;
+}
+
+/** The whole batch transform as one SQL relation (with a `__split` column when the recipe splits). */
+export function fittedRelation(parquetPath: string, fitted: FittedRecipe, limitRows?: number): string {
+  let relation = source(parquetPath, limitRows);
+  let columns: Column[] = fitted.inputColumns;
+  for (const step of fitted.steps) {
+    relation = relationAfter(relation, step, columns);
+    columns = step.columns;
+  }
+  return relation;
+}
+
+function endsWithSplit(fitted: FittedRecipe): boolean {
+  return fitted.steps[fitted.steps.length - 1]?.step.op === 'split';
+}
+
+async function withProgress<T>(
+  conn: DuckDBConnection,
+  onProgress: ((fraction: number) => void) | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!onProgress) return work();
+  await conn.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
+  const timer = setInterval(() => {
+    const { percentage } = conn.progress;
+    if (percentage >= 0) onProgress(Math.min(1, percentage / 100));
+  }, 250);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * Applies a fitted recipe in one streaming COPY: without a split, `<outDir>/data.parquet`;
+ * with one, `<outDir>/<split>.parquet` for each non-empty split.
+ */
+export async function applyFittedRecipeBatch(
+  conn: DuckDBConnection,
+  parquetPath: string,
+  fitted: FittedRecipe,
+  outDir: string,
+  options: { onProgress?: (fraction: number) => void } = {},
+): Promise<RecipeOutput[]> {
+  await mkdir(outDir, { recursive: true });
+  const relation = fittedRelation(parquetPath, fitted);
+  const last = fitted.steps[fitted.steps.length - 1];
+  const logical = new Map((last?.columns ?? fitted.inputColumns).map((c) => [c.name, c.type]));
+  const describe = async (path: string): Promise<{ schema: ColumnSchema[]; rowCount: number }> => {
+    const stored = await describeQuery(conn, `SELECT * FROM read_parquet(${pathLiteral(path)})`);
+    const { n } = await queryOne(conn, `SELECT count(*) AS n FROM read_parquet(${pathLiteral(path)})`);
+    return {
+      schema: stored.map((c) => ({
+        name: c.name,
+        type: logical.get(c.name) ?? logicalTypeOf(c.storageType),
+        storageType: c.storageType,
+      })),
+      rowCount: Number(n),
+    };
+  };
+  if (!endsWithSplit(fitted)) {
+    const path = join(outDir, 'data.parquet');
+    await withProgress(conn, options.onProgress, () =>
+      conn.run(`COPY (SELECT * FROM ${relation}) TO ${pathLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`),
+    );
+    return [{ path, ...(await describe(path)) }];
+  }
+  const parts = join(outDir, 'parts');
+  await withProgress(conn, options.onProgress, () =>
+    conn.run(
+      `COPY (SELECT * FROM ${relation}) TO ${pathLiteral(parts)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${splitColumn}), OVERWRITE_OR_IGNORE)`,
+    ),
+  );
+  const outputs: RecipeOutput[] = [];
+  for (const split of splits) {
+    const folder = join(parts, `${splitColumn}=${split}`);
+    const files = (await readdir(folder).catch(() => [] as string[])).filter((f) => f.endsWith('.parquet'));
+    if (files.length === 0) continue;
+    const path = join(outDir, `${split}.parquet`);
+    if (files.length === 1) await rename(join(folder, files[0] ?? ''), path);
+    else {
+      await conn.run(
+        `COPY (SELECT * FROM read_parquet(${pathLiteral(join(folder, '*.parquet'))})) TO ${pathLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    }
+    outputs.push({ split, path, ...(await describe(path)) });
+  }
+  await rm(parts, { recursive: true, force: true });
+  if (outputs.length === 0) {
+    throw new TrainyardError('FAILED_PRECONDITION', 'the recipe left no rows to write', { field: 'recipe' });
+  }
+  return outputs;
+}
+
+/** Fits on the first `rows` rows and returns them transformed (nothing is written). */
+export async function previewRecipe(
+  conn: DuckDBConnection,
+  parquetPath: string,
+  schema: ColumnSchema[],
+  recipe: Recipe,
+  rows: number,
+  target?: string,
+): Promise<RecipePreview> {
+  const fitted = await fitRecipe(conn, parquetPath, schema, recipe, { target, limitRows: rows });
+  const relation = fittedRelation(parquetPath, fitted, rows);
+  const out = await queryRows(conn, `SELECT * FROM ${relation} LIMIT ${rows}`);
+  const columns = fitted.steps[fitted.steps.length - 1]?.columns ?? fitted.inputColumns;
+  const preview: RecipePreview = {
+    columns,
+    rows: out.map((r) => Object.fromEntries(columns.map((c) => [c.name, r[c.name] ?? null]))),
+    fitted,
+  };
+  if (endsWithSplit(fitted)) preview.splits = out.map((r) => String(r[splitColumn]));
+  return preview;
+}

@@ -1,0 +1,179 @@
+import { z } from 'zod';
+
+/** A dataset's name: lowercase letters, digits and "-", as in SageMaker resource names. */
+export const DatasetName = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9](-?[a-z0-9])*$/, 'lowercase letters, digits and single "-", e.g. "churn-2024"');
+
+/**
+ * Logical column types. `numeric` is a float, `categorical` a string with few distinct values,
+ * `text` a free string, `datetime` a date or timestamp.
+ */
+export const columnTypes = ['numeric', 'integer', 'categorical', 'boolean', 'text', 'datetime'] as const;
+export const ColumnType = z.enum(columnTypes);
+export type ColumnType = z.infer<typeof ColumnType>;
+
+export const dataFormats = ['csv', 'jsonl', 'parquet'] as const;
+export const DataFormat = z.enum(dataFormats);
+export type DataFormat = z.infer<typeof DataFormat>;
+
+/** What happens to CSV rows that do not parse (wrong column count, unconvertible values). */
+export const MalformedPolicy = z.enum(['fail', 'skip']);
+export type MalformedPolicy = z.infer<typeof MalformedPolicy>;
+
+/**
+ * How to read a source into a version. Every field is optional: the format comes from the file
+ * name, the CSV dialect and the column types are detected.
+ */
+export const IngestOptions = z
+  .object({
+    /** Default: from the file extension (.csv/.tsv/.txt, .jsonl/.ndjson/.json, .parquet). */
+    format: DataFormat.optional(),
+    /** CSV field separator, e.g. "," or "\t"; detected when absent. */
+    delimiter: z.string().min(1).max(4).optional(),
+    /** CSV quote character; detected when absent. */
+    quote: z.string().length(1).optional(),
+    /** CSV escape character inside quotes; detected when absent. */
+    escape: z.string().length(1).optional(),
+    /** Whether the first CSV row names the columns; detected when absent. */
+    header: z.boolean().optional(),
+    /** Malformed CSV rows fail the ingest (default) or are skipped, counted and kept for inspection. */
+    onMalformed: MalformedPolicy.default('fail'),
+    /** Column types that replace the inferred ones. */
+    types: z.record(z.string().min(1), ColumnType).optional(),
+    /** The column models learn to predict; must exist. */
+    target: z.string().min(1).optional(),
+  })
+  .strict();
+export type IngestOptions = z.input<typeof IngestOptions>;
+export type ResolvedIngestOptions = z.output<typeof IngestOptions>;
+
+export const ColumnSchema = z.object({
+  name: z.string(),
+  type: ColumnType,
+  /** The stored Parquet/DuckDB type, e.g. BIGINT, DOUBLE, VARCHAR, TIMESTAMP. */
+  storageType: z.string(),
+});
+export type ColumnSchema = z.infer<typeof ColumnSchema>;
+
+/** Where a version came from: the version and/or the job that produced it. */
+export const Lineage = z.object({
+  /** The source URI an import read (s3://…, file:…, or "upload:<file name>"). */
+  source: z.string().optional(),
+  parentDataset: z.string().optional(),
+  parentVersion: z.number().int().positive().optional(),
+  /** The processing job that wrote it. */
+  jobName: z.string().optional(),
+  /** The recipe that transformed the parent, by name and SHA-256 of its JSON. */
+  recipe: z.object({ name: z.string(), hash: z.string() }).optional(),
+  /** Which split of a recipe run this version holds. */
+  split: z.enum(['train', 'validation', 'test']).optional(),
+});
+export type Lineage = z.infer<typeof Lineage>;
+
+export const RejectedRow = z.object({
+  /** 1-based physical line of the file where the rejected row starts. */
+  line: z.number().int(),
+  /** Column the error concerns, when DuckDB names one. */
+  column: z.string().optional(),
+  error: z.string(),
+  /** The raw text of the row. */
+  text: z.string(),
+});
+export type RejectedRow = z.infer<typeof RejectedRow>;
+
+export const versionStatuses = ['creating', 'ready', 'failed'] as const;
+
+export const DatasetVersion = z.object({
+  dataset: z.string(),
+  version: z.number().int().positive(),
+  status: z.enum(versionStatuses),
+  format: DataFormat.optional(),
+  /** The version's Parquet file, e.g. s3://trainyard/datasets/churn/v3/data.parquet. */
+  uri: z.string(),
+  schema: z.array(ColumnSchema),
+  target: z.string().optional(),
+  rowCount: z.number().int(),
+  /** Size of data.parquet in bytes. */
+  sizeBytes: z.number().int(),
+  /** "sha256:<hex>" of data.parquet. */
+  contentHash: z.string(),
+  lineage: Lineage,
+  /** Malformed rows skipped under onMalformed=skip; they are kept at `rejectsUri`. */
+  skippedRows: z.number().int(),
+  rejectsUri: z.string().optional(),
+  profileUri: z.string().optional(),
+  /** SageMaker Model Monitor baseline files beside the version. */
+  statisticsUri: z.string().optional(),
+  constraintsUri: z.string().optional(),
+  /** The fitted recipe that produced the version (recipe runs only). */
+  fittedRecipeUri: z.string().optional(),
+  failure: z.object({ code: z.string(), message: z.string() }).optional(),
+  createdAt: z.string(),
+});
+export type DatasetVersion = z.infer<typeof DatasetVersion>;
+
+export const Dataset = z.object({
+  name: z.string(),
+  description: z.string(),
+  /** Highest ready version; 0 before the first. */
+  latestVersion: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Dataset = z.infer<typeof Dataset>;
+
+const NumericSummary = z.object({
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  mean: z.number().nullable(),
+  /** Sample standard deviation (n - 1), as pandas reports it. */
+  std: z.number().nullable(),
+  sum: z.number().nullable(),
+  /** Exact quantiles with linear interpolation (numpy's default), keyed "p01", "p25", "p50", … */
+  quantiles: z.record(z.string(), z.number()),
+  /** The 101 exact percentiles p0…p100, for baselines (statistics.json's quantile sketch). */
+  percentiles: z.array(z.number()),
+  /** 10 equal-width bins from min to max; the last bin includes max. */
+  histogram: z.array(z.object({ lower: z.number(), upper: z.number(), count: z.number().int() })),
+});
+
+export const ColumnProfile = z.object({
+  name: z.string(),
+  type: ColumnType,
+  storageType: z.string(),
+  count: z.number().int(),
+  missing: z.number().int(),
+  distinct: z.number().int(),
+  /** min/max of non-numeric columns as text (ISO for datetimes). */
+  minText: z.string().nullable().optional(),
+  maxText: z.string().nullable().optional(),
+  numeric: NumericSummary.optional(),
+  /** Most frequent values (categorical, boolean, text), most frequent first. */
+  topK: z.array(z.object({ value: z.string(), count: z.number().int() })).optional(),
+});
+export type ColumnProfile = z.infer<typeof ColumnProfile>;
+
+export const DatasetProfile = z.object({
+  rowCount: z.number().int(),
+  columns: z.array(ColumnProfile),
+  /** Pearson correlations among numeric columns (pairwise complete rows). */
+  correlations: z.object({ columns: z.array(z.string()), matrix: z.array(z.array(z.number().nullable())) }),
+  target: z
+    .object({
+      name: z.string(),
+      type: ColumnType,
+      /** Class counts for a categorical/boolean/integer target with ≤ 100 classes. */
+      classes: z.array(z.object({ value: z.string(), count: z.number().int() })).optional(),
+      /** Histogram for a numeric target. */
+      histogram: z
+        .array(z.object({ lower: z.number(), upper: z.number(), count: z.number().int() }))
+        .optional(),
+    })
+    .optional(),
+  /** Number of full scans DuckDB made over the data to build this profile. */
+  passes: z.number().int(),
+});
+export type DatasetProfile = z.infer<typeof DatasetProfile>;

@@ -1,0 +1,441 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  type ColumnSchema,
+  type DataFormat,
+  type Dataset,
+  type DatasetProfile,
+  type DatasetVersion,
+  IngestOptions,
+  type Lineage,
+  type RejectedRow,
+} from '@trainyard/contracts/datasets';
+import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
+import type { Page } from '@trainyard/contracts/pagination';
+import type { RecipeInput, RecipePreview } from '@trainyard/contracts/recipes';
+import { Recipe } from '@trainyard/contracts/recipes';
+import { formatBlobUri, parseBlobUri } from '@trainyard/core/blob/blob-address';
+import { toMonitorConstraints, toMonitorStatistics } from '@trainyard/core/data/model-monitor-baseline';
+import type { BlobAddress, BlobStore } from '@trainyard/core/ports/blob-store';
+import type { DataEngine } from '@trainyard/core/ports/data-engine';
+import type { DatasetStore } from '@trainyard/core/ports/dataset-store';
+import type { PageRequest } from '@trainyard/core/ports/metadata-store';
+
+export interface DatasetServiceOptions {
+  store: DatasetStore;
+  blobs: BlobStore;
+  engine: DataEngine;
+  /** Local scratch folder: uploads and staged blobs go here, each operation in its own subfolder. */
+  workDir: string;
+  /** Bucket holding versions, as `s3://<bucket>/datasets/<name>/v<N>/…`. Default "trainyard". */
+  bucket?: string;
+}
+
+/** What to create a version with; all optional. */
+export interface CreateVersionOptions {
+  /** How to read the source (format, CSV dialect, malformed-row policy, types, target). */
+  ingest?: IngestOptions;
+  /** Sets the dataset's description (created on first use). */
+  description?: string;
+  /** Where the version came from, e.g. `{ parentDataset, parentVersion, jobName }` for job outputs. */
+  lineage?: Lineage;
+}
+
+/** A version's Parquet file on local disk; call `release` when done with it. */
+export interface StagedVersion {
+  version: DatasetVersion;
+  path: string;
+  release(): Promise<void>;
+}
+
+/** Progress of long operations: a phase name and, when known, the fraction done (0…1). */
+export type DataProgress = (event: { phase: string; fraction?: number }) => void;
+
+interface Produced {
+  format?: DataFormat;
+  schema: ColumnSchema[];
+  rowCount: number;
+  skippedRows: number;
+  rejects: RejectedRow[];
+  target?: string | undefined;
+  fittedRecipeUri?: string;
+}
+
+async function* hashing(path: string, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+const safeName = (name: string) => basename(name).replace(/[^\w.-]/g, '_') || 'file';
+
+/**
+ * Datasets with immutable, numbered versions. Every version is one Parquet file in the BlobStore
+ * (`s3://trainyard/datasets/<name>/v<N>/data.parquet`) with its profile, SageMaker baseline
+ * files (statistics.json, constraints.json) and skipped rows beside it; its schema, row count,
+ * content hash and lineage are in the metadata store. Data never passes through JS memory whole:
+ * uploads stream to a scratch file, and DuckDB reads and writes files.
+ */
+export class DatasetService {
+  readonly engine: DataEngine;
+  readonly #store: DatasetStore;
+  readonly #blobs: BlobStore;
+  readonly #workDir: string;
+  readonly #bucket: string;
+
+  constructor(options: DatasetServiceOptions) {
+    this.#store = options.store;
+    this.#blobs = options.blobs;
+    this.engine = options.engine;
+    this.#workDir = resolve(options.workDir);
+    this.#bucket = options.bucket ?? 'trainyard';
+  }
+
+  list(page?: PageRequest): Promise<Page<Dataset>> {
+    return this.#store.list(page);
+  }
+
+  get(name: string): Promise<Dataset> {
+    return this.#store.get(name);
+  }
+
+  listVersions(name: string, page?: PageRequest): Promise<Page<DatasetVersion>> {
+    return this.#store.listVersions(name, page);
+  }
+
+  /** @param version a number or "latest" (the highest ready version) @throws NOT_FOUND */
+  getVersion(name: string, version: number | 'latest' = 'latest'): Promise<DatasetVersion> {
+    return this.#store.getVersion(name, version);
+  }
+
+  async #readyVersion(name: string, version: number | 'latest'): Promise<DatasetVersion> {
+    const found = await this.#store.getVersion(name, version);
+    if (found.status !== 'ready') {
+      throw new TrainyardError(
+        'FAILED_PRECONDITION',
+        `version ${found.version} of dataset "${name}" is ${found.status}${found.failure ? `: ${found.failure.message}` : ''}`,
+        { name, version: found.version },
+      );
+    }
+    return found;
+  }
+
+  async #readJson<T>(uri: string | undefined, what: string): Promise<T> {
+    if (!uri) throw new TrainyardError('NOT_FOUND', `this version has no ${what}`);
+    const { body } = await this.#blobs.get(parseBlobUri(uri));
+    const chunks: Buffer[] = [];
+    for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+  }
+
+  async getProfile(name: string, version: number | 'latest' = 'latest'): Promise<DatasetProfile> {
+    return this.#readJson((await this.#readyVersion(name, version)).profileUri, 'profile');
+  }
+
+  /** SageMaker Model Monitor `statistics.json` of a version. */
+  async getStatistics(name: string, version: number | 'latest' = 'latest'): Promise<Record<string, unknown>> {
+    return this.#readJson((await this.#readyVersion(name, version)).statisticsUri, 'statistics');
+  }
+
+  /** SageMaker Model Monitor `constraints.json` suggested for a version. */
+  async getConstraints(
+    name: string,
+    version: number | 'latest' = 'latest',
+  ): Promise<Record<string, unknown>> {
+    return this.#readJson((await this.#readyVersion(name, version)).constraintsUri, 'constraints');
+  }
+
+  /** Rows skipped as malformed while ingesting (the first 10 000), with their line numbers. */
+  async getRejects(name: string, version: number | 'latest' = 'latest'): Promise<RejectedRow[]> {
+    const found = await this.#readyVersion(name, version);
+    return found.rejectsUri ? this.#readJson(found.rejectsUri, 'rejects') : [];
+  }
+
+  async #scratch<T>(work: (dir: string) => Promise<T>): Promise<T> {
+    const dir = join(this.#workDir, randomUUID());
+    await mkdir(dir, { recursive: true });
+    try {
+      return await work(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  #versionAddress(name: string, version: number, file: string): BlobAddress {
+    return { bucket: this.#bucket, key: `datasets/${name}/v${version}/${file}` };
+  }
+
+  async #putJson(address: BlobAddress, value: unknown): Promise<string> {
+    await this.#blobs.put(address, JSON.stringify(value), { contentType: 'application/json' });
+    return formatBlobUri(address);
+  }
+
+  /**
+   * Reserves the next version number, lets `produce` write `<dir>/data.parquet`, profiles it
+   * and stores everything. A failure marks the version failed (the number is not reused).
+   */
+  async #createVersion(
+    name: string,
+    options: CreateVersionOptions,
+    produce: (outPath: string, dir: string) => Promise<Produced>,
+    onProgress?: DataProgress,
+  ): Promise<DatasetVersion> {
+    await this.#store.ensure(name, options.description ?? '');
+    const reserved = await this.#store.reserveVersion(name, options.lineage ?? {});
+    const { version } = reserved;
+    try {
+      return await this.#scratch(async (dir) => {
+        const outPath = join(dir, 'data.parquet');
+        onProgress?.({ phase: 'ingest' });
+        const produced = await produce(outPath, dir);
+        onProgress?.({ phase: 'profile' });
+        const profile = await this.engine.profile(outPath, produced.schema, produced.target);
+        onProgress?.({ phase: 'store' });
+        const hash = createHash('sha256');
+        const dataAddress = this.#versionAddress(name, version, 'data.parquet');
+        const info = await this.#blobs.put(dataAddress, Readable.from(hashing(outPath, hash)), {
+          contentType: 'application/vnd.apache.parquet',
+        });
+        const fields: Parameters<DatasetStore['completeVersion']>[2] = {
+          uri: formatBlobUri(dataAddress),
+          schema: produced.schema,
+          rowCount: produced.rowCount,
+          sizeBytes: info.size,
+          contentHash: `sha256:${hash.digest('hex')}`,
+          lineage: options.lineage ?? {},
+          skippedRows: produced.skippedRows,
+          profileUri: await this.#putJson(this.#versionAddress(name, version, 'profile.json'), profile),
+          statisticsUri: await this.#putJson(
+            this.#versionAddress(name, version, 'statistics.json'),
+            toMonitorStatistics(profile),
+          ),
+          constraintsUri: await this.#putJson(
+            this.#versionAddress(name, version, 'constraints.json'),
+            toMonitorConstraints(profile),
+          ),
+        };
+        if (produced.format) fields.format = produced.format;
+        if (produced.target !== undefined) fields.target = produced.target;
+        if (produced.fittedRecipeUri) fields.fittedRecipeUri = produced.fittedRecipeUri;
+        if (produced.rejects.length > 0) {
+          fields.rejectsUri = await this.#putJson(
+            this.#versionAddress(name, version, 'rejects.json'),
+            produced.rejects,
+          );
+        }
+        return this.#store.completeVersion(name, version, fields);
+      });
+    } catch (error) {
+      const failure = TrainyardError.is(error)
+        ? { code: error.code, message: error.message }
+        : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
+      await this.#store.failVersion(name, version, failure).catch(() => {});
+      throw error;
+    }
+  }
+
+  #ingestInto(inputs: string[], ingest: IngestOptions | undefined) {
+    const parsed = IngestOptions.safeParse(ingest ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw invalidArgument(['options', ...(issue?.path ?? [])].join('.'), issue?.message ?? 'is invalid');
+    }
+    const options = parsed.data;
+    return async (outPath: string): Promise<Produced> => {
+      const result = await this.engine.ingest(inputs, options, outPath);
+      return { ...result, target: options.target };
+    };
+  }
+
+  /**
+   * Creates a version from a byte stream (an HTTP upload): the stream goes to a scratch file,
+   * never into memory. `fileName` gives the format when `ingest.format` is absent.
+   * @throws INVALID_ARGUMENT for an empty body, unreadable or malformed data
+   */
+  async createVersionFromStream(
+    name: string,
+    body: Readable | AsyncIterable<Uint8Array>,
+    options: CreateVersionOptions & { fileName?: string } = {},
+  ): Promise<DatasetVersion> {
+    return this.#scratch(async (dir) => {
+      const file = join(dir, `upload${extname(options.fileName ?? '') || ''}`);
+      await pipeline(Readable.from(body), createWriteStream(file));
+      if ((await stat(file)).size === 0)
+        throw invalidArgument('body', 'is empty; send the file as the request body');
+      const lineage = options.lineage ?? { source: `upload:${safeName(options.fileName ?? 'body')}` };
+      return this.#createVersion(name, { ...options, lineage }, this.#ingestInto([file], options.ingest));
+    });
+  }
+
+  /**
+   * Creates a version from data the platform can reach: `s3://bucket/key` (one object),
+   * `s3://bucket/prefix/` (every object under the prefix, one format), `file:/path` (a file, or
+   * every file of a folder). This is how a job's output becomes a version: pass
+   * `lineage: { parentDataset, parentVersion, jobName }`.
+   *
+   * @example
+   * await datasets.createVersionFromUri('churn-clean', 's3://trainyard/jobs/prep-1/output/clean/', {
+   *   ingest: { format: 'csv', target: 'churned' },
+   *   lineage: { parentDataset: 'churn', parentVersion: 3, jobName: 'prep-1' },
+   * });
+   * @throws NOT_FOUND when nothing is at the URI; INVALID_ARGUMENT as for uploads
+   */
+  async createVersionFromUri(
+    name: string,
+    uri: string,
+    options: CreateVersionOptions = {},
+    onProgress?: DataProgress,
+  ): Promise<DatasetVersion> {
+    const lineage = { source: uri, ...(options.lineage ?? {}) };
+    if (uri.startsWith('file:')) {
+      const path = resolve(uri.slice('file:'.length).replace(/^\/\/(?=\/)/, ''));
+      const files = await this.#localFiles(path);
+      return this.#createVersion(
+        name,
+        { ...options, lineage },
+        this.#ingestInto(files, options.ingest),
+        onProgress,
+      );
+    }
+    const address = parseBlobUri(uri, 'source');
+    return this.#scratch(async (dir) => {
+      onProgress?.({ phase: 'stage' });
+      const files = await this.#stageObjects(address, dir);
+      return this.#createVersion(
+        name,
+        { ...options, lineage },
+        this.#ingestInto(files, options.ingest),
+        onProgress,
+      );
+    });
+  }
+
+  async #localFiles(path: string): Promise<string[]> {
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(path);
+    } catch {
+      throw new TrainyardError('NOT_FOUND', `source: file ${path} does not exist`, { field: 'source' });
+    }
+    if (info.isFile()) return [path];
+    const files = (await readdir(path, { withFileTypes: true }))
+      .filter((e) => e.isFile() && !e.name.startsWith('.'))
+      .map((e) => join(path, e.name))
+      .sort();
+    if (files.length === 0) throw invalidArgument('source', `folder ${path} holds no files`);
+    return files;
+  }
+
+  /** Local paths of the objects at an address (one object, or every object under a prefix). */
+  async #stageObjects(address: BlobAddress, dir: string): Promise<string[]> {
+    const keys: string[] = [];
+    if (address.key === '' || address.key.endsWith('/')) {
+      let pageToken: string | undefined;
+      do {
+        const page = await this.#blobs.list(address.bucket, { prefix: address.key, pageToken, limit: 1000 });
+        for (const item of page.items) if (!item.key.endsWith('/') && item.size > 0) keys.push(item.key);
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      if (keys.length === 0) {
+        throw new TrainyardError('NOT_FOUND', `source: no objects under ${formatBlobUri(address)}`, {
+          field: 'source',
+        });
+      }
+    } else keys.push(address.key);
+    const paths: string[] = [];
+    for (const [i, key] of keys.entries()) {
+      const object = { bucket: address.bucket, key };
+      if (this.#blobs.localPath) paths.push(await this.#blobs.localPath(object));
+      else {
+        const path = join(dir, `${i}-${safeName(key)}`);
+        const { body } = await this.#blobs.get(object);
+        await pipeline(body, createWriteStream(path));
+        paths.push(path);
+      }
+    }
+    return paths;
+  }
+
+  /**
+   * Stores a Parquet file some engine already wrote (a recipe output) as a new version: no
+   * re-parse, only profile and upload. `schema` must describe the file.
+   */
+  async createVersionFromParquet(
+    name: string,
+    parquetPath: string,
+    produced: {
+      schema: ColumnSchema[];
+      rowCount: number;
+      target?: string | undefined;
+      fittedRecipeUri?: string;
+    },
+    options: CreateVersionOptions = {},
+  ): Promise<DatasetVersion> {
+    return this.#createVersion(name, options, async (outPath) => {
+      await pipeline(createReadStream(parquetPath), createWriteStream(outPath));
+      return { format: 'parquet', skippedRows: 0, rejects: [], ...produced };
+    });
+  }
+
+  /** A ready version's Parquet file on local disk (in place on the filesystem store). */
+  async stageVersion(name: string, version: number | 'latest' = 'latest'): Promise<StagedVersion> {
+    const found = await this.#readyVersion(name, version);
+    const address = parseBlobUri(found.uri);
+    if (this.#blobs.localPath) {
+      return { version: found, path: await this.#blobs.localPath(address), release: async () => {} };
+    }
+    const dir = join(this.#workDir, randomUUID());
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, 'data.parquet');
+    const { body } = await this.#blobs.get(address);
+    await pipeline(body, createWriteStream(path));
+    return { version: found, path, release: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  /** Fits and applies a recipe to the first `rows` rows of a version; stores nothing. */
+  async previewRecipe(
+    name: string,
+    version: number | 'latest',
+    recipe: RecipeInput,
+    rows = 20,
+  ): Promise<RecipePreview> {
+    const parsed = parseRecipe(recipe);
+    const staged = await this.stageVersion(name, version);
+    try {
+      return await this.engine.previewRecipe(
+        staged.path,
+        staged.version.schema,
+        parsed,
+        rows,
+        staged.version.target,
+      );
+    } finally {
+      await staged.release();
+    }
+  }
+
+  /** Puts a JSON document under `s3://<bucket>/<key>` and returns its URI. */
+  putDocument(key: string, value: unknown): Promise<string> {
+    return this.#putJson({ bucket: this.#bucket, key }, value);
+  }
+
+  /** A scratch folder for the duration of `work`, removed afterwards. */
+  withScratch<T>(work: (dir: string) => Promise<T>): Promise<T> {
+    return this.#scratch(work);
+  }
+}
+
+/** Validates a recipe, with errors naming the field (`recipe.steps.2.op`, …). */
+export function parseRecipe(recipe: unknown): Recipe {
+  const parsed = Recipe.safeParse(recipe);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalidArgument(['recipe', ...(issue?.path ?? [])].join('.'), issue?.message ?? 'is invalid');
+  }
+  return parsed.data;
+}
