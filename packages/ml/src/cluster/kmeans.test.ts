@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MlInputError } from '../core/errors.js';
 import { DenseMatrix } from '../data/matrix.js';
 import { inertia } from '../metrics/clustering.js';
-import { readFixture } from '../testing/fixtures.js';
+import { readFixture } from '../testing/fixtures.test-helper.js';
 import { KMeansModel, trainKMeans } from './kmeans.js';
 
 const fx = readFixture<{ features: number; x: number[] }>('cluster.json');

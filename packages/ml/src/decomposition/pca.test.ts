@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MlInputError } from '../core/errors.js';
 import { DenseMatrix } from '../data/matrix.js';
-import { readFixture, readFixtureSplits } from '../testing/fixtures.js';
+import { readFixture, readFixtureSplits } from '../testing/fixtures.test-helper.js';
 import { PcaModel, trainPca } from './pca.js';
 
 const peer = readFixture<{

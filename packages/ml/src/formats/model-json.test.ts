@@ -7,7 +7,7 @@ import { trainGbdt } from '../gbdt/gbdt.js';
 import type { GbdtModel } from '../gbdt/model.js';
 import { trainLinearLearner } from '../linear/linear-learner.js';
 import { KnnModel } from '../neighbors/knn.js';
-import { readFixture, readFixtureSplits } from '../testing/fixtures.js';
+import { readFixture, readFixtureSplits } from '../testing/fixtures.test-helper.js';
 import { loadModel, saveModel } from './model-json.js';
 import { importXgboostJson } from './xgboost-json.js';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DenseMatrix } from '../data/matrix.js';
 import { trainGbdt } from '../gbdt/gbdt.js';
 import { trainLinearLearner } from '../linear/linear-learner.js';
-import { readFixtureSplits } from '../testing/fixtures.js';
+import { readFixtureSplits } from '../testing/fixtures.test-helper.js';
 import { exportGbdtOnnx, exportLinearOnnx } from './onnx.js';
 
 async function run(bytes: Uint8Array, x: DenseMatrix): Promise<Record<string, Float32Array | BigInt64Array>> {

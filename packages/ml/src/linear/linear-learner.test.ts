@@ -3,7 +3,7 @@ import { MlInputError } from '../core/errors.js';
 import { DenseMatrix } from '../data/matrix.js';
 import { accuracy, logLoss } from '../metrics/classification.js';
 import { rmse } from '../metrics/regression.js';
-import { readFixture, readFixtureSplits } from '../testing/fixtures.js';
+import { readFixture, readFixtureSplits } from '../testing/fixtures.test-helper.js';
 import { trainLinearLearner } from './linear-learner.js';
 import { LinearModel } from './model.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MlInputError } from '../core/errors.js';
 import { DenseMatrix } from '../data/matrix.js';
 import { accuracy } from '../metrics/classification.js';
-import { readFixtureSplits } from '../testing/fixtures.js';
+import { readFixtureSplits } from '../testing/fixtures.test-helper.js';
 import { KnnModel } from './knn.js';
 
 describe('KnnModel', () => {
