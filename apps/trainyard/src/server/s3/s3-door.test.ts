@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import {
@@ -27,6 +28,95 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestPlatform, type TestPlatform } from '../../testing/platform-fixture.js';
 
 const md5 = (data: Uint8Array | string) => createHash('md5').update(data).digest('hex');
+
+// aws-chunked with per-chunk signatures, written from the SigV4 specification independently of the
+// server's code: no client at hand sends it over plain HTTP (the aws CLI and boto3 sign the whole
+// payload, the JS SDK sends unsigned chunks with a CRC32 trailer), so the test encodes it itself.
+const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+function signedChunks(
+  body: Buffer,
+  chunkSize: number,
+  seed: string,
+  secret: string,
+  amzDate: string,
+): Buffer {
+  const date = amzDate.slice(0, 8);
+  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), 'us-east-1'), 's3'), 'aws4_request');
+  const parts: Buffer[] = [];
+  let previous = seed;
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < body.length; at += chunkSize) chunks.push(body.subarray(at, at + chunkSize));
+  chunks.push(Buffer.alloc(0));
+  for (const chunk of chunks) {
+    const toSign = [
+      'AWS4-HMAC-SHA256-PAYLOAD',
+      amzDate,
+      `${date}/us-east-1/s3/aws4_request`,
+      previous,
+      sha256(''),
+      sha256(chunk),
+    ].join('\n');
+    previous = createHmac('sha256', key).update(toSign).digest('hex');
+    parts.push(
+      Buffer.from(`${chunk.length.toString(16)};chunk-signature=${previous}\r\n`),
+      chunk,
+      Buffer.from('\r\n'),
+    );
+  }
+  return Buffer.concat(parts);
+}
+
+/** A client whose PutObject bodies go out as STREAMING-AWS4-HMAC-SHA256-PAYLOAD, optionally corrupted after signing. */
+function chunkedUploader(endpoint: string, id: string, secret: string, corrupt = false): S3Client {
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: id, secretAccessKey: secret },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  const chunkSize = 64 * 1024;
+  client.middlewareStack.addRelativeTo(
+    (next) => async (args) => {
+      const request = args.request as { headers: Record<string, string>; body: Buffer };
+      const body = Buffer.from(request.body);
+      const encodedLength = signedChunks(body, chunkSize, '0'.repeat(64), secret, '20000101T000000Z').length;
+      for (const name of Object.keys(request.headers)) {
+        if (name.toLowerCase().startsWith('x-amz-checksum') || name.toLowerCase() === 'content-length') {
+          delete request.headers[name];
+        }
+      }
+      Object.assign(request.headers, {
+        'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+        'content-encoding': 'aws-chunked',
+        'x-amz-decoded-content-length': String(body.length),
+        'content-length': String(encodedLength),
+      });
+      return next(args);
+    },
+    { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'chunkedHeaders' },
+  );
+  client.middlewareStack.addRelativeTo(
+    (next) => async (args) => {
+      const request = args.request as { headers: Record<string, string>; body: Buffer };
+      const seed = /Signature=([0-9a-f]{64})/.exec(request.headers.authorization ?? '')?.[1] ?? '';
+      const encoded = signedChunks(
+        Buffer.from(request.body),
+        chunkSize,
+        seed,
+        secret,
+        request.headers['x-amz-date'] ?? '',
+      );
+      if (corrupt) encoded[encoded.length - 200] ^= 1;
+      request.body = encoded;
+      return next(args);
+    },
+    { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'chunkedBody' },
+  );
+  return client;
+}
 
 async function s3Error(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
   try {
@@ -398,6 +488,90 @@ describe('S3 door with @aws-sdk/client-s3 (path style, real SigV4)', () => {
     const plain = await fetch(`${t.baseUrl}/data/shared.txt`);
     expect(plain.status).toBe(404);
     for (const client of [wrongSecret, unknown, viewer, invoker]) client.destroy();
+  });
+
+  it('accepts STREAMING-AWS4-HMAC-SHA256-PAYLOAD uploads chunk by chunk and drops one with a bad chunk', async () => {
+    const key = await t.platform.keys.create('s3-chunked', 'developer');
+    const body = Buffer.alloc(300 * 1024 + 17);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31) % 251;
+    const good = chunkedUploader(t.baseUrl, key.id, key.secret);
+    const put = await good.send(new PutObjectCommand({ Bucket: 'data', Key: 'chunked.bin', Body: body }));
+    expect(put.ETag).toBe(`"${md5(body)}"`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'chunked.bin' }));
+    expect(Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(body)).toBe(true);
+
+    const bad = chunkedUploader(t.baseUrl, key.id, key.secret, true);
+    expect(
+      await s3Error(
+        bad.send(
+          new PutObjectCommand({ Bucket: 'data', Key: 'chunked.bin', Body: Buffer.alloc(body.length) }),
+        ),
+      ),
+    ).toEqual({ name: 'SignatureDoesNotMatch', status: 403 });
+    expect((await t.platform.blobs.head({ bucket: 'data', key: 'chunked.bin' })).etag).toBe(md5(body));
+    good.destroy();
+    bad.destroy();
+  });
+
+  it('refuses a body whose SHA-256 is not the signed x-amz-content-sha256, keeping the old object', async () => {
+    const key = await t.platform.keys.create('s3-liar', 'developer');
+    const liar = new S3Client({
+      endpoint: t.baseUrl,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: key.id, secretAccessKey: key.secret },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    liar.middlewareStack.addRelativeTo(
+      (next) => async (args) => {
+        (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] =
+          sha256('other body');
+        return next(args);
+      },
+      { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'lie' },
+    );
+    await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'kept.txt', Body: 'original' }));
+    expect(
+      await s3Error(
+        liar.send(new PutObjectCommand({ Bucket: 'data', Key: 'kept.txt', Body: 'replacement' })),
+      ),
+    ).toEqual({ name: 'XAmzContentSHA256Mismatch', status: 400 });
+    const kept = await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'kept.txt' }));
+    expect(await kept.Body?.transformToString()).toBe('original');
+    liar.destroy();
+  });
+
+  it('addresses buckets by Host name (virtual-hosted style)', async () => {
+    const port = new URL(t.baseUrl).port;
+    const virtual = new S3Client({
+      endpoint: `http://localhost:${port}`,
+      region: 'us-east-1',
+      forcePathStyle: false,
+      credentials: await s3.config.credentials(),
+    });
+    const url = new URL(
+      await getSignedUrl(virtual, new GetObjectCommand({ Bucket: 'data', Key: 'shared.txt' }), {
+        expiresIn: 60,
+      }),
+    );
+    expect(url.host).toBe(`data.localhost:${port}`);
+    const body = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, path: url.pathname + url.search, headers: { host: url.host } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            text += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(body).toEqual({ status: 200, text: 'presigned hello' });
+    virtual.destroy();
   });
 
   it('shares objects with the BlobStore both ways', async () => {
