@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { JobDatasetCatalog } from '@trainyard/core/jobs/job-dataset-catalog';
+import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
 import { ProcessingJobService } from '@trainyard/core/jobs/processing-job-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
@@ -19,15 +20,19 @@ export interface JobServices {
   close(): Promise<void>;
 }
 
-export function openJobServices(parts: {
+export async function openJobServices(parts: {
   config: ResolvedServerConfig;
   log: Logger;
   metadata: MetadataStore;
   blobs: BlobStore;
   queue: JobQueue;
   datasets?: JobDatasetCatalog | undefined;
-}): JobServices {
+}): Promise<JobServices> {
   const { config, metadata } = parts;
+  // Created here, not only by a worker: a server with workerConcurrency 0 still queues jobs.
+  await parts.queue.createQueue(jobQueueName, {
+    visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
+  });
   const processingRunner = new ProcessingJobRunner({ blobs: parts.blobs, datasets: parts.datasets });
   const processingJobs = new ProcessingJobService({
     jobs: metadata.jobs,

@@ -53,7 +53,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
     const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
     const { EmbeddedJobQueue } = await import('@trainyard/adapters/messaging/embedded-job-queue');
     const jobQueue = new EmbeddedJobQueue(metadata.db, metadata.kind);
-    const jobs = openJobServices({ config, log, metadata, blobs, queue: jobQueue });
+    const jobs = await openJobServices({ config, log, metadata, blobs, queue: jobQueue });
     return {
       config,
       log,
