@@ -32,6 +32,13 @@ export const ServerConfig = z
     logLevel: LogLevel.default('info'),
     /** Seconds SIGTERM waits for in-flight requests before closing. */
     shutdownGraceSeconds: z.coerce.number().min(0).max(3600).default(10),
+    /** DuckDB memory limit for datasets and recipes, e.g. "1GB"; larger data spills to `<dataDir>/tmp/duckdb`. */
+    dataMemoryLimit: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as "512MB" or "2GB"')
+      .default('1GB'),
+    /** DuckDB threads for datasets and recipes; default: one per CPU. */
+    dataThreads: z.coerce.number().int().min(1).max(256).optional(),
     /** Jobs this process's worker runs at once (`trainyard server` and `trainyard worker`); 0 = no worker in the server. */
     workerConcurrency: z.coerce.number().int().min(0).max(64).default(1),
     /** Seconds between SIGTERM and SIGKILL when a job is stopped or exceeds MaxRuntimeInSeconds (SageMaker: 120). */
@@ -63,6 +70,8 @@ const envNames: Record<keyof ServerConfig, string> = {
   masterKey: 'TRAINYARD_MASTER_KEY',
   logLevel: 'TRAINYARD_LOG_LEVEL',
   shutdownGraceSeconds: 'TRAINYARD_SHUTDOWN_GRACE_SECONDS',
+  dataMemoryLimit: 'TRAINYARD_DATA_MEMORY_LIMIT',
+  dataThreads: 'TRAINYARD_DATA_THREADS',
   workerConcurrency: 'TRAINYARD_WORKER_CONCURRENCY',
   jobStopGraceSeconds: 'TRAINYARD_JOB_STOP_GRACE_SECONDS',
   jobVisibilityTimeoutSeconds: 'TRAINYARD_JOB_VISIBILITY_TIMEOUT_SECONDS',

@@ -1,6 +1,7 @@
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { Command, Option } from 'commander';
 import { addClientCommands } from './cli/client-commands.js';
+import { addDatasetCommands } from './cli/dataset-commands.js';
 import { addJobCommands } from './cli/job-commands.js';
 import { loadServerConfig } from './config.js';
 import { runServer } from './server/run-server.js';
@@ -64,6 +65,7 @@ program
   });
 
 addClientCommands(program);
+addDatasetCommands(program);
 addJobCommands(program);
 
 program.parseAsync().catch((error: unknown) => {

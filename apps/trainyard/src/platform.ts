@@ -9,6 +9,7 @@ import { seedInstanceTypes } from '@trainyard/core/hardware/default-instance-typ
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
+import { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 import { type JobServices, openJobServices } from './job-services.js';
@@ -24,6 +25,8 @@ export interface Platform {
   jobQueue: JobQueue;
   /** Processing jobs and this process's job worker (started by `startWorker`). */
   jobs: JobServices;
+  /** Datasets, their versions and recipes, on DuckDB. */
+  datasets: DatasetService;
   /** The admin key created at this start, to be printed once; undefined when keys existed. */
   bootstrapKey: CreatedKey | undefined;
   close(): Promise<void>;
@@ -54,6 +57,19 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
     const { EmbeddedJobQueue } = await import('@trainyard/adapters/messaging/embedded-job-queue');
     const jobQueue = new EmbeddedJobQueue(metadata.db, metadata.kind);
     const jobs = await openJobServices({ config, log, metadata, blobs, queue: jobQueue });
+    const { DuckDbEngine } = await import('@trainyard/adapters/duckdb/duckdb-engine');
+    const { DatasetSqlStore } = await import('@trainyard/adapters/sql/dataset-sql-store');
+    const dataEngine = await DuckDbEngine.open({
+      memoryLimit: config.dataMemoryLimit,
+      tempDirectory: join(config.dataDir, 'tmp', 'duckdb'),
+      ...(config.dataThreads ? { threads: config.dataThreads } : {}),
+    });
+    const datasets = new DatasetService({
+      store: new DatasetSqlStore(metadata.db),
+      blobs,
+      engine: dataEngine,
+      workDir: join(config.dataDir, 'tmp', 'datasets'),
+    });
     return {
       config,
       log,
@@ -62,9 +78,11 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
       keys,
       jobQueue,
       jobs,
+      datasets,
       bootstrapKey,
       close: async () => {
         await jobs.close();
+        await dataEngine.close();
         await jobQueue.close();
         await metadata.close();
       },

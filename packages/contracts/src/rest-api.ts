@@ -1,3 +1,4 @@
+import { datasetRoutes } from './dataset-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
 
@@ -8,6 +9,7 @@ import { processingRoutes } from './processing-routes.js';
 export const restApi = {
   ...platformRoutes,
   ...processingRoutes,
+  ...datasetRoutes,
 };
 
 export type RestApi = typeof restApi;

@@ -41,6 +41,11 @@ export interface RouteContract<
   response: R;
   /** HTTP status of a success; 200 unless said. */
   status?: number;
+  /**
+   * The body is a byte stream of any content type, not JSON: the server hands the handler the
+   * unparsed request stream as `request.body` (uploads), and the SDK sends it with `upload`.
+   */
+  rawBody?: boolean;
 }
 
 export function defineRoute<

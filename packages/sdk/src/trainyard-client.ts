@@ -17,6 +17,20 @@ type PagedRoute = {
   [N in RouteName]: Output<N> extends { items: unknown[]; nextPageToken?: string } ? N : never;
 }[RouteName];
 
+function toWebStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await iterator.next();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel(reason) {
+      await iterator.return?.(reason);
+    },
+  });
+}
+
 function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && (errorCodes as readonly string[]).includes(value);
 }
@@ -47,11 +61,7 @@ export class TrainyardClient {
       query?: object;
       body?: unknown;
     };
-    const path = route.path.replace(/:([a-zA-Z]+)/g, (_, param: string) =>
-      encodeURIComponent(String(params?.[param] ?? '')),
-    );
-    const url = new URL(this.endpoint + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const url = this.#url(route.path, params, query);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#key) headers.authorization = `Bearer ${this.#key}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -70,6 +80,66 @@ export class TrainyardClient {
         {
           cause: error,
         },
+      );
+    }
+    return (await this.#read(response)) as Output<N>;
+  }
+
+  #url(pattern: string, params: Record<string, unknown> | undefined, query: object | undefined): URL {
+    const path = pattern.replace(/:([a-zA-Z]+)/g, (_, param: string) =>
+      encodeURIComponent(String(params?.[param] ?? '')),
+    );
+    const url = new URL(this.endpoint + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  /**
+   * Streams `body` to a route that takes raw bytes (its contract has `rawBody`), such as
+   * `uploadDatasetVersion`. The body is sent as it is read, never buffered whole; wrap it to
+   * count bytes for a progress bar.
+   *
+   * @param body bytes, a Blob, a web ReadableStream or any async iterable of chunks (a Node stream)
+   * @param options.contentType default `application/octet-stream`
+   * @example
+   * const version = await client.upload('uploadDatasetVersion',
+   *   { params: { name: 'churn' }, query: { fileName: 'churn.csv', target: 'churned' } },
+   *   createReadStream('churn.csv'));
+   */
+  async upload<N extends RouteName>(
+    name: N,
+    input: Omit<Input<N>, 'body'>,
+    body: Uint8Array | Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+    options: { contentType?: string } = {},
+  ): Promise<Output<N>> {
+    const route = restApi[name] as { path: string; method: string; rawBody?: boolean };
+    if (!route.rawBody)
+      throw new TrainyardError('INVALID_ARGUMENT', `route ${name} does not take a raw body; use call()`);
+    const { params, query } = input as { params?: Record<string, unknown>; query?: object };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'content-type': options.contentType ?? 'application/octet-stream',
+    };
+    if (this.#key) headers.authorization = `Bearer ${this.#key}`;
+    const streamed =
+      body instanceof Uint8Array || body instanceof Blob || body instanceof ReadableStream
+        ? body
+        : toWebStream(body);
+    let response: Response;
+    try {
+      response = await this.#fetch(this.#url(route.path, params, query), {
+        method: route.method,
+        headers,
+        body: streamed as unknown as RequestInit['body'],
+        // Node's fetch needs this to send a stream body.
+        duplex: 'half',
+      } as RequestInit);
+    } catch (error) {
+      throw new TrainyardError(
+        'UNAVAILABLE',
+        `cannot reach ${this.endpoint}: ${(error as Error).message}`,
+        {},
+        { cause: error },
       );
     }
     return (await this.#read(response)) as Output<N>;

@@ -3,22 +3,29 @@ import { TrainyardError } from '@trainyard/contracts/errors';
 import { type RouteName, restApi } from '@trainyard/contracts/rest-api';
 import { type RouteContract, roleMayAccess } from '@trainyard/contracts/route';
 import type { Principal } from '@trainyard/core/access/access-key-service';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RouteOptions,
+} from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Platform } from '../platform.js';
+import { datasetHandlers } from './dataset-handlers.js';
 import { homePage } from './home-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { platformHandlers } from './platform-handlers.js';
-import { s3Door } from './s3/s3-door.js';
 import { processingHandlers } from './processing-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
+import { s3Door } from './s3/s3-door.js';
 
 export const serverVersion = '0.1.0';
 
 /** The one handler table: each area contributes its own. */
 const handlers: Record<RouteName, HandlerOf<RouteContract>> = {
   ...platformHandlers,
+  ...datasetHandlers,
   ...processingHandlers,
 } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 
@@ -147,7 +154,7 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
 
   for (const [name, route] of Object.entries(restApi) as [RouteName, RouteContract][]) {
     const handler = handlers[name];
-    app.route({
+    const routeOptions: RouteOptions = {
       method: route.method,
       url: route.path,
       handler: async (request, reply) => {
@@ -173,7 +180,15 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
         }
         return reply.status(route.status ?? 200).send(checked.data);
       },
-    });
+    };
+    if (route.rawBody) {
+      // Uploads: this scope hands the handler the unparsed request stream, so a file never sits in memory.
+      app.register(async (scope) => {
+        scope.removeAllContentTypeParsers();
+        scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+        scope.route(routeOptions);
+      });
+    } else app.route(routeOptions);
   }
   return app;
 }

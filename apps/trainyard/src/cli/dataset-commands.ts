@@ -1,0 +1,409 @@
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { DatasetProfile, DatasetVersion, IngestOptions } from '@trainyard/contracts/datasets';
+import { ColumnType, DataFormat } from '@trainyard/contracts/datasets';
+import { invalidArgument } from '@trainyard/contracts/errors';
+import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
+import cliProgress from 'cli-progress';
+import { type Command, Option } from 'commander';
+import { loadClientConfig } from '../config.js';
+import { printObject, printRows } from './output.js';
+
+interface ClientFlags {
+  endpoint?: string;
+  key?: string;
+  json?: boolean;
+}
+
+interface IngestFlags {
+  format?: string;
+  delimiter?: string;
+  quote?: string;
+  escape?: string;
+  header?: boolean;
+  onMalformed?: 'fail' | 'skip';
+  type?: string[];
+  target?: string;
+  description?: string;
+}
+
+function clientCommand(parent: Command, name: string, description: string): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .option('--endpoint <url>', 'server URL (env TRAINYARD_ENDPOINT, default http://127.0.0.1:7070)')
+    .option('--key <secret>', 'access key (env TRAINYARD_KEY)')
+    .option('--json', 'print JSON instead of a table');
+}
+
+function clientOf(flags: ClientFlags): TrainyardClient {
+  return new TrainyardClient(loadClientConfig(flags));
+}
+
+function withIngestOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--format <format>', 'file format (default: from the file name)').choices([
+        ...DataFormat.options,
+      ]),
+    )
+    .option('--delimiter <char>', 'CSV field separator (default: detected)')
+    .option('--quote <char>', 'CSV quote character (default: detected)')
+    .option('--escape <char>', 'CSV escape character (default: detected)')
+    .option('--header', 'the first CSV row names the columns (default: detected)')
+    .option('--no-header', 'the first CSV row is data')
+    .addOption(
+      new Option('--on-malformed <policy>', 'malformed CSV rows fail the upload, or are skipped and kept')
+        .choices(['fail', 'skip'])
+        .default('fail'),
+    )
+    .option(
+      '--type <column:type>',
+      `override an inferred type (repeatable); types: ${ColumnType.options.join(', ')}`,
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--target <column>', 'the column models will predict')
+    .option('--description <text>', 'describe the dataset');
+}
+
+function typesOf(flags: IngestFlags): Record<string, ColumnType> | undefined {
+  if (!flags.type?.length) return undefined;
+  const types: Record<string, ColumnType> = {};
+  for (const spec of flags.type) {
+    const at = spec.lastIndexOf(':');
+    const type = ColumnType.safeParse(spec.slice(at + 1));
+    if (at <= 0 || !type.success) {
+      throw invalidArgument(
+        '--type',
+        `"${spec}" is not column:type (types: ${ColumnType.options.join(', ')})`,
+      );
+    }
+    types[spec.slice(0, at)] = type.data;
+  }
+  return types;
+}
+
+const versionColumns = [
+  'version',
+  'status',
+  'rowCount',
+  'columns',
+  'sizeBytes',
+  'hash',
+  'lineage',
+  'createdAt',
+];
+
+function versionRow(v: DatasetVersion): Record<string, unknown> {
+  const lineage = v.lineage;
+  const from = [
+    lineage.parentDataset ? `${lineage.parentDataset}:v${lineage.parentVersion ?? '?'}` : lineage.source,
+    lineage.recipe ? `recipe ${lineage.recipe.name}` : undefined,
+    lineage.split,
+    lineage.jobName ? `job ${lineage.jobName}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return {
+    version: v.version,
+    status: v.status,
+    rowCount: v.rowCount,
+    columns: v.schema.length,
+    sizeBytes: v.sizeBytes,
+    hash: v.contentHash.slice(0, 19),
+    lineage: from || '-',
+    createdAt: v.createdAt,
+  };
+}
+
+function printVersion(v: DatasetVersion, json: boolean): void {
+  if (json) {
+    printObject(v, true);
+    return;
+  }
+  printObject(
+    {
+      dataset: v.dataset,
+      version: v.version,
+      status: v.status,
+      uri: v.uri,
+      rows: v.rowCount,
+      skippedRows: v.skippedRows,
+      target: v.target,
+      contentHash: v.contentHash,
+      lineage: v.lineage,
+    },
+    false,
+  );
+  process.stdout.write('\n');
+  printRows(v.schema, ['name', 'type', 'storageType'], false);
+}
+
+const round = (x: number | null | undefined) =>
+  x === null || x === undefined
+    ? '-'
+    : Math.abs(x) >= 1e6 || Number.isInteger(x)
+      ? String(x)
+      : x.toPrecision(6);
+
+function printProfile(profile: DatasetProfile): void {
+  process.stdout.write(`rows: ${profile.rowCount}\n\n`);
+  printRows(
+    profile.columns.map((c) => ({
+      column: c.name,
+      type: c.type,
+      missing: c.missing,
+      distinct: c.distinct,
+      min: c.numeric ? round(c.numeric.min) : (c.minText ?? '-'),
+      max: c.numeric ? round(c.numeric.max) : (c.maxText ?? '-'),
+      mean: c.numeric ? round(c.numeric.mean) : '-',
+      std: c.numeric ? round(c.numeric.std) : '-',
+      p50: c.numeric ? round(c.numeric.quantiles.p50) : '-',
+      top: c.topK?.length
+        ? c.topK
+            .slice(0, 3)
+            .map((t) => `${t.value}(${t.count})`)
+            .join(' ')
+        : '-',
+    })),
+    ['column', 'type', 'missing', 'distinct', 'min', 'max', 'mean', 'std', 'p50', 'top'],
+    false,
+  );
+  if (profile.target) {
+    const t = profile.target;
+    const dist = t.classes
+      ? t.classes.map((c) => `${c.value}: ${c.count}`).join(', ')
+      : (t.histogram ?? []).map((b) => b.count).join(' ');
+    process.stdout.write(`\ntarget ${t.name} (${t.type}): ${dist}\n`);
+  }
+}
+
+async function readRecipe(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw invalidArgument('recipe', `${file} is not readable JSON: ${(error as Error).message}`);
+  }
+}
+
+function versionArg(value: string | undefined): number | 'latest' {
+  if (value === undefined || value === 'latest') return 'latest';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw invalidArgument('--version', `"${value}" is not a version number`);
+  return n;
+}
+
+/** `trainyard datasets …` and `trainyard recipes …`. */
+export function addDatasetCommands(program: Command): void {
+  const datasets = program
+    .command('datasets')
+    .description('Datasets with immutable numbered versions: upload, import, inspect, profile');
+
+  clientCommand(datasets, 'list', 'List datasets').action(async (flags: ClientFlags) => {
+    const rows = [];
+    for await (const d of clientOf(flags).listAll('listDatasets')) rows.push(d);
+    printRows(rows, ['name', 'latestVersion', 'description', 'updatedAt'], flags.json ?? false);
+  });
+
+  clientCommand(datasets, 'show', 'Describe a dataset version: schema, counts, hash, lineage')
+    .argument('<name>', 'dataset name')
+    .option('--version <n>', 'version number (default: latest)')
+    .action(async (name: string, flags: ClientFlags & { version?: string }) => {
+      const version = await clientOf(flags).call('getDatasetVersion', {
+        params: { name, version: versionArg(flags.version) },
+      });
+      printVersion(version as DatasetVersion, flags.json ?? false);
+    });
+
+  clientCommand(datasets, 'versions', 'List the versions of a dataset, newest first')
+    .argument('<name>', 'dataset name')
+    .action(async (name: string, flags: ClientFlags) => {
+      const rows: DatasetVersion[] = [];
+      for await (const v of clientOf(flags).listAll('listDatasetVersions', { params: { name } })) {
+        rows.push(v as DatasetVersion);
+      }
+      if (flags.json) printRows(rows, [], true);
+      else printRows(rows.map(versionRow), versionColumns, false);
+    });
+
+  clientCommand(datasets, 'profile', 'Show the profile of a version (per-column statistics, target)')
+    .argument('<name>', 'dataset name')
+    .option('--version <n>', 'version number (default: latest)')
+    .addOption(
+      new Option('--as <shape>', 'print SageMaker Model Monitor JSON instead').choices([
+        'statistics',
+        'constraints',
+      ]),
+    )
+    .action(
+      async (name: string, flags: ClientFlags & { version?: string; as?: 'statistics' | 'constraints' }) => {
+        const client = clientOf(flags);
+        const params = { name, version: versionArg(flags.version) };
+        if (flags.as) {
+          const route = flags.as === 'statistics' ? 'getDatasetStatistics' : 'getDatasetConstraints';
+          printObject(await client.call(route, { params }), true);
+          return;
+        }
+        const profile = (await client.call('getDatasetProfile', { params })) as DatasetProfile;
+        if (flags.json) printObject(profile, true);
+        else printProfile(profile);
+      },
+    );
+
+  clientCommand(datasets, 'rejects', 'Show malformed rows skipped while ingesting a version')
+    .argument('<name>', 'dataset name')
+    .option('--version <n>', 'version number (default: latest)')
+    .action(async (name: string, flags: ClientFlags & { version?: string }) => {
+      const { items } = await clientOf(flags).call('getDatasetRejects', {
+        params: { name, version: versionArg(flags.version) },
+      });
+      printRows(items, ['line', 'column', 'error', 'text'], flags.json ?? false);
+    });
+
+  withIngestOptions(
+    clientCommand(datasets, 'upload', 'Upload a CSV, JSON Lines or Parquet file as a new version (streamed)')
+      .argument('<file>', 'the file to upload')
+      .requiredOption('--name <dataset>', 'dataset to add the version to (created when new)'),
+  ).action(async (file: string, flags: ClientFlags & IngestFlags & { name: string }) => {
+    const size = (await stat(file)).size;
+    const types = typesOf(flags);
+    const query: Record<string, string | boolean | undefined> = {
+      fileName: basename(file),
+      description: flags.description,
+      format: flags.format,
+      delimiter: flags.delimiter,
+      quote: flags.quote,
+      escape: flags.escape,
+      header: flags.header === undefined ? undefined : String(flags.header),
+      onMalformed: flags.onMalformed,
+      target: flags.target,
+      types: types
+        ? Object.entries(types)
+            .map(([c, t]) => `${c}:${t}`)
+            .join(',')
+        : undefined,
+    };
+    const showBar = !flags.json && process.stderr.isTTY;
+    const bar = new cliProgress.SingleBar(
+      {
+        format: 'upload |{bar}| {percentage}% {value}/{total} KiB',
+        stream: process.stderr,
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    if (showBar) bar.start(Math.ceil(size / 1024), 0);
+    let sent = 0;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+        sent += chunk.length;
+        if (showBar) bar.update(Math.floor(sent / 1024));
+        yield chunk;
+      }
+      if (showBar) {
+        bar.update(Math.ceil(size / 1024));
+        bar.stop();
+        process.stderr.write('ingesting and profiling on the server…\n');
+      }
+    }
+    try {
+      const version = await clientOf(flags).upload(
+        'uploadDatasetVersion',
+        { params: { name: flags.name }, query: query as never },
+        counted(),
+      );
+      printVersion(version as DatasetVersion, flags.json ?? false);
+    } finally {
+      if (showBar) bar.stop();
+    }
+  });
+
+  withIngestOptions(
+    clientCommand(
+      datasets,
+      'import',
+      'Create a version from s3://bucket/key, s3://bucket/prefix/ or file:/path',
+    )
+      .argument('<name>', 'dataset to add the version to')
+      .argument('<source>', 'URI of the data'),
+  ).action(async (name: string, source: string, flags: ClientFlags & IngestFlags) => {
+    const options: IngestOptions = { onMalformed: flags.onMalformed ?? 'fail' };
+    if (flags.format) options.format = flags.format as DataFormat;
+    if (flags.delimiter) options.delimiter = flags.delimiter;
+    if (flags.quote) options.quote = flags.quote;
+    if (flags.escape) options.escape = flags.escape;
+    if (flags.header !== undefined) options.header = flags.header;
+    if (flags.target) options.target = flags.target;
+    const types = typesOf(flags);
+    if (types) options.types = types;
+    const version = await clientOf(flags).call('importDatasetVersion', {
+      params: { name },
+      body: { source, options, ...(flags.description ? { description: flags.description } : {}) },
+    });
+    printVersion(version as DatasetVersion, flags.json ?? false);
+  });
+
+  const recipes = program
+    .command('recipes')
+    .description('Declarative transform recipes (JSON): preview on a few rows, run into new versions');
+
+  clientCommand(recipes, 'preview', 'Fit and apply a recipe on the first rows of a version; stores nothing')
+    .argument('<recipe>', 'recipe JSON file')
+    .requiredOption('--dataset <name>', 'input dataset')
+    .option('--version <n>', 'input version (default: latest)')
+    .option('--rows <n>', 'rows to preview (1-1000)', '20')
+    .action(
+      async (file: string, flags: ClientFlags & { dataset: string; version?: string; rows: string }) => {
+        const version = versionArg(flags.version);
+        const preview = await clientOf(flags).call('previewRecipe', {
+          body: {
+            dataset: flags.dataset,
+            ...(version === 'latest' ? {} : { version }),
+            recipe: (await readRecipe(file)) as never,
+            rows: Number(flags.rows),
+          },
+        });
+        if (flags.json) {
+          printObject(preview, true);
+          return;
+        }
+        const columns = preview.columns.map((c) => c.name);
+        const rows = preview.rows.map((r, i) => (preview.splits ? { split: preview.splits[i], ...r } : r));
+        printRows(rows, preview.splits ? ['split', ...columns] : columns, false);
+      },
+    );
+
+  clientCommand(recipes, 'run', 'Run a recipe on a version; each output (or split) becomes a new version')
+    .argument('<recipe>', 'recipe JSON file')
+    .requiredOption('--dataset <name>', 'input dataset')
+    .option('--version <n>', 'input version (default: latest)')
+    .option(
+      '--output <name>',
+      'output dataset (default: <dataset>-<recipe name>; splits add -train/-validation/-test)',
+    )
+    .action(
+      async (file: string, flags: ClientFlags & { dataset: string; version?: string; output?: string }) => {
+        const version = versionArg(flags.version);
+        if (!flags.json) process.stderr.write('running the recipe on the server…\n');
+        const result = await clientOf(flags).call('runRecipe', {
+          body: {
+            dataset: flags.dataset,
+            ...(version === 'latest' ? {} : { version }),
+            ...(flags.output ? { output: flags.output } : {}),
+            recipe: (await readRecipe(file)) as never,
+          },
+        });
+        if (flags.json) {
+          printObject(result, true);
+          return;
+        }
+        printRows(
+          result.versions.map((v) => ({ dataset: v.dataset, ...versionRow(v as DatasetVersion) })),
+          ['dataset', ...versionColumns],
+          false,
+        );
+        process.stdout.write(`\nfitted recipe: ${result.fittedRecipeUri}\n`);
+      },
+    );
+}
