@@ -32,6 +32,8 @@ interface Sidecar {
 }
 
 const defaultContentType = 'application/octet-stream';
+/** Read buffer of object bodies: larger than Node's 64 KiB default, for fewer syscalls on big downloads. */
+const readChunkBytes = 512 * 1024;
 
 function isErrno(error: unknown, ...codes: string[]): boolean {
   return codes.includes((error as NodeJS.ErrnoException)?.code ?? '');
@@ -133,7 +135,8 @@ export class FsBlobStore implements BlobStore {
     options: PutOptions = {},
   ): Promise<BlobInfo> {
     validateBlobAddress(address);
-    const written = await this.#writeTemp(body);
+    // A given ETag (multipart) makes hashing the bytes again pointless.
+    const written = await this.#writeTemp(body, options.etag === undefined);
     try {
       const dataPath = this.#dataPath(address);
       await this.#placeFile(written.path, dataPath, address);
@@ -153,15 +156,15 @@ export class FsBlobStore implements BlobStore {
   }
 
   /** Streams `body` into a fresh temp file, measuring size and MD5 on the way. */
-  async #writeTemp(body: Readable | Uint8Array | string): Promise<StagedPart & { path: string }> {
+  async #writeTemp(body: Readable | Uint8Array | string, hash = true): Promise<StagedPart & { path: string }> {
     const path = join(this.#tmp, randomUUID());
-    const md5 = createHash('md5');
+    const md5 = hash ? createHash('md5') : undefined;
     let size = 0;
     const source =
       typeof body === 'string' || body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : body;
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
-        md5.update(chunk);
+        md5?.update(chunk);
         size += chunk.length;
         done(null, chunk);
       },
@@ -172,7 +175,7 @@ export class FsBlobStore implements BlobStore {
       await rm(path, { force: true });
       throw error;
     }
-    return { path, size, etag: md5.digest('hex') };
+    return { path, size, etag: md5?.digest('hex') ?? '' };
   }
 
   async putPart(uploadId: string, partId: string, body: Readable | Uint8Array | string): Promise<StagedPart> {
@@ -336,7 +339,7 @@ export class FsBlobStore implements BlobStore {
         );
       }
       const streamRange = range ? { start: range.start, end: Math.min(range.end, stats.size - 1) } : {};
-      return { info, body: handle.createReadStream({ ...streamRange, autoClose: true }) };
+      return { info, body: handle.createReadStream({ ...streamRange, autoClose: true, highWaterMark: readChunkBytes }) };
     } catch (error) {
       await handle.close();
       throw error;
