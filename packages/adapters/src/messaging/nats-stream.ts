@@ -320,7 +320,7 @@ export class NatsStream implements Stream {
     await this.meta(stream);
     const kv = await natsCall(() => this.kv());
     const entry = await natsCall(() => kv.get(`${stream}.${consumer}.${shardId}`));
-    if (!entry || entry.operation !== 'PUT') return undefined;
+    if (entry?.operation !== 'PUT') return undefined;
     return decoder.decode(entry.value);
   }
 
