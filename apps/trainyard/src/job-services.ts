@@ -1,12 +1,16 @@
-import { join } from 'node:path';
-import type { JobDatasetCatalog } from '@trainyard/core/jobs/job-dataset-catalog';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
 import { ProcessingJobService } from '@trainyard/core/jobs/processing-job-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
+import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
+import { DatasetJobCatalog } from '@trainyard/runtime/jobs/dataset-job-catalog';
 import { JobWorker } from '@trainyard/runtime/jobs/job-worker';
-import { ProcessingJobRunner } from '@trainyard/runtime/jobs/processing-job-runner';
+import { type BuiltInProcessor, ProcessingJobRunner } from '@trainyard/runtime/jobs/processing-job-runner';
+import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 
@@ -20,25 +24,64 @@ export interface JobServices {
   close(): Promise<void>;
 }
 
+/** The built CLI entry a job process can run (`dist/main.js`), or undefined before a build. */
+function builtMainPath(): string | undefined {
+  const here = fileURLToPath(import.meta.url);
+  const main = here.endsWith('.ts')
+    ? join(dirname(here), '..', 'dist', 'main.js')
+    : join(dirname(here), 'main.js');
+  return existsSync(main) ? main : undefined;
+}
+
 export async function openJobServices(parts: {
   config: ResolvedServerConfig;
   log: Logger;
   metadata: MetadataStore;
   blobs: BlobStore;
   queue: JobQueue;
-  datasets?: JobDatasetCatalog | undefined;
+  /** Enables DatasetInput/DatasetOutput and the built-in recipe processor. */
+  datasets?: DatasetService | undefined;
 }): Promise<JobServices> {
   const { config, metadata } = parts;
   // Created here, not only by a worker: a server with workerConcurrency 0 still queues jobs.
   await parts.queue.createQueue(jobQueueName, {
     visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
   });
-  const processingRunner = new ProcessingJobRunner({ blobs: parts.blobs, datasets: parts.datasets });
+  const catalog = parts.datasets ? new DatasetJobCatalog(parts.datasets) : undefined;
+  const builtIns: BuiltInProcessor[] = [];
+  const main = builtMainPath();
+  if (parts.datasets && main) {
+    // The recipe runs in the job's own process: the CLI's hidden `recipe-processor` command opens
+    // the same stores (their URIs, not the server's keys, are passed) and runs runRecipe there.
+    builtIns.push(
+      recipeProcessor((optMl, instanceType) => ({
+        command: 'node',
+        args: [
+          main,
+          'recipe-processor',
+          '--opt-ml',
+          optMl,
+          // Half the instance's memory for DuckDB (it spills beyond), the rest for Node and slack.
+          '--memory-mib',
+          String(Math.floor(instanceType.memoryMiB / 2)),
+          '--threads',
+          String(Math.max(1, Math.floor(instanceType.vcpus))),
+        ],
+        env: {
+          TRAINYARD_DATA_DIR: config.dataDir,
+          TRAINYARD_METADATA: config.metadata,
+          TRAINYARD_BLOBS: config.blobs,
+          TRAINYARD_LOG_LEVEL: 'warn',
+        },
+      })),
+    );
+  }
+  const processingRunner = new ProcessingJobRunner({ blobs: parts.blobs, datasets: catalog, builtIns });
   const processingJobs = new ProcessingJobService({
     jobs: metadata.jobs,
     queue: parts.queue,
     instanceTypes: metadata.instanceTypes,
-    datasets: parts.datasets,
+    datasets: catalog,
     builtInImages: processingRunner.builtInImages,
   });
   let worker: JobWorker | undefined;

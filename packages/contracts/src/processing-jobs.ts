@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DatasetName } from './datasets.js';
 import { JobFailure, JobName, JobStatus, SecondaryStatus, SecondaryStatusTransition } from './jobs.js';
 
 const S3Uri = z
@@ -24,7 +25,7 @@ export const ProcessingS3Input = z.object({
 
 /** Trainyard extension: a dataset version (its Parquet files) as an input. */
 export const ProcessingDatasetInput = z.object({
-  DatasetName: z.string().min(1).max(128),
+  DatasetName,
   /** Default: the latest version. */
   Version: z.number().int().min(1).optional(),
   LocalPath: OptMlPath.optional(),
@@ -45,22 +46,29 @@ export const ProcessingInput = z
   });
 export type ProcessingInput = z.output<typeof ProcessingInput>;
 
-export const ProcessingOutput = z.object({
-  OutputName: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[a-zA-Z0-9_-]+$/, 'use letters, digits, "_" and "-"'),
-  S3Output: z.object({
-    /** Files under LocalPath land under this prefix, keeping their relative paths. */
-    S3Uri,
-    /** Default `/opt/ml/processing/output/<OutputName>`. */
-    LocalPath: OptMlPath.optional(),
-    S3UploadMode: z.enum(['EndOfJob', 'Continuous']).default('EndOfJob'),
-  }),
-  /** Trainyard extension: also register the uploaded files as a new version of this dataset. */
-  DatasetOutput: z.object({ DatasetName: z.string().min(1).max(128) }).optional(),
-});
+export const ProcessingOutput = z
+  .object({
+    OutputName: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[a-zA-Z0-9_-]+$/, 'use letters, digits, "_" and "-"'),
+    /** Optional with DatasetOutput: the files then go to `s3://trainyard/jobs/processing/<job>/output/<OutputName>/`. */
+    S3Output: z
+      .object({
+        /** Files under LocalPath land under this prefix, keeping their relative paths. */
+        S3Uri,
+        /** Default `/opt/ml/processing/output/<OutputName>`. */
+        LocalPath: OptMlPath.optional(),
+        S3UploadMode: z.enum(['EndOfJob', 'Continuous']).default('EndOfJob'),
+      })
+      .optional(),
+    /** Trainyard extension: also register the uploaded files as a new version of this dataset. */
+    DatasetOutput: z.object({ DatasetName }).optional(),
+  })
+  .refine((o) => o.S3Output !== undefined || o.DatasetOutput !== undefined, {
+    message: 'give S3Output, DatasetOutput or both',
+  });
 export type ProcessingOutput = z.output<typeof ProcessingOutput>;
 
 export const AppSpecification = z.object({

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogEvent } from '@trainyard/contracts/jobs';
 import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
@@ -192,6 +193,51 @@ export function addJobCommands(program: Command): void {
     .option('--cursor <n>', 'start after this event number', Number, 0)
     .action(async (name: string, flags: ClientFlags & { follow?: boolean; cursor: number }) => {
       await streamLogs(clientOf(flags), name, flags.follow ?? false, flags.cursor);
+    });
+
+  program
+    .command('recipe-processor', { hidden: true })
+    .description(
+      'Runs inside a trainyard/recipe-processor job process: the recipe on the input dataset version',
+    )
+    .requiredOption('--opt-ml <dir>', "the job's working folder (stands in for /opt/ml)")
+    .option('--memory-mib <n>', "DuckDB's share of the job's memory", Number, 1024)
+    .option('--threads <n>', 'DuckDB threads (the job has this many vCPUs)', Number)
+    .action(async (flags: { optMl: string; memoryMib: number; threads?: number }) => {
+      const { runRecipeProcessor, writeProcessorFailure } = await import(
+        '@trainyard/runtime/jobs/recipe-processor'
+      );
+      try {
+        // Stores from the TRAINYARD_* env the worker passes; no keys, no HTTP, no worker.
+        const config = loadServerConfig();
+        const { openMetadataStore } = await import('@trainyard/adapters/sql/open-metadata-store');
+        const { openBlobStore } = await import('@trainyard/adapters/blob/open-blob-store');
+        const { DuckDbEngine } = await import('@trainyard/adapters/duckdb/duckdb-engine');
+        const { DatasetSqlStore } = await import('@trainyard/adapters/sql/dataset-sql-store');
+        const { DatasetService } = await import('@trainyard/runtime/data/dataset-service');
+        const metadata = await openMetadataStore(config.metadata);
+        const engine = await DuckDbEngine.open({
+          memoryLimit: `${Math.max(64, Math.floor(flags.memoryMib))}MB`,
+          tempDirectory: join(flags.optMl, 'tmp', 'duckdb'),
+          ...(flags.threads ? { threads: flags.threads } : {}),
+        });
+        try {
+          const datasets = new DatasetService({
+            store: new DatasetSqlStore(metadata.db),
+            blobs: await openBlobStore(config.blobs),
+            engine,
+            workDir: join(flags.optMl, 'tmp', 'datasets'),
+          });
+          await runRecipeProcessor(datasets, flags.optMl, (line) => process.stdout.write(`${line}\n`));
+        } finally {
+          await engine.close();
+          await metadata.close();
+        }
+      } catch (error) {
+        process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+        await writeProcessorFailure(flags.optMl, error);
+        process.exitCode = 1;
+      }
     });
 
   program

@@ -261,7 +261,11 @@ export class ProcessingJobService {
         throw invalidArgument(`${field}.OutputName`, `"${output.OutputName}" is used twice`);
       }
       outputNames.add(output.OutputName);
-      if (output.S3Output.S3UploadMode !== 'EndOfJob') {
+      const s3 = output.S3Output ?? {
+        S3Uri: `s3://trainyard/jobs/processing/${body.ProcessingJobName}/output/${output.OutputName}/`,
+        S3UploadMode: 'EndOfJob' as const,
+      };
+      if (s3.S3UploadMode !== 'EndOfJob') {
         throw invalidArgument(`${field}.S3Output.S3UploadMode`, 'only EndOfJob is supported');
       }
       if (output.DatasetOutput && !this.options.datasets) {
@@ -272,10 +276,10 @@ export class ProcessingJobService {
         );
       }
       const LocalPath = claimPath(
-        output.S3Output.LocalPath ?? `/opt/ml/processing/output/${output.OutputName}`,
+        s3.LocalPath ?? `/opt/ml/processing/output/${output.OutputName}`,
         `${field}.S3Output.LocalPath`,
       );
-      return { ...output, S3Output: { ...output.S3Output, LocalPath } };
+      return { ...output, S3Output: { ...s3, LocalPath } };
     });
     const spec: CreateProcessingJobBody = { ...body, ProcessingInputs: inputs };
     if (outputs) spec.ProcessingOutputConfig = { Outputs: outputs };

@@ -18,7 +18,19 @@ import { hostPathOf, readFailureFile, rewriteOptMlArgs } from './opt-ml-layout.j
  */
 export interface BuiltInProcessor {
   imageUri: string;
-  command(context: JobRunContext, spec: CreateProcessingJobBody): { command: string; args: string[] };
+  /** The job process to run; its env is added to the job's. */
+  command(
+    context: JobRunContext,
+    spec: CreateProcessingJobBody,
+  ): { command: string; args: string[]; env?: Record<string, string> };
+  /**
+   * For processors that write dataset versions themselves: their results (read after a clean
+   * exit) replace the upload and registration of every output that has a DatasetOutput.
+   */
+  datasetOutputs?(
+    context: JobRunContext,
+    spec: CreateProcessingJobBody,
+  ): Promise<ProcessingJobResult['outputs']>;
 }
 
 export interface ProcessingJobRunnerOptions {
@@ -144,7 +156,7 @@ export class ProcessingJobRunner implements JobKindRunner {
     for (const output of spec.ProcessingOutputConfig?.Outputs ?? []) {
       const target = hostPathOf(
         workdir,
-        output.S3Output.LocalPath ?? `/opt/ml/processing/output/${output.OutputName}`,
+        output.S3Output!.LocalPath ?? `/opt/ml/processing/output/${output.OutputName}`,
       );
       await mkdir(target, { recursive: true });
       env[`PROCESSING_OUTPUT_${envName(output.OutputName)}`] = target;
@@ -156,7 +168,9 @@ export class ProcessingJobRunner implements JobKindRunner {
     let command: string;
     let args: string[];
     if (builtIn && !app.ContainerEntrypoint) {
-      ({ command, args } = builtIn.command(context, spec));
+      const launch = builtIn.command(context, spec);
+      ({ command, args } = launch);
+      Object.assign(env, launch.env ?? {});
     } else {
       const entry = rewriteOptMlArgs(
         [...(app.ContainerEntrypoint ?? []), ...(app.ContainerArguments ?? [])],
@@ -195,13 +209,16 @@ export class ProcessingJobRunner implements JobKindRunner {
 
     await context.advance('Uploading');
     const outputs: ProcessingJobResult['outputs'] = [];
+    const ownsDatasets = builtIn?.datasetOutputs !== undefined && !app.ContainerEntrypoint;
+    if (ownsDatasets) outputs.push(...(await builtIn!.datasetOutputs!(context, spec)));
     for (const output of spec.ProcessingOutputConfig?.Outputs ?? []) {
       if (signal.aborted) return failed('INTERNAL', 'aborted');
+      if (ownsDatasets && output.DatasetOutput) continue;
       const source = hostPathOf(
         workdir,
-        output.S3Output.LocalPath ?? `/opt/ml/processing/output/${output.OutputName}`,
+        output.S3Output!.LocalPath ?? `/opt/ml/processing/output/${output.OutputName}`,
       );
-      const address = parseBlobUri(output.S3Output.S3Uri, 'S3Output.S3Uri');
+      const address = parseBlobUri(output.S3Output!.S3Uri, 'S3Output.S3Uri');
       const prefix = address.key === '' || address.key.endsWith('/') ? address.key : `${address.key}/`;
       let objects = 0;
       let bytes = 0;
