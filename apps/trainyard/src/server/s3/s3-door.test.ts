@@ -602,3 +602,24 @@ describe('S3 door with @aws-sdk/client-s3 (path style, real SigV4)', () => {
     expect(info.etag).toBe(md5('a,b\n1,2\n'));
   });
 });
+
+describe('S3 door with auth off (loopback development)', () => {
+  it('accepts requests signed with any key, without checking them', async () => {
+    const t = await openTestPlatform({ auth: false }, { listen: true });
+    const s3 = new S3Client({
+      endpoint: t.baseUrl,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'anything', secretAccessKey: 'anything' },
+    });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'open' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'open', Key: 'k', Body: 'v' }));
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'open', Key: 'k' }));
+      expect(await got.Body?.transformToString()).toBe('v');
+    } finally {
+      s3.destroy();
+      await t.close();
+    }
+  });
+});
