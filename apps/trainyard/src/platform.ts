@@ -56,7 +56,6 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
     const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
     const { EmbeddedJobQueue } = await import('@trainyard/adapters/messaging/embedded-job-queue');
     const jobQueue = new EmbeddedJobQueue(metadata.db, metadata.kind);
-    const jobs = await openJobServices({ config, log, metadata, blobs, queue: jobQueue });
     const { DuckDbEngine } = await import('@trainyard/adapters/duckdb/duckdb-engine');
     const { DatasetSqlStore } = await import('@trainyard/adapters/sql/dataset-sql-store');
     const dataEngine = await DuckDbEngine.open({
@@ -70,6 +69,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
       engine: dataEngine,
       workDir: join(config.dataDir, 'tmp', 'datasets'),
     });
+    const jobs = await openJobServices({ config, log, metadata, blobs, queue: jobQueue, datasets });
     return {
       config,
       log,

@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { builtMain } from '../testing/server-process.js';
 
 const hasPandas = spawnSync('/usr/bin/python3', ['-c', 'import pandas'], { stdio: 'ignore' }).status === 0;
 
@@ -53,6 +55,15 @@ process.exit(2);
     `process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
 console.log('started');
 setInterval(() => {}, 1000);
+`,
+  );
+  await put(
+    'code/probe.mjs',
+    `import { copyFileSync, readFileSync } from 'node:fs';
+const file = process.env.PROCESSING_INPUT_DATA + '/data.parquet';
+const bytes = readFileSync(file);
+console.log('data.parquet starts with ' + bytes.subarray(0, 4).toString('latin1') + ', ' + bytes.length + ' bytes');
+copyFileSync(file, process.env.PROCESSING_OUTPUT_COPY + '/copy.parquet');
 `,
   );
   await put(
@@ -146,7 +157,11 @@ describe('processing jobs', () => {
         },
         ProcessingOutputConfig: {
           Outputs: [
-            { OutputName: 'result', S3Output: { S3Uri: 's3://work/out/js', S3UploadMode: 'EndOfJob' } },
+            {
+              OutputName: 'result',
+              S3Output: { S3Uri: 's3://work/out/js', S3UploadMode: 'EndOfJob' },
+              DatasetOutput: { DatasetName: 'sales-doubled' },
+            },
           ],
         },
       }),
@@ -166,8 +181,21 @@ describe('processing jobs', () => {
     ]);
     expect(job.SecondaryStatusTransitions.every((s) => s.EndTime !== undefined)).toBe(true);
     expect(job.ProcessingOutputs).toEqual([
-      expect.objectContaining({ OutputName: 'result', S3Uri: 's3://work/out/js/', Objects: 1 }),
+      expect.objectContaining({
+        OutputName: 'result',
+        S3Uri: 's3://work/out/js/',
+        Objects: 1,
+        DatasetName: 'sales-doubled',
+        DatasetVersion: 1,
+      }),
     ]);
+    const version = await t.platform.datasets.getVersion('sales-doubled', 1);
+    expect(version).toMatchObject({
+      status: 'ready',
+      rowCount: 3,
+      lineage: { jobName: 'js-prep', source: 's3://work/out/js/' },
+    });
+    expect(version.schema.map((c) => c.name)).toEqual(['id', 'price', 'region', 'double']);
     expect(await object('out/js/doubled.csv')).toBe(
       'id,price,region,double\n1,10.5,north,21\n2,4,south,8\n3,7.25,north,14.5\n',
     );
@@ -213,7 +241,11 @@ describe('processing jobs', () => {
         spec('py-prep', 'prep.py', {
           ProcessingOutputConfig: {
             Outputs: [
-              { OutputName: 'totals', S3Output: { S3Uri: 's3://work/out/py/', S3UploadMode: 'EndOfJob' } },
+              {
+                OutputName: 'totals',
+                S3Output: { S3Uri: 's3://work/out/py/', S3UploadMode: 'EndOfJob' },
+                DatasetOutput: { DatasetName: 'sales-totals' },
+              },
             ],
           },
         }),
@@ -224,6 +256,90 @@ describe('processing jobs', () => {
       expect(job.ProcessingJobStatus).toBe('Completed');
       expect(await object('out/py/totals.csv')).toBe('region,price\nnorth,17.75\nsouth,4.0\n');
       expect(await logText('py-prep')).toMatch(/pandas [\d.]+: 3 rows -> 2 regions/);
+      const version = await t.platform.datasets.getVersion('sales-totals', 'latest');
+      expect(version).toMatchObject({ version: 1, rowCount: 2, lineage: { jobName: 'py-prep' } });
+      expect(job.ProcessingOutputs?.[0]).toMatchObject({ DatasetName: 'sales-totals', DatasetVersion: 1 });
+    },
+  );
+
+  it('gives a script a dataset version as input and records it as the parent of the output version', async () => {
+    await t.platform.datasets.createVersionFromUri('sales', 's3://work/raw/data.csv');
+    const res = await create({
+      ...spec('parquet-probe', 'probe.mjs'),
+      ProcessingInputs: [
+        { InputName: 'code', S3Input: { S3Uri: 's3://work/code/probe.mjs', S3DataType: 'S3Prefix' } },
+        { InputName: 'data', DatasetInput: { DatasetName: 'sales' } },
+      ],
+      ProcessingOutputConfig: {
+        Outputs: [{ OutputName: 'copy', DatasetOutput: { DatasetName: 'sales-copy' } }],
+      },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const job = await waitFor('parquet-probe', ended);
+    expect(job.FailureReason).toBeUndefined();
+    expect(await logText('parquet-probe')).toContain('data.parquet starts with PAR1');
+    // With no S3Output the files go under the platform's own prefix for the job.
+    expect(job.ProcessingOutputs?.[0]).toMatchObject({
+      S3Uri: 's3://trainyard/jobs/processing/parquet-probe/output/copy/',
+      DatasetName: 'sales-copy',
+      DatasetVersion: 1,
+    });
+    const copy = await t.platform.datasets.getVersion('sales-copy', 1);
+    expect(copy).toMatchObject({
+      rowCount: 3,
+      lineage: { jobName: 'parquet-probe', parentDataset: 'sales', parentVersion: 1 },
+    });
+  });
+
+  it.skipIf(!existsSync(builtMain))(
+    'runs a recipe with the built-in recipe processor in its own process (needs the build)',
+    async () => {
+      await t.platform.blobs.put(
+        { bucket: 'work', key: 'recipes/double.json' },
+        JSON.stringify({
+          name: 'double-price',
+          steps: [
+            { op: 'derive', name: 'double', expression: 'price * 2' },
+            { op: 'filter', where: 'price > 5' },
+          ],
+        }),
+      );
+      const res = await create({
+        ProcessingJobName: 'recipe-1',
+        ProcessingResources: {
+          ClusterConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 1 },
+        },
+        AppSpecification: { ImageUri: 'trainyard/recipe-processor' },
+        ProcessingInputs: [
+          { InputName: 'data', DatasetInput: { DatasetName: 'sales', Version: 1 } },
+          {
+            InputName: 'recipe',
+            S3Input: { S3Uri: 's3://work/recipes/double.json', S3DataType: 'S3Prefix' },
+          },
+        ],
+        ProcessingOutputConfig: {
+          Outputs: [{ OutputName: 'clean', DatasetOutput: { DatasetName: 'sales-clean' } }],
+        },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      const job = await waitFor('recipe-1', ended, 30_000);
+      expect(job.FailureReason).toBeUndefined();
+      expect(job.ProcessingJobStatus).toBe('Completed');
+      expect(job.ProcessingOutputs).toEqual([
+        expect.objectContaining({ OutputName: 'clean', DatasetName: 'sales-clean', DatasetVersion: 1 }),
+      ]);
+      const version = await t.platform.datasets.getVersion('sales-clean', 1);
+      expect(version).toMatchObject({
+        rowCount: 2,
+        lineage: {
+          jobName: 'recipe-1',
+          parentDataset: 'sales',
+          parentVersion: 1,
+          recipe: { name: 'double-price' },
+        },
+      });
+      expect(version.schema.map((c) => c.name)).toContain('double');
+      expect(await logText('recipe-1')).toContain('recipe: wrote dataset sales-clean version 1 (2 rows)');
     },
   );
 
