@@ -4,7 +4,15 @@
 // Build first: npx tsc -b ; then: node bench/s3/run.mjs [--mib 256] [--repeat 3]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { copyFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,10 +44,21 @@ const source = join(work, 'source.bin');
 }
 
 const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
-const server = spawn(process.execPath, [join(here, '..', '..', 'apps', 'trainyard', 'dist', 'main.js'), 'server', '--port', '0', '--data-dir', join(work, 'data')], {
-  env: { ...process.env, TRAINYARD_ADMIN_KEY: adminKey, TRAINYARD_LOG_LEVEL: 'warn' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const server = spawn(
+  process.execPath,
+  [
+    join(here, '..', '..', 'apps', 'trainyard', 'dist', 'main.js'),
+    'server',
+    '--port',
+    '0',
+    '--data-dir',
+    join(work, 'data'),
+  ],
+  {
+    env: { ...process.env, TRAINYARD_ADMIN_KEY: adminKey, TRAINYARD_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const endpoint = await new Promise((resolve, reject) => {
   let seen = '';
   server.stdout.on('data', (c) => {
@@ -56,7 +75,9 @@ const cleanup = () => {
 process.on('exit', cleanup);
 
 try {
-  const whoami = await (await fetch(`${endpoint}/api/v1/whoami`, { headers: { authorization: `Bearer ${adminKey}` } })).json();
+  const whoami = await (
+    await fetch(`${endpoint}/api/v1/whoami`, { headers: { authorization: `Bearer ${adminKey}` } })
+  ).json();
   const s3 = new S3Client({
     endpoint,
     region: 'us-east-1',
@@ -89,7 +110,12 @@ try {
     }),
     'door: PutObject (one stream, aws-chunked + CRC32)': await time(async (i) => {
       await s3.send(
-        new PutObjectCommand({ Bucket: 'bench', Key: `put-${i}`, Body: createReadStream(source), ContentLength: bytes }),
+        new PutObjectCommand({
+          Bucket: 'bench',
+          Key: `put-${i}`,
+          Body: createReadStream(source),
+          ContentLength: bytes,
+        }),
       );
     }),
     'door: multipart Upload (8 MiB parts, 4 at once)': await time(async (i) => {
@@ -108,14 +134,21 @@ try {
     }),
   };
   const peer = results['disk: stream copy (read + write)'];
-  console.log(`\n${mib} MiB object, median of ${repeat}; ratio = time / disk stream copy (lower is better)\n`);
+  console.log(
+    `\n${mib} MiB object, median of ${repeat}; ratio = time / disk stream copy (lower is better)\n`,
+  );
   console.log('| what | seconds | MiB/s | ratio vs disk stream copy |');
   console.log('| --- | --- | --- | --- |');
   for (const [name, seconds] of Object.entries(results)) {
-    console.log(`| ${name} | ${seconds.toFixed(2)} | ${(mib / seconds).toFixed(0)} | ${(seconds / peer).toFixed(2)} |`);
+    console.log(
+      `| ${name} | ${seconds.toFixed(2)} | ${(mib / seconds).toFixed(0)} | ${(seconds / peer).toFixed(2)} |`,
+    );
   }
   mkdirSync(join(here, 'out'), { recursive: true });
-  writeFileSync(join(here, 'out', 'last-run.json'), JSON.stringify({ mib, repeat, results, at: new Date().toISOString() }, null, 1));
+  writeFileSync(
+    join(here, 'out', 'last-run.json'),
+    JSON.stringify({ mib, repeat, results, at: new Date().toISOString() }, null, 1),
+  );
   s3.destroy();
 } finally {
   cleanup();

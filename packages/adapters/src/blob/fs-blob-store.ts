@@ -156,7 +156,10 @@ export class FsBlobStore implements BlobStore {
   }
 
   /** Streams `body` into a fresh temp file, measuring size and MD5 on the way. */
-  async #writeTemp(body: Readable | Uint8Array | string, hash = true): Promise<StagedPart & { path: string }> {
+  async #writeTemp(
+    body: Readable | Uint8Array | string,
+    hash = true,
+  ): Promise<StagedPart & { path: string }> {
     const path = join(this.#tmp, randomUUID());
     const md5 = hash ? createHash('md5') : undefined;
     let size = 0;
@@ -333,7 +336,10 @@ export class FsBlobStore implements BlobStore {
         );
       }
       const streamRange = range ? { start: range.start, end: Math.min(range.end, stats.size - 1) } : {};
-      return { info, body: handle.createReadStream({ ...streamRange, autoClose: true, highWaterMark: readChunkBytes }) };
+      return {
+        info,
+        body: handle.createReadStream({ ...streamRange, autoClose: true, highWaterMark: readChunkBytes }),
+      };
     } catch (error) {
       await handle.close();
       throw error;
