@@ -32,7 +32,7 @@ export interface BinnedMatrix {
 /**
  * Quantile-bins every feature of `x` into at most `maxBin` (2..256) uint8 codes. Each column is radix-sorted
  * once; the cuts are read off the sorted values and the codes assigned by one walk over the same order,
- * so no per-value binary search is needed. `shared` puts the row-major bins in a SharedArrayBuffer.
+ * so no per-value binary search is needed. `shared` puts both layouts in SharedArrayBuffers.
  */
 export function quantize(
   x: DenseMatrix,
@@ -45,7 +45,7 @@ export function quantize(
   const n = x.rows;
   const d = x.cols;
   const stride = (d + 3) & ~3;
-  const colBins = new Uint8Array(n * d);
+  const colBins = new Uint8Array(shared ? new SharedArrayBuffer(n * d) : new ArrayBuffer(n * d));
   const parts: Float32Array[] = [];
   const offsets = new Int32Array(d + 1);
   const numBins = new Int32Array(d);

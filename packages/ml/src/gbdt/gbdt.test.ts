@@ -73,6 +73,61 @@ describe('trainGbdt behaviour', () => {
     expect(JSON.stringify(two.toJSON())).toBe(JSON.stringify(one.toJSON()));
   });
 
+  it('nthread=2 and 3 grow bit-identical trees on data large enough to split every task', () => {
+    // 40k rows × 9 features (odd: feature ranges of the parts cut through 4-feature words), with missing
+    // values and weights, so gradients, partitions, histograms and leaf updates all run in parts.
+    const n = 40_000;
+    const d = 9;
+    let s = 12345;
+    const rnd = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 4294967296;
+    };
+    const cols = Array.from({ length: d }, () => new Float32Array(n));
+    const y = new Float32Array(n);
+    const yk = new Float32Array(n);
+    const weight = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      let z = 0;
+      for (let f = 0; f < d; f++) {
+        const v = rnd();
+        cols[f]![i] = f % 3 === 1 && rnd() < 0.1 ? Number.NaN : v;
+        z += (f % 2 === 0 ? 1 : -0.5) * v * v;
+      }
+      y[i] = z + 0.3 * rnd() > 1.4 ? 1 : 0;
+      yk[i] = Math.max(0, Math.min(2, Math.floor(z + rnd())));
+      weight[i] = 0.5 + rnd();
+    }
+    const x = DenseMatrix.fromColumns(cols);
+    const runs: [Record<string, number | string>, Float32Array][] = [
+      [{ objective: 'binary:logistic', num_round: 4, max_depth: 6 }, y],
+      [
+        { objective: 'reg:squarederror', num_round: 3, max_depth: 4, subsample: 0.7, colsample_bytree: 0.6 },
+        y,
+      ],
+      [{ objective: 'multi:softprob', num_class: 3, num_round: 2, max_depth: 4 }, yk],
+      [
+        {
+          objective: 'binary:logistic',
+          num_round: 3,
+          grow_policy: 'lossguide',
+          max_leaves: 12,
+          max_depth: 0,
+        },
+        y,
+      ],
+    ];
+    for (const [params, labels] of runs) {
+      const data = { x, y: labels, weight };
+      const one = JSON.stringify(trainGbdt(data, params).toJSON());
+      for (const nthread of [2, 3]) {
+        const m = trainGbdt(data, { ...params, nthread }, { workerFactory: nodeWorkerFactory });
+        expect(m.info?.threads).toBe(nthread);
+        expect(JSON.stringify(m.toJSON())).toBe(one);
+      }
+    }
+  });
+
   it('learns a default direction for missing values', () => {
     // y = 1 exactly when feature 0 is missing: only the default direction can separate it.
     const n = 400;

@@ -7,13 +7,19 @@ import { evalMetric, higherIsBetter } from './eval-metric.js';
 import { CompiledForest } from './forest.js';
 import { type GrownTree, TreeGrower } from './grower.js';
 import {
-  FEATURE_STRIDE,
-  type HistogramBackend,
-  type HistogramWorkerFactory,
-  SerialHistogramBackend,
-} from './histogram.js';
+  CMD_GRAD,
+  type GbdtExecutor,
+  type GbdtWorkerFactory,
+  type GbdtWorkspace,
+  LEAF_PIECE,
+  MAX_PARTS,
+  PIECE,
+  SerialExecutor,
+  SUM_CHUNK,
+  T_REC,
+} from './kernels.js';
 import { GbdtModel } from './model.js';
-import { baseMargin, computeGradients, isMulticlass, softmaxRows, transformMargins } from './objectives.js';
+import { baseMargin, isMulticlass, objectiveCode, transformMargins } from './objectives.js';
 import { type GbdtParams, resolveGbdtParams } from './params.js';
 import type { GbdtTree } from './tree.js';
 
@@ -22,15 +28,18 @@ export interface GbdtTrainOptions {
   /** Scored every round with `eval_metric`; required for `early_stopping_rounds`. */
   validation?: Dataset;
   /**
-   * Runs histogram building on `nthread` threads (e.g. `nodeWorkerFactory` from `./node-workers.js`).
-   * Without it training uses one thread whatever `nthread` says (browsers, or no worker support).
+   * Runs training on `nthread` threads (e.g. `nodeWorkerFactory` from `./node-workers.js`): gradients,
+   * row partitions and leaf updates split over rows, histograms and split search over features; the
+   * model is bit-identical to `nthread = 1`. Without it training uses one thread whatever `nthread`
+   * says (browsers, or no worker support).
    */
-  workerFactory?: HistogramWorkerFactory;
+  workerFactory?: GbdtWorkerFactory;
   /** Called after each round with the validation scores of that round. */
   onRound?: (round: number, scores: Record<string, number>) => void;
 }
 
 const MAX_HIST_BYTES = 2 ** 31;
+const FEATURE_STRIDE = 512;
 
 /**
  * Trains gradient-boosted trees with the histogram method and SageMaker XGBoost's hyperparameters
@@ -95,25 +104,53 @@ export function trainGbdt(
       `needs ${slots} histograms of ${d} features; lower max_depth or set max_leaves`,
     );
   }
-  const parallel = p.nthread > 1 && options.workerFactory !== undefined && d > 1;
+  const threads = Math.min(p.nthread, MAX_PARTS);
+  const parallel = threads > 1 && options.workerFactory !== undefined && n >= 2;
   const alloc = (bytes: number) => (parallel ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
 
   const { cuts, binned } = quantize(x, p.maxBin, parallel);
-  const wordsPerRow = binned.rowStride >> 2;
-  const gh = new Float64Array(alloc(16 * n));
-  const rowIdx = new Uint32Array(alloc(4 * n));
-  const hist = new Float64Array(alloc(slots * binned.rowStride * FEATURE_STRIDE * 8));
-  const bins32 = new Uint32Array(binned.rowBins.buffer, binned.rowBins.byteOffset, binned.rows * wordsPerRow);
-  const buffers = { bins32, wordsPerRow, gh, rowIdx, hist };
-  let backend: HistogramBackend = new SerialHistogramBackend(buffers);
-  if (parallel) backend = options.workerFactory!(buffers, p.nthread);
+  const stride = binned.rowStride;
+  const m0 = baseMargin(p.objective, p.baseScore);
+  const f64 = (len: number) => new Float64Array(alloc(8 * len));
+  const ws: GbdtWorkspace = {
+    n,
+    d,
+    stride,
+    K,
+    rowBins: binned.rowBins,
+    bins32: new Uint32Array(binned.rowBins.buffer, binned.rowBins.byteOffset, (n * stride) >> 2),
+    colBins: binned.colBins,
+    gh: f64(2 * n),
+    rowIdx: new Uint32Array(alloc(4 * n)),
+    scratchL: new Uint32Array(alloc(4 * n)),
+    scratchR: new Uint32Array(alloc(4 * n)),
+    hist: f64(slots * stride * FEATURE_STRIDE),
+    numBins: new Int32Array(alloc(4 * d)),
+    hasMissing: new Uint8Array(alloc(d)),
+    featMask: new Uint8Array(alloc(d)),
+    margin: f64(n * K).fill(m0),
+    prob: f64(multi ? n * K : 0),
+    y: f64(n),
+    w: f64(train.weight ? n : 0),
+    params: f64(8),
+    taskI: new Int32Array(alloc(4 * (T_REC + Math.max(PIECE, LEAF_PIECE) * (2 * slots + 2 * threads + 8)))),
+    taskF: f64(4 * slots + 16),
+    sums: f64(2 * Math.ceil(n / SUM_CHUNK)),
+    res: f64(6 * (2 * slots + 2) * threads),
+  };
+  ws.numBins.set(cuts.numBins);
+  ws.hasMissing.set(cuts.hasMissing);
+  for (let i = 0; i < n; i++) ws.y[i] = train.y[i]!;
+  if (train.weight) for (let i = 0; i < n; i++) ws.w[i] = train.weight[i]!;
+  ws.params.set([p.lambda, p.alpha, p.minChildWeight, p.maxDeltaStep, p.scalePosWeight]);
+  let exec: GbdtExecutor = new SerialExecutor(ws);
+  if (parallel) exec = options.workerFactory!(ws, threads);
 
   try {
-    const grower = new TreeGrower(growParams, binned, cuts, backend, { rowIdx, hist, gh }, slots);
+    const grower = new TreeGrower(growParams, ws, cuts, exec, slots);
     const rng = new Random(p.seed);
-    const m0 = baseMargin(p.objective, p.baseScore);
-    const margin = new Float64Array(n * K).fill(m0);
-    const prob = multi ? new Float64Array(n * K) : undefined;
+    const margin = ws.margin;
+    const rowIdx = ws.rowIdx;
     const valMargin = val ? new Float64Array(val.x.rows * K).fill(m0) : undefined;
     const trees: GbdtTree[] = [];
     const treeClass: number[] = [];
@@ -122,24 +159,19 @@ export function trainGbdt(
     const stopMetric = p.evalMetric[p.evalMetric.length - 1]!;
     let bestScore: number | undefined;
     let bestIteration = -1;
-    const featureMask = new Uint8Array(d);
+    const featureMask = ws.featMask;
     const residual = p.objective === 'reg:absoluteerror' ? new Float64Array(n) : undefined;
+    const obj = objectiveCode(p.objective);
 
     for (let round = 0; round < p.numRound; round++) {
-      if (prob) softmaxRows(margin, n, K, prob);
       for (let k = 0; k < K; k++) {
-        computeGradients(
-          p.objective,
-          margin,
-          K,
-          k,
-          train.y,
-          train.weight,
-          p.scalePosWeight,
-          p.maxDeltaStep,
-          prob,
-          gh,
-        );
+        const t = ws.taskI;
+        t[0] = CMD_GRAD;
+        t[2] = obj;
+        t[3] = k;
+        t[4] = k === 0 ? 1 : 0;
+        t[5] = p.subsample < 1 ? 0 : 1;
+        exec.run(n >= 16384 ? threads : 1);
         if (p.objective === 'reg:absoluteerror' && K === 1)
           for (let i = 0; i < n; i++) residual![i] = train.y[i]! - margin[i]!;
         let m = n;
@@ -149,15 +181,15 @@ export function trainGbdt(
           identity = false;
           for (let i = 0; i < n; i++) if (rng.next() < p.subsample) rowIdx[m++] = i;
           if (m === 0) rowIdx[m++] = rng.int(n);
-        } else for (let i = 0; i < n; i++) rowIdx[i] = i;
+        }
         sampleFeatures(featureMask, p.colsampleBytree, rng);
-        let grown = grower.grow(m, identity, featureMask);
+        let grown = grower.grow(m, identity);
         if (residual)
           grown = grower.setLeafValues(grown, refitMedians(grown, rowIdx, residual, train.weight, p.eta));
         trees.push(grown.tree);
         treeClass.push(k);
         if (p.subsample < 1) new CompiledForest([grown.tree], [k], K, d).addMargins(x, margin);
-        else addLeafValues(grown, rowIdx, margin, K, k);
+        else grower.addLeafValues(grown, k);
         if (val && valMargin) new CompiledForest([grown.tree], [k], K, d).addMargins(val.x, valMargin);
       }
       if (val && valMargin) {
@@ -193,11 +225,11 @@ export function trainGbdt(
       evals,
       bestIteration: bestIteration >= 0 ? bestIteration : trees.length / K - 1,
       bestScore,
-      threads: backend.threads,
+      threads: exec.threads,
     };
     return model;
   } finally {
-    backend.close();
+    exec.close();
   }
 }
 
@@ -231,14 +263,6 @@ function sampleFeatures(mask: Uint8Array, rate: number, rng: Random): void {
   }
   mask.fill(0);
   for (let q = 0; q < keep; q++) mask[perm[q]!] = 1;
-}
-
-function addLeafValues(g: GrownTree, rowIdx: Uint32Array, margin: Float64Array, K: number, k: number): void {
-  for (let l = 0; l < g.leafStart.length; l++) {
-    const v = g.leafValue[l]!;
-    const e = g.leafEnd[l]!;
-    for (let j = g.leafStart[l]!; j < e; j++) margin[rowIdx[j]! * K + k]! += v;
-  }
 }
 
 /** reg:absoluteerror leaves: the (weighted) median residual of the leaf's rows, times eta (XGBoost 1.7). */

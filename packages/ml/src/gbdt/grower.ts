@@ -1,5 +1,18 @@
-import type { BinCuts, BinnedMatrix } from './binning.js';
-import { FEATURE_STRIDE, type HistogramBackend } from './histogram.js';
+import type { BinCuts } from './binning.js';
+import {
+  CMD_HIST,
+  CMD_LEAF,
+  CMD_PART_A,
+  CMD_PART_B,
+  type GbdtExecutor,
+  type GbdtWorkspace,
+  LEAF_PIECE,
+  leafWeight,
+  PIECE,
+  SUM_CHUNK,
+  T_GROUPS,
+  T_REC,
+} from './kernels.js';
 import { type GbdtTree, TreeBuilder } from './tree.js';
 
 /** Resolved tree-growing hyperparameters (XGBoost meanings). */
@@ -24,6 +37,8 @@ export interface GrownTree {
 }
 
 const RT_EPS = 1e-6;
+/** Row-feature units below which a task stays on the calling thread (hand-over costs more). */
+const PAR_WORK = 100_000;
 
 interface OpenNode {
   id: number;
@@ -43,46 +58,27 @@ interface OpenNode {
 }
 
 /**
- * Grows one tree with the histogram method. Owns the row partition (`rowIdx`, reused across nodes and
+ * Grows one tree with the histogram method. Owns the row partition (`ws.rowIdx`, reused across nodes and
  * rounds: every node is a contiguous segment) and a fixed pool of histogram slots. Only the smaller
  * child of each split gets a histogram built; the larger one is parent minus smaller, in the parent's slot.
+ * Depthwise growth handles a whole level per task (partition, then histograms + subtraction + split
+ * search), so an executor with workers synchronises a few times per level, not per node.
  */
 export class TreeGrower {
   private readonly p: GrowParams;
-  private readonly binned: BinnedMatrix;
+  private readonly ws: GbdtWorkspace;
   private readonly cuts: BinCuts;
-  private readonly backend: HistogramBackend;
-  private readonly rowIdx: Uint32Array;
-  private readonly scratch: Uint32Array;
-  private readonly hist: Float64Array;
-  private readonly gh: Float64Array;
+  private readonly exec: GbdtExecutor;
   private readonly freeSlots: number[] = [];
-  private readonly jobs: Int32Array;
-  private featureMask: Uint8Array;
   private builder = new TreeBuilder();
   private nodeStart: number[] = [];
   private nodeEnd: number[] = [];
-  private nodeG: number[] = [];
-  private nodeH: number[] = [];
 
-  constructor(
-    p: GrowParams,
-    binned: BinnedMatrix,
-    cuts: BinCuts,
-    backend: HistogramBackend,
-    bufs: { rowIdx: Uint32Array; hist: Float64Array; gh: Float64Array },
-    slots: number,
-  ) {
+  constructor(p: GrowParams, ws: GbdtWorkspace, cuts: BinCuts, exec: GbdtExecutor, slots: number) {
     this.p = p;
-    this.binned = binned;
+    this.ws = ws;
     this.cuts = cuts;
-    this.backend = backend;
-    this.rowIdx = bufs.rowIdx;
-    this.hist = bufs.hist;
-    this.gh = bufs.gh;
-    this.scratch = new Uint32Array(binned.rows);
-    this.jobs = new Int32Array(3 * slots);
-    this.featureMask = new Uint8Array(binned.cols).fill(1);
+    this.exec = exec;
     for (let s = slots - 1; s >= 0; s--) this.freeSlots.push(s);
   }
 
@@ -93,25 +89,31 @@ export class TreeGrower {
     return Math.min(byDepth, byLeaves) + 1;
   }
 
+  /** Parts for a task of `work` row-feature units: the executor's threads when worth a hand-over. */
+  private partsFor(work: number): number {
+    return work >= PAR_WORK ? this.exec.threads : 1;
+  }
+
   /**
-   * Grows a tree on the rows `rowIdx[0..nRows)` (set by the caller; `identity` means they are
-   * 0..nRows-1 in order), using gradients in `gh` and the features with `featureMask[f] === 1`.
+   * Grows a tree on the rows `ws.rowIdx[0..nRows)` (set by the caller; `identity` means they are
+   * 0..nRows-1 in order and `ws.sums` holds their chunk gradient sums), using gradients in `ws.gh` and
+   * the features with `ws.featMask[f] === 1`.
    */
-  grow(nRows: number, identity: boolean, featureMask: Uint8Array): GrownTree {
-    this.featureMask = featureMask;
+  grow(nRows: number, identity: boolean): GrownTree {
     this.builder = new TreeBuilder();
     this.nodeStart = [];
     this.nodeEnd = [];
-    this.nodeG = [];
-    this.nodeH = [];
-    const gh = this.gh;
-    const rowIdx = this.rowIdx;
+    const gh = this.ws.gh;
+    const rowIdx = this.ws.rowIdx;
     let g = 0;
     let h = 0;
     if (identity) {
-      for (let i = 0; i < nRows; i++) {
-        g += gh[2 * i]!;
-        h += gh[2 * i + 1]!;
+      // Chunk sums from the gradient task, added in chunk order (the same for any thread count).
+      const sums = this.ws.sums;
+      const chunks = Math.ceil(nRows / SUM_CHUNK);
+      for (let c = 0; c < chunks; c++) {
+        g += sums[2 * c]!;
+        h += sums[2 * c + 1]!;
       }
     } else {
       for (let j = 0; j < nRows; j++) {
@@ -124,11 +126,7 @@ export class TreeGrower {
     const root: OpenNode = this.open(rootId, 0, nRows, g, h, 0);
     if (this.canSplit(root)) {
       root.slot = this.freeSlots.pop()!;
-      this.jobs[0] = 0;
-      this.jobs[1] = nRows;
-      this.jobs[2] = root.slot;
-      this.backend.build(this.jobs, 1, identity);
-      this.evaluate(root);
+      this.histTask([root], identity, [], [root]);
     }
     if (this.p.lossguide) this.growLossguide(root);
     else this.growDepthwise(root);
@@ -138,9 +136,11 @@ export class TreeGrower {
   private newNode(start: number, end: number, g: number, h: number): number {
     this.nodeStart.push(start);
     this.nodeEnd.push(end);
-    this.nodeG.push(g);
-    this.nodeH.push(h);
-    return this.builder.addLeaf(this.p.eta * this.weight(g, h), h);
+    const p = this.p;
+    return this.builder.addLeaf(
+      p.eta * leafWeight(g, h, p.lambda, p.alpha, p.minChildWeight, p.maxDeltaStep),
+      h,
+    );
   }
 
   private open(id: number, start: number, end: number, g: number, h: number, depth: number): OpenNode {
@@ -173,43 +173,54 @@ export class TreeGrower {
     nd.slot = -1;
   }
 
+  /**
+   * Splits `nodes` (rows partitioned in one task), then builds the smaller child's histogram of each,
+   * derives the larger one by subtraction and searches both for splits (one more task). Returns the
+   * children in order, left then right.
+   */
+  private splitAll(nodes: OpenNode[]): OpenNode[] {
+    const children = this.partition(nodes);
+    const builds: OpenNode[] = [];
+    const pairs: OpenNode[] = [];
+    const evals: OpenNode[] = [];
+    for (let q = 0; q < nodes.length; q++) {
+      const nd = nodes[q]!;
+      const l = children[2 * q]!;
+      const r = children[2 * q + 1]!;
+      const lc = this.canSplit(l);
+      const rc = this.canSplit(r);
+      if (lc || rc) {
+        const small = l.end - l.start <= r.end - r.start ? l : r;
+        const large = small === l ? r : l;
+        small.slot = this.freeSlots.pop()!;
+        large.slot = nd.slot;
+        nd.slot = -1;
+        builds.push(small);
+        if (this.canSplit(large)) pairs.push(large, small);
+        if (lc) evals.push(l);
+        if (rc) evals.push(r);
+      } else this.release(nd);
+    }
+    if (builds.length > 0) this.histTask(builds, false, pairs, evals);
+    for (const c of children) if (!this.canSplit(c)) this.release(c);
+    return children;
+  }
+
   private growDepthwise(root: OpenNode): void {
     let level: OpenNode[] = [root];
     let leaves = 1;
     const maxLeaves = this.p.maxLeaves;
     while (level.length > 0) {
-      const next: OpenNode[] = [];
-      const toBuild: OpenNode[] = [];
-      const pairs: [OpenNode, OpenNode, OpenNode][] = [];
+      const toSplit: OpenNode[] = [];
       for (const nd of level) {
         if (nd.slot < 0 || nd.gain <= RT_EPS || (maxLeaves > 0 && leaves >= maxLeaves)) {
           this.release(nd);
           continue;
         }
-        const [l, r] = this.applySplit(nd);
+        toSplit.push(nd);
         leaves++;
-        const lc = this.canSplit(l);
-        const rc = this.canSplit(r);
-        if (lc || rc) {
-          const small = l.end - l.start <= r.end - r.start ? l : r;
-          const large = small === l ? r : l;
-          small.slot = this.freeSlots.pop()!;
-          large.slot = nd.slot;
-          nd.slot = -1;
-          toBuild.push(small);
-          pairs.push([small, large, nd]);
-        } else this.release(nd);
-        next.push(l, r);
       }
-      this.buildHistograms(toBuild);
-      for (const [small, large] of pairs) {
-        this.subtract(large.slot, small.slot);
-        for (const c of [small, large]) {
-          if (this.canSplit(c)) this.evaluate(c);
-          else this.release(c);
-        }
-      }
-      level = next;
+      level = toSplit.length > 0 ? this.splitAll(toSplit) : [];
     }
   }
 
@@ -255,207 +266,196 @@ export class TreeGrower {
         for (const o of heap) this.release(o);
         break;
       }
-      const [l, r] = this.applySplit(nd);
       leaves++;
-      const lc = this.canSplit(l);
-      const rc = this.canSplit(r);
-      if (!lc && !rc) {
-        this.release(nd);
-        continue;
-      }
-      const small = l.end - l.start <= r.end - r.start ? l : r;
-      const large = small === l ? r : l;
-      small.slot = this.freeSlots.pop()!;
-      large.slot = nd.slot;
-      nd.slot = -1;
-      this.buildHistograms([small]);
-      this.subtract(large.slot, small.slot);
-      for (const c of [l, r]) {
-        if (this.canSplit(c)) {
-          this.evaluate(c);
-          push(c);
-        } else this.release(c);
-      }
+      for (const c of this.splitAll([nd])) if (c.slot >= 0) push(c);
     }
   }
 
-  private buildHistograms(nodes: OpenNode[]): void {
-    if (nodes.length === 0) return;
-    const jobs = this.jobs;
-    for (let q = 0; q < nodes.length; q++) {
-      const nd = nodes[q]!;
-      jobs[3 * q] = nd.start;
-      jobs[3 * q + 1] = nd.end;
-      jobs[3 * q + 2] = nd.slot;
+  /** One task: histograms of `builds`, then hist[large] -= hist[small] per pair, then split search on `evals`. */
+  private histTask(builds: OpenNode[], identity: boolean, pairs: OpenNode[], evals: OpenNode[]): void {
+    const ws = this.ws;
+    const t = ws.taskI;
+    const tf = ws.taskF;
+    t[0] = CMD_HIST;
+    t[2] = builds.length;
+    t[3] = pairs.length >> 1;
+    t[4] = evals.length;
+    t[5] = identity ? 1 : 0;
+    let o = T_REC;
+    let rows = 0;
+    for (const nd of builds) {
+      t[o++] = nd.start;
+      t[o++] = nd.end;
+      t[o++] = nd.slot;
+      rows += nd.end - nd.start;
     }
-    this.backend.build(jobs, nodes.length, false);
-  }
-
-  /** hist[large]! -= hist[small]; `large` initially holds the parent's histogram. */
-  private subtract(large: number, small: number): void {
-    const hist = this.hist;
-    const size = this.binned.rowStride * FEATURE_STRIDE;
-    const a = large * size;
-    const b = small * size;
-    for (let k = 0; k < size; k++) hist[a + k]! -= hist[b + k]!;
-  }
-
-  private weight(g: number, h: number): number {
-    const p = this.p;
-    if (h < p.minChildWeight || h <= 0) return 0;
-    const t = g > p.alpha ? g - p.alpha : g < -p.alpha ? g + p.alpha : 0;
-    let w = -t / (h + p.lambda);
-    if (p.maxDeltaStep !== 0 && Math.abs(w) > p.maxDeltaStep) w = Math.sign(w) * p.maxDeltaStep;
-    return w;
-  }
-
-  private gainOf(g: number, h: number): number {
-    const p = this.p;
-    if (h < p.minChildWeight || h <= 0) return 0;
-    if (p.maxDeltaStep === 0) {
-      const t = g > p.alpha ? g - p.alpha : g < -p.alpha ? g + p.alpha : 0;
-      return (t * t) / (h + p.lambda);
+    for (const nd of pairs) t[o++] = nd.slot;
+    for (let e = 0; e < evals.length; e++) {
+      const nd = evals[e]!;
+      t[o++] = nd.slot;
+      tf[2 * e] = nd.g;
+      tf[2 * e + 1] = nd.h;
     }
-    const w = this.weight(g, h);
-    return -(2 * g * w + (h + p.lambda) * w * w) + p.alpha * Math.abs(w);
-  }
-
-  /** Finds the best split of `nd` from its histogram (forward scan with missing right, then missing left). */
-  private evaluate(nd: OpenNode): void {
-    const hist = this.hist;
-    const nFeat = this.binned.cols;
-    const base = nd.slot * this.binned.rowStride * FEATURE_STRIDE;
-    const G = nd.g;
-    const H = nd.h;
-    const mcw = this.p.minChildWeight;
-    const parentGain = this.gainOf(G, H);
-    const numBins = this.cuts.numBins;
-    const hasMissing = this.cuts.hasMissing;
-    const mask = this.featureMask;
-    const plain = this.p.alpha === 0 && this.p.maxDeltaStep === 0;
-    let best = 0;
-    let bf = -1;
-    let bb = -1;
-    let bml = false;
-    let bgl = 0;
-    let bhl = 0;
-    for (let f = 0; f < nFeat; f++) {
-      if (mask[f] === 0) continue;
-      const nb = numBins[f]!;
-      const off = base + f * FEATURE_STRIDE;
-      let gm = 0;
-      let hm = 0;
-      if (hasMissing[f] === 1) {
-        gm = hist[off + 2 * nb]!;
-        hm = hist[off + 2 * nb + 1]!;
-      }
-      let cg = 0;
-      let ch = 0;
-      if (plain) {
-        // Common case (alpha = 0, max_delta_step = 0): the gain formula inlined.
-        const lam = this.p.lambda;
-        for (let b = 0; b < nb - 1; b++) {
-          cg += hist[off + 2 * b]!;
-          ch += hist[off + 2 * b + 1]!;
-          const hr = H - ch;
-          if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
-            const gr = G - cg;
-            const gain = (cg * cg) / (ch + lam) + (gr * gr) / (hr + lam) - parentGain;
-            if (gain > best) {
-              best = gain;
-              bf = f;
-              bb = b;
-              bml = false;
-              bgl = cg;
-              bhl = ch;
-            }
-          }
-        }
-      } else
-        for (let b = 0; b < nb - 1; b++) {
-          cg += hist[off + 2 * b]!;
-          ch += hist[off + 2 * b + 1]!;
-          const hr = H - ch;
-          if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
-            const gain = this.gainOf(cg, ch) + this.gainOf(G - cg, hr) - parentGain;
-            if (gain > best) {
-              best = gain;
-              bf = f;
-              bb = b;
-              bml = false;
-              bgl = cg;
-              bhl = ch;
-            }
-          }
-        }
-      if (hm > 0) {
-        cg = gm;
-        ch = hm;
-        for (let b = 0; b < nb - 1; b++) {
-          cg += hist[off + 2 * b]!;
-          ch += hist[off + 2 * b + 1]!;
-          const hr = H - ch;
-          if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
-            const gain = this.gainOf(cg, ch) + this.gainOf(G - cg, hr) - parentGain;
-            if (gain > best) {
-              best = gain;
-              bf = f;
-              bb = b;
-              bml = true;
-              bgl = cg;
-              bhl = ch;
-            }
-          }
+    const d = ws.d;
+    const parts = this.partsFor(rows * d + (pairs.length * 32 + evals.length * 64) * d);
+    this.exec.run(parts);
+    const res = ws.res;
+    const cutsArr = this.cuts;
+    for (let e = 0; e < evals.length; e++) {
+      const nd = evals[e]!;
+      let best = 0;
+      let r = -1;
+      for (let p = 0; p < parts; p++) {
+        const k = (e * parts + p) * 6;
+        if (res[k]! > best) {
+          best = res[k]!;
+          r = k;
         }
       }
+      nd.gain = best;
+      if (r >= 0) {
+        nd.feat = res[r + 1]!;
+        nd.bin = res[r + 2]!;
+        nd.missLeft = res[r + 3] === 1 && cutsArr.hasMissing[nd.feat] === 1;
+        nd.gl = res[r + 4]!;
+        nd.hl = res[r + 5]!;
+      } else {
+        nd.feat = -1;
+        nd.bin = -1;
+        nd.missLeft = false;
+        nd.gl = 0;
+        nd.hl = 0;
+      }
     }
-    nd.gain = best;
-    nd.feat = bf;
-    nd.bin = bb;
-    nd.missLeft = bml;
-    nd.gl = bgl;
-    nd.hl = bhl;
   }
 
-  /** Partitions the node's rows (stable) and records the split; returns the two children. */
-  private applySplit(nd: OpenNode): [OpenNode, OpenNode] {
-    const f = nd.feat;
-    const b = nd.bin;
-    const n = this.binned.rows;
-    const col = this.binned.colBins;
-    const off = f * n;
-    const missBin = this.cuts.numBins[f]!;
-    const missLeft = nd.missLeft && this.cuts.hasMissing[f] === 1;
-    const rowIdx = this.rowIdx;
-    const scratch = this.scratch;
-    let w = nd.start;
-    let r = 0;
-    // Branch-free: each row is written to both sides and only the matching cursor advances
-    // (w <= j, so writing rowIdx[w] never clobbers an unread row).
-    const mb = missLeft ? missBin : -1;
-    for (let j = nd.start; j < nd.end; j++) {
-      const i = rowIdx[j]!;
-      const v = col[off + i]!;
-      const left = ((v <= b) as unknown as number) | ((v === mb) as unknown as number);
-      rowIdx[w] = i;
-      scratch[r] = i;
-      w += left;
-      r += 1 - left;
+  /**
+   * Partitions the rows of every node in `nodes` (stable) on its best split, records the splits and
+   * returns the children (left, right per node). Rows are cut into `parts` equal shares; a node inside
+   * one share is partitioned in place, a node cut by a share boundary goes through the scratch arrays.
+   */
+  private partition(nodes: OpenNode[]): OpenNode[] {
+    const ws = this.ws;
+    const t = ws.taskI;
+    const cuts = this.cuts;
+    let total = 0;
+    for (const nd of nodes) total += nd.end - nd.start;
+    const parts = this.partsFor(total * 4);
+    t[0] = CMD_PART_A;
+    let q = 0;
+    let p = 0;
+    let acc = 0;
+    let bound = parts === 1 ? Number.POSITIVE_INFINITY : Math.round(total / parts);
+    t[T_GROUPS] = 0;
+    let cutNodes = false;
+    for (const nd of nodes) {
+      const missBin = nd.missLeft ? cuts.numBins[nd.feat]! : -1;
+      let a = nd.start;
+      while (a < nd.end) {
+        while (acc >= bound) {
+          p++;
+          t[T_GROUPS + p] = q;
+          bound = p === parts - 1 ? Number.POSITIVE_INFINITY : Math.round((total * (p + 1)) / parts);
+        }
+        const take = Math.min(nd.end - a, bound - acc);
+        const o = T_REC + PIECE * q;
+        t[o] = a;
+        t[o + 1] = a + take;
+        t[o + 2] = nd.feat;
+        t[o + 3] = nd.bin;
+        t[o + 4] = missBin;
+        const whole = take === nd.end - nd.start ? 1 : 0;
+        t[o + 5] = whole;
+        if (whole === 0) cutNodes = true;
+        q++;
+        a += take;
+        acc += take;
+      }
     }
-    rowIdx.set(scratch.subarray(0, r), w);
-    const mid = w;
-    const gl = nd.gl;
-    const hl = nd.hl;
-    const gr = nd.g - gl;
-    const hr = nd.h - hl;
-    const l = this.newNode(nd.start, mid, gl, hl);
-    const rr = this.newNode(mid, nd.end, gr, hr);
-    const cut = this.cuts.cuts[this.cuts.offsets[f]! + b]!;
-    this.builder.setSplit(nd.id, f, cut, nd.missLeft, nd.gain, l, rr);
-    return [
-      this.open(l, nd.start, mid, gl, hl, nd.depth + 1),
-      this.open(rr, mid, nd.end, gr, hr, nd.depth + 1),
-    ];
+    for (let pp = p + 1; pp <= parts; pp++) t[T_GROUPS + pp] = q;
+    t[2] = q;
+    this.exec.run(parts);
+    // Children in node order; offsets for pieces of cut nodes.
+    const children: OpenNode[] = [];
+    let k = 0;
+    for (const nd of nodes) {
+      const k0 = k;
+      let left = 0;
+      while (k < q && t[T_REC + PIECE * k]! >= nd.start && t[T_REC + PIECE * k]! < nd.end) {
+        left += t[T_REC + PIECE * k + 6]!;
+        k++;
+      }
+      const mid = nd.start + left;
+      if (cutNodes) {
+        let dl = nd.start;
+        let dr = mid;
+        for (let u = k0; u < k; u++) {
+          const o = T_REC + PIECE * u;
+          t[o + 7] = dl;
+          t[o + 8] = dr;
+          dl += t[o + 6]!;
+          dr += t[o + 1]! - t[o]! - t[o + 6]!;
+        }
+      }
+      const gl = nd.gl;
+      const hl = nd.hl;
+      const gr = nd.g - gl;
+      const hr = nd.h - hl;
+      const l = this.newNode(nd.start, mid, gl, hl);
+      const r = this.newNode(mid, nd.end, gr, hr);
+      const cut = cuts.cuts[cuts.offsets[nd.feat]! + nd.bin]!;
+      this.builder.setSplit(nd.id, nd.feat, cut, nd.missLeft, nd.gain, l, r);
+      children.push(
+        this.open(l, nd.start, mid, gl, hl, nd.depth + 1),
+        this.open(r, mid, nd.end, gr, hr, nd.depth + 1),
+      );
+    }
+    if (cutNodes) {
+      t[0] = CMD_PART_B;
+      this.exec.run(parts);
+    }
+    return children;
+  }
+
+  /** margin[i * K + k] += leaf value for every training row of the grown tree (rows cut into equal shares). */
+  addLeafValues(g: GrownTree, k: number): void {
+    const ws = this.ws;
+    const t = ws.taskI;
+    const tf = ws.taskF;
+    const nLeaves = g.leafStart.length;
+    let total = 0;
+    for (let l = 0; l < nLeaves; l++) total += g.leafEnd[l]! - g.leafStart[l]!;
+    const parts = this.partsFor(total * 4);
+    t[0] = CMD_LEAF;
+    t[3] = k;
+    let q = 0;
+    let p = 0;
+    let acc = 0;
+    let bound = parts === 1 ? Number.POSITIVE_INFINITY : Math.round(total / parts);
+    t[T_GROUPS] = 0;
+    for (let l = 0; l < nLeaves; l++) {
+      tf[l] = g.leafValue[l]!;
+      const e = g.leafEnd[l]!;
+      let a = g.leafStart[l]!;
+      while (a < e) {
+        while (acc >= bound) {
+          p++;
+          t[T_GROUPS + p] = q;
+          bound = p === parts - 1 ? Number.POSITIVE_INFINITY : Math.round((total * (p + 1)) / parts);
+        }
+        const take = Math.min(e - a, bound - acc);
+        const o = T_REC + LEAF_PIECE * q;
+        t[o] = a;
+        t[o + 1] = a + take;
+        t[o + 2] = l;
+        q++;
+        a += take;
+        acc += take;
+      }
+    }
+    for (let pp = p + 1; pp <= parts; pp++) t[T_GROUPS + pp] = q;
+    t[2] = q;
+    this.exec.run(parts);
   }
 
   /** Prunes splits whose gain is below gamma (bottom-up, as XGBoost's pruner) and collects leaf segments. */

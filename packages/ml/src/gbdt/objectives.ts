@@ -1,3 +1,5 @@
+import { OBJ_ABSOLUTE, OBJ_LOGISTIC, OBJ_POISSON, OBJ_SOFTMAX, OBJ_SQUARED } from './kernels.js';
+
 /** Objective names SageMaker's XGBoost accepts that this implementation supports. */
 export type ObjectiveName =
   | 'binary:logistic'
@@ -46,68 +48,23 @@ export function defaultMetric(o: ObjectiveName): string {
 }
 
 /**
- * Writes interleaved (gradient, hessian) pairs into `gh` for output `k` of `K` from row-major margins
- * (`margin[i * K + k]`). For multiclass, `prob` holds the softmax of each row (filled by `softmaxRows`).
+ * The objective's code for the gradient kernel (`gradKernel` in kernels.ts, which writes the interleaved
+ * (gradient, hessian) pairs).
  */
-export function computeGradients(
-  o: ObjectiveName,
-  margin: Float64Array,
-  K: number,
-  k: number,
-  y: ArrayLike<number>,
-  w: ArrayLike<number> | undefined,
-  scalePosWeight: number,
-  maxDeltaStep: number,
-  prob: Float64Array | undefined,
-  gh: Float64Array,
-): void {
-  const n = y.length;
+export function objectiveCode(o: ObjectiveName): number {
   switch (o) {
     case 'binary:logistic':
     case 'reg:logistic':
-      for (let i = 0; i < n; i++) {
-        const p = 1 / (1 + Math.exp(-margin[i]!));
-        const yi = y[i]!;
-        let wi = w === undefined ? 1 : w[i]!;
-        if (yi === 1) wi *= scalePosWeight;
-        gh[2 * i] = (p - yi) * wi;
-        gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16) * wi;
-      }
-      return;
+      return OBJ_LOGISTIC;
     case 'multi:softprob':
-    case 'multi:softmax': {
-      const pr = prob!;
-      for (let i = 0; i < n; i++) {
-        const p = pr[i * K + k]!;
-        const wi = w === undefined ? 1 : w[i]!;
-        gh[2 * i] = (p - (y[i] === k ? 1 : 0)) * wi;
-        gh[2 * i + 1] = Math.max(2 * p * (1 - p), 1e-16) * wi;
-      }
-      return;
-    }
-    case 'reg:squarederror':
-      for (let i = 0; i < n; i++) {
-        const wi = w === undefined ? 1 : w[i]!;
-        gh[2 * i] = (margin[i]! - y[i]!) * wi;
-        gh[2 * i + 1] = wi;
-      }
-      return;
+    case 'multi:softmax':
+      return OBJ_SOFTMAX;
     case 'reg:absoluteerror':
-      for (let i = 0; i < n; i++) {
-        const wi = w === undefined ? 1 : w[i]!;
-        const d = margin[i]! - y[i]!;
-        gh[2 * i] = (d > 0 ? 1 : d < 0 ? -1 : 0) * wi;
-        gh[2 * i + 1] = wi;
-      }
-      return;
+      return OBJ_ABSOLUTE;
     case 'count:poisson':
-      for (let i = 0; i < n; i++) {
-        const wi = w === undefined ? 1 : w[i]!;
-        const m = margin[i]!;
-        gh[2 * i] = (Math.exp(m) - y[i]!) * wi;
-        gh[2 * i + 1] = Math.exp(m + maxDeltaStep) * wi;
-      }
-      return;
+      return OBJ_POISSON;
+    default:
+      return OBJ_SQUARED;
   }
 }
 

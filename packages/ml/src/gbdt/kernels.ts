@@ -1,0 +1,568 @@
+/**
+ * The per-row and per-bin work of GBDT training, written as self-contained functions over one shared
+ * `GbdtWorkspace`. The calling thread runs them directly (`nthread = 1`); worker threads run the very same
+ * functions from their source text (see `node-workers.ts`), so they must not use imports, closures or
+ * module state other than the numeric constants listed in `KERNEL_CONSTANTS`.
+ *
+ * A task is described in `taskI` / `taskF` by the calling thread and cut into `parts` pieces that depend
+ * only on the task (never on which thread runs them). Every piece writes disjoint memory and every sum is
+ * taken in the same order whatever the split, so models are bit-identical for any thread count:
+ * - gradients, leaf updates, partitions: split over rows (a row's result depends only on that row; a
+ *   stable partition is unique);
+ * - histograms, subtraction, split search: split over features (each feature summed by one thread in row
+ *   order; per-part best splits reduced in feature order with the serial scan's tie-breaking).
+ */
+
+/** Arrays shared by the calling thread and the workers (SharedArrayBuffers when workers are used). */
+export interface GbdtWorkspace {
+  n: number;
+  d: number;
+  /** Bytes per row of `rowBins` (d rounded up to a multiple of 4). */
+  stride: number;
+  /** Outputs per row of `margin` / `prob`. */
+  K: number;
+  rowBins: Uint8Array;
+  bins32: Uint32Array;
+  colBins: Uint8Array;
+  /** Interleaved (gradient, hessian) per row. */
+  gh: Float64Array;
+  rowIdx: Uint32Array;
+  scratchL: Uint32Array;
+  scratchR: Uint32Array;
+  /** Histogram slots: `stride * 512` doubles each, feature-major, `[bin * 2] = Σg, [bin * 2 + 1] = Σh`. */
+  hist: Float64Array;
+  numBins: Int32Array;
+  hasMissing: Uint8Array;
+  featMask: Uint8Array;
+  margin: Float64Array;
+  prob: Float64Array;
+  y: Float64Array;
+  /** Row weights; empty when unweighted. */
+  w: Float64Array;
+  /** [lambda, alpha, min_child_weight, max_delta_step, scale_pos_weight]. */
+  params: Float64Array;
+  taskI: Int32Array;
+  taskF: Float64Array;
+  /** Per 4096-row chunk (Σg, Σh) written by the gradient task, summed in chunk order for the root. */
+  sums: Float64Array;
+  /** Split-search results, 6 doubles per (evaluated node, part): gain, feature, bin, missing-left, G_L, H_L. */
+  res: Float64Array;
+}
+
+export const CMD_GRAD = 1;
+export const CMD_HIST = 2;
+export const CMD_PART_A = 3;
+export const CMD_PART_B = 4;
+export const CMD_LEAF = 5;
+export const CMD_EXIT = 9;
+/** taskI layout: [0] command, [1] parts, [2..8) arguments, [8..8+257) piece group bounds, then records. */
+export const T_GROUPS = 8;
+export const T_REC = 272;
+export const MAX_PARTS = 256;
+/** Ints per partition piece: a, b, feature, bin, missing bin (or -1), in place, out: left count, dstL, dstR. */
+export const PIECE = 10;
+/** Ints per leaf-update piece: a, b, leaf index (value in taskF). */
+export const LEAF_PIECE = 3;
+/** Rows per gradient-sum chunk. */
+export const SUM_CHUNK = 4096;
+
+export const KERNEL_CONSTANTS: Record<string, number> = {
+  CMD_GRAD,
+  CMD_HIST,
+  CMD_PART_A,
+  CMD_PART_B,
+  CMD_LEAF,
+  T_GROUPS,
+  T_REC,
+  PIECE,
+  LEAF_PIECE,
+  SUM_CHUNK,
+};
+
+/** Objective codes for `CMD_GRAD`. */
+export const OBJ_LOGISTIC = 0;
+export const OBJ_SOFTMAX = 1;
+export const OBJ_SQUARED = 2;
+export const OBJ_ABSOLUTE = 3;
+export const OBJ_POISSON = 4;
+
+/** Runs piece `part` of `parts` of the task in `ws.taskI`. */
+export function runTask(ws: GbdtWorkspace, part: number, parts: number): void {
+  const t = ws.taskI;
+  const cmd = t[0]!;
+  if (cmd === CMD_GRAD) {
+    // Row bounds on multiples of 64 so no two threads write the same cache line.
+    // Row bounds on whole SUM_CHUNKs: no two threads write the same cache line, and the per-chunk
+    // gradient sums do not depend on the split.
+    const chunks = Math.ceil(ws.n / SUM_CHUNK);
+    const c0 = Math.floor((chunks * part) / parts);
+    const c1 = Math.floor((chunks * (part + 1)) / parts);
+    gradKernel(ws, c0 * SUM_CHUNK, Math.min(ws.n, c1 * SUM_CHUNK));
+  } else if (cmd === CMD_HIST) {
+    const d = ws.d;
+    const f0 = Math.round((d * part) / parts);
+    const f1 = Math.round((d * (part + 1)) / parts);
+    histKernel(ws, f0, f1);
+    subtractKernel(ws, f0, f1);
+    evalKernel(ws, f0, f1, part, parts);
+  } else if (cmd === CMD_PART_A) {
+    partitionKernel(ws, t[T_GROUPS + part]!, t[T_GROUPS + part + 1]!);
+  } else if (cmd === CMD_PART_B) {
+    scatterKernel(ws, t[T_GROUPS + part]!, t[T_GROUPS + part + 1]!);
+  } else if (cmd === CMD_LEAF) {
+    leafKernel(ws, t[T_GROUPS + part]!, t[T_GROUPS + part + 1]!);
+  }
+}
+
+/**
+ * Gradients of rows [i0, i1) (i0 on a SUM_CHUNK boundary): taskI[2] objective code, [3] output k,
+ * [4] 1 = first compute the row softmax into `prob`, [5] 1 = also reset rowIdx[i] = i and write each
+ * chunk's (Σg, Σh) to `sums`.
+ */
+export function gradKernel(ws: GbdtWorkspace, i0: number, i1: number): void {
+  const t = ws.taskI;
+  const obj = t[2]!;
+  const k = t[3]!;
+  const K = ws.K;
+  const margin = ws.margin;
+  const y = ws.y;
+  const w = ws.w;
+  const hasW = w.length > 0;
+  const gh = ws.gh;
+  if (t[5] === 1) {
+    const rowIdx = ws.rowIdx;
+    for (let i = i0; i < i1; i++) rowIdx[i] = i;
+  }
+  if (obj === OBJ_LOGISTIC) {
+    const spw = ws.params[4]!;
+    for (let i = i0; i < i1; i++) {
+      const p = 1 / (1 + Math.exp(-margin[i]!));
+      const yi = y[i]!;
+      let wi = hasW ? w[i]! : 1;
+      if (yi === 1) wi *= spw;
+      gh[2 * i] = (p - yi) * wi;
+      gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16) * wi;
+    }
+  } else if (obj === OBJ_SOFTMAX) {
+    const pr = ws.prob;
+    if (t[4] === 1) {
+      for (let i = i0; i < i1; i++) {
+        const o = i * K;
+        let mx = Number.NEGATIVE_INFINITY;
+        for (let c = 0; c < K; c++) if (margin[o + c]! > mx) mx = margin[o + c]!;
+        let s = 0;
+        for (let c = 0; c < K; c++) {
+          const e = Math.exp(margin[o + c]! - mx);
+          pr[o + c] = e;
+          s += e;
+        }
+        for (let c = 0; c < K; c++) pr[o + c] = pr[o + c]! / s;
+      }
+    }
+    for (let i = i0; i < i1; i++) {
+      const p = pr[i * K + k]!;
+      const wi = hasW ? w[i]! : 1;
+      gh[2 * i] = (p - (y[i] === k ? 1 : 0)) * wi;
+      gh[2 * i + 1] = Math.max(2 * p * (1 - p), 1e-16) * wi;
+    }
+  } else if (obj === OBJ_SQUARED) {
+    for (let i = i0; i < i1; i++) {
+      const wi = hasW ? w[i]! : 1;
+      gh[2 * i] = (margin[i]! - y[i]!) * wi;
+      gh[2 * i + 1] = wi;
+    }
+  } else if (obj === OBJ_ABSOLUTE) {
+    for (let i = i0; i < i1; i++) {
+      const wi = hasW ? w[i]! : 1;
+      const dd = margin[i]! - y[i]!;
+      gh[2 * i] = (dd > 0 ? 1 : dd < 0 ? -1 : 0) * wi;
+      gh[2 * i + 1] = wi;
+    }
+  } else if (obj === OBJ_POISSON) {
+    const mds = ws.params[3]!;
+    for (let i = i0; i < i1; i++) {
+      const wi = hasW ? w[i]! : 1;
+      const m = margin[i]!;
+      gh[2 * i] = (Math.exp(m) - y[i]!) * wi;
+      gh[2 * i + 1] = Math.exp(m + mds) * wi;
+    }
+  }
+  if (t[5] === 1) {
+    const sums = ws.sums;
+    for (let c0 = i0; c0 < i1; c0 += SUM_CHUNK) {
+      const c1 = Math.min(i1, c0 + SUM_CHUNK);
+      let g = 0;
+      let h = 0;
+      for (let i = c0; i < c1; i++) {
+        g += gh[2 * i]!;
+        h += gh[2 * i + 1]!;
+      }
+      const c = c0 / SUM_CHUNK;
+      sums[2 * c] = g;
+      sums[2 * c + 1] = h;
+    }
+  }
+}
+
+/**
+ * Histograms of features [f0, f1) for the nodes to build: taskI[2] nodes, [5] identity (rows are
+ * start..end instead of rowIdx[start..end)); records (start, end, slot) from T_REC. Whole 4-feature
+ * words are read with one 32-bit load; features of a word shared with another part are read as bytes.
+ */
+export function histKernel(ws: GbdtWorkspace, f0: number, f1: number): void {
+  const t = ws.taskI;
+  const nBuild = t[2]!;
+  const identity = t[5]!;
+  const bins32 = ws.bins32;
+  const rowBins = ws.rowBins;
+  const stride = ws.stride;
+  const wpr = stride >> 2;
+  const gh = ws.gh;
+  const rowIdx = ws.rowIdx;
+  const hist = ws.hist;
+  const slotSize = stride * 512;
+  let w0 = (f0 + 3) >> 2;
+  let w1 = f1 >> 2;
+  let h1 = w0 * 4;
+  let t0 = w1 * 4;
+  if (w1 < w0) {
+    w0 = 0;
+    w1 = 0;
+    h1 = f1;
+    t0 = f1;
+  }
+  for (let q = 0; q < nBuild; q++) {
+    const o = T_REC + 3 * q;
+    const start = t[o]!;
+    const end = t[o + 1]!;
+    const base = t[o + 2]! * slotSize;
+    hist.fill(0, base + f0 * 512, base + f1 * 512);
+    const wb = base + w0 * 2048;
+    for (let j = start; j < end; j++) {
+      const i = identity === 1 ? j : rowIdx[j]!;
+      const g = gh[2 * i]!;
+      const h = gh[2 * i + 1]!;
+      let w = i * wpr + w0;
+      const wEnd = i * wpr + w1;
+      let ho = wb;
+      while (w < wEnd) {
+        const v = bins32[w]!;
+        let k = ho + ((v & 255) << 1);
+        hist[k]! += g;
+        hist[k + 1]! += h;
+        k = ho + 512 + (((v >>> 8) & 255) << 1);
+        hist[k]! += g;
+        hist[k + 1]! += h;
+        k = ho + 1024 + (((v >>> 16) & 255) << 1);
+        hist[k]! += g;
+        hist[k + 1]! += h;
+        k = ho + 1536 + ((v >>> 24) << 1);
+        hist[k]! += g;
+        hist[k + 1]! += h;
+        w++;
+        ho += 2048;
+      }
+      const rb = i * stride;
+      for (let f = f0; f < h1; f++) {
+        const k = base + f * 512 + (rowBins[rb + f]! << 1);
+        hist[k]! += g;
+        hist[k + 1]! += h;
+      }
+      for (let f = t0; f < f1; f++) {
+        const k = base + f * 512 + (rowBins[rb + f]! << 1);
+        hist[k]! += g;
+        hist[k + 1]! += h;
+      }
+    }
+  }
+}
+
+/** hist[large] -= hist[small] on features [f0, f1) for the (large, small) slot pairs after the builds. */
+export function subtractKernel(ws: GbdtWorkspace, f0: number, f1: number): void {
+  const t = ws.taskI;
+  const nSub = t[3]!;
+  const hist = ws.hist;
+  const slotSize = ws.stride * 512;
+  const o = T_REC + 3 * t[2]!;
+  for (let q = 0; q < nSub; q++) {
+    const a = t[o + 2 * q]! * slotSize;
+    const b = t[o + 2 * q + 1]! * slotSize;
+    const k1 = f1 * 512;
+    for (let k = f0 * 512; k < k1; k++) hist[a + k]! -= hist[b + k]!;
+  }
+}
+
+/** Regularised leaf weight (XGBoost's CalcWeight). */
+export function leafWeight(
+  g: number,
+  h: number,
+  lam: number,
+  alpha: number,
+  mcw: number,
+  mds: number,
+): number {
+  if (h < mcw || h <= 0) return 0;
+  const t = g > alpha ? g - alpha : g < -alpha ? g + alpha : 0;
+  let w = -t / (h + lam);
+  if (mds !== 0 && Math.abs(w) > mds) w = Math.sign(w) * mds;
+  return w;
+}
+
+/** Loss reduction of a node with sums (g, h) (XGBoost's CalcGain). */
+export function nodeGain(g: number, h: number, lam: number, alpha: number, mcw: number, mds: number): number {
+  if (h < mcw || h <= 0) return 0;
+  if (mds === 0) {
+    const t = g > alpha ? g - alpha : g < -alpha ? g + alpha : 0;
+    return (t * t) / (h + lam);
+  }
+  const w = leafWeight(g, h, lam, alpha, mcw, mds);
+  return -(2 * g * w + (h + lam) * w * w) + alpha * Math.abs(w);
+}
+
+/**
+ * Best split over features [f0, f1) of each node to evaluate (slots after the builds and pairs; G, H in
+ * taskF[2e], taskF[2e + 1]): forward scan with missing values right, then with missing values left.
+ */
+export function evalKernel(ws: GbdtWorkspace, f0: number, f1: number, part: number, parts: number): void {
+  const t = ws.taskI;
+  const nEval = t[4]!;
+  const off = T_REC + 3 * t[2]! + 2 * t[3]!;
+  const hist = ws.hist;
+  const tf = ws.taskF;
+  const res = ws.res;
+  const numBins = ws.numBins;
+  const hasMissing = ws.hasMissing;
+  const mask = ws.featMask;
+  const pr = ws.params;
+  const lam = pr[0]!;
+  const alpha = pr[1]!;
+  const mcw = pr[2]!;
+  const mds = pr[3]!;
+  const plain = alpha === 0 && mds === 0;
+  const slotSize = ws.stride * 512;
+  for (let e = 0; e < nEval; e++) {
+    const base = t[off + e]! * slotSize;
+    const G = tf[2 * e]!;
+    const H = tf[2 * e + 1]!;
+    const parentGain = nodeGain(G, H, lam, alpha, mcw, mds);
+    let best = 0;
+    let bf = -1;
+    let bb = -1;
+    let bml = 0;
+    let bgl = 0;
+    let bhl = 0;
+    for (let f = f0; f < f1; f++) {
+      if (mask[f] === 0) continue;
+      const nb = numBins[f]!;
+      const o = base + f * 512;
+      let gm = 0;
+      let hm = 0;
+      if (hasMissing[f] === 1) {
+        gm = hist[o + 2 * nb]!;
+        hm = hist[o + 2 * nb + 1]!;
+      }
+      let cg = 0;
+      let ch = 0;
+      if (plain) {
+        for (let b = 0; b < nb - 1; b++) {
+          cg += hist[o + 2 * b]!;
+          ch += hist[o + 2 * b + 1]!;
+          const hr = H - ch;
+          if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
+            const gr = G - cg;
+            const gain = (cg * cg) / (ch + lam) + (gr * gr) / (hr + lam) - parentGain;
+            if (gain > best) {
+              best = gain;
+              bf = f;
+              bb = b;
+              bml = 0;
+              bgl = cg;
+              bhl = ch;
+            }
+          }
+        }
+      } else
+        for (let b = 0; b < nb - 1; b++) {
+          cg += hist[o + 2 * b]!;
+          ch += hist[o + 2 * b + 1]!;
+          const hr = H - ch;
+          if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
+            const gain =
+              nodeGain(cg, ch, lam, alpha, mcw, mds) +
+              nodeGain(G - cg, hr, lam, alpha, mcw, mds) -
+              parentGain;
+            if (gain > best) {
+              best = gain;
+              bf = f;
+              bb = b;
+              bml = 0;
+              bgl = cg;
+              bhl = ch;
+            }
+          }
+        }
+      if (hm > 0) {
+        cg = gm;
+        ch = hm;
+        for (let b = 0; b < nb - 1; b++) {
+          cg += hist[o + 2 * b]!;
+          ch += hist[o + 2 * b + 1]!;
+          const hr = H - ch;
+          if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
+            const gain =
+              nodeGain(cg, ch, lam, alpha, mcw, mds) +
+              nodeGain(G - cg, hr, lam, alpha, mcw, mds) -
+              parentGain;
+            if (gain > best) {
+              best = gain;
+              bf = f;
+              bb = b;
+              bml = 1;
+              bgl = cg;
+              bhl = ch;
+            }
+          }
+        }
+      }
+    }
+    const r = (e * parts + part) * 6;
+    res[r] = best;
+    res[r + 1] = bf;
+    res[r + 2] = bb;
+    res[r + 3] = bml;
+    res[r + 4] = bgl;
+    res[r + 5] = bhl;
+  }
+}
+
+/**
+ * Stable partition of pieces [q0, q1) (records of PIECE ints from T_REC). A piece holding a whole node
+ * is partitioned in place (left rows compacted into rowIdx, right rows appended from scratchR); a piece
+ * of a node cut between parts writes its left rows to scratchL and right rows to scratchR at its own
+ * offset, and `scatterKernel` moves them once all pieces' counts are known.
+ */
+export function partitionKernel(ws: GbdtWorkspace, q0: number, q1: number): void {
+  const t = ws.taskI;
+  const n = ws.n;
+  const col = ws.colBins;
+  const rowIdx = ws.rowIdx;
+  const sL = ws.scratchL;
+  const sR = ws.scratchR;
+  for (let q = q0; q < q1; q++) {
+    const o = T_REC + PIECE * q;
+    const a = t[o]!;
+    const b = t[o + 1]!;
+    const off = t[o + 2]! * n;
+    const bin = t[o + 3]!;
+    const mb = t[o + 4]!;
+    let l = 0;
+    let r = 0;
+    if (t[o + 5] === 1) {
+      // Branch-free: each row is written to both sides and only the matching cursor advances
+      // (a + l <= j, so writing rowIdx[a + l] never clobbers an unread row).
+      for (let j = a; j < b; j++) {
+        const i = rowIdx[j]!;
+        const v = col[off + i]!;
+        const left = ((v <= bin) as unknown as number) | ((v === mb) as unknown as number);
+        rowIdx[a + l] = i;
+        sR[a + r] = i;
+        l += left;
+        r += 1 - left;
+      }
+      const dst = a + l;
+      for (let u = 0; u < r; u++) rowIdx[dst + u] = sR[a + u]!;
+    } else {
+      for (let j = a; j < b; j++) {
+        const i = rowIdx[j]!;
+        const v = col[off + i]!;
+        const left = ((v <= bin) as unknown as number) | ((v === mb) as unknown as number);
+        sL[a + l] = i;
+        sR[a + r] = i;
+        l += left;
+        r += 1 - left;
+      }
+    }
+    t[o + 6] = l;
+  }
+}
+
+/** Second phase of a cut node's partition: left rows to [dstL, ..), right rows to [dstR, ..). */
+export function scatterKernel(ws: GbdtWorkspace, q0: number, q1: number): void {
+  const t = ws.taskI;
+  const rowIdx = ws.rowIdx;
+  const sL = ws.scratchL;
+  const sR = ws.scratchR;
+  for (let q = q0; q < q1; q++) {
+    const o = T_REC + PIECE * q;
+    if (t[o + 5] === 1) continue;
+    const a = t[o]!;
+    const l = t[o + 6]!;
+    const r = t[o + 1]! - a - l;
+    const dl = t[o + 7]!;
+    const dr = t[o + 8]!;
+    for (let u = 0; u < l; u++) rowIdx[dl + u] = sL[a + u]!;
+    for (let u = 0; u < r; u++) rowIdx[dr + u] = sR[a + u]!;
+  }
+}
+
+/** margin[rowIdx[j] * K + k] += leaf value, for leaf pieces [q0, q1); taskI[3] = k. */
+export function leafKernel(ws: GbdtWorkspace, q0: number, q1: number): void {
+  const t = ws.taskI;
+  const k = t[3]!;
+  const K = ws.K;
+  const rowIdx = ws.rowIdx;
+  const margin = ws.margin;
+  const tf = ws.taskF;
+  for (let q = q0; q < q1; q++) {
+    const o = T_REC + LEAF_PIECE * q;
+    const b = t[o + 1]!;
+    const v = tf[t[o + 2]!]!;
+    if (K === 1) for (let j = t[o]!; j < b; j++) margin[rowIdx[j]!]! += v;
+    else for (let j = t[o]!; j < b; j++) margin[rowIdx[j]! * K + k]! += v;
+  }
+}
+
+/** Source text of every kernel, for worker threads. */
+export function kernelSource(): string {
+  let src = '';
+  for (const [name, v] of Object.entries(KERNEL_CONSTANTS)) src += `const ${name} = ${v};\n`;
+  src += `const OBJ_LOGISTIC = ${OBJ_LOGISTIC}, OBJ_SOFTMAX = ${OBJ_SOFTMAX}, OBJ_SQUARED = ${OBJ_SQUARED}, OBJ_ABSOLUTE = ${OBJ_ABSOLUTE}, OBJ_POISSON = ${OBJ_POISSON};\n`;
+  for (const fn of [
+    runTask,
+    gradKernel,
+    histKernel,
+    subtractKernel,
+    leafWeight,
+    nodeGain,
+    evalKernel,
+    partitionKernel,
+    scatterKernel,
+    leafKernel,
+  ])
+    src += `${fn.toString()}\n`;
+  return src;
+}
+
+/** Runs tasks on `threads` threads; `run(parts)` returns when all parts of the task in taskI are done. */
+export interface GbdtExecutor {
+  readonly threads: number;
+  run(parts: number): void;
+  close(): void;
+}
+
+/** Creates a multi-threaded executor over a workspace of shared arrays; see `node-workers.ts`. */
+export type GbdtWorkerFactory = (ws: GbdtWorkspace, threads: number) => GbdtExecutor;
+
+/** Runs every task on the calling thread. */
+export class SerialExecutor implements GbdtExecutor {
+  readonly threads = 1;
+  private readonly ws: GbdtWorkspace;
+  constructor(ws: GbdtWorkspace) {
+    this.ws = ws;
+  }
+  run(): void {
+    this.ws.taskI[1] = 1;
+    runTask(this.ws, 0, 1);
+  }
+  close(): void {}
+}
