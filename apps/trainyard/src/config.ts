@@ -23,6 +23,8 @@ export const ServerConfig = z
     metadata: z.string().optional(),
     /** `file:<folder>`; defaults to `file:<dataDir>/blobs`. */
     blobs: z.string().optional(),
+    /** JobQueue, Topic and Stream backend: `embedded:` (in the metadata database), `postgres://…`, `redis://…`, `nats://…`. */
+    messaging: z.string().min(1).default('embedded:'),
     /** Bearer-key auth on /api/v1. Only a loopback bind may turn it off. */
     auth: OnOff.default(true),
     /** Sets the first admin key instead of generating one (for CI and compose files). */
@@ -65,6 +67,7 @@ const envNames: Record<keyof ServerConfig, string> = {
   host: 'TRAINYARD_HOST',
   metadata: 'TRAINYARD_METADATA',
   blobs: 'TRAINYARD_BLOBS',
+  messaging: 'TRAINYARD_MESSAGING',
   auth: 'TRAINYARD_AUTH',
   adminKey: 'TRAINYARD_ADMIN_KEY',
   masterKey: 'TRAINYARD_MASTER_KEY',

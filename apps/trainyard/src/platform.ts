@@ -1,11 +1,13 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBlobStore } from '@trainyard/adapters/blob/open-blob-store';
+import { type Messaging, openMessaging } from '@trainyard/adapters/messaging/open-messaging';
 import { openMetadataStore } from '@trainyard/adapters/sql/open-metadata-store';
 import type { CreatedKey } from '@trainyard/contracts/access-keys';
 import { AccessKeyService } from '@trainyard/core/access/access-key-service';
 import { SecretSealer } from '@trainyard/core/access/key-material';
 import { seedInstanceTypes } from '@trainyard/core/hardware/default-instance-types';
+import { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
@@ -21,8 +23,12 @@ export interface Platform {
   metadata: MetadataStore;
   blobs: BlobStore;
   keys: AccessKeyService;
-  /** Job dispatch queue (`trainyard-jobs`): the embedded adapter in the metadata database. */
+  /** Job dispatch queue (`trainyard-jobs`): `messaging.queues`. */
   jobQueue: JobQueue;
+  /** JobQueue, Topic and Stream of the configured `messaging` backend; this process runs the topic delivery loop. */
+  messaging: Messaging;
+  /** Publishes `trainyard.<resource>.state-change` events to their topics. */
+  events: EventPublisher;
   /** Processing jobs and this process's job worker (started by `startWorker`). */
   jobs: JobServices;
   /** Datasets, their versions and recipes, on DuckDB. */
@@ -47,6 +53,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
   mkdirSync(config.dataDir, { recursive: true });
   const sealer = new SecretSealer(loadMasterKey(config));
   const metadata = await openMetadataStore(config.metadata);
+  let stopMessaging: (() => Promise<void>) | undefined;
   try {
     const applied = await metadata.migrate();
     if (applied.length > 0) log.info({ applied }, 'applied metadata migrations');
@@ -54,8 +61,16 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
     const blobs = await openBlobStore(config.blobs);
     const keys = new AccessKeyService(metadata.accessKeys, sealer);
     const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
-    const { EmbeddedJobQueue } = await import('@trainyard/adapters/messaging/embedded-job-queue');
-    const jobQueue = new EmbeddedJobQueue(metadata.db, metadata.kind);
+    const messaging = await openMessaging(config.messaging, metadata);
+    const deliveries = messaging.topics.startDeliveryLoop({
+      onError: (err) => log.warn({ err }, 'topic delivery loop error'),
+    });
+    stopMessaging = async () => {
+      await deliveries.stop();
+      await messaging.close();
+    };
+    const jobQueue = messaging.queues;
+    const events = new EventPublisher(messaging.topics);
     const { DuckDbEngine } = await import('@trainyard/adapters/duckdb/duckdb-engine');
     const { DatasetSqlStore } = await import('@trainyard/adapters/sql/dataset-sql-store');
     const dataEngine = await DuckDbEngine.open({
@@ -77,17 +92,20 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
       blobs,
       keys,
       jobQueue,
+      messaging,
+      events,
       jobs,
       datasets,
       bootstrapKey,
       close: async () => {
         await jobs.close();
         await dataEngine.close();
-        await jobQueue.close();
+        await stopMessaging?.();
         await metadata.close();
       },
     };
   } catch (error) {
+    await stopMessaging?.();
     await metadata.close();
     throw error;
   }

@@ -1,4 +1,5 @@
 import { datasetRoutes } from './dataset-routes.js';
+import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
 
@@ -10,6 +11,7 @@ export const restApi = {
   ...platformRoutes,
   ...processingRoutes,
   ...datasetRoutes,
+  ...messagingRoutes,
 };
 
 export type RestApi = typeof restApi;

@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import type { Platform } from '../platform.js';
 import { datasetHandlers } from './dataset-handlers.js';
 import { homePage } from './home-page.js';
+import { messagingHandlers } from './messaging-handlers.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { platformHandlers } from './platform-handlers.js';
 import { processingHandlers } from './processing-handlers.js';
@@ -27,6 +28,7 @@ const handlers: Record<RouteName, HandlerOf<RouteContract>> = {
   ...platformHandlers,
   ...datasetHandlers,
   ...processingHandlers,
+  ...messagingHandlers,
 } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 
 const anonymousAdmin: Principal = { keyId: 'anonymous', name: 'anonymous', role: 'admin' };

@@ -333,7 +333,7 @@ export class QueueTopic implements Topic {
 
   startDeliveryLoop(options: DeliveryLoopOptions = {}): DeliveryLoop {
     const concurrency = options.concurrency ?? 8;
-    const pollMs = options.pollMs ?? 1_000;
+    const pollMs = options.pollMs ?? 250;
     const onError = options.onError ?? (() => {});
     let stopping = false;
     const running = (async () => {

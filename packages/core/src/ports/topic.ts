@@ -119,7 +119,7 @@ export interface DeliveryLoop {
 export interface DeliveryLoopOptions {
   /** Deliveries attempted at once. Default 8. */
   concurrency?: number;
-  /** How long one receive waits for work, ms. Default 1 000. */
+  /** How long one receive waits for work, ms; `stop()` may wait this long. Default 250. */
   pollMs?: number;
   /** Called when a delivery attempt fails (for logging). */
   onError?: (error: unknown) => void;
