@@ -151,6 +151,62 @@ describe('trainGbdt behaviour', () => {
     for (let i = 0; i < test.x.rows; i++) expect(m.predictRow(test.x.row(i, row), out)[0]).toBe(p[i]);
   });
 
+  it('batch predict equals predictRow for shallow (complete layout) and deep trees, with missing values', () => {
+    // Tree 1: a chain of depth 12 on feature 0 (too deep for the complete layout); tree 2: depth 1 on feature 1.
+    const depth = 12;
+    const m = 2 * depth + 1;
+    const chain = {
+      left: new Array(m).fill(-1),
+      right: new Array(m).fill(-1),
+      feature: new Array(m).fill(-1),
+      threshold: new Array(m).fill(0),
+      defaultLeft: new Array(m).fill(0),
+      value: Array.from({ length: m }, (_, j) => j / 10),
+      gain: new Array(m).fill(0),
+      cover: new Array(m).fill(1),
+    };
+    for (let j = 0; j < depth; j++) {
+      const node = 2 * j;
+      chain.left[node] = 2 * j + 1;
+      chain.right[node] = 2 * j + 2;
+      chain.feature[node] = 0;
+      chain.threshold[node] = j;
+      chain.defaultLeft[node] = j % 2;
+    }
+    const stump = {
+      left: [1, -1, -1],
+      right: [2, -1, -1],
+      feature: [1, -1, -1],
+      threshold: [0.5, 0, 0],
+      defaultLeft: [1, 0, 0],
+      value: [0, -1, 1],
+      gain: [0, 0, 0],
+      cover: [1, 1, 1],
+    };
+    const json = {
+      format: 'trainyard-ml' as const,
+      kind: 'gbdt' as const,
+      version: 1,
+      objective: 'reg:squarederror' as const,
+      numClass: 1,
+      numFeatures: 2,
+      baseScore: 0.5,
+      baseMargin: 0.5,
+      treeClass: [0, 0],
+      trees: [chain, stump],
+    };
+    const rows = Array.from({ length: 203 }, (_, i) => [
+      i % 7 === 0 ? null : (i % 15) - 0.5,
+      i % 5 === 0 ? null : (i % 3) / 2,
+    ]);
+    const x = DenseMatrix.fromRows(rows);
+    for (const model of [GbdtModel.fromJSON(json), GbdtModel.fromJSON({ ...json, trees: [stump, stump] })]) {
+      const p = model.predict(x);
+      for (let i = 0; i < rows.length; i++)
+        expect(model.predictRow(rows[i]!.map((v) => (v === null ? Number.NaN : v)))[0]).toBe(p[i]);
+    }
+  });
+
   it('early stopping keeps the best iteration on the validation set', () => {
     const m = trainGbdt(
       train,
