@@ -136,11 +136,61 @@ export class CompiledForest {
     const { cDepth, cBase, cLeafBase, cFeat, cThr, cMissLeft, cValue, treeClass } = this;
     for (let b0 = 0; b0 < n; b0 += BLOCK) {
       const m = Math.min(BLOCK, n - b0);
+      let nan = 0;
       for (let f = 0; f < d; f++) {
         const src = f * n + b0;
-        for (let r = 0; r < m; r++) blk[r * d + f] = data[src + r]!;
+        for (let r = 0; r < m; r++) {
+          const v = data[src + r]!;
+          blk[r * d + f] = v;
+          nan |= (v !== v) as unknown as number;
+        }
       }
       const m4 = m & ~3;
+      if (nan === 0) {
+        // No missing value in this block: plain comparisons.
+        for (let t = 0; t < nTrees; t++) {
+          const D = cDepth[t]!;
+          const ib = cBase[t]!;
+          const lb = cLeafBase[t]! - (2 ** D - 1);
+          const k = treeClass[t]!;
+          let r = 0;
+          for (; r < m4; r += 4) {
+            const o0 = r * d;
+            const o1 = o0 + d;
+            const o2 = o1 + d;
+            const o3 = o2 + d;
+            let n0 = 0;
+            let n1 = 0;
+            let n2 = 0;
+            let n3 = 0;
+            for (let l = 0; l < D; l++) {
+              const a0 = ib + n0;
+              const a1 = ib + n1;
+              const a2 = ib + n2;
+              const a3 = ib + n3;
+              n0 = 2 * n0 + 2 - ((blk[o0 + cFeat[a0]!]! < cThr[a0]!) as unknown as number);
+              n1 = 2 * n1 + 2 - ((blk[o1 + cFeat[a1]!]! < cThr[a1]!) as unknown as number);
+              n2 = 2 * n2 + 2 - ((blk[o2 + cFeat[a2]!]! < cThr[a2]!) as unknown as number);
+              n3 = 2 * n3 + 2 - ((blk[o3 + cFeat[a3]!]! < cThr[a3]!) as unknown as number);
+            }
+            const q = (b0 + r) * K + k;
+            out[q]! += cValue[lb + n0]!;
+            out[q + K]! += cValue[lb + n1]!;
+            out[q + 2 * K]! += cValue[lb + n2]!;
+            out[q + 3 * K]! += cValue[lb + n3]!;
+          }
+          for (; r < m; r++) {
+            const o0 = r * d;
+            let n0 = 0;
+            for (let l = 0; l < D; l++) {
+              const a0 = ib + n0;
+              n0 = 2 * n0 + 2 - ((blk[o0 + cFeat[a0]!]! < cThr[a0]!) as unknown as number);
+            }
+            out[(b0 + r) * K + k]! += cValue[lb + n0]!;
+          }
+        }
+        continue;
+      }
       for (let t = 0; t < nTrees; t++) {
         const D = cDepth[t]!;
         const ib = cBase[t]!;
