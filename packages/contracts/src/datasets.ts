@@ -132,9 +132,12 @@ const NumericSummary = z.object({
   /** Sample standard deviation (n - 1), as pandas reports it. */
   std: z.number().nullable(),
   sum: z.number().nullable(),
-  /** Exact quantiles with linear interpolation (numpy's default), keyed "p01", "p25", "p50", … */
+  /**
+   * Quantiles keyed "p01", "p25", "p50", …: exact with linear interpolation (numpy's default) up
+   * to 16 384 rows; beyond, estimated from a uniform sample of 16 384 values per column.
+   */
   quantiles: z.record(z.string(), z.number()),
-  /** The 101 exact percentiles p0…p100, for baselines (statistics.json's quantile sketch). */
+  /** The 101 percentiles p0…p100 (as `quantiles`; p0/p100 are the exact min/max), for baselines. */
   percentiles: z.array(z.number()),
   /** 10 equal-width bins from min to max; the last bin includes max. */
   histogram: z.array(z.object({ lower: z.number(), upper: z.number(), count: z.number().int() })),
@@ -159,7 +162,7 @@ export type ColumnProfile = z.infer<typeof ColumnProfile>;
 export const DatasetProfile = z.object({
   rowCount: z.number().int(),
   columns: z.array(ColumnProfile),
-  /** Pearson correlations among numeric columns (pairwise complete rows). */
+  /** Pearson correlations among numeric columns (pairwise complete rows; from a 100 000-row sample beyond 100 000 rows). */
   correlations: z.object({ columns: z.array(z.string()), matrix: z.array(z.array(z.number().nullable())) }),
   target: z
     .object({

@@ -222,7 +222,7 @@ export async function ingestFiles(
   try {
     try {
       await conn.run(
-        `COPY (SELECT ${select} FROM ${reader}) TO ${pathLiteral(outPath)} (FORMAT parquet, COMPRESSION zstd)`,
+        `COPY (SELECT ${select} FROM ${reader}) TO ${pathLiteral(outPath)} (FORMAT parquet, COMPRESSION snappy)`,
       );
     } catch (error) {
       throw new TrainyardError(

@@ -56,6 +56,13 @@ function hashOf(seed: number, columns: Column[]): string {
   return `hash(${seed}::BIGINT, ${columns.map((c) => quoteIdent(c.name)).join(', ')})`;
 }
 
+/** A row's seeded hash as an integer in [0, 1e9+7), identical for identical rows. */
+function unitHash(seed: number, columns: Column[]): string {
+  return `(${hashOf(seed, columns)} % 1000000007)`;
+}
+
+const maxStrata = 1000;
+
 function stratifyColumn(
   step: Extract<RecipeStep, { op: 'split' }>,
   target: string | undefined,
@@ -186,9 +193,29 @@ async function fitStep(
         );
       }
       const [c] = requireColumns([column], columns, fieldOf(index, 'column'));
-      if (step.method === 'stratified') return { column };
-      const q = quoteIdent(column);
       const { train, validation } = step.fractions;
+      if (step.method === 'stratified') {
+        // Per class, the hash values below which rows go to train / validation: assigning then
+        // streams row by row, where a window over the classes would sort every row with all its columns.
+        const h = unitHash(step.seed, columns);
+        const rows = await queryRows(
+          conn,
+          `SELECT CAST(${quoteIdent(column)} AS VARCHAR) AS k, quantile_disc(${h}, ${train}) AS a,
+                  quantile_disc(${h}, ${Math.min(1, train + validation)}) AS b
+             FROM ${from} GROUP BY 1 ORDER BY 1 LIMIT ${maxStrata + 1}`,
+        );
+        if (rows.length > maxStrata) {
+          throw invalidArgument(
+            fieldOf(index, 'column'),
+            `column "${column}" has more than ${maxStrata} classes to stratify by`,
+          );
+        }
+        return {
+          column,
+          cuts: rows.map((r) => ({ value: r.k ?? null, train: Number(r.a), validation: Number(r.b) })),
+        };
+      }
+      const q = quoteIdent(column);
       const row = await queryOne(
         conn,
         `SELECT CAST(quantile_disc(${q}, ${train}) AS VARCHAR) AS a, CAST(quantile_disc(${q}, ${Math.min(1, train + validation)}) AS VARCHAR) AS b FROM ${from}`,
@@ -421,12 +448,24 @@ function relationAfter(from: string, fitted: FittedStep, before: Column[]): stri
       const assign = (u: string) =>
         `CASE WHEN ${u} < ${train} THEN 'train' WHEN ${u} < ${train + validation} THEN 'validation' ELSE 'test' END`;
       if (step.method === 'random') {
-        return `(SELECT *, ${assign(`(${hashOf(step.seed, before)} % 1000000007) / 1000000007.0`)} AS ${splitColumn} FROM ${from})`;
+        return `(SELECT *, ${assign(`${unitHash(step.seed, before)} / 1000000007.0`)} AS ${splitColumn} FROM ${from})`;
       }
       const column = quoteIdent(String(params.column));
       if (step.method === 'stratified') {
-        const u = `(row_number() OVER (PARTITION BY ${column} ORDER BY ${hashOf(step.seed, before)}) - 0.5) / count(*) OVER (PARTITION BY ${column})`;
-        return `(SELECT *, ${assign(u)} AS ${splitColumn} FROM ${from})`;
+        const h = unitHash(step.seed, before);
+        const cuts = (params.cuts ?? []) as { value: string | null; train: number; validation: number }[];
+        const key = `CAST(${column} AS VARCHAR)`;
+        const pick = (bound: 'train' | 'validation') =>
+          `CASE ${cuts
+            .map(
+              (c) =>
+                `WHEN ${c.value === null ? `${key} IS NULL` : `${key} = ${stringLiteral(c.value)}`} THEN ${c[bound]}`,
+            )
+            .join(' ')} ELSE -1 END`;
+        // A class unseen while fitting (only when applying to other data) goes to train.
+        return `(SELECT *, CASE WHEN ${h} <= ${pick('train')} OR ${pick('train')} = -1 THEN 'train'
+                              WHEN ${h} <= ${pick('validation')} THEN 'validation' ELSE 'test' END AS ${splitColumn}
+                   FROM ${from})`;
       }
       const type = String(params.storageType);
       const cut = (v: unknown) =>
@@ -562,14 +601,16 @@ export async function applyFittedRecipeBatch(
   if (!endsWithSplit(fitted)) {
     const path = join(outDir, 'data.parquet');
     await withProgress(conn, options.onProgress, () =>
-      conn.run(`COPY (SELECT * FROM ${relation}) TO ${pathLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`),
+      conn.run(
+        `COPY (SELECT * FROM ${relation}) TO ${pathLiteral(path)} (FORMAT parquet, COMPRESSION snappy)`,
+      ),
     );
     return [{ path, ...(await describe(path)) }];
   }
   const parts = join(outDir, 'parts');
   await withProgress(conn, options.onProgress, () =>
     conn.run(
-      `COPY (SELECT * FROM ${relation}) TO ${pathLiteral(parts)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${splitColumn}), OVERWRITE_OR_IGNORE)`,
+      `COPY (SELECT * FROM ${relation}) TO ${pathLiteral(parts)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${splitColumn}), OVERWRITE_OR_IGNORE)`,
     ),
   );
   const outputs: RecipeOutput[] = [];
@@ -581,7 +622,7 @@ export async function applyFittedRecipeBatch(
     if (files.length === 1) await rename(join(folder, files[0] ?? ''), path);
     else {
       await conn.run(
-        `COPY (SELECT * FROM read_parquet(${pathLiteral(join(folder, '*.parquet'))})) TO ${pathLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`,
+        `COPY (SELECT * FROM read_parquet(${pathLiteral(join(folder, '*.parquet'))})) TO ${pathLiteral(path)} (FORMAT parquet, COMPRESSION snappy)`,
       );
     }
     outputs.push({ split, path, ...(await describe(path)) });
