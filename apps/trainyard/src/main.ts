@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { addClientCommands } from './cli/client-commands.js';
 import { addDatasetCommands } from './cli/dataset-commands.js';
 import { addJobCommands } from './cli/job-commands.js';
+import { addMessagingCommands } from './cli/messaging-commands.js';
 import { loadServerConfig } from './config.js';
 import { runServer } from './server/run-server.js';
 
@@ -19,6 +20,10 @@ program
   .option('--data-dir <dir>', 'folder for embedded stores (env TRAINYARD_DATA_DIR, default ./trainyard-data)')
   .option('--metadata <uri>', 'metadata store: sqlite:<file> or postgres://… (env TRAINYARD_METADATA)')
   .option('--blobs <uri>', 'blob store: file:<folder> (env TRAINYARD_BLOBS)')
+  .option(
+    '--messaging <uri>',
+    'queues, topics, streams: embedded:, postgres://…, redis://…, nats://… (env TRAINYARD_MESSAGING, default embedded:)',
+  )
   .option('--no-auth', 'serve without access keys (loopback binds only)')
   .option('--config <file>', 'config file (default ./trainyard.config.json)')
   .addOption(
@@ -40,6 +45,7 @@ program
         dataDir: flags.dataDir,
         metadata: flags.metadata,
         blobs: flags.blobs,
+        messaging: flags.messaging,
         auth: flags.auth === false ? false : undefined,
         logLevel: flags.logLevel,
       },
@@ -67,6 +73,7 @@ program
 addClientCommands(program);
 addDatasetCommands(program);
 addJobCommands(program);
+addMessagingCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof TrainyardError) {

@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { builtMain } from '../testing/server-process.js';
+
+let t: TestPlatform & { baseUrl: string };
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [builtMain, ...args, '--endpoint', t.baseUrl, '--key', t.adminKey],
+      {
+        env: { PATH: process.env.PATH ?? '' },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe.skipIf(!existsSync(builtMain))(
+  'trainyard topics / queues / streams CLI (needs the build: npx tsc -b)',
+  () => {
+    beforeAll(async () => {
+      t = await openTestPlatform({}, { listen: true });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    it('subscribes a queue to a topic, test-publishes, then sees the delivery in the queue and the log', async () => {
+      expect((await cli(['topics', 'create', 'alerts', '--description', 'drift alarms'])).code).toBe(0);
+      const sub = await cli([
+        'topics',
+        'subscribe',
+        'alerts',
+        'queue:audit',
+        '--max-attempts',
+        '3',
+        '--json',
+      ]);
+      expect(sub.code).toBe(0);
+      const { id, secret } = JSON.parse(sub.stdout);
+      expect(secret).toEqual(expect.any(String));
+      const published = await cli([
+        'topics',
+        'publish',
+        'alerts',
+        '{"drift":0.4}',
+        '--attribute',
+        'model=churn',
+      ]);
+      expect(published.stdout).toMatch(/deliveries\s+1/);
+      const [delivered] = await t.platform.messaging.queues.receive('audit', {
+        waitMs: 5_000,
+        visibilityTimeoutMs: 100,
+      });
+      expect(JSON.parse(delivered!.body)).toMatchObject({
+        message: '{"drift":0.4}',
+        attributes: { model: 'churn' },
+      });
+      const log = await cli(['topics', 'deliveries', id]);
+      expect(log.stdout).toMatch(/STATUS/);
+      expect(log.stdout).toContain('delivered');
+      const queues = await cli(['queues', 'list']);
+      expect(queues.stdout).toMatch(/^audit\s+/m);
+      const bad = await cli(['topics', 'subscribe', 'alerts', 'ftp://x']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('endpoint');
+    });
+
+    it('creates a stream, puts records and reads them back from a position', async () => {
+      expect((await cli(['streams', 'create', 'capture', '--shards', '1'])).code).toBe(0);
+      const first = JSON.parse((await cli(['streams', 'put', 'capture', 'ep-a', 'one', '--json'])).stdout);
+      await cli(['streams', 'put', 'capture', 'ep-a', 'two']);
+      const all = await cli(['streams', 'read', 'capture']);
+      expect(all.stdout).toMatch(/one[\s\S]*two/);
+      const after = await cli([
+        'streams',
+        'read',
+        'capture',
+        '--from',
+        'AFTER_SEQUENCE_NUMBER',
+        '--sequence-number',
+        first.sequenceNumber,
+        '--json',
+      ]);
+      expect(
+        after.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).data),
+      ).toEqual(['two']);
+      const described = await cli(['streams', 'describe', 'capture']);
+      expect(described.stdout).toMatch(/^0\s+2\s+/m);
+    });
+  },
+);
