@@ -369,8 +369,9 @@ describe('processing jobs', () => {
     expect(stop.statusCode).toBe(200);
     expect(stop.json()).toMatchObject({ ProcessingJobStatus: 'Stopping', SecondaryStatus: 'Stopping' });
     const job = await waitFor('js-stop', ended);
-    // Grace 1 s, plus the stop poll and the status write.
-    expect(Date.now() - started).toBeLessThan(4000);
+    // Grace 1 s, plus the stop poll and the status write (generous for a loaded CI machine; the
+    // default grace is 120 s).
+    expect(Date.now() - started).toBeLessThan(8000);
     expect(job).toMatchObject({ ProcessingJobStatus: 'Stopped', SecondaryStatus: 'Stopped' });
     const logs = await logText('js-stop');
     expect(logs).toContain('ignoring SIGTERM');
