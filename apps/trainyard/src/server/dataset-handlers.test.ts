@@ -74,6 +74,8 @@ describe('dataset and recipe routes', () => {
     const city = constraints.features.find((f: { name: string }) => f.name === 'city');
     expect(city.string_constraints.domains).toEqual(['Paris', 'Berlin', 'Tokyo']);
     expect(constraints.monitoring_config.evaluate_constraints).toBe('Enabled');
+    const openApi = (await t.app.inject({ url: '/api/v1/openapi.json' })).json();
+    expect(openApi.paths['/api/v1/datasets/{name}/upload'].post.requestBody.content).toHaveProperty('*/*');
     const rejects = (
       await t.app.inject({ url: '/api/v1/datasets/people/versions/1/rejects', headers: t.auth() })
     ).json();

@@ -59,6 +59,12 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         content: { 'application/json': { schema: schemaOf(route.body, 'input') } },
       };
     }
+    if (route.rawBody) {
+      operation.requestBody = {
+        required: true,
+        content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+      };
+    }
     paths[path] = { ...(paths[path] ?? {}), [route.method.toLowerCase()]: operation };
   }
   return {
