@@ -140,6 +140,10 @@ function printVersion(v: DatasetVersion, json: boolean): void {
   printRows(v.schema, ['name', 'type', 'storageType'], false);
 }
 
+/** Keeps a table row on one line: newlines inside values are shown as \\n. */
+const oneLine = (text: string | null | undefined) =>
+  (text ?? '-').replaceAll('\r', '\\r').replaceAll('\n', '\\n');
+
 const round = (x: number | null | undefined) =>
   x === null || x === undefined
     ? '-'
@@ -155,15 +159,15 @@ function printProfile(profile: DatasetProfile): void {
       type: c.type,
       missing: c.missing,
       distinct: c.distinct,
-      min: c.numeric ? round(c.numeric.min) : (c.minText ?? '-'),
-      max: c.numeric ? round(c.numeric.max) : (c.maxText ?? '-'),
+      min: c.numeric ? round(c.numeric.min) : oneLine(c.minText),
+      max: c.numeric ? round(c.numeric.max) : oneLine(c.maxText),
       mean: c.numeric ? round(c.numeric.mean) : '-',
       std: c.numeric ? round(c.numeric.std) : '-',
       p50: c.numeric ? round(c.numeric.quantiles.p50) : '-',
       top: c.topK?.length
         ? c.topK
             .slice(0, 3)
-            .map((t) => `${t.value}(${t.count})`)
+            .map((t) => `${oneLine(t.value)}(${t.count})`)
             .join(' ')
         : '-',
     })),
@@ -190,7 +194,7 @@ async function readRecipe(file: string): Promise<unknown> {
 function versionArg(value: string | undefined): number | 'latest' {
   if (value === undefined || value === 'latest') return 'latest';
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw invalidArgument('--version', `"${value}" is not a version number`);
+  if (!Number.isInteger(n) || n < 1) throw invalidArgument('--at', `"${value}" is not a version number`);
   return n;
 }
 
@@ -208,10 +212,10 @@ export function addDatasetCommands(program: Command): void {
 
   clientCommand(datasets, 'show', 'Describe a dataset version: schema, counts, hash, lineage')
     .argument('<name>', 'dataset name')
-    .option('--version <n>', 'version number (default: latest)')
-    .action(async (name: string, flags: ClientFlags & { version?: string }) => {
+    .option('--at <version>', 'version number (default: latest)')
+    .action(async (name: string, flags: ClientFlags & { at?: string }) => {
       const version = await clientOf(flags).call('getDatasetVersion', {
-        params: { name, version: versionArg(flags.version) },
+        params: { name, version: versionArg(flags.at) },
       });
       printVersion(version as DatasetVersion, flags.json ?? false);
     });
@@ -229,34 +233,32 @@ export function addDatasetCommands(program: Command): void {
 
   clientCommand(datasets, 'profile', 'Show the profile of a version (per-column statistics, target)')
     .argument('<name>', 'dataset name')
-    .option('--version <n>', 'version number (default: latest)')
+    .option('--at <version>', 'version number (default: latest)')
     .addOption(
       new Option('--as <shape>', 'print SageMaker Model Monitor JSON instead').choices([
         'statistics',
         'constraints',
       ]),
     )
-    .action(
-      async (name: string, flags: ClientFlags & { version?: string; as?: 'statistics' | 'constraints' }) => {
-        const client = clientOf(flags);
-        const params = { name, version: versionArg(flags.version) };
-        if (flags.as) {
-          const route = flags.as === 'statistics' ? 'getDatasetStatistics' : 'getDatasetConstraints';
-          printObject(await client.call(route, { params }), true);
-          return;
-        }
-        const profile = (await client.call('getDatasetProfile', { params })) as DatasetProfile;
-        if (flags.json) printObject(profile, true);
-        else printProfile(profile);
-      },
-    );
+    .action(async (name: string, flags: ClientFlags & { at?: string; as?: 'statistics' | 'constraints' }) => {
+      const client = clientOf(flags);
+      const params = { name, version: versionArg(flags.at) };
+      if (flags.as) {
+        const route = flags.as === 'statistics' ? 'getDatasetStatistics' : 'getDatasetConstraints';
+        printObject(await client.call(route, { params }), true);
+        return;
+      }
+      const profile = (await client.call('getDatasetProfile', { params })) as DatasetProfile;
+      if (flags.json) printObject(profile, true);
+      else printProfile(profile);
+    });
 
   clientCommand(datasets, 'rejects', 'Show malformed rows skipped while ingesting a version')
     .argument('<name>', 'dataset name')
-    .option('--version <n>', 'version number (default: latest)')
-    .action(async (name: string, flags: ClientFlags & { version?: string }) => {
+    .option('--at <version>', 'version number (default: latest)')
+    .action(async (name: string, flags: ClientFlags & { at?: string }) => {
       const { items } = await clientOf(flags).call('getDatasetRejects', {
-        params: { name, version: versionArg(flags.version) },
+        params: { name, version: versionArg(flags.at) },
       });
       printRows(items, ['line', 'column', 'error', 'text'], flags.json ?? false);
     });
@@ -351,59 +353,55 @@ export function addDatasetCommands(program: Command): void {
   clientCommand(recipes, 'preview', 'Fit and apply a recipe on the first rows of a version; stores nothing')
     .argument('<recipe>', 'recipe JSON file')
     .requiredOption('--dataset <name>', 'input dataset')
-    .option('--version <n>', 'input version (default: latest)')
+    .option('--at <version>', 'input version (default: latest)')
     .option('--rows <n>', 'rows to preview (1-1000)', '20')
-    .action(
-      async (file: string, flags: ClientFlags & { dataset: string; version?: string; rows: string }) => {
-        const version = versionArg(flags.version);
-        const preview = await clientOf(flags).call('previewRecipe', {
-          body: {
-            dataset: flags.dataset,
-            ...(version === 'latest' ? {} : { version }),
-            recipe: (await readRecipe(file)) as never,
-            rows: Number(flags.rows),
-          },
-        });
-        if (flags.json) {
-          printObject(preview, true);
-          return;
-        }
-        const columns = preview.columns.map((c) => c.name);
-        const rows = preview.rows.map((r, i) => (preview.splits ? { split: preview.splits[i], ...r } : r));
-        printRows(rows, preview.splits ? ['split', ...columns] : columns, false);
-      },
-    );
+    .action(async (file: string, flags: ClientFlags & { dataset: string; at?: string; rows: string }) => {
+      const version = versionArg(flags.at);
+      const preview = await clientOf(flags).call('previewRecipe', {
+        body: {
+          dataset: flags.dataset,
+          ...(version === 'latest' ? {} : { version }),
+          recipe: (await readRecipe(file)) as never,
+          rows: Number(flags.rows),
+        },
+      });
+      if (flags.json) {
+        printObject(preview, true);
+        return;
+      }
+      const columns = preview.columns.map((c) => c.name);
+      const rows = preview.rows.map((r, i) => (preview.splits ? { split: preview.splits[i], ...r } : r));
+      printRows(rows, preview.splits ? ['split', ...columns] : columns, false);
+    });
 
   clientCommand(recipes, 'run', 'Run a recipe on a version; each output (or split) becomes a new version')
     .argument('<recipe>', 'recipe JSON file')
     .requiredOption('--dataset <name>', 'input dataset')
-    .option('--version <n>', 'input version (default: latest)')
+    .option('--at <version>', 'input version (default: latest)')
     .option(
       '--output <name>',
       'output dataset (default: <dataset>-<recipe name>; splits add -train/-validation/-test)',
     )
-    .action(
-      async (file: string, flags: ClientFlags & { dataset: string; version?: string; output?: string }) => {
-        const version = versionArg(flags.version);
-        if (!flags.json) process.stderr.write('running the recipe on the server…\n');
-        const result = await clientOf(flags).call('runRecipe', {
-          body: {
-            dataset: flags.dataset,
-            ...(version === 'latest' ? {} : { version }),
-            ...(flags.output ? { output: flags.output } : {}),
-            recipe: (await readRecipe(file)) as never,
-          },
-        });
-        if (flags.json) {
-          printObject(result, true);
-          return;
-        }
-        printRows(
-          result.versions.map((v) => ({ dataset: v.dataset, ...versionRow(v as DatasetVersion) })),
-          ['dataset', ...versionColumns],
-          false,
-        );
-        process.stdout.write(`\nfitted recipe: ${result.fittedRecipeUri}\n`);
-      },
-    );
+    .action(async (file: string, flags: ClientFlags & { dataset: string; at?: string; output?: string }) => {
+      const version = versionArg(flags.at);
+      if (!flags.json) process.stderr.write('running the recipe on the server…\n');
+      const result = await clientOf(flags).call('runRecipe', {
+        body: {
+          dataset: flags.dataset,
+          ...(version === 'latest' ? {} : { version }),
+          ...(flags.output ? { output: flags.output } : {}),
+          recipe: (await readRecipe(file)) as never,
+        },
+      });
+      if (flags.json) {
+        printObject(result, true);
+        return;
+      }
+      printRows(
+        result.versions.map((v) => ({ dataset: v.dataset, ...versionRow(v as DatasetVersion) })),
+        ['dataset', ...versionColumns],
+        false,
+      );
+      process.stdout.write(`\nfitted recipe: ${result.fittedRecipeUri}\n`);
+    });
 }
