@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
+import type { JobEventSink } from '@trainyard/core/jobs/job-events';
 import { ProcessingJobService } from '@trainyard/core/jobs/processing-job-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
@@ -41,6 +42,8 @@ export async function openJobServices(parts: {
   queue: JobQueue;
   /** Enables DatasetInput/DatasetOutput and the built-in recipe processor. */
   datasets?: DatasetService | undefined;
+  /** Where job state changes are published (`trainyard.processing-job.state-change`). */
+  events?: JobEventSink | undefined;
 }): Promise<JobServices> {
   const { config, metadata } = parts;
   // Created here, not only by a worker: a server with workerConcurrency 0 still queues jobs.
@@ -83,6 +86,7 @@ export async function openJobServices(parts: {
     instanceTypes: metadata.instanceTypes,
     datasets: catalog,
     builtInImages: processingRunner.builtInImages,
+    events: parts.events,
   });
   let worker: JobWorker | undefined;
   return {
@@ -101,6 +105,7 @@ export async function openJobServices(parts: {
         stopGraceMs: config.jobStopGraceSeconds * 1000,
         maxAttempts: config.jobMaxAttempts,
         log: parts.log.child({ component: 'job-worker' }),
+        events: parts.events,
       });
       await worker.start();
       return worker;

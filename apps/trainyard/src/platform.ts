@@ -84,7 +84,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
       engine: dataEngine,
       workDir: join(config.dataDir, 'tmp', 'datasets'),
     });
-    const jobs = await openJobServices({ config, log, metadata, blobs, queue: jobQueue, datasets });
+    const jobs = await openJobServices({ config, log, metadata, blobs, queue: jobQueue, datasets, events });
     return {
       config,
       log,

@@ -148,6 +148,13 @@ async function object(key: string): Promise<string> {
 
 describe('processing jobs', () => {
   it('runs a node script on its inputs and uploads its output, with SageMaker statuses and live logs', async () => {
+    const topics = t.platform.messaging.topics;
+    const events: { resource: { name: string }; detail: { state: string; previousState?: string } }[] = [];
+    topics.registerHandler('jobs-test', async (n) => {
+      events.push(JSON.parse(n.message));
+    });
+    await topics.createTopic('trainyard.processing-job.state-change');
+    await topics.subscribe('trainyard.processing-job.state-change', { kind: 'handler', name: 'jobs-test' });
     const created = await create(
       spec('js-prep', 'prep.mjs', {
         AppSpecification: {
@@ -196,6 +203,22 @@ describe('processing jobs', () => {
       lineage: { jobName: 'js-prep', source: 's3://work/out/js/' },
     });
     expect(version.schema.map((c) => c.name)).toEqual(['id', 'price', 'region', 'double']);
+    // Subscribers of the state-change topic hear the job queued and completed.
+    const deadline = Date.now() + 10_000;
+    while (
+      !events.some((e) => e.resource.name === 'js-prep' && e.detail.state === 'Completed') &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(
+      events
+        .filter((e) => e.resource.name === 'js-prep')
+        .map((e) => [e.detail.previousState, e.detail.state]),
+    ).toEqual([
+      [undefined, 'InProgress'],
+      ['InProgress', 'Completed'],
+    ]);
     expect(await object('out/js/doubled.csv')).toBe(
       'id,price,region,double\n1,10.5,north,21\n2,4,south,8\n3,7.25,north,14.5\n',
     );

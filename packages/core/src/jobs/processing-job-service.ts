@@ -11,6 +11,7 @@ import type { JobListFilter, JobRecord, JobStore } from '../ports/job-store.js';
 import type { InstanceTypeStore } from '../ports/metadata-store.js';
 import type { JobDatasetCatalog } from './job-dataset-catalog.js';
 import { type JobDispatchMessage, jobArn, jobQueueName, newJobId } from './job-dispatch.js';
+import { type JobEventSink, publishJobStateChange } from './job-events.js';
 import { JobLifecycle } from './job-lifecycle.js';
 
 /** What a worker stores in `result` when a processing job completes. */
@@ -26,6 +27,8 @@ export interface ProcessingJobServiceOptions {
   datasets?: JobDatasetCatalog | undefined;
   /** Images the runtime implements itself (no ContainerEntrypoint needed). */
   builtInImages?: readonly string[];
+  /** Receives `trainyard.processing-job.state-change` events (queued, stop requested). */
+  events?: JobEventSink | undefined;
 }
 
 function iso(d: Date | undefined): string | undefined {
@@ -119,6 +122,7 @@ export class ProcessingJobService {
       );
       throw error;
     }
+    await publishJobStateChange(this.options.events, undefined, job);
     return toProcessingJob(job);
   }
 
@@ -155,7 +159,9 @@ export class ProcessingJobService {
         ? JobLifecycle.advance(job, 'Stopping', now, 'Stop requested')
         : JobLifecycle.advance(job, 'Stopped', now, 'Stopped before a worker ran it');
       try {
-        return toProcessingJob(await this.options.jobs.update(job.id, patch, { version: job.version }));
+        const updated = await this.options.jobs.update(job.id, patch, { version: job.version });
+        await publishJobStateChange(this.options.events, job, updated);
+        return toProcessingJob(updated);
       } catch (error) {
         if (!TrainyardError.is(error, 'CONFLICT')) throw error;
         // A worker moved it meanwhile (claimed it, changed status): decide again on the new state.

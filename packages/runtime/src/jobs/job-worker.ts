@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogStream, SecondaryStatus } from '@trainyard/contracts/jobs';
 import { jobQueueName, parseJobDispatchMessage } from '@trainyard/core/jobs/job-dispatch';
+import { type JobEventSink, publishJobStateChange } from '@trainyard/core/jobs/job-events';
 import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
 import type { JobQueue, ReceivedMessage } from '@trainyard/core/ports/job-queue';
 import type { JobKind, JobPatch, JobRecord, JobStore } from '@trainyard/core/ports/job-store';
@@ -48,6 +49,8 @@ export interface JobWorkerOptions {
   log?: WorkerLog;
   /** Names this worker in claims; default `<host>:<pid>:<random>`. */
   id?: string;
+  /** Receives `trainyard.<kind>-job.state-change` events when a job's status changes. */
+  events?: JobEventSink | undefined;
 }
 
 const silentLog: WorkerLog = { info() {}, warn() {}, error() {} };
@@ -73,7 +76,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class JobWorker {
   readonly id: string;
-  readonly #options: Required<Omit<JobWorkerOptions, 'log' | 'id'>> & { log: WorkerLog };
+  readonly #options: Required<Omit<JobWorkerOptions, 'log' | 'id' | 'events'>> & {
+    log: WorkerLog;
+    events: JobEventSink | undefined;
+  };
   readonly #runners = new Map<JobKind, JobKindRunner>();
   readonly #running = new Map<string, AbortController>();
   #loops: Promise<void>[] = [];
@@ -92,6 +98,7 @@ export class JobWorker {
       memorySampleMs: 200,
       ...options,
       log: options.log ?? silentLog,
+      events: options.events,
     };
     for (const runner of options.runners) this.#runners.set(runner.kind, runner);
   }
@@ -177,7 +184,11 @@ export class JobWorker {
       const patch = change(job);
       if (!patch) return job;
       try {
-        return await this.#options.jobs.update(jobId, patch, { version: job.version, holder });
+        const updated = await this.#options.jobs.update(jobId, patch, { version: job.version, holder });
+        await publishJobStateChange(this.#options.events, job, updated, (err) =>
+          this.#options.log.warn({ err, job: job.name }, 'could not publish the job state change'),
+        );
+        return updated;
       } catch (error) {
         if (!TrainyardError.is(error, 'CONFLICT')) throw error;
         const now = await this.#options.jobs.getById(jobId);
