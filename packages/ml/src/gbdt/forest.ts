@@ -142,7 +142,7 @@ export class CompiledForest {
         for (let r = 0; r < m; r++) {
           const v = data[src + r]!;
           blk[r * d + f] = v;
-          nan |= (v !== v) as unknown as number;
+          nan |= Number.isNaN(v) as unknown as number;
         }
       }
       const m4 = m & ~3;
@@ -220,22 +220,22 @@ export class CompiledForest {
               2 * n0 +
               2 -
               (((v0 < cThr[a0]!) as unknown as number) |
-                (((v0 !== v0) as unknown as number) & cMissLeft[a0]!));
+                ((Number.isNaN(v0) as unknown as number) & cMissLeft[a0]!));
             n1 =
               2 * n1 +
               2 -
               (((v1 < cThr[a1]!) as unknown as number) |
-                (((v1 !== v1) as unknown as number) & cMissLeft[a1]!));
+                ((Number.isNaN(v1) as unknown as number) & cMissLeft[a1]!));
             n2 =
               2 * n2 +
               2 -
               (((v2 < cThr[a2]!) as unknown as number) |
-                (((v2 !== v2) as unknown as number) & cMissLeft[a2]!));
+                ((Number.isNaN(v2) as unknown as number) & cMissLeft[a2]!));
             n3 =
               2 * n3 +
               2 -
               (((v3 < cThr[a3]!) as unknown as number) |
-                (((v3 !== v3) as unknown as number) & cMissLeft[a3]!));
+                ((Number.isNaN(v3) as unknown as number) & cMissLeft[a3]!));
           }
           const q = (b0 + r) * K + k;
           out[q]! += cValue[lb + n0]!;
@@ -253,7 +253,7 @@ export class CompiledForest {
               2 * n0 +
               2 -
               (((v0 < cThr[a0]!) as unknown as number) |
-                (((v0 !== v0) as unknown as number) & cMissLeft[a0]!));
+                ((Number.isNaN(v0) as unknown as number) & cMissLeft[a0]!));
           }
           out[(b0 + r) * K + k]! += cValue[lb + n0]!;
         }

@@ -11,8 +11,9 @@ import {
   type GbdtExecutor,
   type GbdtWorkerFactory,
   type GbdtWorkspace,
+  HJOB,
   LEAF_PIECE,
-  MAX_PARTS,
+  MAX_GROUPS,
   PIECE,
   SerialExecutor,
   SUM_CHUNK,
@@ -104,7 +105,7 @@ export function trainGbdt(
       `needs ${slots} histograms of ${d} features; lower max_depth or set max_leaves`,
     );
   }
-  const threads = Math.min(p.nthread, MAX_PARTS);
+  const threads = p.nthread;
   const parallel = threads > 1 && options.workerFactory !== undefined && n >= 2;
   const alloc = (bytes: number) => (parallel ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
 
@@ -133,10 +134,12 @@ export function trainGbdt(
     y: f64(n),
     w: f64(train.weight ? n : 0),
     params: f64(8),
-    taskI: new Int32Array(alloc(4 * (T_REC + Math.max(PIECE, LEAF_PIECE) * (2 * slots + 2 * threads + 8)))),
+    taskI: new Int32Array(
+      alloc(4 * (T_REC + Math.max(PIECE, LEAF_PIECE, HJOB) * (2 * slots + 2 * MAX_GROUPS + 8))),
+    ),
     taskF: f64(4 * slots + 16),
     sums: f64(2 * Math.ceil(n / SUM_CHUNK)),
-    res: f64(6 * (2 * slots + 2) * threads),
+    res: f64(6 * (2 * slots + 2) * Math.min(threads, d)),
   };
   ws.numBins.set(cuts.numBins);
   ws.hasMissing.set(cuts.hasMissing);
@@ -171,7 +174,7 @@ export function trainGbdt(
         t[3] = k;
         t[4] = k === 0 ? 1 : 0;
         t[5] = p.subsample < 1 ? 0 : 1;
-        exec.run(n >= 16384 ? threads : 1);
+        exec.run(parallel && n >= 16384 ? Math.min(Math.ceil(n / SUM_CHUNK), 4 * threads) : 1);
         if (p.objective === 'reg:absoluteerror' && K === 1)
           for (let i = 0; i < n; i++) residual![i] = train.y[i]! - margin[i]!;
         let m = n;

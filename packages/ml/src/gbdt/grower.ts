@@ -6,8 +6,10 @@ import {
   CMD_PART_B,
   type GbdtExecutor,
   type GbdtWorkspace,
+  HJOB,
   LEAF_PIECE,
   leafWeight,
+  MAX_GROUPS,
   PIECE,
   SUM_CHUNK,
   T_GROUPS,
@@ -37,8 +39,17 @@ export interface GrownTree {
 }
 
 const RT_EPS = 1e-6;
-/** Row-feature units below which a task stays on the calling thread (hand-over costs more). */
+/** Row-feature units below which a histogram task stays on the calling thread (hand-over costs more). */
 const PAR_WORK = 100_000;
+/** Rows below which a partition or leaf-update task stays on the calling thread. */
+const PAR_ROWS = 16_384;
+
+/** One histogram job: build `build`, derive `large` (or none) by subtraction, search `evals`. */
+interface HistJob {
+  build: OpenNode;
+  large: OpenNode | null;
+  evals: OpenNode[];
+}
 
 interface OpenNode {
   id: number;
@@ -89,9 +100,9 @@ export class TreeGrower {
     return Math.min(byDepth, byLeaves) + 1;
   }
 
-  /** Parts for a task of `work` row-feature units: the executor's threads when worth a hand-over. */
-  private partsFor(work: number): number {
-    return work >= PAR_WORK ? this.exec.threads : 1;
+  /** Chunks for a row-split task of `rows` rows: two per thread when worth a hand-over. */
+  private rowChunks(rows: number): number {
+    return rows >= PAR_ROWS && this.exec.threads > 1 ? Math.min(2 * this.exec.threads, MAX_GROUPS) : 1;
   }
 
   /**
@@ -126,7 +137,7 @@ export class TreeGrower {
     const root: OpenNode = this.open(rootId, 0, nRows, g, h, 0);
     if (this.canSplit(root)) {
       root.slot = this.freeSlots.pop()!;
-      this.histTask([root], identity, [], [root]);
+      this.histTask([{ build: root, large: null, evals: [root] }], identity);
     }
     if (this.p.lossguide) this.growLossguide(root);
     else this.growDepthwise(root);
@@ -180,9 +191,7 @@ export class TreeGrower {
    */
   private splitAll(nodes: OpenNode[]): OpenNode[] {
     const children = this.partition(nodes);
-    const builds: OpenNode[] = [];
-    const pairs: OpenNode[] = [];
-    const evals: OpenNode[] = [];
+    const jobs: HistJob[] = [];
     for (let q = 0; q < nodes.length; q++) {
       const nd = nodes[q]!;
       const l = children[2 * q]!;
@@ -195,13 +204,13 @@ export class TreeGrower {
         small.slot = this.freeSlots.pop()!;
         large.slot = nd.slot;
         nd.slot = -1;
-        builds.push(small);
-        if (this.canSplit(large)) pairs.push(large, small);
+        const evals: OpenNode[] = [];
         if (lc) evals.push(l);
         if (rc) evals.push(r);
+        jobs.push({ build: small, large: this.canSplit(large) ? large : null, evals });
       } else this.release(nd);
     }
-    if (builds.length > 0) this.histTask(builds, false, pairs, evals);
+    if (jobs.length > 0) this.histTask(jobs, false);
     for (const c of children) if (!this.canSplit(c)) this.release(c);
     return children;
   }
@@ -271,60 +280,93 @@ export class TreeGrower {
     }
   }
 
-  /** One task: histograms of `builds`, then hist[large] -= hist[small] per pair, then split search on `evals`. */
-  private histTask(builds: OpenNode[], identity: boolean, pairs: OpenNode[], evals: OpenNode[]): void {
+  /**
+   * One task for all `jobs`: chunks are (group of jobs, feature part); groups are balanced by rows and
+   * with few jobs each histogram is also split by features. Reduces the per-part best splits in
+   * feature order, which keeps the serial scan's tie-breaking.
+   */
+  private histTask(jobs: HistJob[], identity: boolean): void {
     const ws = this.ws;
     const t = ws.taskI;
     const tf = ws.taskF;
-    t[0] = CMD_HIST;
-    t[2] = builds.length;
-    t[3] = pairs.length >> 1;
-    t[4] = evals.length;
-    t[5] = identity ? 1 : 0;
-    let o = T_REC;
-    let rows = 0;
-    for (const nd of builds) {
-      t[o++] = nd.start;
-      t[o++] = nd.end;
-      t[o++] = nd.slot;
-      rows += nd.end - nd.start;
-    }
-    for (const nd of pairs) t[o++] = nd.slot;
-    for (let e = 0; e < evals.length; e++) {
-      const nd = evals[e]!;
-      t[o++] = nd.slot;
-      tf[2 * e] = nd.g;
-      tf[2 * e + 1] = nd.h;
-    }
+    const threads = this.exec.threads;
     const d = ws.d;
-    const parts = this.partsFor(rows * d + (pairs.length * 32 + evals.length * 64) * d);
-    this.exec.run(parts);
+    let rows = 0;
+    let nEval = 0;
+    for (const jb of jobs) {
+      rows += jb.build.end - jb.build.start;
+      nEval += jb.evals.length;
+    }
+    const work = rows * d + (jobs.length * 32 + nEval * 64) * d;
+    let fParts = 1;
+    let groups = 1;
+    if (threads > 1 && work >= PAR_WORK) {
+      fParts = jobs.length >= 4 * threads ? 1 : Math.min(threads, d);
+      groups = Math.min(jobs.length, 4 * threads, MAX_GROUPS, Math.floor(4000 / fParts));
+    }
+    t[0] = CMD_HIST;
+    t[5] = identity ? 1 : 0;
+    t[6] = fParts;
+    t[T_GROUPS] = 0;
+    let g = 0;
+    let acc = 0;
+    let e = 0;
+    for (let j = 0; j < jobs.length; j++) {
+      const jb = jobs[j]!;
+      const o = T_REC + HJOB * j;
+      t[o] = jb.build.start;
+      t[o + 1] = jb.build.end;
+      t[o + 2] = jb.build.slot;
+      t[o + 3] = jb.large ? jb.large.slot : -1;
+      t[o + 4] = -1;
+      t[o + 6] = -1;
+      for (let u = 0; u < jb.evals.length; u++) {
+        const nd = jb.evals[u]!;
+        t[o + 4 + 2 * u] = nd.slot;
+        t[o + 5 + 2 * u] = e;
+        tf[2 * e] = nd.g;
+        tf[2 * e + 1] = nd.h;
+        e++;
+      }
+      acc += jb.build.end - jb.build.start;
+      // Close group g once it holds its share of the rows (the last group takes the rest).
+      if (g < groups - 1 && acc * groups >= rows * (g + 1) && j < jobs.length - 1) {
+        g++;
+        t[T_GROUPS + g] = j + 1;
+      }
+    }
+    groups = g + 1;
+    t[T_GROUPS + groups] = jobs.length;
+    this.exec.run(groups * fParts);
     const res = ws.res;
     const cutsArr = this.cuts;
-    for (let e = 0; e < evals.length; e++) {
-      const nd = evals[e]!;
-      let best = 0;
-      let r = -1;
-      for (let p = 0; p < parts; p++) {
-        const k = (e * parts + p) * 6;
-        if (res[k]! > best) {
-          best = res[k]!;
-          r = k;
+    e = 0;
+    for (const jb of jobs) {
+      for (const nd of jb.evals) {
+        let best = 0;
+        let r = -1;
+        for (let p = 0; p < fParts; p++) {
+          const k = (e * fParts + p) * 6;
+          if (res[k]! > best) {
+            best = res[k]!;
+            r = k;
+          }
         }
-      }
-      nd.gain = best;
-      if (r >= 0) {
-        nd.feat = res[r + 1]!;
-        nd.bin = res[r + 2]!;
-        nd.missLeft = res[r + 3] === 1 && cutsArr.hasMissing[nd.feat] === 1;
-        nd.gl = res[r + 4]!;
-        nd.hl = res[r + 5]!;
-      } else {
-        nd.feat = -1;
-        nd.bin = -1;
-        nd.missLeft = false;
-        nd.gl = 0;
-        nd.hl = 0;
+        e++;
+        nd.gain = best;
+        if (r >= 0) {
+          nd.feat = res[r + 1]!;
+          nd.bin = res[r + 2]!;
+          nd.missLeft = res[r + 3] === 1 && cutsArr.hasMissing[nd.feat] === 1;
+          nd.gl = res[r + 4]!;
+          nd.hl = res[r + 5]!;
+        } else {
+          nd.feat = -1;
+          nd.bin = -1;
+          nd.missLeft = false;
+          nd.gl = 0;
+          nd.hl = 0;
+        }
       }
     }
   }
@@ -340,7 +382,7 @@ export class TreeGrower {
     const cuts = this.cuts;
     let total = 0;
     for (const nd of nodes) total += nd.end - nd.start;
-    const parts = this.partsFor(total * 4);
+    const parts = this.rowChunks(total);
     t[0] = CMD_PART_A;
     let q = 0;
     let p = 0;
@@ -425,7 +467,7 @@ export class TreeGrower {
     const nLeaves = g.leafStart.length;
     let total = 0;
     for (let l = 0; l < nLeaves; l++) total += g.leafEnd[l]! - g.leafStart[l]!;
-    const parts = this.partsFor(total * 4);
+    const parts = this.rowChunks(total);
     t[0] = CMD_LEAF;
     t[3] = k;
     let q = 0;

@@ -55,12 +55,14 @@ export const CMD_PART_A = 3;
 export const CMD_PART_B = 4;
 export const CMD_LEAF = 5;
 export const CMD_EXIT = 9;
-/** taskI layout: [0] command, [1] parts, [2..8) arguments, [8..8+257) piece group bounds, then records. */
+/** taskI layout: [0] command, [1] chunks, [2..8) arguments, [8..8+257) group bounds, then records. */
 export const T_GROUPS = 8;
 export const T_REC = 272;
-export const MAX_PARTS = 256;
+export const MAX_GROUPS = 256;
 /** Ints per partition piece: a, b, feature, bin, missing bin (or -1), in place, out: left count, dstL, dstR. */
 export const PIECE = 10;
+/** Ints per histogram job: start, end, build slot, sibling slot, eval slot/index ×2. */
+export const HJOB = 8;
 /** Ints per leaf-update piece: a, b, leaf index (value in taskF). */
 export const LEAF_PIECE = 3;
 /** Rows per gradient-sum chunk. */
@@ -75,6 +77,7 @@ export const KERNEL_CONSTANTS: Record<string, number> = {
   T_GROUPS,
   T_REC,
   PIECE,
+  HJOB,
   LEAF_PIECE,
   SUM_CHUNK,
 };
@@ -86,31 +89,74 @@ export const OBJ_SQUARED = 2;
 export const OBJ_ABSOLUTE = 3;
 export const OBJ_POISSON = 4;
 
-/** Runs piece `part` of `parts` of the task in `ws.taskI`. */
-export function runTask(ws: GbdtWorkspace, part: number, parts: number): void {
+/**
+ * Runs chunk `c` of the `nChunks` chunks of the task in `ws.taskI`. Chunks are a pure function of the
+ * task, so which thread runs which chunk (and in what order) never changes a result.
+ */
+export function runTask(ws: GbdtWorkspace, c: number, nChunks: number): void {
   const t = ws.taskI;
   const cmd = t[0]!;
   if (cmd === CMD_GRAD) {
-    // Row bounds on multiples of 64 so no two threads write the same cache line.
     // Row bounds on whole SUM_CHUNKs: no two threads write the same cache line, and the per-chunk
     // gradient sums do not depend on the split.
-    const chunks = Math.ceil(ws.n / SUM_CHUNK);
-    const c0 = Math.floor((chunks * part) / parts);
-    const c1 = Math.floor((chunks * (part + 1)) / parts);
+    const blocks = Math.ceil(ws.n / SUM_CHUNK);
+    const c0 = Math.floor((blocks * c) / nChunks);
+    const c1 = Math.floor((blocks * (c + 1)) / nChunks);
     gradKernel(ws, c0 * SUM_CHUNK, Math.min(ws.n, c1 * SUM_CHUNK));
   } else if (cmd === CMD_HIST) {
+    // Chunk = (job group, feature part).
+    const fParts = t[6]!;
+    const g = Math.floor(c / fParts);
+    const fp = c - g * fParts;
     const d = ws.d;
-    const f0 = Math.round((d * part) / parts);
-    const f1 = Math.round((d * (part + 1)) / parts);
-    histKernel(ws, f0, f1);
-    subtractKernel(ws, f0, f1);
-    evalKernel(ws, f0, f1, part, parts);
+    histJobs(
+      ws,
+      t[T_GROUPS + g]!,
+      t[T_GROUPS + g + 1]!,
+      Math.round((d * fp) / fParts),
+      Math.round((d * (fp + 1)) / fParts),
+      fp,
+      fParts,
+    );
   } else if (cmd === CMD_PART_A) {
-    partitionKernel(ws, t[T_GROUPS + part]!, t[T_GROUPS + part + 1]!);
+    partitionKernel(ws, t[T_GROUPS + c]!, t[T_GROUPS + c + 1]!);
   } else if (cmd === CMD_PART_B) {
-    scatterKernel(ws, t[T_GROUPS + part]!, t[T_GROUPS + part + 1]!);
+    scatterKernel(ws, t[T_GROUPS + c]!, t[T_GROUPS + c + 1]!);
   } else if (cmd === CMD_LEAF) {
-    leafKernel(ws, t[T_GROUPS + part]!, t[T_GROUPS + part + 1]!);
+    leafKernel(ws, t[T_GROUPS + c]!, t[T_GROUPS + c + 1]!);
+  }
+}
+
+/**
+ * Histogram jobs [j0, j1) on features [f0, f1) (records of HJOB ints from T_REC: start, end, slot to
+ * build, larger sibling's slot or -1, then up to two (slot, eval index) pairs to search, -1 for none).
+ * Per job: build the smaller child's histogram, derive the sibling as parent minus it (the sibling slot
+ * holds the parent's histogram), then search both for splits; results go to res[(e * fParts + fp) * 6].
+ */
+export function histJobs(
+  ws: GbdtWorkspace,
+  j0: number,
+  j1: number,
+  f0: number,
+  f1: number,
+  fp: number,
+  fParts: number,
+): void {
+  const t = ws.taskI;
+  const hist = ws.hist;
+  const slotSize = ws.stride * 512;
+  const identity = t[5]!;
+  for (let j = j0; j < j1; j++) {
+    const o = T_REC + HJOB * j;
+    const small = t[o + 2]! * slotSize;
+    histBuild(ws, t[o]!, t[o + 1]!, small, identity, f0, f1);
+    if (t[o + 3]! >= 0) {
+      const large = t[o + 3]! * slotSize;
+      const k1 = f1 * 512;
+      for (let k = f0 * 512; k < k1; k++) hist[large + k]! -= hist[small + k]!;
+    }
+    if (t[o + 4]! >= 0) evalNode(ws, t[o + 4]! * slotSize, t[o + 5]!, f0, f1, fp, fParts);
+    if (t[o + 6]! >= 0) evalNode(ws, t[o + 6]! * slotSize, t[o + 7]!, f0, f1, fp, fParts);
   }
 }
 
@@ -205,14 +251,19 @@ export function gradKernel(ws: GbdtWorkspace, i0: number, i1: number): void {
 }
 
 /**
- * Histograms of features [f0, f1) for the nodes to build: taskI[2] nodes, [5] identity (rows are
- * start..end instead of rowIdx[start..end)); records (start, end, slot) from T_REC. Whole 4-feature
- * words are read with one 32-bit load; features of a word shared with another part are read as bytes.
+ * Histogram of features [f0, f1) of rows rowIdx[start..end) (start..end when `identity` is 1) into the
+ * slot at `base`. Whole 4-feature words are read with one 32-bit load; features of a word shared with
+ * another feature part are read as bytes.
  */
-export function histKernel(ws: GbdtWorkspace, f0: number, f1: number): void {
-  const t = ws.taskI;
-  const nBuild = t[2]!;
-  const identity = t[5]!;
+export function histBuild(
+  ws: GbdtWorkspace,
+  start: number,
+  end: number,
+  base: number,
+  identity: number,
+  f0: number,
+  f1: number,
+): void {
   const bins32 = ws.bins32;
   const rowBins = ws.rowBins;
   const stride = ws.stride;
@@ -220,7 +271,6 @@ export function histKernel(ws: GbdtWorkspace, f0: number, f1: number): void {
   const gh = ws.gh;
   const rowIdx = ws.rowIdx;
   const hist = ws.hist;
-  const slotSize = stride * 512;
   let w0 = (f0 + 3) >> 2;
   let w1 = f1 >> 2;
   let h1 = w0 * 4;
@@ -231,11 +281,7 @@ export function histKernel(ws: GbdtWorkspace, f0: number, f1: number): void {
     h1 = f1;
     t0 = f1;
   }
-  for (let q = 0; q < nBuild; q++) {
-    const o = T_REC + 3 * q;
-    const start = t[o]!;
-    const end = t[o + 1]!;
-    const base = t[o + 2]! * slotSize;
+  {
     hist.fill(0, base + f0 * 512, base + f1 * 512);
     const wb = base + w0 * 2048;
     for (let j = start; j < end; j++) {
@@ -277,21 +323,6 @@ export function histKernel(ws: GbdtWorkspace, f0: number, f1: number): void {
   }
 }
 
-/** hist[large] -= hist[small] on features [f0, f1) for the (large, small) slot pairs after the builds. */
-export function subtractKernel(ws: GbdtWorkspace, f0: number, f1: number): void {
-  const t = ws.taskI;
-  const nSub = t[3]!;
-  const hist = ws.hist;
-  const slotSize = ws.stride * 512;
-  const o = T_REC + 3 * t[2]!;
-  for (let q = 0; q < nSub; q++) {
-    const a = t[o + 2 * q]! * slotSize;
-    const b = t[o + 2 * q + 1]! * slotSize;
-    const k1 = f1 * 512;
-    for (let k = f0 * 512; k < k1; k++) hist[a + k]! -= hist[b + k]!;
-  }
-}
-
 /** Regularised leaf weight (XGBoost's CalcWeight). */
 export function leafWeight(
   g: number,
@@ -320,13 +351,18 @@ export function nodeGain(g: number, h: number, lam: number, alpha: number, mcw: 
 }
 
 /**
- * Best split over features [f0, f1) of each node to evaluate (slots after the builds and pairs; G, H in
- * taskF[2e], taskF[2e + 1]): forward scan with missing values right, then with missing values left.
+ * Best split over features [f0, f1) of the node whose histogram is at `base` (G, H in taskF[2e],
+ * taskF[2e + 1]): forward scan with missing values right, then with missing values left.
  */
-export function evalKernel(ws: GbdtWorkspace, f0: number, f1: number, part: number, parts: number): void {
-  const t = ws.taskI;
-  const nEval = t[4]!;
-  const off = T_REC + 3 * t[2]! + 2 * t[3]!;
+export function evalNode(
+  ws: GbdtWorkspace,
+  base: number,
+  e: number,
+  f0: number,
+  f1: number,
+  fp: number,
+  fParts: number,
+): void {
   const hist = ws.hist;
   const tf = ws.taskF;
   const res = ws.res;
@@ -339,9 +375,7 @@ export function evalKernel(ws: GbdtWorkspace, f0: number, f1: number, part: numb
   const mcw = pr[2]!;
   const mds = pr[3]!;
   const plain = alpha === 0 && mds === 0;
-  const slotSize = ws.stride * 512;
-  for (let e = 0; e < nEval; e++) {
-    const base = t[off + e]! * slotSize;
+  {
     const G = tf[2 * e]!;
     const H = tf[2 * e + 1]!;
     const parentGain = nodeGain(G, H, lam, alpha, mcw, mds);
@@ -425,7 +459,7 @@ export function evalKernel(ws: GbdtWorkspace, f0: number, f1: number, part: numb
         }
       }
     }
-    const r = (e * parts + part) * 6;
+    const r = (e * fParts + fp) * 6;
     res[r] = best;
     res[r + 1] = bf;
     res[r + 2] = bb;
@@ -530,11 +564,11 @@ export function kernelSource(): string {
   for (const fn of [
     runTask,
     gradKernel,
-    histKernel,
-    subtractKernel,
+    histJobs,
+    histBuild,
     leafWeight,
     nodeGain,
-    evalKernel,
+    evalNode,
     partitionKernel,
     scatterKernel,
     leafKernel,
@@ -543,10 +577,10 @@ export function kernelSource(): string {
   return src;
 }
 
-/** Runs tasks on `threads` threads; `run(parts)` returns when all parts of the task in taskI are done. */
+/** Runs tasks on `threads` threads; `run(chunks)` returns when every chunk of the task in taskI is done. */
 export interface GbdtExecutor {
   readonly threads: number;
-  run(parts: number): void;
+  run(chunks: number): void;
   close(): void;
 }
 
@@ -560,9 +594,9 @@ export class SerialExecutor implements GbdtExecutor {
   constructor(ws: GbdtWorkspace) {
     this.ws = ws;
   }
-  run(): void {
-    this.ws.taskI[1] = 1;
-    runTask(this.ws, 0, 1);
+  run(chunks: number): void {
+    this.ws.taskI[1] = chunks;
+    for (let c = 0; c < chunks; c++) runTask(this.ws, c, chunks);
   }
   close(): void {}
 }

@@ -8,12 +8,15 @@ import {
   runTask,
 } from './kernels.js';
 
-// Control words in the shared Int32Array.
-const SEQ = 0;
+// Control words in the shared Int32Array. TASK = (task sequence << 12) | next chunk to take: one
+// compare-and-swap both checks that the task is still current and claims a chunk.
+const TASK = 0;
 const DONE = 1;
+const CHUNK_BITS = 12;
+const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 // Polls before sleeping in Atomics.wait: the gaps between tasks of a tree are a few microseconds, far
 // below a futex wake-up, so a short spin saves most of the hand-over latency.
-const SPIN = 20000;
+const SPIN = 2000;
 
 /**
  * Worker body, built from the kernels' source text with `eval: true`, so the same code runs whether the
@@ -25,35 +28,40 @@ const { workerData } = require('node:worker_threads');
 ${kernelSource()}
 const ws = workerData.ws;
 const ctrl = workerData.ctrl;
-const part = workerData.part;
-let seen = 0;
+let seq = 0;
 for (;;) {
-  let s = Atomics.load(ctrl, ${SEQ});
-  for (let spin = 0; s === seen && spin < ${SPIN}; spin++) s = Atomics.load(ctrl, ${SEQ});
-  while (s === seen) {
-    Atomics.wait(ctrl, ${SEQ}, seen);
-    s = Atomics.load(ctrl, ${SEQ});
+  let w = Atomics.load(ctrl, ${TASK});
+  for (let spin = 0; w >>> ${CHUNK_BITS} === seq && spin < ${SPIN}; spin++) w = Atomics.load(ctrl, ${TASK});
+  while (w >>> ${CHUNK_BITS} === seq) {
+    Atomics.wait(ctrl, ${TASK}, w);
+    w = Atomics.load(ctrl, ${TASK});
   }
-  seen = s;
+  seq = w >>> ${CHUNK_BITS};
   if (ws.taskI[0] === ${CMD_EXIT}) break;
-  const parts = ws.taskI[1];
-  if (part < parts) runTask(ws, part, parts);
-  Atomics.add(ctrl, ${DONE}, 1);
-  Atomics.notify(ctrl, ${DONE});
+  const chunks = ws.taskI[1];
+  for (;;) {
+    w = Atomics.load(ctrl, ${TASK});
+    if (w >>> ${CHUNK_BITS} !== seq || (w & ${CHUNK_MASK}) >= chunks) break;
+    if (Atomics.compareExchange(ctrl, ${TASK}, w, w + 1) !== w) continue;
+    runTask(ws, w & ${CHUNK_MASK}, chunks);
+    Atomics.add(ctrl, ${DONE}, 1);
+    Atomics.notify(ctrl, ${DONE});
+  }
 }
 `;
 }
 
 /**
- * Persistent worker threads over one workspace of SharedArrayBuffers. `run(parts)` publishes the task
- * already written to `ws.taskI` by bumping a sequence word, runs part 0 on the calling thread and waits
- * until every worker has acknowledged; no messages are posted after start-up.
+ * Persistent worker threads over one workspace of SharedArrayBuffers. `run(chunks)` publishes the task
+ * already written to `ws.taskI`; the calling thread and the workers then claim chunks one at a time, so
+ * a thread the OS has descheduled delays only the chunk it holds. No messages are posted after start-up.
  */
 class NodeWorkerExecutor implements GbdtExecutor {
   readonly threads: number;
   private readonly ws: GbdtWorkspace;
   private readonly ctrl: Int32Array;
   private readonly workers: Worker[] = [];
+  private seq = 0;
 
   constructor(ws: GbdtWorkspace, threads: number) {
     for (const a of [ws.bins32, ws.gh, ws.rowIdx, ws.hist, ws.taskI, ws.margin, ws.colBins]) {
@@ -64,38 +72,49 @@ class NodeWorkerExecutor implements GbdtExecutor {
     this.ctrl = new Int32Array(new SharedArrayBuffer(64));
     const src = workerSource();
     for (let t = 1; t < this.threads; t++) {
-      const w = new Worker(src, { eval: true, workerData: { ws, ctrl: this.ctrl, part: t } });
+      const w = new Worker(src, { eval: true, workerData: { ws, ctrl: this.ctrl } });
       w.unref();
       this.workers.push(w);
     }
   }
 
-  run(parts: number): void {
+  run(chunks: number): void {
     const ws = this.ws;
-    const p = Math.max(1, Math.min(parts, this.threads));
-    ws.taskI[1] = p;
-    if (p === 1) {
+    if (chunks > CHUNK_MASK) throw new Error(`at most ${CHUNK_MASK} chunks per task`);
+    ws.taskI[1] = chunks;
+    if (chunks === 1) {
       runTask(ws, 0, 1);
       return;
     }
     const ctrl = this.ctrl;
     Atomics.store(ctrl, DONE, 0);
-    Atomics.add(ctrl, SEQ, 1);
-    Atomics.notify(ctrl, SEQ);
-    runTask(ws, 0, p);
-    const need = this.workers.length;
+    this.seq = (this.seq + 1) & 0x7ffff;
+    const mine = this.seq;
+    Atomics.store(ctrl, TASK, mine << CHUNK_BITS);
+    Atomics.notify(ctrl, TASK);
+    for (;;) {
+      const w = Atomics.load(ctrl, TASK);
+      if ((w & CHUNK_MASK) >= chunks) break;
+      if (Atomics.compareExchange(ctrl, TASK, w, w + 1) !== w) continue;
+      runTask(ws, w & CHUNK_MASK, chunks);
+      Atomics.add(ctrl, DONE, 1);
+    }
     let done = Atomics.load(ctrl, DONE);
-    for (let spin = 0; done < need && spin < SPIN; spin++) done = Atomics.load(ctrl, DONE);
-    while (done < need) {
+    for (let spin = 0; done < chunks && spin < SPIN; spin++) done = Atomics.load(ctrl, DONE);
+    while (done < chunks) {
       Atomics.wait(ctrl, DONE, done, 1000);
       done = Atomics.load(ctrl, DONE);
     }
+    // Close the task before the caller writes the next one into taskI: a worker that read the next
+    // task's chunk count under this sequence number must not be able to claim anything.
+    Atomics.store(ctrl, TASK, (mine << CHUNK_BITS) | CHUNK_MASK);
   }
 
   close(): void {
     this.ws.taskI[0] = CMD_EXIT;
-    Atomics.add(this.ctrl, SEQ, 1);
-    Atomics.notify(this.ctrl, SEQ);
+    this.seq = (this.seq + 1) & 0x7ffff;
+    Atomics.store(this.ctrl, TASK, this.seq << CHUNK_BITS);
+    Atomics.notify(this.ctrl, TASK);
     for (const w of this.workers) void w.terminate();
     this.workers.length = 0;
   }
