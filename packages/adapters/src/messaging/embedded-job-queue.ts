@@ -21,6 +21,8 @@ type Db = Kysely<MessagingTables>;
 
 /** Receivers poll at most this often while long-polling for sends of other processes. */
 const pollMs = 100;
+/** Queue options are re-read at most this often: another process's createQueue shows within it. */
+const describeCacheMs = 1_000;
 
 function describe(row: Selectable<MqQueuesTable>): QueueDescription {
   return {
@@ -55,6 +57,7 @@ export class EmbeddedJobQueue implements JobQueue {
   readonly kind: string;
   private readonly db: Db;
   private readonly signal = new SendSignal();
+  private readonly cache = new Map<string, { description: QueueDescription; at: number }>();
   private closed = false;
 
   constructor(
@@ -94,12 +97,17 @@ export class EmbeddedJobQueue implements JobQueue {
         .onConflict((oc) => oc.column('name').doUpdateSet(row))
         .execute();
     });
+    this.cache.set(name, { description: d, at: Date.now() });
   }
 
   async describeQueue(name: string): Promise<QueueDescription> {
+    const hit = this.cache.get(name);
+    if (hit && Date.now() - hit.at < describeCacheMs) return hit.description;
     const row = await this.db.selectFrom('mq_queues').selectAll().where('name', '=', name).executeTakeFirst();
     if (!row) throw queueArguments.unknownQueue(name);
-    return describe(row);
+    const description = describe(row);
+    this.cache.set(name, { description, at: Date.now() });
+    return description;
   }
 
   async listQueues(): Promise<string[]> {

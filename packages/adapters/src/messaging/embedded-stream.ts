@@ -30,6 +30,8 @@ export class EmbeddedStream implements Stream {
   readonly kind: string;
   private readonly db: Db;
   private readonly retainedAt = new Map<string, number>();
+  /** Puts re-read a stream's shard count at most once a second (it changes only by delete + create). */
+  private readonly shardCounts = new Map<string, { count: number; at: number }>();
 
   constructor(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
     this.db = db.withTables<MessagingTables>() as unknown as Db;
@@ -128,12 +130,18 @@ export class EmbeddedStream implements Stream {
       await tx.deleteFrom('ms_streams').where('name', '=', name).execute();
     });
     this.retainedAt.delete(name);
+    this.shardCounts.delete(name);
   }
 
   async putRecord(stream: string, partitionKey: string, data: string): Promise<PutResult> {
     streamArguments.record(partitionKey, data);
-    const row = await this.row(stream);
-    const shardId = shardForKey(partitionKey, row.shard_count);
+    const cached = this.shardCounts.get(stream);
+    let shardCount = cached?.count;
+    if (cached === undefined || Date.now() - cached.at > 1_000) {
+      shardCount = (await this.row(stream)).shard_count;
+      this.shardCounts.set(stream, { count: shardCount, at: Date.now() });
+    }
+    const shardId = shardForKey(partitionKey, shardCount as number);
     const seq = await sqlCall(`record of stream "${stream}"`, () =>
       this.db.transaction().execute(async (tx) => {
         const next = await tx
@@ -142,7 +150,9 @@ export class EmbeddedStream implements Stream {
           .where('stream', '=', stream)
           .where('shard', '=', shardId)
           .returning('last_seq')
-          .executeTakeFirstOrThrow();
+          .executeTakeFirst();
+        // The stream was deleted since its shard count was cached.
+        if (!next) throw streamArguments.unknown(stream);
         const seq = Number(next.last_seq);
         await tx
           .insertInto('ms_records')
