@@ -20,7 +20,15 @@ const datasets = new DatasetService({ store: new DatasetSqlStore(metadata.db), b
 const ms = (t) => Math.round(performance.now() - t);
 let t = performance.now();
 // The whole version path: CSV -> Parquet, profile (2 scans), SHA-256, blob store, metadata.
-const version = await datasets.createVersionFromUri('bench', `file:${csv}`, { ingest: { target: 'label' } });
+const phases = {};
+let phase;
+let phaseStart = t;
+const version = await datasets.createVersionFromUri('bench', `file:${csv}`, { ingest: { target: 'label' } }, (e) => {
+  if (phase) phases[phase] = ms(phaseStart);
+  phase = e.phase;
+  phaseStart = performance.now();
+});
+phases[phase] = ms(phaseStart);
 const ingestProfileMs = ms(t);
 
 t = performance.now();
@@ -42,6 +50,7 @@ console.log(
     rows: version.rowCount,
     columns: version.schema.length,
     ingestProfileMs,
+    phases,
     recipeMs,
     runRecipeMs,
     splits: Object.fromEntries(outputs.map((o) => [o.split, o.rowCount])),

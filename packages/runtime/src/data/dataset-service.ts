@@ -8,6 +8,7 @@ import {
   type ColumnSchema,
   type DataFormat,
   type Dataset,
+  DatasetName,
   type DatasetProfile,
   type DatasetVersion,
   IngestOptions,
@@ -185,6 +186,9 @@ export class DatasetService {
     produce: (outPath: string, dir: string) => Promise<Produced>,
     onProgress?: DataProgress,
   ): Promise<DatasetVersion> {
+    const valid = DatasetName.safeParse(name);
+    if (!valid.success)
+      throw invalidArgument('name', `"${name}" is not a dataset name: ${valid.error.issues[0]?.message}`);
     await this.#store.ensure(name, options.description ?? '');
     const reserved = await this.#store.reserveVersion(name, options.lineage ?? {});
     const { version } = reserved;
