@@ -314,6 +314,12 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /** The object's file, for readers such as DuckDB that need a local path. Read it, never write it. */
+  async localPath(address: BlobAddress): Promise<string> {
+    await this.head(address);
+    return this.#dataPath(address);
+  }
+
   async get(address: BlobAddress, range?: ByteRange): Promise<{ info: BlobInfo; body: Readable }> {
     validateBlobAddress(address);
     let handle: Awaited<ReturnType<typeof open>>;
