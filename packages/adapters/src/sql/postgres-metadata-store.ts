@@ -29,5 +29,5 @@ export async function openPostgresMetadataStore(url: string, options: { poolSize
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-  return new SqlMetadataStore(db, 'postgres');
+  return new SqlMetadataStore(db, 'postgres', undefined, schema);
 }

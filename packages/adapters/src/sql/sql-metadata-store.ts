@@ -20,6 +20,8 @@ export class SqlMetadataStore implements MetadataStore {
     readonly db: Kysely<Database>,
     readonly kind: 'sqlite' | 'postgres',
     private readonly onClose: () => Promise<void> = async () => {},
+    /** PostgreSQL schema holding the tables, when not the default search path. */
+    private readonly schema?: string,
   ) {
     this.accessKeys = new AccessKeySqlStore(db);
     this.instanceTypes = new InstanceTypeSqlStore(db);
@@ -35,6 +37,8 @@ export class SqlMetadataStore implements MetadataStore {
       // Areas add migrations independently; a database may have applied a later-numbered one first.
       allowUnorderedMigrations: true,
       migrationTableName: 'trainyard_migrations',
+      // Without it Kysely finds its tables in ANY schema and skips creating them in ours.
+      ...(this.schema ? { migrationTableSchema: this.schema } : {}),
       migrationLockTableName: 'trainyard_migrations_lock',
     });
     const { error, results } = await migrator.migrateToLatest();
