@@ -30,88 +30,126 @@ export interface BinnedMatrix {
 }
 
 /**
- * Quantile-bins every feature of `x` into at most `maxBin` (2..256) uint8 codes. Each column is radix-sorted
- * once; the cuts are read off the sorted values and the codes assigned by one walk over the same order,
- * so no per-value binary search is needed. `shared` puts both layouts in SharedArrayBuffers.
+ * Quantile-bins feature `f` of the column-major float32 matrix `data` (n rows) into at most `maxBin`
+ * (2..256) uint8 codes: the column is radix-sorted once, the cuts are read off the sorted values and the
+ * codes assigned by one walk over the same order, so no per-value binary search is needed. Writes
+ * `colBins[f * n ..]`, the cuts to `cutBuf[f * 256 ..]`, `numBins[f]` and `hasMissing[f]`; `scratch`
+ * holds 4n uint32 from `so`. Self-contained (worker threads run it from its source text).
  */
-export function quantize(
-  x: DenseMatrix,
+export function binColumn(
+  data: Float32Array,
+  n: number,
+  f: number,
   maxBin: number,
-  shared = false,
-): { cuts: BinCuts; binned: BinnedMatrix } {
-  if (!Number.isInteger(maxBin) || maxBin < 2 || maxBin > 256) {
-    throw new MlInputError('max_bin', `must be an integer in 2..256, got ${maxBin}`);
-  }
-  const n = x.rows;
-  const d = x.cols;
-  const stride = (d + 3) & ~3;
-  const colBins = new Uint8Array(shared ? new SharedArrayBuffer(n * d) : new ArrayBuffer(n * d));
-  const parts: Float32Array[] = [];
-  const offsets = new Int32Array(d + 1);
-  const numBins = new Int32Array(d);
-  const hasMissing = new Uint8Array(d);
-  const keys = new Uint32Array(n);
-  const idx = new Uint32Array(n);
-  const keys2 = new Uint32Array(n);
-  const idx2 = new Uint32Array(n);
+  colBins: Uint8Array,
+  cutBuf: Float32Array,
+  numBins: Int32Array,
+  hasMissing: Uint8Array,
+  scratch: Uint32Array,
+  so: number,
+): void {
+  const keys = scratch.subarray(so, so + n);
+  const idx = scratch.subarray(so + n, so + 2 * n);
+  const keys2 = scratch.subarray(so + 2 * n, so + 3 * n);
+  const idx2 = scratch.subarray(so + 3 * n, so + 4 * n);
   const counts = new Uint32Array(2048 * 3);
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
-  for (let f = 0; f < d; f++) {
-    const col = x.column(f);
-    let m = 0;
-    for (let i = 0; i < n; i++) {
-      f32[0] = col[i]!;
-      // -0 and +0 compare equal, so they must share a key.
-      const bits = u32[0]! === 0x80000000 ? 0 : u32[0]!;
-      // NaN is excluded; the key flip makes unsigned order equal float order.
-      if (!Number.isNaN(col[i]!)) {
-        keys[m] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
-        idx[m++] = i;
-      }
-    }
-    radixSort(keys, idx, keys2, idx2, m, counts);
-    const missing = n - m;
-    hasMissing[f] = missing > 0 ? 1 : 0;
-    const valueBins = missing > 0 ? Math.min(maxBin, 255) : maxBin;
-    const cuts = quantileCuts(keys, m, valueBins, f32, u32);
-    parts.push(cuts);
-    const nb = cuts.length + 1;
-    numBins[f] = nb;
-    offsets[f + 1] = offsets[f]! + cuts.length;
-    const base = f * n;
-    if (missing > 0) colBins.fill(nb, base, base + n);
-    let b = 0;
-    let next = cuts.length > 0 ? cuts[0]! : Number.POSITIVE_INFINITY;
-    for (let k = 0; k < m; k++) {
-      const v = col[idx[k]!]!;
-      while (v >= next) {
-        b++;
-        next = b < cuts.length ? cuts[b]! : Number.POSITIVE_INFINITY;
-      }
-      colBins[base + idx[k]!] = b;
+  const col = data.subarray(f * n, (f + 1) * n);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    f32[0] = col[i]!;
+    // -0 and +0 compare equal, so they must share a key.
+    const bits = u32[0]! === 0x80000000 ? 0 : u32[0]!;
+    // NaN is excluded; the key flip makes unsigned order equal float order.
+    if (!Number.isNaN(col[i]!)) {
+      keys[m] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+      idx[m++] = i;
     }
   }
-  const all = new Float32Array(offsets[d]!);
-  for (let f = 0; f < d; f++) all.set(parts[f]!, offsets[f]!);
-  const rowBins = new Uint8Array(shared ? new SharedArrayBuffer(n * stride) : new ArrayBuffer(n * stride));
-  // Blocked transpose so both layouts stream through cache.
-  const B = 1024;
-  for (let i0 = 0; i0 < n; i0 += B) {
-    const i1 = Math.min(n, i0 + B);
+  radixSort(keys, idx, keys2, idx2, m, counts);
+  const missing = n - m;
+  hasMissing[f] = missing > 0 ? 1 : 0;
+  const valueBins = missing > 0 ? Math.min(maxBin, 255) : maxBin;
+  const cuts = quantileCuts(keys, m, valueBins, f32, u32);
+  cutBuf.set(cuts, f * 256);
+  const nb = cuts.length + 1;
+  numBins[f] = nb;
+  const base = f * n;
+  if (missing > 0) colBins.fill(nb, base, base + n);
+  let b = 0;
+  let next = cuts.length > 0 ? cuts[0]! : Number.POSITIVE_INFINITY;
+  for (let k = 0; k < m; k++) {
+    const v = col[idx[k]!]!;
+    while (v >= next) {
+      b++;
+      next = b < cuts.length ? cuts[b]! : Number.POSITIVE_INFINITY;
+    }
+    colBins[base + idx[k]!] = b;
+  }
+}
+
+/** Rows [i0, i1) of the column-major bins into the row-major layout (blocked so both stream through cache). */
+export function transposeBins(
+  colBins: Uint8Array,
+  rowBins: Uint8Array,
+  n: number,
+  d: number,
+  stride: number,
+  i0: number,
+  i1: number,
+): void {
+  for (let b0 = i0; b0 < i1; b0 += 1024) {
+    const b1 = Math.min(i1, b0 + 1024);
     for (let f = 0; f < d; f++) {
       const base = f * n;
-      for (let i = i0; i < i1; i++) rowBins[i * stride + f] = colBins[base + i]!;
+      for (let i = b0; i < b1; i++) rowBins[i * stride + f] = colBins[base + i]!;
     }
   }
+}
+
+/** Packs the per-feature cuts written by `binColumn` into a `BinCuts`. */
+export function collectCuts(cutBuf: Float32Array, numBins: Int32Array, hasMissing: Uint8Array): BinCuts {
+  const d = numBins.length;
+  const offsets = new Int32Array(d + 1);
+  for (let f = 0; f < d; f++) offsets[f + 1] = offsets[f]! + numBins[f]! - 1;
+  const all = new Float32Array(offsets[d]!);
+  for (let f = 0; f < d; f++) all.set(cutBuf.subarray(f * 256, f * 256 + numBins[f]! - 1), offsets[f]!);
+  return { cuts: all, offsets, numBins: Int32Array.from(numBins), hasMissing: Uint8Array.from(hasMissing) };
+}
+
+/**
+ * Quantile-bins every feature of `x` into at most `maxBin` (2..256) uint8 codes on the calling thread
+ * (`trainGbdt` runs `binColumn` / `transposeBins` as tasks instead, so that workers share the work).
+ */
+export function quantize(x: DenseMatrix, maxBin: number): { cuts: BinCuts; binned: BinnedMatrix } {
+  checkMaxBin(maxBin);
+  const n = x.rows;
+  const d = x.cols;
+  const stride = (d + 3) & ~3;
+  const colBins = new Uint8Array(n * d);
+  const rowBins = new Uint8Array(n * stride);
+  const cutBuf = new Float32Array(256 * d);
+  const numBins = new Int32Array(d);
+  const hasMissing = new Uint8Array(d);
+  const scratch = new Uint32Array(4 * n);
+  for (let f = 0; f < d; f++)
+    binColumn(x.data, n, f, maxBin, colBins, cutBuf, numBins, hasMissing, scratch, 0);
+  transposeBins(colBins, rowBins, n, d, stride, 0, n);
   return {
-    cuts: { cuts: all, offsets, numBins, hasMissing },
+    cuts: collectCuts(cutBuf, numBins, hasMissing),
     binned: { rows: n, cols: d, rowStride: stride, colBins, rowBins },
   };
 }
 
+export function checkMaxBin(maxBin: number): void {
+  if (!Number.isInteger(maxBin) || maxBin < 2 || maxBin > 256) {
+    throw new MlInputError('max_bin', `must be an integer in 2..256, got ${maxBin}`);
+  }
+}
+
 /** LSD radix sort of `m` uint32 keys (11-bit digits, 3 passes), carrying `idx`; result ends in keys/idx. */
-function radixSort(
+export function radixSort(
   keys: Uint32Array,
   idx: Uint32Array,
   k2: Uint32Array,
@@ -157,13 +195,13 @@ function radixSort(
   idx.set(srcI.subarray(0, m));
 }
 
-function keyToFloat(key: number, f32: Float32Array, u32: Uint32Array): number {
+export function keyToFloat(key: number, f32: Float32Array, u32: Uint32Array): number {
   u32[0] = key & 0x80000000 ? key & 0x7fffffff : ~key >>> 0;
   return f32[0]!;
 }
 
 /** Cut points at evenly spaced ranks among the sorted keys; all distinct values when few enough. */
-function quantileCuts(
+export function quantileCuts(
   sorted: Uint32Array,
   m: number,
   bins: number,

@@ -2,12 +2,14 @@ import { MlInputError } from '../core/errors.js';
 import type { HyperValue } from '../core/params.js';
 import { Random } from '../core/random.js';
 import { assertNoInfinity, type Dataset, validateDataset } from '../data/dataset.js';
-import { quantize } from './binning.js';
+import { checkMaxBin, collectCuts } from './binning.js';
 import { evalMetric, higherIsBetter } from './eval-metric.js';
 import { CompiledForest } from './forest.js';
 import { type GrownTree, TreeGrower } from './grower.js';
 import {
+  CMD_BIN,
   CMD_GRAD,
+  CMD_TRANSPOSE,
   type GbdtExecutor,
   type GbdtWorkerFactory,
   type GbdtWorkspace,
@@ -109,18 +111,27 @@ export function trainGbdt(
   const parallel = threads > 1 && options.workerFactory !== undefined && n >= 2;
   const alloc = (bytes: number) => (parallel ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
 
-  const { cuts, binned } = quantize(x, p.maxBin, parallel);
-  const stride = binned.rowStride;
+  checkMaxBin(p.maxBin);
+  const stride = (d + 3) & ~3;
   const m0 = baseMargin(p.objective, p.baseScore);
   const f64 = (len: number) => new Float64Array(alloc(8 * len));
+  const rowBins = new Uint8Array(alloc(n * stride));
+  let xData = x.data;
+  if (parallel && !(xData.buffer instanceof SharedArrayBuffer)) {
+    xData = new Float32Array(alloc(4 * n * d));
+    xData.set(x.data);
+  }
   const ws: GbdtWorkspace = {
     n,
     d,
     stride,
     K,
-    rowBins: binned.rowBins,
-    bins32: new Uint32Array(binned.rowBins.buffer, binned.rowBins.byteOffset, (n * stride) >> 2),
-    colBins: binned.colBins,
+    x: xData,
+    cutBuf: new Float32Array(alloc(4 * 256 * d)),
+    binScratch: new Uint32Array(alloc(16 * n * (parallel ? threads : 1))),
+    rowBins,
+    bins32: new Uint32Array(rowBins.buffer, 0, (n * stride) >> 2),
+    colBins: new Uint8Array(alloc(n * d)),
     gh: f64(2 * n),
     rowIdx: new Uint32Array(alloc(4 * n)),
     scratchL: new Uint32Array(alloc(4 * n)),
@@ -141,8 +152,6 @@ export function trainGbdt(
     sums: f64(2 * Math.ceil(n / SUM_CHUNK)),
     res: f64(6 * (2 * slots + 2) * Math.min(threads, d)),
   };
-  ws.numBins.set(cuts.numBins);
-  ws.hasMissing.set(cuts.hasMissing);
   for (let i = 0; i < n; i++) ws.y[i] = train.y[i]!;
   if (train.weight) for (let i = 0; i < n; i++) ws.w[i] = train.weight[i]!;
   ws.params.set([p.lambda, p.alpha, p.minChildWeight, p.maxDeltaStep, p.scalePosWeight]);
@@ -150,6 +159,13 @@ export function trainGbdt(
   if (parallel) exec = options.workerFactory!(ws, threads);
 
   try {
+    // Quantile binning: one feature per chunk, then the row-major copy by row ranges.
+    ws.taskI[0] = CMD_BIN;
+    ws.taskI[2] = p.maxBin;
+    exec.run(parallel ? d : 1);
+    ws.taskI[0] = CMD_TRANSPOSE;
+    exec.run(parallel ? 4 * threads : 1);
+    const cuts = collectCuts(ws.cutBuf, ws.numBins, ws.hasMissing);
     const grower = new TreeGrower(growParams, ws, cuts, exec, slots);
     const rng = new Random(p.seed);
     const margin = ws.margin;

@@ -13,6 +13,8 @@
  *   order; per-part best splits reduced in feature order with the serial scan's tie-breaking).
  */
 
+import { binColumn, keyToFloat, quantileCuts, radixSort, transposeBins } from './binning.js';
+
 /** Arrays shared by the calling thread and the workers (SharedArrayBuffers when workers are used). */
 export interface GbdtWorkspace {
   n: number;
@@ -21,6 +23,11 @@ export interface GbdtWorkspace {
   stride: number;
   /** Outputs per row of `margin` / `prob`. */
   K: number;
+  /** Column-major float32 features (binned once by CMD_BIN). */
+  x: Float32Array;
+  /** 256 cut slots per feature, and 4n uint32 of sort scratch per thread, for CMD_BIN. */
+  cutBuf: Float32Array;
+  binScratch: Uint32Array;
   rowBins: Uint8Array;
   bins32: Uint32Array;
   colBins: Uint8Array;
@@ -54,6 +61,8 @@ export const CMD_HIST = 2;
 export const CMD_PART_A = 3;
 export const CMD_PART_B = 4;
 export const CMD_LEAF = 5;
+export const CMD_BIN = 6;
+export const CMD_TRANSPOSE = 7;
 export const CMD_EXIT = 9;
 /** taskI layout: [0] command, [1] chunks, [2..8) arguments, [8..8+257) group bounds, then records. */
 export const T_GROUPS = 8;
@@ -74,6 +83,8 @@ export const KERNEL_CONSTANTS: Record<string, number> = {
   CMD_PART_A,
   CMD_PART_B,
   CMD_LEAF,
+  CMD_BIN,
+  CMD_TRANSPOSE,
   T_GROUPS,
   T_REC,
   PIECE,
@@ -90,10 +101,10 @@ export const OBJ_ABSOLUTE = 3;
 export const OBJ_POISSON = 4;
 
 /**
- * Runs chunk `c` of the `nChunks` chunks of the task in `ws.taskI`. Chunks are a pure function of the
- * task, so which thread runs which chunk (and in what order) never changes a result.
+ * Runs chunk `c` of the `nChunks` chunks of the task in `ws.taskI` on thread `tid`. Chunks are a pure
+ * function of the task, so which thread runs which chunk (and in what order) never changes a result.
  */
-export function runTask(ws: GbdtWorkspace, c: number, nChunks: number): void {
+export function runTask(ws: GbdtWorkspace, c: number, nChunks: number, tid: number): void {
   const t = ws.taskI;
   const cmd = t[0]!;
   if (cmd === CMD_GRAD) {
@@ -124,6 +135,27 @@ export function runTask(ws: GbdtWorkspace, c: number, nChunks: number): void {
     scatterKernel(ws, t[T_GROUPS + c]!, t[T_GROUPS + c + 1]!);
   } else if (cmd === CMD_LEAF) {
     leafKernel(ws, t[T_GROUPS + c]!, t[T_GROUPS + c + 1]!);
+  } else if (cmd === CMD_BIN) {
+    const d = ws.d;
+    const f1 = Math.floor((d * (c + 1)) / nChunks);
+    for (let f = Math.floor((d * c) / nChunks); f < f1; f++)
+      binColumn(
+        ws.x,
+        ws.n,
+        f,
+        t[2]!,
+        ws.colBins,
+        ws.cutBuf,
+        ws.numBins,
+        ws.hasMissing,
+        ws.binScratch,
+        tid * 4 * ws.n,
+      );
+  } else if (cmd === CMD_TRANSPOSE) {
+    const n = ws.n;
+    const i0 = Math.floor((n * c) / nChunks);
+    const i1 = Math.floor((n * (c + 1)) / nChunks);
+    transposeBins(ws.colBins, ws.rowBins, n, ws.d, ws.stride, i0, i1);
   }
 }
 
@@ -572,6 +604,11 @@ export function kernelSource(): string {
     partitionKernel,
     scatterKernel,
     leafKernel,
+    binColumn,
+    radixSort,
+    keyToFloat,
+    quantileCuts,
+    transposeBins,
   ])
     src += `${fn.toString()}\n`;
   return src;
@@ -596,7 +633,7 @@ export class SerialExecutor implements GbdtExecutor {
   }
   run(chunks: number): void {
     this.ws.taskI[1] = chunks;
-    for (let c = 0; c < chunks; c++) runTask(this.ws, c, chunks);
+    for (let c = 0; c < chunks; c++) runTask(this.ws, c, chunks, 0);
   }
   close(): void {}
 }

@@ -28,6 +28,7 @@ const { workerData } = require('node:worker_threads');
 ${kernelSource()}
 const ws = workerData.ws;
 const ctrl = workerData.ctrl;
+const tid = workerData.tid;
 let seq = 0;
 for (;;) {
   let w = Atomics.load(ctrl, ${TASK});
@@ -43,7 +44,7 @@ for (;;) {
     w = Atomics.load(ctrl, ${TASK});
     if (w >>> ${CHUNK_BITS} !== seq || (w & ${CHUNK_MASK}) >= chunks) break;
     if (Atomics.compareExchange(ctrl, ${TASK}, w, w + 1) !== w) continue;
-    runTask(ws, w & ${CHUNK_MASK}, chunks);
+    runTask(ws, w & ${CHUNK_MASK}, chunks, tid);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -72,7 +73,7 @@ class NodeWorkerExecutor implements GbdtExecutor {
     this.ctrl = new Int32Array(new SharedArrayBuffer(64));
     const src = workerSource();
     for (let t = 1; t < this.threads; t++) {
-      const w = new Worker(src, { eval: true, workerData: { ws, ctrl: this.ctrl } });
+      const w = new Worker(src, { eval: true, workerData: { ws, ctrl: this.ctrl, tid: t } });
       w.unref();
       this.workers.push(w);
     }
@@ -83,7 +84,7 @@ class NodeWorkerExecutor implements GbdtExecutor {
     if (chunks > CHUNK_MASK) throw new Error(`at most ${CHUNK_MASK} chunks per task`);
     ws.taskI[1] = chunks;
     if (chunks === 1) {
-      runTask(ws, 0, 1);
+      runTask(ws, 0, 1, 0);
       return;
     }
     const ctrl = this.ctrl;
@@ -96,7 +97,7 @@ class NodeWorkerExecutor implements GbdtExecutor {
       const w = Atomics.load(ctrl, TASK);
       if ((w & CHUNK_MASK) >= chunks) break;
       if (Atomics.compareExchange(ctrl, TASK, w, w + 1) !== w) continue;
-      runTask(ws, w & CHUNK_MASK, chunks);
+      runTask(ws, w & CHUNK_MASK, chunks, 0);
       Atomics.add(ctrl, DONE, 1);
     }
     let done = Atomics.load(ctrl, DONE);
