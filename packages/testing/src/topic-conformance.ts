@@ -227,6 +227,18 @@ export function topicConformance(name: string, open: TopicFactory): void {
       expect(log[1]?.error).toContain('timeout');
     });
 
+    it("drops delivery log entries older than the loop's deliveryLogRetentionMs", async () => {
+      await topics.createTopic('events');
+      const sub = await topics.subscribe('events', { kind: 'queue', queue: 'audit' });
+      startLoop();
+      await topics.publish('events', 'x');
+      await until('the delivery', async () => (await topics.deliveryLog(sub.id)).length === 1);
+      await loop?.stop();
+      await sleep(20);
+      loop = topics.startDeliveryLoop({ pollMs: 50, deliveryLogRetentionMs: 10 });
+      await until('the log trim', async () => (await topics.deliveryLog(sub.id)).length === 0);
+    });
+
     it('stops delivering to a subscription once it is removed', async () => {
       await topics.createTopic('events');
       const sub = await topics.subscribe('events', { kind: 'queue', queue: 'audit' });

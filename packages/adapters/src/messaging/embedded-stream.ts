@@ -161,11 +161,7 @@ export class EmbeddedStream implements Stream {
         return seq;
       }),
     );
-    const now = Date.now();
-    if (now - (this.retainedAt.get(stream) ?? 0) > retentionEveryMs) {
-      this.retainedAt.set(stream, now);
-      await this.applyRetention(stream);
-    }
+    await this.retainNowAndThen(stream);
     return { shardId, sequenceNumber: String(seq) };
   }
 
@@ -179,6 +175,7 @@ export class EmbeddedStream implements Stream {
     streamArguments.shard(stream, shardId, row.shard_count);
     streamArguments.position(position, sequencePattern);
     const limit = streamArguments.limit(options.limit);
+    await this.retainNowAndThen(stream);
     if (position.type === 'LATEST') {
       const shard = await this.db
         .selectFrom('ms_shards')
@@ -247,6 +244,14 @@ export class EmbeddedStream implements Stream {
       .where('shard', '=', shardId)
       .executeTakeFirst();
     return row?.sequence_number;
+  }
+
+  /** Applies retention at most once a second per stream, so quiet streams trim too, when read. */
+  private async retainNowAndThen(stream: string): Promise<void> {
+    const now = Date.now();
+    if (now - (this.retainedAt.get(stream) ?? 0) <= retentionEveryMs) return;
+    this.retainedAt.set(stream, now);
+    await this.applyRetention(stream);
   }
 
   async applyRetention(stream: string): Promise<number> {

@@ -335,11 +335,20 @@ export class QueueTopic implements Topic {
     const concurrency = options.concurrency ?? 8;
     const pollMs = options.pollMs ?? 250;
     const onError = options.onError ?? (() => {});
+    const logRetentionMs = options.deliveryLogRetentionMs ?? 7 * 24 * 3_600_000;
+    let trimmedAt = 0;
     let stopping = false;
     const running = (async () => {
       while (!stopping) {
         try {
           await this.ensureQueue();
+          if (Date.now() - trimmedAt > 10 * 60_000) {
+            trimmedAt = Date.now();
+            await this.db
+              .deleteFrom('tp_deliveries')
+              .where('at', '<', trimmedAt - logRetentionMs)
+              .execute();
+          }
           const batch = await this.queue.receive(this.deliveryQueue, {
             maxMessages: concurrency,
             waitMs: pollMs,

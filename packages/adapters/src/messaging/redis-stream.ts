@@ -135,11 +135,7 @@ export class RedisStream implements Stream {
         ? this.redis.xadd(key, '*', 'k', partitionKey, 'd', data)
         : this.redis.xadd(key, 'MAXLEN', meta.maxRecordsPerShard, '*', 'k', partitionKey, 'd', data),
     );
-    const now = Date.now();
-    if (now - (this.retainedAt.get(stream) ?? 0) > retentionEveryMs) {
-      this.retainedAt.set(stream, now);
-      await this.applyRetention(stream);
-    }
+    await this.retainNowAndThen(stream);
     return { shardId, sequenceNumber: id as string };
   }
 
@@ -153,6 +149,7 @@ export class RedisStream implements Stream {
     streamArguments.shard(stream, shardId, meta.shardCount);
     streamArguments.position(position, sequencePattern);
     const limit = streamArguments.limit(options.limit);
+    await this.retainNowAndThen(stream);
     const key = this.shardKey(stream, shardId);
     if (position.type === 'LATEST') {
       const last = await redisCall(() => this.redis.xrevrange(key, '+', '-', 'COUNT', 1));
@@ -202,6 +199,14 @@ export class RedisStream implements Stream {
       this.redis.hget(this.checkpointsKey(stream), `${consumer}/${shardId}`),
     );
     return value ?? undefined;
+  }
+
+  /** Applies retention at most once a second per stream, so quiet streams trim too, when read. */
+  private async retainNowAndThen(stream: string): Promise<void> {
+    const now = Date.now();
+    if (now - (this.retainedAt.get(stream) ?? 0) <= retentionEveryMs) return;
+    this.retainedAt.set(stream, now);
+    await this.applyRetention(stream);
   }
 
   async applyRetention(stream: string): Promise<number> {

@@ -121,8 +121,10 @@ export interface DeliveryLoopOptions {
   concurrency?: number;
   /** How long one receive waits for work, ms; `stop()` may wait this long. Default 250. */
   pollMs?: number;
-  /** Called when a delivery attempt fails (for logging). */
+  /** Called when the loop itself hits an error, e.g. the backend is unreachable (for logging). */
   onError?: (error: unknown) => void;
+  /** Delivery log entries older than this are removed (checked every 10 minutes), ms. Default 7 days. */
+  deliveryLogRetentionMs?: number;
 }
 
 export interface Topic {
