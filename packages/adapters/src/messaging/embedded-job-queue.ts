@@ -161,6 +161,15 @@ export class EmbeddedJobQueue implements JobQueue {
     const pg = this.dialect === 'postgres';
     const limit = q.maxReceiveCount;
     return sqlCall(`queue "${q.name}"`, async () => {
+      // Idle polling (long polls, the topic delivery loop) stays read-only: no write lock when empty.
+      const due = await this.db
+        .selectFrom('mq_messages')
+        .select('id')
+        .where('queue', '=', q.name)
+        .where('visible_at', '<=', now)
+        .limit(1)
+        .executeTakeFirst();
+      if (!due) return [];
       if (limit !== undefined && q.deadLetterQueue !== undefined) {
         // SQS semantics: a visible message already received maxReceiveCount times goes to the DLQ
         // instead of being delivered again.

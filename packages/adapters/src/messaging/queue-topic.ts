@@ -128,9 +128,10 @@ export class QueueTopic implements Topic {
   }
 
   private ensureQueue(): Promise<void> {
-    // No maxReceiveCount: each subscription's retry policy decides when to give up.
+    // No maxReceiveCount: each subscription's retry policy decides when to give up. The visibility
+    // outlasts the longest webhook timeout (120 s), so a slow delivery is never sent twice at once.
     this.queueReady ??= this.queue
-      .createQueue(this.deliveryQueue, { visibilityTimeoutMs: 60_000 })
+      .createQueue(this.deliveryQueue, { visibilityTimeoutMs: 150_000 })
       .catch((e) => {
         this.queueReady = undefined;
         throw e;
