@@ -102,7 +102,7 @@ export class TreeGrower {
 
   /** Chunks for a row-split task of `rows` rows: two per thread when worth a hand-over. */
   private rowChunks(rows: number): number {
-    return rows >= PAR_ROWS && this.exec.threads > 1 ? Math.min(2 * this.exec.threads, MAX_GROUPS) : 1;
+    return rows >= PAR_ROWS && this.exec.threads > 1 ? Math.min(2 * this.exec.threads, 64) : 1;
   }
 
   /**
@@ -382,39 +382,54 @@ export class TreeGrower {
     const cuts = this.cuts;
     let total = 0;
     for (const nd of nodes) total += nd.end - nd.start;
-    const parts = this.rowChunks(total);
+    // Groups (chunks) of about `target` rows: whole nodes where they fit, so that most nodes are
+    // partitioned in place; only a node well above the target is cut (each piece its own group).
+    const wanted = this.rowChunks(total);
+    const target = wanted === 1 ? Number.POSITIVE_INFINITY : Math.ceil(total / wanted);
     t[0] = CMD_PART_A;
     let q = 0;
-    let p = 0;
+    let g = 0;
     let acc = 0;
-    let bound = parts === 1 ? Number.POSITIVE_INFINITY : Math.round(total / parts);
     t[T_GROUPS] = 0;
     let cutNodes = false;
     for (const nd of nodes) {
       const missBin = nd.missLeft ? cuts.numBins[nd.feat]! : -1;
-      let a = nd.start;
-      while (a < nd.end) {
-        while (acc >= bound) {
-          p++;
-          t[T_GROUPS + p] = q;
-          bound = p === parts - 1 ? Number.POSITIVE_INFINITY : Math.round((total * (p + 1)) / parts);
-        }
-        const take = Math.min(nd.end - a, bound - acc);
+      const size = nd.end - nd.start;
+      const np = size > 1.5 * target ? Math.ceil(size / target) : 1;
+      if (np > 1 && q > t[T_GROUPS + g]!) {
+        g++;
+        t[T_GROUPS + g] = q;
+        acc = 0;
+      }
+      for (let u = 0; u < np; u++) {
         const o = T_REC + PIECE * q;
-        t[o] = a;
-        t[o + 1] = a + take;
+        t[o] = nd.start + Math.floor((size * u) / np);
+        t[o + 1] = nd.start + Math.floor((size * (u + 1)) / np);
         t[o + 2] = nd.feat;
         t[o + 3] = nd.bin;
         t[o + 4] = missBin;
-        const whole = take === nd.end - nd.start ? 1 : 0;
-        t[o + 5] = whole;
-        if (whole === 0) cutNodes = true;
+        t[o + 5] = np === 1 ? 1 : 0;
         q++;
-        a += take;
-        acc += take;
+        if (np > 1) {
+          g++;
+          t[T_GROUPS + g] = q;
+        }
+      }
+      if (np > 1) cutNodes = true;
+      else {
+        acc += size;
+        if (acc >= target) {
+          g++;
+          t[T_GROUPS + g] = q;
+          acc = 0;
+        }
       }
     }
-    for (let pp = p + 1; pp <= parts; pp++) t[T_GROUPS + pp] = q;
+    if (q > t[T_GROUPS + g]!) {
+      g++;
+      t[T_GROUPS + g] = q;
+    }
+    const parts = g;
     t[2] = q;
     this.exec.run(parts);
     // Children in node order; offsets for pieces of cut nodes.
