@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,17 +8,53 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
 const childScript = join(here, '../durability/burst-child.mjs');
 
+const adapters = join(repo, 'packages/adapters');
+
+/** Sources the burst child loads through dist whose JS file is missing. */
+function missingOutputs(): string[] {
+  const missing: string[] = [];
+  for (const folder of ['messaging', 'sql', 'sql/migrations']) {
+    for (const name of readdirSync(join(adapters, 'src', folder))) {
+      if (!name.endsWith('.ts') || name.endsWith('.test.ts')) continue;
+      if (!existsSync(join(adapters, 'dist', folder, name.replace(/\.ts$/, '.js'))))
+        missing.push(`${folder}/${name}`);
+    }
+  }
+  return missing;
+}
+
 /**
- * The child runs on the built adapters (node cannot load .ts by itself): bring dist up to date.
- * `tsc -b` is incremental, so this is a quick check when `npm test` has just built.
+ * The child runs on the built adapters (node cannot load .ts by itself): bring dist up to date
+ * with `tsc -b`, which is incremental (a quick check when `npm test` has just built). Test files
+ * run in parallel, so one build at a time (a lock file); type errors elsewhere in the package do
+ * not stop tsc from emitting the files the child needs.
  */
 export function buildAdapters(): void {
-  execFileSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-b', 'packages/adapters'], {
-    cwd: repo,
-    stdio: 'ignore',
-  });
-  if (!existsSync(join(repo, 'packages/adapters/dist/messaging/embedded-job-queue.js'))) {
-    throw new Error('packages/adapters did not build; run npx tsc -b packages/adapters');
+  const lock = join(adapters, 'dist', '.durability-build.lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  const until = Date.now() + 110_000;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch {
+      // A test killed while building leaves its lock behind; no build takes two minutes.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { force: true });
+      if (Date.now() > until) throw new Error(`another test holds ${lock}; remove it if stale`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    spawnSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-b', 'packages/adapters'], {
+      cwd: repo,
+      stdio: 'ignore',
+    });
+  } finally {
+    rmSync(lock, { force: true });
+  }
+  const missing = missingOutputs();
+  if (missing.length > 0) {
+    throw new Error(`packages/adapters did not emit ${missing.join(', ')}; run npx tsc -b packages/adapters`);
   }
 }
 
