@@ -39,7 +39,11 @@ export function buildAdapters(): void {
       break;
     } catch {
       // A test killed while building leaves its lock behind; no build takes two minutes.
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { force: true });
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { force: true });
+      } catch {
+        // released meanwhile
+      }
       if (Date.now() > until) throw new Error(`another test holds ${lock}; remove it if stale`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
     }
