@@ -6,8 +6,8 @@ import type {
 } from '@trainyard/contracts/instance-types';
 import type { Page } from '@trainyard/contracts/pagination';
 import type { Role } from '@trainyard/contracts/route';
-import type { MultipartUploadStore } from './multipart-upload-store.js';
 import type { JobStore } from './job-store.js';
+import type { MultipartUploadStore } from './multipart-upload-store.js';
 
 /** Paging arguments every list method takes. `limit` defaults to 100. */
 export interface PageRequest {
