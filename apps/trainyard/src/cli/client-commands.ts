@@ -1,28 +1,7 @@
 import { roles } from '@trainyard/contracts/route';
-import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { type Command, Option } from 'commander';
-import { loadClientConfig } from '../config.js';
+import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
 import { printObject, printRows } from './output.js';
-
-interface ClientFlags {
-  endpoint?: string;
-  key?: string;
-  json?: boolean;
-}
-
-/** Adds --endpoint, --key and --json to a command that talks to a server. */
-function clientCommand(parent: Command, name: string, description: string): Command {
-  return parent
-    .command(name)
-    .description(description)
-    .option('--endpoint <url>', 'server URL (env TRAINYARD_ENDPOINT, default http://127.0.0.1:7070)')
-    .option('--key <secret>', 'access key (env TRAINYARD_KEY)')
-    .option('--json', 'print JSON instead of a table');
-}
-
-function clientOf(flags: ClientFlags): TrainyardClient {
-  return new TrainyardClient(loadClientConfig(flags));
-}
 
 const keyColumns = ['id', 'name', 'role', 'createdAt', 'lastUsedAt', 'revokedAt'];
 const typeColumns = ['name', 'vcpus', 'memoryMiB', 'gpus', 'pricePerHour', 'version', 'description'];

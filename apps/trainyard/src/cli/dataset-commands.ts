@@ -4,17 +4,10 @@ import { basename } from 'node:path';
 import type { DatasetProfile, DatasetVersion, IngestOptions } from '@trainyard/contracts/datasets';
 import { ColumnType, DataFormat } from '@trainyard/contracts/datasets';
 import { invalidArgument } from '@trainyard/contracts/errors';
-import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
-import { loadClientConfig } from '../config.js';
+import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
 import { printObject, printRows } from './output.js';
-
-interface ClientFlags {
-  endpoint?: string;
-  key?: string;
-  json?: boolean;
-}
 
 interface IngestFlags {
   format?: string;
@@ -26,19 +19,6 @@ interface IngestFlags {
   type?: string[];
   target?: string;
   description?: string;
-}
-
-function clientCommand(parent: Command, name: string, description: string): Command {
-  return parent
-    .command(name)
-    .description(description)
-    .option('--endpoint <url>', 'server URL (env TRAINYARD_ENDPOINT, default http://127.0.0.1:7070)')
-    .option('--key <secret>', 'access key (env TRAINYARD_KEY)')
-    .option('--json', 'print JSON instead of a table');
-}
-
-function clientOf(flags: ClientFlags): TrainyardClient {
-  return new TrainyardClient(loadClientConfig(flags));
 }
 
 function withIngestOptions(command: Command): Command {

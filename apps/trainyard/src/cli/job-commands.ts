@@ -3,28 +3,13 @@ import { join } from 'node:path';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogEvent } from '@trainyard/contracts/jobs';
 import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
-import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
+import type { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { type Command, Option } from 'commander';
 import { pino } from 'pino';
-import { loadClientConfig, loadServerConfig } from '../config.js';
+import { loadServerConfig } from '../config.js';
+import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
 import { printObject, printRows } from './output.js';
 
-interface ClientFlags {
-  endpoint?: string;
-  key?: string;
-  json?: boolean;
-}
-
-function clientCommand(parent: Command, name: string, description: string): Command {
-  return parent
-    .command(name)
-    .description(description)
-    .option('--endpoint <url>', 'server URL (env TRAINYARD_ENDPOINT, default http://127.0.0.1:7070)')
-    .option('--key <secret>', 'access key (env TRAINYARD_KEY)')
-    .option('--json', 'print JSON instead of a table');
-}
-
-const clientOf = (flags: ClientFlags) => new TrainyardClient(loadClientConfig(flags));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ended = (status: string) => status === 'Completed' || status === 'Failed' || status === 'Stopped';
 

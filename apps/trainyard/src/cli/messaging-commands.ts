@@ -1,26 +1,8 @@
 import { invalidArgument } from '@trainyard/contracts/errors';
 import { positionTypes } from '@trainyard/contracts/messaging-routes';
-import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { type Command, Option } from 'commander';
-import { loadClientConfig } from '../config.js';
+import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
 import { printObject, printRows } from './output.js';
-
-interface ClientFlags {
-  endpoint?: string;
-  key?: string;
-  json?: boolean;
-}
-
-function clientCommand(parent: Command, name: string, description: string): Command {
-  return parent
-    .command(name)
-    .description(description)
-    .option('--endpoint <url>', 'server URL (env TRAINYARD_ENDPOINT, default http://127.0.0.1:7070)')
-    .option('--key <secret>', 'access key (env TRAINYARD_KEY)')
-    .option('--json', 'print JSON instead of a table');
-}
-
-const clientOf = (flags: ClientFlags) => new TrainyardClient(loadClientConfig(flags));
 
 const int = (field: string) => (value: string) => {
   const n = Number(value);
