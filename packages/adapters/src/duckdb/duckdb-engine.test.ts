@@ -205,7 +205,8 @@ describe('DuckDbEngine', () => {
       );
       const profile = await engine.profile(path, schema, 'churned');
       expect(profile.rowCount).toBe(wellFormed.length);
-      expect(profile.passes).toBe(2);
+      // The aggregate scan, the text columns' value counts, the correlation columns.
+      expect(profile.passes).toBe(3);
       for (const name of ['age', 'income', 'id']) {
         const values = numbers(name);
         const present = values.filter((v): v is number => v !== null);
@@ -216,6 +217,7 @@ describe('DuckDbEngine', () => {
         expect(col?.count).toBe(present.length);
         expect(col?.missing).toBe(values.length - present.length);
         expect(col?.distinct).toBe(new Set(present).size);
+        expect(col?.distinctApprox).toBeUndefined();
         expect(col?.numeric?.min).toBe(sorted[0]);
         expect(col?.numeric?.max).toBe(sorted[sorted.length - 1]);
         expect(col?.numeric?.mean).toBeCloseTo(mean, 9);
@@ -269,6 +271,46 @@ describe('DuckDbEngine', () => {
       );
       const member = profile.columns.find((c) => c.name === 'member');
       expect(member?.missing).toBe(column('member').filter((v) => v === '').length);
+    });
+    it('beyond 100 000 rows, estimates the distinct count of many-valued float columns and says so', async () => {
+      const path = out();
+      const rows = 150_000;
+      // big: 150 000 distinct floats; few: 7 distinct floats; y tracks big with noise; k: integers.
+      await engine.withConnection((conn) =>
+        conn.run(
+          `COPY (SELECT i * 0.5 AS big, (i % 7) * 1.5 AS few, i * 0.5 + (hash(i) % 100000) AS y,
+                        CAST(i % 1000 AS BIGINT) AS k, 'c' || (i % 3) AS cat
+                   FROM range(${rows}) t(i)) TO '${path}' (FORMAT parquet)`,
+        ),
+      );
+      const schema = [
+        { name: 'big', type: 'numeric' as const, storageType: 'DOUBLE' },
+        { name: 'few', type: 'numeric' as const, storageType: 'DOUBLE' },
+        { name: 'y', type: 'numeric' as const, storageType: 'DOUBLE' },
+        { name: 'k', type: 'integer' as const, storageType: 'BIGINT' },
+        { name: 'cat', type: 'categorical' as const, storageType: 'VARCHAR' },
+      ];
+      const profile = await engine.profile(path, schema);
+      const col = (name: string) => profile.columns.find((c) => c.name === name);
+      expect(col('big')?.distinctApprox).toBe(true);
+      expect(Math.abs((col('big')?.distinct ?? 0) / rows - 1)).toBeLessThan(0.05);
+      // Few values: counted exactly in a follow-up scan, not estimated.
+      expect(col('few')?.distinct).toBe(7);
+      expect(col('few')?.distinctApprox).toBeUndefined();
+      expect(col('k')?.distinct).toBe(1000);
+      expect(col('k')?.distinctApprox).toBeUndefined();
+      expect(col('cat')?.distinct).toBe(3);
+      const bins = new Array<number>(10).fill(0);
+      for (let i = 0; i < rows; i++) bins[Math.min(9, Math.floor(((i % 7) * 1.5) / 0.9))]++;
+      expect(col('few')?.numeric?.histogram.map((b) => b.count)).toEqual(bins);
+      // Correlations from a ~100 000-row sample, near the exact value over all rows.
+      const [exact] = await engine.withConnection((conn) =>
+        queryRows(conn, `SELECT corr(big, y) AS r FROM read_parquet('${path}')`),
+      );
+      const names = profile.correlations.columns;
+      const r = profile.correlations.matrix[names.indexOf('big')]?.[names.indexOf('y')] ?? 0;
+      expect(Math.abs(r - Number(exact?.r))).toBeLessThan(0.01);
+      expect(r).toBeLessThan(1);
     });
   });
 

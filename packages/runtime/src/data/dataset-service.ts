@@ -198,13 +198,23 @@ export class DatasetService {
         onProgress?.({ phase: 'ingest' });
         const produced = await produce(outPath, dir);
         onProgress?.({ phase: 'profile' });
-        const profile = await this.engine.profile(outPath, produced.schema, produced.target);
-        onProgress?.({ phase: 'store' });
+        // Hashing and storing the file overlap the profile: mostly I/O and one JS thread, while
+        // DuckDB's scan runs on its own threads.
         const hash = createHash('sha256');
         const dataAddress = this.#versionAddress(name, version, 'data.parquet');
-        const info = await this.#blobs.put(dataAddress, Readable.from(hashing(outPath, hash)), {
+        const stored = this.#blobs.put(dataAddress, Readable.from(hashing(outPath, hash)), {
           contentType: 'application/vnd.apache.parquet',
         });
+        let profile: DatasetProfile;
+        try {
+          profile = await this.engine.profile(outPath, produced.schema, produced.target);
+        } catch (error) {
+          // A failed version keeps no data behind.
+          await stored.then(() => this.#blobs.delete(dataAddress)).catch(() => {});
+          throw error;
+        }
+        onProgress?.({ phase: 'store' });
+        const info = await stored;
         const fields: Parameters<DatasetStore['completeVersion']>[2] = {
           uri: formatBlobUri(dataAddress),
           schema: produced.schema,
