@@ -2,9 +2,13 @@
 // Datasets bench: ingest+profile and a 6-step recipe on a generated 1M x 30 CSV, Trainyard (DuckDB)
 // beside pandas doing the same work in the same run. Each side runs in its own process.
 // Build first: npx tsc -b packages/adapters packages/runtime
-// Then: node bench/data/run.mjs [--rows 1000000] [--repeat 1]
+// Then: node bench/data/run.mjs [--rows 1000000] [--repeat 5]
+// Prints medians over the repeats; the two sides alternate which goes first, and ratios are also
+// taken per repeat (the two runs next to each other) because other work on a shared machine moves
+// both sides' times by tens of percent between minutes.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -15,7 +19,7 @@ const arg = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const rows = Number(arg('rows', '1000000'));
-const repeat = Number(arg('repeat', '1'));
+const repeat = Number(arg('repeat', '5'));
 const out = join(here, 'out');
 mkdirSync(out, { recursive: true });
 const csv = join(out, `bench-${rows}.csv`);
@@ -53,32 +57,64 @@ function runOurs() {
   }
 }
 function runPandas() {
-  return JSON.parse(execFileSync('/usr/bin/python3', [join(here, 'peer.py'), csv], { encoding: 'utf8' }));
+  const work = mkdtempSync(join(out, 'pandas-'));
+  try {
+    return JSON.parse(
+      execFileSync('/usr/bin/python3', [join(here, 'peer.py'), csv, work], { encoding: 'utf8' }),
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
-const best = (list, key) => Math.min(...list.map((r) => r[key]));
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+console.log(`load average before: ${load()}`);
 const ours = [];
 const pandas = [];
 for (let i = 0; i < repeat; i++) {
-  pandas.push(runPandas());
-  ours.push(runOurs());
+  if (i % 2 === 0) {
+    pandas.push(runPandas());
+    ours.push(runOurs());
+  } else {
+    ours.push(runOurs());
+    pandas.push(runPandas());
+  }
+  const o = ours.at(-1);
+  const p = pandas.at(-1);
+  console.log(
+    `run ${i + 1}: trainyard ${o.ingestProfileMs} + ${o.recipeMs} ms (${JSON.stringify(o.phases)}), pandas ${p.ingestProfileMs} + ${p.recipeMs} ms (persisting: +${p.persistMs} + ${p.recipePersistMs} ms)`,
+  );
 }
+console.log(`load average after: ${load()}`);
 console.log('trainyard', JSON.stringify(ours.at(-1)));
 console.log('pandas   ', JSON.stringify(pandas.at(-1)));
-const ratio = (a, b) => (a / b).toFixed(2);
-const table = [
-  ['ingest + profile (ms)', best(ours, 'ingestProfileMs'), best(pandas, 'ingestProfileMs')],
-  ['6-step recipe (ms)', best(ours, 'recipeMs'), best(pandas, 'recipeMs')],
-  [
-    'both (ms)',
-    best(ours, 'ingestProfileMs') + best(ours, 'recipeMs'),
-    best(pandas, 'ingestProfileMs') + best(pandas, 'recipeMs'),
-  ],
-  ['peak RSS (MiB)', best(ours, 'maxRssMiB'), best(pandas, 'maxRssMiB')],
+const both = (r) => r.ingestProfileMs + r.recipeMs;
+const withPersist = (r) => both(r) + r.persistMs + r.recipePersistMs;
+const measures = [
+  ['ingest + profile (ms)', (r) => r.ingestProfileMs, (r) => r.ingestProfileMs],
+  ['6-step recipe (ms)', (r) => r.recipeMs, (r) => r.recipeMs],
+  ['both (ms)', both, both],
+  ['both, pandas persisting (ms)', both, withPersist],
+  ['peak RSS (MiB)', (r) => r.maxRssMiB, (r) => r.maxRssMiB],
 ];
-console.log(`\n${'measure'.padEnd(24)}${'trainyard'.padStart(11)}${'pandas'.padStart(11)}${'ratio'.padStart(9)}`);
-for (const [name, a, b] of table) {
-  console.log(`${name.padEnd(24)}${String(a).padStart(11)}${String(b).padStart(11)}${ratio(a, b).padStart(9)}`);
+console.log(
+  `\n${'median of runs'.padEnd(30)}${'trainyard'.padStart(11)}${'pandas'.padStart(11)}${'ratio'.padStart(8)}${'paired'.padStart(8)}`,
+);
+for (const [name, mine, theirs] of measures) {
+  const a = median(ours.map(mine));
+  const b = median(pandas.map(theirs));
+  const paired = median(ours.map((o, i) => mine(o) / theirs(pandas[i])));
+  console.log(
+    `${name.padEnd(30)}${String(Math.round(a)).padStart(11)}${String(Math.round(b)).padStart(11)}${(a / b).toFixed(2).padStart(8)}${paired.toFixed(2).padStart(8)}`,
+  );
 }
-console.log(`(runRecipe incl. profiling and storing the 3 splits as versions: ${best(ours, 'runRecipeMs')} ms)`);
+console.log('ratio: median ours / median pandas; paired: median of per-run ratios');
+console.log(
+  `(runRecipe incl. profiling and storing the 3 splits as versions: median ${Math.round(median(ours.map((r) => r.runRecipeMs)))} ms)`,
+);
 console.log('target: time ratio <= 0.30');

@@ -117,7 +117,8 @@ function describeRejects(count: number, rows: RejectedRow[]): string {
 }
 
 /**
- * Reads CSV / JSON Lines / Parquet files with DuckDB and writes one zstd Parquet file; the data
+ * Reads CSV / JSON Lines / Parquet files with DuckDB and writes one snappy Parquet file (zstd level 1
+ * and lz4 cost as much CPU on the bench data, uncompressed saves ~15% CPU for 35% more bytes); the data
  * streams through DuckDB (COPY … TO), JS only sees the schema, counts and rejected rows.
  */
 export async function ingestFiles(
