@@ -138,10 +138,10 @@ async function numericColumns(conn: DuckDBConnection, sql: string, width: number
  * Profiles a Parquet file in one wide aggregate scan. Before it, numeric min/max come from the
  * Parquet row-group statistics (no scan when the writer kept them, as DuckDB's does) to place the
  * histogram bins; the scan then computes counts, distinct counts, moments, percentiles
- * (reservoir-sampled beyond 16 384 rows), histograms and the value counts of categorical and
- * boolean columns. Correlations are computed in JS from the numeric columns of all rows up to
- * 100 000 rows, and of a deterministic ~100 000-row sample beyond (one more scan). Text columns
- * add one scan for their top-k (a GROUP BY scan each beyond 10 000 distinct values).
+ * (reservoir-sampled beyond 16 384 rows), histograms and boolean value counts. Correlations are
+ * computed in JS from the numeric columns of all rows up to 100 000 rows, and of a deterministic
+ * ~100 000-row sample beyond (one more scan). Categorical and text columns add one scan for their
+ * value counts (a GROUP BY scan each beyond 10 000 distinct values).
  */
 export async function profileParquet(
   conn: DuckDBConnection,
@@ -203,8 +203,10 @@ export async function profileParquet(
   schema.forEach((c, i) => {
     const q = quoteIdent(c.name);
     parts.push(`count(${q}) AS "n${i}"`);
-    if (c.type === 'categorical' || c.type === 'boolean') {
-      // Few values: their counts give top-k and the exact distinct count (the map's size).
+    if (c.type === 'boolean') {
+      // At most two values: their counts give top-k and the exact distinct count (the map's size).
+      // Categorical columns are counted after their distinct count is known: a recipe output or an
+      // override can make a many-valued column categorical, and one map per value would not spill.
       parts.push(`histogram(CAST(${q} AS VARCHAR)) AS "v${i}"`);
     } else if (c.type === 'numeric' && !exactDistinct) {
       const h = `hash(${q})`;
@@ -251,7 +253,7 @@ export async function profileParquet(
   const recount: number[] = [];
   schema.forEach((c, i) => {
     if (p1[`d${i}`] !== undefined) distinctOf.set(i, { count: Number(p1[`d${i}`]), approx: false });
-    else if (c.type === 'categorical' || c.type === 'boolean') {
+    else if (c.type === 'boolean') {
       distinctOf.set(i, { count: ((p1[`v${i}`] ?? []) as MapEntry[]).length, approx: false });
     }
   });
@@ -263,7 +265,8 @@ export async function profileParquet(
   }
 
   // Follow-ups, each one more scan: exact distinct counts of floating columns with few values,
-  // integer target classes beyond the range counted in the scan, value counts of text columns.
+  // integer target classes beyond the range counted in the scan, value counts of categorical and
+  // text columns.
   const parts2: string[] = [];
   for (const i of recount) parts2.push(`count(DISTINCT ${quoteIdent(schema[i]?.name ?? '')}) AS "d${i}"`);
   const targetIndex = targetColumn ? schema.indexOf(targetColumn) : -1;
@@ -276,7 +279,7 @@ export async function profileParquet(
   }
   const wideText: number[] = [];
   schema.forEach((c, i) => {
-    if (c.type !== 'text') return;
+    if (c.type !== 'text' && c.type !== 'categorical') return;
     if (Number(p1[`d${i}`]) > maxCountedValues) wideText.push(i);
     else parts2.push(`histogram(CAST(${quoteIdent(c.name)} AS VARCHAR)) AS "v${i}"`);
   });
