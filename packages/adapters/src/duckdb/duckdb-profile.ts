@@ -211,7 +211,7 @@ export async function profileParquet(
     } else if (c.type === 'numeric' && !exactDistinct) {
       const h = `hash(${q})`;
       parts.push(
-        `count(DISTINCT ${h}) FILTER (WHERE ${h} < ${(1n << (64n - distinctSampleShift)).toString()}::UBIGINT) AS "s${i}"`,
+        `count(DISTINCT ${h}) FILTER (WHERE ${q} IS NOT NULL AND ${h} < ${(1n << (64n - distinctSampleShift)).toString()}::UBIGINT) AS "s${i}"`,
       );
       sampledDistinct.push(i);
     } else {
