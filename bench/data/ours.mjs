@@ -19,7 +19,8 @@ const datasets = new DatasetService({ store: new DatasetSqlStore(metadata.db), b
 
 const ms = (t) => Math.round(performance.now() - t);
 let t = performance.now();
-// The whole version path: CSV -> Parquet, profile (2 scans), SHA-256, blob store, metadata.
+// The whole version path: CSV -> Parquet, profile (one aggregate scan + value counts + correlation sample)
+// with SHA-256 and the copy into the blob store overlapping it, metadata.
 const phases = {};
 let phase;
 let phaseStart = t;
