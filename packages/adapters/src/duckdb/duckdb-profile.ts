@@ -259,7 +259,8 @@ export async function profileParquet(
   });
   for (const i of sampledDistinct) {
     const sampled = Number(p1[`s${i}`] ?? 0);
-    if (sampled >= minDistinctSample) {
+    if (Number(p1[`n${i}`] ?? 0) === 0) distinctOf.set(i, { count: 0, approx: false });
+    else if (sampled >= minDistinctSample) {
       distinctOf.set(i, { count: Math.round(sampled * Number(1n << distinctSampleShift)), approx: true });
     } else recount.push(i);
   }
