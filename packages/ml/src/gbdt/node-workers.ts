@@ -17,6 +17,7 @@ const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 // Polls before sleeping in Atomics.wait: the gaps between tasks of a tree are a few microseconds, far
 // below a futex wake-up, so a short spin saves most of the hand-over latency.
 const SPIN = 2000;
+const STALL_SECONDS = 60;
 
 /**
  * Worker body, built from the kernels' source text with `eval: true`, so the same code runs whether the
@@ -102,9 +103,14 @@ class NodeWorkerExecutor implements GbdtExecutor {
     }
     let done = Atomics.load(ctrl, DONE);
     for (let spin = 0; done < chunks && spin < SPIN; spin++) done = Atomics.load(ctrl, DONE);
+    let stalled = 0;
     while (done < chunks) {
-      Atomics.wait(ctrl, DONE, done, 1000);
-      done = Atomics.load(ctrl, DONE);
+      // A worker that died holding a chunk would block forever: fail after a minute without progress.
+      if (Atomics.wait(ctrl, DONE, done, 1000) === 'timed-out' && ++stalled >= STALL_SECONDS)
+        throw new Error(`GBDT worker made no progress for ${STALL_SECONDS} s`);
+      const now = Atomics.load(ctrl, DONE);
+      if (now !== done) stalled = 0;
+      done = now;
     }
     // Close the task before the caller writes the next one into taskI: a worker that read the next
     // task's chunk count under this sequence number must not be able to claim anything.
