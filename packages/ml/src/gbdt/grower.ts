@@ -482,7 +482,8 @@ export class TreeGrower {
     const nLeaves = g.leafStart.length;
     let total = 0;
     for (let l = 0; l < nLeaves; l++) total += g.leafEnd[l]! - g.leafStart[l]!;
-    const parts = this.rowChunks(total);
+    // Random-access adds into `margin`: a hand-over costs more than it saves, so this stays serial.
+    const parts = 1;
     t[0] = CMD_LEAF;
     t[3] = k;
     let q = 0;
