@@ -1,16 +1,19 @@
 /**
  * The per-row and per-bin work of GBDT training, written as self-contained functions over one shared
  * `GbdtWorkspace`. The calling thread runs them directly (`nthread = 1`); worker threads run the very same
- * functions from their source text (see `node-workers.ts`), so they must not use imports, closures or
- * module state other than the numeric constants listed in `KERNEL_CONSTANTS`.
+ * functions from their source text (see `node-workers.ts` and `kernelSource`, which also includes the
+ * binning functions imported below), so they must not use closures or module state other than the
+ * numeric constants listed in `KERNEL_CONSTANTS`.
  *
- * A task is described in `taskI` / `taskF` by the calling thread and cut into `parts` pieces that depend
- * only on the task (never on which thread runs them). Every piece writes disjoint memory and every sum is
- * taken in the same order whatever the split, so models are bit-identical for any thread count:
+ * A task is described in `taskI` / `taskF` by the calling thread and cut into chunks. How it is cut, and
+ * which thread runs which chunk, never changes a result: every chunk writes disjoint memory and every sum
+ * is taken in the same order whatever the cut, so models are bit-identical for any thread count:
  * - gradients, leaf updates, partitions: split over rows (a row's result depends only on that row; a
- *   stable partition is unique);
- * - histograms, subtraction, split search: split over features (each feature summed by one thread in row
- *   order; per-part best splits reduced in feature order with the serial scan's tie-breaking).
+ *   stable partition is unique; per-4096-row gradient sums are fixed blocks);
+ * - histograms, subtraction, split search: split over nodes and features (each feature of a node summed
+ *   by one thread in row order; per-feature-part best splits reduced in feature order with the serial
+ *   scan's tie-breaking);
+ * - binning: one feature at a time.
  */
 
 import { binColumn, keyToFloat, quantileCuts, radixSort, transposeBins } from './binning.js';
@@ -52,7 +55,7 @@ export interface GbdtWorkspace {
   taskF: Float64Array;
   /** Per 4096-row chunk (Σg, Σh) written by the gradient task, summed in chunk order for the root. */
   sums: Float64Array;
-  /** Split-search results, 6 doubles per (evaluated node, part): gain, feature, bin, missing-left, G_L, H_L. */
+  /** Split-search results, 6 doubles per (evaluated node, feature part): gain, feature, bin, missing-left, G_L, H_L. */
   res: Float64Array;
 }
 
@@ -504,7 +507,7 @@ export function evalNode(
 /**
  * Stable partition of pieces [q0, q1) (records of PIECE ints from T_REC). A piece holding a whole node
  * is partitioned in place (left rows compacted into rowIdx, right rows appended from scratchR); a piece
- * of a node cut between parts writes its left rows to scratchL and right rows to scratchR at its own
+ * of a node cut between chunks writes its left rows to scratchL and right rows to scratchR at its own
  * offset, and `scatterKernel` moves them once all pieces' counts are known.
  */
 export function partitionKernel(ws: GbdtWorkspace, q0: number, q1: number): void {
