@@ -301,7 +301,7 @@ export class TreeGrower {
     let fParts = 1;
     let groups = 1;
     if (threads > 1 && work >= PAR_WORK) {
-      fParts = jobs.length >= 4 * threads ? 1 : Math.min(threads, d);
+      fParts = jobs.length >= 2 * threads ? 1 : Math.min(threads, d);
       groups = Math.min(jobs.length, 4 * threads, MAX_GROUPS, Math.floor(4000 / fParts));
     }
     t[0] = CMD_HIST;
