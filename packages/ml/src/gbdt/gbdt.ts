@@ -148,7 +148,7 @@ export function trainGbdt(
     taskI: new Int32Array(
       alloc(4 * (T_REC + Math.max(PIECE, LEAF_PIECE, HJOB) * (2 * slots + 2 * MAX_GROUPS + 8))),
     ),
-    taskF: f64(4 * slots + 16),
+    taskF: f64(4 * slots + 4 * MAX_GROUPS + 16),
     sums: f64(2 * Math.ceil(n / SUM_CHUNK)),
     res: f64(6 * (2 * slots + 2) * Math.min(threads, d)),
   };
@@ -202,7 +202,9 @@ export function trainGbdt(
           if (m === 0) rowIdx[m++] = rng.int(n);
         }
         sampleFeatures(featureMask, p.colsampleBytree, rng);
-        let grown = grower.grow(m, identity);
+        // Last-level leaves go straight into the margins unless rows are sampled or leaves refit.
+        const fuse = p.subsample >= 1 && !residual;
+        let grown = grower.grow(m, identity, fuse ? k : -1);
         if (residual)
           grown = grower.setLeafValues(grown, refitMedians(grown, rowIdx, residual, train.weight, p.eta));
         trees.push(grown.tree);

@@ -4,6 +4,7 @@ import {
   CMD_LEAF,
   CMD_PART_A,
   CMD_PART_B,
+  CMD_SPLIT_LEAF,
   type GbdtExecutor,
   type GbdtWorkspace,
   HJOB,
@@ -84,6 +85,7 @@ export class TreeGrower {
   private builder = new TreeBuilder();
   private nodeStart: number[] = [];
   private nodeEnd: number[] = [];
+  private fuseK = -1;
 
   constructor(p: GrowParams, ws: GbdtWorkspace, cuts: BinCuts, exec: GbdtExecutor, slots: number) {
     this.p = p;
@@ -106,11 +108,16 @@ export class TreeGrower {
   }
 
   /**
+   * With `fuseLeavesInto = k` (depthwise, gamma = 0 only), the leaves of the last level are added to
+   * `ws.margin` output k while their parent's rows are split, and get empty row segments in the result
+   * (`addLeafValues` then covers the other leaves).
+   *
    * Grows a tree on the rows `ws.rowIdx[0..nRows)` (set by the caller; `identity` means they are
    * 0..nRows-1 in order and `ws.sums` holds their chunk gradient sums), using gradients in `ws.gh` and
    * the features with `ws.featMask[f] === 1`.
    */
-  grow(nRows: number, identity: boolean): GrownTree {
+  grow(nRows: number, identity: boolean, fuseLeavesInto = -1): GrownTree {
+    this.fuseK = fuseLeavesInto;
     this.builder = new TreeBuilder();
     this.nodeStart = [];
     this.nodeEnd = [];
@@ -215,6 +222,65 @@ export class TreeGrower {
     return children;
   }
 
+  /**
+   * Splits nodes whose children are leaves at the depth limit: records the splits and adds each row's
+   * leaf value to its margin in one pass (no partition; the leaves get empty row segments).
+   */
+  private splitLast(nodes: OpenNode[]): OpenNode[] {
+    const ws = this.ws;
+    const t = ws.taskI;
+    const tf = ws.taskF;
+    const cuts = this.cuts;
+    const bld = this.builder;
+    let total = 0;
+    for (const nd of nodes) total += nd.end - nd.start;
+    const wanted = this.rowChunks(total);
+    const target = wanted === 1 ? Number.POSITIVE_INFINITY : Math.ceil(total / wanted);
+    t[0] = CMD_SPLIT_LEAF;
+    t[3] = this.fuseK;
+    let q = 0;
+    let g = 0;
+    let acc = 0;
+    t[T_GROUPS] = 0;
+    const children: OpenNode[] = [];
+    for (const nd of nodes) {
+      const gl = nd.gl;
+      const hl = nd.hl;
+      const l = this.newNode(nd.start, nd.start, gl, hl);
+      const r = this.newNode(nd.start, nd.start, nd.g - gl, nd.h - hl);
+      bld.setSplit(nd.id, nd.feat, cuts.cuts[cuts.offsets[nd.feat]! + nd.bin]!, nd.missLeft, nd.gain, l, r);
+      this.release(nd);
+      const missBin = nd.missLeft ? cuts.numBins[nd.feat]! : -1;
+      // Pieces of at most `target` rows, cut anywhere (no scatter phase needed).
+      for (let a = nd.start; a < nd.end; ) {
+        const b = Math.min(nd.end, a + Math.max(1, target - acc));
+        const o = T_REC + PIECE * q;
+        t[o] = a;
+        t[o + 1] = b;
+        t[o + 2] = nd.feat;
+        t[o + 3] = nd.bin;
+        t[o + 4] = missBin;
+        tf[2 * q] = bld.value[l]!;
+        tf[2 * q + 1] = bld.value[r]!;
+        q++;
+        acc += b - a;
+        a = b;
+        if (acc >= target) {
+          g++;
+          t[T_GROUPS + g] = q;
+          acc = 0;
+        }
+      }
+    }
+    if (q > t[T_GROUPS + g]!) {
+      g++;
+      t[T_GROUPS + g] = q;
+    }
+    t[2] = q;
+    this.exec.run(g);
+    return children;
+  }
+
   private growDepthwise(root: OpenNode): void {
     let level: OpenNode[] = [root];
     let leaves = 1;
@@ -229,7 +295,14 @@ export class TreeGrower {
         toSplit.push(nd);
         leaves++;
       }
-      level = toSplit.length > 0 ? this.splitAll(toSplit) : [];
+      if (toSplit.length === 0) break;
+      const last =
+        this.fuseK >= 0 &&
+        !this.p.lossguide &&
+        this.p.gamma === 0 &&
+        this.p.maxDepth > 0 &&
+        toSplit[0]!.depth + 1 >= this.p.maxDepth;
+      level = last ? this.splitLast(toSplit) : this.splitAll(toSplit);
     }
   }
 

@@ -64,6 +64,7 @@ export const CMD_HIST = 2;
 export const CMD_PART_A = 3;
 export const CMD_PART_B = 4;
 export const CMD_LEAF = 5;
+export const CMD_SPLIT_LEAF = 8;
 export const CMD_BIN = 6;
 export const CMD_TRANSPOSE = 7;
 export const CMD_EXIT = 9;
@@ -88,6 +89,7 @@ export const KERNEL_CONSTANTS: Record<string, number> = {
   CMD_LEAF,
   CMD_BIN,
   CMD_TRANSPOSE,
+  CMD_SPLIT_LEAF,
   T_GROUPS,
   T_REC,
   PIECE,
@@ -138,6 +140,8 @@ export function runTask(ws: GbdtWorkspace, c: number, nChunks: number, tid: numb
     scatterKernel(ws, t[T_GROUPS + c]!, t[T_GROUPS + c + 1]!);
   } else if (cmd === CMD_LEAF) {
     leafKernel(ws, t[T_GROUPS + c]!, t[T_GROUPS + c + 1]!);
+  } else if (cmd === CMD_SPLIT_LEAF) {
+    splitLeafKernel(ws, t[T_GROUPS + c]!, t[T_GROUPS + c + 1]!);
   } else if (cmd === CMD_BIN) {
     const d = ws.d;
     const f1 = Math.floor((d * (c + 1)) / nChunks);
@@ -555,6 +559,36 @@ export function partitionKernel(ws: GbdtWorkspace, q0: number, q1: number): void
   }
 }
 
+/**
+ * Last level of a tree: instead of partitioning pieces [q0, q1) (PIECE records) into two leaves, adds the
+ * leaf value each row goes to straight to its margin: margin[i * K + k] += left ? taskF[2q] : taskF[2q + 1]
+ * (taskI[3] = k). One pass instead of a partition plus a leaf update.
+ */
+export function splitLeafKernel(ws: GbdtWorkspace, q0: number, q1: number): void {
+  const t = ws.taskI;
+  const k = t[3]!;
+  const K = ws.K;
+  const n = ws.n;
+  const col = ws.colBins;
+  const rowIdx = ws.rowIdx;
+  const margin = ws.margin;
+  const tf = ws.taskF;
+  for (let q = q0; q < q1; q++) {
+    const o = T_REC + PIECE * q;
+    const b = t[o + 1]!;
+    const off = t[o + 2]! * n;
+    const bin = t[o + 3]!;
+    const mb = t[o + 4]!;
+    const vl = tf[2 * q]!;
+    const vr = tf[2 * q + 1]!;
+    for (let j = t[o]!; j < b; j++) {
+      const i = rowIdx[j]!;
+      const v = col[off + i]!;
+      margin[i * K + k]! += v <= bin || v === mb ? vl : vr;
+    }
+  }
+}
+
 /** Second phase of a cut node's partition: left rows to [dstL, ..), right rows to [dstR, ..). */
 export function scatterKernel(ws: GbdtWorkspace, q0: number, q1: number): void {
   const t = ws.taskI;
@@ -607,6 +641,7 @@ export function kernelSource(): string {
     partitionKernel,
     scatterKernel,
     leafKernel,
+    splitLeafKernel,
     binColumn,
     radixSort,
     keyToFloat,
