@@ -12,6 +12,9 @@ import {
 // compare-and-swap both checks that the task is still current and claims a chunk.
 const TASK = 0;
 const DONE = 1;
+// Set by a worker whose chunk threw; the message goes to ERROR_TEXT as UTF-8.
+const FAILED = 2;
+const ERROR_TEXT_BYTES = 2048;
 const CHUNK_BITS = 12;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 // Polls before sleeping in Atomics.wait: the gaps between tasks of a tree are a few microseconds, far
@@ -45,7 +48,14 @@ for (;;) {
     w = Atomics.load(ctrl, ${TASK});
     if (w >>> ${CHUNK_BITS} !== seq || (w & ${CHUNK_MASK}) >= chunks) break;
     if (Atomics.compareExchange(ctrl, ${TASK}, w, w + 1) !== w) continue;
-    runTask(ws, w & ${CHUNK_MASK}, chunks, tid);
+    try {
+      runTask(ws, w & ${CHUNK_MASK}, chunks, tid);
+    } catch (error) {
+      // Report instead of dying: a dead worker would leave the calling thread waiting for its chunk.
+      const text = new TextEncoder().encode(String(error && error.stack || error)).subarray(0, ${ERROR_TEXT_BYTES});
+      workerData.errorText.set(text);
+      Atomics.store(ctrl, ${FAILED}, text.length + 1);
+    }
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -62,6 +72,7 @@ class NodeWorkerExecutor implements GbdtExecutor {
   readonly threads: number;
   private readonly ws: GbdtWorkspace;
   private readonly ctrl: Int32Array;
+  private readonly errorText: Uint8Array;
   private readonly workers: Worker[] = [];
   private seq = 0;
 
@@ -72,9 +83,13 @@ class NodeWorkerExecutor implements GbdtExecutor {
     this.ws = ws;
     this.threads = Math.max(1, threads);
     this.ctrl = new Int32Array(new SharedArrayBuffer(64));
+    this.errorText = new Uint8Array(new SharedArrayBuffer(ERROR_TEXT_BYTES));
     const src = workerSource();
     for (let t = 1; t < this.threads; t++) {
-      const w = new Worker(src, { eval: true, workerData: { ws, ctrl: this.ctrl, tid: t } });
+      const w = new Worker(src, {
+        eval: true,
+        workerData: { ws, ctrl: this.ctrl, tid: t, errorText: this.errorText },
+      });
       w.unref();
       this.workers.push(w);
     }
@@ -107,7 +122,9 @@ class NodeWorkerExecutor implements GbdtExecutor {
     while (done < chunks) {
       // A worker that died holding a chunk would block forever: fail after a minute without progress.
       if (Atomics.wait(ctrl, DONE, done, 1000) === 'timed-out' && ++stalled >= STALL_SECONDS)
-        throw new Error(`GBDT worker made no progress for ${STALL_SECONDS} s`);
+        throw new Error(
+          `GBDT worker made no progress for ${STALL_SECONDS} s (task ${ws.taskI[0]}, ${done}/${chunks} chunks done, next ${Atomics.load(ctrl, TASK) & CHUNK_MASK})`,
+        );
       const now = Atomics.load(ctrl, DONE);
       if (now !== done) stalled = 0;
       done = now;
@@ -115,6 +132,11 @@ class NodeWorkerExecutor implements GbdtExecutor {
     // Close the task before the caller writes the next one into taskI: a worker that read the next
     // task's chunk count under this sequence number must not be able to claim anything.
     Atomics.store(ctrl, TASK, (mine << CHUNK_BITS) | CHUNK_MASK);
+    const failed = Atomics.load(ctrl, FAILED);
+    if (failed > 0) {
+      Atomics.store(ctrl, FAILED, 0);
+      throw new Error(`GBDT worker failed: ${new TextDecoder().decode(this.errorText.slice(0, failed - 1))}`);
+    }
   }
 
   close(): void {
