@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { TrainyardError } from '@trainyard/contracts/errors';
@@ -162,6 +166,38 @@ export function blobStoreConformance(name: string, open: BlobStoreFactory): void
       await store.discardParts('never-started');
       await expectCode(store.putPart('../escape', 'p1', 'x'), 'INVALID_ARGUMENT');
       await expectCode(store.putPart('u', 'a/b', 'x'), 'INVALID_ARGUMENT');
+    });
+
+    it('stores a local file: copied and kept by default, moved with move, the given ETag kept', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'blob-putfile-'));
+      try {
+        const file = join(dir, 'data.bin');
+        const bytes = Buffer.concat([Buffer.alloc(600 * 1024, 3), Buffer.from('tail')]);
+        await writeFile(file, bytes);
+        const copied = await store.putFile(at('copied.bin'), file, { contentType: 'application/x-test' });
+        expect(copied).toMatchObject({
+          size: bytes.length,
+          etag: md5(bytes),
+          contentType: 'application/x-test',
+        });
+        expect(await readFile(file)).toEqual(bytes);
+        const moved = await store.putFile(at('v1/moved.bin'), file, { move: true, etag: md5(bytes) });
+        expect(moved).toMatchObject({ size: bytes.length, etag: md5(bytes) });
+        expect(existsSync(file)).toBe(false);
+        const { body } = await store.get(at('v1/moved.bin'), {
+          start: bytes.length - 4,
+          end: bytes.length - 1,
+        });
+        expect(await text(body)).toBe('tail');
+        expect((await store.head(at('v1/moved.bin'))).etag).toBe(md5(bytes));
+        await expectCode(store.putFile(at('missing.bin'), join(dir, 'nope')), 'NOT_FOUND');
+        await writeFile(file, 'kept');
+        await expectCode(store.putFile(at('../escape'), file, { move: true }), 'INVALID_ARGUMENT');
+        expect(await readFile(file, 'utf8')).toBe('kept');
+        expect((await store.list('data')).items.map((i) => i.key)).toEqual(['copied.bin', 'v1/moved.bin']);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('keeps concurrent overwrites whole: every read sees one complete version', async () => {

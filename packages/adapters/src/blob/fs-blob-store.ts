@@ -19,6 +19,7 @@ import type {
   BucketInfo,
   ByteRange,
   ListOptions,
+  PutFileOptions,
   PutOptions,
   StagedPart,
 } from '@trainyard/core/ports/blob-store';
@@ -153,6 +154,56 @@ export class FsBlobStore implements BlobStore {
     } finally {
       await rm(written.path, { force: true });
     }
+  }
+
+  /**
+   * With `move` and the file on the store's filesystem, a rename: the file is neither read nor
+   * written when `options.etag` is given (else it is read once for its MD5).
+   */
+  async putFile(address: BlobAddress, localPath: string, options: PutFileOptions = {}): Promise<BlobInfo> {
+    validateBlobAddress(address);
+    const source = resolve(localPath);
+    const found = await stat(source).catch(() => undefined);
+    if (!found?.isFile()) {
+      throw new TrainyardError('NOT_FOUND', `file ${source} does not exist`, { path: source });
+    }
+    const { move, ...putOptions } = options;
+    if (move) {
+      let etag = options.etag;
+      if (etag === undefined) {
+        const md5 = createHash('md5');
+        await pipeline(createReadStream(source, { highWaterMark: readChunkBytes }), md5);
+        etag = md5.digest('hex');
+      }
+      const dataPath = this.#dataPath(address);
+      let moved = false;
+      try {
+        await this.#placeFile(source, dataPath, address);
+        moved = true;
+      } catch (error) {
+        // Another filesystem: copy below.
+        if (!isErrno(error, 'EXDEV')) throw error;
+      }
+      if (moved) {
+        const { mtimeMs, size } = await stat(dataPath);
+        const sidecar: Sidecar = {
+          etag,
+          size,
+          mtimeMs,
+          contentType: options.contentType ?? defaultContentType,
+          metadata: options.metadata ?? {},
+        };
+        await this.#writeSidecar(address, sidecar);
+        return this.#info(address, sidecar);
+      }
+    }
+    const info = await this.put(
+      address,
+      createReadStream(source, { highWaterMark: readChunkBytes }),
+      putOptions,
+    );
+    if (move) await rm(source, { force: true });
+    return info;
   }
 
   /** Streams `body` into a fresh temp file, measuring size and MD5 on the way. */

@@ -385,6 +385,58 @@ describe('DuckDbEngine', () => {
       expect(() => applyFittedRecipe(strict, { city: 'Rome' })).toThrow(/category "Rome" was not seen/);
     });
 
+    it("fits scalers that follow imputations with the imputed columns' statistics, computed in JS", async () => {
+      // impute, onehot and both scalers share one query: the scalers' statistics of the filled
+      // columns are pooled from the raw ones, which this checks against the filled values.
+      const fitted = await engine.fitRecipe(
+        source,
+        schema,
+        Recipe.parse({
+          steps: [
+            { op: 'impute', columns: ['income'], strategy: 'mean' },
+            { op: 'impute', columns: ['age'], strategy: 'constant', value: 100 },
+            { op: 'onehot', columns: ['city'] },
+            { op: 'standardize', columns: ['income', 'age', 'id'] },
+          ],
+        }),
+      );
+      const raw = numbers('income').filter((v): v is number => v !== null);
+      const fillMean = raw.reduce((a, b) => a + b, 0) / raw.length;
+      expect(fitted.steps[0]?.params).toEqual({ values: { income: expect.closeTo(fillMean, 6) } });
+      const moments = (values: number[]) => {
+        const mean = values.reduce((a, b) => a + b, 0) / values.length;
+        return { mean, std: Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length) };
+      };
+      const income = moments(numbers('income').map((v) => v ?? fillMean));
+      expect(numbers('income').some((v) => v === null)).toBe(true);
+      const ages = numbers('age');
+      expect(ages.some((v) => v === null)).toBe(true);
+      const filledAges = ages.map((v) => v ?? 100);
+      const age = moments(filledAges);
+      const id = moments(numbers('id').map((v) => v ?? 0));
+      const { mean, std } = (fitted.steps[3]?.params ?? {}) as Record<string, Record<string, number>>;
+      expect(mean?.income).toBeCloseTo(income.mean, 6);
+      expect(std?.income).toBeCloseTo(income.std, 6);
+      expect(mean?.age).toBeCloseTo(age.mean, 9);
+      expect(std?.age).toBeCloseTo(age.std, 9);
+      expect(mean?.id).toBeCloseTo(id.mean, 9);
+      expect(std?.id).toBeCloseTo(id.std, 9);
+      const scaled = await engine.fitRecipe(
+        source,
+        schema,
+        Recipe.parse({
+          steps: [
+            { op: 'impute', columns: ['age'], strategy: 'constant', value: 100 },
+            { op: 'minmax', columns: ['age'] },
+          ],
+        }),
+      );
+      expect(scaled.steps[1]?.params).toEqual({
+        min: { age: Math.min(...filledAges) },
+        max: { age: Math.max(...filledAges) },
+      });
+    });
+
     it('refuses derive on single rows without an evaluator, and uses one when given', async () => {
       const fitted = await engine.fitRecipe(
         source,

@@ -36,6 +36,41 @@ export function formatFromName(name: string): DataFormat | undefined {
   return formatByExtension[extname(plain)];
 }
 
+/** DuckDB's sniffer prints an unset quote, escape or comment character as "(empty)". */
+const sniffedChar = (value: unknown) => (value === null || value === '(empty)' ? '' : String(value));
+
+/**
+ * Detects a CSV file's dialect and column types once (DuckDB's sniffer over its sample, as
+ * read_csv does) and returns them as explicit read_csv arguments with auto-detection off.
+ */
+async function sniffCsv(
+  conn: DuckDBConnection,
+  file: string,
+  dialect: string[],
+): Promise<{ args: string[]; columns: { name: string; storageType: string }[] }> {
+  const r = await queryOne(
+    conn,
+    `SELECT * FROM sniff_csv(${[pathLiteral(file), ...dialect, 'ignore_errors=true'].join(', ')})`,
+  );
+  const columns = ((r.Columns ?? []) as { name: unknown; type: unknown }[]).map((c) => ({
+    name: String(c.name),
+    storageType: String(c.type),
+  }));
+  const args = [
+    'auto_detect=false',
+    `delim=${stringLiteral(sniffedChar(r.Delimiter))}`,
+    `quote=${stringLiteral(sniffedChar(r.Quote))}`,
+    `escape=${stringLiteral(sniffedChar(r.Escape))}`,
+    `new_line=${stringLiteral(String(r.NewLineDelimiter ?? '\\n'))}`,
+    `skip=${Number(r.SkipRows ?? 0)}`,
+    `comment=${stringLiteral(sniffedChar(r.Comment))}`,
+    `header=${r.HasHeader === true}`,
+  ];
+  if (r.DateFormat) args.push(`dateformat=${stringLiteral(String(r.DateFormat))}`);
+  if (r.TimestampFormat) args.push(`timestampformat=${stringLiteral(String(r.TimestampFormat))}`);
+  return { args, columns };
+}
+
 function csvDialectArgs(options: ResolvedIngestOptions): string[] {
   const args: string[] = [];
   if (options.delimiter !== undefined) args.push(`delim=${stringLiteral(options.delimiter)}`);
@@ -145,31 +180,33 @@ export async function ingestFiles(
   const rejectsTable = `rejects_${suffix}`;
   const scanTable = `reject_scans_${suffix}`;
 
-  let reader: string;
-  let sniffReader: string;
-  if (format === 'csv') {
-    const dialect = csvDialectArgs(options);
-    sniffReader = `read_csv(${[files, ...dialect, 'ignore_errors=true'].join(', ')})`;
-    const types = overrides.map(([c, t]) => `${stringLiteral(c)}: ${stringLiteral(storageTypeOf[t])}`);
-    reader = `read_csv(${[
-      files,
-      ...dialect,
-      ...(types.length ? [`types={${types.join(', ')}}`] : []),
-      'store_rejects=true',
-      `rejects_table=${stringLiteral(rejectsTable)}`,
-      `rejects_scan=${stringLiteral(scanTable)}`,
-    ].join(', ')})`;
-  } else if (format === 'jsonl') {
-    reader = `read_json(${files}, format='auto')`;
-    sniffReader = reader;
-  } else {
-    reader = `read_parquet(${files})`;
-    sniffReader = reader;
-  }
-
+  let reader = '';
   let columns: { name: string; storageType: string }[];
   try {
-    columns = await describeQuery(conn, `SELECT * FROM ${sniffReader}`);
+    if (format === 'csv') {
+      // Sniff once and hand the detected dialect and types to the reader: read_csv would
+      // otherwise sniff the file again.
+      const sniffed = await sniffCsv(conn, first, csvDialectArgs(options));
+      columns = sniffed.columns;
+      reader = `read_csv(${[
+        files,
+        ...sniffed.args,
+        `columns={${columns
+          .map(
+            (c) =>
+              `${stringLiteral(c.name)}: ${stringLiteral(
+                options.types?.[c.name] ? storageTypeOf[options.types[c.name] as ColumnType] : c.storageType,
+              )}`,
+          )
+          .join(', ')}}`,
+        'store_rejects=true',
+        `rejects_table=${stringLiteral(rejectsTable)}`,
+        `rejects_scan=${stringLiteral(scanTable)}`,
+      ].join(', ')})`;
+    } else {
+      reader = format === 'jsonl' ? `read_json(${files}, format='auto')` : `read_parquet(${files})`;
+      columns = await describeQuery(conn, `SELECT * FROM ${reader}`);
+    }
   } catch (error) {
     throw new TrainyardError(
       'INVALID_ARGUMENT',

@@ -481,9 +481,172 @@ function source(parquetPath: string, limitRows?: number): string {
   return `(SELECT * FROM read_parquet(${pathLiteral(parquetPath)})${limitRows ? ` LIMIT ${limitRows}` : ''})`;
 }
 
+type BatchStep = Extract<RecipeStep, { op: 'impute' | 'onehot' | 'ordinal' | 'standardize' | 'minmax' }>;
+
+/**
+ * Steps whose parameters can be learned in one aggregate query over the relation before them:
+ * rows are unchanged in between, and each column they read is either untouched since that
+ * relation or (for standardize/minmax) only filled with a constant by an imputation, whose effect
+ * on count, mean, variance, min and max is computed exactly from the raw column's.
+ */
+class FitBatch {
+  readonly steps: { step: BatchStep; index: number }[] = [];
+  /** Columns changed by the batch so far: by whom. */
+  readonly #changed = new Map<string, BatchStep>();
+
+  constructor(readonly base: Column[]) {}
+
+  /** Whether `step` can join, checking its columns and types as fitStep would. */
+  accepts(step: RecipeStep, index: number): step is BatchStep {
+    const field = fieldOf(index, 'columns');
+    if (step.op === 'impute') {
+      if (step.strategy === 'mode' || (step.strategy === 'constant' && typeof step.value !== 'number'))
+        return false;
+    } else if (!['onehot', 'ordinal', 'standardize', 'minmax'].includes(step.op)) return false;
+    const names = (step as BatchStep).columns;
+    for (const name of names) {
+      const base = this.base.find((c) => c.name === name);
+      const by = this.#changed.get(name);
+      if (!base) return false;
+      if (by && !((step.op === 'standardize' || step.op === 'minmax') && by.op === 'impute')) return false;
+    }
+    const chosen = requireColumns(names, this.base, field);
+    if (step.op === 'impute' && step.strategy !== 'constant') requireNumeric(chosen, field, step.strategy);
+    if (step.op === 'standardize' || step.op === 'minmax') requireNumeric(chosen, field, step.op);
+    if (step.op === 'onehot' || step.op === 'ordinal') {
+      for (const c of chosen) {
+        if (c.type === 'numeric' || c.type === 'datetime') {
+          throw invalidArgument(
+            field,
+            `column "${c.name}" is ${c.type}; cast it to integer or categorical before encoding`,
+          );
+        }
+      }
+    }
+    return true;
+  }
+
+  add(step: BatchStep, index: number): void {
+    this.steps.push({ step, index });
+    for (const name of step.columns) this.#changed.set(name, step);
+  }
+
+  /** The one query's aggregates; each named after the step index, column and statistic. */
+  parts(): string[] {
+    const parts = ['count(*) AS "rows"'];
+    for (const { step, index } of this.steps) {
+      step.columns.forEach((name, i) => {
+        const q = quoteIdent(name);
+        const x = `CAST(${q} AS DOUBLE)`;
+        const key = (stat: string) => `"${stat}${index}_${i}"`;
+        if (step.op === 'impute') {
+          if (step.strategy === 'mean') parts.push(`avg(${x}) AS ${key('v')}`);
+          if (step.strategy === 'median') parts.push(`quantile_cont(${x}, 0.5) AS ${key('v')}`);
+        } else if (step.op === 'onehot' || step.op === 'ordinal') {
+          parts.push(`histogram(CAST(${q} AS VARCHAR)) AS ${key('h')}`);
+        } else if (step.op === 'standardize') {
+          parts.push(
+            `count(${q}) AS ${key('n')}`,
+            `avg(${x}) AS ${key('a')}`,
+            `var_pop(${x}) AS ${key('b')}`,
+          );
+        } else {
+          parts.push(`count(${q}) AS ${key('n')}`, `min(${x}) AS ${key('a')}`, `max(${x}) AS ${key('b')}`);
+        }
+      });
+    }
+    return parts;
+  }
+
+  /** A step's parameters from the query's row; `fills` holds the constants imputed earlier in the batch. */
+  params(step: BatchStep, index: number, row: Params, fills: Map<string, number | null>): Params {
+    const key = (stat: string, i: number) => row[`${stat}${index}_${i}`];
+    const total = Number(row.rows ?? 0);
+    switch (step.op) {
+      case 'impute': {
+        const values = Object.fromEntries(
+          step.columns.map((name, i) => [
+            name,
+            step.strategy === 'constant' ? step.value : (key('v', i) ?? null),
+          ]),
+        );
+        for (const [name, value] of Object.entries(values)) fills.set(name, value as number | null);
+        return { values };
+      }
+      case 'onehot':
+      case 'ordinal': {
+        const categories: Record<string, string[]> = {};
+        step.columns.forEach((name, i) => {
+          let counts = ((key('h', i) ?? []) as MapEntry[]).map((e) => ({
+            value: String(e.key),
+            n: Number(e.value),
+          }));
+          if (step.op === 'onehot') {
+            counts = counts
+              .sort((a, b) => b.n - a.n || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+              .slice(0, step.maxCategories);
+          }
+          categories[name] = counts.map((x) => x.value).sort();
+        });
+        return { categories };
+      }
+      case 'standardize': {
+        const mean: Record<string, number | null> = {};
+        const std: Record<string, number | null> = {};
+        step.columns.forEach((name, i) => {
+          const n = Number(key('n', i) ?? 0);
+          const m = num(key('a', i));
+          const v = num(key('b', i));
+          const fill = fills.get(name);
+          if (fill === undefined || fill === null || n === total) {
+            mean[name] = m;
+            std[name] = v === null ? null : Math.sqrt(v);
+            return;
+          }
+          // Pooled mean and population variance of the n values and the (total - n) fills.
+          const filled = total - n;
+          const mu = n === 0 || m === null ? fill : (n * m + filled * fill) / total;
+          const variance =
+            n === 0 || m === null || v === null
+              ? 0
+              : (n * (v + (m - mu) ** 2) + filled * (fill - mu) ** 2) / total;
+          mean[name] = mu;
+          std[name] = Math.sqrt(variance);
+        });
+        return { mean, std };
+      }
+      case 'minmax': {
+        const min: Record<string, number | null> = {};
+        const max: Record<string, number | null> = {};
+        step.columns.forEach((name, i) => {
+          const n = Number(key('n', i) ?? 0);
+          let a = num(key('a', i));
+          let b = num(key('b', i));
+          const fill = fills.get(name);
+          if (fill !== undefined && fill !== null && n < total) {
+            a = a === null ? fill : Math.min(a, fill);
+            b = b === null ? fill : Math.max(b, fill);
+          }
+          min[name] = a;
+          max[name] = b;
+        });
+        return { min, max };
+      }
+    }
+  }
+}
+
+function num(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
 /**
  * Fits a recipe step by step: each step's parameters are learned on the rows that reach it
- * (after earlier filters and imputations), one aggregate query per step that learns anything.
+ * (after earlier filters and imputations). Runs of imputations, encoders and scalers that see
+ * the same rows share one aggregate query (see {@link FitBatch}); other steps that learn
+ * anything take one query each.
  */
 export async function fitRecipe(
   conn: DuckDBConnection,
@@ -496,7 +659,31 @@ export async function fitRecipe(
   const inputColumns: Column[] = schema.map((c) => ({ name: c.name, type: c.type }));
   let columns = inputColumns;
   const steps: FittedStep[] = [];
+  let batch = new FitBatch(columns);
+  const flush = async () => {
+    if (batch.steps.length === 0) return;
+    const row = await queryOne(conn, `SELECT ${batch.parts().join(', ')} FROM ${relation}`);
+    const fills = new Map<string, number | null>();
+    for (const { step, index } of batch.steps) {
+      const params = batch.params(step, index, row, fills);
+      const after = columnsAfter({ step, params }, columns, index);
+      const fitted: FittedStep = { step, params, columns: after };
+      relation = relationAfter(relation, fitted, columns);
+      steps.push(fitted);
+      columns = after;
+    }
+  };
   for (const [index, step] of recipe.steps.entries()) {
+    if (batch.accepts(step, index)) {
+      batch.add(step, index);
+      continue;
+    }
+    await flush();
+    batch = new FitBatch(columns);
+    if (batch.accepts(step, index)) {
+      batch.add(step, index);
+      continue;
+    }
     const params = await fitStep(conn, relation, step, columns, index, options.target);
     let after = columnsAfter({ step, params }, columns, index);
     if (step.op === 'derive') {
@@ -527,6 +714,7 @@ export async function fitRecipe(
     relation = next;
     columns = after;
   }
+  await flush();
   const fitted: FittedRecipe = {
     format: 'trainyard.fitted-recipe/v1',
     recipe,

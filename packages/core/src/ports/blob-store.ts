@@ -26,6 +26,15 @@ export interface PutOptions {
   etag?: string;
 }
 
+export interface PutFileOptions extends PutOptions {
+  /**
+   * Moves the file into the store instead of copying it, when the store keeps files on the same
+   * filesystem (a rename: no bytes read or written); elsewhere the file is copied and then
+   * removed. On failure the file is left where it was. Default false: the file is copied and kept.
+   */
+  move?: boolean;
+}
+
 export interface ListOptions extends PageRequest {
   prefix?: string;
   /** Groups keys by the part after `prefix` up to this delimiter into `commonPrefixes`, as S3 does. */
@@ -69,6 +78,14 @@ export interface BlobStore {
   deleteBucket(bucket: string): Promise<void>;
   /** Creates the bucket when needed. @throws INVALID_ARGUMENT for keys that escape the store */
   put(address: BlobAddress, body: Readable | Uint8Array | string, options?: PutOptions): Promise<BlobInfo>;
+  /**
+   * Stores a local file as the object, as atomically as `put`. Pass `options.etag` (the hex MD5
+   * of the file) when the caller already hashed it, so the store need not read the file again;
+   * with `move`, the filesystem store then only renames it into place. Stores without local
+   * files stream it as `put` does.
+   * @throws NOT_FOUND when `localPath` is not a file; INVALID_ARGUMENT as for `put`
+   */
+  putFile(address: BlobAddress, localPath: string, options?: PutFileOptions): Promise<BlobInfo>;
   /** @throws NOT_FOUND; INVALID_ARGUMENT for a range outside the object */
   get(address: BlobAddress, range?: ByteRange): Promise<{ info: BlobInfo; body: Readable }>;
   /** @throws NOT_FOUND */

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -66,10 +66,28 @@ interface Produced {
   fittedRecipeUri?: string;
 }
 
-async function* hashing(path: string, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    yield chunk;
+/**
+ * SHA-256 (the version's content hash) and MD5 (the blob's S3 ETag) in one read of the file, so
+ * the BlobStore can take the file without reading it again.
+ */
+async function hashFile(path: string): Promise<{ sha256: string; md5: string }> {
+  const sha256 = createHash('sha256');
+  const md5 = createHash('md5');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    sha256.update(chunk);
+    md5.update(chunk);
+  }
+  return { sha256: sha256.digest('hex'), md5: md5.digest('hex') };
+}
+
+/** Moves a file within the scratch folder's filesystem, copying when it lives elsewhere. */
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    await copyFile(from, to);
+    await rm(from, { force: true });
   }
 }
 
@@ -198,29 +216,26 @@ export class DatasetService {
         onProgress?.({ phase: 'ingest' });
         const produced = await produce(outPath, dir);
         onProgress?.({ phase: 'profile' });
-        // Hashing and storing the file overlap the profile: mostly I/O and one JS thread, while
-        // DuckDB's scan runs on its own threads.
-        const hash = createHash('sha256');
+        // Hashing overlaps the profile (one JS thread reading the file, DuckDB's scan on its own
+        // threads); the file is stored only once both are done, so a failed profile stores nothing.
+        const hashed = hashFile(outPath);
+        hashed.catch(() => {});
+        const profile = await this.engine.profile(outPath, produced.schema, produced.target);
+        const hashes = await hashed;
+        onProgress?.({ phase: 'store' });
         const dataAddress = this.#versionAddress(name, version, 'data.parquet');
-        const stored = this.#blobs.put(dataAddress, Readable.from(hashing(outPath, hash)), {
+        // With MD5 known, the filesystem store renames the file into place instead of copying it.
+        const info = await this.#blobs.putFile(dataAddress, outPath, {
+          move: true,
+          etag: hashes.md5,
           contentType: 'application/vnd.apache.parquet',
         });
-        let profile: DatasetProfile;
-        try {
-          profile = await this.engine.profile(outPath, produced.schema, produced.target);
-        } catch (error) {
-          // A failed version keeps no data behind.
-          await stored.then(() => this.#blobs.delete(dataAddress)).catch(() => {});
-          throw error;
-        }
-        onProgress?.({ phase: 'store' });
-        const info = await stored;
         const fields: Parameters<DatasetStore['completeVersion']>[2] = {
           uri: formatBlobUri(dataAddress),
           schema: produced.schema,
           rowCount: produced.rowCount,
           sizeBytes: info.size,
-          contentHash: `sha256:${hash.digest('hex')}`,
+          contentHash: `sha256:${hashes.sha256}`,
           lineage: options.lineage ?? {},
           skippedRows: produced.skippedRows,
           profileUri: await this.#putJson(this.#versionAddress(name, version, 'profile.json'), profile),
@@ -377,7 +392,8 @@ export class DatasetService {
 
   /**
    * Stores a Parquet file some engine already wrote (a recipe output) as a new version: no
-   * re-parse, only profile and upload. `schema` must describe the file.
+   * re-parse, only profile and upload. `schema` must describe the file. The file is moved
+   * (consumed): pass a scratch file.
    */
   async createVersionFromParquet(
     name: string,
@@ -391,7 +407,7 @@ export class DatasetService {
     options: CreateVersionOptions = {},
   ): Promise<DatasetVersion> {
     return this.#createVersion(name, options, async (outPath) => {
-      await pipeline(createReadStream(parquetPath), createWriteStream(outPath));
+      await moveFile(parquetPath, outPath);
       return { format: 'parquet', skippedRows: 0, rejects: [], ...produced };
     });
   }
