@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnProfile, ColumnSchema, DatasetProfile } from '@trainyard/contracts/datasets';
 import { invalidArgument } from '@trainyard/contracts/errors';
 import { isNumericType } from '@trainyard/core/data/column-types';
-import { queryOne, queryRows } from './duckdb-rows.js';
+import { type PlainRow, queryOne, queryRows } from './duckdb-rows.js';
 import { doubleLiteral, pathLiteral, quoteIdent, stringLiteral } from './sql-literals.js';
 
 const histogramBins = 10;
@@ -134,8 +134,44 @@ async function numericColumns(conn: DuckDBConnection, sql: string, width: number
   return columns;
 }
 
+/** DuckDB names the error class first in its message. */
+const outOfMemory = (error: unknown) => error instanceof Error && /^Out of Memory Error/i.test(error.message);
+
 /**
- * Profiles a Parquet file in one wide aggregate scan. Before it, numeric min/max come from the
+ * One row of aggregates over `from`, given as groups that must stay in one query (a column's
+ * aggregates). All groups go in one scan first; when DuckDB runs out of memory (ungrouped
+ * aggregate states such as exact distinct counts do not spill, so a wide scan needs memory in
+ * proportion to its column count), the remaining groups are retried in scans of half as many,
+ * down to one group per scan. Each aggregate depends on its own column only, so the values are
+ * the same however the groups are split; a failed attempt costs only the time until the limit
+ * was hit.
+ */
+async function aggregateInGroups(
+  conn: DuckDBConnection,
+  from: string,
+  groups: string[][],
+): Promise<{ row: PlainRow; scans: number }> {
+  const row: PlainRow = {};
+  let scans = 0;
+  let size = groups.length;
+  for (let next = 0; next < groups.length; ) {
+    const group = groups.slice(next, next + size);
+    try {
+      Object.assign(row, await queryOne(conn, `SELECT ${group.flat().join(', ')} FROM ${from}`));
+    } catch (error) {
+      if (!outOfMemory(error) || size === 1) throw error;
+      size = Math.ceil(size / 2);
+      continue;
+    }
+    scans++;
+    next += group.length;
+  }
+  return { row, scans };
+}
+
+/**
+ * Profiles a Parquet file in one wide aggregate scan (several narrower ones when the wide one does
+ * not fit DuckDB's memory_limit). Before it, numeric min/max come from the
  * Parquet row-group statistics (no scan when the writer kept them, as DuckDB's does) to place the
  * histogram bins; the scan then computes counts, distinct counts, moments, percentiles
  * (reservoir-sampled beyond 16 384 rows), histograms and boolean value counts. Correlations are
@@ -198,11 +234,12 @@ export async function profileParquet(
       : Number.POSITIVE_INFINITY;
 
   // The scan.
-  const parts = ['count(*) AS "rows"'];
+  const groups: string[][] = [['count(*) AS "rows"']];
   const sampledDistinct: number[] = [];
   schema.forEach((c, i) => {
     const q = quoteIdent(c.name);
-    parts.push(`count(${q}) AS "n${i}"`);
+    const parts = [`count(${q}) AS "n${i}"`];
+    groups.push(parts);
     if (c.type === 'boolean') {
       // At most two values: their counts give top-k and the exact distinct count (the map's size).
       // Categorical columns are counted after their distinct count is known: a recipe output or an
@@ -245,8 +282,9 @@ export async function profileParquet(
       parts.push(`CAST(min(${q}) AS VARCHAR) AS "min${i}"`, `CAST(max(${q}) AS VARCHAR) AS "max${i}"`);
     }
   });
-  const p1 = await queryOne(conn, `SELECT ${parts.join(', ')} FROM ${from}`);
-  passes++;
+  const scan = await aggregateInGroups(conn, from, groups);
+  const p1 = scan.row;
+  passes += scan.scans;
   const rowCount = Number(p1.rows ?? 0);
 
   const distinctOf = new Map<number, { count: number; approx: boolean }>();
@@ -268,24 +306,28 @@ export async function profileParquet(
   // Follow-ups, each one more scan: exact distinct counts of floating columns with few values,
   // integer target classes beyond the range counted in the scan, value counts of categorical and
   // text columns.
-  const parts2: string[] = [];
-  for (const i of recount) parts2.push(`count(DISTINCT ${quoteIdent(schema[i]?.name ?? '')}) AS "d${i}"`);
+  const parts2: string[][] = [];
+  for (const i of recount) parts2.push([`count(DISTINCT ${quoteIdent(schema[i]?.name ?? '')}) AS "d${i}"`]);
   const targetIndex = targetColumn ? schema.indexOf(targetColumn) : -1;
   if (
     targetColumn?.type === 'integer' &&
     integerTargetRange > maxTargetRange &&
     Number(p1[`d${targetIndex}`]) <= maxTargetClasses
   ) {
-    parts2.push(`histogram(CAST(${quoteIdent(targetColumn.name)} AS VARCHAR)) AS "v${targetIndex}"`);
+    parts2.push([`histogram(CAST(${quoteIdent(targetColumn.name)} AS VARCHAR)) AS "v${targetIndex}"`]);
   }
   const wideText: number[] = [];
   schema.forEach((c, i) => {
     if (c.type !== 'text' && c.type !== 'categorical') return;
     if (Number(p1[`d${i}`]) > maxCountedValues) wideText.push(i);
-    else parts2.push(`histogram(CAST(${quoteIdent(c.name)} AS VARCHAR)) AS "v${i}"`);
+    else parts2.push([`histogram(CAST(${quoteIdent(c.name)} AS VARCHAR)) AS "v${i}"`]);
   });
-  const p2 = parts2.length > 0 ? await queryOne(conn, `SELECT ${parts2.join(', ')} FROM ${from}`) : {};
-  if (parts2.length > 0) passes++;
+  let p2: PlainRow = {};
+  if (parts2.length > 0) {
+    const followUp = await aggregateInGroups(conn, from, parts2);
+    p2 = followUp.row;
+    passes += followUp.scans;
+  }
   for (const i of recount) distinctOf.set(i, { count: Number(p2[`d${i}`] ?? 0), approx: false });
   const counted = (i: number) => (p1[`v${i}`] ?? p2[`v${i}`]) as MapEntry[] | undefined;
   const topByColumn = new Map<number, { value: string; count: number }[]>();
