@@ -5,6 +5,7 @@ import { IngestOptions } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { Recipe, type RecipeInput } from '@trainyard/contracts/recipes';
 import { applyFittedRecipe } from '@trainyard/core/data/apply-fitted-recipe';
+import { settleTypes } from '@trainyard/core/data/column-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from './duckdb-engine.js';
 import { queryRows } from './duckdb-rows.js';
@@ -103,7 +104,11 @@ describe('DuckDbEngine', () => {
       expect(result.rejects).toHaveLength(1);
       expect(result.rejects[0]?.line).toBe(10);
       expect(result.rejects[0]?.text).toContain('broken,row');
-      const types = Object.fromEntries(result.schema.map((c) => [c.name, c.type]));
+      // Text columns are settled as categorical or text by the profile's exact distinct counts.
+      expect(result.typedByProfile).toEqual(['name', 'city', 'note']);
+      const profile = await engine.profile(path, result.schema);
+      const settled = settleTypes(result.schema, profile, result.typedByProfile ?? []);
+      const types = Object.fromEntries(settled.map((c) => [c.name, c.type]));
       expect(types).toEqual({
         id: 'integer',
         name: 'text',
@@ -116,6 +121,7 @@ describe('DuckDbEngine', () => {
         churned: 'boolean',
         note: 'categorical',
       });
+      expect(profile.columns.find((c) => c.name === 'city')?.type).toBe('categorical');
       const rows = await read(path);
       const byId = new Map(rows.map((r) => [r.id, r]));
       expect(byId.get(1)?.name).toBe('Smith, John');

@@ -60,7 +60,20 @@ export class DuckDbEngine implements DataEngine {
   }
 
   profile(parquetPath: string, schema: ColumnSchema[], target?: string): Promise<DatasetProfile> {
-    return this.withConnection((conn) => profileParquet(conn, parquetPath, schema, target));
+    // More connections run the non-numeric aggregates and a second numeric stream alongside the first.
+    return this.withConnection(async (conn) => {
+      const more: DuckDBConnection[] = [];
+      const connect = async () => {
+        const opened = await this.#instance.connect();
+        more.push(opened);
+        return opened;
+      };
+      try {
+        return await profileParquet(conn, connect, parquetPath, schema, target);
+      } finally {
+        for (const opened of more) opened.closeSync();
+      }
+    });
   }
 
   fitRecipe(

@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { IngestOptions } from '@trainyard/contracts/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from './duckdb-engine.js';
-import { pearsonMatrix } from './duckdb-profile.js';
+import { aggregateInGroups, pearsonMatrix } from './duckdb-profile.js';
 
 /** Textbook two-pass Pearson over the rows where both values are present. */
 function pearson(x: (number | null)[], y: (number | null)[]): number {
@@ -84,31 +84,56 @@ describe('profileParquet under a small memory_limit', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  // With one thread (so that sums and reservoir samples are reproducible), the CSV ingests at
-  // 84MB and up, spilling, but one aggregate scan over all 30 columns needs over 96MB: at 88MB the
-  // profile must split it and give the same numbers as at 1GB.
-  it('profiles a wide file in narrower scans, with the same results as at a large limit', async () => {
+  // With one thread (so that sums and samples are reproducible), ingested at 1GB and profiled at
+  // 64MB: numeric columns are profiled in JS, so the profile fits where DuckDB's old one wide
+  // aggregate scan over 30 columns needed over 96MB, and gives the same numbers.
+  it('profiles a wide file in a small memory_limit, with the same results as at a large one', async () => {
     const csv = join(dir, 'wide.csv');
     const parquet = join(dir, 'wide.parquet');
     await writeWideCsv(csv, 200_000);
     const open = (memoryLimit: string) =>
       DuckDbEngine.open({ tempDirectory: join(dir, `spill-${memoryLimit}`), memoryLimit, threads: 1 });
 
-    const small = await open('88MB');
-    let constrained: Awaited<ReturnType<DuckDbEngine['profile']>>;
+    const large = await open('1GB');
+    let reference: Awaited<ReturnType<DuckDbEngine['profile']>>;
     let schema: Awaited<ReturnType<DuckDbEngine['ingest']>>['schema'];
     try {
-      ({ schema } = await small.ingest([csv], IngestOptions.parse({ target: 'label' }), parquet));
-      constrained = await small.profile(parquet, schema, 'label');
+      ({ schema } = await large.ingest([csv], IngestOptions.parse({ target: 'label' }), parquet));
+      reference = await large.profile(parquet, schema, 'label');
     } finally {
-      await small.close();
+      await large.close();
     }
-    const large = await open('1GB');
-    const reference = await large.profile(parquet, schema, 'label').finally(() => large.close());
+    const small = await open('64MB');
+    const constrained = await small.profile(parquet, schema, 'label').finally(() => small.close());
 
     expect(reference.rowCount).toBe(200_000);
     expect(reference.columns).toHaveLength(30);
-    expect(constrained.passes).toBeGreaterThan(reference.passes);
-    expect(constrained).toEqual({ ...reference, passes: constrained.passes });
+    expect(constrained).toEqual(reference);
+  }, 60_000);
+
+  // Exact distinct counts of many-valued text columns do not spill: one scan over all of them runs
+  // out of memory, and the groups are retried in halves until they fit, with the same results.
+  it('splits an aggregate scan that does not fit into narrower ones', async () => {
+    const path = join(dir, 'text.parquet');
+    const writer = await DuckDBInstance.create(':memory:');
+    const columns = Array.from({ length: 12 }, (_, c) => `md5(CAST(i * ${c + 1} AS VARCHAR)) AS t${c}`);
+    await (await writer.connect()).run(
+      `COPY (SELECT ${columns.join(', ')} FROM range(300000) t(i)) TO '${path}' (FORMAT parquet)`,
+    );
+    writer.closeSync();
+    const instance = await DuckDBInstance.create(':memory:', { memory_limit: '40MB', threads: '1' });
+    const conn = await instance.connect();
+    try {
+      const groups = Array.from({ length: 12 }, (_, c) => [`count(DISTINCT t${c}) AS d${c}`]);
+      await expect(
+        conn.run(`SELECT ${groups.flat().join(', ')} FROM read_parquet('${path}')`),
+      ).rejects.toThrow(/Out of Memory/);
+      const { row, scans } = await aggregateInGroups(conn, `read_parquet('${path}')`, groups);
+      expect(scans).toBeGreaterThan(1);
+      expect(Object.values(row).map(Number)).toEqual(new Array(12).fill(300_000));
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
   }, 60_000);
 });

@@ -1,29 +1,28 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import bindings from '@duckdb/node-bindings';
 import type { ColumnProfile, ColumnSchema, DatasetProfile } from '@trainyard/contracts/datasets';
 import { invalidArgument } from '@trainyard/contracts/errors';
 import { isNumericType } from '@trainyard/core/data/column-types';
-import { type PlainRow, queryOne, queryRows } from './duckdb-rows.js';
-import { doubleLiteral, pathLiteral, quoteIdent, stringLiteral } from './sql-literals.js';
+import { type PlainRow, queryOne } from './duckdb-rows.js';
+import { histogramBins, NumericStats, RowSample } from './numeric-profile.js';
+import { pathLiteral, quoteIdent, stringLiteral } from './sql-literals.js';
 
-const histogramBins = 10;
 const topK = 10;
-/** Columns with more distinct values than this get top-k from a GROUP BY instead of a full histogram. */
-const maxCountedValues = 10_000;
 const maxTargetClasses = 100;
-/** Integer targets spanning at most this range get their class counts in the main scan. */
-const maxTargetRange = 1000;
-/**
- * Up to this many rows, percentiles are exact (linearly interpolated, as numpy's default); beyond,
- * they come from a uniform reservoir sample of this many values per column (rank error about 1%):
- * exact quantiles cost a selection per quantile per column and dominated the profile's time.
- */
-const reservoirSize = 16_384;
 /**
  * Beyond this many rows, correlations come from a seeded uniform sample of this many rows
  * (standard error about 0.003): DuckDB's corr() costs ~15 ns per row and pair, so 250 pairs on
  * 1M rows took longer than the rest of the profile together.
  */
 const correlationSampleRows = 100_000;
+/**
+ * Up to this many rows, percentiles are exact (linearly interpolated, as numpy's default); beyond,
+ * they come from a uniform sample of about this many rows (rank error about 1%, a part of the
+ * correlation sample).
+ */
+const percentileSampleRows = 16_384;
+/** From this many numeric columns on, they are streamed to JS in two groups (see profileParquet). */
+const numericStreamMinColumns = 4;
 const shownQuantiles: [string, number][] = [
   ['p01', 1],
   ['p05', 5],
@@ -37,7 +36,6 @@ const shownQuantiles: [string, number][] = [
 ];
 
 type Bucket = { lower: number; upper: number; count: number };
-type MapEntry = { key: unknown; value: unknown };
 
 function num(value: unknown): number | null {
   if (value === null || value === undefined) return null;
@@ -45,25 +43,52 @@ function num(value: unknown): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-function text(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
+interface ValueSummary {
+  count: number;
+  distinct: number;
+  min: string | null;
+  max: string | null;
+  /** The `limit` most frequent values, most frequent first (ties by value). */
+  top: { value: string; count: number }[];
+}
+
+/** One column's values grouped: count, exact distinct count, min/max and the most frequent values. */
+async function valueSummary(
+  conn: DuckDBConnection,
+  from: string,
+  column: string,
+  limit: number,
+): Promise<ValueSummary> {
+  const q = quoteIdent(column);
+  const row = await queryOne(
+    conn,
+    `WITH g AS MATERIALIZED (SELECT ${q} AS v, count(*) AS n FROM ${from} WHERE ${q} IS NOT NULL GROUP BY 1)
+     SELECT (SELECT count(*) FROM g) AS d, (SELECT sum(n) FROM g) AS c,
+            (SELECT CAST(min(v) AS VARCHAR) FROM g) AS lo, (SELECT CAST(max(v) AS VARCHAR) FROM g) AS hi,
+            (SELECT list({'value': value, 'count': n} ORDER BY n DESC, value)
+               FROM (SELECT CAST(v AS VARCHAR) AS value, n FROM g ORDER BY n DESC, value LIMIT ${limit})) AS top`,
+  );
+  const top = ((row.top ?? []) as { value: unknown; count: unknown }[])
+    .map((e) => ({ value: String(e.value), count: Number(e.count) }))
+    .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  return {
+    count: Number(row.c ?? 0),
+    distinct: Number(row.d ?? 0),
+    min: row.lo === null || row.lo === undefined ? null : String(row.lo),
+    max: row.hi === null || row.hi === undefined ? null : String(row.hi),
+    top,
+  };
 }
 
 /**
  * Up to this many rows, distinct counts are exact for every column. Beyond, a `numeric` (floating)
- * column's distinct count is estimated from the values whose 64-bit hash falls in the lowest
- * 1/16 of the hash space (counted exactly, then scaled; relative error about 1/sqrt(count)) when
- * that count is at least `minDistinctSample`, and flagged `distinctApprox`; below that, it is
- * counted exactly in one more scan. Exact hash tables over million-value float columns were
- * the largest cost of the profile.
+ * column's distinct values are counted exactly up to `exactDistinctValues`; past that, the count is
+ * estimated from the values whose hash falls in 1/16 of the hash space (relative error under 2%
+ * there) and flagged `distinctApprox`. Exact hash tables over million-value float columns were the
+ * largest cost of the profile. Integer, categorical, text, boolean and datetime columns stay exact.
  */
 const exactDistinctRows = 100_000;
-const distinctSampleShift = 4n;
-const minDistinctSample = 2048;
-
-/** Correlations from rows whose hashed row number falls in a fixed fraction: deterministic, uniform. */
-const rowSample = (totalRows: number) =>
-  `hash(file_row_number, 42) % 1000000 < ${Math.ceil((correlationSampleRows / totalRows) * 1_000_000)}`;
+const exactDistinctValues = 32_768;
 
 /**
  * Pearson correlations over pairwise complete rows, computed in JS from column arrays (NaN for
@@ -105,35 +130,6 @@ export function pearsonMatrix(columns: Float64Array[], shifts: number[]): (numbe
   return matrix;
 }
 
-/** The numeric columns of (a sample of) the rows as Float64Arrays, NaN for missing, streamed chunk by chunk. */
-async function numericColumns(conn: DuckDBConnection, sql: string, width: number): Promise<Float64Array[]> {
-  const result = await conn.run(sql);
-  const chunks: { rows: number; vectors: { getItem(i: number): unknown }[] }[] = [];
-  let total = 0;
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    chunks.push({
-      rows: chunk.rowCount,
-      vectors: Array.from({ length: width }, (_, i) => chunk.getColumnVector(i)),
-    });
-    total += chunk.rowCount;
-  }
-  const columns = Array.from({ length: width }, () => new Float64Array(total));
-  let offset = 0;
-  for (const { rows, vectors } of chunks) {
-    vectors.forEach((vector, c) => {
-      const out = columns[c] as Float64Array;
-      for (let i = 0; i < rows; i++) {
-        const v = vector.getItem(i);
-        out[offset + i] = v === null ? Number.NaN : (v as number);
-      }
-    });
-    offset += rows;
-  }
-  return columns;
-}
-
 /** DuckDB names the error class first in its message. */
 const outOfMemory = (error: unknown) => error instanceof Error && /^Out of Memory Error/i.test(error.message);
 
@@ -146,7 +142,7 @@ const outOfMemory = (error: unknown) => error instanceof Error && /^Out of Memor
  * the same however the groups are split; a failed attempt costs only the time until the limit
  * was hit.
  */
-async function aggregateInGroups(
+export async function aggregateInGroups(
   conn: DuckDBConnection,
   from: string,
   groups: string[][],
@@ -169,18 +165,60 @@ async function aggregateInGroups(
   return { row, scans };
 }
 
+/** The numeric columns' chunks as Float64Array + validity bitmask, straight from DuckDB's vectors. */
+async function scanNumeric(
+  conn: DuckDBConnection,
+  sql: string,
+  width: number,
+  each: (
+    columns: Float64Array[],
+    bits: Uint32Array[],
+    valid: (Uint8Array | null)[],
+    rows: number,
+    offset: number,
+  ) => void,
+): Promise<number> {
+  const result = await conn.stream(sql);
+  let offset = 0;
+  // Ask for the next chunk before working on this one: DuckDB decodes while JS counts.
+  let next = result.fetchChunk();
+  for (;;) {
+    const chunk = await next;
+    if (!chunk || chunk.rowCount === 0) break;
+    next = result.fetchChunk();
+    const rows = chunk.rowCount;
+    const columns: Float64Array[] = [];
+    const bits: Uint32Array[] = [];
+    const valid: (Uint8Array | null)[] = [];
+    for (let c = 0; c < width; c++) {
+      const vector = bindings.data_chunk_get_vector(chunk.chunk, c);
+      const data = bindings.vector_get_data(vector, rows * 8);
+      columns.push(new Float64Array(data.buffer, data.byteOffset, rows));
+      bits.push(new Uint32Array(data.buffer, data.byteOffset, rows * 2));
+      valid.push(bindings.vector_get_validity(vector, Math.ceil(rows / 64) * 8) ?? null);
+    }
+    each(columns, bits, valid, rows, offset);
+    offset += rows;
+  }
+  return offset;
+}
+
 /**
- * Profiles a Parquet file in one wide aggregate scan (several narrower ones when the wide one does
- * not fit DuckDB's memory_limit). Before it, numeric min/max come from the
- * Parquet row-group statistics (no scan when the writer kept them, as DuckDB's does) to place the
- * histogram bins; the scan then computes counts, distinct counts, moments, percentiles
- * (reservoir-sampled beyond 16 384 rows), histograms and boolean value counts. Correlations are
- * computed in JS from the numeric columns of all rows up to 100 000 rows, and of a deterministic
- * ~100 000-row sample beyond (one more scan). Categorical and text columns add one scan for their
- * value counts (a GROUP BY scan each beyond 10 000 distinct values).
+ * Profiles a Parquet file. Numeric min/max come from the Parquet row-group statistics (no scan
+ * when the writer kept them, as DuckDB's does) to place the histogram bins. Then, at once:
+ * - DuckDB streams the numeric columns to JS (two groups on two connections, see scanNumeric),
+ *   which computes counts, moments, histograms and distinct counts (exact, or estimated beyond
+ *   32 768 values once the file has more than 100 000 rows) and keeps a uniform row sample by
+ *   hashed row number: all rows up to 100 000 for the correlations, and ~16 384 of them for the
+ *   percentiles (exact up to that many rows);
+ * - DuckDB, on another connection, counts the integer columns' distinct values exactly and groups
+ *   every other column's values (count, exact distinct count, min/max, most frequent values,
+ *   target classes).
+ * `connect` opens the extra connections (the caller closes them).
  */
 export async function profileParquet(
   conn: DuckDBConnection,
+  connect: () => Promise<DuckDBConnection>,
   parquetPath: string,
   schema: ColumnSchema[],
   target?: string,
@@ -191,11 +229,9 @@ export async function profileParquet(
   const file = pathLiteral(parquetPath);
   const from = `read_parquet(${file})`;
   const numeric = schema.filter((c) => isNumericType(c.type));
-  const percentiles = Array.from({ length: 101 }, (_, i) => i / 100);
 
   // Parquet keeps the row count in its footer: no scan.
   const totalRows = Number((await queryOne(conn, `SELECT count(*) AS n FROM ${from}`)).n);
-  const small = totalRows <= reservoirSize;
   const exactDistinct = totalRows <= exactDistinctRows;
   let passes = 0;
 
@@ -227,155 +263,103 @@ export async function profileParquet(
   }
   const binWidth = (min: number, max: number) => (max > min ? (max - min) / histogramBins : 1);
   const targetColumn = schema.find((c) => c.name === target);
-  const integerTargetRange =
-    targetColumn?.type === 'integer'
-      ? (num(bounds[`max${schema.indexOf(targetColumn)}`]) ?? 0) -
-        (num(bounds[`min${schema.indexOf(targetColumn)}`]) ?? 0)
-      : Number.POSITIVE_INFINITY;
 
-  // The scan.
-  const groups: string[][] = [['count(*) AS "rows"']];
-  const sampledDistinct: number[] = [];
-  schema.forEach((c, i) => {
-    const q = quoteIdent(c.name);
-    const parts = [`count(${q}) AS "n${i}"`];
-    groups.push(parts);
-    if (c.type === 'boolean') {
-      // At most two values: their counts give top-k and the exact distinct count (the map's size).
-      // Categorical columns are counted after their distinct count is known: a recipe output or an
-      // override can make a many-valued column categorical, and one map per value would not spill.
-      parts.push(`histogram(CAST(${q} AS VARCHAR)) AS "v${i}"`);
-    } else if (c.type === 'numeric' && !exactDistinct) {
-      const h = `hash(${q})`;
-      parts.push(
-        `count(DISTINCT ${h}) FILTER (WHERE ${q} IS NOT NULL AND ${h} < ${(1n << (64n - distinctSampleShift)).toString()}::UBIGINT) AS "s${i}"`,
-      );
-      sampledDistinct.push(i);
-    } else {
-      parts.push(`count(DISTINCT ${q}) AS "d${i}"`);
-    }
-    if (isNumericType(c.type)) {
-      const x = `CAST(${q} AS DOUBLE)`;
-      // min/max come from the bounds query, the mean from sum / count: fewer aggregates per row.
-      parts.push(
-        `stddev_samp(${x}) AS "std${i}"`,
-        `sum(${x}) AS "sum${i}"`,
-        small
-          ? `quantile_cont(${x}, [${percentiles.join(', ')}]) AS "q${i}"`
-          : `reservoir_quantile(${x}, [${percentiles.join(', ')}], ${reservoirSize}) AS "q${i}"`,
-      );
-      const min = num(bounds[`min${i}`]);
-      const max = num(bounds[`max${i}`]);
-      if (min !== null && max !== null) {
-        // One count per bin: about half the time of histogram() over the bin number (a map per
-        // row) on 1M rows. The bin expression is computed once per row (common subexpression).
-        // No least(): it skips NULLs, so a missing value would land in the last bin.
-        const bin = `CAST(floor((${x} - ${doubleLiteral(min)}) / ${doubleLiteral(binWidth(min, max))}) AS INTEGER)`;
-        for (let b = 0; b < histogramBins; b++) {
-          parts.push(`count_if(${bin} ${b === histogramBins - 1 ? '>=' : '='} ${b}) AS "h${i}_${b}"`);
-        }
-      }
-      if (c === targetColumn && integerTargetRange <= maxTargetRange) {
-        parts.push(`histogram(CAST(${q} AS VARCHAR)) AS "v${i}"`);
-      }
-    } else if (c.type !== 'boolean') {
-      parts.push(`CAST(min(${q}) AS VARCHAR) AS "min${i}"`, `CAST(max(${q}) AS VARCHAR) AS "max${i}"`);
-    }
-  });
-  const scan = await aggregateInGroups(conn, from, groups);
-  const p1 = scan.row;
-  passes += scan.scans;
-  const rowCount = Number(p1.rows ?? 0);
-
-  const distinctOf = new Map<number, { count: number; approx: boolean }>();
-  const recount: number[] = [];
-  schema.forEach((c, i) => {
-    if (p1[`d${i}`] !== undefined) distinctOf.set(i, { count: Number(p1[`d${i}`]), approx: false });
-    else if (c.type === 'boolean') {
-      distinctOf.set(i, { count: ((p1[`v${i}`] ?? []) as MapEntry[]).length, approx: false });
-    }
-  });
-  for (const i of sampledDistinct) {
-    const sampled = Number(p1[`s${i}`] ?? 0);
-    if (Number(p1[`n${i}`] ?? 0) === 0) distinctOf.set(i, { count: 0, approx: false });
-    else if (sampled >= minDistinctSample) {
-      distinctOf.set(i, { count: Math.round(sampled * Number(1n << distinctSampleShift)), approx: true });
-    } else recount.push(i);
-  }
-
-  // Follow-ups, each one more scan: exact distinct counts of floating columns with few values,
-  // integer target classes beyond the range counted in the scan, value counts of categorical and
-  // text columns.
-  const parts2: string[][] = [];
-  for (const i of recount) parts2.push([`count(DISTINCT ${quoteIdent(schema[i]?.name ?? '')}) AS "d${i}"`]);
-  const targetIndex = targetColumn ? schema.indexOf(targetColumn) : -1;
-  if (
-    targetColumn?.type === 'integer' &&
-    integerTargetRange > maxTargetRange &&
-    Number(p1[`d${targetIndex}`]) <= maxTargetClasses
-  ) {
-    parts2.push([`histogram(CAST(${quoteIdent(targetColumn.name)} AS VARCHAR)) AS "v${targetIndex}"`]);
-  }
-  const wideText: number[] = [];
-  schema.forEach((c, i) => {
-    if (c.type !== 'text' && c.type !== 'categorical') return;
-    if (Number(p1[`d${i}`]) > maxCountedValues) wideText.push(i);
-    else parts2.push([`histogram(CAST(${quoteIdent(c.name)} AS VARCHAR)) AS "v${i}"`]);
-  });
-  let p2: PlainRow = {};
-  if (parts2.length > 0) {
-    const followUp = await aggregateInGroups(conn, from, parts2);
-    p2 = followUp.row;
-    passes += followUp.scans;
-  }
-  for (const i of recount) distinctOf.set(i, { count: Number(p2[`d${i}`] ?? 0), approx: false });
-  const counted = (i: number) => (p1[`v${i}`] ?? p2[`v${i}`]) as MapEntry[] | undefined;
-  const topByColumn = new Map<number, { value: string; count: number }[]>();
-  for (const i of wideText) {
-    const q = quoteIdent(schema[i]?.name ?? '');
-    const rows = await queryRows(
-      conn,
-      `SELECT CAST(${q} AS VARCHAR) AS value, count(*) AS n FROM ${from} WHERE ${q} IS NOT NULL
-        GROUP BY 1 ORDER BY n DESC, value LIMIT ${topK}`,
+  // DuckDB's side, on its own connection while JS works through the numeric columns: exact
+  // distinct counts of integer columns, and per other column a GROUP BY of its values (one column
+  // read each; about 4× cheaper than histogram() and it spills) giving count, distinct count,
+  // min/max and the most frequent values.
+  const sideConn = await connect();
+  const side = (async () => {
+    const integers = schema.flatMap((c, i) =>
+      c.type === 'integer' && c !== targetColumn
+        ? [[`count(DISTINCT ${quoteIdent(c.name)}) AS "d${i}"`]]
+        : [],
     );
-    topByColumn.set(
-      i,
-      rows.map((r) => ({ value: String(r.value), count: Number(r.n) })),
-    );
-    passes++;
-  }
+    const scan =
+      integers.length > 0 ? await aggregateInGroups(sideConn, from, integers) : { row: {}, scans: 0 };
+    const summaries = new Map<number, ValueSummary>();
+    for (const [i, c] of schema.entries()) {
+      if (c.type === 'numeric' || (c.type === 'integer' && c !== targetColumn)) continue;
+      summaries.set(
+        i,
+        await valueSummary(sideConn, from, c.name, c === targetColumn ? maxTargetClasses + 1 : topK),
+      );
+    }
+    return { integers: scan.row, scans: scan.scans + (summaries.size > 0 ? 1 : 0), summaries };
+  })();
+  side.catch(() => {});
 
-  // Correlations.
+  // JS's side: the numeric columns streamed to JS in two groups on two connections, so DuckDB
+  // decodes one group's next chunk while JS works on the other's.
+  const stats = numeric.map(
+    (c) =>
+      new NumericStats({
+        min: num(bounds[`min${schema.indexOf(c)}`]),
+        max: num(bounds[`max${schema.indexOf(c)}`]),
+        distinct: c.type === 'numeric',
+        exactDistinctLimit: exactDistinct ? Number.POSITIVE_INFINITY : exactDistinctValues,
+      }),
+  );
+  const half = numeric.length >= numericStreamMinColumns ? Math.ceil(numeric.length / 2) : numeric.length;
+  const groups = [numeric.slice(0, half), numeric.slice(half)].filter((g) => g.length > 0);
+  const samples = groups.map((g) => new RowSample(g.length, totalRows, correlationSampleRows));
+  await Promise.all(
+    groups.map(async (group, g) => {
+      const first = g === 0 ? 0 : half;
+      const sample = samples[g] as RowSample;
+      await scanNumeric(
+        g === 0 ? conn : await connect(),
+        `SELECT ${group.map((c) => `CAST(${quoteIdent(c.name)} AS DOUBLE)`).join(', ')} FROM ${from}`,
+        group.length,
+        (columns, bits, valid, rows, offset) => {
+          const picked = sample.pick(offset, rows);
+          for (let c = 0; c < columns.length; c++) {
+            const values = columns[c] as Float64Array;
+            (stats[first + c] as NumericStats).add(values, bits[c] as Uint32Array, valid[c] ?? null, rows);
+            sample.take(c, picked, values, valid[c] ?? null);
+          }
+          sample.advance(picked.length);
+        },
+      );
+    }),
+  );
+  if (numeric.length > 0) passes++;
+  const percentileSample = samples.flatMap((s) => s.subsample(percentileSampleRows));
+  const summaries = new Map(
+    numeric.map((c, k) => [
+      schema.indexOf(c),
+      (stats[k] as NumericStats).finish(percentileSample[k] as Float64Array),
+    ]),
+  );
+  const sideResult = await side;
+  passes += sideResult.scans;
+  const values = sideResult.summaries;
+  const rowCount = totalRows;
+  const countOf = (i: number) => summaries.get(i)?.count ?? values.get(i)?.count ?? 0;
+  const distinctOf = (i: number): { count: number; approx: boolean } => {
+    const summary = summaries.get(i);
+    const fromDuckDb = sideResult.integers[`d${i}`] ?? values.get(i)?.distinct;
+    if (fromDuckDb !== undefined) return { count: Number(fromDuckDb), approx: false };
+    return { count: summary?.distinct ?? 0, approx: summary?.distinctApprox ?? false };
+  };
+
+  // Correlations, over the sampled rows, each column shifted by its mean.
   let matrix: (number | null)[][] = [];
   if (numeric.length > 1) {
-    const sampled = totalRows > correlationSampleRows;
-    const columns = await numericColumns(
-      conn,
-      `SELECT ${numeric.map((c) => `CAST(${quoteIdent(c.name)} AS DOUBLE)`).join(', ')}
-         FROM read_parquet(${file}${sampled ? ', file_row_number = true' : ''})${sampled ? ` WHERE ${rowSample(totalRows)}` : ''}`,
-      numeric.length,
-    );
-    passes++;
     matrix = pearsonMatrix(
-      columns,
+      samples.flatMap((s) => s.columns()),
       numeric.map((c) => {
-        const i = schema.indexOf(c);
-        const n = Number(p1[`n${i}`] ?? 0);
-        return n > 0 ? (num(p1[`sum${i}`]) ?? 0) / n : 0;
+        const summary = summaries.get(schema.indexOf(c));
+        return summary && summary.count > 0 && summary.sum !== null ? summary.sum / summary.count : 0;
       }),
     );
   } else if (numeric.length === 1) matrix = [[1]];
 
-  const valueCounts = (i: number) =>
-    (counted(i) ?? [])
-      .map((e) => ({ value: String(e.key), count: Number(e.value) }))
-      .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-
   const histogramOf = (i: number): Bucket[] => {
     const min = num(bounds[`min${i}`]);
     const max = num(bounds[`max${i}`]);
-    if (min === null || max === null) return [];
-    const counts = Array.from({ length: histogramBins }, (_, b) => Number(p1[`h${i}_${b}`] ?? 0));
+    const counts = summaries.get(i)?.histogram ?? [];
+    if (min === null || max === null || counts.length === 0) return [];
     const width = binWidth(min, max);
     return counts.map((count, b) => ({
       lower: min + b * width,
@@ -385,18 +369,19 @@ export async function profileParquet(
   };
 
   const columns: ColumnProfile[] = schema.map((c, i) => {
-    const count = Number(p1[`n${i}`] ?? 0);
+    const count = countOf(i);
     const profile: ColumnProfile = {
       name: c.name,
       type: c.type,
       storageType: c.storageType,
       count,
       missing: rowCount - count,
-      distinct: distinctOf.get(i)?.count ?? 0,
+      distinct: distinctOf(i).count,
     };
-    if (distinctOf.get(i)?.approx) profile.distinctApprox = true;
-    if (isNumericType(c.type)) {
-      const q = ((p1[`q${i}`] ?? []) as unknown[]).map((v) => Number(v));
+    if (distinctOf(i).approx) profile.distinctApprox = true;
+    const summary = summaries.get(i);
+    if (summary) {
+      const q = [...summary.percentiles];
       // The sample may miss the extremes; p0 and p100 are the exact min and max.
       if (q.length === 101) {
         q[0] = num(bounds[`min${i}`]) ?? q[0] ?? Number.NaN;
@@ -405,9 +390,9 @@ export async function profileParquet(
       profile.numeric = {
         min: num(bounds[`min${i}`]),
         max: num(bounds[`max${i}`]),
-        mean: count > 0 && num(p1[`sum${i}`]) !== null ? Number(p1[`sum${i}`]) / count : null,
-        std: num(p1[`std${i}`]),
-        sum: num(p1[`sum${i}`]),
+        mean: count > 0 && summary.sum !== null ? summary.sum / count : null,
+        std: summary.std,
+        sum: summary.sum,
         quantiles: Object.fromEntries(
           q.length === 101 ? shownQuantiles.map(([k, p]) => [k, q[p] ?? Number.NaN]) : [],
         ),
@@ -415,11 +400,12 @@ export async function profileParquet(
         histogram: histogramOf(i),
       };
     } else {
+      const summary = values.get(i);
       if (c.type !== 'boolean') {
-        profile.minText = text(p1[`min${i}`]);
-        profile.maxText = text(p1[`max${i}`]);
+        profile.minText = summary?.min ?? null;
+        profile.maxText = summary?.max ?? null;
       }
-      if (c.type !== 'datetime') profile.topK = (topByColumn.get(i) ?? valueCounts(i)).slice(0, topK);
+      if (c.type !== 'datetime') profile.topK = (summary?.top ?? []).slice(0, topK);
     }
     return profile;
   });
@@ -434,9 +420,9 @@ export async function profileParquet(
     const i = schema.findIndex((c) => c.name === target);
     const column = schema[i];
     if (column) {
-      const classes = counted(i) !== undefined ? valueCounts(i) : undefined;
+      const classes = values.get(i)?.top;
       result.target = { name: target, type: column.type };
-      if (classes && classes.length <= maxTargetClasses) result.target.classes = classes;
+      if (classes && (values.get(i)?.distinct ?? 0) <= maxTargetClasses) result.target.classes = classes;
       else if (isNumericType(column.type)) result.target.histogram = histogramOf(i);
     }
   }

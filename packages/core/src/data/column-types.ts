@@ -1,4 +1,4 @@
-import type { ColumnType } from '@trainyard/contracts/datasets';
+import type { ColumnSchema, ColumnType, DatasetProfile } from '@trainyard/contracts/datasets';
 
 /** The DuckDB/Parquet type a logical type is stored as. */
 export const storageTypeOf: Record<ColumnType, string> = {
@@ -32,4 +32,25 @@ export function logicalTypeOf(storageType: string, distinct = 0, rows = 0): Colu
 /** True for the types that get numeric statistics. */
 export function isNumericType(type: ColumnType): boolean {
   return type === 'numeric' || type === 'integer';
+}
+
+/**
+ * Settles the logical type of the text columns named in `names` (an ingest's `typedByProfile`) as
+ * categorical or text by the profile's exact distinct counts; returns the schema and updates the
+ * profile's column (and target) types to match.
+ */
+export function settleTypes(
+  schema: ColumnSchema[],
+  profile: DatasetProfile,
+  names: string[],
+): ColumnSchema[] {
+  if (names.length === 0) return schema;
+  return schema.map((column) => {
+    if (!names.includes(column.name)) return column;
+    const profiled = profile.columns.find((c) => c.name === column.name);
+    const type = logicalTypeOf(column.storageType, profiled?.distinct ?? 0, profile.rowCount);
+    if (profiled) profiled.type = type;
+    if (profile.target?.name === column.name) profile.target.type = type;
+    return { ...column, type };
+  });
 }

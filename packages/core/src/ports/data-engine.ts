@@ -15,6 +15,11 @@ export interface IngestResult {
   skippedRows: number;
   /** The skipped rows themselves, at most the first 10 000. */
   rejects: RejectedRow[];
+  /**
+   * Text columns whose logical type (categorical or text, see `isCategorical`) follows from the
+   * profile's exact distinct count; `schema` gives them as text until then (`settleTypes`).
+   */
+  typedByProfile?: string[];
 }
 
 export interface RecipeOutput {
