@@ -500,6 +500,125 @@ describe('DuckDbEngine', () => {
       expect(latestTrain < earliestTest).toBe(true);
     });
 
+    describe('splits keyed on the input row', () => {
+      // 5000 rows: class a 3000, b 1500, c 400, missing 100; k numbers the rows.
+      let data: string;
+      const dataSchema = [
+        { name: 'k', type: 'integer' as const, storageType: 'BIGINT' },
+        { name: 'y', type: 'categorical' as const, storageType: 'VARCHAR' },
+        { name: 'x', type: 'numeric' as const, storageType: 'DOUBLE' },
+      ];
+      beforeAll(async () => {
+        data = out();
+        await engine.withConnection((conn) =>
+          conn.run(
+            `COPY (SELECT range AS k,
+                          CASE WHEN range % 10 < 6 THEN 'a' WHEN range % 10 < 9 THEN 'b' WHEN range % 50 = 9 THEN NULL ELSE 'c' END AS y,
+                          CAST(range * 7919 % 1000 AS DOUBLE) / 10 AS x
+                     FROM range(5000)) TO '${data}' (FORMAT parquet)`,
+          ),
+        );
+      });
+      const stratified = (seed: number, before: RecipeInput['steps'] = []) =>
+        Recipe.parse({
+          steps: [
+            ...before,
+            {
+              op: 'split',
+              method: 'stratified',
+              column: 'y',
+              fractions: { train: 0.7, validation: 0.15, test: 0.15 },
+              seed,
+            },
+          ],
+        });
+      const run = async (recipe: Recipe, name: string) => {
+        const fitted = await engine.fitRecipe(data, dataSchema, recipe);
+        const outputs = await engine.applyRecipe(data, fitted, join(dir, name));
+        const rows = Object.fromEntries(
+          await Promise.all(outputs.map(async (o) => [o.split, await read(o.path)] as const)),
+        );
+        return { fitted, rows };
+      };
+      const ids = (rows: Record<string, unknown>[] | undefined) =>
+        (rows ?? []).map((r) => Number(r.k)).sort((a, b) => a - b);
+
+      it('keeps each class to its fractions within one row, the same rows whatever the transform', async () => {
+        const plain = await run(stratified(7), 'plain');
+        const classes = { a: 3000, b: 1500, c: 400, null: 100 };
+        for (const [split, fraction] of [
+          ['train', 0.7],
+          ['validation', 0.15],
+          ['test', 0.15],
+        ] as const) {
+          for (const [y, n] of Object.entries(classes)) {
+            const count = (plain.rows[split] ?? []).filter((r) => String(r.y) === y).length;
+            expect(Math.abs(count - n * fraction), `${split} ${y}`).toBeLessThanOrEqual(1);
+          }
+        }
+        expect(Object.values(plain.rows).reduce((s, r) => s + r.length, 0)).toBe(5000);
+        // Scaling x before the split changes every value the old row hash read, not the rows of each split.
+        const scaled = await run(stratified(7, [{ op: 'standardize', columns: ['x'] }]), 'scaled');
+        expect(scaled.fitted.steps[1]?.params).toEqual(plain.fitted.steps[0]?.params);
+        for (const split of ['train', 'validation', 'test']) {
+          expect(ids(scaled.rows[split])).toEqual(ids(plain.rows[split]));
+        }
+        // The splits together are the unsplit transform's rows, values and columns.
+        const [whole] = await engine.applyRecipe(
+          data,
+          await engine.fitRecipe(
+            data,
+            dataSchema,
+            Recipe.parse({ steps: [{ op: 'standardize', columns: ['x'] }] }),
+          ),
+          join(dir, 'whole'),
+        );
+        const byId = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => Number(a.k) - Number(b.k));
+        expect(byId(Object.values(scaled.rows).flat())).toEqual(byId(await read(whole?.path ?? '')));
+        // Another seed, other rows.
+        const other = await run(stratified(8), 'other');
+        expect(ids(other.rows.train)).not.toEqual(ids(plain.rows.train));
+        expect(other.rows.train).toHaveLength(plain.rows.train?.length ?? 0);
+      });
+
+      it('splits after a deduplicate, and with a data column named file_row_number', async () => {
+        const dupes = out();
+        await engine.withConnection((conn) =>
+          conn.run(
+            `COPY (SELECT range % 400 AS k, 'a' AS y, 1.5 AS x, range AS file_row_number FROM range(1000)) TO '${dupes}' (FORMAT parquet)`,
+          ),
+        );
+        const schema = [
+          ...dataSchema,
+          { name: 'file_row_number', type: 'integer' as const, storageType: 'BIGINT' },
+        ];
+        const recipe = Recipe.parse({
+          steps: [
+            { op: 'drop', columns: ['file_row_number'] },
+            { op: 'deduplicate' },
+            { op: 'split', method: 'random', fractions: { train: 0.5, test: 0.5 }, seed: 3 },
+          ],
+        });
+        const first = await engine.applyRecipe(
+          dupes,
+          await engine.fitRecipe(dupes, schema, recipe),
+          join(dir, 'd1'),
+        );
+        const again = await engine.applyRecipe(
+          dupes,
+          await engine.fitRecipe(dupes, schema, recipe),
+          join(dir, 'd2'),
+        );
+        const [train, test] = await Promise.all(first.map((o) => read(o.path)));
+        expect([...ids(train), ...ids(test)].sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 400 }, (_, i) => i),
+        );
+        expect(Object.keys(train?.[0] ?? {})).toEqual(['k', 'y', 'x']);
+        expect(train?.length).toBeGreaterThan(150);
+        expect(ids(await read(again[0]?.path ?? ''))).toEqual(ids(train));
+      });
+    });
+
     it('filters, derives, deduplicates and samples repeatably', async () => {
       const recipe = Recipe.parse({
         steps: [
