@@ -4,7 +4,7 @@ import type { ColumnProfile, ColumnSchema, DatasetProfile } from '@trainyard/con
 import { invalidArgument } from '@trainyard/contracts/errors';
 import { isNumericType } from '@trainyard/core/data/column-types';
 import { type PlainRow, queryOne } from './duckdb-rows.js';
-import { histogramBins, NumericStats, RowSample } from './numeric-profile.js';
+import { histogramBins, NumericGroup, type NumericSummary } from './numeric-profile.js';
 import { pathLiteral, quoteIdent, stringLiteral } from './sql-literals.js';
 
 const topK = 10;
@@ -21,8 +21,9 @@ const correlationSampleRows = 100_000;
  * correlation sample).
  */
 const percentileSampleRows = 16_384;
-/** From this many numeric columns on, they are streamed to JS in two groups (see profileParquet). */
-const numericStreamMinColumns = 4;
+/** Numeric columns are streamed to JS in up to this many groups of at least `numericStreamMinColumns`. */
+const numericStreams = 2;
+const numericStreamMinColumns = 2;
 const shownQuantiles: [string, number][] = [
   ['p01', 1],
   ['p05', 5],
@@ -82,13 +83,15 @@ async function valueSummary(
 
 /**
  * Up to this many rows, distinct counts are exact for every column. Beyond, a `numeric` (floating)
- * column's distinct values are counted exactly up to `exactDistinctValues`; past that, the count is
- * estimated from the values whose hash falls in 1/16 of the hash space (relative error under 2%
- * there) and flagged `distinctApprox`. Exact hash tables over million-value float columns were the
- * largest cost of the profile. Integer, categorical, text, boolean and datetime columns stay exact.
+ * column's distinct count is estimated from the values whose hash falls in 1/16 of the hash space
+ * (counted exactly, then scaled; relative error about 1/sqrt(count)) when that count is at least
+ * `minDistinctSample`, and flagged `distinctApprox`; below that (about 32 000 distinct values or
+ * fewer), DuckDB counts it exactly in one more scan. Exact hash tables over million-value float
+ * columns were the largest cost of the profile. Integer, categorical, text, boolean and datetime
+ * columns stay exact.
  */
 const exactDistinctRows = 100_000;
-const exactDistinctValues = 32_768;
+const minDistinctSample = 2048;
 
 /**
  * Pearson correlations over pairwise complete rows, computed in JS from column arrays (NaN for
@@ -98,36 +101,84 @@ const exactDistinctValues = 32_768;
 export function pearsonMatrix(columns: Float64Array[], shifts: number[]): (number | null)[][] {
   const k = columns.length;
   const matrix: (number | null)[][] = columns.map((_, a) => columns.map((__, b) => (a === b ? 1 : null)));
-  for (let a = 0; a < k; a++) {
-    const x = columns[a] as Float64Array;
-    const sa = shifts[a] ?? 0;
-    for (let b = a + 1; b < k; b++) {
-      const y = columns[b] as Float64Array;
-      const sb = shifts[b] ?? 0;
-      let n = 0;
-      let sx = 0;
-      let sy = 0;
-      let sxx = 0;
-      let syy = 0;
-      let sxy = 0;
-      for (let i = 0; i < x.length; i++) {
-        const u = (x[i] as number) - sa;
-        const v = (y[i] as number) - sb;
-        if (Number.isNaN(u) || Number.isNaN(v)) continue;
-        n++;
-        sx += u;
-        sy += v;
-        sxx += u * u;
-        syy += v * v;
-        sxy += u * v;
+  const rows = columns[0]?.length ?? 0;
+  // Each column shifted, with missing values as 0 (they add nothing to a product), its sums and
+  // the positions of its missing values. A pair's sums over its complete rows are then the
+  // column totals minus the few rows where the other column is missing, and one dot product:
+  // no per-row test.
+  const zeroed: Float64Array[] = [];
+  const missing: Int32Array[] = [];
+  const sums: number[] = [];
+  const squares: number[] = [];
+  for (const [c, column] of columns.entries()) {
+    const shift = shifts[c] ?? 0;
+    const out = new Float64Array(column.length);
+    const at: number[] = [];
+    let sum = 0;
+    let square = 0;
+    for (let i = 0; i < column.length; i++) {
+      const v = (column[i] as number) - shift;
+      if (Number.isNaN(v)) at.push(i);
+      else {
+        out[i] = v;
+        sum += v;
+        square += v * v;
       }
-      const r = (n * sxy - sx * sy) / Math.sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
+    }
+    zeroed.push(out);
+    missing.push(Int32Array.from(at));
+    sums.push(sum);
+    squares.push(square);
+  }
+  for (let a = 0; a < k; a++) {
+    const x = zeroed[a] as Float64Array;
+    const missingX = missing[a] as Int32Array;
+    for (let b = a + 1; b < k; b++) {
+      const y = zeroed[b] as Float64Array;
+      const missingY = missing[b] as Int32Array;
+      let sx = sums[a] as number;
+      let sxx = squares[a] as number;
+      let both = 0;
+      for (let j = 0; j < missingY.length; j++) {
+        const i = missingY[j] as number;
+        const u = x[i] as number;
+        sx -= u;
+        sxx -= u * u;
+        if (Number.isNaN(columns[a]?.[i])) both++;
+      }
+      let sy = sums[b] as number;
+      let syy = squares[b] as number;
+      for (let j = 0; j < missingX.length; j++) {
+        const v = y[missingX[j] as number] as number;
+        sy -= v;
+        syy -= v * v;
+      }
+      const n = rows - missingX.length - missingY.length + both;
+      const r = (n * dot(x, y) - sx * sy) / Math.sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
       const value = n >= 2 && Number.isFinite(r) ? Math.max(-1, Math.min(1, r)) : null;
       (matrix[a] as (number | null)[])[b] = value;
       (matrix[b] as (number | null)[])[a] = value;
     }
   }
   return matrix;
+}
+
+/** Σ x·y, four rows per step into four sums (the adds are latency-bound). */
+function dot(x: Float64Array, y: Float64Array): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const end = x.length & ~3;
+  let i = 0;
+  for (; i < end; i += 4) {
+    s0 += (x[i] as number) * (y[i] as number);
+    s1 += (x[i + 1] as number) * (y[i + 1] as number);
+    s2 += (x[i + 2] as number) * (y[i + 2] as number);
+    s3 += (x[i + 3] as number) * (y[i + 3] as number);
+  }
+  for (; i < x.length; i++) s0 += (x[i] as number) * (y[i] as number);
+  return s0 + s1 + s2 + s3;
 }
 
 /** DuckDB names the error class first in its message. */
@@ -170,13 +221,7 @@ async function scanNumeric(
   conn: DuckDBConnection,
   sql: string,
   width: number,
-  each: (
-    columns: Float64Array[],
-    bits: Uint32Array[],
-    valid: (Uint8Array | null)[],
-    rows: number,
-    offset: number,
-  ) => void,
+  each: (columns: Float64Array[], valid: (Uint8Array | null)[], rows: number) => void,
 ): Promise<number> {
   const result = await conn.stream(sql);
   let offset = 0;
@@ -188,16 +233,16 @@ async function scanNumeric(
     next = result.fetchChunk();
     const rows = chunk.rowCount;
     const columns: Float64Array[] = [];
-    const bits: Uint32Array[] = [];
     const valid: (Uint8Array | null)[] = [];
     for (let c = 0; c < width; c++) {
       const vector = bindings.data_chunk_get_vector(chunk.chunk, c);
       const data = bindings.vector_get_data(vector, rows * 8);
       columns.push(new Float64Array(data.buffer, data.byteOffset, rows));
-      bits.push(new Uint32Array(data.buffer, data.byteOffset, rows * 2));
-      valid.push(bindings.vector_get_validity(vector, Math.ceil(rows / 64) * 8) ?? null);
+      // A plain Uint8Array view (the binding returns a Buffer): one array type keeps the loops monomorphic.
+      const bits = bindings.vector_get_validity(vector, Math.ceil(rows / 64) * 8);
+      valid.push(bits ? new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength) : null);
     }
-    each(columns, bits, valid, rows, offset);
+    each(columns, valid, rows);
     offset += rows;
   }
   return offset;
@@ -289,56 +334,66 @@ export async function profileParquet(
   })();
   side.catch(() => {});
 
-  // JS's side: the numeric columns streamed to JS in two groups on two connections, so DuckDB
-  // decodes one group's next chunk while JS works on the other's.
-  const stats = numeric.map(
-    (c) =>
-      new NumericStats({
-        min: num(bounds[`min${schema.indexOf(c)}`]),
-        max: num(bounds[`max${schema.indexOf(c)}`]),
-        distinct: c.type === 'numeric',
-        exactDistinctLimit: exactDistinct ? Number.POSITIVE_INFINITY : exactDistinctValues,
-      }),
+  // JS's side: the numeric columns streamed from DuckDB in two groups on two connections, so
+  // DuckDB decodes one group's next chunk while JS works on the other's. (Counting each group in a
+  // worker thread was tried: on 2 cores the profile is CPU-bound, and the copies and messages
+  // made it slower.)
+  const options = numeric.map((c) => ({
+    min: num(bounds[`min${schema.indexOf(c)}`]),
+    max: num(bounds[`max${schema.indexOf(c)}`]),
+    distinct: c.type === 'numeric',
+    exactDistinct,
+  }));
+  const streams = Math.max(1, Math.min(numericStreams, Math.floor(numeric.length / numericStreamMinColumns)));
+  const size = Math.ceil(numeric.length / streams);
+  const groups = Array.from({ length: streams }, (_, g) => numeric.slice(g * size, (g + 1) * size)).filter(
+    (g) => g.length > 0,
   );
-  const half = numeric.length >= numericStreamMinColumns ? Math.ceil(numeric.length / 2) : numeric.length;
-  const groups = [numeric.slice(0, half), numeric.slice(half)].filter((g) => g.length > 0);
-  const samples = groups.map((g) => new RowSample(g.length, totalRows, correlationSampleRows));
-  await Promise.all(
+  const results = await Promise.all(
     groups.map(async (group, g) => {
-      const first = g === 0 ? 0 : half;
-      const sample = samples[g] as RowSample;
+      const counter = new NumericGroup(
+        options.slice(g * size, (g + 1) * size),
+        totalRows,
+        correlationSampleRows,
+      );
       await scanNumeric(
         g === 0 ? conn : await connect(),
         `SELECT ${group.map((c) => `CAST(${quoteIdent(c.name)} AS DOUBLE)`).join(', ')} FROM ${from}`,
         group.length,
-        (columns, bits, valid, rows, offset) => {
-          const picked = sample.pick(offset, rows);
-          for (let c = 0; c < columns.length; c++) {
-            const values = columns[c] as Float64Array;
-            (stats[first + c] as NumericStats).add(values, bits[c] as Uint32Array, valid[c] ?? null, rows);
-            sample.take(c, picked, values, valid[c] ?? null);
-          }
-          sample.advance(picked.length);
-        },
+        (columns, valid, rows) => counter.add(columns, valid, rows),
       );
+      return counter.finish(percentileSampleRows);
     }),
   );
   if (numeric.length > 0) passes++;
-  const percentileSample = samples.flatMap((s) => s.subsample(percentileSampleRows));
+  const numericSummaries = results.flatMap((r) => r.summaries);
   const summaries = new Map(
-    numeric.map((c, k) => [
-      schema.indexOf(c),
-      (stats[k] as NumericStats).finish(percentileSample[k] as Float64Array),
-    ]),
+    numeric.map((c, k) => [schema.indexOf(c), numericSummaries[k] as NumericSummary]),
   );
   const sideResult = await side;
   passes += sideResult.scans;
   const values = sideResult.summaries;
   const rowCount = totalRows;
   const countOf = (i: number) => summaries.get(i)?.count ?? values.get(i)?.count ?? 0;
+  // Floating columns with few sampled distinct values are recounted exactly (one more scan).
+  const recount = numeric.flatMap((c) => {
+    const summary = summaries.get(schema.indexOf(c));
+    return summary?.distinctApprox && summary.sampledDistinct < minDistinctSample ? [schema.indexOf(c)] : [];
+  });
+  const recounted: PlainRow =
+    recount.length > 0
+      ? (
+          await aggregateInGroups(
+            conn,
+            from,
+            recount.map((i) => [`count(DISTINCT ${quoteIdent(schema[i]?.name ?? '')}) AS "d${i}"`]),
+          )
+        ).row
+      : {};
+  if (recount.length > 0) passes++;
   const distinctOf = (i: number): { count: number; approx: boolean } => {
     const summary = summaries.get(i);
-    const fromDuckDb = sideResult.integers[`d${i}`] ?? values.get(i)?.distinct;
+    const fromDuckDb = sideResult.integers[`d${i}`] ?? recounted[`d${i}`] ?? values.get(i)?.distinct;
     if (fromDuckDb !== undefined) return { count: Number(fromDuckDb), approx: false };
     return { count: summary?.distinct ?? 0, approx: summary?.distinctApprox ?? false };
   };
@@ -347,7 +402,7 @@ export async function profileParquet(
   let matrix: (number | null)[][] = [];
   if (numeric.length > 1) {
     matrix = pearsonMatrix(
-      samples.flatMap((s) => s.columns()),
+      results.flatMap((r) => r.sample),
       numeric.map((c) => {
         const summary = summaries.get(schema.indexOf(c));
         return summary && summary.count > 0 && summary.sum !== null ? summary.sum / summary.count : 0;

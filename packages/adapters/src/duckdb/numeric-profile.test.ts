@@ -31,7 +31,7 @@ describe('NumericStats', () => {
       min,
       max,
       distinct: true,
-      exactDistinctLimit: Number.POSITIVE_INFINITY,
+      exactDistinct: true,
     });
     feed(stats, values, 300);
     const summary = stats.finish(all(values));
@@ -57,12 +57,12 @@ describe('NumericStats', () => {
 
   it('keeps its precision on large offsets, and gives null std for fewer than two values', () => {
     const values = Array.from({ length: 1000 }, (_, i) => 1e12 + (i % 10));
-    const stats = new NumericStats({ min: 1e12, max: 1e12 + 9, distinct: false, exactDistinctLimit: 0 });
+    const stats = new NumericStats({ min: 1e12, max: 1e12 + 9, distinct: false, exactDistinct: false });
     feed(stats, values);
     const summary = stats.finish(all(values));
     expect(summary.std).toBeCloseTo(Math.sqrt((1000 * 8.25) / 999), 9);
     expect(summary.distinct).toBe(0);
-    const one = new NumericStats({ min: 5, max: 5, distinct: true, exactDistinctLimit: 10 });
+    const one = new NumericStats({ min: 5, max: 5, distinct: true, exactDistinct: true });
     feed(one, [5, null]);
     expect(one.finish(all([5, null]))).toMatchObject({
       count: 1,
@@ -72,11 +72,11 @@ describe('NumericStats', () => {
     });
   });
 
-  it('estimates a distinct count beyond the exact limit within 3% and says so', () => {
+  it('estimates a distinct count from its hash sample within 3% when not counting exactly, and says so', () => {
     const n = 400_000;
     const values = Array.from({ length: n }, (_, i) => Math.round(Math.sin(i) * 1e6) / 10);
     const exact = new Set(values).size;
-    const stats = new NumericStats({ min: null, max: null, distinct: true, exactDistinctLimit: 32_768 });
+    const stats = new NumericStats({ min: null, max: null, distinct: true, exactDistinct: false });
     feed(stats, values);
     const summary = stats.finish(new Float64Array(0));
     expect(summary.distinctApprox).toBe(true);
@@ -90,7 +90,7 @@ describe('NumericStats', () => {
     for (const v of [0, -0, Number.NaN, Number.NaN, 1.5, 1.5]) set.add(v, hashDouble(v));
     expect(set.size).toBe(3);
     expect(hashDouble(-0)).toBe(hashDouble(0));
-    const stats = new NumericStats({ min: 0, max: 1, distinct: true, exactDistinctLimit: 100 });
+    const stats = new NumericStats({ min: 0, max: 1, distinct: true, exactDistinct: true });
     const values = [0, 1, Number.NaN, 0.5];
     feed(stats, values);
     const summary = stats.finish(all(values));

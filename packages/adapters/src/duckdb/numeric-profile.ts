@@ -22,6 +22,8 @@ export interface NumericSummary {
   std: number | null;
   distinct: number;
   distinctApprox: boolean;
+  /** Distinct values among the hash-sampled ones (the estimate is this × 16). */
+  sampledDistinct: number;
   /** 101 values (p0…p100, linear interpolation between closest ranks as numpy's default), or [] when empty. */
   percentiles: number[];
   /** Counts of `histogramBins` equal-width bins over [min, max] (the last bin is closed), or [] without bounds. */
@@ -122,7 +124,9 @@ export function interpolatedQuantile(sorted: Float64Array, p: number): number {
 
 /**
  * Adds each present value's bin, floor((v - min) / width) capped at the last bin, to `bins`
- * (truncation is floor here since v >= min). NaN fails the comparison and is not counted, as in SQL.
+ * (truncation is floor here since v >= min). NaN is not counted, as in SQL. `bins` holds four
+ * interleaved sets of counters, one per row mod 4: consecutive values often fall in the same bin,
+ * and with one counter each increment would wait for the previous one.
  */
 function binValues(
   values: Float64Array,
@@ -131,20 +135,35 @@ function binValues(
   lo: number,
   inverse: number,
   bins: Float64Array,
+  hasNaN: boolean,
 ): void {
   const last = histogramBins - 1;
-  if (valid === null) {
-    for (let i = 0; i < length; i++) {
-      const x = ((values[i] as number) - lo) * inverse;
-      if (Number.isNaN(x)) continue;
-      let bin = x | 0;
-      if (bin > last) bin = last;
-      bins[bin] = (bins[bin] as number) + 1;
+  if (valid === null && !hasNaN) {
+    const end = length & ~3;
+    let i = 0;
+    for (; i < end; i += 4) {
+      let a = (((values[i] as number) - lo) * inverse) | 0;
+      let b = (((values[i + 1] as number) - lo) * inverse) | 0;
+      let c = (((values[i + 2] as number) - lo) * inverse) | 0;
+      let d = (((values[i + 3] as number) - lo) * inverse) | 0;
+      if (a > last) a = last;
+      if (b > last) b = last;
+      if (c > last) c = last;
+      if (d > last) d = last;
+      bins[a] = (bins[a] as number) + 1;
+      bins[histogramBins + b] = (bins[histogramBins + b] as number) + 1;
+      bins[2 * histogramBins + c] = (bins[2 * histogramBins + c] as number) + 1;
+      bins[3 * histogramBins + d] = (bins[3 * histogramBins + d] as number) + 1;
+    }
+    for (; i < length; i++) {
+      let a = (((values[i] as number) - lo) * inverse) | 0;
+      if (a > last) a = last;
+      bins[a] = (bins[a] as number) + 1;
     }
     return;
   }
   for (let i = 0; i < length; i++) {
-    if (((valid[i >> 3] as number) & (1 << (i & 7))) === 0) continue;
+    if (valid !== null && ((valid[i >> 3] as number) & (1 << (i & 7))) === 0) continue;
     const x = ((values[i] as number) - lo) * inverse;
     if (Number.isNaN(x)) continue;
     let bin = x | 0;
@@ -159,8 +178,8 @@ export interface NumericStatsOptions {
   max: number | null;
   /** Whether to count distinct values (integer columns are counted exactly by DuckDB instead). */
   distinct: boolean;
-  /** Distinct values counted exactly before switching to the hash-sampled estimate (Infinity: always exact). */
-  exactDistinctLimit: number;
+  /** Count distinct values exactly (else only the hash-sampled estimate is kept). */
+  exactDistinct: boolean;
 }
 
 export class NumericStats {
@@ -169,9 +188,8 @@ export class NumericStats {
   readonly #bins: Float64Array;
   readonly #histogram: boolean;
   readonly #distinct: boolean;
-  readonly #exactLimit: number;
-  #exact: DoubleSet | null;
-  readonly #sampled = new DoubleSet();
+  readonly #exact: DoubleSet | null;
+  readonly #sampled = new DoubleSet(4096);
   #count = 0;
   #shift = Number.NaN;
   #sum = 0;
@@ -184,13 +202,11 @@ export class NumericStats {
     this.#lo = min ?? 0;
     this.#width =
       bounded && (max as number) > (min as number) ? ((max as number) - (min as number)) / histogramBins : 1;
-    // Four interleaved sets of counters: consecutive values usually fall in the same bin, and one
-    // counter would make each increment wait for the previous one.
+    // Four interleaved sets of counters (see binValues).
     this.#bins = new Float64Array(histogramBins * 4);
     this.#histogram = bounded;
     this.#distinct = options.distinct;
-    this.#exactLimit = options.exactDistinctLimit;
-    this.#exact = options.distinct ? new DoubleSet() : null;
+    this.#exact = options.distinct && options.exactDistinct ? new DoubleSet() : null;
   }
 
   /**
@@ -239,7 +255,9 @@ export class NumericStats {
     this.#sum += sum;
     this.#shiftedSum += shifted;
     this.#shiftedSquares += squares;
-    if (this.#histogram) binValues(values, valid, length, this.#lo, 1 / this.#width, this.#bins);
+    // A NaN makes the sum NaN: only then do the bins need the NaN test.
+    if (this.#histogram)
+      binValues(values, valid, length, this.#lo, 1 / this.#width, this.#bins, Number.isNaN(sum));
     if (this.#distinct) this.#distinctValues(values, bits, valid, length);
   }
 
@@ -253,7 +271,6 @@ export class NumericStats {
         if (h >>> (32 - sampledHashBits) === 0) sampled.add(values[i] as number, h);
         exact.add(values[i] as number, h);
       }
-      if (exact.size > this.#exactLimit) this.#exact = null;
       return;
     }
     for (let i = 0; i < length; i++) {
@@ -291,6 +308,7 @@ export class NumericStats {
       std,
       distinct,
       distinctApprox,
+      sampledDistinct: this.#sampled.size,
       percentiles,
       histogram: this.#histogram
         ? Array.from({ length: histogramBins }, (_, b) =>
@@ -313,6 +331,8 @@ export class RowSample {
   #columns: Float64Array[];
   #hashes: Uint32Array;
   #length = 0;
+  /** Reused by pick: its result is valid until the next call. */
+  #picked = new Int32Array(2048);
 
   constructor(width: number, totalRows: number, target: number) {
     this.#totalRows = totalRows;
@@ -322,9 +342,10 @@ export class RowSample {
     this.#hashes = new Uint32Array(capacity);
   }
 
-  /** Picks the rows of a chunk starting at row `offset`: returns their positions in the chunk. */
+  /** Picks the rows of a chunk starting at row `offset`: their positions in the chunk (valid until the next pick). */
   pick(offset: number, length: number): Int32Array {
-    const rows = new Int32Array(length);
+    if (this.#picked.length < length) this.#picked = new Int32Array(length);
+    const rows = this.#picked;
     let n = 0;
     const at = this.#length;
     if (at + length > this.#hashes.length) this.#grow(at + length);
@@ -384,4 +405,43 @@ export class RowSample {
 /** The hash threshold keeping about `target` of `totalRows` rows (all of them when there are fewer). */
 function thresholdFor(target: number, totalRows: number): number {
   return totalRows <= target ? 2 ** 32 : Math.ceil((target / totalRows) * 2 ** 32);
+}
+
+export interface NumericGroupResult {
+  summaries: NumericSummary[];
+  /** The group's columns of the correlation sample (NaN for missing). */
+  sample: Float64Array[];
+}
+
+/** The statistics of a group of numeric columns, fed DuckDB's chunks in order, and their row sample. */
+export class NumericGroup {
+  readonly #stats: NumericStats[];
+  readonly #sample: RowSample;
+  #offset = 0;
+
+  constructor(options: NumericStatsOptions[], totalRows: number, sampleRows: number) {
+    this.#stats = options.map((o) => new NumericStats(o));
+    this.#sample = new RowSample(options.length, totalRows, sampleRows);
+  }
+
+  add(columns: Float64Array[], valid: (Uint8Array | null)[], rows: number): void {
+    const picked = this.#sample.pick(this.#offset, rows);
+    for (let c = 0; c < this.#stats.length; c++) {
+      const values = columns[c] as Float64Array;
+      const bits = new Uint32Array(values.buffer, values.byteOffset, rows * 2);
+      (this.#stats[c] as NumericStats).add(values, bits, valid[c] ?? null, rows);
+      this.#sample.take(c, picked, values, valid[c] ?? null);
+    }
+    this.#sample.advance(picked.length);
+    this.#offset += rows;
+  }
+
+  /** Summaries, with percentiles from a ~`percentileRows` part of the row sample. */
+  finish(percentileRows: number): NumericGroupResult {
+    const sub = this.#sample.subsample(percentileRows);
+    return {
+      summaries: this.#stats.map((s, c) => s.finish(sub[c] as Float64Array)),
+      sample: this.#sample.columns(),
+    };
+  }
 }
