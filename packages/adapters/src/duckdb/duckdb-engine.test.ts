@@ -323,6 +323,9 @@ describe('DuckDbEngine', () => {
   describe('recipes', () => {
     let source: string;
     let schema: Awaited<ReturnType<DuckDbEngine['ingest']>>['schema'];
+    /** Fits `recipe` on `file` and applies it into `<dir>/<out>`. */
+    const fitAndApply = async (file: string, columns: typeof schema, recipe: Recipe, out: string) =>
+      engine.applyRecipe(file, await engine.fitRecipe(file, columns, recipe), join(dir, out));
     beforeAll(async () => {
       source = out();
       ({ schema } = await engine.ingest(
@@ -599,16 +602,8 @@ describe('DuckDbEngine', () => {
             { op: 'split', method: 'random', fractions: { train: 0.5, test: 0.5 }, seed: 3 },
           ],
         });
-        const first = await engine.applyRecipe(
-          dupes,
-          await engine.fitRecipe(dupes, schema, recipe),
-          join(dir, 'd1'),
-        );
-        const again = await engine.applyRecipe(
-          dupes,
-          await engine.fitRecipe(dupes, schema, recipe),
-          join(dir, 'd2'),
-        );
+        const first = await fitAndApply(dupes, schema, recipe, 'd1');
+        const again = await fitAndApply(dupes, schema, recipe, 'd2');
         const [train, test] = await Promise.all(first.map((o) => read(o.path)));
         expect([...ids(train), ...ids(test)].sort((a, b) => a - b)).toEqual(
           Array.from({ length: 400 }, (_, i) => i),
@@ -632,16 +627,8 @@ describe('DuckDbEngine', () => {
       const [result] = await engine.applyRecipe(source, fitted, join(dir, 'dedupe'));
       expect(result?.rowCount).toBe(2);
       const sample = Recipe.parse({ steps: [{ op: 'sample', fraction: 0.5, seed: 7 }] });
-      const a = await engine.applyRecipe(
-        source,
-        await engine.fitRecipe(source, schema, sample),
-        join(dir, 's1'),
-      );
-      const b = await engine.applyRecipe(
-        source,
-        await engine.fitRecipe(source, schema, sample),
-        join(dir, 's2'),
-      );
+      const a = await fitAndApply(source, schema, sample, 's1');
+      const b = await fitAndApply(source, schema, sample, 's2');
       expect(await read(a[0]?.path ?? '')).toEqual(await read(b[0]?.path ?? ''));
     });
 
