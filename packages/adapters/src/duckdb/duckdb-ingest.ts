@@ -181,6 +181,8 @@ export async function ingestFiles(
   const scanTable = `reject_scans_${suffix}`;
 
   let reader = '';
+  // The same CSV reader keeping its malformed rows (only needed when the strict read fails).
+  let keepingRejects = '';
   let columns: { name: string; storageType: string }[];
   try {
     if (format === 'csv') {
@@ -188,7 +190,7 @@ export async function ingestFiles(
       // otherwise sniff the file again.
       const sniffed = await sniffCsv(conn, first, csvDialectArgs(options));
       columns = sniffed.columns;
-      reader = `read_csv(${[
+      const args = [
         files,
         ...sniffed.args,
         `columns={${columns
@@ -199,6 +201,13 @@ export async function ingestFiles(
               )}`,
           )
           .join(', ')}}`,
+      ];
+      reader = `read_csv(${args.join(', ')})`;
+      keepingRejects = `read_csv(${[
+        ...args,
+        'store_rejects=true',
+        `rejects_table=${stringLiteral(rejectsTable)}`,
+        `rejects_scan=${stringLiteral(scanTable)}`,
       ].join(', ')})`;
     } else {
       reader = format === 'jsonl' ? `read_json(${files}, format='auto')` : `read_parquet(${files})`;
@@ -268,10 +277,8 @@ export async function ingestFiles(
       try {
         written = await copy(reader);
       } catch (error) {
-        if (format !== 'csv' || !/CSV Error/i.test((error as Error).message)) throw error;
-        written = await copy(
-          `${reader.slice(0, -1)}, store_rejects=true, rejects_table=${stringLiteral(rejectsTable)}, rejects_scan=${stringLiteral(scanTable)})`,
-        );
+        if (!keepingRejects || !/CSV Error/i.test((error as Error).message)) throw error;
+        written = await copy(keepingRejects);
         rejects = await readRejects(conn, rejectsTable, scanTable);
       }
     } catch (error) {

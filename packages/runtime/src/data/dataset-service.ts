@@ -100,6 +100,10 @@ function hashFile(path: string): Promise<{ sha256: string; md5: string }> {
       void worker.terminate();
     });
     worker.once('error', reject);
+    // Settled already when it answered; otherwise it died without a word (never wait forever).
+    worker.once('exit', (code) =>
+      reject(new Error(`cannot hash ${basename(path)}: worker exited (${code})`)),
+    );
   });
 }
 
