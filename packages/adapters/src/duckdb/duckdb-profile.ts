@@ -222,9 +222,8 @@ async function scanNumeric(
   sql: string,
   width: number,
   each: (columns: Float64Array[], valid: (Uint8Array | null)[], rows: number) => void,
-): Promise<number> {
+): Promise<void> {
   const result = await conn.stream(sql);
-  let offset = 0;
   // Ask for the next chunk before working on this one: DuckDB decodes while JS counts.
   let next = result.fetchChunk();
   for (;;) {
@@ -243,17 +242,16 @@ async function scanNumeric(
       valid.push(bits ? new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength) : null);
     }
     each(columns, valid, rows);
-    offset += rows;
   }
-  return offset;
 }
 
 /**
  * Profiles a Parquet file. Numeric min/max come from the Parquet row-group statistics (no scan
  * when the writer kept them, as DuckDB's does) to place the histogram bins. Then, at once:
  * - DuckDB streams the numeric columns to JS (two groups on two connections, see scanNumeric),
- *   which computes counts, moments, histograms and distinct counts (exact, or estimated beyond
- *   32 768 values once the file has more than 100 000 rows) and keeps a uniform row sample by
+ *   which computes counts, moments, histograms and float distinct counts (exact up to 100 000
+ *   rows; beyond, estimated from a hash sample, or recounted exactly by DuckDB when that sample
+ *   is small) and keeps a uniform row sample by
  *   hashed row number: all rows up to 100 000 for the correlations, and ~16 384 of them for the
  *   percentiles (exact up to that many rows);
  * - DuckDB, on another connection, counts the integer columns' distinct values exactly and groups

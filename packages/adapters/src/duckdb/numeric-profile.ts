@@ -1,8 +1,8 @@
 /**
  * One-pass statistics of numeric columns fed in vectors (DuckDB's 2048-value chunks as
  * Float64Array + validity bitmask): count, sum, standard deviation, a fixed-bin histogram and the
- * distinct count in one loop per chunk, and a uniform row sample (by hashed row number) for
- * correlations and percentiles. A few nanoseconds per value, where the same aggregates as SQL
+ * distinct count in a few tight loops per chunk, and a uniform row sample (by hashed row number)
+ * for correlations and percentiles. A few nanoseconds per value, where the same aggregates as SQL
  * (10 bin counts, a distinct hash table, stddev, a reservoir per column) cost DuckDB ~2 s of CPU
  * on 1M rows × 23 columns. Deterministic: the same values in the same order give the same numbers.
  */
@@ -10,9 +10,9 @@
 export const histogramBins = 10;
 
 /**
- * Distinct values are counted exactly until a column has more than this many; beyond, the count
- * is estimated from the values whose hash falls in 1/16 of the hash space (counted exactly, then
- * scaled: relative error about 1/sqrt(count / 16), under 2% here) and flagged approximate.
+ * Without an exact count, the distinct count is estimated from the values whose hash falls in
+ * 1/2^sampledHashBits = 1/16 of the hash space (counted exactly, then scaled: relative error
+ * about 1/sqrt(sampled count)) and flagged approximate.
  */
 const sampledHashBits = 4;
 
