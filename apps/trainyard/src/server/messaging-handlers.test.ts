@@ -175,6 +175,30 @@ describe('messaging REST routes and the server delivery loop', () => {
     });
   });
 
+  it('keeps the platform topics and job queue to the platform: subscribe yes, create, publish, delete no', async () => {
+    const reserved = 'trainyard.processing-job.state-change';
+    await t.platform.messaging.topics.createTopic(reserved);
+    for (const [method, url, payload] of [
+      ['POST', '/api/v1/topics', { name: 'trainyard.model.state-change' }],
+      ['POST', `/api/v1/topics/${reserved}/publish`, { message: '{"forged":true}' }],
+      ['DELETE', `/api/v1/topics/${reserved}`, undefined],
+    ] as const) {
+      const refused = await call(method, url, payload);
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json().error.message).toMatch(/reserved/);
+    }
+    expect((await call('GET', `/api/v1/topics/${reserved}`)).statusCode).toBe(200);
+    const toJobQueue = await call('POST', `/api/v1/topics/${reserved}/subscriptions`, {
+      endpoint: { kind: 'queue', queue: 'trainyard-jobs' },
+    });
+    expect(toJobQueue.statusCode).toBe(400);
+    expect(toJobQueue.json().error.field).toBe('endpoint.queue');
+    const subscribed = await call('POST', `/api/v1/topics/${reserved}/subscriptions`, {
+      endpoint: { kind: 'queue', queue: 'my-job-events' },
+    });
+    expect(subscribed.statusCode).toBe(201);
+  });
+
   it('refuses an unknown messaging scheme at start, naming the config field', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-badmq-'));
     try {

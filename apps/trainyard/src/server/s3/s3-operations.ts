@@ -4,9 +4,8 @@ import { TrainyardError } from '@trainyard/contracts/errors';
 import type { Principal } from '@trainyard/core/access/access-key-service';
 import { uriEncode } from '@trainyard/core/access/sigv4';
 import { validateBucketName, validateObjectKey } from '@trainyard/core/blob/blob-address';
-import { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
+import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
 import type { BlobAddress, BlobInfo, BlobStore, ByteRange } from '@trainyard/core/ports/blob-store';
-import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
 import { maxSingleUploadBytes, smallBody, verifiedBody } from './s3-body.js';
 import { S3Error } from './s3-error.js';
@@ -146,9 +145,9 @@ export class S3Operations {
   readonly #blobs: BlobStore;
   readonly #multipart: MultipartUploadService;
 
-  constructor(blobs: BlobStore, metadata: MetadataStore) {
+  constructor(blobs: BlobStore, multipart: MultipartUploadService) {
     this.#blobs = blobs;
-    this.#multipart = new MultipartUploadService(blobs, metadata.multipartUploads);
+    this.#multipart = multipart;
   }
 
   /** Routes by method, addressing and subresource, as S3 does. */
