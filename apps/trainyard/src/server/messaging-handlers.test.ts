@@ -4,14 +4,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PlatformEvent } from '@trainyard/contracts/events';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../config.js';
 import { openPlatform } from '../platform.js';
 import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('messaging REST routes and the server delivery loop', () => {
   let t: TestPlatform;

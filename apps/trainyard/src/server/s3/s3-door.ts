@@ -14,7 +14,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DoorServices, DoorSettings } from '../door-services.js';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
 import { S3Error, s3ErrorOf } from './s3-error.js';
-import { S3Operations, type S3Request, type S3Response } from './s3-operations.js';
+import { S3Operations } from './s3-operations.js';
+import type { S3Request, S3Response } from './s3-request.js';
 
 /** Host names under which `<bucket>.<name>` addresses a bucket (virtual-hosted style). */
 function virtualHostBases({ host }: DoorSettings): string[] {
