@@ -40,9 +40,9 @@ export interface MessagingPorts {
 
 /**
  * Topics named `trainyard.…` carry the platform's own events (`trainyard.<resource>.state-change`)
- * and the queue `trainyard-jobs` carries job dispatch: callers may read and subscribe, but not
- * create, delete or publish to them, or a forged event or a deleted topic would mislead every
- * subscriber.
+ * and the queue `trainyard-jobs` carries job dispatch. Callers may create such a topic (to
+ * subscribe before the first event; creating is idempotent) and subscribe, but not publish to or
+ * delete one, or a forged event or a vanished topic would mislead every subscriber.
  */
 export const reservedTopicPrefix = 'trainyard.';
 export const reservedQueueNames: ReadonlySet<string> = new Set([jobQueueName]);
@@ -84,7 +84,6 @@ export class MessagingService {
   }
 
   async createTopic(name: string, options: { description?: string } = {}): Promise<TopicInfo> {
-    refuseReservedTopic(name, 'created');
     return this.#topics.createTopic(name, options);
   }
 
