@@ -1,5 +1,5 @@
 import { uriEncode } from '@trainyard/core/access/sigv4';
-import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
+import { type MultipartUploadService, maxPartNumber } from '@trainyard/core/blob/multipart-upload-service';
 import type { BlobAddress, BlobStore } from '@trainyard/core/ports/blob-store';
 import { maxSingleUploadBytes, smallBody, verifiedBody } from './s3-body.js';
 import { S3Error } from './s3-error.js';
@@ -42,11 +42,11 @@ export class S3MultipartOperations {
   async uploadPart(request: S3Request, address: BlobAddress): Promise<S3Response> {
     const uploadId = request.query.get('uploadId') ?? '';
     const partNumber = Number(request.query.get('partNumber'));
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > maxPartNumber) {
       throw new S3Error(
         'InvalidArgument',
         400,
-        'Part number must be an integer between 1 and 10000, inclusive',
+        `Part number must be an integer between 1 and ${maxPartNumber}, inclusive`,
       );
     }
     await this.#multipart.get(uploadId, address);
@@ -84,7 +84,7 @@ export class S3MultipartOperations {
   async listParts(request: S3Request, address: BlobAddress): Promise<S3Response> {
     const uploadId = request.query.get('uploadId') ?? '';
     const maxParts = integerParam(request, 'max-parts', 1000, 0, 1000);
-    const marker = integerParam(request, 'part-number-marker', 0, 0, 10_000);
+    const marker = integerParam(request, 'part-number-marker', 0, 0, maxPartNumber);
     const { upload, parts, truncated } = await this.#multipart.listParts(uploadId, address, {
       afterPartNumber: marker,
       limit: maxParts,
