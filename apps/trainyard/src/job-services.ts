@@ -1,8 +1,12 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ProcessingJob, ProcessingJobSummary } from '@trainyard/contracts/processing-jobs';
 import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
 import type { JobEventSink } from '@trainyard/core/jobs/job-events';
+import { JobKindRegistry } from '@trainyard/core/jobs/job-kinds';
+import { JobService, type KindJobs } from '@trainyard/core/jobs/job-service';
+import { processingJobKind } from '@trainyard/core/jobs/processing-job-kind';
 import { ProcessingJobService } from '@trainyard/core/jobs/processing-job-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
@@ -15,9 +19,15 @@ import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 
+/** Processing jobs as the API sees them: the kind's own create beside the kind-generic operations. */
+export type ProcessingJobs = Pick<ProcessingJobService, 'create'> &
+  KindJobs<ProcessingJob, ProcessingJobSummary>;
+
 /** The job side of the platform: services the API calls, and the worker that runs the jobs. */
 export interface JobServices {
-  processingJobs: ProcessingJobService;
+  /** Every kind's describe, list, stop and logs. */
+  jobs: JobService;
+  processingJobs: ProcessingJobs;
   /** Starts this process's worker (idempotent; a closed one is replaced); the server does it for role `all`, `trainyard worker` always. */
   startWorker(): Promise<JobWorker>;
   /** The running worker, if started. */
@@ -47,9 +57,12 @@ export async function openJobServices(parts: {
 }): Promise<JobServices> {
   const { config, metadata } = parts;
   // Created here, not only by a worker: a server with workerConcurrency 0 still queues jobs.
-  await parts.queue.createQueue(jobQueueName, {
-    visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
-  });
+  const kinds = new JobKindRegistry([processingJobKind]);
+  for (const kind of kinds.kinds) {
+    await parts.queue.createQueue(jobQueueName(kind), {
+      visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
+    });
+  }
   const catalog = parts.datasets ? new DatasetJobCatalog(parts.datasets) : undefined;
   const builtIns: BuiltInProcessor[] = [];
   const main = builtMainPath();
@@ -80,16 +93,20 @@ export async function openJobServices(parts: {
     );
   }
   const processingRunner = new ProcessingJobRunner({ blobs: parts.blobs, datasets: catalog, builtIns });
-  const processingJobs = new ProcessingJobService({
-    jobs: metadata.jobs,
-    queue: parts.queue,
+  const jobs = new JobService({ jobs: metadata.jobs, queue: parts.queue, kinds, events: parts.events });
+  const processingService = new ProcessingJobService({
+    jobs,
     instanceTypes: metadata.instanceTypes,
     datasets: catalog,
     builtInImages: processingRunner.builtInImages,
-    events: parts.events,
   });
+  const processingJobs: ProcessingJobs = {
+    create: (body) => processingService.create(body),
+    ...jobs.forKind<ProcessingJob, ProcessingJobSummary>('processing'),
+  };
   let worker: JobWorker | undefined;
   return {
+    jobs,
     processingJobs,
     worker: () => worker,
     async startWorker() {
@@ -100,7 +117,7 @@ export async function openJobServices(parts: {
         instanceTypes: metadata.instanceTypes,
         runners: [processingRunner],
         workRoot: join(config.dataDir, 'jobs'),
-        concurrency: Math.max(1, config.workerConcurrency),
+        maxJobs: Math.max(1, config.workerConcurrency),
         visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
         stopGraceMs: config.jobStopGraceSeconds * 1000,
         maxAttempts: config.jobMaxAttempts,

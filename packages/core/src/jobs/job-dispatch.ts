@@ -1,7 +1,12 @@
 import type { JobKind } from '../ports/job-store.js';
 
-/** The JobQueue queue every job kind is dispatched through. */
-export const jobQueueName = 'trainyard-jobs';
+/**
+ * The JobQueue queue a kind's jobs are dispatched through: one per kind, so a worker receives only
+ * messages it can run and never hides another kind's job for a visibility timeout.
+ */
+export function jobQueueName(kind: JobKind): string {
+  return `trainyard-jobs-${kind}`;
+}
 
 /** The body of a dispatch message: the job row holds everything else. */
 export interface JobDispatchMessage {
