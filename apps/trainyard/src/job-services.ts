@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ProcessingJob, ProcessingJobSummary } from '@trainyard/contracts/processing-jobs';
 import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
 import type { JobEventSink } from '@trainyard/core/jobs/job-events';
@@ -18,6 +16,7 @@ import { type BuiltInProcessor, ProcessingJobRunner } from '@trainyard/runtime/j
 import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
+import { runtimeEntryPoint } from './entry-points.js';
 
 /** Processing jobs as the API sees them: the kind's own create beside the kind-generic operations. */
 export type ProcessingJobs = Pick<ProcessingJobService, 'create'> &
@@ -35,23 +34,17 @@ export interface JobServices {
   close(): Promise<void>;
 }
 
-/** The built CLI entry a job process can run (`dist/main.js`), or undefined before a build. */
-function builtMainPath(): string | undefined {
-  const here = fileURLToPath(import.meta.url);
-  const main = here.endsWith('.ts')
-    ? join(dirname(here), '..', 'dist', 'main.js')
-    : join(dirname(here), 'main.js');
-  return existsSync(main) ? main : undefined;
-}
-
 export async function openJobServices(parts: {
   config: ResolvedServerConfig;
   log: Logger;
   metadata: MetadataStore;
   blobs: BlobStore;
   queue: JobQueue;
-  /** Enables DatasetInput/DatasetOutput and the built-in recipe processor. */
-  datasets?: DatasetService | undefined;
+  /**
+   * Enables DatasetInput/DatasetOutput and the built-in recipe processor; called on first use, so
+   * a worker whose jobs touch no dataset never opens DuckDB.
+   */
+  datasets?: (() => Promise<DatasetService>) | undefined;
   /** Where job state changes are published (`trainyard.processing-job.state-change`). */
   events?: JobEventSink | undefined;
 }): Promise<JobServices> {
@@ -65,32 +58,11 @@ export async function openJobServices(parts: {
   }
   const catalog = parts.datasets ? new DatasetJobCatalog(parts.datasets) : undefined;
   const builtIns: BuiltInProcessor[] = [];
-  const main = builtMainPath();
-  if (parts.datasets && main) {
-    // The recipe runs in the job's own process: the CLI's hidden `recipe-processor` command opens
-    // the same stores (their URIs, not the server's keys, are passed) and runs runRecipe there.
-    builtIns.push(
-      recipeProcessor((optMl, instanceType) => ({
-        command: 'node',
-        args: [
-          main,
-          'recipe-processor',
-          '--opt-ml',
-          optMl,
-          // Half the instance's memory for DuckDB (it spills beyond), the rest for Node and slack.
-          '--memory-mib',
-          String(Math.floor(instanceType.memoryMiB / 2)),
-          '--threads',
-          String(Math.max(1, Math.floor(instanceType.vcpus))),
-        ],
-        env: {
-          TRAINYARD_DATA_DIR: config.dataDir,
-          TRAINYARD_METADATA: config.metadata,
-          TRAINYARD_BLOBS: config.blobs,
-          TRAINYARD_LOG_LEVEL: 'warn',
-        },
-      })),
-    );
+  const recipeEntry = runtimeEntryPoint('recipe-processor');
+  if (parts.datasets && recipeEntry) {
+    // The recipe runs in the job's own process on its staged files; this worker registers the
+    // versions it wrote, so the process gets no store URIs or keys.
+    builtIns.push(recipeProcessor({ entry: recipeEntry, datasets: parts.datasets }));
   }
   const processingRunner = new ProcessingJobRunner({ blobs: parts.blobs, datasets: catalog, builtIns });
   const jobs = new JobService({ jobs: metadata.jobs, queue: parts.queue, kinds, events: parts.events });

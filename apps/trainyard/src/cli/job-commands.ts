@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogEvent } from '@trainyard/contracts/jobs';
 import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
@@ -181,51 +180,6 @@ export function addJobCommands(program: Command): void {
     });
 
   program
-    .command('recipe-processor', { hidden: true })
-    .description(
-      'Runs inside a trainyard/recipe-processor job process: the recipe on the input dataset version',
-    )
-    .requiredOption('--opt-ml <dir>', "the job's working folder (stands in for /opt/ml)")
-    .option('--memory-mib <n>', "DuckDB's share of the job's memory", Number, 1024)
-    .option('--threads <n>', 'DuckDB threads (the job has this many vCPUs)', Number)
-    .action(async (flags: { optMl: string; memoryMib: number; threads?: number }) => {
-      const { runRecipeProcessor, writeProcessorFailure } = await import(
-        '@trainyard/runtime/jobs/recipe-processor'
-      );
-      try {
-        // Stores from the TRAINYARD_* env the worker passes; no keys, no HTTP, no worker.
-        const config = loadServerConfig();
-        const { openMetadataStore } = await import('@trainyard/adapters/sql/open-metadata-store');
-        const { openBlobStore } = await import('@trainyard/adapters/blob/open-blob-store');
-        const { DuckDbEngine } = await import('@trainyard/adapters/duckdb/duckdb-engine');
-        const { DatasetSqlStore } = await import('@trainyard/adapters/sql/dataset-sql-store');
-        const { DatasetService } = await import('@trainyard/runtime/data/dataset-service');
-        const metadata = await openMetadataStore(config.metadata);
-        const engine = await DuckDbEngine.open({
-          memoryLimit: `${Math.max(64, Math.floor(flags.memoryMib))}MB`,
-          tempDirectory: join(flags.optMl, 'tmp', 'duckdb'),
-          ...(flags.threads ? { threads: flags.threads } : {}),
-        });
-        try {
-          const datasets = new DatasetService({
-            store: new DatasetSqlStore(metadata.db),
-            blobs: await openBlobStore(config.blobs),
-            engine,
-            workDir: join(flags.optMl, 'tmp', 'datasets'),
-          });
-          await runRecipeProcessor(datasets, flags.optMl, (line) => process.stdout.write(`${line}\n`));
-        } finally {
-          await engine.close();
-          await metadata.close();
-        }
-      } catch (error) {
-        process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-        await writeProcessorFailure(flags.optMl, error);
-        process.exitCode = 1;
-      }
-    });
-
-  program
     .command('worker')
     .description('Run only a job worker: takes jobs from the queue of the same stores the server uses')
     .option('--data-dir <dir>', 'folder for embedded stores and job working folders (env TRAINYARD_DATA_DIR)')
@@ -252,15 +206,15 @@ export function addJobCommands(program: Command): void {
           configFile: flags.config,
         });
         const log = pino({ level: config.logLevel, base: { service: 'trainyard-worker' } });
-        const { openPlatform } = await import('../platform.js');
-        const platform = await openPlatform({ ...config, auth: false }, log);
-        const worker = await platform.jobs.startWorker();
+        const { openWorkerRole } = await import('../platform.js');
+        const role = await openWorkerRole(config, log);
+        const worker = await role.jobs.startWorker();
         log.info({ worker: worker.id, dataDir: config.dataDir }, `Trainyard worker ${worker.id} running`);
         const stop = async (signal: string) => {
           log.info({ signal }, 'worker shutting down; running jobs go back to the queue');
           const force = setTimeout(() => process.exit(1), config.shutdownGraceSeconds * 1000);
           force.unref();
-          await platform.close();
+          await role.close();
           process.exit(0);
         };
         process.once('SIGTERM', () => void stop('SIGTERM'));

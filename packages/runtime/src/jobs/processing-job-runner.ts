@@ -17,20 +17,28 @@ import { hostPathOf, rewriteOptMlArgs } from './opt-ml-layout.js';
  */
 export interface BuiltInProcessor {
   imageUri: string;
-  /** The job process to run; its env is added to the job's. */
+  /** Prepares the job process (after inputs are staged) and says what to run; its env is added to the job's. */
   command(
     context: JobRunContext<CreateProcessingJobBody>,
     spec: CreateProcessingJobBody,
-  ): { command: string; args: string[]; env?: Record<string, string> };
+    staged: StagedInputs,
+  ): Promise<{ command: string; args: string[]; env?: Record<string, string> }>;
   /**
-   * For processors that write dataset versions themselves: their results (read after a clean
-   * exit) replace the upload and registration of every output that has a DatasetOutput.
+   * For processors whose outputs become dataset versions in their own way: run in the worker after
+   * a clean exit, it replaces the upload and registration of every output that has a DatasetOutput.
    */
   datasetOutputs?(
     context: JobRunContext<CreateProcessingJobBody>,
     spec: CreateProcessingJobBody,
+    staged: StagedInputs,
   ): Promise<ProcessingJobResult['outputs']>;
 }
+
+/** The staged inputs by InputName: their folder on this host and, for a DatasetInput, the version read. */
+export type StagedInputs = ReadonlyMap<
+  string,
+  { path: string; dataset?: { datasetName: string; version: number } }
+>;
 
 export interface ProcessingJobRunnerOptions {
   blobs: BlobStore;
@@ -103,6 +111,10 @@ export class ProcessingJobRunner implements JobKindRunner<CreateProcessingJobBod
 
     await context.advance('Downloading');
     const parents: { datasetName: string; version: number }[] = [];
+    const stagedInputs = new Map<
+      string,
+      { path: string; dataset?: { datasetName: string; version: number } }
+    >();
     for (const [i, input] of spec.ProcessingInputs.entries()) {
       if (signal.aborted) return failed('INTERNAL', 'aborted');
       const ds = input.DatasetInput;
@@ -115,6 +127,10 @@ export class ProcessingJobRunner implements JobKindRunner<CreateProcessingJobBod
         target,
         signal,
       );
+      stagedInputs.set(input.InputName, {
+        path: target,
+        ...(staged.dataset ? { dataset: staged.dataset } : {}),
+      });
       if (staged.dataset) {
         parents.push(staged.dataset);
         context.log(
@@ -144,7 +160,7 @@ export class ProcessingJobRunner implements JobKindRunner<CreateProcessingJobBod
     let command: string;
     let args: string[];
     if (builtIn && !app.ContainerEntrypoint) {
-      const launch = builtIn.command(context, spec);
+      const launch = await builtIn.command(context, spec, stagedInputs);
       ({ command, args } = launch);
       Object.assign(env, launch.env ?? {});
     } else {
@@ -164,7 +180,7 @@ export class ProcessingJobRunner implements JobKindRunner<CreateProcessingJobBod
     await context.advance('Uploading');
     const outputs: ProcessingJobResult['outputs'] = [];
     const ownsDatasets = builtIn?.datasetOutputs !== undefined && !app.ContainerEntrypoint;
-    if (ownsDatasets) outputs.push(...(await builtIn!.datasetOutputs!(context, spec)));
+    if (ownsDatasets) outputs.push(...(await builtIn!.datasetOutputs!(context, spec, stagedInputs)));
     for (const [i, output] of (spec.ProcessingOutputConfig?.Outputs ?? []).entries()) {
       if (signal.aborted) return failed('INTERNAL', 'aborted');
       if (ownsDatasets && output.DatasetOutput) continue;
