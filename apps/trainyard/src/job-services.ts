@@ -1,5 +1,7 @@
 import { join } from 'node:path';
+import { TrainyardError } from '@trainyard/contracts/errors';
 import type { ProcessingJob, ProcessingJobSummary } from '@trainyard/contracts/processing-jobs';
+import type { RunRecipeBody } from '@trainyard/contracts/recipes';
 import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
 import type { JobEventSink } from '@trainyard/core/jobs/job-events';
 import { JobKindRegistry } from '@trainyard/core/jobs/job-kinds';
@@ -13,6 +15,7 @@ import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import { DatasetJobCatalog } from '@trainyard/runtime/jobs/dataset-job-catalog';
 import { JobWorker } from '@trainyard/runtime/jobs/job-worker';
 import { type BuiltInProcessor, ProcessingJobRunner } from '@trainyard/runtime/jobs/processing-job-runner';
+import { RecipeJobs } from '@trainyard/runtime/jobs/recipe-jobs';
 import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
@@ -27,6 +30,11 @@ export interface JobServices {
   /** Every kind's describe, list, stop and logs. */
   jobs: JobService;
   processingJobs: ProcessingJobs;
+  /**
+   * `POST /recipes/run`: checks the recipe on a few rows and queues a recipe-processor job.
+   * @throws FAILED_PRECONDITION when datasets or the built recipe processor are missing here
+   */
+  runRecipe(body: RunRecipeBody): Promise<ProcessingJob>;
   /** Starts this process's worker (idempotent; a closed one is replaced); the server does it for role `all`, `trainyard worker` always. */
   startWorker(): Promise<JobWorker>;
   /** The running worker, if started. */
@@ -76,10 +84,23 @@ export async function openJobServices(parts: {
     create: (body) => processingService.create(body),
     ...jobs.forKind<ProcessingJob, ProcessingJobSummary>('processing'),
   };
+  const recipeJobs =
+    parts.datasets && recipeEntry
+      ? new RecipeJobs({ datasets: parts.datasets, createProcessingJob: processingJobs.create })
+      : undefined;
   let worker: JobWorker | undefined;
   return {
     jobs,
     processingJobs,
+    runRecipe: async (body) => {
+      if (!recipeJobs) {
+        throw new TrainyardError(
+          'FAILED_PRECONDITION',
+          'recipes run as processing jobs with the built recipe processor, which this server does not have (run npm run build)',
+        );
+      }
+      return recipeJobs.submit(body);
+    },
     worker: () => worker,
     async startWorker() {
       if (worker && !worker.closed) return worker;

@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import type { datasetRoutes } from '@trainyard/contracts/dataset-routes';
 import type { IngestOptions } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
-import { runRecipe } from '@trainyard/runtime/data/run-recipe';
 import type { HandlersOf } from './route-handlers.js';
 
 export const datasetHandlers: HandlersOf<typeof datasetRoutes> = {
@@ -51,11 +50,5 @@ export const datasetHandlers: HandlersOf<typeof datasetRoutes> = {
   },
   previewRecipe: async ({ platform, body }) =>
     platform.datasets.previewRecipe(body.dataset, body.version ?? 'latest', body.recipe, body.rows),
-  runRecipe: async ({ platform, body }) =>
-    runRecipe(platform.datasets, {
-      dataset: body.dataset,
-      version: body.version,
-      recipe: body.recipe,
-      output: body.output,
-    }),
+  runRecipe: async ({ platform, body }) => platform.jobs.runRecipe(body),
 };
