@@ -111,6 +111,10 @@ export async function openJobServices(parts: {
         runners: [processingRunner],
         workRoot: join(config.dataDir, 'jobs'),
         maxJobs: Math.max(1, config.workerConcurrency),
+        capacity: {
+          ...(config.workerVcpus ? { vcpus: config.workerVcpus } : {}),
+          ...(config.workerMemoryMiB ? { memoryMiB: config.workerMemoryMiB } : {}),
+        },
         visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
         stopGraceMs: config.jobStopGraceSeconds * 1000,
         maxAttempts: config.jobMaxAttempts,

@@ -185,7 +185,18 @@ export function addJobCommands(program: Command): void {
     .option('--data-dir <dir>', 'folder for embedded stores and job working folders (env TRAINYARD_DATA_DIR)')
     .option('--metadata <uri>', 'metadata store: sqlite:<file> or postgres://… (env TRAINYARD_METADATA)')
     .option('--blobs <uri>', 'blob store (env TRAINYARD_BLOBS)')
-    .option('--concurrency <n>', 'jobs at once (env TRAINYARD_WORKER_CONCURRENCY, default 1)')
+    .option(
+      '--concurrency <n>',
+      'at most this many jobs at once (env TRAINYARD_WORKER_CONCURRENCY, default 1)',
+    )
+    .option(
+      '--vcpus <n>',
+      "vCPUs lent to jobs, admitted by their instance types (env TRAINYARD_WORKER_VCPUS, default: the machine's cores)",
+    )
+    .option(
+      '--memory-mib <n>',
+      "memory lent to jobs (env TRAINYARD_WORKER_MEMORY_MIB, default: the machine's memory)",
+    )
     .option('--config <file>', 'config file (default ./trainyard.config.json)')
     .action(
       async (flags: {
@@ -193,6 +204,8 @@ export function addJobCommands(program: Command): void {
         metadata?: string;
         blobs?: string;
         concurrency?: string;
+        vcpus?: string;
+        memoryMib?: string;
         config?: string;
       }) => {
         const config = loadServerConfig({
@@ -202,6 +215,8 @@ export function addJobCommands(program: Command): void {
             blobs: flags.blobs,
             workerConcurrency:
               flags.concurrency === undefined ? undefined : Math.max(1, Number(flags.concurrency)),
+            workerVcpus: flags.vcpus,
+            workerMemoryMiB: flags.memoryMib,
           },
           configFile: flags.config,
         });
