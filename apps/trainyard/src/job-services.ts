@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { ProcessingJob, ProcessingJobSummary } from '@trainyard/contracts/processing-jobs';
 import type { RunRecipeBody } from '@trainyard/contracts/recipes';
-import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
+import { forwardLegacyJobMessages, jobQueueName } from '@trainyard/core/jobs/job-dispatch';
 import type { JobEventSink } from '@trainyard/core/jobs/job-events';
 import { JobKindRegistry } from '@trainyard/core/jobs/job-kinds';
 import { JobService, type KindJobs } from '@trainyard/core/jobs/job-service';
@@ -64,6 +64,9 @@ export async function openJobServices(parts: {
       visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
     });
   }
+  const forwarded = await forwardLegacyJobMessages(parts.queue);
+  if (forwarded > 0)
+    parts.log.info({ forwarded }, 'moved queued jobs from trainyard-jobs to their kind queues');
   const catalog = parts.datasets ? new DatasetJobCatalog(parts.datasets) : undefined;
   const builtIns: BuiltInProcessor[] = [];
   const recipeEntry = runtimeEntryPoint('recipe-processor');

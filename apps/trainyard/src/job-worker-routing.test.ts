@@ -7,7 +7,11 @@ import { openMetadataStore } from '@trainyard/adapters/sql/open-metadata-store';
 import type { SqlMetadataStore } from '@trainyard/adapters/sql/sql-metadata-store';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { CreateProcessingJobBody } from '@trainyard/contracts/processing-jobs';
-import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
+import {
+  forwardLegacyJobMessages,
+  jobQueueName,
+  legacyJobQueueName,
+} from '@trainyard/core/jobs/job-dispatch';
 import { type JobKindDefinition, JobKindRegistry } from '@trainyard/core/jobs/job-kinds';
 import { JobService } from '@trainyard/core/jobs/job-service';
 import { processingJobKind } from '@trainyard/core/jobs/processing-job-kind';
@@ -212,5 +216,26 @@ describe('JobWorker routing and admission', () => {
     expect(log).toMatch(/limits: memory 512 MiB .*; CPUs 0 \(taskset\)/);
     // Released once the claim is given back, just after the job's last status write.
     await vi.waitFor(() => expect(small.ledger.used).toEqual({ vcpus: 0, memoryMiB: 0 }));
+  });
+});
+
+describe('forwardLegacyJobMessages', () => {
+  it('moves jobs queued in the shared queue of an older version to their kind queue', async () => {
+    // No worker may take the forwarded message before it is counted.
+    await Promise.all(workers.splice(0).map((w) => w.close()));
+    await messaging.queues.createQueue(legacyJobQueueName);
+    await messaging.queues.send(
+      legacyJobQueueName,
+      JSON.stringify({ jobId: 'job-old-1', kind: 'processing' }),
+    );
+    await messaging.queues.send(legacyJobQueueName, 'not a dispatch');
+    const before = (await messaging.queues.counts(jobQueueName('processing'))).visible;
+    expect(await forwardLegacyJobMessages(messaging.queues)).toBe(1);
+    expect((await messaging.queues.counts(jobQueueName('processing'))).visible).toBe(before + 1);
+    expect(await messaging.queues.counts(legacyJobQueueName)).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 0,
+    });
   });
 });
