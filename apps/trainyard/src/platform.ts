@@ -12,7 +12,12 @@ import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 import { type JobServices, openJobServices } from './job-services.js';
-import { lazyDatasets, openPlatformStores } from './platform-stores.js';
+import {
+  type LazyDatasets,
+  lazyDatasets,
+  openPlatformStores,
+  type PlatformStores,
+} from './platform-stores.js';
 
 /**
  * The API role (`trainyard server`): what the REST and S3 doors serve, and the worker the server
@@ -50,26 +55,54 @@ function loadMasterKey(config: ResolvedServerConfig): string {
   return key;
 }
 
+/**
+ * Opens what every role shares (stores, datasets on first use, job services), lets `build` add
+ * the role's own parts, and closes them in reverse order.
+ */
+async function openRole<T>(
+  config: ResolvedServerConfig,
+  log: Logger,
+  options: { deliverTopics: boolean },
+  build: (parts: { stores: PlatformStores; datasets: LazyDatasets; jobs: JobServices }) => Promise<T>,
+): Promise<T & { close(): Promise<void> }> {
+  const stores = await openPlatformStores(config, log, options);
+  const datasets = lazyDatasets(config, stores);
+  let jobs: JobServices | undefined;
+  try {
+    jobs = await openJobServices({
+      config,
+      log,
+      metadata: stores.metadata,
+      blobs: stores.blobs,
+      queue: stores.messaging.queues,
+      datasets: datasets.get,
+      events: stores.events,
+    });
+    const opened = jobs;
+    const role = await build({ stores, datasets, jobs: opened });
+    return {
+      ...role,
+      close: async () => {
+        await opened.close();
+        await datasets.close();
+        await stores.close();
+      },
+    };
+  } catch (error) {
+    await jobs?.close();
+    await datasets.close();
+    await stores.close();
+    throw error;
+  }
+}
+
 export async function openPlatform(config: ResolvedServerConfig, log: Logger): Promise<Platform> {
   mkdirSync(config.dataDir, { recursive: true });
   const sealer = new SecretSealer(loadMasterKey(config));
-  const stores = await openPlatformStores(config, log, { deliverTopics: true });
-  const datasets = lazyDatasets(config, stores);
-  try {
+  return openRole(config, log, { deliverTopics: true }, async ({ stores, datasets, jobs }) => {
     const { metadata, blobs, messaging, events } = stores;
     const keys = new AccessKeyService(metadata.accessKeys, sealer);
     const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
-    // The API serves datasets directly, so it opens DuckDB at start.
-    const datasetService = await datasets.get();
-    const jobs = await openJobServices({
-      config,
-      log,
-      metadata,
-      blobs,
-      queue: messaging.queues,
-      datasets: datasets.get,
-      events,
-    });
     return {
       config,
       log,
@@ -80,19 +113,11 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
       messaging,
       events,
       jobs,
-      datasets: datasetService,
+      // The API serves datasets directly, so it opens DuckDB at start.
+      datasets: await datasets.get(),
       bootstrapKey,
-      close: async () => {
-        await jobs.close();
-        await datasets.close();
-        await stores.close();
-      },
     };
-  } catch (error) {
-    await datasets.close();
-    await stores.close();
-    throw error;
-  }
+  });
 }
 
 /** The worker role: stores, job services and a started worker; no HTTP, keys or eager DuckDB. */
@@ -106,31 +131,9 @@ export interface WorkerRole {
  * event publisher. DuckDB opens only when a job first needs datasets (a DatasetInput or
  * DatasetOutput, or the recipe processor registering its outputs).
  */
-export async function openWorkerRole(config: ResolvedServerConfig, log: Logger): Promise<WorkerRole> {
-  const stores = await openPlatformStores(config, log, { deliverTopics: false });
-  const datasets = lazyDatasets(config, stores);
-  try {
-    const jobs = await openJobServices({
-      config,
-      log,
-      metadata: stores.metadata,
-      blobs: stores.blobs,
-      queue: stores.messaging.queues,
-      datasets: datasets.get,
-      events: stores.events,
-    });
+export function openWorkerRole(config: ResolvedServerConfig, log: Logger): Promise<WorkerRole> {
+  return openRole(config, log, { deliverTopics: false }, async ({ jobs }) => {
     await jobs.startWorker();
-    return {
-      jobs,
-      close: async () => {
-        await jobs.close();
-        await datasets.close();
-        await stores.close();
-      },
-    };
-  } catch (error) {
-    await datasets.close();
-    await stores.close();
-    throw error;
-  }
+    return { jobs };
+  });
 }
