@@ -274,10 +274,12 @@ export class JobWorker {
     }
     const runner = this.#runners.get(job.kind);
     if (!runner || job.kind !== kind) {
+      // Never drop a job: a message on the wrong queue goes to its kind's queue.
       log.warn(
         { job: job.name, kind: job.kind, queue: jobQueueName(kind) },
-        'dropping a job message on the wrong queue',
+        'moving a job message to its kind queue',
       );
+      await queue.send(jobQueueName(job.kind), message.body);
       await this.#ack(kind, message);
       return undefined;
     }
