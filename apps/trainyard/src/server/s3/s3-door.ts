@@ -1,16 +1,13 @@
-import type { IncomingMessage } from 'node:http';
 import { TrainyardError } from '@trainyard/contracts/errors';
-import { roleMayAccess } from '@trainyard/contracts/route';
-import { anonymousAdmin } from '@trainyard/core/access/access-key-service';
-import {
-  hasSigV4,
-  parseQuery,
-  parseSigV4,
-  type SigV4Request,
-  unsignedPayload,
-  verifySigV4,
-} from '@trainyard/core/access/sigv4';
+import { hasSigV4, parseQuery, unsignedPayload } from '@trainyard/core/access/sigv4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AwsAuthError,
+  type AwsCaller,
+  authenticateSigV4,
+  requireRole,
+  sigV4RequestOf,
+} from '../aws/aws-auth.js';
 import type { DoorServices, DoorSettings } from '../door-services.js';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
 import { S3Error, s3ErrorOf } from './s3-error.js';
@@ -21,17 +18,6 @@ import type { S3Request, S3Response } from './s3-request.js';
 function virtualHostBases({ host }: DoorSettings): string[] {
   const isIp = /^[\d.]+$/.test(host) || host.includes(':');
   return ['localhost', ...(isIp ? [] : [host])];
-}
-
-/** Rebuilds headers from rawHeaders so repeated ones join with "," as SigV4 signs them. */
-function signedHeaderMap(raw: IncomingMessage): SigV4Request['headers'] {
-  const headers: Record<string, string> = {};
-  for (let i = 0; i + 1 < raw.rawHeaders.length; i += 2) {
-    const name = (raw.rawHeaders[i] as string).toLowerCase();
-    const value = raw.rawHeaders[i + 1] as string;
-    headers[name] = name in headers ? `${headers[name]},${value}` : value;
-  }
-  return headers;
 }
 
 interface Addressed {
@@ -129,77 +115,48 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
 (s3Door as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
 async function authenticate(
-  { settings, keys }: Pick<DoorServices, 'settings' | 'keys'>,
+  services: Pick<DoorServices, 'settings' | 'keys'>,
   request: FastifyRequest,
   addressed: Addressed,
 ): Promise<S3Request> {
   const raw = request.raw;
-  const headers = signedHeaderMap(raw);
-  const sigRequest: SigV4Request = {
-    method: raw.method ?? 'GET',
-    path: addressed.path,
-    query: addressed.query,
-    headers,
-  };
-  let claim: ReturnType<typeof parseSigV4>;
-  try {
-    claim = parseSigV4(sigRequest);
-  } catch (error) {
-    if (TrainyardError.is(error) && /X-Amz-Algorithm=/.test(addressed.query)) {
-      throw new S3Error('AuthorizationQueryParametersError', 400, error.message);
-    }
-    throw error;
-  }
+  const sigRequest = sigV4RequestOf(raw, addressed.path, addressed.query);
   const contentSha256Header = request.headers['x-amz-content-sha256'];
   let contentSha256 = typeof contentSha256Header === 'string' ? contentSha256Header : undefined;
-  let principal = anonymousAdmin;
-  let signing: ChunkSigning | undefined;
-  if (settings.auth) {
-    if (!claim) {
-      throw new S3Error(
-        'AccessDenied',
-        403,
-        'Anonymous access is not allowed: sign requests with a Trainyard access key (SigV4).',
-      );
-    }
-    if (claim.form === 'header' && contentSha256 === undefined) {
-      throw new S3Error(
-        'InvalidRequest',
-        400,
-        'Missing required header for this request: x-amz-content-sha256',
-      );
-    }
-    const resolved = await keys.resolveAccessKeyId(claim.accessKeyId).catch((error: unknown) => {
-      if (TrainyardError.is(error, 'UNAUTHENTICATED')) {
-        throw new S3Error(
-          'InvalidAccessKeyId',
-          403,
-          'The AWS Access Key Id you provided does not exist in our records.',
-          {
-            AWSAccessKeyId: claim.accessKeyId,
-          },
-        );
-      }
-      throw error;
-    });
-    const verified = verifySigV4(sigRequest, claim, resolved.secret, {
+  let caller: AwsCaller;
+  try {
+    caller = await authenticateSigV4(services, sigRequest, {
       service: 's3',
-      payloadHash: contentSha256 ?? unsignedPayload,
+      payloadHash: (claim) => {
+        if (claim.form === 'header' && contentSha256 === undefined) {
+          throw new S3Error(
+            'InvalidRequest',
+            400,
+            'Missing required header for this request: x-amz-content-sha256',
+          );
+        }
+        return contentSha256 ?? unsignedPayload;
+      },
     });
-    principal = resolved.principal;
-    signing = { ...verified, amzDate: claim.amzDate, scope: claim.scope };
+  } catch (error) {
+    if (
+      TrainyardError.is(error) &&
+      error.details.stage === 'parse' &&
+      /X-Amz-Algorithm=/.test(addressed.query)
+    ) {
+      throw new S3Error('AuthorizationQueryParametersError', 400, error.message);
+    }
+    throw s3AuthError(error);
   }
+  const { principal, claim, verified } = caller;
+  const signing: ChunkSigning | undefined =
+    verified && claim ? { ...verified, amzDate: claim.amzDate, scope: claim.scope } : undefined;
   if (contentSha256 === unsignedPayload) contentSha256 = undefined;
   const method = raw.method ?? 'GET';
-  const access = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
-  if (!roleMayAccess(principal.role, access)) {
-    throw new S3Error(
-      'AccessDenied',
-      403,
-      principal.role === 'invoker'
-        ? `Access Denied: key ${principal.keyId} has role "invoker", which may not use S3`
-        : `Access Denied: key ${principal.keyId} has role "${principal.role}", which may only read`,
-    );
+  try {
+    requireRole(principal, method === 'GET' || method === 'HEAD' ? 'read' : 'write', 'S3');
+  } catch (error) {
+    throw s3AuthError(error);
   }
   const protocol = (request.headers['x-forwarded-proto'] as string | undefined) ?? 'http';
   return {
@@ -214,6 +171,21 @@ async function authenticate(
     signing,
     origin: `${protocol}://${request.headers.host ?? 'localhost'}`,
   };
+}
+
+/** The S3 names of the shared AWS door's refusals. */
+function s3AuthError(error: unknown): unknown {
+  if (!(error instanceof AwsAuthError)) return error;
+  switch (error.problem) {
+    case 'anonymous':
+      return new S3Error('AccessDenied', 403, error.message);
+    case 'unknown-key':
+      return new S3Error('InvalidAccessKeyId', 403, error.message, {
+        AWSAccessKeyId: error.accessKeyId ?? '',
+      });
+    case 'role':
+      return new S3Error('AccessDenied', 403, `Access Denied: ${error.message}`);
+  }
 }
 
 function send(reply: FastifyReply, response: S3Response): FastifyReply {
