@@ -20,6 +20,7 @@ import { platformHandlers } from './platform-handlers.js';
 import { processingHandlers } from './processing-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
+import { sageMakerDoor } from './sagemaker/sagemaker-door.js';
 
 export const serverVersion = '0.1.0';
 
@@ -99,6 +100,7 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
     closing = true;
   });
   await app.register(s3Door, { services });
+  await app.register(sageMakerDoor, { services });
 
   app.setErrorHandler(async (error, request, reply) => {
     let failure: TrainyardError;
