@@ -187,7 +187,7 @@ print(json.dumps({'status': job['ProcessingJobStatus'], 'created': type(job['Cre
       expect(result.names).toContain('boto-job');
       expect(result.codes[0]).toBe('ResourceInUse');
       expect(result.codes[1]).toMatch(
-        /^ValidationException: 1 validation error detected: .*'processingJobName'/,
+        /^ValidationException: 2 validation errors detected: .*'processingJobName'.*length less than or equal to 63/,
       );
     },
     120_000,
