@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
+import { fileURLToPath } from 'node:url';
 import {
   CreateProcessingJobCommand,
   type CreateProcessingJobCommandInput,
@@ -11,8 +14,11 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestPlatform, type TestPlatform } from '../../testing/platform-fixture.js';
+import { operationsMarkdown } from './sagemaker-door.js';
 import { type ModelShape, operationInputs, shapes } from './sagemaker-model.generated.js';
 import { sageMakerOperations } from './sagemaker-operations.js';
+
+const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', '..', '..');
 
 type Role = 'admin' | 'developer' | 'viewer' | 'invoker';
 
@@ -212,6 +218,33 @@ describe('SageMaker door with @aws-sdk/client-sagemaker', () => {
     expect((await viewer.send(new ListProcessingJobsCommand({}))).ProcessingJobSummaries).toBeDefined();
     const invoker = await awsError(client('invoker').send(new ListProcessingJobsCommand({})));
     expect(invoker.name).toBe('AccessDeniedException');
+  });
+
+  it('reaches the door through AWS_ENDPOINT_URL_SAGEMAKER alone', async () => {
+    const before = process.env.AWS_ENDPOINT_URL_SAGEMAKER;
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER = t.baseUrl;
+    try {
+      const sm = new SageMakerClient({
+        region: 'us-east-1',
+        credentials: { accessKeyId: keys.viewer.id, secretAccessKey: keys.viewer.secret },
+        maxAttempts: 1,
+      });
+      const listed = await sm.send(new ListProcessingJobsCommand({ NameContains: 'upper' }));
+      expect(listed.ProcessingJobSummaries?.map((s) => s.ProcessingJobName)).toEqual(['sm-upper']);
+    } finally {
+      if (before === undefined) delete process.env.AWS_ENDPOINT_URL_SAGEMAKER;
+      else process.env.AWS_ENDPOINT_URL_SAGEMAKER = before;
+    }
+  });
+
+  it("lists in the README exactly the dispatcher's operations", () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const block = /<!-- sagemaker-operations:start -->\n([\s\S]*?)<!-- sagemaker-operations:end -->/.exec(
+      readme,
+    );
+    expect(block?.[1], 'run: npx tsc -b && node scripts/gen-sagemaker-readme.mjs').toBe(
+      operationsMarkdown(sageMakerOperations({ processingJobs: undefined as never })),
+    );
   });
 
   it('sends the AWS JSON error envelope: __type, message, x-amzn-ErrorType, x-amzn-RequestId', async () => {

@@ -116,7 +116,10 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
     .send(JSON.stringify({ __type: failure.type, message: failure.message }));
 }
 
-/** The operations the door supports, in its dispatcher's order (the README lists these). */
-export function supportedOperations(services: Pick<DoorServices, 'processingJobs'>): string[] {
-  return Object.keys(sageMakerOperations(services));
+/** The README's table of supported operations, from the dispatcher's own table. */
+export function operationsMarkdown(operations: Record<string, SageMakerOperation>): string {
+  const rows = Object.entries(operations).map(
+    ([name, operation]) => `| \`${name}\` | ${operation.access} | ${operation.summary} |`,
+  );
+  return ['| operation | access | maps to |', '| --- | --- | --- |', ...rows, ''].join('\n');
 }

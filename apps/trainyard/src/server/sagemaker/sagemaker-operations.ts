@@ -13,6 +13,8 @@ type Json = Record<string, unknown>;
 /** One operation of the door: the access it needs and its mapping onto native services. */
 export interface SageMakerOperation {
   access: Access;
+  /** What it maps to, for the README's table. */
+  summary: string;
   handle(input: Json): Promise<Json>;
 }
 
@@ -173,6 +175,8 @@ export function sageMakerOperations({
   return {
     CreateProcessingJob: {
       access: 'write',
+      summary:
+        'processing job create (`S3Input`/`S3Output`; `DatasetDefinition`, `FeatureStoreOutput` refused); ResourceInUse on a taken name',
       async handle(input) {
         const resources = input.ProcessingResources as { ClusterConfig: Json };
         const cluster = resources.ClusterConfig;
@@ -220,6 +224,7 @@ export function sageMakerOperations({
     },
     DescribeProcessingJob: {
       access: 'read',
+      summary: 'processing job describe; a missing job is ValidationException "Could not find …"',
       async handle(input) {
         const name = input.ProcessingJobName as string;
         return describedProcessingJob(
@@ -229,6 +234,8 @@ export function sageMakerOperations({
     },
     ListProcessingJobs: {
       access: 'read',
+      summary:
+        'processing job list, newest first: `NameContains`, `StatusEquals`, `MaxResults`/`NextToken` (creation/modified-time bounds and `SortOrder: Ascending` refused)',
       async handle(input) {
         const page = await processingJobs.list(listFilter(input));
         return defined({
@@ -239,6 +246,7 @@ export function sageMakerOperations({
     },
     StopProcessingJob: {
       access: 'write',
+      summary: 'processing job stop (SIGTERM, then SIGKILL after the grace period)',
       async handle(input) {
         const name = input.ProcessingJobName as string;
         await orCouldNotFind('requested job', name, () => processingJobs.stop(name));
