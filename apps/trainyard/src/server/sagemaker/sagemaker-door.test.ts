@@ -413,6 +413,12 @@ describe('SageMaker door fuzzing from the service model', () => {
     StopProcessingJob: { ProcessingJobName: 'fuzz-never-created' },
   };
 
+  it('answers an operation outside the dispatcher with UnknownOperationException', async () => {
+    const answer = await sendRaw('CreateTrainingJob', { TrainingJobName: 'x' });
+    expect(answer).toMatchObject({ status: 400, type: 'UnknownOperationException' });
+    expect(answer.message).toContain('CreateProcessingJob');
+  });
+
   it('covers every operation of the dispatcher', () => {
     expect(Object.keys(valid).sort()).toEqual(
       Object.keys(sageMakerOperations({ processingJobs: undefined as never })).sort(),
