@@ -7,17 +7,20 @@ import { ProcessingJobService } from '@trainyard/core/jobs/processing-job-servic
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
+import { TrainingJobService } from '@trainyard/core/training/training-job-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import { DatasetJobCatalog } from '@trainyard/runtime/jobs/dataset-job-catalog';
 import { JobWorker } from '@trainyard/runtime/jobs/job-worker';
 import { type BuiltInProcessor, ProcessingJobRunner } from '@trainyard/runtime/jobs/processing-job-runner';
 import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
+import { TrainingJobRunner } from '@trainyard/runtime/training/training-job-runner';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 
 /** The job side of the platform: services the API calls, and the worker that runs the jobs. */
 export interface JobServices {
   processingJobs: ProcessingJobService;
+  trainingJobs: TrainingJobService;
   /** Starts this process's worker (idempotent; a closed one is replaced); the server does it for role `all`, `trainyard worker` always. */
   startWorker(): Promise<JobWorker>;
   /** The running worker, if started. */
@@ -88,9 +91,18 @@ export async function openJobServices(parts: {
     builtInImages: processingRunner.builtInImages,
     events: parts.events,
   });
+  const trainingRunner = new TrainingJobRunner({ blobs: parts.blobs, datasets: catalog });
+  const trainingJobs = new TrainingJobService({
+    jobs: metadata.jobs,
+    queue: parts.queue,
+    instanceTypes: metadata.instanceTypes,
+    datasets: catalog,
+    events: parts.events,
+  });
   let worker: JobWorker | undefined;
   return {
     processingJobs,
+    trainingJobs,
     worker: () => worker,
     async startWorker() {
       if (worker && !worker.closed) return worker;
@@ -98,7 +110,7 @@ export async function openJobServices(parts: {
         queue: parts.queue,
         jobs: metadata.jobs,
         instanceTypes: metadata.instanceTypes,
-        runners: [processingRunner],
+        runners: [processingRunner, trainingRunner],
         workRoot: join(config.dataDir, 'jobs'),
         concurrency: Math.max(1, config.workerConcurrency),
         visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,

@@ -2,6 +2,7 @@ import { datasetRoutes } from './dataset-routes.js';
 import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
+import { trainingRoutes } from './training-routes.js';
 
 /**
  * Every route of the REST API under /api/v1, one table per area. The server, the OpenAPI
@@ -10,6 +11,7 @@ import { processingRoutes } from './processing-routes.js';
 export const restApi = {
   ...platformRoutes,
   ...processingRoutes,
+  ...trainingRoutes,
   ...datasetRoutes,
   ...messagingRoutes,
 };

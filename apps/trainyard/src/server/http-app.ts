@@ -20,6 +20,7 @@ import { platformHandlers } from './platform-handlers.js';
 import { processingHandlers } from './processing-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
+import { trainingHandlers } from './training-handlers.js';
 
 export const serverVersion = '0.1.0';
 
@@ -28,6 +29,7 @@ const handlers: Record<RouteName, HandlerOf<RouteContract>> = {
   ...platformHandlers,
   ...datasetHandlers,
   ...processingHandlers,
+  ...trainingHandlers,
   ...messagingHandlers,
 } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 

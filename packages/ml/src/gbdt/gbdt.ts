@@ -37,8 +37,13 @@ export interface GbdtTrainOptions {
    * says (browsers, or no worker support).
    */
   workerFactory?: GbdtWorkerFactory;
-  /** Called after each round with the validation scores of that round. */
-  onRound?: (round: number, scores: Record<string, number>) => void;
+  /**
+   * Called after each round with the validation scores of that round (empty without validation)
+   * and, with `evalTrain`, the training set's scores.
+   */
+  onRound?: (round: number, scores: Record<string, number>, trainScores?: Record<string, number>) => void;
+  /** Also scores the training set every round with `eval_metric` (from the margins kept anyway). */
+  evalTrain?: boolean;
 }
 
 const MAX_HIST_BYTES = 2 ** 31;
@@ -213,6 +218,13 @@ export function trainGbdt(
         else grower.addLeafValues(grown, k);
         if (val && valMargin) new CompiledForest([grown.tree], [k], K, d).addMargins(val.x, valMargin);
       }
+      let trainScores: Record<string, number> | undefined;
+      if (options.evalTrain) {
+        const pred = transformForEval(p, margin, n, K);
+        trainScores = {};
+        for (const met of p.evalMetric) trainScores[met] = evalMetric(met, train.y, pred, K);
+        if (!val) options.onRound?.(round, {}, trainScores);
+      }
       if (val && valMargin) {
         const pred = transformForEval(p, valMargin, val.x.rows, K);
         const scores: Record<string, number> = {};
@@ -221,7 +233,7 @@ export function trainGbdt(
           evals[met]!.push(s);
           scores[met] = s;
         }
-        options.onRound?.(round, scores);
+        options.onRound?.(round, scores, trainScores);
         const s = scores[stopMetric]!;
         if (bestScore === undefined || (higherIsBetter(stopMetric) ? s > bestScore : s < bestScore)) {
           bestScore = s;

@@ -27,6 +27,8 @@ export interface JobRunContext {
     args: string[];
     env: Record<string, string>;
     cwd: string;
+    /** Sees each output line after it went to the job log (e.g. to extract metrics). */
+    onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
   }): Promise<JobProcessResult>;
 }
 

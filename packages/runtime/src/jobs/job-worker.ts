@@ -387,11 +387,15 @@ export class JobWorker {
           log: (text: string, stream: JobLogStream = 'system') =>
             writer.write(stream, stream === 'system' ? `[trainyard] ${text}` : text),
           runProcess: async (command) => {
+            const { onLine, ...spawn } = command;
             const result = await runJobProcess({
-              ...command,
+              ...spawn,
               env: { ...baseEnv(workdir), ...command.env },
               limits: { vcpus: instanceType.vcpus, memoryMiB: instanceType.memoryMiB },
-              onLine: (stream, line) => writer.write(stream, line),
+              onLine: (stream, line) => {
+                writer.write(stream, line);
+                onLine?.(stream, line);
+              },
               signal: controller.signal,
               graceMs: this.#options.stopGraceMs,
               memorySampleMs: this.#options.memorySampleMs,
