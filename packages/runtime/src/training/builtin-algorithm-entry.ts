@@ -1,3 +1,4 @@
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvaluationReport } from '@trainyard/contracts/training-jobs';
@@ -7,7 +8,7 @@ import { MlInputError } from '@trainyard/ml/core/errors';
 import type { DenseMatrix } from '@trainyard/ml/data/matrix';
 import { trainPca } from '@trainyard/ml/decomposition/pca';
 import { saveModel } from '@trainyard/ml/formats/model-json';
-import { exportXgboostJson } from '@trainyard/ml/formats/xgboost-json';
+import { exportXgboostJson, importXgboostModel } from '@trainyard/ml/formats/xgboost-json';
 import { trainGbdt } from '@trainyard/ml/gbdt/gbdt';
 import type { GbdtModel } from '@trainyard/ml/gbdt/model';
 import { nodeWorkerFactory } from '@trainyard/ml/gbdt/node-workers';
@@ -129,9 +130,25 @@ async function xgboost(c: Contract): Promise<void> {
   hps.nthread ??= String(c.numCpus);
   const train = (await channel(c, 'train'))!;
   const validation = await channel(c, 'validation');
+  const checkpointDir = process.env.TRAINYARD_CHECKPOINT_DIR;
+  const initialModel = checkpointDir ? await latestCheckpoint(checkpointDir) : undefined;
+  const every = Number(hps.checkpoint_frequency ?? '10');
+  if (!(Number.isInteger(every) && every >= 1)) {
+    throw new MlInputError(
+      'checkpoint_frequency',
+      `must be a positive integer, got "${hps.checkpoint_frequency}"`,
+    );
+  }
   const started = Date.now();
   const model = trainGbdt(train, hps, {
     ...(validation ? { validation } : {}),
+    ...(initialModel ? { initialModel } : {}),
+    ...(checkpointDir
+      ? {
+          checkpointEvery: every,
+          onCheckpoint: (m: GbdtModel, rounds: number) => writeCheckpoint(checkpointDir, m, rounds),
+        }
+      : {}),
     workerFactory: nodeWorkerFactory,
     evalTrain: true,
     onRound: (round, scores, trainScores) => {
@@ -151,6 +168,34 @@ async function xgboost(c: Contract): Promise<void> {
   const evalName = validation ? 'validation' : 'test' in c.channels ? 'test' : undefined;
   const evalData = validation ?? (evalName ? await channel(c, evalName) : undefined);
   if (evalName && evalData) await writeReport(c, gbdtReport(model, evalName, evalData));
+}
+
+const checkpointName = /^xgboost-checkpoint\.(\d+)$/;
+
+/** The checkpoint with the most rounds in `dir` (SageMaker XGBoost's `xgboost-checkpoint.<round>` files). */
+async function latestCheckpoint(dir: string): Promise<GbdtModel | undefined> {
+  const rounds = readdirSync(dir)
+    .map((name) => Number(checkpointName.exec(name)?.[1] ?? Number.NaN))
+    .filter((n) => Number.isInteger(n))
+    .sort((a, b) => b - a);
+  if (rounds.length === 0) return undefined;
+  const model = importXgboostModel(await readFile(join(dir, `xgboost-checkpoint.${rounds[0]}`)));
+  log(`resuming from checkpoint xgboost-checkpoint.${rounds[0]} (${model.trees.length} trees)`);
+  return model;
+}
+
+/** Writes `xgboost-checkpoint.<rounds>` atomically and keeps the two newest. */
+function writeCheckpoint(dir: string, model: GbdtModel, rounds: number): void {
+  const tmp = join(dir, `.tmp-xgboost-checkpoint.${rounds}`);
+  writeFileSync(tmp, exportXgboostJson(model));
+  renameSync(tmp, join(dir, `xgboost-checkpoint.${rounds}`));
+  const old = readdirSync(dir)
+    .map((name) => Number(checkpointName.exec(name)?.[1] ?? Number.NaN))
+    .filter((n) => Number.isInteger(n) && n < rounds)
+    .sort((a, b) => b - a)
+    .slice(1);
+  for (const n of old) rmSync(join(dir, `xgboost-checkpoint.${n}`), { force: true });
+  log(`checkpoint: xgboost-checkpoint.${rounds}`);
 }
 
 async function linearLearner(c: Contract): Promise<void> {
