@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -25,6 +27,9 @@ function python(script: string, args: string[] = []): string {
 }
 
 let t: TestPlatform & { baseUrl: string };
+let hook: Server;
+/** Webhook deliveries of `trainyard.training-job.state-change`, in arrival order. */
+const hooked: { resource: { name: string }; detail: { state: string; previousState?: string } }[] = [];
 let client: TrainyardClient;
 let s3: S3Client;
 const scratch = mkdtempSync(join(tmpdir(), 'training-test-'));
@@ -125,6 +130,26 @@ beforeAll(async () => {
     credentials: { accessKeyId: key.id, secretAccessKey: key.secret },
   });
   await s3.send(new CreateBucketCommand({ Bucket: 'work' }));
+  hook = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      hooked.push(JSON.parse(JSON.parse(Buffer.concat(chunks).toString()).message));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const topic = 'trainyard.training-job.state-change';
+  await t.app.inject({ method: 'POST', url: '/api/v1/topics', headers: t.auth(), payload: { name: topic } });
+  const sub = await t.app.inject({
+    method: 'POST',
+    url: `/api/v1/topics/${topic}/subscriptions`,
+    headers: t.auth(),
+    payload: {
+      endpoint: { kind: 'http', url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
+    },
+  });
+  expect(sub.statusCode, sub.body).toBe(201);
   const csv = (r: number[][]) => `${r.map((row) => row.join(',')).join('\n')}\n`;
   await put('data/train/part-1.csv', csv(rows(800, 7)));
   await put('data/validation/part-1.csv', csv(rows(300, 11)));
@@ -133,6 +158,8 @@ beforeAll(async () => {
 afterAll(async () => {
   s3?.destroy();
   await t?.close();
+  hook?.closeAllConnections();
+  await new Promise((r) => hook?.close(r));
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -425,4 +452,20 @@ sys.exit(3)
     expect(maxed.TrainingJobStatus).toBe('Stopped');
     expect(maxed.SecondaryStatus).toBe('MaxRuntimeExceeded');
   }, 60_000);
+});
+
+describe('training job events', () => {
+  it("a webhook subscriber receives each job's state changes in order", async () => {
+    const states = (name: string) =>
+      hooked.filter((e) => e.resource.name === name).map((e) => e.detail.state);
+    const until = Date.now() + 10_000;
+    while (states('maxrt-1').length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(states('xgb-1')).toEqual(['InProgress', 'Completed']);
+    expect(states('fail-1')).toEqual(['InProgress', 'Failed']);
+    expect(states('stop-1')).toEqual(['InProgress', 'Stopping', 'Stopped']);
+    expect(states('maxrt-1')).toEqual(['InProgress', 'Stopped']);
+    expect(
+      hooked.find((e) => e.resource.name === 'stop-1' && e.detail.state === 'Stopped')?.detail.previousState,
+    ).toBe('Stopping');
+  });
 });
