@@ -266,6 +266,47 @@ print(json.dumps({"pred": p.tolist(), "auc": metrics.roc_auc_score(y, p), "ap": 
     expect(report.calibration!.reduce((a, b) => a + b.count, 0)).toBe(300);
   }, 60_000);
 
+  it('trains from a dataset version (Parquet, label = its target column) with a LIBSVM validation channel', async () => {
+    const header = 'f1,f2,label,f3,f4,f5';
+    const train = rows(400, 3).map((r) => [r[1], r[2], r[0], r[3], r[4], r[5]].join(','));
+    await put('raw/dataset.csv', `${header}\n${train.join('\n')}\n`);
+    await t.platform.datasets.createVersionFromUri('xgb-train', 's3://work/raw/dataset.csv', {
+      ingest: { format: 'csv', target: 'label' },
+    });
+    const libsvm = rows(100, 5).map(
+      (r) =>
+        `${r[0]} ${r
+          .slice(1)
+          .map((v, j) => `${j}:${v}`)
+          .join(' ')}`,
+    );
+    await put('data/libsvm/validation.libsvm', `${libsvm.join('\n')}\n`);
+    await client.call('createTrainingJob', {
+      body: {
+        ...base('xgb-ds'),
+        AlgorithmSpecification: { AlgorithmName: 'xgboost' },
+        HyperParameters: { objective: 'binary:logistic', num_round: '20', eval_metric: 'auc' },
+        InputDataConfig: [
+          { ChannelName: 'train', DataSource: { DatasetSource: { DatasetName: 'xgb-train' } } },
+          {
+            ChannelName: 'validation',
+            ContentType: 'text/libsvm',
+            DataSource: { S3DataSource: { S3Uri: 's3://work/data/libsvm/' } },
+          },
+        ],
+      },
+    });
+    const job = await waitFor('xgb-ds');
+    const log = await logText('xgb-ds');
+    expect(job.FailureReason, log).toBeUndefined();
+    expect(log).toContain('label column "label"');
+    expect(log).toContain('channel train: 400 rows x 5 features');
+    expect(log).toContain('channel validation: 100 rows x 5 features');
+    expect(job.FinalMetricDataList?.find((m) => m.MetricName === 'validation:auc')?.Value).toBeGreaterThan(
+      0.8,
+    );
+  }, 60_000);
+
   it('refuses a missing channel, an unknown hyperparameter and an unknown instance type, naming the field', async () => {
     const refused = async (body: CreateTrainingJobInput) => {
       const response = await t.app.inject({

@@ -9,7 +9,10 @@ import type { DatasetService } from '../data/dataset-service.js';
 export class DatasetJobCatalog implements JobDatasetCatalog {
   constructor(private readonly datasets: DatasetService) {}
 
-  async resolveVersion(datasetName: string, version?: number): Promise<{ version: number; uri: string }> {
+  async resolveVersion(
+    datasetName: string,
+    version?: number,
+  ): Promise<{ version: number; uri: string; target?: string | undefined }> {
     const found = await this.datasets.getVersion(datasetName, version ?? 'latest');
     if (found.status !== 'ready') {
       throw new TrainyardError(
@@ -18,7 +21,7 @@ export class DatasetJobCatalog implements JobDatasetCatalog {
         { name: datasetName, version: found.version },
       );
     }
-    return { version: found.version, uri: found.uri };
+    return { version: found.version, uri: found.uri, target: found.target };
   }
 
   async registerOutput(input: {

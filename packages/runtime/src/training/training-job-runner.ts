@@ -156,6 +156,7 @@ export class TrainingJobRunner implements JobKindRunner {
     const first = layouts[0]!;
 
     await context.advance('Downloading');
+    const channelLabels: Record<string, string> = {};
     for (const channel of channels) {
       if (signal.aborted) return failed('INTERNAL', 'aborted');
       const target = first.channelDirs[channel.ChannelName]!;
@@ -167,8 +168,11 @@ export class TrainingJobRunner implements JobKindRunner {
           return failed('FAILED_PRECONDITION', 'datasets are not available on this worker');
         const resolved = await this.options.datasets.resolveVersion(ds.DatasetName, ds.Version);
         uri = resolved.uri;
+        // Built-ins take the dataset's target column as the label wherever it sits in the file.
+        if (resolved.target)
+          channelLabels[`TRAINYARD_CHANNEL_${channel.ChannelName.toUpperCase()}_LABEL`] = resolved.target;
         context.log(
-          `channel ${channel.ChannelName}: dataset ${ds.DatasetName} version ${resolved.version} (${uri})`,
+          `channel ${channel.ChannelName}: dataset ${ds.DatasetName} version ${resolved.version} (${uri})${resolved.target ? `, label column "${resolved.target}"` : ''}`,
         );
       }
       const copied = await downloadPrefix(
@@ -221,6 +225,7 @@ export class TrainingJobRunner implements JobKindRunner {
       command = 'node';
       args = [entry, launch.algorithm];
       if (checkpointDir) extraEnv.TRAINYARD_CHECKPOINT_DIR = checkpointDir;
+      Object.assign(extraEnv, channelLabels);
     } else if (launch.mode === 'script') {
       for (const layout of layouts) {
         if (launch.submitDirectory) {
