@@ -16,7 +16,9 @@ const run = promisify(execFile);
 export async function packDirectory(dir: string, outFile: string): Promise<void> {
   const entries = (await readdir(dir).catch(() => [] as string[])).sort();
   await mkdir(dirname(outFile), { recursive: true });
-  await run('tar', ['-czf', outFile, '-C', dir, '--', ...entries], { maxBuffer: 1 << 20 });
+  // GNU tar refuses to create an empty archive from an empty list; an empty file list is fine.
+  const files = entries.length > 0 ? ['--', ...entries] : ['-T', '/dev/null'];
+  await run('tar', ['-czf', outFile, '-C', dir, ...files], { maxBuffer: 1 << 20 });
 }
 
 /** Unpacks a .tar.gz into `dir`; GNU tar drops absolute paths and `..` members. */
