@@ -168,7 +168,9 @@ try {
       const wall = (performance.now() - start) / 1000;
       const log = (await jobs.logs(name, 0, 10_000)).events.map((e) => e.message);
       const readMs = Number(
-        /channel train: .* \((\d+) ms\)/.exec(log.find((l) => l.includes('channel train:') && l.includes(' rows x ')))[1],
+        /channel train: .* \((\d+) ms\)/.exec(
+          log.find((l) => l.includes('channel train:') && l.includes(' rows x ')),
+        )[1],
       );
       const trainMs = Number(/in (\d+) ms/.exec(log.find((l) => l.includes('trained ')))[1]);
       console.log(
