@@ -15,6 +15,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     messaging: new MessagingService(platform.messaging),
     processingJobs: platform.jobs.processingJobs,
     trainingJobs: platform.jobs.trainingJobs,
+    recipeRuns: { runRecipe: (body) => platform.jobs.runRecipe(body) },
     datasets: platform.datasets,
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),

@@ -2,13 +2,13 @@ import type { Readable } from 'node:stream';
 import type { datasetRoutes } from '@trainyard/contracts/dataset-routes';
 import type { IngestOptions } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
-import { runRecipe } from '@trainyard/runtime/data/run-recipe';
 import type { DoorServices } from './door-services.js';
 import type { HandlersOf } from './route-handlers.js';
 
 export function datasetHandlers({
   datasets,
-}: Pick<DoorServices, 'datasets'>): HandlersOf<typeof datasetRoutes> {
+  recipeRuns,
+}: Pick<DoorServices, 'datasets' | 'recipeRuns'>): HandlersOf<typeof datasetRoutes> {
   return {
     listDatasets: async ({ query }) => datasets.list(query),
     getDataset: async ({ params }) => datasets.get(params.name),
@@ -50,12 +50,6 @@ export function datasetHandlers({
     },
     previewRecipe: async ({ body }) =>
       datasets.previewRecipe(body.dataset, body.version ?? 'latest', body.recipe, body.rows),
-    runRecipe: async ({ body }) =>
-      runRecipe(datasets, {
-        dataset: body.dataset,
-        version: body.version,
-        recipe: body.recipe,
-        output: body.output,
-      }),
+    runRecipe: async ({ body }) => recipeRuns.runRecipe(body),
   };
 }

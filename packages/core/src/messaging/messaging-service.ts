@@ -1,7 +1,6 @@
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import { stateChangeEventType } from '@trainyard/contracts/events';
 import type { Page } from '@trainyard/contracts/pagination';
-import { jobQueueName } from '../jobs/job-dispatch.js';
 import { decodePageToken, toPage } from '../paging/page-token.js';
 import type { JobQueue, QueueCounts, QueueDescription, ReceivedMessage } from '../ports/job-queue.js';
 import type {
@@ -40,12 +39,12 @@ export interface MessagingPorts {
 
 /**
  * Topics named `trainyard.…` carry the platform's own events (`trainyard.<resource>.state-change`)
- * and the queue `trainyard-jobs` carries job dispatch. Callers may create such a topic (to
+ * and queues named `trainyard-…` carry job dispatch (`trainyard-jobs-<kind>`). Callers may create such a topic (to
  * subscribe before the first event; creating is idempotent) and subscribe, but not publish to or
  * delete one, or a forged event or a vanished topic would mislead every subscriber.
  */
 export const reservedTopicPrefix = 'trainyard.';
-export const reservedQueueNames: ReadonlySet<string> = new Set([jobQueueName]);
+export const reservedQueuePrefix = 'trainyard-';
 
 /** Pages a sorted list held in memory (topics, queues, streams are few) by its key. */
 function pageBy<T>(items: T[], key: (item: T) => string, query: PageQuery): Page<T> {
@@ -101,8 +100,11 @@ export class MessagingService {
     endpoint: SubscriptionEndpoint,
     options: SubscribeOptions = {},
   ): Promise<SubscriptionWithSecret> {
-    if (endpoint.kind === 'queue' && reservedQueueNames.has(endpoint.queue)) {
-      throw invalidArgument('endpoint.queue', `queue "${endpoint.queue}" is the platform's job queue`);
+    if (endpoint.kind === 'queue' && endpoint.queue.startsWith(reservedQueuePrefix)) {
+      throw invalidArgument(
+        'endpoint.queue',
+        `queue "${endpoint.queue}" is a platform job queue (names starting "${reservedQueuePrefix}" are reserved)`,
+      );
     }
     return this.#topics.subscribe(topic, endpoint, options);
   }

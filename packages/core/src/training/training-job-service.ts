@@ -1,19 +1,18 @@
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogPage } from '@trainyard/contracts/jobs';
 import type { Page } from '@trainyard/contracts/pagination';
-import type {
+import {
   CreateTrainingJobBody,
-  EvaluationReport,
-  MetricPoint,
-  TrainingJob,
-  TrainingJobMetrics,
-  TrainingJobSummary,
+  type EvaluationReport,
+  type MetricPoint,
+  type TrainingJob,
+  type TrainingJobMetrics,
+  type TrainingJobSummary,
 } from '@trainyard/contracts/training-jobs';
 import type { JobDatasetCatalog } from '../jobs/job-dataset-catalog.js';
-import { type JobDispatchMessage, jobArn, jobQueueName, newJobId } from '../jobs/job-dispatch.js';
-import { type JobEventSink, publishJobStateChange } from '../jobs/job-events.js';
+import type { JobKindDefinition } from '../jobs/job-kinds.js';
 import { JobLifecycle } from '../jobs/job-lifecycle.js';
-import type { JobQueue } from '../ports/job-queue.js';
+import type { JobService, KindJobs } from '../jobs/job-service.js';
 import type { JobListFilter, JobRecord, JobStore } from '../ports/job-store.js';
 import type { InstanceTypeStore } from '../ports/metadata-store.js';
 import { resolveTrainingLaunch, validateBuiltIn } from './training-algorithms.js';
@@ -31,11 +30,12 @@ export interface TrainingJobResult {
 }
 
 export interface TrainingJobServiceOptions {
-  jobs: JobStore;
-  queue: JobQueue;
+  /** The kind-generic job operations ('training' must be registered). */
+  jobs: JobService;
+  /** Job rows, for the stored metric series. */
+  store: JobStore;
   instanceTypes: InstanceTypeStore;
   datasets?: JobDatasetCatalog | undefined;
-  events?: JobEventSink | undefined;
   /** GPUs on this installation's workers; instance types with more are refused. Default 0. */
   availableGpus?: number;
 }
@@ -51,8 +51,11 @@ function seconds(from: Date | undefined, to: Date | undefined): number | undefin
 }
 
 /** The DescribeTrainingJob view of a job row; `pricePerHour` prices the billable time. */
-export function toTrainingJob(job: JobRecord, pricePerHour?: number): TrainingJob {
-  const spec = job.spec as CreateTrainingJobBody;
+export function toTrainingJob(
+  job: JobRecord,
+  spec: CreateTrainingJobBody,
+  pricePerHour?: number,
+): TrainingJob {
   const result = job.result as TrainingJobResult | undefined;
   const out: TrainingJob = {
     TrainingJobName: job.name,
@@ -95,14 +98,18 @@ export function toTrainingJob(job: JobRecord, pricePerHour?: number): TrainingJo
   const billable = JobLifecycle.isTerminal(job.status) ? seconds(job.startedAt, job.endedAt) : undefined;
   if (billable !== undefined) {
     out.BillableTimeInSeconds = billable * spec.ResourceConfig.InstanceCount;
-    if (pricePerHour !== undefined) {
-      out.EstimatedCostUsd = Math.round((out.BillableTimeInSeconds / 3600) * pricePerHour * 1e6) / 1e6;
-    }
+    if (pricePerHour !== undefined)
+      out.EstimatedCostUsd = estimatedCost(out.BillableTimeInSeconds, pricePerHour);
   }
   return out;
 }
 
-function toSummary(job: JobRecord): TrainingJobSummary {
+/** USD for `seconds` at `pricePerHour`, to the micro-dollar. */
+function estimatedCost(seconds: number, pricePerHour: number): number {
+  return Math.round((seconds / 3600) * pricePerHour * 1e6) / 1e6;
+}
+
+export function toTrainingJobSummary(job: JobRecord): TrainingJobSummary {
   const summary: TrainingJobSummary = {
     TrainingJobName: job.name,
     TrainingJobArn: job.arn,
@@ -116,58 +123,28 @@ function toSummary(job: JobRecord): TrainingJobSummary {
   return summary;
 }
 
-/**
- * Training jobs: validates and queues them (a job kind on the shared job queue and worker, beside
- * processing jobs), describes, lists and stops them, and serves their logs and metrics.
- */
+/** Training jobs as the API sees them: validation and create, the kind-generic operations, metrics. */
 export class TrainingJobService {
-  constructor(private readonly options: TrainingJobServiceOptions) {}
+  readonly #kind: KindJobs<TrainingJob, TrainingJobSummary>;
+
+  constructor(private readonly options: TrainingJobServiceOptions) {
+    this.#kind = options.jobs.forKind<TrainingJob, TrainingJobSummary>('training');
+  }
 
   /** Validates the request (naming the field on refusal), stores the job InProgress/Pending and queues it. */
   async create(body: CreateTrainingJobBody): Promise<TrainingJob> {
     const pricePerHour = await this.#validate(body);
-    const at = new Date();
-    const job = await this.options.jobs.create({
-      id: newJobId(at),
-      kind: 'training',
-      name: body.TrainingJobName,
-      arn: jobArn('training', body.TrainingJobName),
-      spec: body,
-      transitions: JobLifecycle.queued(at),
-      createdAt: at,
-    });
-    const message: JobDispatchMessage = { jobId: job.id, kind: 'training' };
-    try {
-      await this.options.queue.send(jobQueueName, JSON.stringify(message));
-    } catch (error) {
-      await this.options.jobs.update(
-        job.id,
-        JobLifecycle.fail(
-          job,
-          {
-            code: 'UNAVAILABLE',
-            message: `could not queue the job: ${(error as Error).message}`,
-            retryable: true,
-          },
-          new Date(),
-        ),
-      );
-      throw error;
-    }
-    await publishJobStateChange(this.options.events, undefined, job);
-    return toTrainingJob(job, pricePerHour);
+    const job = await this.options.jobs.enqueue('training', body.TrainingJobName, body);
+    return toTrainingJob(job, body, pricePerHour);
   }
 
+  /** DescribeTrainingJob, with the estimated cost of an ended job at its instance type's price. */
   async describe(name: string): Promise<TrainingJob> {
-    const job = await this.options.jobs.get('training', name);
-    return toTrainingJob(job, await this.#price(job));
+    return this.#priced(await this.#kind.describe(name));
   }
 
-  async list(filter: JobListFilter = {}): Promise<Page<TrainingJobSummary>> {
-    const page = await this.options.jobs.list('training', filter);
-    const out: Page<TrainingJobSummary> = { items: page.items.map(toSummary) };
-    if (page.nextPageToken) out.nextPageToken = page.nextPageToken;
-    return out;
+  list(filter: JobListFilter = {}): Promise<Page<TrainingJobSummary>> {
+    return this.#kind.list(filter);
   }
 
   /**
@@ -176,55 +153,27 @@ export class TrainingJobService {
    * @throws FAILED_PRECONDITION when the job has already ended
    */
   async stop(name: string): Promise<TrainingJob> {
-    for (;;) {
-      const job = await this.options.jobs.get('training', name);
-      if (JobLifecycle.isTerminal(job.status)) {
-        throw new TrainyardError(
-          'FAILED_PRECONDITION',
-          `training job "${name}" has already ended (${job.status}); only a running job can be stopped`,
-          { name },
-        );
-      }
-      if (job.status === 'Stopping') return toTrainingJob(job);
-      const now = new Date();
-      const held = job.claimHolder !== undefined && (job.claimExpiresAt?.getTime() ?? 0) >= now.getTime();
-      const patch = held
-        ? JobLifecycle.advance(job, 'Stopping', now, 'Stop requested')
-        : JobLifecycle.advance(job, 'Stopped', now, 'Stopped before a worker ran it');
-      try {
-        const updated = await this.options.jobs.update(job.id, patch, { version: job.version });
-        await publishJobStateChange(this.options.events, job, updated);
-        return toTrainingJob(updated, await this.#price(updated));
-      } catch (error) {
-        if (!TrainyardError.is(error, 'CONFLICT')) throw error;
-      }
-    }
+    return this.#priced(await this.#kind.stop(name));
   }
 
   /** A page of the job's log after `cursor`; `complete` once the job ended and all is read. */
-  async logs(name: string, cursor: number, limit: number): Promise<JobLogPage> {
-    const job = await this.options.jobs.get('training', name);
-    const events = await this.options.jobs.readLogs(job.id, cursor, limit);
-    const last = events.at(-1);
-    return {
-      events,
-      nextCursor: last ? last.seq : cursor,
-      complete: JobLifecycle.isTerminal(job.status) && events.length < limit,
-    };
+  logs(name: string, cursor: number, limit: number): Promise<JobLogPage> {
+    return this.#kind.logs(name, cursor, limit);
   }
 
   /** Every stored metric point, by metric name (written when the job ends). */
   async metrics(name: string): Promise<TrainingJobMetrics> {
-    const job = await this.options.jobs.get('training', name);
+    const job = await this.options.store.get('training', name);
     return { metrics: (job.result as TrainingJobResult | undefined)?.metrics ?? {} };
   }
 
-  async #price(job: JobRecord): Promise<number | undefined> {
-    const spec = job.spec as CreateTrainingJobBody;
+  async #priced(view: TrainingJob): Promise<TrainingJob> {
+    if (view.BillableTimeInSeconds === undefined) return view;
     try {
-      return (await this.options.instanceTypes.get(spec.ResourceConfig.InstanceType)).pricePerHour;
+      const { pricePerHour } = await this.options.instanceTypes.get(view.ResourceConfig.InstanceType);
+      return { ...view, EstimatedCostUsd: estimatedCost(view.BillableTimeInSeconds, pricePerHour) };
     } catch {
-      return undefined;
+      return view;
     }
   }
 
@@ -302,3 +251,14 @@ export class TrainingJobService {
 export function pythonRegex(source: string): string {
   return source.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
 }
+
+/** SageMaker training jobs as a job kind. */
+export const trainingJobKind: JobKindDefinition<CreateTrainingJobBody, TrainingJob, TrainingJobSummary> = {
+  kind: 'training',
+  label: 'training job',
+  specSchema: CreateTrainingJobBody,
+  view: (job, spec) => toTrainingJob(job, spec),
+  summary: (job) => toTrainingJobSummary(job),
+  instanceTypeOf: (spec) => spec.ResourceConfig.InstanceType,
+  maxRuntimeSeconds: (spec) => spec.StoppingCondition.MaxRuntimeInSeconds,
+};

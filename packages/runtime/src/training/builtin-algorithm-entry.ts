@@ -18,8 +18,8 @@ import { classificationReport, regressionReport } from './evaluation-report.js';
 import { type ChannelData, ChannelDataError, readChannel } from './training-data.js';
 
 /**
- * The built-in algorithms' entry point: run as the job's own process (`node builtin-algorithm-entry.js
- * <algorithm>`) with SageMaker's training contract under `TRAINYARD_OPT_ML` (hyperparameters.json,
+ * The built-in algorithms, run in the job's own process (apps/trainyard's `entries/builtin-algorithm`
+ * calls `runBuiltInAlgorithm`) with SageMaker's training contract under `TRAINYARD_OPT_ML` (hyperparameters.json,
  * inputdataconfig.json, input/data/<channel>/), it trains with @trainyard/ml, prints per-iteration
  * metrics in SageMaker's formats, writes the model to `model/` and, given a validation or test channel,
  * `output/data/evaluation-report.json`. A refusal goes to `output/failure` (exit 1).
@@ -328,13 +328,4 @@ export async function runBuiltInAlgorithm(algorithm: string, root: string): Prom
     await writeFile(join(root, 'output', 'failure'), message.slice(0, 1024));
     return 1;
   }
-}
-
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  const root = process.env.TRAINYARD_OPT_ML;
-  if (!root) {
-    process.stderr.write('TRAINYARD_OPT_ML is not set: this entry point runs inside a training job\n');
-    process.exit(2);
-  }
-  process.exitCode = await runBuiltInAlgorithm(process.argv[2] ?? '', root);
 }

@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { formatBlobUri, parseBlobUri } from '@trainyard/core/blob/blob-address';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
@@ -46,43 +45,6 @@ export async function* filesUnder(dir: string): AsyncGenerator<string> {
     if (entry.isDirectory()) yield* filesUnder(path);
     else if (entry.isFile()) yield path;
   }
-}
-
-/**
- * Copies every object under an `s3://` prefix into `target`, keeping key paths relative to the
- * prefix's folder (S3Prefix semantics, as SageMaker fills a channel).
- */
-export async function downloadPrefix(
-  blobs: BlobStore,
-  uri: string,
-  target: string,
-  signal: AbortSignal,
-  field: string,
-): Promise<{ objects: number; bytes: number }> {
-  const address = parseBlobUri(uri, field);
-  const folder = address.key.slice(0, address.key.lastIndexOf('/') + 1);
-  await mkdir(target, { recursive: true });
-  let objects = 0;
-  let bytes = 0;
-  let pageToken: string | undefined;
-  do {
-    const page = await blobs.list(address.bucket, {
-      prefix: address.key,
-      ...(pageToken ? { pageToken } : {}),
-    });
-    for (const info of page.items) {
-      if (info.key.endsWith('/')) continue;
-      const dest = join(target, ...info.key.slice(folder.length).split('/'));
-      if (relative(target, dest).startsWith('..')) continue;
-      await mkdir(dirname(dest), { recursive: true });
-      const { body } = await blobs.get({ bucket: address.bucket, key: info.key });
-      await pipeline(body, createWriteStream(dest), { signal });
-      objects++;
-      bytes += info.size;
-    }
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return { objects, bytes };
 }
 
 /** Uploads one file to an `s3://bucket/key`. */

@@ -1,32 +1,24 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { JobFailure } from '@trainyard/contracts/jobs';
 import { type CreateTrainingJobBody, EvaluationReport } from '@trainyard/contracts/training-jobs';
 import { parseBlobUri } from '@trainyard/core/blob/blob-address';
 import type { JobDatasetCatalog } from '@trainyard/core/jobs/job-dataset-catalog';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
-import type { JobRecord } from '@trainyard/core/ports/job-store';
+import type { ExecutorExit } from '@trainyard/core/ports/executor';
 import { resolveTrainingLaunch } from '@trainyard/core/training/training-algorithms';
-import { modelArtifactsUri, type TrainingJobResult } from '@trainyard/core/training/training-job-service';
+import {
+  modelArtifactsUri,
+  type TrainingJobResult,
+  trainingJobKind,
+} from '@trainyard/core/training/training-job-service';
+import { classifyJobExit } from '../jobs/job-exit.js';
+import { JobInputStager } from '../jobs/job-input-staging.js';
 import type { JobKindRunner, JobRunContext, JobRunOutcome } from '../jobs/job-kind-runner.js';
-import type { JobProcessResult } from '../jobs/job-process.js';
-import {
-  hostPathOf,
-  prepareTrainingLayout,
-  readFailureFile,
-  rewriteOptMlArgs,
-} from '../jobs/opt-ml-layout.js';
+import { hostPathOf, prepareTrainingLayout, rewriteOptMlArgs } from '../jobs/opt-ml-layout.js';
 import { MetricCollector } from './metric-extraction.js';
-import {
-  downloadPrefix,
-  FolderSync,
-  hasFiles,
-  packDirectory,
-  unpackArchive,
-  uploadFile,
-} from './model-packaging.js';
+import { FolderSync, hasFiles, packDirectory, unpackArchive, uploadFile } from './model-packaging.js';
 import {
   hyperParameterArgs,
   missingPythonPackages,
@@ -39,56 +31,14 @@ import {
 export interface TrainingJobRunnerOptions {
   blobs: BlobStore;
   datasets?: JobDatasetCatalog | undefined;
+  /** The built entry script of the built-in algorithms (`runBuiltInAlgorithm`); undefined before a build. */
+  builtInEntry?: string | undefined;
   /** How often CheckpointConfig's folder is synced to its S3 URI while the job runs, ms. Default 2000. */
   checkpointSyncMs?: number;
 }
 
 function failed(code: JobFailure['code'], message: string, retryable = false): JobRunOutcome {
   return { status: 'Failed', failure: { code, message, retryable } };
-}
-
-/** The compiled built-in entry point (`dist/training/builtin-algorithm-entry.js`), or undefined before a build. */
-export function builtInEntryPath(): string | undefined {
-  const here = fileURLToPath(import.meta.url);
-  const candidates = [
-    join(dirname(here), 'builtin-algorithm-entry.js'),
-    here.replace(/[/\\]src[/\\]training[/\\][^/\\]+$/, '/dist/training/builtin-algorithm-entry.js'),
-  ];
-  return candidates.find((path) => path.endsWith('.js') && existsSync(path));
-}
-
-/** How a process's end becomes a failure, or undefined when it exited 0. */
-async function processFailure(
-  result: JobProcessResult,
-  root: string,
-  command: string,
-  context: JobRunContext,
-): Promise<JobRunOutcome | undefined> {
-  const limits = `${context.instanceType.name}: ${context.instanceType.memoryMiB} MiB`;
-  if (result.endedBy === 'memory') {
-    return failed(
-      'RESOURCE_EXHAUSTED',
-      `MemoryLimitExceeded: the job's processes used ${(result.peakRssBytes / 1048576).toFixed(0)} MiB, over the memory of ${limits}; the job was killed. Use a larger instance type.`,
-    );
-  }
-  if (result.heapExhausted && result.exitCode !== 0) {
-    return failed(
-      'RESOURCE_EXHAUSTED',
-      `MemoryLimitExceeded: the node process ran out of JavaScript heap (capped at 75% of ${limits}). Use a larger instance type.`,
-    );
-  }
-  if (result.spawnError) {
-    return failed('INVALID_ARGUMENT', `ClientError: could not start "${command}": ${result.spawnError}`);
-  }
-  if (result.exitCode !== 0) {
-    const reason = await readFailureFile(root);
-    return failed(
-      'FAILED_PRECONDITION',
-      reason ??
-        `AlgorithmError: "${command}" ${result.exitSignal ? `was killed by ${result.exitSignal}` : `exited with code ${result.exitCode}`}; see the job log`,
-    );
-  }
-  return undefined;
 }
 
 /**
@@ -98,20 +48,15 @@ async function processFailure(
  * script mode (`sagemaker_program` from `sagemaker_submit_directory`) or any command; metrics come
  * from its log lines; model/ is packed to `<S3OutputPath>/<job>/output/model.tar.gz`.
  */
-export class TrainingJobRunner implements JobKindRunner {
-  readonly kind = 'training' as const;
+export class TrainingJobRunner implements JobKindRunner<CreateTrainingJobBody> {
+  readonly definition = trainingJobKind;
+  readonly #inputs: JobInputStager;
 
-  constructor(private readonly options: TrainingJobRunnerOptions) {}
-
-  maxRuntimeSeconds(job: JobRecord): number | undefined {
-    return (job.spec as CreateTrainingJobBody).StoppingCondition.MaxRuntimeInSeconds;
+  constructor(private readonly options: TrainingJobRunnerOptions) {
+    this.#inputs = new JobInputStager(options.blobs, options.datasets);
   }
 
-  instanceTypeOf(job: JobRecord): string {
-    return (job.spec as CreateTrainingJobBody).ResourceConfig.InstanceType;
-  }
-
-  async run(context: JobRunContext): Promise<JobRunOutcome> {
+  async run(context: JobRunContext<CreateTrainingJobBody>): Promise<JobRunOutcome> {
     try {
       return await this.#run(context);
     } catch (error) {
@@ -121,9 +66,8 @@ export class TrainingJobRunner implements JobKindRunner {
     }
   }
 
-  async #run(context: JobRunContext): Promise<JobRunOutcome> {
-    const { job, workdir, signal } = context;
-    const spec = job.spec as CreateTrainingJobBody;
+  async #run(context: JobRunContext<CreateTrainingJobBody>): Promise<JobRunOutcome> {
+    const { job, spec, workdir, signal } = context;
     const launch = resolveTrainingLaunch(spec);
     const count = spec.ResourceConfig.InstanceCount;
     const hosts = Array.from({ length: count }, (_, i) => `algo-${i + 1}`);
@@ -160,28 +104,24 @@ export class TrainingJobRunner implements JobKindRunner {
     for (const channel of channels) {
       if (signal.aborted) return failed('INTERNAL', 'aborted');
       const target = first.channelDirs[channel.ChannelName]!;
-      let uri: string;
-      if (channel.DataSource.S3DataSource) uri = channel.DataSource.S3DataSource.S3Uri;
-      else {
-        const ds = channel.DataSource.DatasetSource!;
-        if (!this.options.datasets)
-          return failed('FAILED_PRECONDITION', 'datasets are not available on this worker');
-        const resolved = await this.options.datasets.resolveVersion(ds.DatasetName, ds.Version);
-        uri = resolved.uri;
-        // Built-ins take the dataset's target column as the label wherever it sits in the file.
-        if (resolved.target)
-          channelLabels[`TRAINYARD_CHANNEL_${channel.ChannelName.toUpperCase()}_LABEL`] = resolved.target;
-        context.log(
-          `channel ${channel.ChannelName}: dataset ${ds.DatasetName} version ${resolved.version} (${uri})${resolved.target ? `, label column "${resolved.target}"` : ''}`,
-        );
-      }
-      const copied = await downloadPrefix(
-        this.options.blobs,
-        uri,
+      const s3 = channel.DataSource.S3DataSource;
+      const ds = channel.DataSource.DatasetSource;
+      const copied = await this.#inputs.stage(
+        s3
+          ? { type: 's3', uri: s3.S3Uri, field: `InputDataConfig.${channel.ChannelName}.S3Uri` }
+          : { type: 'dataset', datasetName: ds!.DatasetName, version: ds!.Version },
         target,
         signal,
-        `InputDataConfig.${channel.ChannelName}`,
       );
+      const uri = copied.uri;
+      if (copied.dataset) {
+        const label = copied.dataset.target;
+        // Built-ins take the dataset's target column as the label wherever it sits in the file.
+        if (label) channelLabels[`TRAINYARD_CHANNEL_${channel.ChannelName.toUpperCase()}_LABEL`] = label;
+        context.log(
+          `channel ${channel.ChannelName}: dataset ${copied.dataset.datasetName} version ${copied.dataset.version} (${uri})${label ? `, label column "${label}"` : ''}`,
+        );
+      }
       if (copied.objects === 0) {
         return failed('NOT_FOUND', `ClientError: channel "${channel.ChannelName}": no objects under ${uri}`);
       }
@@ -195,14 +135,16 @@ export class TrainingJobRunner implements JobKindRunner {
       : undefined;
     let checkpoints: FolderSync | undefined;
     if (spec.CheckpointConfig && checkpointDir) {
-      const restored = await downloadPrefix(
-        this.options.blobs,
-        spec.CheckpointConfig.S3Uri.endsWith('/')
-          ? spec.CheckpointConfig.S3Uri
-          : `${spec.CheckpointConfig.S3Uri}/`,
+      const restored = await this.#inputs.stage(
+        {
+          type: 's3',
+          uri: spec.CheckpointConfig.S3Uri.endsWith('/')
+            ? spec.CheckpointConfig.S3Uri
+            : `${spec.CheckpointConfig.S3Uri}/`,
+          field: 'CheckpointConfig.S3Uri',
+        },
         checkpointDir,
         signal,
-        'CheckpointConfig.S3Uri',
       );
       if (restored.objects > 0)
         context.log(`checkpoints: restored ${restored.objects} file(s) from ${spec.CheckpointConfig.S3Uri}`);
@@ -215,7 +157,7 @@ export class TrainingJobRunner implements JobKindRunner {
     let args: string[];
     const extraEnv: Record<string, string> = {};
     if (launch.mode === 'builtin') {
-      const entry = builtInEntryPath();
+      const entry = this.options.builtInEntry;
       if (!entry)
         return failed(
           'UNAVAILABLE',
@@ -235,13 +177,14 @@ export class TrainingJobRunner implements JobKindRunner {
               launch.submitDirectory,
               'HyperParameters.sagemaker_submit_directory',
             );
-            await mkdir(dirname(archive), { recursive: true });
-            const got = await downloadPrefix(
-              this.options.blobs,
-              launch.submitDirectory,
+            const got = await this.#inputs.stage(
+              {
+                type: 's3',
+                uri: launch.submitDirectory,
+                field: 'HyperParameters.sagemaker_submit_directory',
+              },
               join(workdir, 'tmp', 'submit'),
               signal,
-              'HyperParameters.sagemaker_submit_directory',
             );
             if (got.objects === 0) {
               return failed(
@@ -310,7 +253,7 @@ export class TrainingJobRunner implements JobKindRunner {
             .catch((error) => context.log(`checkpoint sync failed: ${(error as Error).message}`));
         }, this.options.checkpointSyncMs ?? 2000)
       : undefined;
-    let results: JobProcessResult[];
+    let results: ExecutorExit[];
     try {
       results = await Promise.all(
         layouts.map((layout, i) => {
@@ -331,7 +274,7 @@ export class TrainingJobRunner implements JobKindRunner {
             args: launch.mode === 'script' ? [...hostArgs, ...userArgs] : hostArgs,
             env,
             cwd: launch.mode === 'script' ? layout.codeDir : root,
-            onLine: (_stream, line) => metrics.line(line),
+            onLine: (line) => metrics.line(line.text, line.at),
           });
         }),
       );
@@ -341,10 +284,14 @@ export class TrainingJobRunner implements JobKindRunner {
     const trainingSeconds = (Date.now() - started) / 1000;
     if (signal.aborted) return failed('INTERNAL', 'aborted');
     for (const [i, result] of results.entries()) {
-      const failure = await processFailure(result, roots[i]!, command, context);
+      const failure = await classifyJobExit(result, {
+        command,
+        instanceType: context.instanceType,
+        workdir: roots[i]!,
+      });
       if (failure) {
         if (checkpoints) await checkpoints.sync().catch(() => 0);
-        return failure;
+        return { status: 'Failed', failure };
       }
     }
 
