@@ -11,6 +11,7 @@ import { ProcessingJobService } from '@trainyard/core/jobs/processing-job-servic
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
+import { ExperimentService } from '@trainyard/core/training/experiment-service';
 import { TrainingJobService, trainingJobKind } from '@trainyard/core/training/training-job-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import { DatasetJobCatalog } from '@trainyard/runtime/jobs/dataset-job-catalog';
@@ -36,6 +37,7 @@ export interface JobServices {
   jobs: JobService;
   processingJobs: ProcessingJobs;
   trainingJobs: TrainingJobs;
+  experiments: ExperimentService;
   /**
    * `POST /recipes/run`: checks the recipe on a few rows and queues a recipe-processor job.
    * @throws FAILED_PRECONDITION when datasets or the built recipe processor are missing here
@@ -113,6 +115,7 @@ export async function openJobServices(parts: {
     jobs,
     processingJobs,
     trainingJobs,
+    experiments: new ExperimentService({ store: metadata.jobs }),
     runRecipe: async (body) => {
       if (!recipeJobs) {
         throw new TrainyardError(

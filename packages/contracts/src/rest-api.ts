@@ -1,4 +1,5 @@
 import { datasetRoutes } from './dataset-routes.js';
+import { experimentRoutes } from './experiment-routes.js';
 import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
@@ -12,6 +13,7 @@ export const restApi = {
   ...platformRoutes,
   ...processingRoutes,
   ...trainingRoutes,
+  ...experimentRoutes,
   ...datasetRoutes,
   ...messagingRoutes,
 };

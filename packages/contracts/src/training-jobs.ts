@@ -65,6 +65,26 @@ export const TrainingChannel = z
   .strict();
 export type TrainingChannel = z.output<typeof TrainingChannel>;
 
+const ExperimentName = z
+  .string()
+  .min(1)
+  .max(120)
+  .regex(
+    /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$/,
+    'use letters, digits and hyphens, starting with a letter or digit',
+  );
+
+/** SageMaker's ExperimentConfig: the job is a run of this experiment (compare runs with `/experiments/:name/runs`). */
+export const ExperimentConfig = z
+  .object({
+    ExperimentName,
+    /** Default: the training job's name. */
+    RunName: z.string().min(1).max(120).optional(),
+    TrialName: z.string().max(120).optional(),
+    TrialComponentDisplayName: z.string().max(120).optional(),
+  })
+  .strict();
+
 export const TrainingResourceConfig = z.object({
   InstanceType: z.string().min(1).max(64),
   InstanceCount: z.number().int().min(1).max(16).default(1),
@@ -97,6 +117,7 @@ export const CreateTrainingJobBody = z
       .array(z.object({ Key: z.string().max(128), Value: z.string().max(256) }))
       .max(50)
       .optional(),
+    ExperimentConfig: ExperimentConfig.optional(),
   })
   .strict();
 export type CreateTrainingJobBody = z.output<typeof CreateTrainingJobBody>;
@@ -184,6 +205,7 @@ export const TrainingJob = z.object({
   Environment: z.record(z.string(), z.string()).optional(),
   CheckpointConfig: z.object({ S3Uri: z.string(), LocalPath: z.string() }).optional(),
   Tags: z.array(z.object({ Key: z.string(), Value: z.string() })).optional(),
+  ExperimentConfig: ExperimentConfig.optional(),
   /** `S3ModelArtifacts` is where model.tar.gz is (or will be) written. */
   ModelArtifacts: z.object({ S3ModelArtifacts: z.string() }),
   /** The last value of each metric. */

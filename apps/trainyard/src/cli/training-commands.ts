@@ -280,4 +280,49 @@ export function addTrainingCommands(program: Command): void {
     .action(async (name: string, flags: ClientFlags & { follow?: boolean; cursor: number }) => {
       await streamLogs(clientOf(flags), name, flags.follow ?? false, flags.cursor);
     });
+
+  const experiments = program
+    .command('experiments')
+    .description('Training jobs grouped by ExperimentConfig.ExperimentName, compared side by side');
+
+  clientCommand(experiments, 'list', 'List experiments, newest run first')
+    .option('--name-contains <text>', 'only experiments whose name contains this')
+    .action(async (flags: ClientFlags & { nameContains?: string }) => {
+      const { items } = await clientOf(flags).call('listExperiments', {
+        query: { nameContains: flags.nameContains },
+      });
+      printRows(items, ['ExperimentName', 'Runs', 'LastRunTime'], flags.json ?? false);
+    });
+
+  clientCommand(experiments, 'compare', "Compare an experiment's runs: varying parameters and final metrics")
+    .argument('<name>')
+    .option('--sort-by <metric>', 'a metric name (e.g. validation:auc) or CreationTime', 'CreationTime')
+    .addOption(new Option('--order <order>', 'sort order').choices(['asc', 'desc']).default('desc'))
+    .option('--curves', 'with --json, include every metric point (chart data)')
+    .action(
+      async (
+        name: string,
+        flags: ClientFlags & { sortBy: string; order: 'asc' | 'desc'; curves?: boolean },
+      ) => {
+        const runs = await clientOf(flags).call('compareExperimentRuns', {
+          params: { name },
+          query: { sortBy: flags.sortBy, order: flags.order, curves: flags.curves ? 'true' : 'false' },
+        });
+        if (flags.json) {
+          printObject(runs, true);
+          return;
+        }
+        const fixed4 = (v: number | undefined) => (v === undefined ? undefined : Number(v.toPrecision(6)));
+        printRows(
+          runs.Runs.map((r) => ({
+            run: r.RunName,
+            status: r.Status,
+            ...Object.fromEntries(runs.VaryingParameters.map((p) => [p, r.Parameters[p]])),
+            ...Object.fromEntries(runs.MetricNames.map((m) => [m, fixed4(r.FinalMetrics[m])])),
+          })),
+          ['run', 'status', ...runs.VaryingParameters, ...runs.MetricNames],
+          false,
+        );
+      },
+    );
 }

@@ -5,6 +5,7 @@ import type { MultipartUploadService } from '@trainyard/core/blob/multipart-uplo
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
 import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
+import type { ExperimentService } from '@trainyard/core/training/experiment-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
 import type { ProcessingJobs, TrainingJobs } from '../job-services.js';
@@ -32,6 +33,8 @@ export interface DoorServices {
   messaging: MessagingService;
   processingJobs: ProcessingJobs;
   trainingJobs: TrainingJobs;
+  /** Training jobs grouped by ExperimentConfig, compared side by side. */
+  experiments: ExperimentService;
   /** `POST /recipes/run`: checks the recipe on a few rows, then queues a recipe-processor job. */
   recipeRuns: { runRecipe(body: RunRecipeBody): Promise<ProcessingJob> };
   datasets: DatasetService;

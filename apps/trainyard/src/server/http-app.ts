@@ -13,6 +13,7 @@ import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { z } from 'zod';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
+import { experimentHandlers } from './experiment-handlers.js';
 import { homePage } from './home-page.js';
 import { messagingHandlers } from './messaging-handlers.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -31,6 +32,7 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...datasetHandlers(services),
     ...processingHandlers(services),
     ...trainingHandlers(services),
+    ...experimentHandlers(services),
     ...messagingHandlers(services),
   } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 }

@@ -84,6 +84,7 @@ export function toTrainingJob(
   if (spec.Environment) out.Environment = spec.Environment;
   if (spec.CheckpointConfig) out.CheckpointConfig = spec.CheckpointConfig;
   if (spec.Tags) out.Tags = spec.Tags;
+  if (spec.ExperimentConfig) out.ExperimentConfig = spec.ExperimentConfig;
   if (result) {
     const finals = Object.entries(result.metrics)
       .filter(([, points]) => points.length > 0)
