@@ -471,16 +471,21 @@ sys.exit(3)
     expect(req.FailureReason).not.toContain('numpy');
   }, 60_000);
 
-  it('Stop ends a running job within its grace; MaxRuntimeInSeconds ends one Stopped/MaxRuntimeExceeded', async () => {
+  it('shows metrics while a job runs; Stop ends it within its grace; MaxRuntimeInSeconds ends one Stopped/MaxRuntimeExceeded', async () => {
     await put(
       'code/forever/sourcedir.tar.gz',
       sourceDir({
         'train.py':
-          'import signal, time\nsignal.signal(signal.SIGTERM, lambda *a: print("ignoring SIGTERM", flush=True))\nprint("started", flush=True)\nwhile True: time.sleep(0.1)\n',
+          'import signal, time\nsignal.signal(signal.SIGTERM, lambda *a: print("ignoring SIGTERM", flush=True))\nprint("started", flush=True)\nfor epoch in range(3): print(f"epoch {epoch} loss={1 / (epoch + 2):.4f};", flush=True)\nwhile True: time.sleep(0.1)\n',
       }),
     );
     await client.call('createTrainingJob', {
-      body: scriptJob('stop-1', 'train.py', 's3://work/code/forever/sourcedir.tar.gz'),
+      body: scriptJob('stop-1', 'train.py', 's3://work/code/forever/sourcedir.tar.gz', {
+        AlgorithmSpecification: {
+          TrainingImage: 'python:3',
+          MetricDefinitions: [{ Name: 'train:loss', Regex: 'loss=([0-9.]+);' }],
+        },
+      }),
     });
     await client.call('createTrainingJob', {
       body: scriptJob('maxrt-1', 'train.py', 's3://work/code/forever/sourcedir.tar.gz', {
@@ -488,9 +493,19 @@ sys.exit(3)
       }),
     });
     await waitFor('stop-1', ['InProgress']);
+    let running: TrainingJob;
     for (;;) {
-      const job = await client.call('describeTrainingJob', { params: { name: 'stop-1' } });
-      if (job.SecondaryStatus === 'Training') break;
+      running = await client.call('describeTrainingJob', { params: { name: 'stop-1' } });
+      if (running.SecondaryStatus === 'Training' && running.FinalMetricDataList) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(running.TrainingJobStatus).toBe('InProgress');
+    for (;;) {
+      const live = await client.call('getTrainingJobMetrics', { params: { name: 'stop-1' } });
+      if (live.metrics['train:loss']?.length === 3) {
+        expect(live.metrics['train:loss'].map((p) => p.Value)).toEqual([0.5, 0.3333, 0.25]);
+        break;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     const asked = Date.now();
@@ -498,6 +513,9 @@ sys.exit(3)
     const stopped = await waitFor('stop-1');
     expect(stopped.TrainingJobStatus).toBe('Stopped');
     expect(stopped.SecondaryStatus).toBe('Stopped');
+    expect(stopped.FinalMetricDataList).toEqual([
+      expect.objectContaining({ MetricName: 'train:loss', Value: 0.25 }),
+    ]);
     expect(Date.now() - asked).toBeLessThan(5000);
     const maxed = await waitFor('maxrt-1');
     expect(maxed.TrainingJobStatus).toBe('Stopped');

@@ -15,6 +15,7 @@ import { JobLifecycle } from '../jobs/job-lifecycle.js';
 import type { JobService, KindJobs } from '../jobs/job-service.js';
 import type { JobListFilter, JobRecord, JobStore } from '../ports/job-store.js';
 import type { InstanceTypeStore } from '../ports/metadata-store.js';
+import { MetricCollector, pythonRegex } from './metric-extraction.js';
 import { resolveTrainingLaunch, validateBuiltIn } from './training-algorithms.js';
 
 /** What a worker stores in `result` when a training job ends (also after Failed or Stopped, when it got that far). */
@@ -43,6 +44,22 @@ export interface TrainingJobServiceOptions {
 /** Where SageMaker puts a job's model: `<S3OutputPath>/<job>/output/model.tar.gz`. */
 export function modelArtifactsUri(spec: CreateTrainingJobBody, name: string): string {
   return `${spec.OutputDataConfig.S3OutputPath.replace(/\/+$/, '')}/${name}/output/model.tar.gz`;
+}
+
+/** Log lines read for the metrics of a running job (the stored series replace them at the end). */
+export const liveLogLines = 50_000;
+
+/** The last value of each metric, as SageMaker's FinalMetricDataList (at most 40). */
+function finalMetrics(
+  metrics: Record<string, MetricPoint[]>,
+): NonNullable<TrainingJob['FinalMetricDataList']> {
+  return Object.entries(metrics)
+    .filter(([, points]) => points.length > 0)
+    .map(([name, points]) => {
+      const last = points.at(-1)!;
+      return { MetricName: name, Value: last.Value, Timestamp: last.Timestamp };
+    })
+    .slice(0, 40);
 }
 
 function seconds(from: Date | undefined, to: Date | undefined): number | undefined {
@@ -86,13 +103,8 @@ export function toTrainingJob(
   if (spec.Tags) out.Tags = spec.Tags;
   if (spec.ExperimentConfig) out.ExperimentConfig = spec.ExperimentConfig;
   if (result) {
-    const finals = Object.entries(result.metrics)
-      .filter(([, points]) => points.length > 0)
-      .map(([name, points]) => {
-        const last = points.at(-1)!;
-        return { MetricName: name, Value: last.Value, Timestamp: last.Timestamp };
-      });
-    if (finals.length > 0) out.FinalMetricDataList = finals.slice(0, 40);
+    const finals = finalMetrics(result.metrics);
+    if (finals.length > 0) out.FinalMetricDataList = finals;
     if (result.trainingSeconds !== undefined) out.TrainingTimeInSeconds = Math.round(result.trainingSeconds);
     if (result.evaluation) out.EvaluationReport = result.evaluation;
   }
@@ -139,9 +151,17 @@ export class TrainingJobService {
     return toTrainingJob(job, body, pricePerHour);
   }
 
-  /** DescribeTrainingJob, with the estimated cost of an ended job at its instance type's price. */
+  /**
+   * DescribeTrainingJob, with the estimated cost of an ended job at its instance type's price.
+   * Until the worker stores the series (a completed job), FinalMetricDataList holds the latest
+   * values read from the job's log: live while it runs, and for a failed or stopped job.
+   */
   async describe(name: string): Promise<TrainingJob> {
-    return this.#priced(await this.#kind.describe(name));
+    const view = await this.#priced(await this.#kind.describe(name));
+    if (view.FinalMetricDataList) return view;
+    const live = await this.#liveMetrics(await this.options.store.get('training', name));
+    const finals = finalMetrics(live);
+    return finals.length > 0 ? { ...view, FinalMetricDataList: finals } : view;
   }
 
   list(filter: JobListFilter = {}): Promise<Page<TrainingJobSummary>> {
@@ -162,10 +182,34 @@ export class TrainingJobService {
     return this.#kind.logs(name, cursor, limit);
   }
 
-  /** Every stored metric point, by metric name (written when the job ends). */
+  /**
+   * Every metric point, by metric name: stored with a completed job; otherwise (running, failed,
+   * stopped) read from its log (the first {@link liveLogLines} lines).
+   */
   async metrics(name: string): Promise<TrainingJobMetrics> {
     const job = await this.options.store.get('training', name);
-    return { metrics: (job.result as TrainingJobResult | undefined)?.metrics ?? {} };
+    const stored = (job.result as TrainingJobResult | undefined)?.metrics;
+    return { metrics: stored ?? (await this.#liveMetrics(job)) };
+  }
+
+  async #liveMetrics(job: JobRecord): Promise<Record<string, MetricPoint[]>> {
+    const spec = job.spec as CreateTrainingJobBody;
+    let builtIns = false;
+    try {
+      builtIns = resolveTrainingLaunch(spec).mode === 'builtin';
+    } catch {
+      // A spec that no longer resolves has no built-in metric lines.
+    }
+    const collector = new MetricCollector(spec.AlgorithmSpecification.MetricDefinitions ?? [], { builtIns });
+    let cursor = 0;
+    while (cursor < liveLogLines) {
+      const events = await this.options.store.readLogs(job.id, cursor, Math.min(5000, liveLogLines - cursor));
+      for (const event of events)
+        if (event.stream !== 'system') collector.line(event.message, new Date(event.at));
+      if (events.length === 0) break;
+      cursor = events.at(-1)!.seq;
+    }
+    return collector.series();
   }
 
   async #priced(view: TrainingJob): Promise<TrainingJob> {
@@ -246,11 +290,6 @@ export class TrainingJobService {
     if (launch.mode === 'builtin') validateBuiltIn(launch.algorithm, body);
     return instanceType.pricePerHour;
   }
-}
-
-/** Python's named groups `(?P<name>…)` in JavaScript's syntax; the rest of SageMaker's regexes is common. */
-export function pythonRegex(source: string): string {
-  return source.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
 }
 
 /** SageMaker training jobs as a job kind. */

@@ -7,6 +7,7 @@ import { parseBlobUri } from '@trainyard/core/blob/blob-address';
 import type { JobDatasetCatalog } from '@trainyard/core/jobs/job-dataset-catalog';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { ExecutorExit } from '@trainyard/core/ports/executor';
+import { MetricCollector } from '@trainyard/core/training/metric-extraction';
 import { resolveTrainingLaunch } from '@trainyard/core/training/training-algorithms';
 import {
   modelArtifactsUri,
@@ -17,7 +18,6 @@ import { classifyJobExit } from '../jobs/job-exit.js';
 import { JobInputStager } from '../jobs/job-input-staging.js';
 import type { JobKindRunner, JobRunContext, JobRunOutcome } from '../jobs/job-kind-runner.js';
 import { hostPathOf, prepareTrainingLayout, rewriteOptMlArgs } from '../jobs/opt-ml-layout.js';
-import { MetricCollector } from './metric-extraction.js';
 import { FolderSync, hasFiles, packDirectory, unpackArchive, uploadFile } from './model-packaging.js';
 import {
   hyperParameterArgs,

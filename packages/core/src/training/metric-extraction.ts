@@ -1,5 +1,4 @@
 import type { MetricDefinition, MetricPoint } from '@trainyard/contracts/training-jobs';
-import { pythonRegex } from '@trainyard/core/training/training-job-service';
 
 /** Points kept per metric; a long job keeps its first and latest ones. */
 const maxPointsPerMetric = 10_000;
@@ -71,4 +70,9 @@ export class MetricCollector {
   series(): Record<string, MetricPoint[]> {
     return Object.fromEntries(this.#series);
   }
+}
+
+/** Python's named groups `(?P<name>…)` in JavaScript's syntax; the rest of SageMaker's regexes is common. */
+export function pythonRegex(source: string): string {
+  return source.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
 }
