@@ -2,15 +2,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateProcessingJobCommand,
   type CreateProcessingJobCommandInput,
+  CreateTrainingJobCommand,
+  type CreateTrainingJobCommandInput,
   DescribeProcessingJobCommand,
+  DescribeTrainingJobCommand,
   ListProcessingJobsCommand,
+  ListTrainingJobsCommand,
   SageMakerClient,
   SageMakerServiceException,
   StopProcessingJobCommand,
   waitUntilProcessingJobCompletedOrStopped,
+  waitUntilTrainingJobCompletedOrStopped,
 } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestPlatform, type TestPlatform } from '../../testing/platform-fixture.js';
@@ -243,7 +249,9 @@ describe('SageMaker door with @aws-sdk/client-sagemaker', () => {
       readme,
     );
     expect(block?.[1], 'run: npx tsc -b && node scripts/gen-sagemaker-readme.mjs').toBe(
-      operationsMarkdown(sageMakerOperations({ processingJobs: undefined as never })),
+      operationsMarkdown(
+        sageMakerOperations({ processingJobs: undefined as never, trainingJobs: undefined as never }),
+      ),
     );
   });
 
@@ -405,30 +413,149 @@ function applied(valid: Record<string, unknown>, mutation: Mutation): Record<str
   return copy;
 }
 
+/** Deterministic binary-classification CSV rows, label first (SageMaker's XGBoost CSV layout). */
+function labelFirstCsv(n: number): string {
+  let seed = 7;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = Array.from({ length: 4 }, () => Math.round((rnd() * 4 - 2) * 1000) / 1000);
+    const label = (x[0] ?? 0) - 0.5 * (x[1] ?? 0) + (rnd() - 0.5) > 0 ? 1 : 0;
+    lines.push([label, ...x].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function trainingSpec(name: string): CreateTrainingJobCommandInput {
+  return {
+    TrainingJobName: name,
+    RoleArn: 'arn:aws:iam::000000000000:role/trainyard',
+    AlgorithmSpecification: {
+      TrainingImage: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
+      TrainingInputMode: 'File',
+    },
+    HyperParameters: { objective: 'binary:logistic', num_round: '20', max_depth: '3', eta: '0.3' },
+    InputDataConfig: [
+      {
+        ChannelName: 'train',
+        ContentType: 'text/csv',
+        DataSource: {
+          S3DataSource: {
+            S3DataType: 'S3Prefix',
+            S3Uri: 's3://work/xgb/train/',
+            S3DataDistributionType: 'FullyReplicated',
+          },
+        },
+      },
+      {
+        ChannelName: 'validation',
+        ContentType: 'text/csv',
+        DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://work/xgb/validation/' } },
+      },
+    ],
+    OutputDataConfig: { S3OutputPath: 's3://work/xgb/models' },
+    ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+    StoppingCondition: { MaxRuntimeInSeconds: 600 },
+  };
+}
+
+describe('SageMaker door: training jobs with the SDK', () => {
+  it('trains the XGBoost built-in on a label-first CSV uploaded through S3 and serves model.tar.gz', async () => {
+    const key = keys.developer;
+    const s3 = new S3Client({
+      endpoint: t.baseUrl,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: key.id, secretAccessKey: key.secret },
+    });
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'work', Key: 'xgb/train/train.csv', Body: labelFirstCsv(400) }),
+    );
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'work',
+        Key: 'xgb/validation/validation.csv',
+        Body: labelFirstCsv(100),
+      }),
+    );
+    const sm = client('developer');
+    const created = await sm.send(new CreateTrainingJobCommand(trainingSpec('sm-xgb')));
+    expect(created.TrainingJobArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:training-job/sm-xgb');
+    const waited = await waitUntilTrainingJobCompletedOrStopped(
+      { client: sm, minDelay: 1, maxDelay: 1, maxWaitTime: 120 },
+      { TrainingJobName: 'sm-xgb' },
+    );
+    expect(waited.state).toBe('SUCCESS');
+    const job = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'sm-xgb' }));
+    expect(job.TrainingJobStatus).toBe('Completed');
+    expect(job.SecondaryStatus).toBe('Completed');
+    const statuses = job.SecondaryStatusTransitions?.map((s) => s.Status) ?? [];
+    expect(statuses[0]).toBe('Starting');
+    expect(statuses).toContain('Training');
+    expect(statuses.at(-1)).toBe('Completed');
+    expect(new Set(statuses).size).toBe(statuses.length);
+    expect(job.TrainingStartTime).toBeInstanceOf(Date);
+    expect(job.HyperParameters?.num_round).toBe('20');
+    expect(job.ModelArtifacts?.S3ModelArtifacts).toBe('s3://work/xgb/models/sm-xgb/output/model.tar.gz');
+    expect(job.FinalMetricDataList?.map((m) => m.MetricName)).toContain('validation:logloss');
+    const model = await s3.send(
+      new GetObjectCommand({ Bucket: 'work', Key: 'xgb/models/sm-xgb/output/model.tar.gz' }),
+    );
+    const bytes = Buffer.from(
+      await (model.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+    expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b])); // gzip
+
+    const listed = await sm.send(
+      new ListTrainingJobsCommand({ NameContains: 'xgb', StatusEquals: 'Completed' }),
+    );
+    expect(listed.TrainingJobSummaries?.map((s) => s.TrainingJobName)).toEqual(['sm-xgb']);
+    expect(await awsError(sm.send(new CreateTrainingJobCommand(trainingSpec('sm-xgb'))))).toMatchObject({
+      name: 'ResourceInUse',
+      status: 400,
+    });
+    const missing = await awsError(sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'nope' })));
+    expect(missing).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(/^Could not find/),
+    });
+    s3.destroy();
+  }, 180_000);
+});
+
 describe('SageMaker door fuzzing from the service model', () => {
   const valid: Record<string, Record<string, unknown>> = {
     CreateProcessingJob: spec('fuzz-never-created') as Record<string, unknown>,
     DescribeProcessingJob: { ProcessingJobName: 'sm-upper' },
     ListProcessingJobs: { NameContains: 'x', StatusEquals: 'Completed', MaxResults: 5 },
     StopProcessingJob: { ProcessingJobName: 'fuzz-never-created' },
+    CreateTrainingJob: trainingSpec('fuzz-never-created') as Record<string, unknown>,
+    DescribeTrainingJob: { TrainingJobName: 'sm-xgb' },
+    ListTrainingJobs: { NameContains: 'x', StatusEquals: 'Completed', MaxResults: 5 },
+    StopTrainingJob: { TrainingJobName: 'fuzz-never-created' },
   };
 
   it('answers an operation outside the dispatcher with UnknownOperationException', async () => {
-    const answer = await sendRaw('CreateTrainingJob', { TrainingJobName: 'x' });
+    const answer = await sendRaw('CreateModel', { ModelName: 'x' });
     expect(answer).toMatchObject({ status: 400, type: 'UnknownOperationException' });
     expect(answer.message).toContain('CreateProcessingJob');
   });
 
   it('covers every operation of the dispatcher', () => {
     expect(Object.keys(valid).sort()).toEqual(
-      Object.keys(sageMakerOperations({ processingJobs: undefined as never })).sort(),
+      Object.keys(
+        sageMakerOperations({ processingJobs: undefined as never, trainingJobs: undefined as never }),
+      ).sort(),
     );
   });
 
   for (const operation of Object.keys(valid)) {
     it(`answers malformed ${operation} members with 400 ValidationException naming the member`, async () => {
       const cases = mutations(operation, valid[operation] as Record<string, unknown>);
-      expect(cases.length).toBeGreaterThan(operation === 'CreateProcessingJob' ? 100 : 3);
+      expect(cases.length).toBeGreaterThan(operation.startsWith('Create') ? 100 : 3);
       const wrong: string[] = [];
       for (const mutation of cases) {
         const answer = await sendRaw(

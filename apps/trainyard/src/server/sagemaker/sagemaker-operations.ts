@@ -5,6 +5,7 @@ import {
   type ProcessingJobSummary,
 } from '@trainyard/contracts/processing-jobs';
 import type { Access } from '@trainyard/contracts/route';
+import { CreateTrainingJobBody, type TrainingJob } from '@trainyard/contracts/training-jobs';
 import type { DoorServices } from '../door-services.js';
 import { SageMakerError } from './sagemaker-error.js';
 
@@ -164,6 +165,151 @@ function processingJobSummary(job: ProcessingJobSummary): Json {
   });
 }
 
+/** CreateTrainingJob's members that the native contract knows, picked from SageMaker's input. */
+function trainingJobBody(input: Json): Json {
+  const algorithm = input.AlgorithmSpecification as Json;
+  const output = input.OutputDataConfig as Json;
+  const resources = input.ResourceConfig as Json;
+  const stopping = input.StoppingCondition as Json | undefined;
+  const checkpoint = input.CheckpointConfig as Json | undefined;
+  const experiment = input.ExperimentConfig as Json | undefined;
+  const channels = input.InputDataConfig as Json[] | undefined;
+  return defined({
+    TrainingJobName: input.TrainingJobName,
+    AlgorithmSpecification: defined({
+      TrainingImage: algorithm.TrainingImage,
+      AlgorithmName: algorithm.AlgorithmName,
+      TrainingInputMode: algorithm.TrainingInputMode,
+      MetricDefinitions: algorithm.MetricDefinitions,
+      ContainerEntrypoint: algorithm.ContainerEntrypoint,
+      ContainerArguments: algorithm.ContainerArguments,
+    }),
+    RoleArn: input.RoleArn,
+    HyperParameters: input.HyperParameters,
+    InputDataConfig: channels?.map((channel, i) => {
+      const source = channel.DataSource as Json;
+      if (source.FileSystemDataSource !== undefined) {
+        throw notSupported(
+          `inputDataConfig.${i + 1}.member.dataSource.fileSystemDataSource`,
+          'use S3DataSource',
+        );
+      }
+      const s3 = source.S3DataSource as Json | undefined;
+      return defined({
+        ChannelName: channel.ChannelName,
+        DataSource: {
+          ...(s3
+            ? {
+                S3DataSource: defined({
+                  S3DataType: s3.S3DataType,
+                  S3Uri: s3.S3Uri,
+                  S3DataDistributionType: s3.S3DataDistributionType,
+                }),
+              }
+            : {}),
+        },
+        ContentType: channel.ContentType,
+        CompressionType: channel.CompressionType,
+        RecordWrapperType: channel.RecordWrapperType,
+        InputMode: channel.InputMode,
+      });
+    }),
+    OutputDataConfig: defined({
+      S3OutputPath: output.S3OutputPath,
+      KmsKeyId: output.KmsKeyId,
+      CompressionType: output.CompressionType,
+    }),
+    ResourceConfig: defined({
+      InstanceType: resources.InstanceType,
+      InstanceCount: resources.InstanceCount,
+      VolumeSizeInGB: resources.VolumeSizeInGB,
+    }),
+    StoppingCondition: stopping ? defined({ MaxRuntimeInSeconds: stopping.MaxRuntimeInSeconds }) : undefined,
+    Environment: input.Environment,
+    CheckpointConfig: checkpoint
+      ? defined({ S3Uri: checkpoint.S3Uri, LocalPath: checkpoint.LocalPath })
+      : undefined,
+    Tags: input.Tags,
+    ExperimentConfig: experiment
+      ? defined({
+          ExperimentName: experiment.ExperimentName,
+          RunName: experiment.RunName,
+          TrialName: experiment.TrialName,
+          TrialComponentDisplayName: experiment.TrialComponentDisplayName,
+        })
+      : undefined,
+  });
+}
+
+/**
+ * SageMaker has no `Pending` secondary status for training: a queued job reports `Starting`, so
+ * the native Pending and Starting read as one Starting transition.
+ */
+function trainingTransitions(job: TrainingJob): Json[] {
+  const out: Json[] = [];
+  for (const transition of job.SecondaryStatusTransitions) {
+    const status = transition.Status === 'Pending' ? 'Starting' : transition.Status;
+    const previous = out[out.length - 1];
+    if (previous && previous.Status === status) {
+      previous.EndTime = epochSeconds(transition.EndTime);
+      if (previous.EndTime === undefined) delete previous.EndTime;
+      continue;
+    }
+    out.push(
+      defined({
+        Status: status,
+        StartTime: epochSeconds(transition.StartTime),
+        EndTime: epochSeconds(transition.EndTime),
+        StatusMessage: transition.StatusMessage,
+      }),
+    );
+  }
+  return out;
+}
+
+/** DescribeTrainingJobResponse: the members of SageMaker's model, timestamps in epoch seconds. */
+function describedTrainingJob(job: TrainingJob): Json {
+  return defined({
+    TrainingJobName: job.TrainingJobName,
+    TrainingJobArn: job.TrainingJobArn,
+    ModelArtifacts: job.ModelArtifacts,
+    TrainingJobStatus: job.TrainingJobStatus,
+    SecondaryStatus: job.SecondaryStatus === 'Pending' ? 'Starting' : job.SecondaryStatus,
+    FailureReason: job.FailureReason,
+    HyperParameters: job.HyperParameters,
+    AlgorithmSpecification: job.AlgorithmSpecification,
+    RoleArn: job.RoleArn,
+    InputDataConfig: job.InputDataConfig?.filter((c) => c.DataSource.S3DataSource !== undefined).map((c) =>
+      defined({
+        ChannelName: c.ChannelName,
+        DataSource: { S3DataSource: c.DataSource.S3DataSource },
+        ContentType: c.ContentType,
+        CompressionType: c.CompressionType,
+        RecordWrapperType: c.RecordWrapperType,
+        InputMode: c.InputMode,
+      }),
+    ),
+    OutputDataConfig: job.OutputDataConfig,
+    ResourceConfig: job.ResourceConfig,
+    StoppingCondition: job.StoppingCondition,
+    CreationTime: epochSeconds(job.CreationTime),
+    TrainingStartTime: epochSeconds(job.TrainingStartTime),
+    TrainingEndTime: epochSeconds(job.TrainingEndTime),
+    LastModifiedTime: epochSeconds(job.LastModifiedTime),
+    SecondaryStatusTransitions: trainingTransitions(job),
+    FinalMetricDataList: job.FinalMetricDataList?.map((m) => ({
+      MetricName: m.MetricName,
+      Value: m.Value,
+      Timestamp: epochSeconds(m.Timestamp),
+    })),
+    CheckpointConfig: job.CheckpointConfig,
+    TrainingTimeInSeconds: job.TrainingTimeInSeconds,
+    BillableTimeInSeconds: job.BillableTimeInSeconds,
+    ExperimentConfig: job.ExperimentConfig,
+    Environment: job.Environment,
+  });
+}
+
 /**
  * The dispatcher's table: `SageMaker.<Operation>` to a mapping onto the native services (the
  * same ones the REST API calls, never a second implementation). The README's list of supported
@@ -171,7 +317,8 @@ function processingJobSummary(job: ProcessingJobSummary): Json {
  */
 export function sageMakerOperations({
   processingJobs,
-}: Pick<DoorServices, 'processingJobs'>): Record<string, SageMakerOperation> {
+  trainingJobs,
+}: Pick<DoorServices, 'processingJobs' | 'trainingJobs'>): Record<string, SageMakerOperation> {
   return {
     CreateProcessingJob: {
       access: 'write',
@@ -250,6 +397,69 @@ export function sageMakerOperations({
       async handle(input) {
         const name = input.ProcessingJobName as string;
         await orCouldNotFind('requested job', name, () => processingJobs.stop(name));
+        return {};
+      },
+    },
+    CreateTrainingJob: {
+      access: 'write',
+      summary:
+        'training job create: built-in image URIs of any registry and region (`…/sagemaker-xgboost:1.7-1`, `…/linear-learner:1`, `…/kmeans:1`, `…/pca:1`, `…/knn:1`, `…/randomcutforest:1`), scikit-learn/PyTorch images in script mode, `AlgorithmName`; `S3DataSource` channels (`FileSystemDataSource` refused)',
+      async handle(input) {
+        const body = parseOrRefuse(CreateTrainingJobBody, trainingJobBody(input), 'request');
+        const job = await trainingJobs.create(body).catch((error: unknown) => {
+          if (TrainyardError.is(error, 'ALREADY_EXISTS')) {
+            throw new SageMakerError(
+              'ResourceInUse',
+              400,
+              `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${String(input.TrainingJobName)})`,
+            );
+          }
+          throw error;
+        });
+        return { TrainingJobArn: job.TrainingJobArn };
+      },
+    },
+    DescribeTrainingJob: {
+      access: 'read',
+      summary:
+        'training job describe: statuses, secondary status transitions, `ModelArtifacts`, `FinalMetricDataList`; a missing job is ValidationException "Could not find …"',
+      async handle(input) {
+        const name = input.TrainingJobName as string;
+        return describedTrainingJob(
+          await orCouldNotFind('requested job', name, () => trainingJobs.describe(name)),
+        );
+      },
+    },
+    ListTrainingJobs: {
+      access: 'read',
+      summary:
+        'training job list, newest first: `NameContains`, `StatusEquals`, `MaxResults`/`NextToken` (time bounds, `SortOrder: Ascending` and `WarmPoolStatusEquals` refused)',
+      async handle(input) {
+        if (input.WarmPoolStatusEquals !== undefined) {
+          throw notSupported('WarmPoolStatusEquals', 'there are no warm pools');
+        }
+        const page = await trainingJobs.list(listFilter(input));
+        return defined({
+          TrainingJobSummaries: page.items.map((job) =>
+            defined({
+              TrainingJobName: job.TrainingJobName,
+              TrainingJobArn: job.TrainingJobArn,
+              TrainingJobStatus: job.TrainingJobStatus,
+              CreationTime: epochSeconds(job.CreationTime),
+              LastModifiedTime: epochSeconds(job.LastModifiedTime),
+              TrainingEndTime: epochSeconds(job.TrainingEndTime),
+            }),
+          ),
+          NextToken: page.nextPageToken,
+        });
+      },
+    },
+    StopTrainingJob: {
+      access: 'write',
+      summary: 'training job stop',
+      async handle(input) {
+        const name = input.TrainingJobName as string;
+        await orCouldNotFind('requested job', name, () => trainingJobs.stop(name));
         return {};
       },
     },
