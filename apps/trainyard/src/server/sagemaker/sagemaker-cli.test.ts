@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -57,6 +57,39 @@ function job(name: string) {
         },
       ],
     },
+  };
+}
+
+/** Label-first CSV rows of a separable binary problem (SageMaker's XGBoost CSV layout). */
+function labelFirstCsv(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = ((i * 37) % 100) / 50 - 1;
+    const b = ((i * 61) % 100) / 50 - 1;
+    lines.push(`${a - b > 0 ? 1 : 0},${a},${b}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function trainingJob(name: string, prefix: string) {
+  return {
+    TrainingJobName: name,
+    RoleArn: 'arn:aws:iam::000000000000:role/trainyard',
+    AlgorithmSpecification: {
+      TrainingImage: '382416733822.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
+      TrainingInputMode: 'File',
+    },
+    HyperParameters: { objective: 'binary:logistic', num_round: '10', max_depth: '2' },
+    InputDataConfig: [
+      {
+        ChannelName: 'train',
+        ContentType: 'text/csv',
+        DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://work/${prefix}/train/` } },
+      },
+    ],
+    OutputDataConfig: { S3OutputPath: `s3://work/${prefix}/models` },
+    ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+    StoppingCondition: { MaxRuntimeInSeconds: 600 },
   };
 }
 
@@ -149,6 +182,72 @@ writeFileSync(process.env.TRAINYARD_OPT_ML + '/processing/output/done.txt', 'don
       expect(missing.stderr).toMatch(/ValidationException.*Could not find/);
     },
     120_000,
+  );
+
+  it.skipIf(!hasAwsCli)(
+    'trains XGBoost with aws s3 cp, aws sagemaker create-training-job and wait',
+    async () => {
+      writeFileSync(join(work, 'train.csv'), labelFirstCsv(200));
+      writeFileSync(join(work, 'cli-xgb.json'), JSON.stringify(trainingJob('cli-xgb', 'cli-xgb')));
+      const s3 = (...args: string[]) =>
+        run(awsCli, ['s3', ...args, '--endpoint-url', t.baseUrl], { env, cwd: work });
+      await s3('cp', 'train.csv', 's3://work/cli-xgb/train/train.csv');
+      const created = await aws('create-training-job', '--cli-input-json', 'file://cli-xgb.json');
+      expect(created.TrainingJobArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:training-job/cli-xgb');
+      // The CLI's waiter sleeps 120 s between polls: poll first, then let the waiter confirm.
+      const deadline = Date.now() + 90_000;
+      while (
+        (await aws('describe-training-job', '--training-job-name', 'cli-xgb')).TrainingJobStatus ===
+        'InProgress'
+      ) {
+        if (Date.now() > deadline) throw new Error('cli-xgb did not finish');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await aws('wait', 'training-job-completed-or-stopped', '--training-job-name', 'cli-xgb');
+      const job = await aws('describe-training-job', '--training-job-name', 'cli-xgb');
+      expect(job.TrainingJobStatus).toBe('Completed');
+      expect(job.ModelArtifacts.S3ModelArtifacts).toBe(
+        's3://work/cli-xgb/models/cli-xgb/output/model.tar.gz',
+      );
+      await s3('cp', job.ModelArtifacts.S3ModelArtifacts, 'model.tar.gz');
+      expect(readFileSync(join(work, 'model.tar.gz')).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    },
+    150_000,
+  );
+
+  it.skipIf(!hasBoto3)(
+    'trains XGBoost with boto3 upload_file, create_training_job and its waiter',
+    async () => {
+      writeFileSync(join(work, 'train.csv'), labelFirstCsv(200));
+      const script = `
+import json, os, sys, boto3
+s3 = boto3.client('s3', endpoint_url=os.environ['ENDPOINT'])
+sm = boto3.client('sagemaker', endpoint_url=os.environ['ENDPOINT'])
+spec = json.loads(sys.argv[1])
+s3.upload_file('train.csv', 'work', 'boto-xgb/train/train.csv')
+sm.create_training_job(**spec)
+sm.get_waiter('training_job_completed_or_stopped').wait(TrainingJobName=spec['TrainingJobName'], WaiterConfig={'Delay': 1, 'MaxAttempts': 120})
+job = sm.describe_training_job(TrainingJobName=spec['TrainingJobName'])
+uri = job['ModelArtifacts']['S3ModelArtifacts']
+s3.download_file('work', uri[len('s3://work/'):], 'boto-model.tar.gz')
+print(json.dumps({'status': job['TrainingJobStatus'], 'secondary': [t['Status'] for t in job['SecondaryStatusTransitions']], 'uri': uri}))
+`;
+      const { stdout } = await run(
+        python,
+        ['-c', script, JSON.stringify(trainingJob('boto-xgb', 'boto-xgb'))],
+        {
+          env,
+          cwd: work,
+        },
+      );
+      const result = JSON.parse(stdout);
+      expect(result.status).toBe('Completed');
+      expect(result.secondary[0]).toBe('Starting');
+      expect(result.secondary.at(-1)).toBe('Completed');
+      expect(result.uri).toBe('s3://work/boto-xgb/models/boto-xgb/output/model.tar.gz');
+      expect(readFileSync(join(work, 'boto-model.tar.gz')).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    },
+    150_000,
   );
 
   it.skipIf(!hasBoto3)(
