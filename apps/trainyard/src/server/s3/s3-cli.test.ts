@@ -70,7 +70,7 @@ describe('S3 door with the aws CLI and boto3', () => {
     expect((await t.platform.blobs.list('cli-bucket')).items).toEqual([]);
     await aws('s3', 'rb', 's3://cli-bucket');
     await expect(t.platform.blobs.headBucket('cli-bucket')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-  });
+  }, 120_000);
 
   it.skipIf(!hasBoto3)('serves boto3 upload_file and download_file', async () => {
     const script = `
@@ -84,5 +84,5 @@ print(s3.head_object(Bucket='boto-bucket', Key='in/train.bin')['ETag'])
     const { stdout } = await run(python, ['-c', script], { env, cwd: work });
     expect(stdout.trim()).toMatch(/^"[0-9a-f]{32}-\d+"$/);
     expect(md5(readFileSync(join(work, 'boto-back.bin')))).toBe(md5(big));
-  });
+  }, 120_000);
 });
