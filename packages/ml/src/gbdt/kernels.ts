@@ -17,6 +17,8 @@
  * - binning: one feature at a time.
  */
 
+import type { WasmKernels, WasmShared } from '../wasm/kernels.js';
+
 /** Arrays shared by the calling thread and the workers (SharedArrayBuffers when workers are used). */
 export interface GbdtWorkspace {
   n: number;
@@ -56,6 +58,13 @@ export interface GbdtWorkspace {
   sums: Float64Array;
   /** Split-search results, 6 doubles per (evaluated node, feature part): gain, feature, bin, missing-left, G_L, H_L. */
   res: Float64Array;
+  /**
+   * With WebAssembly kernels: the module and the memory holding rowBins, gh, rowIdx and hist (a worker
+   * instantiates its own `kern` from it); null for the JS kernels.
+   */
+  wasm: WasmShared | null;
+  /** This thread's instance of the WebAssembly kernels, or null to run the JS reference kernels. */
+  kern: WasmKernels | null;
 }
 
 export const CMD_GRAD = 1;
@@ -191,7 +200,14 @@ export function histJobs(
     if (t[o + 3]! >= 0) {
       const large = t[o + 3]! * slotSize;
       const k1 = f1 * 512;
-      for (let k = f0 * 512; k < k1; k++) hist[large + k]! -= hist[small + k]!;
+      const kern = ws.kern;
+      if (kern !== null)
+        kern.subtract(
+          hist.byteOffset + (large + f0 * 512) * 8,
+          hist.byteOffset + (small + f0 * 512) * 8,
+          k1 - f0 * 512,
+        );
+      else for (let k = f0 * 512; k < k1; k++) hist[large + k]! -= hist[small + k]!;
     }
     if (t[o + 4]! >= 0) evalNode(ws, t[o + 4]! * slotSize, t[o + 5]!, f0, f1, fp, fParts);
     if (t[o + 6]! >= 0) evalNode(ws, t[o + 6]! * slotSize, t[o + 7]!, f0, f1, fp, fParts);
@@ -291,7 +307,7 @@ export function gradKernel(ws: GbdtWorkspace, i0: number, i1: number): void {
 /**
  * Histogram of features [f0, f1) of rows rowIdx[start..end) (start..end when `identity` is 1) into the
  * slot at `base`. Whole 4-feature words are read with one 32-bit load; features of a word shared with
- * another feature part are read as bytes.
+ * another feature part are read as bytes. With `ws.kern`, the WebAssembly kernel does the same sums.
  */
 export function histBuild(
   ws: GbdtWorkspace,
@@ -319,8 +335,29 @@ export function histBuild(
     h1 = f1;
     t0 = f1;
   }
+  hist.fill(0, base + f0 * 512, base + f1 * 512);
+  const kern = ws.kern;
+  if (kern !== null) {
+    // Same adds in the same order as below, (g, h) as one f64x2 add per bin.
+    kern.histBuild(
+      rowBins.byteOffset,
+      stride,
+      gh.byteOffset,
+      rowIdx.byteOffset,
+      start,
+      end,
+      identity,
+      hist.byteOffset + base * 8,
+      w0,
+      w1,
+      f0,
+      h1,
+      t0,
+      f1,
+    );
+    return;
+  }
   {
-    hist.fill(0, base + f0 * 512, base + f1 * 512);
     const wb = base + w0 * 2048;
     for (let j = start; j < end; j++) {
       const i = identity === 1 ? j : rowIdx[j]!;

@@ -31,6 +31,8 @@ function workerSource(): string {
 const { workerData } = require('node:worker_threads');
 ${kernelSource()}
 const ws = workerData.ws;
+// Each thread has its own instance of the WebAssembly kernels over the one shared memory.
+if (ws.wasm) ws.kern = new WebAssembly.Instance(ws.wasm.module, { env: { memory: ws.wasm.memory } }).exports;
 const ctrl = workerData.ctrl;
 const tid = workerData.tid;
 let seq = 0;
@@ -88,7 +90,8 @@ class NodeWorkerExecutor implements GbdtExecutor {
     for (let t = 1; t < this.threads; t++) {
       const w = new Worker(src, {
         eval: true,
-        workerData: { ws, ctrl: this.ctrl, tid: t, errorText: this.errorText },
+        // The calling thread's kernel instance cannot be cloned; workers make their own from ws.wasm.
+        workerData: { ws: { ...ws, kern: null }, ctrl: this.ctrl, tid: t, errorText: this.errorText },
       });
       w.unref();
       this.workers.push(w);
