@@ -66,9 +66,11 @@ export function resolveLinearParams(raw: Readonly<Record<string, HyperValue>> = 
  * Trains SageMaker's Linear Learner: logistic (binary_classifier), softmax (multiclass_classifier) or
  * least-squares (regressor) on mini-batches with Adam or SGD (`epochs` passes, `mini_batch_size` rows per
  * step), or full-batch L-BFGS (up to `epochs × 20` iterations). `wd` is the L2 penalty (wd/2·‖w‖²), `l1`
- * the L1 penalty (proximal step). With `normalize_data` (default true) features are standardised; with a
- * validation set, training stops when its loss has not improved by `early_stopping_tolerance` (relative)
- * for `early_stopping_patience` epochs, and the best epoch's weights are kept.
+ * the L1 penalty (proximal step). With `normalize_data` (default true) features are standardised. Training
+ * stops when the monitored loss (validation loss with a validation set, else training loss) has not
+ * improved by `early_stopping_tolerance` (relative) for `early_stopping_patience` epochs, and the best
+ * epoch's weights are kept; except L-BFGS without a validation set, which runs until its own convergence
+ * test (largest gradient component < 1e-7 or relative loss change < 1e-7) or `epochs × 20` iterations.
  *
  * @example
  * const m = trainLinearLearner({ x, y }, { predictor_type: 'binary_classifier', optimizer: 'lbfgs', wd: '0.001' });
@@ -154,7 +156,14 @@ export function trainLinearLearner(
     let epoch = 0;
     lbfgs(theta, (w, g) => lossAndGrad(p, tr, w, g, all, tr.n, scratch, true), {
       maxIter: p.epochs * 20,
-      onIter: (_it, loss) => endEpoch(epoch++, loss),
+      // Without a validation set the training loss is what L-BFGS minimises: stopping on a 0.1% relative
+      // improvement would end it far from the optimum (on scikit-learn's diabetes it stopped after 8
+      // iterations at test RMSE 56.83 where least squares gives 56.39). It runs to its own convergence test.
+      onIter: (_it, loss) => {
+        if (va) return endEpoch(epoch++, loss);
+        trainLoss.push(loss);
+        return true;
+      },
     });
     if (bestEpoch < 0 || !va) best.set(theta);
   } else {
