@@ -236,8 +236,10 @@ export function trainLinearLearner(
 interface Prepared {
   n: number;
   d: number;
-  /** Standardised rows, row-major float32 (the input's precision; half the memory traffic of float64). */
-  x: Float32Array;
+  /** Standardised columns, float32 (the input's precision; half the memory traffic of float64). */
+  cols: Float32Array[];
+  /** The same values row-major, made on first use by the per-row (mini-batch, multiclass, weighted) path. */
+  x: Float32Array | undefined;
   /** Whether every row weight is 1. */
   unweighted: boolean;
   y: Float64Array;
@@ -249,16 +251,17 @@ function prepare(ds: Dataset, mean: Float64Array, std: Float64Array, yMean: numb
   const { x } = ds;
   const n = x.rows;
   const d = x.cols;
-  const out = new Float32Array(n * d);
+  const cols: Float32Array[] = [];
   for (let j = 0; j < d; j++) {
     const c = x.column(j);
     const m = mean[j]!;
     const inv = 1 / std[j]!;
+    const out = new Float32Array(n);
     let bad = 0;
     for (let i = 0; i < n; i++) {
       const v = c[i]!;
       bad += v - v;
-      out[i * d + j] = (v - m) * inv;
+      out[i] = (v - m) * inv;
     }
     // v - v is NaN exactly for NaN and ±Infinity: one check per column instead of one per value.
     if (bad !== 0 || Number.isNaN(bad))
@@ -268,12 +271,30 @@ function prepare(ds: Dataset, mean: Float64Array, std: Float64Array, yMean: numb
             'x',
             `linear learner needs finite features; row ${i}, column ${j} is ${c[i]}`,
           );
+    cols.push(out);
   }
   const y = Float64Array.from(ds.y, (v) => (v - yMean) / yStd);
   const w = ds.weight ? Float64Array.from(ds.weight) : new Float64Array(n).fill(1);
   const all = new Uint32Array(n);
   for (let i = 0; i < n; i++) all[i] = i;
-  return { n, d, x: out, unweighted: !ds.weight, y, w, all: all as Uint32Array };
+  return { n, d, cols, x: undefined, unweighted: !ds.weight, y, w, all: all as Uint32Array };
+}
+
+/** Row-major copy of the standardised columns, in row blocks so reads and writes both stay in cache. */
+function rowMajor(data: Prepared): Float32Array {
+  if (!data.x) {
+    const { n, d, cols } = data;
+    const x = new Float32Array(n * d);
+    for (let i0 = 0; i0 < n; i0 += 1024) {
+      const i1 = Math.min(n, i0 + 1024);
+      for (let j = 0; j < d; j++) {
+        const c = cols[j]!;
+        for (let i = i0; i < i1; i++) x[i * d + j] = c[i]!;
+      }
+    }
+    data.x = x;
+  }
+  return data.x;
 }
 
 /** Mean weighted loss over `rows` plus penalties; writes the gradient when `grad` is given. */
@@ -289,15 +310,15 @@ function lossAndGrad(
 ): number {
   const d = data.d;
   const K = z.length;
-  const X = data.x;
   if (grad) grad.fill(0);
   let loss = 0;
   let wsum = 0;
   // Every row once (full batch, or one mini-batch holding all rows in some order): the sums need no row list.
   if (K === 1 && grad && cnt === data.n && data.unweighted) {
-    loss = fullBatchSingle(p.predictorType === 'binary_classifier', X, data.y, theta, grad, cnt, d);
+    loss = fullBatchSingle(p.predictorType === 'binary_classifier', data.cols, data.y, theta, grad, cnt, z);
     wsum = cnt;
-  } else
+  } else {
+    const X = rowMajor(data);
     for (let r = 0; r < cnt; r++) {
       const i = rows[r]!;
       const wi = data.w[i]!;
@@ -334,6 +355,7 @@ function lossAndGrad(
         }
       }
     }
+  }
   const inv = 1 / (wsum || 1);
   loss *= inv;
   if (grad) for (let q = 0; q < grad.length; q++) grad[q]! *= inv;
@@ -346,56 +368,65 @@ function lossAndGrad(
   return loss;
 }
 
+const LIN_BLOCK = 2048;
+
 /**
- * `lossAndGrad`'s sums for one output over every row, unweighted (full-batch L-BFGS): two rows per step
- * share each weight load and each gradient update, and the logistic loss and its derivative share one
- * exp. Writes the summed gradient into `grad` (bias last) and returns the summed loss.
+ * `lossAndGrad`'s sums for one output over every row, unweighted (full-batch L-BFGS), column by column:
+ * per block of rows, the margins are built by one contiguous multiply-add pass per feature, then the
+ * loss and its derivative per row (logistic loss and σ share one exp), then each feature's gradient is a
+ * contiguous dot product, all within a block that stays in L1. Writes the summed gradient into `grad`
+ * (bias last) and returns the summed loss.
  */
 function fullBatchSingle(
   logistic: boolean,
-  X: Float32Array,
+  cols: Float32Array[],
   y: Float64Array,
   theta: Float64Array,
   grad: Float64Array,
   n: number,
-  d: number,
+  _scratch: Float64Array,
 ): number {
+  const d = cols.length;
   const b = theta[d]!;
+  const z = new Float64Array(LIN_BLOCK);
   let loss = 0;
   let gb = 0;
-  for (let i = 0; i < n; i += 2) {
-    const two = i + 1 < n;
-    const oa = i * d;
-    // A lone last row is paired with itself and its second half discarded.
-    const ob = two ? oa + d : oa;
-    let sa = b;
-    let sb = b;
+  for (let i0 = 0; i0 < n; i0 += LIN_BLOCK) {
+    const m = Math.min(LIN_BLOCK, n - i0);
+    z.fill(b);
     for (let j = 0; j < d; j++) {
-      const t = theta[j]!;
-      sa += X[oa + j]! * t;
-      sb += X[ob + j]! * t;
+      const c = cols[j]!;
+      const w = theta[j]!;
+      for (let i = 0; i < m; i++) z[i]! += c[i0 + i]! * w;
     }
-    const ya = y[i]!;
-    const yb = two ? y[i + 1]! : 0;
-    let da: number;
-    let db: number;
-    if (logistic) {
-      // log(1 + e^s) − y·s = max(s, 0) + log1p(e^−|s|) − y·s; σ(s) from the same e^−|s|.
-      const ea = Math.exp(-Math.abs(sa));
-      const eb = Math.exp(-Math.abs(sb));
-      loss += Math.max(sa, 0) + Math.log1p(ea) - ya * sa;
-      da = (sa >= 0 ? 1 / (1 + ea) : ea / (1 + ea)) - ya;
-      if (two) loss += Math.max(sb, 0) + Math.log1p(eb) - yb * sb;
-      db = (sb >= 0 ? 1 / (1 + eb) : eb / (1 + eb)) - yb;
-    } else {
-      da = sa - ya;
-      db = sb - yb;
-      loss += 0.5 * da * da;
-      if (two) loss += 0.5 * db * db;
+    for (let i = 0; i < m; i++) {
+      const s = z[i]!;
+      const yi = y[i0 + i]!;
+      let dz: number;
+      if (logistic) {
+        // log(1 + e^s) − y·s = max(s, 0) + log1p(e^−|s|) − y·s; σ(s) from the same e^−|s|.
+        const e = Math.exp(-Math.abs(s));
+        loss += Math.max(s, 0) + Math.log1p(e) - yi * s;
+        dz = (s >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi;
+      } else {
+        dz = s - yi;
+        loss += 0.5 * dz * dz;
+      }
+      z[i] = dz;
+      gb += dz;
     }
-    if (!two) db = 0;
-    gb += da + db;
-    for (let j = 0; j < d; j++) grad[j]! += da * X[oa + j]! + db * X[ob + j]!;
+    for (let j = 0; j < d; j++) {
+      const c = cols[j]!;
+      let g0 = 0;
+      let g1 = 0;
+      let i = 0;
+      for (; i + 1 < m; i += 2) {
+        g0 += z[i]! * c[i0 + i]!;
+        g1 += z[i + 1]! * c[i0 + i + 1]!;
+      }
+      if (i < m) g0 += z[i]! * c[i0 + i]!;
+      grad[j]! += g0 + g1;
+    }
   }
   grad[d] = gb;
   return loss;
