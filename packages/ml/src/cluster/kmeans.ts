@@ -219,14 +219,15 @@ export function trainKMeans(
   // Row-major float32 copy (the input's precision): half the memory traffic of float64 per pass;
   // all arithmetic is float64.
   const X = rowMajorF32(x);
-  // Tolerance is relative to the mean feature variance, as in scikit-learn.
+  // Tolerance is relative to the mean feature variance, as in scikit-learn (from the contiguous columns).
   let varSum = 0;
   for (let j = 0; j < d; j++) {
+    const c = x.column(j);
     let s = 0;
     let s2 = 0;
-    for (let i = 0; i < n; i++) s += X[i * d + j]!;
+    for (let i = 0; i < n; i++) s += c[i]!;
     const m = s / n;
-    for (let i = 0; i < n; i++) s2 += (X[i * d + j]! - m) ** 2;
+    for (let i = 0; i < n; i++) s2 += (c[i]! - m) ** 2;
     varSum += s2 / n;
   }
   const shiftTol = tol * (varSum / d);
@@ -301,8 +302,7 @@ function plusPlusInit(X: Float32Array, n: number, d: number, k: number, rng: Ran
     for (let j = 0; j < d; j++) C[c * d + j] = X[pick * d + j]!;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += (X[i * d + j]! - C[c * d + j]!) ** 2;
+      const s = sqDist(X, i * d, C, c * d, d);
       if (s < dist[i]!) dist[i] = s;
       total += dist[i]!;
     }
@@ -325,13 +325,21 @@ function rowMajorF32(x: DenseMatrix): Float32Array {
   const n = x.rows;
   const d = x.cols;
   const out = new Float32Array(n * d);
+  const cols = Array.from({ length: d }, (_, j) => x.column(j));
+  // In row blocks, so the strided writes stay in cache.
+  for (let i0 = 0; i0 < n; i0 += 1024) {
+    const i1 = Math.min(n, i0 + 1024);
+    for (let j = 0; j < d; j++) {
+      const c = cols[j]!;
+      for (let i = i0; i < i1; i++) out[i * d + j] = c[i]!;
+    }
+  }
   for (let j = 0; j < d; j++) {
-    const c = x.column(j);
+    const c = cols[j]!;
     for (let i = 0; i < n; i++) {
       const v = c[i]!;
       if (!Number.isFinite(v))
         throw new MlInputError('x', `row ${i}, column ${j} is ${v}; this algorithm needs finite values`);
-      out[i * d + j] = v;
     }
   }
   return out;
