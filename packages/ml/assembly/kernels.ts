@@ -70,3 +70,55 @@ export function subtract(a: usize, b: usize, count: i32): void {
     b += 16;
   }
 }
+
+// ---- linear learner --------------------------------------------------------------------------------
+
+/** z[i] = b + Σ_j cols[j][i0 + i] · theta[j] for i < m (cols: d float32 columns of n values, back to back). */
+export function linMargins(cols: usize, n: i32, d: i32, theta: usize, z: usize, i0: i32, m: i32, b: f64): void {
+  const bb = f64x2.splat(b);
+  let i = 0;
+  for (; i + 2 <= m; i += 2) v128.store(z + (<usize>i << 3), bb);
+  for (; i < m; i++) store<f64>(z + (<usize>i << 3), b);
+  for (let j = 0; j < d; j++) {
+    const w = load<f64>(theta + (<usize>j << 3));
+    const ww = f64x2.splat(w);
+    const c = cols + (<usize>(j * n + i0) << 2);
+    i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const v = v128.load(c + (<usize>i << 2), 0, 4);
+      const zp = z + (<usize>i << 3);
+      v128.store(zp, f64x2.add(v128.load(zp), f64x2.mul(f64x2.promote_low_f32x4(v), ww)));
+      const hi = f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1));
+      v128.store(zp, f64x2.add(v128.load(zp, 16), f64x2.mul(hi, ww)), 16);
+    }
+    for (; i < m; i++) {
+      const zp = z + (<usize>i << 3);
+      store<f64>(zp, load<f64>(zp) + <f64>load<f32>(c + (<usize>i << 2)) * w);
+    }
+  }
+}
+
+/** grad[j] += Σ_i dz[i] · cols[j][i0 + i] for i < m. */
+export function linGrad(cols: usize, n: i32, d: i32, dz: usize, i0: i32, m: i32, grad: usize): void {
+  for (let j = 0; j < d; j++) {
+    const c = cols + (<usize>(j * n + i0) << 2);
+    let a0 = f64x2.splat(0);
+    let a1 = f64x2.splat(0);
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const v = v128.load(c + (<usize>i << 2), 0, 4);
+      const zp = z_at(dz, i);
+      a0 = f64x2.add(a0, f64x2.mul(f64x2.promote_low_f32x4(v), v128.load(zp)));
+      a1 = f64x2.add(a1, f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1)), v128.load(zp, 16)));
+    }
+    let s = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1) + (f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1));
+    for (; i < m; i++) s += load<f64>(z_at(dz, i)) * <f64>load<f32>(c + (<usize>i << 2));
+    const g = grad + (<usize>j << 3);
+    store<f64>(g, load<f64>(g) + s);
+  }
+}
+
+@inline
+function z_at(z: usize, i: i32): usize {
+  return z + (<usize>i << 3);
+}

@@ -2,6 +2,7 @@ import { MlInputError } from '../core/errors.js';
 import { type HyperValue, ParamReader } from '../core/params.js';
 import { Random } from '../core/random.js';
 import { type Dataset, validateDataset } from '../data/dataset.js';
+import { kernelArena, type WasmKernels } from '../wasm/kernels.js';
 import { lbfgs } from './lbfgs.js';
 import { LinearModel, type PredictorType } from './model.js';
 
@@ -79,7 +80,11 @@ export function resolveLinearParams(raw: Readonly<Record<string, HyperValue>> = 
 export function trainLinearLearner(
   train: Dataset,
   hyperparameters: Readonly<Record<string, HyperValue>>,
-  options: { validation?: Dataset } = {},
+  /**
+   * `kernels`: 'wasm' (default where available) runs the full-batch L-BFGS sums in the WebAssembly SIMD
+   * kernels, 'js' in the JS reference.
+   */
+  options: { validation?: Dataset; kernels?: 'wasm' | 'js' } = {},
 ): LinearModel {
   const p = resolveLinearParams(hyperparameters);
   const cls = p.predictorType !== 'regressor';
@@ -117,7 +122,9 @@ export function trainLinearLearner(
     for (let i = 0; i < y.length; i++) s2 += (y[i]! - yMean) ** 2;
     yStd = Math.sqrt(s2 / y.length) || 1;
   }
-  const tr = prepare(train, mean, std, yMean, yStd);
+  // The full-batch single-output case (L-BFGS) keeps its columns in the WebAssembly kernels' memory.
+  const useWasm = options.kernels !== 'js' && p.optimizer === 'lbfgs' && K === 1 && !train.weight;
+  const tr = prepare(train, mean, std, yMean, yStd, useWasm);
   const va = val ? prepare(val, mean, std, yMean, yStd) : undefined;
   const nTheta = d * K + K;
   const theta = new Float64Array(nTheta);
@@ -242,21 +249,32 @@ interface Prepared {
   x: Float32Array | undefined;
   /** Whether every row weight is 1. */
   unweighted: boolean;
+  /** The columns back to back in the WebAssembly kernels' memory, with their scratch arrays. */
+  wasm?: { kern: WasmKernels; cols: Float32Array; z: Float64Array; theta: Float64Array; grad: Float64Array };
   y: Float64Array;
   w: Float64Array;
   all: Uint32Array;
 }
 
-function prepare(ds: Dataset, mean: Float64Array, std: Float64Array, yMean: number, yStd: number): Prepared {
+function prepare(
+  ds: Dataset,
+  mean: Float64Array,
+  std: Float64Array,
+  yMean: number,
+  yStd: number,
+  useWasm = false,
+): Prepared {
   const { x } = ds;
   const n = x.rows;
   const d = x.cols;
   const cols: Float32Array[] = [];
+  const ka = useWasm ? kernelArena(4 * n * d + 8 * (2 * LIN_BLOCK + 2 * d + 2), 4) : null;
+  const block = ka ? ka.arena.f32(n * d) : undefined;
   for (let j = 0; j < d; j++) {
     const c = x.column(j);
     const m = mean[j]!;
     const inv = 1 / std[j]!;
-    const out = new Float32Array(n);
+    const out = block ? block.subarray(j * n, (j + 1) * n) : new Float32Array(n);
     let bad = 0;
     for (let i = 0; i < n; i++) {
       const v = c[i]!;
@@ -277,7 +295,16 @@ function prepare(ds: Dataset, mean: Float64Array, std: Float64Array, yMean: numb
   const w = ds.weight ? Float64Array.from(ds.weight) : new Float64Array(n).fill(1);
   const all = new Uint32Array(n);
   for (let i = 0; i < n; i++) all[i] = i;
-  return { n, d, cols, x: undefined, unweighted: !ds.weight, y, w, all: all as Uint32Array };
+  const wasm = ka
+    ? {
+        kern: ka.kern,
+        cols: block!,
+        z: ka.arena.f64(LIN_BLOCK),
+        theta: ka.arena.f64(d + 1),
+        grad: ka.arena.f64(d + 1),
+      }
+    : undefined;
+  return { n, d, cols, x: undefined, unweighted: !ds.weight, y, w, all: all as Uint32Array, wasm };
 }
 
 /** Row-major copy of the standardised columns, in row blocks so reads and writes both stay in cache. */
@@ -315,7 +342,10 @@ function lossAndGrad(
   let wsum = 0;
   // Every row once (full batch, or one mini-batch holding all rows in some order): the sums need no row list.
   if (K === 1 && grad && cnt === data.n && data.unweighted) {
-    loss = fullBatchSingle(p.predictorType === 'binary_classifier', data.cols, data.y, theta, grad, cnt, z);
+    const logistic = p.predictorType === 'binary_classifier';
+    loss = data.wasm
+      ? fullBatchWasm(logistic, data.wasm, data.y, theta, grad, cnt, d)
+      : fullBatchSingle(logistic, data.cols, data.y, theta, grad, cnt, z);
     wsum = cnt;
   } else {
     const X = rowMajor(data);
@@ -369,6 +399,51 @@ function lossAndGrad(
 }
 
 const LIN_BLOCK = 2048;
+
+/**
+ * `fullBatchSingle` with the per-feature passes (margins, gradient dot products) in the WebAssembly SIMD
+ * kernels; the per-row loss and derivative stay here (exp / log1p). Same sums up to rounding order.
+ */
+function fullBatchWasm(
+  logistic: boolean,
+  w: NonNullable<Prepared['wasm']>,
+  y: Float64Array,
+  theta: Float64Array,
+  grad: Float64Array,
+  n: number,
+  d: number,
+): number {
+  const { kern, z } = w;
+  w.theta.set(theta);
+  w.grad.fill(0);
+  const b = theta[d]!;
+  const colsAt = w.cols.byteOffset;
+  let loss = 0;
+  let gb = 0;
+  for (let i0 = 0; i0 < n; i0 += LIN_BLOCK) {
+    const m = Math.min(LIN_BLOCK, n - i0);
+    kern.linMargins(colsAt, n, d, w.theta.byteOffset, z.byteOffset, i0, m, b);
+    for (let i = 0; i < m; i++) {
+      const s = z[i]!;
+      const yi = y[i0 + i]!;
+      let dz: number;
+      if (logistic) {
+        const e = Math.exp(-Math.abs(s));
+        loss += Math.max(s, 0) + Math.log1p(e) - yi * s;
+        dz = (s >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi;
+      } else {
+        dz = s - yi;
+        loss += 0.5 * dz * dz;
+      }
+      z[i] = dz;
+      gb += dz;
+    }
+    kern.linGrad(colsAt, n, d, z.byteOffset, i0, m, w.grad.byteOffset);
+  }
+  for (let j = 0; j < d; j++) grad[j] = w.grad[j]!;
+  grad[d] = gb;
+  return loss;
+}
 
 /**
  * `lossAndGrad`'s sums for one output over every row, unweighted (full-batch L-BFGS), column by column:

@@ -25,6 +25,17 @@ export interface WasmKernels {
     f1: number,
   ): void;
   subtract(a: number, b: number, count: number): void;
+  linMargins(
+    cols: number,
+    n: number,
+    d: number,
+    theta: number,
+    z: number,
+    i0: number,
+    m: number,
+    b: number,
+  ): void;
+  linGrad(cols: number, n: number, d: number, dz: number, i0: number, m: number, grad: number): void;
 }
 
 // @types/node does not declare WebAssembly (lib.dom does); only what is used here, typed locally so the
@@ -71,6 +82,17 @@ export function wasmKernelModule(): WasmModule | null {
   return compiled;
 }
 
+/**
+ * An arena of `bytes` bytes in `count` arrays with the kernels instantiated over it, for single-threaded
+ * callers; null when WebAssembly SIMD is unavailable or the size exceeds wasm32's 4 GiB.
+ */
+export function kernelArena(bytes: number, count: number): { arena: WasmArena; kern: WasmKernels } | null {
+  const module = wasmKernelModule();
+  if (!module) return null;
+  const arena = WasmArena.create(bytes, count);
+  return arena ? { arena, kern: instantiateKernels({ module, memory: arena.memory }) } : null;
+}
+
 /** Instantiates the kernels over `memory` (one instance per thread). */
 export function instantiateKernels(shared: WasmShared): WasmKernels {
   const inst = new wasmApi!.Instance(shared.module, { env: { memory: shared.memory } });
@@ -112,6 +134,14 @@ export class WasmArena {
 
   u32(len: number): Uint32Array {
     return new Uint32Array(this.memory.buffer, this.take(4 * len), len);
+  }
+
+  f32(len: number): Float32Array {
+    return new Float32Array(this.memory.buffer, this.take(4 * len), len);
+  }
+
+  i32(len: number): Int32Array {
+    return new Int32Array(this.memory.buffer, this.take(4 * len), len);
   }
 
   u8(len: number): Uint8Array {
