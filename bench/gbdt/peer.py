@@ -3,7 +3,7 @@
 
   /usr/bin/python3 peer.py data DIR          -> writes DIR/{binary,regression}_{train,test}.{x.f32,y.f32} + meta.json
   /usr/bin/python3 peer.py serve DIR        -> reads one JSON command a line on stdin, answers one JSON line:
-      {"op": "train", "set": "binary", "threads": 1}   -> {"train_s", "quality"} (one training; the model is kept)
+      {"op": "train", "set": "binary", "threads": 1}   -> {"train_s", "cpu_s", "quality"} (one training; the model is kept)
       {"op": "predict", "set": "binary", "threads": 2} -> {"predict_s"} (one batch prediction of the test rows)
       {"op": "single", "set": "binary"}                -> {"single_row_us"} (mean over 2000 1-row predictions)
   run.mjs drives it so that XGBoost and Trainyard alternate run by run.
@@ -55,12 +55,14 @@ def serve(d):
             p = dict(objective=obj, tree_method="hist", max_depth=DEPTH, eta=ETA, max_bin=BINS, nthread=nt,
                      verbosity=0)
             t = time.perf_counter()
+            c = time.process_time()
             bst = xgb.train(p, xgb.DMatrix(Xtr, label=ytr, nthread=nt), num_boost_round=ROUNDS)
             train_s = time.perf_counter() - t
+            cpu_s = time.process_time() - c
             models[name] = bst
             pred = bst.inplace_predict(Xte)
             q = float(roc_auc_score(yte, pred)) if name == "binary" else float(np.sqrt(np.mean((pred - yte) ** 2)))
-            out = {"train_s": train_s, "quality": q}
+            out = {"train_s": train_s, "cpu_s": cpu_s, "quality": q}
         elif c["op"] == "predict":
             bst = models[name]
             bst.set_param({"nthread": nt})

@@ -63,13 +63,15 @@ try {
         runs,
         () => {
           const t = performance.now();
+          const c = process.cpuUsage();
           model = trainGbdt({ x: tr.x, y: tr.y }, hp, { workerFactory: nodeWorkerFactory });
-          return { s: (performance.now() - t) / 1000 };
+          const u = process.cpuUsage(c);
+          return { s: (performance.now() - t) / 1000, cpu: (u.user + u.system) / 1e6 };
         },
         async () => {
           const r = await peer.ask({ op: 'train', set: name, threads: nt });
           peerQuality = r.quality;
-          return { s: r.train_s };
+          return { s: r.train_s, cpu: r.cpu_s };
         },
       );
       const pool = nodePredictPool(nt);
@@ -109,6 +111,14 @@ try {
         ours_train_s: stats(train.map((r) => r.ours.s)),
         xgb_train_s: stats(train.map((r) => r.peer.s)),
         train_runs: train.map((r) => [r4(r.ours.s), r4(r.peer.s), r.ours.load]),
+        // CPU seconds (all threads of each process): less sensitive to other tenants than wall time at
+        // 1 thread; at 2 threads it also counts time spent waiting in spin loops (ours and OpenMP's).
+        train_cpu_ratio: stats(
+          train.map((r) => r.ours.cpu / r.peer.cpu),
+          3,
+        ),
+        ours_train_cpu_s: stats(train.map((r) => r.ours.cpu)),
+        xgb_train_cpu_s: stats(train.map((r) => r.peer.cpu)),
         [`ours_${s.quality}`]: +q.toFixed(5),
         [`xgb_${s.quality}`]: +peerQuality.toFixed(5),
         // Throughput ratio: ours rows/s over XGBoost's (higher is better) = peer time / our time.

@@ -739,16 +739,18 @@ export function binColumn(
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
   const col = data.subarray(f * n, (f + 1) * n);
+  // The column's bit patterns, read in place (no per-value round trip through a scratch float).
+  const colBits = new Uint32Array(data.buffer, data.byteOffset + 4 * f * n, n);
   let m = 0;
   for (let i = 0; i < n; i++) {
-    f32[0] = col[i]!;
+    const raw = colBits[i]!;
+    // NaN is excluded (exponent all ones, mantissa not zero).
+    if ((raw & 0x7fffffff) > 0x7f800000) continue;
     // -0 and +0 compare equal, so they must share a key.
-    const bits = u32[0]! === 0x80000000 ? 0 : u32[0]!;
-    // NaN is excluded; the key flip makes unsigned order equal float order.
-    if (!Number.isNaN(col[i]!)) {
-      keys[m] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
-      idx[m++] = i;
-    }
+    const bits = raw === 0x80000000 ? 0 : raw;
+    // The key flip makes unsigned order equal float order.
+    keys[m] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+    idx[m++] = i;
   }
   radixSort(keys, idx, keys2, idx2, m, counts);
   const missing = n - m;
