@@ -122,3 +122,60 @@ export function linGrad(cols: usize, n: i32, d: i32, dz: usize, i0: i32, m: i32,
 function z_at(z: usize, i: i32): usize {
   return z + (<usize>i << 3);
 }
+
+// ---- GBDT row partition ----------------------------------------------------------------------------
+
+/**
+ * Stable partition of rowIdx[a..b) by the uint8 bins of one feature (`col`, indexed by row): a row goes
+ * left when its bin <= `bin` or equals the missing bin `mb` (-1: none). In place (left rows compacted,
+ * right rows through sR) or, for a piece of a node cut between chunks, into sL / sR at the piece's offset.
+ * Returns the number of left rows. Integer work only: the same result as the JS partitionKernel.
+ */
+export function partition(
+  col: usize,
+  rowIdx: usize,
+  sL: usize,
+  sR: usize,
+  a: i32,
+  b: i32,
+  bin: i32,
+  mb: i32,
+  inPlace: i32,
+): i32 {
+  let l = 0;
+  let r = 0;
+  const dst = inPlace ? rowIdx : sL;
+  for (let j = a; j < b; j++) {
+    const i = load<u32>(rowIdx + (<usize>j << 2));
+    const v = <i32>load<u8>(col + <usize>i);
+    const left = <i32>(v <= bin) | <i32>(v == mb);
+    store<u32>(dst + (<usize>(a + l) << 2), i);
+    store<u32>(sR + (<usize>(a + r) << 2), i);
+    l += left;
+    r += 1 - left;
+  }
+  if (inPlace) memory.copy(rowIdx + (<usize>(a + l) << 2), sR + (<usize>a << 2), <usize>r << 2);
+  return l;
+}
+
+/** Last tree level: margin[i * K + k] += (left ? vl : vr) for the rows rowIdx[a..b), as splitLeafKernel. */
+export function splitLeaf(
+  col: usize,
+  rowIdx: usize,
+  margin: usize,
+  a: i32,
+  b: i32,
+  bin: i32,
+  mb: i32,
+  K: i32,
+  k: i32,
+  vl: f64,
+  vr: f64,
+): void {
+  for (let j = a; j < b; j++) {
+    const i = load<u32>(rowIdx + (<usize>j << 2));
+    const v = <i32>load<u8>(col + <usize>i);
+    const p = margin + (<usize>(i * K + k) << 3);
+    store<f64>(p, load<f64>(p) + (v <= bin || v == mb ? vl : vr));
+  }
+}

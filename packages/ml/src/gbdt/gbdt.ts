@@ -121,10 +121,13 @@ export function trainGbdt(
   const stride = (d + 3) & ~3;
   const m0 = baseMargin(p.objective, p.baseScore);
   const f64 = (len: number) => new Float64Array(alloc(8 * len));
-  // The arrays the WebAssembly kernels read and write live in their (shared) memory.
+  // The arrays the WebAssembly kernels read and write (bins, gradients, row index and scratch,
+  // histograms, margins) live in their (shared) memory.
   const histLen = slots * stride * FEATURE_STRIDE;
   const wasmModule = options.kernels === 'js' ? null : wasmKernelModule();
-  const arena = wasmModule ? WasmArena.create(n * stride + 16 * n + 4 * n + 8 * histLen, 4) : null;
+  const arena = wasmModule
+    ? WasmArena.create(n * stride + 16 * n + 12 * n + 8 * histLen + n * d + 8 * n * K, 8)
+    : null;
   const rowBins = arena ? arena.u8(n * stride) : new Uint8Array(alloc(n * stride));
   let xData = x.data;
   if (parallel && !(xData.buffer instanceof SharedArrayBuffer)) {
@@ -141,16 +144,16 @@ export function trainGbdt(
     binScratch: new Uint32Array(alloc(16 * n * (parallel ? threads : 1))),
     rowBins,
     bins32: new Uint32Array(rowBins.buffer, rowBins.byteOffset, (n * stride) >> 2),
-    colBins: new Uint8Array(alloc(n * d)),
+    colBins: arena ? arena.u8(n * d) : new Uint8Array(alloc(n * d)),
     gh: arena ? arena.f64(2 * n) : f64(2 * n),
     rowIdx: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
-    scratchL: new Uint32Array(alloc(4 * n)),
-    scratchR: new Uint32Array(alloc(4 * n)),
+    scratchL: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
+    scratchR: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
     hist: arena ? arena.f64(histLen) : f64(histLen),
     numBins: new Int32Array(alloc(4 * d)),
     hasMissing: new Uint8Array(alloc(d)),
     featMask: new Uint8Array(alloc(d)),
-    margin: f64(n * K).fill(m0),
+    margin: (arena ? arena.f64(n * K) : f64(n * K)).fill(m0),
     prob: f64(multi ? n * K : 0),
     y: f64(n),
     w: f64(train.weight ? n : 0),

@@ -564,6 +564,21 @@ export function partitionKernel(ws: GbdtWorkspace, q0: number, q1: number): void
     const off = t[o + 2]! * n;
     const bin = t[o + 3]!;
     const mb = t[o + 4]!;
+    const kern = ws.kern;
+    if (kern !== null) {
+      t[o + 6] = kern.partition(
+        col.byteOffset + off,
+        rowIdx.byteOffset,
+        sL.byteOffset,
+        sR.byteOffset,
+        a,
+        b,
+        bin,
+        mb,
+        t[o + 5]!,
+      );
+      continue;
+    }
     let l = 0;
     let r = 0;
     if (t[o + 5] === 1) {
@@ -617,6 +632,23 @@ export function splitLeafKernel(ws: GbdtWorkspace, q0: number, q1: number): void
     const mb = t[o + 4]!;
     const vl = tf[2 * q]!;
     const vr = tf[2 * q + 1]!;
+    const kern = ws.kern;
+    if (kern !== null) {
+      kern.splitLeaf(
+        col.byteOffset + off,
+        rowIdx.byteOffset,
+        margin.byteOffset,
+        t[o]!,
+        b,
+        bin,
+        mb,
+        K,
+        k,
+        vl,
+        vr,
+      );
+      continue;
+    }
     for (let j = t[o]!; j < b; j++) {
       const i = rowIdx[j]!;
       const v = col[off + i]!;

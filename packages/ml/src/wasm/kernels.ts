@@ -25,6 +25,30 @@ export interface WasmKernels {
     f1: number,
   ): void;
   subtract(a: number, b: number, count: number): void;
+  partition(
+    col: number,
+    rowIdx: number,
+    sL: number,
+    sR: number,
+    a: number,
+    b: number,
+    bin: number,
+    mb: number,
+    inPlace: number,
+  ): number;
+  splitLeaf(
+    col: number,
+    rowIdx: number,
+    margin: number,
+    a: number,
+    b: number,
+    bin: number,
+    mb: number,
+    K: number,
+    k: number,
+    vl: number,
+    vr: number,
+  ): void;
   linMargins(
     cols: number,
     n: number,
