@@ -179,3 +179,54 @@ export function splitLeaf(
     store<f64>(p, load<f64>(p) + (v <= bin || v == mb ? vl : vr));
   }
 }
+
+// ---- GBDT binning ----------------------------------------------------------------------------------
+
+/**
+ * LSD radix sort of `m` uint32 keys carrying a uint32 index (11-bit digits, 3 passes; `counts` holds
+ * 3 × 2048 uint32), as the JS radixSort: the result ends in keys / idx, k2 / i2 are scratch.
+ */
+export function radixSort(keys: usize, idx: usize, k2: usize, i2: usize, m: i32, counts: usize): void {
+  memory.fill(counts, 0, 3 * 2048 * 4);
+  for (let q = 0; q < m; q++) {
+    const v = load<u32>(keys + (<usize>q << 2));
+    const c0 = counts + (<usize>(v & 2047) << 2);
+    store<u32>(c0, load<u32>(c0) + 1);
+    const c1 = counts + 8192 + (<usize>((v >> 11) & 2047) << 2);
+    store<u32>(c1, load<u32>(c1) + 1);
+    const c2 = counts + 16384 + (<usize>(v >> 22) << 2);
+    store<u32>(c2, load<u32>(c2) + 1);
+  }
+  let srcK = keys;
+  let srcI = idx;
+  let dstK = k2;
+  let dstI = i2;
+  for (let pass = 0; pass < 3; pass++) {
+    const shift = <u32>(pass * 11);
+    const off = counts + (<usize>(pass * 2048) << 2);
+    let sum: u32 = 0;
+    for (let b = 0; b < 2048; b++) {
+      const p = off + (<usize>b << 2);
+      const c = load<u32>(p);
+      store<u32>(p, sum);
+      sum += c;
+    }
+    for (let q = 0; q < m; q++) {
+      const v = load<u32>(srcK + (<usize>q << 2));
+      const p = off + (<usize>((v >> shift) & 2047) << 2);
+      const pos = load<u32>(p);
+      store<u32>(p, pos + 1);
+      store<u32>(dstK + (<usize>pos << 2), v);
+      store<u32>(dstI + (<usize>pos << 2), load<u32>(srcI + (<usize>q << 2)));
+    }
+    const tk = srcK;
+    srcK = dstK;
+    dstK = tk;
+    const ti = srcI;
+    srcI = dstI;
+    dstI = ti;
+  }
+  // Three passes leave the result in the scratch arrays.
+  memory.copy(keys, srcK, <usize>m << 2);
+  memory.copy(idx, srcI, <usize>m << 2);
+}

@@ -125,8 +125,9 @@ export function trainGbdt(
   // histograms, margins) live in their (shared) memory.
   const histLen = slots * stride * FEATURE_STRIDE;
   const wasmModule = options.kernels === 'js' ? null : wasmKernelModule();
+  const scratchLen = (4 * n + 6144) * (parallel ? threads : 1);
   const arena = wasmModule
-    ? WasmArena.create(n * stride + 16 * n + 12 * n + 8 * histLen + n * d + 8 * n * K, 8)
+    ? WasmArena.create(n * stride + 16 * n + 12 * n + 8 * histLen + n * d + 8 * n * K + 4 * scratchLen, 9)
     : null;
   const rowBins = arena ? arena.u8(n * stride) : new Uint8Array(alloc(n * stride));
   let xData = x.data;
@@ -141,7 +142,7 @@ export function trainGbdt(
     K,
     x: xData,
     cutBuf: new Float32Array(alloc(4 * 256 * d)),
-    binScratch: new Uint32Array(alloc(16 * n * (parallel ? threads : 1))),
+    binScratch: arena ? arena.u32(scratchLen) : new Uint32Array(alloc(4 * scratchLen)),
     rowBins,
     bins32: new Uint32Array(rowBins.buffer, rowBins.byteOffset, (n * stride) >> 2),
     colBins: arena ? arena.u8(n * d) : new Uint8Array(alloc(n * d)),

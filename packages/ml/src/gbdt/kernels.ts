@@ -29,7 +29,7 @@ export interface GbdtWorkspace {
   K: number;
   /** Column-major float32 features (binned once by CMD_BIN). */
   x: Float32Array;
-  /** 256 cut slots per feature, and 4n uint32 of sort scratch per thread, for CMD_BIN. */
+  /** 256 cut slots per feature, and 4n + 6144 uint32 of sort scratch per thread, for CMD_BIN. */
   cutBuf: Float32Array;
   binScratch: Uint32Array;
   rowBins: Uint8Array;
@@ -164,7 +164,8 @@ export function runTask(ws: GbdtWorkspace, c: number, nChunks: number, tid: numb
         ws.numBins,
         ws.hasMissing,
         ws.binScratch,
-        tid * 4 * ws.n,
+        tid * (4 * ws.n + 6144),
+        ws.kern,
       );
   } else if (cmd === CMD_TRANSPOSE) {
     const n = ws.n;
@@ -746,7 +747,8 @@ export class SerialExecutor implements GbdtExecutor {
 
 /**
  * Quantile-bins feature `f` of the column-major float32 matrix `data` (n rows) into at most `maxBin`
- * (2..256) uint8 codes: the column is radix-sorted once, the cuts are read off the sorted values and the
+ * (2..256) uint8 codes: the column is radix-sorted once (by the WebAssembly kernel when `kern` is given:
+ * `scratch` then holds 4n + 6144 uint32 from `so` in its memory), the cuts are read off the sorted values and the
  * codes assigned by one walk over the same order, so no per-value binary search is needed. Writes
  * `colBins[f * n ..]`, the cuts to `cutBuf[f * 256 ..]`, `numBins[f]` and `hasMissing[f]`; `scratch`
  * holds 4n uint32 from `so`. Self-contained (worker threads run it from its source text).
@@ -762,12 +764,14 @@ export function binColumn(
   hasMissing: Uint8Array,
   scratch: Uint32Array,
   so: number,
+  kern: WasmKernels | null = null,
 ): void {
   const keys = scratch.subarray(so, so + n);
   const idx = scratch.subarray(so + n, so + 2 * n);
   const keys2 = scratch.subarray(so + 2 * n, so + 3 * n);
   const idx2 = scratch.subarray(so + 3 * n, so + 4 * n);
-  const counts = new Uint32Array(2048 * 3);
+  // With the WebAssembly kernels the radix counts follow the 4n scratch values (all in their memory).
+  const counts = kern !== null ? scratch.subarray(so + 4 * n, so + 4 * n + 6144) : new Uint32Array(2048 * 3);
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
   const col = data.subarray(f * n, (f + 1) * n);
@@ -784,7 +788,9 @@ export function binColumn(
     keys[m] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
     idx[m++] = i;
   }
-  radixSort(keys, idx, keys2, idx2, m, counts);
+  if (kern !== null)
+    kern.radixSort(keys.byteOffset, idx.byteOffset, keys2.byteOffset, idx2.byteOffset, m, counts.byteOffset);
+  else radixSort(keys, idx, keys2, idx2, m, counts);
   const missing = n - m;
   hasMissing[f] = missing > 0 ? 1 : 0;
   const valueBins = missing > 0 ? Math.min(maxBin, 255) : maxBin;

@@ -49,6 +49,7 @@ export interface WasmKernels {
     vl: number,
     vr: number,
   ): void;
+  radixSort(keys: number, idx: number, k2: number, i2: number, m: number, counts: number): void;
   linMargins(
     cols: number,
     n: number,
