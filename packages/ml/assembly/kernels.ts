@@ -1,7 +1,8 @@
 // AssemblyScript source of @trainyard/ml's WebAssembly kernels (SIMD). Built by
-// `node packages/ml/scripts/build-wasm.mjs` into src/wasm/kernels-wasm.ts (embedded bytes); the JS kernels in
-// src/gbdt/kernels.ts are the reference these must match bit for bit: every sum is taken in the same order
-// (f64x2 adds are two IEEE double adds), only the instruction count differs.
+// `node packages/ml/scripts/build-wasm.mjs` into src/wasm/kernels-bytes.ts (embedded bytes). The GBDT kernels
+// must match the JS reference kernels in src/gbdt/kernels.ts bit for bit: every sum is taken in the same
+// order (f64x2 adds are two IEEE double adds), only the instruction count differs. The linear learner's
+// kernels sum in SIMD lanes (same model up to rounding order).
 // All pointers are byte offsets into the imported (shared) memory, which the caller lays out.
 
 // @ts-nocheck: AssemblyScript types (usize, v128, load/store builtins) are not TypeScript's.
@@ -74,26 +75,35 @@ export function subtract(a: usize, b: usize, count: i32): void {
 // ---- linear learner --------------------------------------------------------------------------------
 
 /** z[i] = b + Σ_j cols[j][i0 + i] · theta[j] for i < m (cols: d float32 columns of n values, back to back). */
-export function linMargins(cols: usize, n: i32, d: i32, theta: usize, z: usize, i0: i32, m: i32, b: f64): void {
+export function linMargins(
+  cols: usize,
+  n: i32,
+  d: i32,
+  theta: usize,
+  z: usize,
+  i0: i32,
+  m: i32,
+  b: f64,
+): void {
   const bb = f64x2.splat(b);
   let i = 0;
-  for (; i + 2 <= m; i += 2) v128.store(z + (<usize>i << 3), bb);
-  for (; i < m; i++) store<f64>(z + (<usize>i << 3), b);
+  for (; i + 2 <= m; i += 2) v128.store(z + ((<usize>i) << 3), bb);
+  for (; i < m; i++) store<f64>(z + ((<usize>i) << 3), b);
   for (let j = 0; j < d; j++) {
-    const w = load<f64>(theta + (<usize>j << 3));
+    const w = load<f64>(theta + ((<usize>j) << 3));
     const ww = f64x2.splat(w);
-    const c = cols + (<usize>(j * n + i0) << 2);
+    const c = cols + ((<usize>(j * n + i0)) << 2);
     i = 0;
     for (; i + 4 <= m; i += 4) {
-      const v = v128.load(c + (<usize>i << 2), 0, 4);
-      const zp = z + (<usize>i << 3);
+      const v = v128.load(c + ((<usize>i) << 2), 0, 4);
+      const zp = z + ((<usize>i) << 3);
       v128.store(zp, f64x2.add(v128.load(zp), f64x2.mul(f64x2.promote_low_f32x4(v), ww)));
       const hi = f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1));
       v128.store(zp, f64x2.add(v128.load(zp, 16), f64x2.mul(hi, ww)), 16);
     }
     for (; i < m; i++) {
-      const zp = z + (<usize>i << 3);
-      store<f64>(zp, load<f64>(zp) + <f64>load<f32>(c + (<usize>i << 2)) * w);
+      const zp = z + ((<usize>i) << 3);
+      store<f64>(zp, load<f64>(zp) + <f64>load<f32>(c + ((<usize>i) << 2)) * w);
     }
   }
 }
@@ -101,26 +111,31 @@ export function linMargins(cols: usize, n: i32, d: i32, theta: usize, z: usize, 
 /** grad[j] += Σ_i dz[i] · cols[j][i0 + i] for i < m. */
 export function linGrad(cols: usize, n: i32, d: i32, dz: usize, i0: i32, m: i32, grad: usize): void {
   for (let j = 0; j < d; j++) {
-    const c = cols + (<usize>(j * n + i0) << 2);
+    const c = cols + ((<usize>(j * n + i0)) << 2);
     let a0 = f64x2.splat(0);
     let a1 = f64x2.splat(0);
     let i = 0;
     for (; i + 4 <= m; i += 4) {
-      const v = v128.load(c + (<usize>i << 2), 0, 4);
+      const v = v128.load(c + ((<usize>i) << 2), 0, 4);
       const zp = z_at(dz, i);
       a0 = f64x2.add(a0, f64x2.mul(f64x2.promote_low_f32x4(v), v128.load(zp)));
-      a1 = f64x2.add(a1, f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1)), v128.load(zp, 16)));
+      a1 = f64x2.add(
+        a1,
+        f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1)), v128.load(zp, 16)),
+      );
     }
-    let s = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1) + (f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1));
-    for (; i < m; i++) s += load<f64>(z_at(dz, i)) * <f64>load<f32>(c + (<usize>i << 2));
-    const g = grad + (<usize>j << 3);
+    let s =
+      f64x2.extract_lane(a0, 0) +
+      f64x2.extract_lane(a0, 1) +
+      (f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1));
+    for (; i < m; i++) s += load<f64>(z_at(dz, i)) * <f64>load<f32>(c + ((<usize>i) << 2));
+    const g = grad + ((<usize>j) << 3);
     store<f64>(g, load<f64>(g) + s);
   }
 }
 
-@inline
 function z_at(z: usize, i: i32): usize {
-  return z + (<usize>i << 3);
+  return z + ((<usize>i) << 3);
 }
 
 // ---- GBDT row partition ----------------------------------------------------------------------------
@@ -146,15 +161,15 @@ export function partition(
   let r = 0;
   const dst = inPlace ? rowIdx : sL;
   for (let j = a; j < b; j++) {
-    const i = load<u32>(rowIdx + (<usize>j << 2));
+    const i = load<u32>(rowIdx + ((<usize>j) << 2));
     const v = <i32>load<u8>(col + <usize>i);
-    const left = <i32>(v <= bin) | <i32>(v == mb);
-    store<u32>(dst + (<usize>(a + l) << 2), i);
-    store<u32>(sR + (<usize>(a + r) << 2), i);
+    const left = <i32>(v <= bin) | <i32>(v === mb);
+    store<u32>(dst + ((<usize>(a + l)) << 2), i);
+    store<u32>(sR + ((<usize>(a + r)) << 2), i);
     l += left;
     r += 1 - left;
   }
-  if (inPlace) memory.copy(rowIdx + (<usize>(a + l) << 2), sR + (<usize>a << 2), <usize>r << 2);
+  if (inPlace) memory.copy(rowIdx + ((<usize>(a + l)) << 2), sR + ((<usize>a) << 2), (<usize>r) << 2);
   return l;
 }
 
@@ -173,10 +188,10 @@ export function splitLeaf(
   vr: f64,
 ): void {
   for (let j = a; j < b; j++) {
-    const i = load<u32>(rowIdx + (<usize>j << 2));
+    const i = load<u32>(rowIdx + ((<usize>j) << 2));
     const v = <i32>load<u8>(col + <usize>i);
-    const p = margin + (<usize>(i * K + k) << 3);
-    store<f64>(p, load<f64>(p) + (v <= bin || v == mb ? vl : vr));
+    const p = margin + ((<usize>(i * K + k)) << 3);
+    store<f64>(p, load<f64>(p) + (v <= bin || v === mb ? vl : vr));
   }
 }
 
@@ -189,12 +204,12 @@ export function splitLeaf(
 export function radixSort(keys: usize, idx: usize, k2: usize, i2: usize, m: i32, counts: usize): void {
   memory.fill(counts, 0, 3 * 2048 * 4);
   for (let q = 0; q < m; q++) {
-    const v = load<u32>(keys + (<usize>q << 2));
-    const c0 = counts + (<usize>(v & 2047) << 2);
+    const v = load<u32>(keys + ((<usize>q) << 2));
+    const c0 = counts + ((<usize>(v & 2047)) << 2);
     store<u32>(c0, load<u32>(c0) + 1);
-    const c1 = counts + 8192 + (<usize>((v >> 11) & 2047) << 2);
+    const c1 = counts + 8192 + ((<usize>((v >> 11) & 2047)) << 2);
     store<u32>(c1, load<u32>(c1) + 1);
-    const c2 = counts + 16384 + (<usize>(v >> 22) << 2);
+    const c2 = counts + 16384 + ((<usize>(v >> 22)) << 2);
     store<u32>(c2, load<u32>(c2) + 1);
   }
   let srcK = keys;
@@ -203,21 +218,21 @@ export function radixSort(keys: usize, idx: usize, k2: usize, i2: usize, m: i32,
   let dstI = i2;
   for (let pass = 0; pass < 3; pass++) {
     const shift = <u32>(pass * 11);
-    const off = counts + (<usize>(pass * 2048) << 2);
+    const off = counts + ((<usize>(pass * 2048)) << 2);
     let sum: u32 = 0;
     for (let b = 0; b < 2048; b++) {
-      const p = off + (<usize>b << 2);
+      const p = off + ((<usize>b) << 2);
       const c = load<u32>(p);
       store<u32>(p, sum);
       sum += c;
     }
     for (let q = 0; q < m; q++) {
-      const v = load<u32>(srcK + (<usize>q << 2));
-      const p = off + (<usize>((v >> shift) & 2047) << 2);
+      const v = load<u32>(srcK + ((<usize>q) << 2));
+      const p = off + ((<usize>((v >> shift) & 2047)) << 2);
       const pos = load<u32>(p);
       store<u32>(p, pos + 1);
-      store<u32>(dstK + (<usize>pos << 2), v);
-      store<u32>(dstI + (<usize>pos << 2), load<u32>(srcI + (<usize>q << 2)));
+      store<u32>(dstK + ((<usize>pos) << 2), v);
+      store<u32>(dstI + ((<usize>pos) << 2), load<u32>(srcI + ((<usize>q) << 2)));
     }
     const tk = srcK;
     srcK = dstK;
@@ -227,6 +242,6 @@ export function radixSort(keys: usize, idx: usize, k2: usize, i2: usize, m: i32,
     dstI = ti;
   }
   // Three passes leave the result in the scratch arrays.
-  memory.copy(keys, srcK, <usize>m << 2);
-  memory.copy(idx, srcI, <usize>m << 2);
+  memory.copy(keys, srcK, (<usize>m) << 2);
+  memory.copy(idx, srcI, (<usize>m) << 2);
 }

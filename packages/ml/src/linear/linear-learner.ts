@@ -418,31 +418,16 @@ function fullBatchWasm(
   w.grad.fill(0);
   const b = theta[d]!;
   const colsAt = w.cols.byteOffset;
-  let loss = 0;
-  let gb = 0;
+  const acc = new Float64Array(2);
   for (let i0 = 0; i0 < n; i0 += LIN_BLOCK) {
     const m = Math.min(LIN_BLOCK, n - i0);
     kern.linMargins(colsAt, n, d, w.theta.byteOffset, z.byteOffset, i0, m, b);
-    for (let i = 0; i < m; i++) {
-      const s = z[i]!;
-      const yi = y[i0 + i]!;
-      let dz: number;
-      if (logistic) {
-        const e = Math.exp(-Math.abs(s));
-        loss += Math.max(s, 0) + Math.log1p(e) - yi * s;
-        dz = (s >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi;
-      } else {
-        dz = s - yi;
-        loss += 0.5 * dz * dz;
-      }
-      z[i] = dz;
-      gb += dz;
-    }
+    lossBlock(logistic, z, y, i0, m, acc);
     kern.linGrad(colsAt, n, d, z.byteOffset, i0, m, w.grad.byteOffset);
   }
   for (let j = 0; j < d; j++) grad[j] = w.grad[j]!;
-  grad[d] = gb;
-  return loss;
+  grad[d] = acc[1]!;
+  return acc[0]!;
 }
 
 /**
@@ -464,8 +449,7 @@ function fullBatchSingle(
   const d = cols.length;
   const b = theta[d]!;
   const z = new Float64Array(LIN_BLOCK);
-  let loss = 0;
-  let gb = 0;
+  const acc = new Float64Array(2);
   for (let i0 = 0; i0 < n; i0 += LIN_BLOCK) {
     const m = Math.min(LIN_BLOCK, n - i0);
     z.fill(b);
@@ -474,22 +458,7 @@ function fullBatchSingle(
       const w = theta[j]!;
       for (let i = 0; i < m; i++) z[i]! += c[i0 + i]! * w;
     }
-    for (let i = 0; i < m; i++) {
-      const s = z[i]!;
-      const yi = y[i0 + i]!;
-      let dz: number;
-      if (logistic) {
-        // log(1 + e^s) − y·s = max(s, 0) + log1p(e^−|s|) − y·s; σ(s) from the same e^−|s|.
-        const e = Math.exp(-Math.abs(s));
-        loss += Math.max(s, 0) + Math.log1p(e) - yi * s;
-        dz = (s >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi;
-      } else {
-        dz = s - yi;
-        loss += 0.5 * dz * dz;
-      }
-      z[i] = dz;
-      gb += dz;
-    }
+    lossBlock(logistic, z, y, i0, m, acc);
     for (let j = 0; j < d; j++) {
       const c = cols[j]!;
       let g0 = 0;
@@ -503,6 +472,40 @@ function fullBatchSingle(
       grad[j]! += g0 + g1;
     }
   }
-  grad[d] = gb;
-  return loss;
+  grad[d] = acc[1]!;
+  return acc[0]!;
+}
+
+/**
+ * Per-row loss and derivative of margins z[0..m) (labels y[i0..]): z becomes the derivative, acc[0] gains
+ * the summed loss and acc[1] the summed derivative (the bias gradient).
+ */
+function lossBlock(
+  logistic: boolean,
+  z: Float64Array,
+  y: Float64Array,
+  i0: number,
+  m: number,
+  acc: Float64Array,
+): void {
+  let loss = 0;
+  let gb = 0;
+  for (let i = 0; i < m; i++) {
+    const s = z[i]!;
+    const yi = y[i0 + i]!;
+    let dz: number;
+    if (logistic) {
+      // log(1 + e^s) − y·s = max(s, 0) + log1p(e^−|s|) − y·s; σ(s) from the same e^−|s|.
+      const e = Math.exp(-Math.abs(s));
+      loss += Math.max(s, 0) + Math.log1p(e) - yi * s;
+      dz = (s >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi;
+    } else {
+      dz = s - yi;
+      loss += 0.5 * dz * dz;
+    }
+    z[i] = dz;
+    gb += dz;
+  }
+  acc[0]! += loss;
+  acc[1]! += gb;
 }

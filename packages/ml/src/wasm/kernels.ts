@@ -1,8 +1,9 @@
 /**
  * Loads the WebAssembly SIMD kernels (source: assembly/kernels.ts, bytes embedded by
  * scripts/build-wasm.mjs) and lays out the arrays they work on in one shared WebAssembly memory, so the
- * calling thread and worker threads run them on the same data. The JS kernels in gbdt/kernels.ts are the
- * reference: the WebAssembly ones give the same bits.
+ * calling thread and worker threads run them on the same data. The JS kernels are the reference: the GBDT
+ * ones (gbdt/kernels.ts) give the same bits; the linear learner's sum in another order (same model up to
+ * rounding).
  */
 import { KERNELS_WASM_BASE64 } from './kernels-bytes.js';
 
