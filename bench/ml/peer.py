@@ -5,7 +5,8 @@
       {"algo": "logistic"}            -> {"train_s", "logloss"}   (StandardScaler + LogisticRegression(C=1, lbfgs))
       {"algo": "kmeans", "seed": 3}   -> {"train_s", "inertia", "iterations"}  (KMeans k=8, n_init=1, lloyd)
       {"algo": "pca"}                 -> {"train_s", "explained_variance"}     (PCA(5, svd_solver=full))
-  run.mjs drives it so that scikit-learn and Trainyard alternate run by run (threadpoolctl-limited).
+  Every answer also has "cpu_s" (process CPU seconds of the call). run.mjs drives it so that scikit-learn
+  and Trainyard alternate run by run (threadpoolctl-limited).
 """
 import json, os, sys, time
 import numpy as np
@@ -26,6 +27,7 @@ with threadpool_limits(limits=nt):
     for line in sys.stdin:
         c = json.loads(line)
         t = time.perf_counter()
+        cpu = time.process_time()
         if c["algo"] == "logistic":
             sc = StandardScaler().fit(Xtr)
             m = LogisticRegression(C=1.0, max_iter=1000, solver="lbfgs").fit(sc.transform(Xtr), ytr)
@@ -40,4 +42,5 @@ with threadpool_limits(limits=nt):
             p = PCA(n_components=5, svd_solver="full").fit(Xtr)
             s = time.perf_counter() - t
             out = {"train_s": s, "explained_variance": float(p.explained_variance_.sum())}
+        out["cpu_s"] = time.process_time() - cpu
         print(json.dumps(out), flush=True)

@@ -43,8 +43,10 @@ const te = load('test');
 const peer = new PeerProcess(PY, [join(here, 'peer.py'), dataDir, threads]);
 const timed = (fn) => {
   const t = performance.now();
+  const c = process.cpuUsage();
   const out = fn();
-  return { s: (performance.now() - t) / 1000, out };
+  const u = process.cpuUsage(c);
+  return { s: (performance.now() - t) / 1000, cpu: (u.user + u.system) / 1e6, out };
 };
 const r5 = (v) => +v.toPrecision(5);
 
@@ -57,6 +59,11 @@ function report(algo, quality, runsOut, extra = {}) {
     ),
     ours_s: stats(runsOut.map((r) => r.ours.s)),
     peer_s: stats(runsOut.map((r) => r.peer.s)),
+    // CPU seconds of each side's process: less sensitive than wall time to the other tenants' load.
+    cpu_ratio: stats(
+      runsOut.map((r) => r.ours.cpu / r.peer.cpu),
+      3,
+    ),
     quality,
     ours_quality: stats(
       runsOut.map((r) => r.ours.q),
@@ -97,7 +104,7 @@ try {
       },
       async () => {
         const r = await peer.ask({ algo: 'logistic' });
-        return { s: r.train_s, q: r.logloss };
+        return { s: r.train_s, cpu: r.cpu_s, q: r.logloss };
       },
     );
     report('linear learner (L-BFGS) vs LogisticRegression', 'test log loss', out);
@@ -108,14 +115,14 @@ try {
     const out = await alternate(
       seeds.length,
       (r) => {
-        const { s, out: m } = timed(() => trainKMeans(tr.x, { k: 8, seed: seeds[r] }));
+        const { s, cpu, out: m } = timed(() => trainKMeans(tr.x, { k: 8, seed: seeds[r] }));
         oursIt.push(m.info.iterations);
-        return { s, q: m.info.inertia, it: m.info.iterations };
+        return { s, cpu, q: m.info.inertia, it: m.info.iterations };
       },
       async (r) => {
         const p = await peer.ask({ algo: 'kmeans', seed: seeds[r] });
         peerIt.push(p.iterations);
-        return { s: p.train_s, q: p.inertia, it: p.iterations };
+        return { s: p.train_s, cpu: p.cpu_s, q: p.inertia, it: p.iterations };
       },
     );
     oursIt = out.map((r) => r.ours.it);
@@ -133,12 +140,12 @@ try {
     const out = await alternate(
       runs,
       () => {
-        const { s, out: m } = timed(() => trainPca(tr.x, { num_components: 5 }));
-        return { s, q: m.explainedVariance.reduce((a, b) => a + b, 0) };
+        const { s, cpu, out: m } = timed(() => trainPca(tr.x, { num_components: 5 }));
+        return { s, cpu, q: m.explainedVariance.reduce((a, b) => a + b, 0) };
       },
       async () => {
         const r = await peer.ask({ algo: 'pca' });
-        return { s: r.train_s, q: r.explained_variance };
+        return { s: r.train_s, cpu: r.cpu_s, q: r.explained_variance };
       },
     );
     report('PCA 5 components (regular) vs PCA(svd_solver=full)', 'explained variance', out);
