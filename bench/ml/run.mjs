@@ -93,14 +93,14 @@ try {
     const out = await alternate(
       runs,
       () => {
-        const { s, out: m } = timed(() =>
+        const { s, cpu, out: m } = timed(() =>
           trainLinearLearner(tr, {
             predictor_type: 'binary_classifier',
             optimizer: 'lbfgs',
             wd: 1 / tr.y.length,
           }),
         );
-        return { s, q: logLoss(te.y, m.predict(te.x)) };
+        return { s, cpu, q: logLoss(te.y, m.predict(te.x)) };
       },
       async () => {
         const r = await peer.ask({ algo: 'logistic' });
