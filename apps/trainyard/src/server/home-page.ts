@@ -7,8 +7,9 @@ export function homePage(platform: Platform, version: string): string {
   const { config } = platform;
   const rows = [
     ['Version', version],
-    ['Metadata', config.metadata.replace(/\/\/[^@/]*@/, '//***@')],
-    ['Blobs', config.blobs],
+    // Kinds only: where the server keeps its database and files is no visitor's business.
+    ['Metadata', config.metadata.startsWith('sqlite:') ? 'SQLite' : 'PostgreSQL'],
+    ['Blobs', config.blobs.startsWith('file:') ? 'filesystem' : (config.blobs.split(':')[0] ?? '')],
     ['Auth', config.auth ? 'bearer access keys' : 'off (loopback only)'],
   ]
     .map(([k, v]) => `<tr><th>${escapeHtml(k ?? '')}</th><td><code>${escapeHtml(v ?? '')}</code></td></tr>`)

@@ -20,6 +20,7 @@ import { platformHandlers } from './platform-handlers.js';
 import { processingHandlers } from './processing-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
+import { redactServerPaths, serverPathsOf } from './server-paths.js';
 
 export const serverVersion = '0.1.0';
 
@@ -70,6 +71,7 @@ export async function authenticate(platform: Platform, request: FastifyRequest):
  */
 export async function buildHttpApp(platform: Platform): Promise<FastifyInstance> {
   let closing = false;
+  const serverPaths = serverPathsOf(platform.config);
   const app = Fastify({
     loggerInstance: platform.log as FastifyBaseLogger,
     genReqId: (req) => {
@@ -128,7 +130,9 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
     if (failure.code === 'INTERNAL' && error !== failure) request.log.error({ err: error }, 'internal error');
     const body = failure.toJSON();
     body.error.requestId = request.id;
-    return reply.status(failure.httpStatus).send(body);
+    // Driver and filesystem messages can carry the server's folders; clients never see them.
+    const redacted = JSON.parse(redactServerPaths(JSON.stringify(body), serverPaths)) as typeof body;
+    return reply.status(failure.httpStatus).send(redacted);
   });
   app.setNotFoundHandler(async (request, reply) => {
     const failure = new TrainyardError(

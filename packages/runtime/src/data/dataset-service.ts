@@ -18,6 +18,7 @@ import {
 } from '@trainyard/contracts/datasets';
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import type { Page } from '@trainyard/contracts/pagination';
+import { platformBucket } from '@trainyard/contracts/platform-namespace';
 import type { RecipeInput, RecipePreview } from '@trainyard/contracts/recipes';
 import { Recipe } from '@trainyard/contracts/recipes';
 import { formatBlobUri, parseBlobUri } from '@trainyard/core/blob/blob-address';
@@ -107,6 +108,14 @@ function hashFile(path: string): Promise<{ sha256: string; md5: string }> {
   });
 }
 
+function tampered(found: DatasetVersion, problem: string): TrainyardError {
+  return new TrainyardError(
+    'FAILED_PRECONDITION',
+    `version ${found.version} of dataset "${found.dataset}" failed its integrity check: ${problem}; restore the version's files from a backup or create a new version`,
+    { name: found.dataset, version: found.version },
+  );
+}
+
 /** Moves a file within the scratch folder's filesystem, copying when it lives elsewhere. */
 async function moveFile(from: string, to: string): Promise<void> {
   try {
@@ -139,7 +148,7 @@ export class DatasetService {
     this.#blobs = options.blobs;
     this.engine = options.engine;
     this.#workDir = resolve(options.workDir);
-    this.#bucket = options.bucket ?? 'trainyard';
+    this.#bucket = options.bucket ?? platformBucket;
   }
 
   list(page?: PageRequest): Promise<Page<Dataset>> {
@@ -445,14 +454,47 @@ export class DatasetService {
     const found = await this.#readyVersion(name, version);
     const address = parseBlobUri(found.uri);
     if (this.#blobs.localPath) {
-      return { version: found, path: await this.#blobs.localPath(address), release: async () => {} };
+      const path = await this.#blobs.localPath(address);
+      await this.#verify(found, path);
+      return { version: found, path, release: async () => {} };
     }
     const dir = join(this.#workDir, randomUUID());
     await mkdir(dir, { recursive: true });
     const path = join(dir, 'data.parquet');
-    const { body } = await this.#blobs.get(address);
-    await pipeline(body, createWriteStream(path));
+    try {
+      const { body } = await this.#blobs.get(address).catch((error: unknown) => {
+        throw TrainyardError.is(error, 'NOT_FOUND') ? tampered(found, 'its data file is missing') : error;
+      });
+      await pipeline(body, createWriteStream(path));
+      await this.#verify(found, path);
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
     return { version: found, path, release: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  /** Files whose hash matched, by identity and change stamp: repeated reads hash only once. */
+  readonly #verified = new Map<string, string>();
+
+  /**
+   * Versions are immutable: a data file whose size or SHA-256 differs from what was recorded at
+   * creation is refused rather than read (FAILED_PRECONDITION naming the version, never a path).
+   */
+  async #verify(found: DatasetVersion, path: string): Promise<void> {
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile()) throw tampered(found, 'its data file is missing');
+    const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+    if (this.#verified.get(path) === stamp) return;
+    if (info.size !== found.sizeBytes) {
+      throw tampered(found, `its data file has ${info.size} bytes, ${found.sizeBytes} were recorded`);
+    }
+    const { sha256 } = await hashFile(path);
+    if (`sha256:${sha256}` !== found.contentHash) {
+      throw tampered(found, "its data file's SHA-256 differs from the recorded contentHash");
+    }
+    if (this.#verified.size >= 10_000) this.#verified.clear();
+    this.#verified.set(path, stamp);
   }
 
   /** Fits and applies a recipe to the first `rows` rows of a version; stores nothing. */

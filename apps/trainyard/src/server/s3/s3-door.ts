@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { TrainyardError } from '@trainyard/contracts/errors';
+import { platformBucket } from '@trainyard/contracts/platform-namespace';
 import { roleMayAccess } from '@trainyard/contracts/route';
 import type { Principal } from '@trainyard/core/access/access-key-service';
 import {
@@ -12,6 +13,7 @@ import {
 } from '@trainyard/core/access/sigv4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Platform } from '../../platform.js';
+import { redactServerPaths, serverPathsOf } from '../server-paths.js';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
 import { S3Error, s3ErrorOf } from './s3-error.js';
 import { S3Operations, type S3Request, type S3Response } from './s3-operations.js';
@@ -108,13 +110,14 @@ export async function s3Door(app: FastifyInstance, options: { platform: Platform
   const { platform } = options;
   const operations = new S3Operations(platform.blobs, platform.metadata);
   const bases = virtualHostBases(platform);
+  const serverPaths = serverPathsOf(platform.config);
 
   app.addHook('onRequest', async (request, reply) => {
     let addressed: Addressed | undefined;
     try {
       addressed = addressOf(request, bases);
     } catch (error) {
-      return sendError(request, reply, error, request.url);
+      return sendError(request, reply, error, request.url, serverPaths);
     }
     if (!addressed) return;
     const resource = addressed.path;
@@ -123,7 +126,7 @@ export async function s3Door(app: FastifyInstance, options: { platform: Platform
       const response = await operations.handle(s3Request);
       return send(reply, response);
     } catch (error) {
-      return sendError(request, reply, error, resource);
+      return sendError(request, reply, error, resource, serverPaths);
     }
   });
 }
@@ -203,6 +206,13 @@ async function authenticate(
         : `Access Denied: key ${principal.keyId} has role "${principal.role}", which may only read`,
     );
   }
+  if (access === 'write' && addressed.bucket === platformBucket) {
+    throw new S3Error(
+      'AccessDenied',
+      403,
+      `Access Denied: bucket "${platformBucket}" holds the platform's dataset versions, fitted recipes and job outputs and is read-only through S3; write to a bucket of your own`,
+    );
+  }
   const protocol = (request.headers['x-forwarded-proto'] as string | undefined) ?? 'http';
   return {
     method,
@@ -229,6 +239,7 @@ function sendError(
   reply: FastifyReply,
   error: unknown,
   resource: string,
+  serverPaths: readonly string[],
 ): FastifyReply {
   let s3 = s3ErrorOf(error);
   if (!s3) {
@@ -243,5 +254,5 @@ function sendError(
   }
   reply.code(s3.status).header('x-amz-request-id', request.id);
   if (request.method === 'HEAD') return reply.send('');
-  return reply.type('application/xml').send(s3.toXml(resource, request.id));
+  return reply.type('application/xml').send(redactServerPaths(s3.toXml(resource, request.id), serverPaths));
 }

@@ -1,0 +1,36 @@
+import { realpathSync } from 'node:fs';
+import type { ResolvedServerConfig } from '../config.js';
+
+/**
+ * The server's own folders (data folder, SQLite file, blob root) as they may appear in an error
+ * message, longest first: with and without symlinks resolved.
+ */
+export function serverPathsOf(
+  config: Pick<ResolvedServerConfig, 'dataDir' | 'metadata' | 'blobs'>,
+): string[] {
+  const paths = [config.dataDir];
+  if (config.metadata.startsWith('sqlite:')) paths.push(config.metadata.slice('sqlite:'.length));
+  if (config.blobs.startsWith('file:'))
+    paths.push(config.blobs.slice('file:'.length).replace(/^\/\/(?=\/)/, ''));
+  const all = new Set<string>();
+  for (const path of paths) {
+    if (!path.startsWith('/')) continue;
+    all.add(path);
+    try {
+      all.add(realpathSync(path));
+    } catch {
+      // Not created yet: only the configured spelling can appear.
+    }
+  }
+  return [...all].filter((p) => p.length > 1).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Replaces the server's folders in text shown to clients with `<server>`: a caller learns which
+ * object or version failed, never where the server keeps its data (or its master key).
+ */
+export function redactServerPaths(text: string, paths: readonly string[]): string {
+  let out = text;
+  for (const path of paths) if (out.includes(path)) out = out.split(path).join('<server>');
+  return out;
+}
