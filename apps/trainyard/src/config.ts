@@ -49,6 +49,25 @@ export const ServerConfig = z
     jobVisibilityTimeoutSeconds: z.coerce.number().min(0.2).max(43200).default(60),
     /** Starts of a job before a lost worker fails it. */
     jobMaxAttempts: z.coerce.number().int().min(1).max(100).default(3),
+    /**
+     * Networks webhooks may reach although loopback, link-local or private, as CIDRs or addresses
+     * (`"10.1.0.0/16,127.0.0.1"` in the environment). Default: none, so users cannot make the
+     * server call its own or its network's services.
+     */
+    webhookAllowedNetworks: z
+      .union([z.array(z.string()), z.string().transform((v) => v.split(','))])
+      .transform((list) => list.map((v) => v.trim()).filter((v) => v !== ''))
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(
+              /^[0-9A-Fa-f.:]+(\/\d{1,3})?$/,
+              'each entry must be an IP address or CIDR, e.g. 10.0.0.0/8',
+            ),
+        ),
+      )
+      .default([]),
   })
   .strict();
 
@@ -79,6 +98,7 @@ const envNames: Record<keyof ServerConfig, string> = {
   jobStopGraceSeconds: 'TRAINYARD_JOB_STOP_GRACE_SECONDS',
   jobVisibilityTimeoutSeconds: 'TRAINYARD_JOB_VISIBILITY_TIMEOUT_SECONDS',
   jobMaxAttempts: 'TRAINYARD_JOB_MAX_ATTEMPTS',
+  webhookAllowedNetworks: 'TRAINYARD_WEBHOOK_ALLOWED_NETWORKS',
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ServerConfig, string>> {

@@ -61,7 +61,10 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
     const blobs = await openBlobStore(config.blobs);
     const keys = new AccessKeyService(metadata.accessKeys, sealer);
     const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
-    const messaging = await openMessaging(config.messaging, metadata);
+    const messaging = await openMessaging(config.messaging, metadata, {
+      webhookAllowedNetworks: config.webhookAllowedNetworks,
+      sealer,
+    });
     const deliveries = messaging.topics.startDeliveryLoop({
       onError: (err) => log.warn({ err }, 'topic delivery loop error'),
     });

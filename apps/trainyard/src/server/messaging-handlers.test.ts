@@ -19,7 +19,7 @@ describe('messaging REST routes and the server delivery loop', () => {
   let hookUrl: string;
   const received: { body: string; signature: string }[] = [];
   beforeAll(async () => {
-    t = await openTestPlatform();
+    t = await openTestPlatform({ webhookAllowedNetworks: ['127.0.0.1'] });
     hook = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));

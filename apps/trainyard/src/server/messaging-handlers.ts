@@ -1,6 +1,7 @@
 import { decodePageToken, toPage } from '@trainyard/adapters/sql/page-token';
 import { invalidArgument } from '@trainyard/contracts/errors';
 import type { messagingRoutes } from '@trainyard/contracts/messaging-routes';
+import { refusePlatformName } from '@trainyard/core/messaging/platform-names';
 import type { JobQueue, ReceivedMessage } from '@trainyard/core/ports/job-queue';
 import type { StreamDescription, StreamPosition } from '@trainyard/core/ports/stream';
 import type { Subscription, TopicInfo } from '@trainyard/core/ports/topic';
@@ -71,18 +72,23 @@ function positionOf(query: {
 export const messagingHandlers: HandlersOf<typeof messagingRoutes> = {
   listTopics: async ({ platform, query }) =>
     pageBy((await platform.messaging.topics.listTopics()).map(topicOut), (t) => t.name, query),
-  createTopic: async ({ platform, body }) =>
-    topicOut(
+  createTopic: async ({ platform, body }) => {
+    refusePlatformName('topic', body.name, 'body.name');
+    return topicOut(
       await platform.messaging.topics.createTopic(body.name, {
         ...(body.description === undefined ? {} : { description: body.description }),
       }),
-    ),
+    );
+  },
   getTopic: async ({ platform, params }) => topicOut(await platform.messaging.topics.getTopic(params.name)),
   deleteTopic: async ({ platform, params }) => {
+    refusePlatformName('topic', params.name, 'params.name');
     await platform.messaging.topics.deleteTopic(params.name);
     return { ok: true as const };
   },
   subscribe: async ({ platform, params, body }) => {
+    if (body.endpoint.kind === 'queue')
+      refusePlatformName('queue', body.endpoint.queue, 'body.endpoint.queue');
     const created = await platform.messaging.topics.subscribe(params.name, body.endpoint, {
       ...(body.retryPolicy === undefined ? {} : { retryPolicy: body.retryPolicy }),
       ...(body.secret === undefined ? {} : { secret: body.secret }),
@@ -95,11 +101,13 @@ export const messagingHandlers: HandlersOf<typeof messagingRoutes> = {
       (s) => s.id,
       query,
     ),
-  publish: async ({ platform, params, body }) =>
-    platform.messaging.topics.publish(params.name, body.message, {
+  publish: async ({ platform, params, body }) => {
+    refusePlatformName('topic', params.name, 'params.name');
+    return platform.messaging.topics.publish(params.name, body.message, {
       ...(body.subject === undefined ? {} : { subject: body.subject }),
       ...(body.attributes === undefined ? {} : { attributes: body.attributes }),
-    }),
+    });
+  },
   unsubscribe: async ({ platform, params }) => {
     await platform.messaging.topics.unsubscribe(params.id);
     return { ok: true as const };
@@ -127,6 +135,8 @@ export const messagingHandlers: HandlersOf<typeof messagingRoutes> = {
     items: (await platform.messaging.queues.peek(params.name, query.limit)).map(messageOut),
   }),
   redriveQueue: async ({ platform, params, body }) => {
+    refusePlatformName('queue', params.name, 'params.name');
+    if (body.toQueue !== undefined) refusePlatformName('queue', body.toQueue, 'body.toQueue');
     const queues = platform.messaging.queues;
     await queues.describeQueue(params.name);
     let toQueue = body.toQueue;
@@ -141,6 +151,7 @@ export const messagingHandlers: HandlersOf<typeof messagingRoutes> = {
         `no queue uses "${params.name}" as its dead-letter queue; name one`,
       );
     }
+    refusePlatformName('queue', toQueue, 'body.toQueue');
     return { moved: await queues.redrive(params.name, toQueue), toQueue };
   },
   listStreams: async ({ platform, query }) =>
@@ -149,22 +160,27 @@ export const messagingHandlers: HandlersOf<typeof messagingRoutes> = {
       (s) => s.name,
       query,
     ),
-  createStream: async ({ platform, body }) =>
-    streamOut(
+  createStream: async ({ platform, body }) => {
+    refusePlatformName('stream', body.name, 'body.name');
+    return streamOut(
       await platform.messaging.streams.createStream(body.name, {
         shardCount: body.shardCount,
         ...(body.retentionMs === undefined ? {} : { retentionMs: body.retentionMs }),
         ...(body.maxRecordsPerShard === undefined ? {} : { maxRecordsPerShard: body.maxRecordsPerShard }),
       }),
-    ),
+    );
+  },
   describeStream: async ({ platform, params }) =>
     streamOut(await platform.messaging.streams.describeStream(params.name)),
   deleteStream: async ({ platform, params }) => {
+    refusePlatformName('stream', params.name, 'params.name');
     await platform.messaging.streams.deleteStream(params.name);
     return { ok: true as const };
   },
-  putRecord: async ({ platform, params, body }) =>
-    platform.messaging.streams.putRecord(params.name, body.partitionKey, body.data),
+  putRecord: async ({ platform, params, body }) => {
+    refusePlatformName('stream', params.name, 'params.name');
+    return platform.messaging.streams.putRecord(params.name, body.partitionKey, body.data);
+  },
   getRecords: async ({ platform, params, query }) => {
     const result = await platform.messaging.streams.getRecords(
       params.name,
