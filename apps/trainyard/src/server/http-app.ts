@@ -37,8 +37,12 @@ const anonymousAdmin: Principal = { keyId: 'anonymous', name: 'anonymous', role:
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** Set by a door once it knows the call: the audit log records mutating ones. */
+    audit?: { door: 'rest' | 's3'; action: string };
   }
 }
+
+const mutatingMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function validationError(where: string, error: z.ZodError): TrainyardError {
   const issue = error.issues[0];
@@ -104,6 +108,25 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
   app.addHook('onClose', async () => {
     closing = true;
   });
+  // Refused calls are kept too: an audit log that only shows successes hides the probing.
+  app.addHook('onResponse', async (request, reply) => {
+    const { principal, audit } = request;
+    if (!principal || !audit || !mutatingMethods.has(request.method)) return;
+    await platform.metadata.auditLog
+      .record({
+        at: new Date().toISOString(),
+        keyId: principal.keyId,
+        keyName: principal.name,
+        role: principal.role,
+        door: audit.door,
+        action: audit.action,
+        target: (request.raw.url ?? '/').split('?')[0] ?? '/',
+        status: reply.statusCode,
+        sourceIp: request.ip,
+        requestId: String(request.id),
+      })
+      .catch((err: unknown) => request.log.error({ err }, 'could not write the audit log'));
+  });
   await app.register(s3Door, { platform });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -165,13 +188,14 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
       url: route.path,
       handler: async (request, reply) => {
         const principal = route.access === 'public' ? anonymousAdmin : await authenticate(platform, request);
+        request.principal = principal;
+        if (route.access !== 'public') request.audit = { door: 'rest', action: name };
         if (!roleMayAccess(principal.role, route.access)) {
           throw new TrainyardError(
             'PERMISSION_DENIED',
             `role "${principal.role}" may not call ${route.method} ${route.path} (needs ${route.access} access)`,
           );
         }
-        request.principal = principal;
         const params = parseWith(route.params, request.params, 'params');
         const query = parseWith(route.query, request.query, 'query');
         const body = parseWith(route.body, request.body, 'body');

@@ -5,7 +5,10 @@ import type { HandlersOf } from './route-handlers.js';
 export const platformHandlers: HandlersOf<typeof platformRoutes> = {
   whoami: async ({ principal }) => principal,
   listKeys: async ({ platform, query }) => platform.keys.list(query),
-  createKey: async ({ platform, body }) => platform.keys.create(body.name, body.role),
+  createKey: async ({ platform, body }) =>
+    platform.keys.create(body.name, body.role, { expiresAt: body.expiresAt }),
+  rotateKey: async ({ platform, params, body }) => platform.keys.rotate(params.id, body.graceSeconds),
+  listAuditLog: async ({ platform, query }) => platform.metadata.auditLog.list(query),
   revokeKey: async ({ platform, params, principal }) => {
     if (params.id === principal.keyId) {
       throw new TrainyardError('FAILED_PRECONDITION', 'a key cannot revoke itself; use another admin key', {

@@ -187,15 +187,26 @@ async function authenticate(
       }
       throw error;
     });
-    const verified = verifySigV4(sigRequest, claim, resolved.secret, {
-      service: 's3',
-      payloadHash: contentSha256 ?? unsignedPayload,
-    });
+    const verifyWith = (secret: string) =>
+      verifySigV4(sigRequest, claim, secret, {
+        service: 's3',
+        payloadHash: contentSha256 ?? unsignedPayload,
+      });
+    let verified: ReturnType<typeof verifySigV4>;
+    try {
+      verified = verifyWith(resolved.secret);
+    } catch (error) {
+      // During a rotation's grace period a client may still sign with the replaced secret.
+      if (resolved.previousSecret === undefined || !TrainyardError.is(error, 'UNAUTHENTICATED')) throw error;
+      verified = verifyWith(resolved.previousSecret);
+    }
     principal = resolved.principal;
     signing = { ...verified, amzDate: claim.amzDate, scope: claim.scope };
   }
   if (contentSha256 === unsignedPayload) contentSha256 = undefined;
   const method = raw.method ?? 'GET';
+  request.principal = principal;
+  request.audit = { door: 's3', action: `${method} ${addressed.key === undefined ? 'bucket' : 'object'}` };
   const access = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
   if (!roleMayAccess(principal.role, access)) {
     throw new S3Error(
