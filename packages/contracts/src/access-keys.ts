@@ -40,7 +40,14 @@ export const CreateKeyBody = z
  * 0 ends it at once, at most 30 days) so clients can be moved over without an outage.
  */
 export const RotateKeyBody = z
-  .object({ graceSeconds: z.number().int().min(0).max(30 * 86_400).default(86_400) })
+  .object({
+    graceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(86_400),
+  })
   .strict();
 
 /** Returned once, at creation: `secret` is the bearer token and the AWS secret access key. */
@@ -71,7 +78,7 @@ export const AuditEntry = z.object({
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
 export const AuditQuery = PageQuery.extend({
-    keyId: z.string().min(1).max(32).optional(),
-    /** Entries at or after this ISO 8601 time. */
-    since: Instant.optional(),
-  }).strict();
+  keyId: z.string().min(1).max(32).optional(),
+  /** Entries at or after this ISO 8601 time. */
+  since: Instant.optional(),
+}).strict();

@@ -64,7 +64,11 @@ export class AccessKeyService {
    * @param options.expiresAt ISO 8601 time after which the key is refused (must be in the future)
    * @throws INVALID_ARGUMENT for an expiry in the past; ALREADY_EXISTS for an active key's name
    */
-  async create(name: string, role: Role, options: { expiresAt?: string | undefined } = {}): Promise<CreatedKey> {
+  async create(
+    name: string,
+    role: Role,
+    options: { expiresAt?: string | undefined } = {},
+  ): Promise<CreatedKey> {
     if (options.expiresAt !== undefined && !(Date.parse(options.expiresAt) > Date.now())) {
       throw new TrainyardError('INVALID_ARGUMENT', `expiresAt: ${options.expiresAt} is not in the future`, {
         field: 'expiresAt',
@@ -102,11 +106,15 @@ export class AccessKeyService {
   /** Refuses revoked and expired keys, and replaced secrets past their grace. */
   #check(key: StoredAccessKey, usedPrevious: boolean): void {
     const now = Date.now();
-    if (key.revokedAt !== null) throw new TrainyardError('UNAUTHENTICATED', `access key ${key.id} was revoked`);
+    if (key.revokedAt !== null)
+      throw new TrainyardError('UNAUTHENTICATED', `access key ${key.id} was revoked`);
     if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now) {
       throw new TrainyardError('UNAUTHENTICATED', `access key ${key.id} expired at ${key.expiresAt}`);
     }
-    if (usedPrevious && !(key.previousSecretExpiresAt !== null && Date.parse(key.previousSecretExpiresAt) > now)) {
+    if (
+      usedPrevious &&
+      !(key.previousSecretExpiresAt !== null && Date.parse(key.previousSecretExpiresAt) > now)
+    ) {
       throw new TrainyardError(
         'UNAUTHENTICATED',
         `this secret of access key ${key.id} was replaced by a rotation and its grace period is over`,
