@@ -81,13 +81,13 @@ export function addClientCommands(program: Command): void {
 
   const audit = program.command('audit').description('The audit log of mutating calls (admin)');
   clientCommand(audit, 'list', 'Mutating calls, newest first: who, what, when, from where, the answer')
-    .option('--key <id>', 'only calls made with this access key id')
+    .option('--key-id <id>', 'only calls made with this access key id')
     .option('--since <when>', 'only calls after this: a duration ago (1h, 7d) or an ISO 8601 time')
     .option('--limit <n>', 'at most this many entries', (v) => Number(v), 100)
-    .action(async (flags: ClientFlags & { key?: string; since?: string; limit: number }) => {
+    .action(async (flags: ClientFlags & { keyId?: string; since?: string; limit: number }) => {
       const query = {
         limit: Math.min(flags.limit, 1000),
-        ...(flags.key ? { keyId: flags.key } : {}),
+        ...(flags.keyId ? { keyId: flags.keyId } : {}),
         ...(flags.since ? { since: timeFromNow(flags.since, '--since', -1) } : {}),
       };
       const rows = [];
