@@ -137,9 +137,16 @@ export class WebhookTargetPolicy {
           signal,
         },
         (res) => {
+          // The status decides the attempt; the body is drained in the background and cut off
+          // past 1 MiB, so an endpoint that never stops sending cannot hold a delivery slot.
+          let seen = 0;
+          res.on('data', (chunk: Buffer) => {
+            seen += chunk.length;
+            if (seen > 1 << 20) res.destroy();
+          });
+          res.on('error', () => {});
           res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          res.on('error', reject);
+          resolve(res.statusCode ?? 0);
         },
       );
       req.on('error', reject);
