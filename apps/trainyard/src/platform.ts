@@ -5,6 +5,7 @@ import { type Messaging, openMessaging } from '@trainyard/adapters/messaging/ope
 import { openMetadataStore } from '@trainyard/adapters/sql/open-metadata-store';
 import type { CreatedKey } from '@trainyard/contracts/access-keys';
 import { AccessKeyService } from '@trainyard/core/access/access-key-service';
+import { AuditService } from '@trainyard/core/access/audit-service';
 import { SecretSealer } from '@trainyard/core/access/key-material';
 import { seedInstanceTypes } from '@trainyard/core/hardware/default-instance-types';
 import { EventPublisher } from '@trainyard/core/messaging/event-publisher';
@@ -23,6 +24,8 @@ export interface Platform {
   metadata: MetadataStore;
   blobs: BlobStore;
   keys: AccessKeyService;
+  /** The audit log of mutating calls (doors record, admins list). */
+  audit: AuditService;
   /** Job dispatch queue (`trainyard-jobs`): `messaging.queues`. */
   jobQueue: JobQueue;
   /** JobQueue, Topic and Stream of the configured `messaging` backend; this process runs the topic delivery loop. */
@@ -94,6 +97,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
       metadata,
       blobs,
       keys,
+      audit: new AuditService(metadata.auditLog),
       jobQueue,
       messaging,
       events,

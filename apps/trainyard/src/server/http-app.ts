@@ -3,6 +3,7 @@ import { TrainyardError } from '@trainyard/contracts/errors';
 import { type RouteName, restApi } from '@trainyard/contracts/rest-api';
 import { type RouteContract, roleMayAccess } from '@trainyard/contracts/route';
 import type { Principal } from '@trainyard/core/access/access-key-service';
+import { isMutatingMethod } from '@trainyard/core/access/audit-service';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -41,8 +42,6 @@ declare module 'fastify' {
     audit?: { door: 'rest' | 's3'; action: string };
   }
 }
-
-const mutatingMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function validationError(where: string, error: z.ZodError): TrainyardError {
   const issue = error.issues[0];
@@ -111,8 +110,8 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
   // Refused calls are kept too: an audit log that only shows successes hides the probing.
   app.addHook('onResponse', async (request, reply) => {
     const { principal, audit } = request;
-    if (!principal || !audit || !mutatingMethods.has(request.method)) return;
-    await platform.metadata.auditLog
+    if (!principal || !audit || !isMutatingMethod(request.method)) return;
+    await platform.audit
       .record({
         at: new Date().toISOString(),
         keyId: principal.keyId,

@@ -8,7 +8,7 @@ export const platformHandlers: HandlersOf<typeof platformRoutes> = {
   createKey: async ({ platform, body }) =>
     platform.keys.create(body.name, body.role, { expiresAt: body.expiresAt }),
   rotateKey: async ({ platform, params, body }) => platform.keys.rotate(params.id, body.graceSeconds),
-  listAuditLog: async ({ platform, query }) => platform.metadata.auditLog.list(query),
+  listAuditLog: async ({ platform, query }) => platform.audit.list(query),
   revokeKey: async ({ platform, params, principal }) => {
     if (params.id === principal.keyId) {
       throw new TrainyardError('FAILED_PRECONDITION', 'a key cannot revoke itself; use another admin key', {
