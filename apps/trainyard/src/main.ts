@@ -5,7 +5,7 @@ import { addDatasetCommands } from './cli/dataset-commands.js';
 import { addJobCommands } from './cli/job-commands.js';
 import { addMessagingCommands } from './cli/messaging-commands.js';
 import { loadServerConfig } from './config.js';
-import { runServer } from './server/run-server.js';
+import { runServer } from './run-server.js';
 
 const program = new Command('trainyard')
   .description('Trainyard: build, train and deploy machine-learning models on your own machines')

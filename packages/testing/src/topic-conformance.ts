@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WebhookTargetPolicy } from '@trainyard/adapters/messaging/webhook-target';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
@@ -15,8 +16,6 @@ export interface TopicFixture {
 }
 
 export type TopicFactory = () => Promise<TopicFixture>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The receivers of these tests listen on 127.0.0.1; every other refused range stays refused. */
 export const loopbackWebhooks = new WebhookTargetPolicy(['127.0.0.1']);

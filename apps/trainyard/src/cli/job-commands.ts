@@ -1,17 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogEvent } from '@trainyard/contracts/jobs';
 import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
+import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
 import type { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { type Command, Option } from 'commander';
 import { pino } from 'pino';
 import { loadServerConfig } from '../config.js';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
 import { printObject, printRows } from './output.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ended = (status: string) => status === 'Completed' || status === 'Failed' || status === 'Stopped';
 
 function printEvent(event: JobLogEvent): void {
   (event.stream === 'stderr' ? process.stderr : process.stdout).write(`${event.message}\n`);
@@ -53,7 +52,7 @@ async function watch(client: TrainyardClient, name: string, logs: boolean): Prom
       seen = key;
     }
     if (logs) cursor = await streamLogs(client, name, false, cursor);
-    if (ended(job.ProcessingJobStatus)) {
+    if (JobLifecycle.isTerminal(job.ProcessingJobStatus)) {
       if (logs) await streamLogs(client, name, false, cursor);
       return job;
     }

@@ -16,7 +16,7 @@ import {
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { SqlMetadataStore } from '@trainyard/adapters/sql/sql-metadata-store';
+import type { openMetadataStore } from '@trainyard/adapters/sql/open-metadata-store';
 import { type RouteName, restApi } from '@trainyard/contracts/rest-api';
 import type { Role } from '@trainyard/contracts/route';
 import { sql } from 'kysely';
@@ -309,7 +309,7 @@ describe('attacks with each role, as an outsider', () => {
       });
       expect(res.statusCode, res.body).toBe(201);
       const rows = await sql<{ secret: string }>`select secret from tp_subscriptions`.execute(
-        (t.platform.metadata as SqlMetadataStore).db,
+        (t.platform.metadata as Awaited<ReturnType<typeof openMetadataStore>>).db,
       );
       expect(rows.rows.length).toBeGreaterThan(0);
       for (const row of rows.rows) {
@@ -341,18 +341,15 @@ describe('attacks with each role, as an outsider', () => {
           }),
         ],
         [
-          'a squatted platform topic',
-          await call('developer', 'POST', '/api/v1/topics', { name: 'trainyard.fake' }),
-        ],
-        [
           'a squatted platform stream',
           await call('developer', 'POST', '/api/v1/streams', { name: 'trainyard-x', shardCount: 1 }),
         ],
       ];
       for (const [attack, res] of attempts) {
         expect(res.statusCode, `${attack}: ${res.body}`).toBe(403);
-        expect(res.json().error.message, attack).toMatch(/belongs to the platform/);
+        expect(res.json().error.message, attack).toMatch(/belongs to the platform|is the platform's/);
       }
+      // Nothing reached the job queue: no forged job waits for a worker.
       const counts = await t.platform.jobQueue.counts('trainyard-jobs').catch(() => undefined);
       if (counts) expect(counts).toMatchObject({ visible: 0 });
     });

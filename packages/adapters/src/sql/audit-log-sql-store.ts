@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { AuditEntry } from '@trainyard/contracts/access-keys';
 import type { Page } from '@trainyard/contracts/pagination';
 import type { Role } from '@trainyard/contracts/route';
+import { decodePageToken, pageSize, toPage } from '@trainyard/core/paging/page-token';
 import type { AuditFilter, AuditLog, NewAuditEntry } from '@trainyard/core/ports/audit-log';
 import type { Kysely, Selectable } from 'kysely';
 import type { AuditLogTable, Database } from './database.js';
-import { decodePageToken, pageSize, toPage } from './page-token.js';
 import { sqlCall } from './sql-errors.js';
 
 /** Ids sort by time (zero-padded epoch ms first), so "newest first" pages by id. */

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { platformBucket } from '@trainyard/contracts/platform-namespace';
 import { roleMayAccess } from '@trainyard/contracts/route';
-import type { Principal } from '@trainyard/core/access/access-key-service';
+import { anonymousAdmin } from '@trainyard/core/access/access-key-service';
 import {
   hasSigV4,
   parseQuery,
@@ -12,17 +12,15 @@ import {
   verifySigV4,
 } from '@trainyard/core/access/sigv4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Platform } from '../../platform.js';
-import { redactServerPaths, serverPathsOf } from '../server-paths.js';
+import type { DoorServices, DoorSettings } from '../door-services.js';
+import { redactServerPaths } from '../server-paths.js';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
 import { S3Error, s3ErrorOf } from './s3-error.js';
-import { S3Operations, type S3Request, type S3Response } from './s3-operations.js';
-
-const anonymousAdmin: Principal = { keyId: 'anonymous', name: 'anonymous', role: 'admin' };
+import { S3Operations } from './s3-operations.js';
+import type { S3Request, S3Response } from './s3-request.js';
 
 /** Host names under which `<bucket>.<name>` addresses a bucket (virtual-hosted style). */
-function virtualHostBases(platform: Platform): string[] {
-  const host = platform.config.host;
+function virtualHostBases({ host }: DoorSettings): string[] {
   const isIp = /^[\d.]+$/.test(host) || host.includes(':');
   return ['localhost', ...(isIp ? [] : [host])];
 }
@@ -106,11 +104,11 @@ function decodeSegmentLoose(text: string): string {
  * (uploads stream straight into the BlobStore, up to 5 GiB), so it answers from an onRequest
  * hook on the root instance: Fastify never parses these bodies and its body limit never applies.
  */
-export async function s3Door(app: FastifyInstance, options: { platform: Platform }): Promise<void> {
-  const { platform } = options;
-  const operations = new S3Operations(platform.blobs, platform.metadata);
-  const bases = virtualHostBases(platform);
-  const serverPaths = serverPathsOf(platform.config);
+export async function s3Door(app: FastifyInstance, options: { services: DoorServices }): Promise<void> {
+  const { services } = options;
+  const operations = new S3Operations(services.blobs, services.multipartUploads);
+  const bases = virtualHostBases(services.settings);
+  const { serverPaths } = services.settings;
 
   app.addHook('onRequest', async (request, reply) => {
     let addressed: Addressed | undefined;
@@ -122,7 +120,7 @@ export async function s3Door(app: FastifyInstance, options: { platform: Platform
     if (!addressed) return;
     const resource = addressed.path;
     try {
-      const s3Request = await authenticate(platform, request, addressed);
+      const s3Request = await authenticate(services, request, addressed);
       const response = await operations.handle(s3Request);
       return send(reply, response);
     } catch (error) {
@@ -134,7 +132,7 @@ export async function s3Door(app: FastifyInstance, options: { platform: Platform
 (s3Door as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
 async function authenticate(
-  platform: Platform,
+  { settings, keys }: Pick<DoorServices, 'settings' | 'keys'>,
   request: FastifyRequest,
   addressed: Addressed,
 ): Promise<S3Request> {
@@ -159,7 +157,7 @@ async function authenticate(
   let contentSha256 = typeof contentSha256Header === 'string' ? contentSha256Header : undefined;
   let principal = anonymousAdmin;
   let signing: ChunkSigning | undefined;
-  if (platform.config.auth) {
+  if (settings.auth) {
     if (!claim) {
       throw new S3Error(
         'AccessDenied',
@@ -174,7 +172,7 @@ async function authenticate(
         'Missing required header for this request: x-amz-content-sha256',
       );
     }
-    const resolved = await platform.keys.resolveAccessKeyId(claim.accessKeyId).catch((error: unknown) => {
+    const resolved = await keys.resolveAccessKeyId(claim.accessKeyId).catch((error: unknown) => {
       if (TrainyardError.is(error, 'UNAUTHENTICATED')) {
         throw new S3Error(
           'InvalidAccessKeyId',

@@ -1,0 +1,45 @@
+import type { AccessKeyService } from '@trainyard/core/access/access-key-service';
+import type { AuditService } from '@trainyard/core/access/audit-service';
+import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
+import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
+import type { ProcessingJobService } from '@trainyard/core/jobs/processing-job-service';
+import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
+import type { BlobStore } from '@trainyard/core/ports/blob-store';
+import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
+import type { Logger } from 'pino';
+
+/** What a door shows of the server's settings: auth, addressing and the home page. */
+export interface DoorSettings {
+  /** False only on a loopback-only server: every caller is an anonymous admin. */
+  auth: boolean;
+  /** The listen host; a name (not an IP) also serves virtual-hosted S3 buckets. */
+  host: string;
+  /** Metadata and blob store URLs, shown (credentials masked) on the home page. */
+  metadata: string;
+  blobs: string;
+  /** The server's own folders (data folder, SQLite file, blob root): replaced in every error shown to a caller. */
+  serverPaths: readonly string[];
+  /** Which isolation job processes get (`bubblewrap`, `unprivileged-user`, `none`) and what it means; `/readyz` reports it. */
+  jobIsolation?: { mode: string; summary: string } | undefined;
+}
+
+/**
+ * Everything the doors (REST, S3, the SageMaker door next) may call. The composition root
+ * builds it; handlers take the few services they use from it, never stores or ports.
+ */
+export interface DoorServices {
+  log: Logger;
+  settings: DoorSettings;
+  keys: AccessKeyService;
+  /** Every door records its mutating calls here; admins list them. */
+  audit: AuditService;
+  instanceTypes: InstanceTypeService;
+  messaging: MessagingService;
+  processingJobs: ProcessingJobService;
+  datasets: DatasetService;
+  /** The S3 door's object store; it is the domain of S3 itself, there is no service above it. */
+  blobs: BlobStore;
+  multipartUploads: MultipartUploadService;
+  /** True when the metadata store answers; `/readyz` reports it. */
+  ready(): Promise<boolean>;
+}
