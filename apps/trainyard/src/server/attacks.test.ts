@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
@@ -277,6 +277,40 @@ describe('attacks with each role, as an outsider', () => {
         recipe: { steps: [{ op: 'select', columns: ['id'] }] },
       });
       expect(after.statusCode).toBe(200);
+    });
+  });
+
+  describe('server files through dataset imports', () => {
+    it('refuses file: sources in the data folder, /proc and behind symlinks, even for admins', async () => {
+      const link = join(t.dataDir, '..', `trainyard-attack-link-${process.pid}`);
+      symlinkSync(join(t.dataDir, 'master.key'), link);
+      try {
+        for (const source of [
+          `file:${join(t.dataDir, 'master.key')}`,
+          `file://${join(t.dataDir, 'trainyard.db')}`,
+          `file:${join(t.dataDir, 'blobs', '..', 'master.key')}`,
+          'file:/proc/self/environ',
+          'file:/proc/1/environ',
+          `file:${link}`,
+        ]) {
+          const res = await call('admin', 'POST', '/api/v1/datasets/stolen/versions', {
+            source,
+            options: { format: 'csv' },
+          });
+          expect(res.statusCode, `${source}: ${res.body}`).toBe(403);
+          expect(res.json().error.field).toBe('source');
+          expectNoLeak(res.body);
+        }
+        const developer = await call('developer', 'POST', '/api/v1/datasets/stolen/versions', {
+          source: '/etc/hostname',
+          options: { format: 'csv' },
+        });
+        expect(developer.statusCode).toBeGreaterThanOrEqual(400);
+        expect(developer.statusCode).toBeLessThan(500);
+      } finally {
+        rmSync(link, { force: true });
+      }
+      expect((await call('admin', 'GET', '/api/v1/datasets/stolen')).statusCode).toBe(404);
     });
   });
 

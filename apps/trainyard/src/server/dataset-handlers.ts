@@ -5,10 +5,17 @@ import { TrainyardError } from '@trainyard/contracts/errors';
 import { runRecipe } from '@trainyard/runtime/data/run-recipe';
 import type { DoorServices } from './door-services.js';
 import type { HandlersOf } from './route-handlers.js';
+import { isServerPrivatePath } from './server-paths.js';
+
+/** The path of a `file:` source exactly as the dataset service reads it (`file:/a`, `file:///a`). */
+function fileURLToPathLoose(source: string): string {
+  return source.slice('file:'.length).replace(/^\/\/(?=\/)/, '');
+}
 
 export function datasetHandlers({
   datasets,
-}: Pick<DoorServices, 'datasets'>): HandlersOf<typeof datasetRoutes> {
+  settings,
+}: Pick<DoorServices, 'datasets' | 'settings'>): HandlersOf<typeof datasetRoutes> {
   return {
     listDatasets: async ({ query }) => datasets.list(query),
     getDataset: async ({ params }) => datasets.get(params.name),
@@ -41,6 +48,16 @@ export function datasetHandlers({
         throw new TrainyardError(
           'PERMISSION_DENIED',
           'only admin keys may import file: sources (they read the server disk); use s3:// or an upload',
+          { field: 'source' },
+        );
+      }
+      if (
+        body.source.startsWith('file:') &&
+        isServerPrivatePath(fileURLToPathLoose(body.source), settings.serverPaths)
+      ) {
+        throw new TrainyardError(
+          'PERMISSION_DENIED',
+          "source: file: sources may not read the server's own folders (data folder, database, blob store) or /proc, /sys, /dev; use s3:// for data in the blob store",
           { field: 'source' },
         );
       }

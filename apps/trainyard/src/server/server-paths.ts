@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ResolvedServerConfig } from '../config.js';
 
 /**
@@ -33,4 +34,23 @@ export function redactServerPaths(text: string, paths: readonly string[]): strin
   let out = text;
   for (const path of paths) if (out.includes(path)) out = out.split(path).join('<server>');
   return out;
+}
+
+/** Host folders whose files describe the running server (its environment, memory, devices). */
+const hostInternals = ['/proc', '/sys', '/dev'];
+
+/**
+ * Whether a `file:` source (an admin import) points into the server's own folders or the host's
+ * process and device files, after following symlinks: `/proc/self/environ` holds the server's
+ * environment (a master key given as TRAINYARD_MASTER_KEY), the data folder the master key,
+ * the database and every blob.
+ */
+export function isServerPrivatePath(path: string, serverPaths: readonly string[]): boolean {
+  let real = resolve(path);
+  try {
+    real = realpathSync(real);
+  } catch {
+    // Missing: judged by the name given; the import then fails as not found.
+  }
+  return [...serverPaths, ...hostInternals].some((root) => real === root || real.startsWith(`${root}/`));
 }
