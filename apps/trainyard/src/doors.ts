@@ -22,6 +22,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     instanceTypes: new InstanceTypeService(platform.metadata.instanceTypes),
     messaging: new MessagingService(platform.messaging),
     processingJobs: platform.jobs.processingJobs,
+    recipeRuns: { runRecipe: (body) => platform.jobs.runRecipe(body) },
     datasets: platform.datasets,
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),

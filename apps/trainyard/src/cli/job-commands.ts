@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogEvent } from '@trainyard/contracts/jobs';
@@ -180,57 +179,23 @@ export function addJobCommands(program: Command): void {
     });
 
   program
-    .command('recipe-processor', { hidden: true })
-    .description(
-      'Runs inside a trainyard/recipe-processor job process: the recipe on the input dataset version',
-    )
-    .requiredOption('--opt-ml <dir>', "the job's working folder (stands in for /opt/ml)")
-    .option('--memory-mib <n>', "DuckDB's share of the job's memory", Number, 1024)
-    .option('--threads <n>', 'DuckDB threads (the job has this many vCPUs)', Number)
-    .action(async (flags: { optMl: string; memoryMib: number; threads?: number }) => {
-      const { runRecipeProcessor, writeProcessorFailure } = await import(
-        '@trainyard/runtime/jobs/recipe-processor'
-      );
-      try {
-        // Stores from the TRAINYARD_* env the worker passes; no keys, no HTTP, no worker.
-        const config = loadServerConfig();
-        const { openMetadataStore } = await import('@trainyard/adapters/sql/open-metadata-store');
-        const { openBlobStore } = await import('@trainyard/adapters/blob/open-blob-store');
-        const { DuckDbEngine } = await import('@trainyard/adapters/duckdb/duckdb-engine');
-        const { DatasetSqlStore } = await import('@trainyard/adapters/sql/dataset-sql-store');
-        const { DatasetService } = await import('@trainyard/runtime/data/dataset-service');
-        const metadata = await openMetadataStore(config.metadata);
-        const engine = await DuckDbEngine.open({
-          memoryLimit: `${Math.max(64, Math.floor(flags.memoryMib))}MB`,
-          tempDirectory: join(flags.optMl, 'tmp', 'duckdb'),
-          ...(flags.threads ? { threads: flags.threads } : {}),
-        });
-        try {
-          const datasets = new DatasetService({
-            store: new DatasetSqlStore(metadata.db),
-            blobs: await openBlobStore(config.blobs),
-            engine,
-            workDir: join(flags.optMl, 'tmp', 'datasets'),
-          });
-          await runRecipeProcessor(datasets, flags.optMl, (line) => process.stdout.write(`${line}\n`));
-        } finally {
-          await engine.close();
-          await metadata.close();
-        }
-      } catch (error) {
-        process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-        await writeProcessorFailure(flags.optMl, error);
-        process.exitCode = 1;
-      }
-    });
-
-  program
     .command('worker')
     .description('Run only a job worker: takes jobs from the queue of the same stores the server uses')
     .option('--data-dir <dir>', 'folder for embedded stores and job working folders (env TRAINYARD_DATA_DIR)')
     .option('--metadata <uri>', 'metadata store: sqlite:<file> or postgres://… (env TRAINYARD_METADATA)')
     .option('--blobs <uri>', 'blob store (env TRAINYARD_BLOBS)')
-    .option('--concurrency <n>', 'jobs at once (env TRAINYARD_WORKER_CONCURRENCY, default 1)')
+    .option(
+      '--concurrency <n>',
+      'at most this many jobs at once (env TRAINYARD_WORKER_CONCURRENCY, default 1)',
+    )
+    .option(
+      '--vcpus <n>',
+      "vCPUs lent to jobs, admitted by their instance types (env TRAINYARD_WORKER_VCPUS, default: the machine's cores)",
+    )
+    .option(
+      '--memory-mib <n>',
+      "memory lent to jobs (env TRAINYARD_WORKER_MEMORY_MIB, default: the machine's memory)",
+    )
     .option('--config <file>', 'config file (default ./trainyard.config.json)')
     .action(
       async (flags: {
@@ -238,6 +203,8 @@ export function addJobCommands(program: Command): void {
         metadata?: string;
         blobs?: string;
         concurrency?: string;
+        vcpus?: string;
+        memoryMib?: string;
         config?: string;
       }) => {
         const config = loadServerConfig({
@@ -247,19 +214,21 @@ export function addJobCommands(program: Command): void {
             blobs: flags.blobs,
             workerConcurrency:
               flags.concurrency === undefined ? undefined : Math.max(1, Number(flags.concurrency)),
+            workerVcpus: flags.vcpus,
+            workerMemoryMiB: flags.memoryMib,
           },
           configFile: flags.config,
         });
         const log = pino({ level: config.logLevel, base: { service: 'trainyard-worker' } });
-        const { openPlatform } = await import('../platform.js');
-        const platform = await openPlatform({ ...config, auth: false }, log);
-        const worker = await platform.jobs.startWorker();
+        const { openWorkerRole } = await import('../platform.js');
+        const role = await openWorkerRole(config, log);
+        const worker = await role.jobs.startWorker();
         log.info({ worker: worker.id, dataDir: config.dataDir }, `Trainyard worker ${worker.id} running`);
         const stop = async (signal: string) => {
           log.info({ signal }, 'worker shutting down; running jobs go back to the queue');
           const force = setTimeout(() => process.exit(1), config.shutdownGraceSeconds * 1000);
           force.unref();
-          await platform.close();
+          await role.close();
           process.exit(0);
         };
         process.once('SIGTERM', () => void stop('SIGTERM'));

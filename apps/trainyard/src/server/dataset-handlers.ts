@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import type { datasetRoutes } from '@trainyard/contracts/dataset-routes';
 import type { IngestOptions } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
-import { runRecipe } from '@trainyard/runtime/data/run-recipe';
 import type { DoorServices } from './door-services.js';
 import type { HandlersOf } from './route-handlers.js';
 import { isServerPrivatePath } from './server-paths.js';
@@ -14,8 +13,9 @@ function fileURLToPathLoose(source: string): string {
 
 export function datasetHandlers({
   datasets,
+  recipeRuns,
   settings,
-}: Pick<DoorServices, 'datasets' | 'settings'>): HandlersOf<typeof datasetRoutes> {
+}: Pick<DoorServices, 'datasets' | 'recipeRuns' | 'settings'>): HandlersOf<typeof datasetRoutes> {
   return {
     listDatasets: async ({ query }) => datasets.list(query),
     getDataset: async ({ params }) => datasets.get(params.name),
@@ -67,12 +67,6 @@ export function datasetHandlers({
     },
     previewRecipe: async ({ body }) =>
       datasets.previewRecipe(body.dataset, body.version ?? 'latest', body.recipe, body.rows),
-    runRecipe: async ({ body }) =>
-      runRecipe(datasets, {
-        dataset: body.dataset,
-        version: body.version,
-        recipe: body.recipe,
-        output: body.output,
-      }),
+    runRecipe: async ({ body }) => recipeRuns.runRecipe(body),
   };
 }

@@ -1,12 +1,14 @@
+import type { ProcessingJob } from '@trainyard/contracts/processing-jobs';
+import type { RunRecipeBody } from '@trainyard/contracts/recipes';
 import type { AccessKeyService } from '@trainyard/core/access/access-key-service';
 import type { AuditService } from '@trainyard/core/access/audit-service';
 import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
-import type { ProcessingJobService } from '@trainyard/core/jobs/processing-job-service';
 import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
+import type { ProcessingJobs } from '../job-services.js';
 
 /** What a door shows of the server's settings: auth, addressing and the home page. */
 export interface DoorSettings {
@@ -35,7 +37,9 @@ export interface DoorServices {
   audit: AuditService;
   instanceTypes: InstanceTypeService;
   messaging: MessagingService;
-  processingJobs: ProcessingJobService;
+  processingJobs: ProcessingJobs;
+  /** `POST /recipes/run`: checks the recipe on a few rows, then queues a recipe-processor job. */
+  recipeRuns: { runRecipe(body: RunRecipeBody): Promise<ProcessingJob> };
   datasets: DatasetService;
   /** The S3 door's object store; it is the domain of S3 itself, there is no service above it. */
   blobs: BlobStore;

@@ -462,7 +462,9 @@ describe('processing jobs', () => {
       }),
     );
     expect(res.statusCode).toBe(201);
-    const [message] = await t.platform.jobQueue.receive(jobQueueName, { visibilityTimeoutMs: 1000 });
+    const [message] = await t.platform.jobQueue.receive(jobQueueName('processing'), {
+      visibilityTimeoutMs: 1000,
+    });
     expect(message).toBeDefined();
     const { jobId } = JSON.parse(message!.body) as { jobId: string };
     expect(await t.platform.metadata.jobs.claim(jobId, 'doomed-worker', 1000)).toBeDefined();
@@ -484,7 +486,11 @@ describe('processing jobs', () => {
       'Completed',
     ]);
     expect((await logText('js-crash')).match(/job js-crash: 3 rows/g)).toHaveLength(1);
-    expect(await t.platform.jobQueue.counts(jobQueueName)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    expect(await t.platform.jobQueue.counts(jobQueueName('processing'))).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 0,
+    });
   });
 
   it('refuses bad requests naming the field', async () => {
