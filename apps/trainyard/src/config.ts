@@ -76,6 +76,12 @@ export const ServerConfig = z
         ),
       )
       .default([]),
+    /**
+     * How job processes are isolated: `auto` (default) takes the strongest this machine offers
+     * (`bubblewrap`, else `unprivileged-user` when running as root, else `none`); naming a mode
+     * insists on it and refuses to start without it. See docs/security.md.
+     */
+    jobIsolation: z.enum(['auto', 'bubblewrap', 'unprivileged-user', 'none']).default('auto'),
   })
   .strict();
 
@@ -86,6 +92,8 @@ export type ServerConfigInput = z.input<typeof ServerConfig>;
 export interface ResolvedServerConfig extends ServerConfig {
   metadata: string;
   blobs: string;
+  /** The config file read, when there was one: job sandboxes mask it (it may hold keys). */
+  configFile?: string | undefined;
 }
 
 const envNames: Record<keyof ServerConfig, string> = {
@@ -108,6 +116,7 @@ const envNames: Record<keyof ServerConfig, string> = {
   jobStopGraceSeconds: 'TRAINYARD_JOB_STOP_GRACE_SECONDS',
   jobVisibilityTimeoutSeconds: 'TRAINYARD_JOB_VISIBILITY_TIMEOUT_SECONDS',
   jobMaxAttempts: 'TRAINYARD_JOB_MAX_ATTEMPTS',
+  jobIsolation: 'TRAINYARD_JOB_ISOLATION',
   webhookAllowedNetworks: 'TRAINYARD_WEBHOOK_ALLOWED_NETWORKS',
 };
 
@@ -152,7 +161,9 @@ export function loadServerConfig(sources: ConfigSources = {}): ResolvedServerCon
   const cwd = sources.cwd ?? process.cwd();
   const env = sources.env ?? process.env;
   const flags = Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined));
-  const merged = { ...fromFile(sources.configFile ?? env.TRAINYARD_CONFIG, cwd), ...fromEnv(env), ...flags };
+  const configPath = sources.configFile ?? env.TRAINYARD_CONFIG;
+  const configFile = resolve(cwd, configPath ?? 'trainyard.config.json');
+  const merged = { ...fromFile(configPath, cwd), ...fromEnv(env), ...flags };
   const parsed = ServerConfig.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -183,6 +194,7 @@ export function loadServerConfig(sources: ConfigSources = {}): ResolvedServerCon
     dataDir,
     metadata: config.metadata ?? `sqlite:${join(dataDir, 'trainyard.db')}`,
     blobs: config.blobs ?? `file:${join(dataDir, 'blobs')}`,
+    ...(existsSync(configFile) ? { configFile } : {}),
   };
 }
 

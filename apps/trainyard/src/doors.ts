@@ -16,6 +16,10 @@ export function doorServicesOf(platform: Platform): DoorServices {
       metadata: config.metadata,
       blobs: config.blobs,
       serverPaths: serverPathsOf(config),
+      jobIsolation: () => {
+        const isolation = platform.jobs.isolation();
+        return isolation && { mode: isolation.mode, summary: isolation.summary };
+      },
     },
     keys: platform.keys,
     audit: platform.audit,

@@ -21,8 +21,8 @@ export interface DoorSettings {
   blobs: string;
   /** The server's own folders (data folder, SQLite file, blob root): replaced in every error shown to a caller. */
   serverPaths: readonly string[];
-  /** Which isolation job processes get (`bubblewrap`, `unprivileged-user`, `none`) and what it means; `/readyz` reports it. */
-  jobIsolation?: { mode: string; summary: string } | undefined;
+  /** Which isolation this process's job worker gives job processes (`bubblewrap`, `unprivileged-user`, `none`), undefined without a worker; `/readyz` reports it. */
+  jobIsolation?: (() => { mode: string; summary: string } | undefined) | undefined;
 }
 
 /**

@@ -168,7 +168,13 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const metadata = !closing && (await services.ready());
-    return reply.status(metadata ? 200 : 503).send({ status: metadata ? 'ready' : 'not ready', metadata });
+    const isolation = services.settings.jobIsolation?.();
+    return reply.status(metadata ? 200 : 503).send({
+      status: metadata ? 'ready' : 'not ready',
+      metadata,
+      // Which isolation jobs get here, so an operator sees a weak mode without reading the start log.
+      jobIsolation: isolation ?? { mode: 'no worker in this process', summary: 'this process runs no jobs' },
+    });
   });
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.metrics()),

@@ -13,6 +13,11 @@ export interface ExecutorSpec {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /**
+   * The instance's own folder (default `cwd`): a sandboxing executor makes it the only writable
+   * place and hands it to the unprivileged user the instance runs as.
+   */
+  workdir?: string | undefined;
   /** From the instance type. */
   limits: { vcpus: number; memoryMiB: number };
   /** Cores this instance may run on (from the host resource ledger); undefined = not pinned. */

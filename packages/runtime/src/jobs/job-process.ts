@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { processTreeRssBytes } from './process-tree-memory.js';
+import { processTreePids, processTreeRssBytes } from './process-tree-memory.js';
 
 /** CPU and memory a job process may use, from its instance type. */
 export interface JobProcessLimits {
@@ -33,6 +33,21 @@ export interface RunJobProcessOptions {
   memorySampleMs?: number;
   /** Called with the process id (= its process group id) once it started. */
   onSpawn?: (pid: number) => void;
+  /**
+   * Wraps the resolved command in the job sandbox (bubblewrap) and/or names the user it runs as;
+   * the memory watchdog and process-group signals apply to the wrapped process unchanged.
+   */
+  isolate?: ((file: string, args: string[]) => IsolatedCommand) | undefined;
+  /** What `isolate` enforces, for the job log. */
+  isolation?: string | undefined;
+}
+
+/** A command as the isolation runs it. */
+export interface IsolatedCommand {
+  file: string;
+  args: string[];
+  uid?: number | undefined;
+  gid?: number | undefined;
 }
 
 export interface JobProcessResult {
@@ -108,14 +123,19 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
       ? options.cpus.join(',')
       : undefined;
   const limitBytes = options.limits.memoryMiB * 1024 * 1024;
+  const isolated: IsolatedCommand = options.isolate
+    ? options.isolate(file, [...prefixArgs, ...options.args])
+    : { file, args: [...prefixArgs, ...options.args] };
+  // taskset outside the sandbox: the affinity it sets is inherited by everything inside.
   const [spawnFile, spawnArgs] = cpus
-    ? ['/usr/bin/taskset', ['-c', cpus, file, ...prefixArgs, ...options.args]]
-    : [file, [...prefixArgs, ...options.args]];
+    ? ['/usr/bin/taskset', ['-c', cpus, isolated.file, ...isolated.args]]
+    : [isolated.file, isolated.args];
   const enforcement = [
     `memory ${options.limits.memoryMiB} MiB (process-tree RSS watchdog${prefixArgs.length ? `, ${prefixArgs[0]}` : ''})`,
     cpus
       ? `CPUs ${cpus} (taskset)`
       : `CPUs not pinned (${Math.ceil(options.limits.vcpus)} vCPUs take the whole machine's ${availableParallelism()}, or no taskset)`,
+    ...(options.isolation ? [options.isolation] : []),
   ].join('; ');
 
   return new Promise<JobProcessResult>((resolve) => {
@@ -134,6 +154,8 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
       env: options.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(isolated.uid === undefined ? {} : { uid: isolated.uid }),
+      ...(isolated.gid === undefined ? {} : { gid: isolated.gid }),
     });
     const pid = child.pid;
     if (pid !== undefined) options.onSpawn?.(pid);
@@ -171,10 +193,25 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
         });
     }, options.memorySampleMs ?? 200);
 
+    const terminate = () => {
+      // A sandbox's outer process (bubblewrap) would die of SIGTERM and take the job down at once,
+      // before its grace: the job's own processes get SIGTERM, the wrapper waits for them.
+      if (!options.isolate || pid === undefined) return killGroup('SIGTERM');
+      void processTreePids(pid).then((pids) => {
+        for (const member of pids) {
+          if (member === pid) continue;
+          try {
+            process.kill(member, 'SIGTERM');
+          } catch {
+            // Ended meanwhile.
+          }
+        }
+      });
+    };
     const onAbort = () => {
       if (result.endedBy !== undefined) return;
       result.endedBy = 'abort';
-      killGroup('SIGTERM');
+      terminate();
       graceTimer = setTimeout(() => {
         result.killedAfterGrace = true;
         killGroup('SIGKILL');

@@ -30,6 +30,8 @@ export interface JobIsolation {
   bwrap: string | undefined;
   /** Folders bound read-only into the sandbox besides the system ones (the app and its Node). */
   readOnlyPaths: string[];
+  /** Masked inside the sandbox: files by an empty file, folders by an empty tmpfs. */
+  hiddenPaths: string[];
   dataDir: string;
 }
 
@@ -43,19 +45,22 @@ export interface JobIsolationOptions {
   userName?: string;
   /** Folders the job needs to read besides the system ones (default: this app's install folder and Node's). */
   readOnlyPaths?: string[];
+  /** Files or folders inside those that must not be seen (the config file, which may hold keys). */
+  hiddenPaths?: string[];
 }
 
 export const installBubblewrap = 'sudo apt-get install -y bubblewrap';
 
 const systemFolders = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt'];
 
-/** The nearest folder above this module that holds node_modules: the app's install folder. */
+/** The outermost folder above this module that holds node_modules: the app's install (workspace) folder. */
 function appInstallFolder(): string | undefined {
+  let found: string | undefined;
   let dir = dirname(new URL(import.meta.url).pathname);
   for (;;) {
-    if (existsSync(join(dir, 'node_modules'))) return dir;
+    if (dir !== '/' && existsSync(join(dir, 'node_modules'))) found = dir;
     const up = dirname(dir);
-    if (up === dir) return undefined;
+    if (up === dir) return found;
     dir = up;
   }
 }
@@ -142,7 +147,8 @@ export function prepareJobIsolation(options: JobIsolationOptions): JobIsolation 
   const readOnlyPaths = (
     options.readOnlyPaths ?? [app, node].filter((p): p is string => p !== undefined)
   ).filter((p) => !systemFolders.some((s) => p === s || p.startsWith(`${s}/`)));
-  const base = { dataDir, readOnlyPaths, bwrap: undefined, user };
+  const hiddenPaths = (options.hiddenPaths ?? []).filter((p) => existsSync(p));
+  const base = { dataDir, readOnlyPaths, hiddenPaths, bwrap: undefined, user };
   if (user) closeDataDir(dataDir);
   if (wanted === 'none') {
     return {
@@ -234,6 +240,9 @@ export function sandboxedCommand(
     // An install folder bound above may contain the data folder: hide it before binding the job's own.
     '--tmpfs',
     isolation.dataDir,
+    ...isolation.hiddenPaths.flatMap((p) =>
+      statSync(p).isDirectory() ? ['--tmpfs', p] : ['--ro-bind', '/dev/null', p],
+    ),
     '--bind',
     workdir,
     workdir,

@@ -553,6 +553,7 @@ export class JobWorker {
           args: command.args,
           env: { ...baseEnv(workdir), ...command.env },
           cwd: command.cwd,
+          workdir,
           limits: { vcpus: instanceType.vcpus, memoryMiB: instanceType.memoryMiB },
           cpus: attempt.allocation.cpus,
           stopGraceMs: this.#options.stopGraceMs,
