@@ -54,7 +54,11 @@ export interface ExecutorInstance {
   /** Resolves when it ended, whatever the reason; never rejects. */
   readonly exited: Promise<ExecutorExit>;
   /** SIGTERM, then SIGKILL after the spec's grace; resolves once it exited. */
-  stop(): Promise<ExecutorExit>;
+  /**
+   * SIGTERM, then SIGKILL after the spec's grace (or `graceMs`, e.g. a short one when the worker
+   * shuts down and the job restarts elsewhere anyway); resolves once it exited.
+   */
+  stop(graceMs?: number): Promise<ExecutorExit>;
 }
 
 /** Starts instances: local processes now, containers or remote hosts later. */

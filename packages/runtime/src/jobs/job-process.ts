@@ -27,8 +27,8 @@ export interface RunJobProcessOptions {
   cpus?: readonly number[] | undefined;
   /** Aborting ends the process: SIGTERM to its process group, SIGKILL after `graceMs`. */
   signal?: AbortSignal;
-  /** ms between SIGTERM and SIGKILL. */
-  graceMs: number;
+  /** ms between SIGTERM and SIGKILL; read when the abort comes, so a stop may shorten it. */
+  graceMs: number | (() => number);
   /** ms between memory samples of the process tree. Default 200. */
   memorySampleMs?: number;
   /** Called with the process id (= its process group id) once it started. */
@@ -68,6 +68,8 @@ export interface JobProcessResult {
 }
 
 const maxLineChars = 16 * 1024;
+/** How long output may still arrive after the job's process exited, ms. */
+const pipeDrainMs = 2000;
 
 function resolveCommand(command: string, memoryMiB: number): { file: string; prefixArgs: string[] } {
   const name = basename(command);
@@ -212,10 +214,13 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
       if (result.endedBy !== undefined) return;
       result.endedBy = 'abort';
       terminate();
-      graceTimer = setTimeout(() => {
-        result.killedAfterGrace = true;
-        killGroup('SIGKILL');
-      }, options.graceMs);
+      graceTimer = setTimeout(
+        () => {
+          result.killedAfterGrace = true;
+          killGroup('SIGKILL');
+        },
+        typeof options.graceMs === 'function' ? options.graceMs() : options.graceMs,
+      );
     };
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -223,11 +228,19 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
     child.once('error', (error) => {
       result.spawnError = error.message;
     });
+    let pipesTimer: NodeJS.Timeout | undefined;
     child.once('exit', () => {
       // The leader is gone; like a container, nothing it left running in its group survives it.
       killGroup('SIGKILL');
+      // A process that left the group (setsid) may still hold stdout/stderr open, and 'close'
+      // would wait for it forever, holding the worker's slot: stop listening after a moment.
+      pipesTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, pipeDrainMs);
     });
     child.once('close', (code, signal) => {
+      if (pipesTimer) clearTimeout(pipesTimer);
       clearInterval(sampler);
       if (graceTimer) clearTimeout(graceTimer);
       options.signal?.removeEventListener('abort', onAbort);

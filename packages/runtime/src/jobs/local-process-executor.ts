@@ -27,6 +27,7 @@ export class LocalProcessExecutor implements Executor {
     const ready = new Promise<void>((resolve) => {
       markReady = resolve;
     });
+    let grace = spec.stopGraceMs;
     const isolation = this.options.isolation;
     const workdir = spec.workdir ?? spec.cwd;
     if (isolation) handOverWorkdir(isolation, workdir);
@@ -45,7 +46,7 @@ export class LocalProcessExecutor implements Executor {
       cpus: spec.cpus,
       onLine: (stream, text, at) => spec.onLine?.({ stream, text, at }),
       signal: controller.signal,
-      graceMs: spec.stopGraceMs,
+      graceMs: () => grace,
       ...(this.options.memorySampleMs ? { memorySampleMs: this.options.memorySampleMs } : {}),
       onSpawn: (id) => {
         pid = id;
@@ -62,7 +63,8 @@ export class LocalProcessExecutor implements Executor {
       },
       ready,
       exited,
-      stop: () => {
+      stop: (graceMs?: number) => {
+        if (graceMs !== undefined) grace = Math.min(grace, graceMs);
         controller.abort();
         return exited;
       },
