@@ -8,6 +8,7 @@ import { seedInstanceTypes } from '@trainyard/core/hardware/default-instance-typ
 import { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
+import { sweepScratch } from '@trainyard/runtime/data/dataset-staging';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 
@@ -31,6 +32,9 @@ export async function openPlatformStores(
   options: { deliverTopics: boolean; sealer?: SecretSealer | undefined },
 ): Promise<PlatformStores> {
   mkdirSync(config.dataDir, { recursive: true });
+  // Scratch of processes that ended mid-operation (a crash, an upload cut off by shutdown).
+  const swept = await sweepScratch(join(config.dataDir, 'tmp', 'datasets'));
+  if (swept > 0) log.info({ swept }, 'removed scratch folders left by processes that ended');
   const metadata = await openMetadataStore(config.metadata);
   let messaging: Messaging | undefined;
   let stopDeliveries: (() => Promise<void>) | undefined;

@@ -5,6 +5,7 @@ import { TrainyardError } from '@trainyard/contracts/errors';
 import type { DoorServices } from './door-services.js';
 import type { HandlersOf } from './route-handlers.js';
 import { isServerPrivatePath } from './server-paths.js';
+import { cutOnShutdown } from './shutdown-cut.js';
 
 /** The path of a `file:` source exactly as the dataset service reads it (`file:/a`, `file:///a`). */
 function fileURLToPathLoose(source: string): string {
@@ -40,7 +41,11 @@ export function datasetHandlers({
       };
       if (description !== undefined) options.description = description;
       if (fileName !== undefined) options.fileName = fileName;
-      return datasets.createVersionFromStream(params.name, body, options);
+      return datasets.createVersionFromStream(
+        params.name,
+        cutOnShutdown(body, request.server.shutdownSignal),
+        options,
+      );
     },
     importDatasetVersion: async ({ params, body, principal }) => {
       // A file: source reads the server's disk, so only admins may name one.

@@ -36,6 +36,10 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Aborts when the server starts closing: uploads in progress are cut off with a 503. */
+    shutdownSignal: AbortSignal;
+  }
   interface FastifyRequest {
     principal?: Principal;
     /** Set by a door once it knows the call: the audit log records mutating ones. */
@@ -102,6 +106,20 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
   });
   app.addHook('onClose', async () => {
     closing = true;
+  });
+  // preClose runs before the server waits for in-flight requests: uploads stop at once instead
+  // of holding the shutdown until the grace period kills them without a word.
+  const shutdown = new AbortController();
+  app.decorate('shutdownSignal', shutdown.signal);
+  app.addHook('preClose', async () => {
+    closing = true;
+    shutdown.abort();
+  });
+  // While closing, every answer ends its connection: a cut-off upload's unread body would
+  // otherwise keep the connection, and the close waiting for it, open.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (shutdown.signal.aborted) reply.header('connection', 'close');
+    return payload;
   });
   // Refused calls are kept too: an audit log that only shows successes hides the probing.
   app.addHook('onResponse', async (request, reply) => {

@@ -234,6 +234,7 @@ async function authenticate(
     contentSha256,
     signing,
     origin: `${protocol}://${request.headers.host ?? 'localhost'}`,
+    shutdown: request.server.shutdownSignal,
   };
 }
 
