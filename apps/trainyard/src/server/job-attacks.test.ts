@@ -101,6 +101,10 @@ describe.skipIf(!isolated)('attacks from inside a job', () => {
     expect(probe.listing).not.toContain('master.key');
     expect(log).not.toContain(masterKey);
     expect(log).toMatch(/isolation (bubblewrap|unprivileged-user)/);
+    // /readyz says the same to an operator.
+    const ready = (await t.app.inject({ url: '/readyz' })).json();
+    expect(ready.jobIsolation.mode).toMatch(/^(bubblewrap|unprivileged-user)$/);
+    expect(ready.jobIsolation.summary).toMatch(/^job isolation: /);
   });
 
   it('uploads only regular files from its output: symlinks out of the folder are not followed', async () => {
