@@ -69,6 +69,13 @@ function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
+/** Whether `user` may pass through `dir` and every folder above it. */
+function userCanReach(user: JobUser, dir: string): boolean {
+  return (
+    spawnSync('/usr/bin/test', ['-x', dir], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0
+  );
+}
+
 /** Whether bubblewrap can build a sandbox here (it needs user namespaces when not root). */
 function bwrapWorks(bwrap: string, user: JobUser | undefined): boolean {
   if (!existsSync(bwrap)) return false;
@@ -141,15 +148,24 @@ export function prepareJobIsolation(options: JobIsolationOptions): JobIsolation 
   const bwrap = options.bwrapPath ?? '/usr/bin/bwrap';
   const wanted = options.mode ?? 'auto';
   const root = isRoot();
-  const user = root && wanted !== 'none' ? ensureJobUser(options.userName ?? 'trainyard-job') : undefined;
+  const created = root && wanted !== 'none' ? ensureJobUser(options.userName ?? 'trainyard-job') : undefined;
   const app = appInstallFolder();
   const node = dirname(dirname(process.execPath));
   const readOnlyPaths = (
     options.readOnlyPaths ?? [app, node].filter((p): p is string => p !== undefined)
   ).filter((p) => !systemFolders.some((s) => p === s || p.startsWith(`${s}/`)));
   const hiddenPaths = (options.hiddenPaths ?? []).filter((p) => existsSync(p));
+  if (created) closeDataDir(dataDir);
+  // Job folders live in the data folder: a user that cannot pass through its parents (a data
+  // folder under /root, mode 0700) could not run a single job. Then bubblewrap runs as the server's
+  // user (the data folder stays invisible inside); without it there is no isolation to offer.
+  const reachable = created !== undefined && userCanReach(created, dataDir);
+  const user = reachable ? created : undefined;
+  const unreachable =
+    created && !reachable
+      ? ` (user ${created.name} cannot pass through the folders above ${dataDir}; move the data folder, e.g. to /srv/trainyard, to run jobs as that user)`
+      : '';
   const base = { dataDir, readOnlyPaths, hiddenPaths, bwrap: undefined, user };
-  if (user) closeDataDir(dataDir);
   if (wanted === 'none') {
     return {
       ...base,
@@ -163,7 +179,7 @@ export function prepareJobIsolation(options: JobIsolationOptions): JobIsolation 
       ...base,
       bwrap,
       mode: 'bubblewrap',
-      summary: `job isolation: bubblewrap sandbox${user ? ` as user ${user.name}` : ''} (system folders read-only, private /tmp, only the job's folder writable, data folder not visible)`,
+      summary: `job isolation: bubblewrap sandbox${user ? ` as user ${user.name}` : ''} (system folders read-only, private /tmp, only the job's folder writable, data folder not visible)${unreachable}`,
     };
   }
   if (wanted === 'bubblewrap') {
@@ -179,6 +195,7 @@ export function prepareJobIsolation(options: JobIsolationOptions): JobIsolation 
     };
   }
   if (wanted === 'unprivileged-user') {
+    if (unreachable) throw new Error(`job isolation "unprivileged-user" asked for, but${unreachable}`);
     throw new Error(
       'job isolation "unprivileged-user" needs the server to run as root (it creates the job user)',
     );
@@ -186,7 +203,7 @@ export function prepareJobIsolation(options: JobIsolationOptions): JobIsolation 
   return {
     ...base,
     mode: 'none',
-    summary: `job isolation: NONE: jobs run as the server's user and can read what it reads; ${installBubblewrap}`,
+    summary: `job isolation: NONE: jobs run as the server's user and can read what it reads; ${installBubblewrap}${unreachable}`,
   };
 }
 
