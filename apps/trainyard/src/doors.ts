@@ -26,6 +26,8 @@ export function doorServicesOf(platform: Platform): DoorServices {
     instanceTypes: new InstanceTypeService(platform.metadata.instanceTypes),
     messaging: new MessagingService(platform.messaging),
     processingJobs: platform.jobs.processingJobs,
+    trainingJobs: platform.jobs.trainingJobs,
+    experiments: platform.jobs.experiments,
     recipeRuns: { runRecipe: (body) => platform.jobs.runRecipe(body) },
     datasets: platform.datasets,
     blobs: platform.blobs,

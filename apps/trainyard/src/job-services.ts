@@ -11,6 +11,8 @@ import { ProcessingJobService } from '@trainyard/core/jobs/processing-job-servic
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
+import { ExperimentService } from '@trainyard/core/training/experiment-service';
+import { TrainingJobService, trainingJobKind } from '@trainyard/core/training/training-job-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import { DatasetJobCatalog } from '@trainyard/runtime/jobs/dataset-job-catalog';
 import { type JobIsolation, prepareJobIsolation } from '@trainyard/runtime/jobs/job-sandbox';
@@ -19,6 +21,7 @@ import { LocalProcessExecutor } from '@trainyard/runtime/jobs/local-process-exec
 import { type BuiltInProcessor, ProcessingJobRunner } from '@trainyard/runtime/jobs/processing-job-runner';
 import { RecipeJobs } from '@trainyard/runtime/jobs/recipe-jobs';
 import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
+import { TrainingJobRunner } from '@trainyard/runtime/training/training-job-runner';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 import { runtimeEntryPoint } from './entry-points.js';
@@ -27,11 +30,16 @@ import { runtimeEntryPoint } from './entry-points.js';
 export type ProcessingJobs = Pick<ProcessingJobService, 'create'> &
   KindJobs<ProcessingJob, ProcessingJobSummary>;
 
+/** Training jobs as the API sees them: create, describe, list, stop, logs and metric series. */
+export type TrainingJobs = TrainingJobService;
+
 /** The job side of the platform: services the API calls, and the worker that runs the jobs. */
 export interface JobServices {
   /** Every kind's describe, list, stop and logs. */
   jobs: JobService;
   processingJobs: ProcessingJobs;
+  trainingJobs: TrainingJobs;
+  experiments: ExperimentService;
   /**
    * `POST /recipes/run`: checks the recipe on a few rows and queues a recipe-processor job.
    * @throws FAILED_PRECONDITION when datasets or the built recipe processor are missing here
@@ -62,7 +70,7 @@ export async function openJobServices(parts: {
 }): Promise<JobServices> {
   const { config, metadata } = parts;
   // Created here, not only by a worker: a server with workerConcurrency 0 still queues jobs.
-  const kinds = new JobKindRegistry([processingJobKind]);
+  const kinds = new JobKindRegistry([processingJobKind, trainingJobKind]);
   for (const kind of kinds.kinds) {
     await parts.queue.createQueue(jobQueueName(kind), {
       visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
@@ -95,11 +103,24 @@ export async function openJobServices(parts: {
     parts.datasets && recipeEntry
       ? new RecipeJobs({ datasets: parts.datasets, createProcessingJob: processingJobs.create })
       : undefined;
+  const trainingRunner = new TrainingJobRunner({
+    blobs: parts.blobs,
+    datasets: catalog,
+    builtInEntry: runtimeEntryPoint('builtin-algorithm'),
+  });
+  const trainingJobs = new TrainingJobService({
+    jobs,
+    store: metadata.jobs,
+    instanceTypes: metadata.instanceTypes,
+    datasets: catalog,
+  });
   let worker: JobWorker | undefined;
   let isolation: JobIsolation | undefined;
   return {
     jobs,
     processingJobs,
+    trainingJobs,
+    experiments: new ExperimentService({ store: metadata.jobs }),
     runRecipe: async (body) => {
       if (!recipeJobs) {
         throw new TrainyardError(
@@ -132,7 +153,7 @@ export async function openJobServices(parts: {
         queue: parts.queue,
         jobs: metadata.jobs,
         instanceTypes: metadata.instanceTypes,
-        runners: [processingRunner],
+        runners: [processingRunner, trainingRunner],
         workRoot: join(config.dataDir, 'jobs'),
         maxJobs: Math.max(1, config.workerConcurrency),
         capacity: {

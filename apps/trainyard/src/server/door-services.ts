@@ -6,9 +6,10 @@ import type { MultipartUploadService } from '@trainyard/core/blob/multipart-uplo
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
 import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
+import type { ExperimentService } from '@trainyard/core/training/experiment-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
-import type { ProcessingJobs } from '../job-services.js';
+import type { ProcessingJobs, TrainingJobs } from '../job-services.js';
 
 /** What a door shows of the server's settings: auth, addressing and the home page. */
 export interface DoorSettings {
@@ -38,6 +39,9 @@ export interface DoorServices {
   instanceTypes: InstanceTypeService;
   messaging: MessagingService;
   processingJobs: ProcessingJobs;
+  trainingJobs: TrainingJobs;
+  /** Training jobs grouped by ExperimentConfig, compared side by side. */
+  experiments: ExperimentService;
   /** `POST /recipes/run`: checks the recipe on a few rows, then queues a recipe-processor job. */
   recipeRuns: { runRecipe(body: RunRecipeBody): Promise<ProcessingJob> };
   datasets: DatasetService;

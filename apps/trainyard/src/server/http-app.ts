@@ -14,6 +14,7 @@ import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { z } from 'zod';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
+import { experimentHandlers } from './experiment-handlers.js';
 import { homePage } from './home-page.js';
 import { messagingHandlers } from './messaging-handlers.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -22,6 +23,7 @@ import { processingHandlers } from './processing-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
 import { redactServerPaths } from './server-paths.js';
+import { trainingHandlers } from './training-handlers.js';
 
 export const serverVersion = '0.1.0';
 
@@ -31,6 +33,8 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...platformHandlers(services),
     ...datasetHandlers(services),
     ...processingHandlers(services),
+    ...trainingHandlers(services),
+    ...experimentHandlers(services),
     ...messagingHandlers(services),
   } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 }

@@ -37,8 +37,21 @@ export interface GbdtTrainOptions {
    * says (browsers, or no worker support).
    */
   workerFactory?: GbdtWorkerFactory;
-  /** Called after each round with the validation scores of that round. */
-  onRound?: (round: number, scores: Record<string, number>) => void;
+  /**
+   * Called after each round with the validation scores of that round (empty without validation)
+   * and, with `evalTrain`, the training set's scores.
+   */
+  onRound?: (round: number, scores: Record<string, number>, trainScores?: Record<string, number>) => void;
+  /** Also scores the training set every round with `eval_metric` (from the margins kept anyway). */
+  evalTrain?: boolean;
+  /**
+   * Continues from a model trained on the same data with the same hyperparameters (a checkpoint):
+   * its trees are kept and training goes on from its round count up to `num_round`.
+   */
+  initialModel?: GbdtModel;
+  /** Called every `checkpointEvery` rounds (and after the last) with the model so far. */
+  onCheckpoint?: (model: GbdtModel, roundsDone: number) => void;
+  checkpointEvery?: number;
 }
 
 const MAX_HIST_BYTES = 2 ** 31;
@@ -173,6 +186,30 @@ export function trainGbdt(
     const valMargin = val ? new Float64Array(val.x.rows * K).fill(m0) : undefined;
     const trees: GbdtTree[] = [];
     const treeClass: number[] = [];
+    const initial = options.initialModel;
+    let firstRound = 0;
+    if (initial) {
+      if (initial.numFeatures !== d || initial.objective !== p.objective || initial.numOutputs !== K) {
+        throw new MlInputError(
+          'initialModel',
+          `does not match the data and hyperparameters (${initial.objective}, ${initial.numFeatures} features, ${initial.numOutputs} outputs)`,
+        );
+      }
+      trees.push(...initial.trees);
+      treeClass.push(...initial.treeClass);
+      firstRound = Math.floor(initial.trees.length / K);
+      margin.set(initial.predictMargin(x));
+      if (val && valMargin) valMargin.set(initial.predictMargin(val.x));
+    }
+    const snapshot = (upTo: number) =>
+      new GbdtModel({
+        objective: p.objective,
+        numClass: K === 1 ? p.numClass : K,
+        numFeatures: d,
+        baseScore: p.baseScore,
+        trees: trees.slice(0, upTo * K),
+        treeClass: treeClass.slice(0, upTo * K),
+      });
     const evals: Record<string, number[]> = {};
     for (const m of p.evalMetric) evals[m] = [];
     const stopMetric = p.evalMetric[p.evalMetric.length - 1]!;
@@ -182,7 +219,7 @@ export function trainGbdt(
     const residual = p.objective === 'reg:absoluteerror' ? new Float64Array(n) : undefined;
     const obj = objectiveCode(p.objective);
 
-    for (let round = 0; round < p.numRound; round++) {
+    for (let round = firstRound; round < p.numRound; round++) {
       for (let k = 0; k < K; k++) {
         const t = ws.taskI;
         t[0] = CMD_GRAD;
@@ -213,6 +250,13 @@ export function trainGbdt(
         else grower.addLeafValues(grown, k);
         if (val && valMargin) new CompiledForest([grown.tree], [k], K, d).addMargins(val.x, valMargin);
       }
+      let trainScores: Record<string, number> | undefined;
+      if (options.evalTrain) {
+        const pred = transformForEval(p, margin, n, K);
+        trainScores = {};
+        for (const met of p.evalMetric) trainScores[met] = evalMetric(met, train.y, pred, K);
+        if (!val) options.onRound?.(round, {}, trainScores);
+      }
       if (val && valMargin) {
         const pred = transformForEval(p, valMargin, val.x.rows, K);
         const scores: Record<string, number> = {};
@@ -221,13 +265,17 @@ export function trainGbdt(
           evals[met]!.push(s);
           scores[met] = s;
         }
-        options.onRound?.(round, scores);
+        options.onRound?.(round, scores, trainScores);
         const s = scores[stopMetric]!;
         if (bestScore === undefined || (higherIsBetter(stopMetric) ? s > bestScore : s < bestScore)) {
           bestScore = s;
           bestIteration = round;
         } else if (p.earlyStoppingRounds !== undefined && round - bestIteration >= p.earlyStoppingRounds)
           break;
+      }
+      const every = options.checkpointEvery ?? 0;
+      if (options.onCheckpoint && every > 0 && (round + 1) % every === 0 && round + 1 < p.numRound) {
+        options.onCheckpoint(snapshot(round + 1), round + 1);
       }
     }
     if (p.earlyStoppingRounds !== undefined && bestIteration >= 0) {
