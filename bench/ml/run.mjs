@@ -93,7 +93,11 @@ try {
     const out = await alternate(
       runs,
       () => {
-        const { s, cpu, out: m } = timed(() =>
+        const {
+          s,
+          cpu,
+          out: m,
+        } = timed(() =>
           trainLinearLearner(tr, {
             predictor_type: 'binary_classifier',
             optimizer: 'lbfgs',
