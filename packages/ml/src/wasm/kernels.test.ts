@@ -110,8 +110,8 @@ describe('WebAssembly kernels', () => {
 
   it('models are identical with WebAssembly and JS kernels for every objective, with missing values and weights, on 1 and 2 threads', () => {
     expect(wasmKernelModule()).not.toBeNull();
-    // Large enough (n × d >= 100k) that histogram tasks are cut between the threads.
-    const n = 20_000;
+    // Large enough (n >= 16384 rows, n × d >= 100k) that every kind of task is cut between the threads.
+    const n = 17_000;
     const d = 7;
     const rnd = lcg(99);
     const cols = Array.from({ length: d }, () => new Float32Array(n));
@@ -137,7 +137,7 @@ describe('WebAssembly kernels', () => {
       });
     for (const objective of OBJECTIVES) {
       const data = { x, y: labels(objective), weight };
-      const params = { objective, num_round: 3, max_depth: 5, num_class: 3, eta: 0.3 };
+      const params = { objective, num_round: 2, max_depth: 5, num_class: 3, eta: 0.3 };
       const ref = JSON.stringify(trainGbdt(data, params, { kernels: 'js' }).toJSON());
       expect(JSON.stringify(trainGbdt(data, params, { kernels: 'wasm' }).toJSON()), objective).toBe(ref);
       const two = trainGbdt(
