@@ -49,7 +49,7 @@ export function sigV4RequestOf(raw: IncomingMessage, path: string, query: string
 export async function resolveAwsKey(
   keys: DoorServices['keys'],
   accessKeyId: string,
-): Promise<{ principal: Principal; secret: string }> {
+): Promise<{ principal: Principal; secret: string; previousSecret?: string }> {
   try {
     return await keys.resolveAccessKeyId(accessKeyId);
   } catch (error) {
@@ -86,7 +86,7 @@ export interface AwsAuthOptions {
 /**
  * Checks a SigV4 request (Authorization header or presigned query): the key exists and is not
  * revoked, the scope names `service`, the clock is within 15 minutes (or the URL unexpired), the
- * signature matches. With auth off (a loopback-only server) every caller is an anonymous admin.
+ * signature matches (with the previous secret too while a rotation's grace runs). With auth off (a loopback-only server) every caller is an anonymous admin.
  * @throws AwsAuthError, or TrainyardError UNAUTHENTICATED with `details.sigv4` (and
  * `details.stage: 'parse'` when the header or query is not SigV4's form)
  */
@@ -114,7 +114,16 @@ export async function authenticateSigV4(
   }
   const payloadHash = options.payloadHash(claim);
   const resolved = await resolveAwsKey(keys, claim.accessKeyId);
-  const verified = verifySigV4(request, claim, resolved.secret, { service: options.service, payloadHash });
+  const verifyWith = (secret: string) =>
+    verifySigV4(request, claim, secret, { service: options.service, payloadHash });
+  let verified: VerifiedSigV4;
+  try {
+    verified = verifyWith(resolved.secret);
+  } catch (error) {
+    // During a rotation's grace period a client may still sign with the replaced secret.
+    if (resolved.previousSecret === undefined || !TrainyardError.is(error, 'UNAUTHENTICATED')) throw error;
+    verified = verifyWith(resolved.previousSecret);
+  }
   return { principal: resolved.principal, claim, verified };
 }
 

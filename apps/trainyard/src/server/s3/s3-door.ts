@@ -1,4 +1,5 @@
 import { TrainyardError } from '@trainyard/contracts/errors';
+import { platformBucket } from '@trainyard/contracts/platform-namespace';
 import { hasSigV4, parseQuery, unsignedPayload } from '@trainyard/core/access/sigv4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -9,6 +10,7 @@ import {
   sigV4RequestOf,
 } from '../aws/aws-auth.js';
 import type { DoorServices, DoorSettings } from '../door-services.js';
+import { redactServerPaths } from '../server-paths.js';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
 import { S3Error, s3ErrorOf } from './s3-error.js';
 import { S3Operations } from './s3-operations.js';
@@ -92,13 +94,14 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
   const { services } = options;
   const operations = new S3Operations(services.blobs, services.multipartUploads);
   const bases = virtualHostBases(services.settings);
+  const { serverPaths } = services.settings;
 
   app.addHook('onRequest', async (request, reply) => {
     let addressed: Addressed | undefined;
     try {
       addressed = addressOf(request, bases);
     } catch (error) {
-      return sendError(request, reply, error, request.url);
+      return sendError(request, reply, error, request.url, serverPaths);
     }
     if (!addressed) return;
     const resource = addressed.path;
@@ -107,7 +110,7 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
       const response = await operations.handle(s3Request);
       return send(reply, response);
     } catch (error) {
-      return sendError(request, reply, error, resource);
+      return sendError(request, reply, error, resource, serverPaths);
     }
   });
 }
@@ -153,10 +156,20 @@ async function authenticate(
     verified && claim ? { ...verified, amzDate: claim.amzDate, scope: claim.scope } : undefined;
   if (contentSha256 === unsignedPayload) contentSha256 = undefined;
   const method = raw.method ?? 'GET';
+  request.principal = principal;
+  request.audit = { door: 's3', action: `${method} ${addressed.key === undefined ? 'bucket' : 'object'}` };
+  const access = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
   try {
-    requireRole(principal, method === 'GET' || method === 'HEAD' ? 'read' : 'write', 'S3');
+    requireRole(principal, access, 'S3');
   } catch (error) {
     throw s3AuthError(error);
+  }
+  if (access === 'write' && addressed.bucket === platformBucket) {
+    throw new S3Error(
+      'AccessDenied',
+      403,
+      `Access Denied: bucket "${platformBucket}" holds the platform's dataset versions, fitted recipes and job outputs and is read-only through S3; write to a bucket of your own`,
+    );
   }
   const protocol = (request.headers['x-forwarded-proto'] as string | undefined) ?? 'http';
   return {
@@ -170,6 +183,7 @@ async function authenticate(
     contentSha256,
     signing,
     origin: `${protocol}://${request.headers.host ?? 'localhost'}`,
+    shutdown: request.server.shutdownSignal,
   };
 }
 
@@ -199,6 +213,7 @@ function sendError(
   reply: FastifyReply,
   error: unknown,
   resource: string,
+  serverPaths: readonly string[],
 ): FastifyReply {
   let s3 = s3ErrorOf(error);
   if (!s3) {
@@ -213,5 +228,5 @@ function sendError(
   }
   reply.code(s3.status).header('x-amz-request-id', request.id);
   if (request.method === 'HEAD') return reply.send('');
-  return reply.type('application/xml').send(s3.toXml(resource, request.id));
+  return reply.type('application/xml').send(redactServerPaths(s3.toXml(resource, request.id), serverPaths));
 }

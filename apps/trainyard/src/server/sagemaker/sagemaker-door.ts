@@ -74,6 +74,9 @@ export async function sageMakerDoor(
           `Trainyard does not support the SageMaker operation ${name}; supported: ${Object.keys(operations).join(', ')}`,
         );
       }
+      request.principal = caller.principal;
+      // Every call is a POST: only the operations that change something go to the audit log.
+      if (operation.access !== 'read') request.audit = { door: 'sagemaker', action: name };
       requireRole(caller.principal, operation.access, `SageMaker.${name}`);
       let input: unknown;
       try {
