@@ -222,6 +222,16 @@ describe('SageMaker door with @aws-sdk/client-sagemaker', () => {
     expect(denied.message).toContain('viewer');
     // A viewer may still read.
     expect((await viewer.send(new ListProcessingJobsCommand({}))).ProcessingJobSummaries).toBeDefined();
+    // The refused create is in the audit log; the reads are not.
+    const log = await t.app.inject({ url: `/api/v1/audit-log?keyId=${keys.viewer.id}`, headers: t.auth() });
+    expect(log.json().items).toEqual([
+      expect.objectContaining({
+        door: 'sagemaker',
+        action: 'CreateProcessingJob',
+        role: 'viewer',
+        status: 400,
+      }),
+    ]);
     const invoker = await awsError(client('invoker').send(new ListProcessingJobsCommand({})));
     expect(invoker.name).toBe('AccessDeniedException');
   });
