@@ -1,7 +1,7 @@
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogPage } from '@trainyard/contracts/jobs';
 import type { Page } from '@trainyard/contracts/pagination';
-import { isPlatformUri, platformBucket } from '@trainyard/contracts/platform-namespace';
+import { refusePlatformUri } from '@trainyard/contracts/platform-namespace';
 import {
   CreateTrainingJobBody,
   type EvaluationReport,
@@ -284,18 +284,8 @@ export class TrainingJobService {
       }
     });
     // What a job writes goes where its creator says, never over the platform's own objects.
-    for (const [field, uri] of [
-      ['OutputDataConfig.S3OutputPath', body.OutputDataConfig?.S3OutputPath],
-      ['CheckpointConfig.S3Uri', body.CheckpointConfig?.S3Uri],
-    ] as const) {
-      if (uri !== undefined && isPlatformUri(uri)) {
-        throw new TrainyardError(
-          'PERMISSION_DENIED',
-          `${field}: bucket "${platformBucket}" is the platform's own (dataset versions, job outputs); choose a bucket of your own`,
-          { field },
-        );
-      }
-    }
+    refusePlatformUri(body.OutputDataConfig?.S3OutputPath, 'OutputDataConfig.S3OutputPath');
+    refusePlatformUri(body.CheckpointConfig?.S3Uri, 'CheckpointConfig.S3Uri');
     const checkpoint = body.CheckpointConfig?.LocalPath;
     if (checkpoint !== undefined && !/^\/opt\/ml\/[A-Za-z0-9_./-]+$/.test(checkpoint)) {
       throw invalidArgument('CheckpointConfig.LocalPath', `"${checkpoint}" must be a folder under /opt/ml`);
