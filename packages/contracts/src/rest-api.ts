@@ -1,4 +1,5 @@
 import { datasetRoutes } from './dataset-routes.js';
+import { endpointRoutes } from './endpoint-routes.js';
 import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
@@ -12,6 +13,7 @@ export const restApi = {
   ...processingRoutes,
   ...datasetRoutes,
   ...messagingRoutes,
+  ...endpointRoutes,
 };
 
 export type RestApi = typeof restApi;
