@@ -16,6 +16,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     processingJobs: platform.jobs.processingJobs,
     recipeRuns: { runRecipe: (body) => platform.jobs.runRecipe(body) },
     datasets: platform.datasets,
+    endpoints: platform.endpoints.service,
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),
     ready: () => platform.metadata.ping(),

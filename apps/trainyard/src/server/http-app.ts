@@ -13,6 +13,8 @@ import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { z } from 'zod';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
+import { endpointHandlers } from './endpoint-handlers.js';
+import { EndpointRouter } from './endpoint-router.js';
 import { homePage } from './home-page.js';
 import { messagingHandlers } from './messaging-handlers.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -30,6 +32,7 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...datasetHandlers(services),
     ...processingHandlers(services),
     ...messagingHandlers(services),
+    ...endpointHandlers(services),
   } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 }
 
@@ -147,6 +150,32 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.metrics()),
   );
+  const router = new EndpointRouter(services.endpoints);
+  app.addHook('onClose', async () => router.close());
+  // The invoke path stays out of the contract pipeline: raw bytes in, the model's bytes out.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.post<{ Params: { name: string } }>('/endpoints/:name/invocations', async (request, reply) => {
+      const principal = await authenticate(services, request);
+      if (!roleMayAccess(principal.role, 'invoke'))
+        throw new TrainyardError(
+          'PERMISSION_DENIED',
+          `role "${principal.role}" may not invoke endpoints (needs invoke access)`,
+        );
+      const header = (name: string) => {
+        const value = request.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      const result = await router.invoke(request.params.name, {
+        body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+        contentType: header('content-type') ?? '',
+        accept: header('accept'),
+        targetVariant: header('x-amzn-sagemaker-target-variant'),
+      });
+      return reply.status(result.status).headers(result.headers).send(result.body);
+    });
+  });
   const openApi = buildOpenApiDocument(serverVersion);
   app.get('/api/v1/openapi.json', async () => openApi);
 

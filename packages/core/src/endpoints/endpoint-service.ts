@@ -55,6 +55,13 @@ export function endpointView(endpoint: StoredEndpoint, instances: readonly Endpo
   };
 }
 
+/** What a router needs of one endpoint: variant weights and the instances serving each. */
+export interface EndpointRoute {
+  name: string;
+  status: StoredEndpoint['status'];
+  variants: { name: string; weight: number; instances: { id: string; url: string }[] }[];
+}
+
 /**
  * Models, endpoint configs and endpoints as every door sees them. It only records desired
  * state; the endpoint reconciler (runtime) starts and stops instances to match it.
@@ -191,6 +198,29 @@ export class EndpointService {
   async listEndpoints(page?: PageRequest): Promise<Page<Endpoint>> {
     const listed = await this.#store.listEndpoints(page);
     return { ...listed, items: listed.items.map((e) => endpointView(e, [])) };
+  }
+
+  /** The serving config's variants and their InService instances; routers cache this briefly. */
+  async routeOf(name: string): Promise<EndpointRoute> {
+    const endpoint = await this.#store.getEndpoint(name);
+    const instances = await this.#store.listInstances(name);
+    return {
+      name,
+      status: endpoint.status,
+      variants: endpoint.variants.map((v) => ({
+        name: v.VariantName,
+        weight: v.CurrentWeight,
+        instances: instances
+          .filter(
+            (i) =>
+              i.EndpointConfigName === endpoint.configName &&
+              i.VariantName === v.VariantName &&
+              i.Status === 'InService' &&
+              i.Url !== undefined,
+          )
+          .map((i) => ({ id: i.InstanceId, url: i.Url as string })),
+      })),
+    };
   }
 
   listInstances(name: string): Promise<EndpointInstance[]> {
