@@ -2,6 +2,7 @@ import { TrainyardError } from '@trainyard/contracts/errors';
 import { Command, Option } from 'commander';
 import { addClientCommands } from './cli/client-commands.js';
 import { addDatasetCommands } from './cli/dataset-commands.js';
+import { addEndpointCommands } from './cli/endpoint-commands.js';
 import { addJobCommands } from './cli/job-commands.js';
 import { addMessagingCommands } from './cli/messaging-commands.js';
 import { loadServerConfig } from './config.js';
@@ -74,6 +75,7 @@ addClientCommands(program);
 addDatasetCommands(program);
 addJobCommands(program);
 addMessagingCommands(program);
+addEndpointCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof TrainyardError) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Endpoint, EndpointInstance } from '@trainyard/contracts/endpoints';
@@ -10,6 +10,7 @@ import type { GbdtModel } from '@trainyard/ml/gbdt/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeEntryPoint } from '../entry-points.js';
 import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { builtMain, runCli } from '../testing/server-process.js';
 
 const features = 4;
 
@@ -124,7 +125,7 @@ describe('models, endpoints and the router', () => {
   }
 
   beforeAll(async () => {
-    if (!runtimeEntryPoint('model-server'))
+    if (!runtimeEntryPoint('model-server') || !existsSync(builtMain))
       throw new Error(
         'the model server entry is not built: run "npx tsc -b" first (npm test builds before it tests)',
       );
@@ -218,7 +219,9 @@ describe('models, endpoints and the router', () => {
     }
     const unknown = await invoke('nope', '1,2,3,4');
     expect(unknown.status).toBe(404);
-    expect(await unknown.text()).toContain('endpoint "nope" does not exist');
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toBe(
+      'endpoint "nope" does not exist',
+    );
     // After all that the endpoint still serves.
     expect((await invoke('split', '1,2,3,4')).status).toBe(200);
   }, 30_000);
@@ -296,6 +299,24 @@ describe('models, endpoints and the router', () => {
     expect(after.FailureReason).toContain('no model.json or xgboost-model');
     expect((await invoke('pair', '1,2,3,4')).status).toBe(200);
   }, 60_000);
+
+  it('works from the CLI: models list, endpoints describe and invoke', async () => {
+    const server = { baseUrl: t.baseUrl, key: t.adminKey };
+    const listed = await runCli(['models', 'list'], server);
+    expect(listed.stdout).toContain('gbdt-a');
+    const described = await runCli(['endpoints', 'describe', 'pair'], server);
+    expect(described.stdout).toContain('InService');
+    const invoked = await runCli(
+      ['endpoints', 'invoke', 'pair', '--body', '0.5,0.2,0.1,0.9', '--accept', 'application/json'],
+      server,
+    );
+    expect(invoked.code, invoked.stderr).toBe(0);
+    expect(invoked.stderr).toContain('variant: only');
+    expect(JSON.parse(invoked.stdout).predictions).toHaveLength(1);
+    const bad = await runCli(['endpoints', 'invoke', 'pair', '--body', '1,2'], server);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('the model expects 4 features');
+  }, 30_000);
 
   it('changes weights in place and deletes an endpoint with its instances', async () => {
     const changed = await api('POST', '/api/v1/endpoints/split/weights-and-capacities', {
