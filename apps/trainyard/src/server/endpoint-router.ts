@@ -8,6 +8,9 @@ export interface InvocationResult {
   status: number;
   headers: Record<string, string>;
   body: Buffer | string;
+  /** The variant that answered, and how long its instance took (ms), for metrics. */
+  variant?: string;
+  modelMs?: number;
 }
 
 export interface InvocationRequest {
@@ -169,14 +172,16 @@ export class EndpointRouter {
       }
       this.#outstanding.set(instance.id, (this.#outstanding.get(instance.id) ?? 0) + 1);
       try {
+        const sent = performance.now();
         const answer = await this.#forward(instance.url, request, type);
+        const modelMs = performance.now() - sent;
         const headers: Record<string, string> = { 'x-amzn-invoked-production-variant': variant.name };
         if (answer.status >= 200 && answer.status < 300) {
           headers['content-type'] = answer.contentType ?? 'application/octet-stream';
-          return { status: 200, headers, body: answer.body };
+          return { status: 200, headers, body: answer.body, variant: variant.name, modelMs };
         }
         const result = modelError(variant.name, answer.status, answer.body.toString('utf8'));
-        return { ...result, headers: { ...result.headers, ...headers } };
+        return { ...result, headers: { ...result.headers, ...headers }, variant: variant.name, modelMs };
       } catch (error) {
         if (!(error instanceof UnreachableInstance)) throw error;
         tried.add(instance.id);

@@ -224,6 +224,16 @@ describe('models, endpoints and the router', () => {
     );
     // After all that the endpoint still serves.
     expect((await invoke('split', '1,2,3,4')).status).toBe(200);
+    const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    const count = (labels: string) =>
+      Number(
+        new RegExp(`trainyard_endpoint_invocations_total\\{${labels}\\} (\\d+)`).exec(metrics)?.[1] ?? 0,
+      );
+    expect(count('endpoint="split",variant="a",status="2xx"')).toBeGreaterThan(700);
+    expect(count('endpoint="split",variant="",status="4xx"')).toBeGreaterThanOrEqual(3);
+    expect(metrics).toMatch(
+      /trainyard_endpoint_model_latency_seconds_count\{endpoint="split",variant="b"\} \d+/,
+    );
   }, 30_000);
 
   it('lets the invoker role invoke and refuses a viewer', async () => {
