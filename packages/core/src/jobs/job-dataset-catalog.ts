@@ -4,7 +4,10 @@
  */
 export interface JobDatasetCatalog {
   /** @throws NOT_FOUND for an unknown dataset or version */
-  resolveVersion(datasetName: string, version?: number): Promise<{ version: number; uri: string }>;
+  resolveVersion(
+    datasetName: string,
+    version?: number,
+  ): Promise<{ version: number; uri: string; target?: string | undefined }>;
   /** Imports the files under `uri` (an s3:// prefix) as the dataset's next version. */
   registerOutput(input: {
     datasetName: string;

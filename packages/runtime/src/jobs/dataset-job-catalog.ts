@@ -10,7 +10,10 @@ import type { DatasetService } from '../data/dataset-service.js';
 export class DatasetJobCatalog implements JobDatasetCatalog {
   constructor(private readonly datasets: () => Promise<DatasetService>) {}
 
-  async resolveVersion(datasetName: string, version?: number): Promise<{ version: number; uri: string }> {
+  async resolveVersion(
+    datasetName: string,
+    version?: number,
+  ): Promise<{ version: number; uri: string; target?: string | undefined }> {
     const found = await (await this.datasets()).getVersion(datasetName, version ?? 'latest');
     if (found.status !== 'ready') {
       throw new TrainyardError(
@@ -19,7 +22,7 @@ export class DatasetJobCatalog implements JobDatasetCatalog {
         { name: datasetName, version: found.version },
       );
     }
-    return { version: found.version, uri: found.uri };
+    return { version: found.version, uri: found.uri, target: found.target };
   }
 
   async registerOutput(input: {

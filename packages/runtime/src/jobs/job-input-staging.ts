@@ -16,8 +16,8 @@ export interface StagedInput {
   uri: string;
   objects: number;
   bytes: number;
-  /** For a dataset input: the version read, for the lineage of what the job writes. */
-  dataset?: { datasetName: string; version: number };
+  /** For a dataset input: the version read (for the lineage of what the job writes) and its target column. */
+  dataset?: { datasetName: string; version: number; target?: string | undefined };
 }
 
 /**
@@ -43,7 +43,7 @@ export class JobInputStager {
     return {
       uri: resolved.uri,
       ...copied,
-      dataset: { datasetName: source.datasetName, version: resolved.version },
+      dataset: { datasetName: source.datasetName, version: resolved.version, target: resolved.target },
     };
   }
 
