@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DenseMatrix } from '@trainyard/ml/data/matrix';
 import { loadModel } from '@trainyard/ml/formats/model-json';
-import { importXgboostJson } from '@trainyard/ml/formats/xgboost-json';
+import { importXgboostModel } from '@trainyard/ml/formats/xgboost-json';
 
 /** A request the model cannot serve because of what it sent: the server answers 400 with the message. */
 export class BadInvocationError extends Error {
@@ -32,7 +32,7 @@ interface Predictor {
 
 /**
  * Loads the model found in an extracted model.tar.gz: `model.json` (@trainyard/ml `saveModel`) or
- * `xgboost-model` (what SageMaker's XGBoost container writes; JSON format).
+ * `xgboost-model` (what SageMaker's XGBoost container writes: JSON or UBJSON).
  */
 export async function loadServedModel(modelDir: string): Promise<ServedModel> {
   const trainyard = join(modelDir, 'model.json');
@@ -50,14 +50,14 @@ export async function loadServedModel(modelDir: string): Promise<ServedModel> {
   }
   const xgboost = join(modelDir, 'xgboost-model');
   if (existsSync(xgboost)) {
-    const bytes = await readFile(xgboost);
-    if (bytes[0] !== 0x7b)
-      throw new Error(
-        'xgboost-model: only the JSON format is served; save it with Booster.save_model("xgboost-model") and an XGBoost >= 1.0 JSON default, or as model.json',
-      );
-    const model = importXgboostJson(bytes.toString('utf8'));
+    let model: ReturnType<typeof importXgboostModel>;
+    try {
+      model = importXgboostModel(await readFile(xgboost));
+    } catch (error) {
+      throw new Error(`xgboost-model: ${(error as Error).message}`);
+    }
     return {
-      description: 'xgboost-model (XGBoost JSON)',
+      description: 'xgboost-model (XGBoost JSON/UBJSON)',
       numFeatures: model.numFeatures,
       predict: (x) => model.predict(x),
     };
