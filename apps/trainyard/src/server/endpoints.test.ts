@@ -135,7 +135,7 @@ describe('models, endpoints and the router', () => {
     t.platform.endpoints.startReconciler();
     await createModel('gbdt-a', train(1));
     await createModel('gbdt-b', train(3));
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await t?.close();
@@ -199,7 +199,7 @@ describe('models, endpoints and the router', () => {
     });
     expect(lines.status).toBe(200);
     expect((await lines.text()).trim().split('\n')).toHaveLength(2);
-  }, 60_000);
+  }, 120_000);
 
   it('answers bad input with a 4xx naming the problem', async () => {
     const cases: [string | Buffer, Record<string, string>, number, string][] = [
@@ -254,7 +254,7 @@ describe('models, endpoints and the router', () => {
     const before = (await api('GET', '/api/v1/endpoints/pair/instances')).body.items as EndpointInstance[];
     expect(before).toHaveLength(2);
     const victim = before[0]!;
-    const running = load('pair', 600, 8);
+    const running = load('pair', 300, 8);
     await new Promise((r) => setTimeout(r, 50));
     process.kill(victim.Pid!, 'SIGKILL');
     const results = await running;
@@ -270,19 +270,36 @@ describe('models, endpoints and the router', () => {
     expect(after).toMatchObject({ Status: 'InService', Restarts: 1 });
     expect(after?.LastError).toContain('SIGKILL');
     expect(after?.Pid).not.toBe(victim.Pid);
-  }, 60_000);
+  }, 120_000);
 
   it('updates blue/green under load with zero failed requests, then serves the new model', async () => {
     await createConfig('pair-b', [['only', 'gbdt-b', 1, 2]]);
-    const running = load('pair', 1500, 8);
-    await new Promise((r) => setTimeout(r, 100));
+    // Load runs from before the update until the old instances have drained and stopped.
+    let stop = false;
+    const results: { status: number; text: string }[] = [];
+    const loader = async () => {
+      while (!stop) {
+        const response = await invoke('pair', '0.5,0.2,0.1,0.9');
+        results.push({ status: response.status, text: await response.text() });
+      }
+    };
+    const running = Promise.all(Array.from({ length: 8 }, loader));
+    await new Promise((r) => setTimeout(r, 200));
     const update = await api('POST', '/api/v1/endpoints/pair/update', { EndpointConfigName: 'pair-b' });
     expect(update.body.EndpointStatus).toBe('Updating');
     const done = await waitFor('pair', (e) => e.EndpointStatus === 'InService');
     expect(done.EndpointConfigName).toBe('pair-b');
-    const results = await running;
+    for (let i = 0; i < 200; i++) {
+      const instances = (await api('GET', '/api/v1/endpoints/pair/instances')).body
+        .items as EndpointInstance[];
+      if (instances.every((instance) => instance.EndpointConfigName === 'pair-b')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    stop = true;
+    await running;
+    expect(results.length).toBeGreaterThan(50);
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
-    await new Promise((r) => setTimeout(r, 2500));
     const text = await (await invoke('pair', '0.5,0.2,0.1,0.9')).text();
     expect(Number(text)).toBeCloseTo(
       models['gbdt-b']!.predict(DenseMatrix.fromRows([[0.5, 0.2, 0.1, 0.9]]))[0]!,
@@ -290,7 +307,7 @@ describe('models, endpoints and the router', () => {
     );
     const instances = (await api('GET', '/api/v1/endpoints/pair/instances')).body.items as EndpointInstance[];
     expect(instances.map((i) => i.EndpointConfigName)).toEqual(['pair-b', 'pair-b']);
-  }, 60_000);
+  }, 120_000);
 
   it('rolls an update back and says why when the new instances never become healthy', async () => {
     const url = await uploadArchive('broken/model.tar.gz', { 'README.txt': 'no model here' });
@@ -308,7 +325,7 @@ describe('models, endpoints and the router', () => {
     expect(after.FailureReason).toContain('rolled back');
     expect(after.FailureReason).toContain('no model.json or xgboost-model');
     expect((await invoke('pair', '1,2,3,4')).status).toBe(200);
-  }, 60_000);
+  }, 120_000);
 
   it('works from the CLI: models list, endpoints describe and invoke', async () => {
     const server = { baseUrl: t.baseUrl, key: t.adminKey };
