@@ -30,6 +30,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     experiments: platform.jobs.experiments,
     recipeRuns: { runRecipe: (body) => platform.jobs.runRecipe(body) },
     datasets: platform.datasets,
+    endpoints: platform.endpoints.service,
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),
     ready: () => platform.metadata.ping(),

@@ -2,6 +2,7 @@ import { TrainyardError } from '@trainyard/contracts/errors';
 import { Command, Option } from 'commander';
 import { addClientCommands } from './cli/client-commands.js';
 import { addDatasetCommands } from './cli/dataset-commands.js';
+import { addEndpointCommands } from './cli/endpoint-commands.js';
 import { addJobCommands } from './cli/job-commands.js';
 import { addMessagingCommands } from './cli/messaging-commands.js';
 import { addTrainingCommands } from './cli/training-commands.js';
@@ -76,6 +77,7 @@ addDatasetCommands(program);
 addJobCommands(program);
 addTrainingCommands(program);
 addMessagingCommands(program);
+addEndpointCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof TrainyardError) {

@@ -12,6 +12,7 @@ import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
+import { type EndpointServices, openEndpointServices } from './endpoint-services.js';
 import { type JobServices, openJobServices } from './job-services.js';
 import {
   type LazyDatasets,
@@ -42,6 +43,8 @@ export interface Platform {
   jobs: JobServices;
   /** Datasets, their versions and recipes, on DuckDB. */
   datasets: DatasetService;
+  /** Models, endpoint configs, endpoints and the reconciler (started by `startReconciler`). */
+  endpoints: EndpointServices;
   /** The admin key created at this start, to be printed once; undefined when keys existed. */
   bootstrapKey: CreatedKey | undefined;
   close(): Promise<void>;
@@ -102,26 +105,41 @@ async function openRole<T>(
 export async function openPlatform(config: ResolvedServerConfig, log: Logger): Promise<Platform> {
   mkdirSync(config.dataDir, { recursive: true });
   const sealer = new SecretSealer(loadMasterKey(config));
-  return openRole(config, log, { deliverTopics: true, sealer }, async ({ stores, datasets, jobs }) => {
-    const { metadata, blobs, messaging, events } = stores;
-    const keys = new AccessKeyService(metadata.accessKeys, sealer);
-    const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
-    return {
-      config,
-      log,
-      metadata,
-      blobs,
-      keys,
-      audit: new AuditService(metadata.auditLog),
-      jobQueue: messaging.queues,
-      messaging,
-      events,
-      jobs,
-      // The API serves datasets directly, so it opens DuckDB at start.
-      datasets: await datasets.get(),
-      bootstrapKey,
-    };
-  });
+  const platform = await openRole(
+    config,
+    log,
+    { deliverTopics: true, sealer },
+    async ({ stores, datasets, jobs }) => {
+      const { metadata, blobs, messaging, events } = stores;
+      const keys = new AccessKeyService(metadata.accessKeys, sealer);
+      const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
+      return {
+        config,
+        log,
+        metadata,
+        blobs,
+        keys,
+        audit: new AuditService(metadata.auditLog),
+        jobQueue: messaging.queues,
+        messaging,
+        events,
+        jobs,
+        // The API serves datasets directly, so it opens DuckDB at start.
+        datasets: await datasets.get(),
+        endpoints: openEndpointServices(config, log, stores),
+        bootstrapKey,
+      };
+    },
+  );
+  const closeRole = platform.close;
+  return {
+    ...platform,
+    close: async () => {
+      // Instances stop before the stores they are recorded in close.
+      await platform.endpoints.close();
+      await closeRole();
+    },
+  };
 }
 
 /** The worker role: stores, job services and a started worker; no HTTP, keys or eager DuckDB. */

@@ -32,6 +32,7 @@ export async function runServer(sources: ConfigSources): Promise<void> {
   const app = await buildHttpApp(doorServicesOf(platform));
   const address = await app.listen({ port: config.port, host: config.host });
   if (config.workerConcurrency > 0) await platform.jobs.startWorker();
+  platform.endpoints.startReconciler();
   log.info(
     { address, dataDir: config.dataDir, metadata: platform.metadata.kind, blobs: platform.blobs.kind },
     'listening',

@@ -1,4 +1,5 @@
 import { datasetRoutes } from './dataset-routes.js';
+import { endpointRoutes } from './endpoint-routes.js';
 import { experimentRoutes } from './experiment-routes.js';
 import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
@@ -16,6 +17,7 @@ export const restApi = {
   ...experimentRoutes,
   ...datasetRoutes,
   ...messagingRoutes,
+  ...endpointRoutes,
 };
 
 export type RestApi = typeof restApi;

@@ -162,6 +162,49 @@ export class TrainyardClient {
     throw new TrainyardError(code, message, details);
   }
 
+  /**
+   * Invokes a real-time endpoint (`POST /endpoints/:name/invocations`), as SageMaker's
+   * InvokeEndpoint does. A model's own error comes back as a TrainyardError with
+   * `details.errorType` `ModelError` and the model's `originalMessage`.
+   *
+   * @param options.contentType `text/csv` (default), `application/json` or `application/jsonlines`
+   * @example
+   * const { body, invokedProductionVariant } = await client.invokeEndpoint('churn', '0.5,1,3\n');
+   */
+  async invokeEndpoint(
+    name: string,
+    body: string | Uint8Array,
+    options: { contentType?: string; accept?: string; targetVariant?: string } = {},
+  ): Promise<{ body: string; contentType: string; invokedProductionVariant: string }> {
+    const headers: Record<string, string> = { 'content-type': options.contentType ?? 'text/csv' };
+    if (options.accept) headers.accept = options.accept;
+    if (options.targetVariant) headers['x-amzn-sagemaker-target-variant'] = options.targetVariant;
+    if (this.#key) headers.authorization = `Bearer ${this.#key}`;
+    let response: Response;
+    try {
+      response = await this.#fetch(`${this.endpoint}/endpoints/${encodeURIComponent(name)}/invocations`, {
+        method: 'POST',
+        headers,
+        body: body as unknown as RequestInit['body'],
+      });
+    } catch (error) {
+      throw new TrainyardError(
+        'UNAVAILABLE',
+        `cannot reach ${this.endpoint}: ${(error as Error).message}`,
+        {},
+        {
+          cause: error,
+        },
+      );
+    }
+    if (!response.ok) await this.#read(response);
+    return {
+      body: await response.text(),
+      contentType: response.headers.get('content-type') ?? '',
+      invokedProductionVariant: response.headers.get('x-amzn-invoked-production-variant') ?? '',
+    };
+  }
+
   /** Iterates every item of a list route, following page tokens. */
   async *listAll<N extends PagedRoute>(
     name: N,

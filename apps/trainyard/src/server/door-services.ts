@@ -3,6 +3,7 @@ import type { RunRecipeBody } from '@trainyard/contracts/recipes';
 import type { AccessKeyService } from '@trainyard/core/access/access-key-service';
 import type { AuditService } from '@trainyard/core/access/audit-service';
 import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
+import type { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
 import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
@@ -45,6 +46,8 @@ export interface DoorServices {
   /** `POST /recipes/run`: checks the recipe on a few rows, then queues a recipe-processor job. */
   recipeRuns: { runRecipe(body: RunRecipeBody): Promise<ProcessingJob> };
   datasets: DatasetService;
+  /** Models, endpoint configs and endpoints; the router reads routes from it. */
+  endpoints: EndpointService;
   /** The S3 door's object store; it is the domain of S3 itself, there is no service above it. */
   blobs: BlobStore;
   multipartUploads: MultipartUploadService;

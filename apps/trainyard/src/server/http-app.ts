@@ -10,10 +10,12 @@ import Fastify, {
   type FastifyRequest,
   type RouteOptions,
 } from 'fastify';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { z } from 'zod';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
+import { endpointHandlers } from './endpoint-handlers.js';
+import { EndpointRouter } from './endpoint-router.js';
 import { experimentHandlers } from './experiment-handlers.js';
 import { homePage } from './home-page.js';
 import { messagingHandlers } from './messaging-handlers.js';
@@ -37,6 +39,7 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...trainingHandlers(services),
     ...experimentHandlers(services),
     ...messagingHandlers(services),
+    ...endpointHandlers(services),
   } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 }
 
@@ -203,6 +206,71 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.metrics()),
   );
+  const router = new EndpointRouter(services.endpoints);
+  const invocations = new Counter({
+    name: 'trainyard_endpoint_invocations_total',
+    help: 'Endpoint invocations by endpoint, variant (empty when none was picked) and status class',
+    labelNames: ['endpoint', 'variant', 'status'],
+    registers: [metrics],
+  });
+  const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 60];
+  const modelLatency = new Histogram({
+    name: 'trainyard_endpoint_model_latency_seconds',
+    help: 'Time the instance took to answer an invocation',
+    labelNames: ['endpoint', 'variant'],
+    buckets: latencyBuckets,
+    registers: [metrics],
+  });
+  const overheadLatency = new Histogram({
+    name: 'trainyard_endpoint_overhead_latency_seconds',
+    help: 'Time an invocation spent in the router (auth, routing, forwarding) beyond the model',
+    labelNames: ['endpoint', 'variant'],
+    buckets: latencyBuckets,
+    registers: [metrics],
+  });
+  app.addHook('onClose', async () => router.close());
+  // The invoke path stays out of the contract pipeline: raw bytes in, the model's bytes out.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.post<{ Params: { name: string } }>('/endpoints/:name/invocations', async (request, reply) => {
+      try {
+        const started = performance.now();
+        const principal = await authenticate(services, request);
+        if (!roleMayAccess(principal.role, 'invoke'))
+          throw new TrainyardError(
+            'PERMISSION_DENIED',
+            `role "${principal.role}" may not invoke endpoints (needs invoke access)`,
+          );
+        const header = (name: string) => {
+          const value = request.headers[name];
+          return Array.isArray(value) ? value[0] : value;
+        };
+        const result = await router.invoke(request.params.name, {
+          body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+          contentType: header('content-type') ?? '',
+          accept: header('accept'),
+          targetVariant: header('x-amzn-sagemaker-target-variant'),
+        });
+        const variant = result.variant ?? '';
+        invocations.labels(request.params.name, variant, `${Math.floor(result.status / 100)}xx`).inc();
+        if (result.modelMs !== undefined) {
+          modelLatency.labels(request.params.name, variant).observe(result.modelMs / 1000);
+          overheadLatency
+            .labels(request.params.name, variant)
+            .observe(Math.max(0, performance.now() - started - result.modelMs) / 1000);
+        }
+        return reply.status(result.status).headers(result.headers).send(result.body);
+      } catch (error) {
+        // Refused before a variant was picked (auth, content type, unknown endpoint, no instance).
+        const status = TrainyardError.is(error) ? error.httpStatus : 500;
+        // Names a caller made up (unknown endpoint, no key) must not grow the label set.
+        const known = !TrainyardError.is(error, 'NOT_FOUND') && !TrainyardError.is(error, 'UNAUTHENTICATED');
+        invocations.labels(known ? request.params.name : '', '', `${Math.floor(status / 100)}xx`).inc();
+        throw error;
+      }
+    });
+  });
   const openApi = buildOpenApiDocument(serverVersion);
   app.get('/api/v1/openapi.json', async () => openApi);
 

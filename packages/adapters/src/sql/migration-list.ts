@@ -5,6 +5,7 @@ import { datasetsMigration } from './migrations/0003-datasets.js';
 import { jobsMigration } from './migrations/0004-jobs.js';
 import { s3Migration } from './migrations/0005-s3.js';
 import { trustMigration } from './migrations/0007-trust.js';
+import { endpointsMigration } from './migrations/0010-endpoints.js';
 
 /**
  * Every migration in order. Names are stored in the database, so never rename or reorder one:
@@ -17,4 +18,5 @@ export const migrationList: Record<string, Migration> = {
   '0004-jobs': jobsMigration,
   '0005-s3': s3Migration,
   '0007-trust': trustMigration,
+  '0010-endpoints': endpointsMigration,
 };

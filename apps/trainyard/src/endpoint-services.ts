@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { EndpointSqlStore } from '@trainyard/adapters/sql/endpoint-sql-store';
+import { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
+import { EndpointReconciler } from '@trainyard/runtime/endpoints/endpoint-reconciler';
+import { LocalProcessExecutor } from '@trainyard/runtime/jobs/local-process-executor';
+import type { Logger } from 'pino';
+import type { ResolvedServerConfig } from './config.js';
+import { runtimeEntryPoint } from './entry-points.js';
+import type { PlatformStores } from './platform-stores.js';
+
+/** Endpoints: the service the doors call and the reconciler that runs instances (leader only). */
+export interface EndpointServices {
+  service: EndpointService;
+  reconciler: EndpointReconciler;
+  /** Starts the reconciler loop; it acts only while this process holds the lease. */
+  startReconciler(): void;
+  /** Stops the loop and this process's instances. */
+  close(): Promise<void>;
+}
+
+export function openEndpointServices(
+  config: ResolvedServerConfig,
+  log: Logger,
+  stores: PlatformStores,
+): EndpointServices {
+  const store = new EndpointSqlStore(stores.metadata.db);
+  const script = runtimeEntryPoint('model-server');
+  const reconciler = new EndpointReconciler({
+    store,
+    instanceTypes: stores.metadata.instanceTypes,
+    leases: stores.metadata.leases,
+    blobs: stores.blobs,
+    executor: new LocalProcessExecutor(),
+    modelServer: script
+      ? { command: process.execPath, args: [script] }
+      : {
+          // Unbuilt sources (a test run before `npx tsc -b`): fail the instance with the reason.
+          command: process.execPath,
+          args: ['-e', 'console.error("the model server is not built; run npx tsc -b"); process.exit(1)'],
+        },
+    workDir: join(config.dataDir, 'endpoints'),
+    log: log.child({ component: 'endpoint-reconciler' }),
+  });
+  let started = false;
+  return {
+    service: new EndpointService(store, stores.metadata.instanceTypes),
+    reconciler,
+    startReconciler: () => {
+      started = true;
+      reconciler.start();
+    },
+    close: async () => {
+      if (started) await reconciler.close();
+    },
+  };
+}

@@ -1,0 +1,244 @@
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { invocationLimits } from '@trainyard/contracts/endpoints';
+import { TrainyardError } from '@trainyard/contracts/errors';
+import type { EndpointRoute, EndpointService } from '@trainyard/core/endpoints/endpoint-service';
+
+/** What an invocation answers: passed to the client as is. */
+export interface InvocationResult {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+  /** The variant that answered, and how long its instance took (ms), for metrics. */
+  variant?: string;
+  modelMs?: number;
+}
+
+export interface InvocationRequest {
+  body: Buffer;
+  contentType: string;
+  accept: string | undefined;
+  targetVariant: string | undefined;
+}
+
+interface CachedRoute {
+  route: EndpointRoute;
+  at: number;
+}
+
+interface ForwardResult {
+  status: number;
+  contentType: string | undefined;
+  body: Buffer;
+}
+
+/** A failure before the instance answered: the request can go to another instance. */
+class UnreachableInstance extends Error {}
+
+const supported = new Set<string>(invocationLimits.contentTypes);
+
+/** The body of an error the model itself returned: SageMaker's ModelError, as a 424. */
+function modelError(variant: string, status: number, message: string): InvocationResult {
+  const original = message.slice(0, 4096);
+  const body = {
+    error: {
+      code: status < 500 ? 'INVALID_ARGUMENT' : 'INTERNAL',
+      message: `Received ${status < 500 ? 'client' : 'server'} error (${status}) from model (variant ${variant}): ${original}`,
+      retryable: false,
+      errorType: 'ModelError',
+      originalStatusCode: status,
+      originalMessage: original,
+    },
+  };
+  return {
+    status: 424,
+    headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'ModelError' },
+    body: JSON.stringify(body),
+  };
+}
+
+/**
+ * The invoke path: picks a variant by weight (or the target variant), then the instance with the
+ * fewest outstanding requests, and forwards over keep-alive connections. It reads routes from the
+ * EndpointService and caches them for `ttlMs`, so any API process can route to instances a
+ * reconciler elsewhere started. A connection that fails before an answer is retried on another
+ * instance after a refresh, which hides crashes and instances drained by an update.
+ */
+export class EndpointRouter {
+  readonly #endpoints: Pick<EndpointService, 'routeOf'>;
+  readonly #ttlMs: number;
+  readonly #routes = new Map<string, CachedRoute>();
+  readonly #refreshing = new Map<string, Promise<EndpointRoute>>();
+  readonly #outstanding = new Map<string, number>();
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
+  readonly #timeoutMs: number;
+
+  constructor(
+    endpoints: Pick<EndpointService, 'routeOf'>,
+    options: { ttlMs?: number; timeoutMs?: number } = {},
+  ) {
+    this.#endpoints = endpoints;
+    this.#ttlMs = options.ttlMs ?? 250;
+    this.#timeoutMs = options.timeoutMs ?? invocationLimits.modelTimeoutMs;
+  }
+
+  async #route(name: string, force: boolean): Promise<EndpointRoute> {
+    const cached = this.#routes.get(name);
+    if (cached && !force && Date.now() - cached.at < this.#ttlMs) return cached.route;
+    let pending = this.#refreshing.get(name);
+    if (!pending) {
+      pending = this.#endpoints.routeOf(name).finally(() => this.#refreshing.delete(name));
+      this.#refreshing.set(name, pending);
+    }
+    try {
+      const route = await pending;
+      this.#routes.set(name, { route, at: Date.now() });
+      return route;
+    } catch (error) {
+      this.#routes.delete(name);
+      throw error;
+    }
+  }
+
+  #pickVariant(route: EndpointRoute, target: string | undefined): EndpointRoute['variants'][number] {
+    if (target !== undefined) {
+      const variant = route.variants.find((v) => v.name === target);
+      if (!variant)
+        throw new TrainyardError(
+          'INVALID_ARGUMENT',
+          `X-Amzn-SageMaker-Target-Variant: endpoint "${route.name}" has no variant "${target}" (it has ${route.variants.map((v) => v.name).join(', ')})`,
+          { field: 'X-Amzn-SageMaker-Target-Variant' },
+        );
+      return variant;
+    }
+    const live = route.variants.filter((v) => v.weight > 0 && v.instances.length > 0);
+    const total = live.reduce((sum, v) => sum + v.weight, 0);
+    let draw = Math.random() * total;
+    for (const variant of live) {
+      draw -= variant.weight;
+      if (draw < 0) return variant;
+    }
+    const last = live.at(-1);
+    if (last) return last;
+    throw new TrainyardError(
+      'UNAVAILABLE',
+      `endpoint "${route.name}" is ${route.status} and has no instance in service yet; retry shortly`,
+    );
+  }
+
+  #pickInstance(variant: EndpointRoute['variants'][number], tried: ReadonlySet<string>) {
+    let best: { id: string; url: string } | undefined;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (const instance of variant.instances) {
+      if (tried.has(instance.id)) continue;
+      const load = this.#outstanding.get(instance.id) ?? 0;
+      if (load < bestLoad) {
+        best = instance;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  async invoke(name: string, request: InvocationRequest): Promise<InvocationResult> {
+    const type = request.contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+    if (!supported.has(type))
+      throw new TrainyardError(
+        'INVALID_ARGUMENT',
+        `Content-Type: ${JSON.stringify(request.contentType)} is not supported; use ${invocationLimits.contentTypes.join(', ')}`,
+        { field: 'Content-Type' },
+      );
+    if (request.body.length === 0)
+      throw new TrainyardError('INVALID_ARGUMENT', 'body: is empty; send at least one row', {
+        field: 'body',
+      });
+    const tried = new Set<string>();
+    let force = false;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const route = await this.#route(name, force);
+      const variant = this.#pickVariant(route, request.targetVariant);
+      const instance = this.#pickInstance(variant, tried);
+      if (!instance) {
+        if (attempt < 3) {
+          // Every known instance failed: wait for the reconciler to restart or replace one.
+          await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
+          tried.clear();
+          force = true;
+          continue;
+        }
+        throw new TrainyardError(
+          'UNAVAILABLE',
+          `endpoint "${name}" variant ${variant.name} has no instance in service; retry shortly`,
+        );
+      }
+      this.#outstanding.set(instance.id, (this.#outstanding.get(instance.id) ?? 0) + 1);
+      try {
+        const sent = performance.now();
+        const answer = await this.#forward(instance.url, request, type);
+        const modelMs = performance.now() - sent;
+        const headers: Record<string, string> = { 'x-amzn-invoked-production-variant': variant.name };
+        if (answer.status >= 200 && answer.status < 300) {
+          headers['content-type'] = answer.contentType ?? 'application/octet-stream';
+          return { status: 200, headers, body: answer.body, variant: variant.name, modelMs };
+        }
+        const result = modelError(variant.name, answer.status, answer.body.toString('utf8'));
+        return { ...result, headers: { ...result.headers, ...headers }, variant: variant.name, modelMs };
+      } catch (error) {
+        if (!(error instanceof UnreachableInstance)) throw error;
+        tried.add(instance.id);
+        force = true;
+      } finally {
+        const left = (this.#outstanding.get(instance.id) ?? 1) - 1;
+        if (left <= 0) this.#outstanding.delete(instance.id);
+        else this.#outstanding.set(instance.id, left);
+      }
+    }
+    throw new TrainyardError('UNAVAILABLE', `endpoint "${name}": no instance answered; retry shortly`);
+  }
+
+  #forward(url: string, request: InvocationRequest, type: string): Promise<ForwardResult> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string | number> = {
+        'content-type': type,
+        'content-length': request.body.length,
+      };
+      if (request.accept) headers.accept = request.accept;
+      let answered = false;
+      const outgoing = httpRequest(
+        `${url}/invocations`,
+        { method: 'POST', agent: this.#agent, headers },
+        (response) => {
+          answered = true;
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 500,
+              contentType: (response.headers as IncomingHttpHeaders)['content-type'],
+              body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+            }),
+          );
+          response.on('error', (error) => reject(new UnreachableInstance(error.message)));
+        },
+      );
+      // Headers and body may leave in two segments: without this, Nagle waits on a delayed ACK (~40 ms).
+      outgoing.setNoDelay(true);
+      outgoing.setTimeout(this.#timeoutMs, () => {
+        outgoing.destroy();
+        if (!answered)
+          resolve({
+            status: 504,
+            contentType: 'text/plain',
+            body: Buffer.from(`the model did not answer within ${Math.round(this.#timeoutMs / 1000)} s`),
+          });
+      });
+      outgoing.on('error', (error) => {
+        if (!answered) reject(new UnreachableInstance(error.message));
+      });
+      outgoing.end(request.body);
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}

@@ -1,0 +1,199 @@
+// Serving bench: (a) a Trainyard endpoint with one instance, (b) a bare node:http server calling
+// the same predict in process (the floor), (c) gunicorn + Flask + xgboost (SageMaker's XGBoost
+// container stack), one after another in one run, driven by wrk with single-row CSV requests.
+// Usage: node bench/serving/run.mjs [--duration 10] [--connections 16]
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { openBlobStore } from '@trainyard/adapters/blob/open-blob-store';
+import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } },
+});
+const out = join(here, 'out');
+const modelDir = join(out, 'model');
+const children = [];
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function start(command, args, env) {
+  const child = spawn(command, args, {
+    env: { PATH: '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  child.output = () => output;
+  children.push(child);
+  return child;
+}
+
+async function waitPing(url, child) {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`${url}/ping`)).ok) return;
+    } catch {}
+    if (child && child.exitCode !== null) throw new Error(`exited: ${child.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never answered /ping`);
+}
+
+function wrk(url, headers) {
+  const row = readFileSync(join(modelDir, 'row.csv'), 'utf8');
+  const script = join(out, 'post.lua');
+  const lines = [
+    'wrk.method = "POST"',
+    `wrk.body = ${JSON.stringify(row)}`,
+    'wrk.headers["Content-Type"] = "text/csv"',
+    ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
+  ];
+  writeFileSync(script, `${lines.join('\n')}\n`);
+  const text = execFileSync(
+    '/usr/bin/wrk',
+    ['-t2', `-c${values.connections}`, `-d${values.duration}s`, '--latency', '-s', script, url],
+    { encoding: 'utf8' },
+  );
+  const ms = (label) => {
+    const m = new RegExp(`^\\s+${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(text);
+    if (!m) return Number.NaN;
+    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
+  };
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? '0';
+  const socket = /Socket errors: (.*)/.exec(text)?.[1];
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]),
+    p50: ms('50'),
+    p99: ms('99'),
+    errors: Number(errors),
+    socket,
+  };
+}
+
+mkdirSync(out, { recursive: true });
+if (!existsSync(join(modelDir, 'xgboost-model')))
+  process.stdout.write(
+    execFileSync('/usr/bin/python3', [join(here, 'make_model.py'), modelDir], { encoding: 'utf8' }),
+  );
+execFileSync('tar', ['-czf', join(out, 'model.tar.gz'), '-C', modelDir, 'xgboost-model']);
+
+const results = {};
+
+// (a) Trainyard: a server process, a model, an endpoint with one ml.m5.large instance.
+{
+  const dataDir = join(tmpdir(), `trainyard-bench-serving-${process.pid}`);
+  const blobs = await openBlobStore(`file:${join(dataDir, 'blobs')}`);
+  await blobs.createBucket('models');
+  await blobs.putFile({ bucket: 'models', key: 'bench/model.tar.gz' }, join(out, 'model.tar.gz'));
+  const port = await freePort();
+  const key = 'bench-serving-admin-key-0123456789';
+  // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" shows where the server spends its time.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const server = start(
+    process.execPath,
+    [...nodeArgs, join(root, 'apps/trainyard/dist/main.js'), 'server', '--port', String(port)],
+    {
+      TRAINYARD_DATA_DIR: dataDir,
+      TRAINYARD_ADMIN_KEY: key,
+      TRAINYARD_LOG_LEVEL: 'warn',
+      TRAINYARD_WORKER_CONCURRENCY: '0',
+    },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300 && !server.output().includes('listening on'); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  const client = new TrainyardClient({ endpoint: base, key });
+  await client.call('createModel', {
+    body: {
+      ModelName: 'bench',
+      PrimaryContainer: {
+        Image: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
+        ModelDataUrl: 's3://models/bench/model.tar.gz',
+      },
+    },
+  });
+  await client.call('createEndpointConfig', {
+    body: {
+      EndpointConfigName: 'bench',
+      ProductionVariants: [
+        { VariantName: 'main', ModelName: 'bench', InstanceType: 'ml.m5.large', InitialInstanceCount: 1 },
+      ],
+    },
+  });
+  await client.call('createEndpoint', { body: { EndpointName: 'bench', EndpointConfigName: 'bench' } });
+  for (;;) {
+    const e = await client.call('describeEndpoint', { params: { name: 'bench' } });
+    if (e.EndpointStatus === 'InService') break;
+    if (e.EndpointStatus === 'Failed') throw new Error(e.FailureReason);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const check = await client.invokeEndpoint('bench', readFileSync(join(modelDir, 'row.csv'), 'utf8'));
+  process.stdout.write(
+    `trainyard endpoint answers ${check.body.trim()} (variant ${check.invokedProductionVariant})\n`,
+  );
+  results['(a) trainyard endpoint'] = wrk(`${base}/endpoints/bench/invocations`, {
+    Authorization: `Bearer ${key}`,
+  });
+  // Where the time goes: the same instance without the router in front.
+  const [instance] = (await client.call('listEndpointInstances', { params: { name: 'bench' } })).items;
+  results['(a) its instance alone'] = wrk(`${instance.Url}/invocations`, {});
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+// (b) the floor: node:http + predict in process.
+{
+  const port = await freePort();
+  const bare = start(process.execPath, [join(here, 'bare-server.mjs')], {
+    SM_MODEL_DIR: modelDir,
+    SAGEMAKER_BIND_TO_PORT: String(port),
+  });
+  await waitPing(`http://127.0.0.1:${port}`, bare);
+  results['(b) bare node:http'] = wrk(`http://127.0.0.1:${port}/invocations`, {});
+  bare.kill('SIGKILL');
+}
+
+// (c) gunicorn + Flask + xgboost, 2 sync workers (the instance's 2 vCPUs), as SageMaker's container.
+{
+  const port = await freePort();
+  const peer = start(
+    '/usr/bin/gunicorn3',
+    ['-w', '2', '-b', `127.0.0.1:${port}`, '--chdir', here, 'peer_app:app'],
+    { SM_MODEL_DIR: modelDir, OMP_NUM_THREADS: '1' },
+  );
+  await waitPing(`http://127.0.0.1:${port}`, peer);
+  results['(c) gunicorn+flask+xgboost'] = wrk(`http://127.0.0.1:${port}/invocations`, {});
+  peer.kill('SIGTERM');
+}
+
+process.stdout.write(
+  `\nload generator: wrk -t2 -c${values.connections} -d${values.duration}s, single-row text/csv, 100-tree depth-6 GBDT on 28 features\n`,
+);
+process.stdout.write('| server | req/s | p50 ms | p99 ms | non-2xx |\n| --- | --- | --- | --- | --- |\n');
+for (const [name, r] of Object.entries(results))
+  process.stdout.write(
+    `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors}${r.socket ? ` (${r.socket})` : ''} |\n`,
+  );
+const { '(a) trainyard endpoint': a, '(b) bare node:http': b, '(c) gunicorn+flask+xgboost': c } = results;
+process.stdout.write(`\n(a)/(b) req/s = ${(a.rps / b.rps).toFixed(2)} (target >= 0.7)\n`);
+process.stdout.write(`(a)/(c) req/s = ${(a.rps / c.rps).toFixed(2)} (target >= 5)\n`);

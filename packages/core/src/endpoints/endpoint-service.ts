@@ -1,0 +1,306 @@
+import {
+  CreateEndpointBody,
+  CreateEndpointConfigBody,
+  CreateModelBody,
+  type Endpoint,
+  type EndpointConfig,
+  type EndpointInstance,
+  type Model,
+  UpdateEndpointBody,
+  UpdateEndpointWeightsAndCapacitiesBody,
+} from '@trainyard/contracts/endpoints';
+import { parseOrRefuse, TrainyardError } from '@trainyard/contracts/errors';
+import type { Page } from '@trainyard/contracts/pagination';
+import type { EndpointStore, StoredEndpoint, VariantState } from '../ports/endpoint-store.js';
+import type { InstanceTypeStore, PageRequest } from '../ports/metadata-store.js';
+
+const arnPrefix = 'arn:aws:sagemaker:us-east-1:000000000000';
+
+export function variantsOf(config: EndpointConfig): VariantState[] {
+  return config.ProductionVariants.map((v) => ({
+    VariantName: v.VariantName,
+    ModelName: v.ModelName,
+    InstanceType: v.InstanceType,
+    CurrentWeight: v.InitialVariantWeight,
+    DesiredWeight: v.InitialVariantWeight,
+    DesiredInstanceCount: v.InitialInstanceCount,
+  }));
+}
+
+/** The SageMaker-shaped view of an endpoint; CurrentInstanceCount counts serving instances. */
+export function endpointView(endpoint: StoredEndpoint, instances: readonly EndpointInstance[]): Endpoint {
+  return {
+    EndpointName: endpoint.name,
+    EndpointArn: `${arnPrefix}:endpoint/${endpoint.name.toLowerCase()}`,
+    EndpointConfigName: endpoint.configName,
+    EndpointStatus: endpoint.status,
+    ...(endpoint.failureReason ? { FailureReason: endpoint.failureReason } : {}),
+    ...(endpoint.pendingConfigName ? { PendingEndpointConfigName: endpoint.pendingConfigName } : {}),
+    ProductionVariants: endpoint.variants.map((v) => ({
+      VariantName: v.VariantName,
+      ModelName: v.ModelName,
+      InstanceType: v.InstanceType,
+      CurrentWeight: v.CurrentWeight,
+      DesiredWeight: v.DesiredWeight,
+      CurrentInstanceCount: instances.filter(
+        (i) =>
+          i.EndpointConfigName === endpoint.configName &&
+          i.VariantName === v.VariantName &&
+          i.Status === 'InService',
+      ).length,
+      DesiredInstanceCount: v.DesiredInstanceCount,
+    })),
+    CreationTime: endpoint.createdAt.toISOString(),
+    LastModifiedTime: endpoint.updatedAt.toISOString(),
+  };
+}
+
+/** What a router needs of one endpoint: variant weights and the instances serving each. */
+export interface EndpointRoute {
+  name: string;
+  status: StoredEndpoint['status'];
+  variants: { name: string; weight: number; instances: { id: string; url: string }[] }[];
+}
+
+/**
+ * Models, endpoint configs and endpoints as every door sees them. It only records desired
+ * state; the endpoint reconciler (runtime) starts and stops instances to match it.
+ */
+export class EndpointService {
+  readonly #store: EndpointStore;
+  readonly #instanceTypes: InstanceTypeStore;
+
+  constructor(store: EndpointStore, instanceTypes: InstanceTypeStore) {
+    this.#store = store;
+    this.#instanceTypes = instanceTypes;
+  }
+
+  async createModel(input: unknown): Promise<Model> {
+    const body = parseOrRefuse(CreateModelBody, input, 'body');
+    return this.#store.createModel({
+      ModelName: body.ModelName,
+      ModelArn: `${arnPrefix}:model/${body.ModelName.toLowerCase()}`,
+      PrimaryContainer: body.PrimaryContainer,
+      CreationTime: new Date().toISOString(),
+    });
+  }
+
+  describeModel(name: string): Promise<Model> {
+    return this.#store.getModel(name);
+  }
+
+  listModels(page?: PageRequest): Promise<Page<Model>> {
+    return this.#store.listModels(page);
+  }
+
+  deleteModel(name: string): Promise<void> {
+    return this.#store.deleteModel(name);
+  }
+
+  async createEndpointConfig(input: unknown): Promise<EndpointConfig> {
+    const body = parseOrRefuse(CreateEndpointConfigBody, input, 'body');
+    for (const [i, variant] of body.ProductionVariants.entries()) {
+      const field = `body.ProductionVariants.${i}`;
+      await this.#store.getModel(variant.ModelName).catch((error: unknown) => {
+        throw TrainyardError.is(error, 'NOT_FOUND')
+          ? new TrainyardError(
+              'INVALID_ARGUMENT',
+              `${field}.ModelName: model "${variant.ModelName}" does not exist`,
+              {
+                field: `${field}.ModelName`,
+              },
+            )
+          : error;
+      });
+      await this.#instanceTypes.get(variant.InstanceType).catch((error: unknown) => {
+        throw TrainyardError.is(error, 'NOT_FOUND')
+          ? new TrainyardError(
+              'INVALID_ARGUMENT',
+              `${field}.InstanceType: instance type "${variant.InstanceType}" does not exist (trainyard instance-types list)`,
+              { field: `${field}.InstanceType` },
+            )
+          : error;
+      });
+    }
+    return this.#store.createConfig({
+      ...body,
+      EndpointConfigArn: `${arnPrefix}:endpoint-config/${body.EndpointConfigName.toLowerCase()}`,
+      CreationTime: new Date().toISOString(),
+    });
+  }
+
+  describeEndpointConfig(name: string): Promise<EndpointConfig> {
+    return this.#store.getConfig(name);
+  }
+
+  listEndpointConfigs(page?: PageRequest): Promise<Page<EndpointConfig>> {
+    return this.#store.listConfigs(page);
+  }
+
+  async deleteEndpointConfig(name: string): Promise<void> {
+    await this.#store.getConfig(name);
+    for (const endpoint of await this.#allEndpoints()) {
+      if (endpoint.configName === name || endpoint.pendingConfigName === name)
+        throw new TrainyardError(
+          'FAILED_PRECONDITION',
+          `endpoint config "${name}" is used by endpoint "${endpoint.name}"; update or delete the endpoint first`,
+        );
+    }
+    await this.#store.deleteConfig(name);
+  }
+
+  async #allEndpoints(): Promise<StoredEndpoint[]> {
+    const all: StoredEndpoint[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.#store.listEndpoints({ pageToken, limit: 1000 });
+      all.push(...page.items);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return all;
+  }
+
+  async #configOrRefuse(name: string): Promise<EndpointConfig> {
+    return this.#store.getConfig(name).catch((error: unknown) => {
+      throw TrainyardError.is(error, 'NOT_FOUND')
+        ? new TrainyardError(
+            'INVALID_ARGUMENT',
+            `body.EndpointConfigName: endpoint config "${name}" does not exist`,
+            { field: 'body.EndpointConfigName' },
+          )
+        : error;
+    });
+  }
+
+  async createEndpoint(input: unknown): Promise<Endpoint> {
+    const body = parseOrRefuse(CreateEndpointBody, input, 'body');
+    const config = await this.#configOrRefuse(body.EndpointConfigName);
+    const now = new Date();
+    const created = await this.#store.createEndpoint({
+      name: body.EndpointName,
+      configName: config.EndpointConfigName,
+      pendingConfigName: undefined,
+      status: 'Creating',
+      failureReason: undefined,
+      variants: variantsOf(config),
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    });
+    return endpointView(created, []);
+  }
+
+  async describeEndpoint(name: string): Promise<Endpoint> {
+    const endpoint = await this.#store.getEndpoint(name);
+    return endpointView(endpoint, await this.#store.listInstances(name));
+  }
+
+  async listEndpoints(page?: PageRequest): Promise<Page<Endpoint>> {
+    const listed = await this.#store.listEndpoints(page);
+    return { ...listed, items: listed.items.map((e) => endpointView(e, [])) };
+  }
+
+  /** The serving config's variants and their InService instances; routers cache this briefly. */
+  async routeOf(name: string): Promise<EndpointRoute> {
+    const endpoint = await this.#store.getEndpoint(name);
+    const instances = await this.#store.listInstances(name);
+    return {
+      name,
+      status: endpoint.status,
+      variants: endpoint.variants.map((v) => ({
+        name: v.VariantName,
+        weight: v.CurrentWeight,
+        instances: instances
+          .filter(
+            (i) =>
+              i.EndpointConfigName === endpoint.configName &&
+              i.VariantName === v.VariantName &&
+              i.Status === 'InService' &&
+              i.Url !== undefined,
+          )
+          .map((i) => ({ id: i.InstanceId, url: i.Url as string })),
+      })),
+    };
+  }
+
+  listInstances(name: string): Promise<EndpointInstance[]> {
+    return this.#store
+      .getEndpoint(name)
+      .then(() => this.#store.listInstances(name))
+      .then((rows) => rows.map(({ owner: _owner, ...instance }) => instance));
+  }
+
+  async updateEndpoint(name: string, input: unknown): Promise<Endpoint> {
+    const body = parseOrRefuse(UpdateEndpointBody, input, 'body');
+    const config = await this.#configOrRefuse(body.EndpointConfigName);
+    const endpoint = await this.#store.getEndpoint(name);
+    if (endpoint.status !== 'InService')
+      throw new TrainyardError(
+        'FAILED_PRECONDITION',
+        `endpoint "${name}" is ${endpoint.status}; it can be updated only when InService`,
+      );
+    const next = await this.#store.replaceEndpoint(endpoint, {
+      ...endpoint,
+      status: 'Updating',
+      pendingConfigName: config.EndpointConfigName,
+      failureReason: undefined,
+      updatedAt: new Date(),
+    });
+    return endpointView(next, await this.#store.listInstances(name));
+  }
+
+  async updateWeightsAndCapacities(name: string, input: unknown): Promise<Endpoint> {
+    const body = parseOrRefuse(UpdateEndpointWeightsAndCapacitiesBody, input, 'body');
+    const endpoint = await this.#store.getEndpoint(name);
+    if (endpoint.status !== 'InService')
+      throw new TrainyardError(
+        'FAILED_PRECONDITION',
+        `endpoint "${name}" is ${endpoint.status}; weights and capacities change only when InService`,
+      );
+    const variants = endpoint.variants.map((v) => ({ ...v }));
+    for (const [i, desired] of body.DesiredWeightsAndCapacities.entries()) {
+      const variant = variants.find((v) => v.VariantName === desired.VariantName);
+      if (!variant)
+        throw new TrainyardError(
+          'INVALID_ARGUMENT',
+          `body.DesiredWeightsAndCapacities.${i}.VariantName: endpoint "${name}" has no variant "${desired.VariantName}"`,
+          { field: `body.DesiredWeightsAndCapacities.${i}.VariantName` },
+        );
+      if (desired.DesiredWeight !== undefined) {
+        // Weights move at once: the router reads them on its next refresh.
+        variant.DesiredWeight = desired.DesiredWeight;
+        variant.CurrentWeight = desired.DesiredWeight;
+      }
+      if (desired.DesiredInstanceCount !== undefined)
+        variant.DesiredInstanceCount = desired.DesiredInstanceCount;
+    }
+    if (!variants.some((v) => v.CurrentWeight > 0))
+      throw new TrainyardError(
+        'INVALID_ARGUMENT',
+        'body.DesiredWeightsAndCapacities: at least one variant needs a weight above 0',
+        { field: 'body.DesiredWeightsAndCapacities' },
+      );
+    const next = await this.#store.replaceEndpoint(endpoint, {
+      ...endpoint,
+      variants,
+      status: variants.some((v, i) => v.DesiredInstanceCount !== endpoint.variants[i]?.DesiredInstanceCount)
+        ? 'Updating'
+        : 'InService',
+      updatedAt: new Date(),
+    });
+    return endpointView(next, await this.#store.listInstances(name));
+  }
+
+  async deleteEndpoint(name: string): Promise<Endpoint> {
+    const endpoint = await this.#store.getEndpoint(name);
+    const next =
+      endpoint.status === 'Deleting'
+        ? endpoint
+        : await this.#store.replaceEndpoint(endpoint, {
+            ...endpoint,
+            status: 'Deleting',
+            updatedAt: new Date(),
+          });
+    return endpointView(next, await this.#store.listInstances(name));
+  }
+}

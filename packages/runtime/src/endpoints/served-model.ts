@@ -1,0 +1,189 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DenseMatrix } from '@trainyard/ml/data/matrix';
+import { loadModel } from '@trainyard/ml/formats/model-json';
+import { importXgboostModel } from '@trainyard/ml/formats/xgboost-json';
+
+/** A request the model cannot serve because of what it sent: the server answers 400 with the message. */
+export class BadInvocationError extends Error {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'BadInvocationError';
+  }
+}
+
+/** A loaded model, reduced to what serving needs. */
+export interface ServedModel {
+  /** Where it came from, e.g. `model.json (gbdt)`. */
+  description: string;
+  numFeatures: number;
+  /** Predictions row-major, `rows × (length / rows)`. */
+  predict(x: DenseMatrix): ArrayLike<number>;
+}
+
+interface Predictor {
+  numFeatures: number;
+  predict(x: DenseMatrix): ArrayLike<number>;
+}
+
+/**
+ * Loads the model found in an extracted model.tar.gz: `model.json` (@trainyard/ml `saveModel`) or
+ * `xgboost-model` (what SageMaker's XGBoost container writes: JSON or UBJSON).
+ */
+export async function loadServedModel(modelDir: string): Promise<ServedModel> {
+  const trainyard = join(modelDir, 'model.json');
+  if (existsSync(trainyard)) {
+    const model = loadModel(await readFile(trainyard, 'utf8')) as unknown as Predictor & {
+      toJSON(): { kind: string };
+    };
+    if (typeof model.predict !== 'function' || !(model.numFeatures > 0))
+      throw new Error('model.json: this model kind cannot predict rows');
+    return {
+      description: `model.json (${model.toJSON().kind})`,
+      numFeatures: model.numFeatures,
+      predict: (x) => model.predict(x),
+    };
+  }
+  const xgboost = join(modelDir, 'xgboost-model');
+  if (existsSync(xgboost)) {
+    let model: ReturnType<typeof importXgboostModel>;
+    try {
+      model = importXgboostModel(await readFile(xgboost));
+    } catch (error) {
+      throw new Error(`xgboost-model: ${(error as Error).message}`);
+    }
+    return {
+      description: 'xgboost-model (XGBoost JSON/UBJSON)',
+      numFeatures: model.numFeatures,
+      predict: (x) => model.predict(x),
+    };
+  }
+  throw new Error(`no model.json or xgboost-model in the model archive (looked in ${modelDir})`);
+}
+
+function parseCell(text: string, row: number, column: number): number {
+  const cell = text.trim();
+  // An empty cell is a missing value, as XGBoost reads CSV.
+  if (cell === '') return Number.NaN;
+  const value = Number(cell);
+  if (Number.isNaN(value) && cell.toLowerCase() !== 'nan')
+    throw new BadInvocationError(
+      `row ${row}, column ${column}: ${JSON.stringify(cell.slice(0, 40))} is not a number`,
+    );
+  return value;
+}
+
+function widthError(row: number, got: number, want: number): BadInvocationError {
+  return new BadInvocationError(`row ${row} has ${got} values; the model expects ${want} features`);
+}
+
+/** Parses `text/csv` (one row per line, no header) into a column-major matrix. */
+export function parseCsv(body: string, numFeatures: number): DenseMatrix {
+  const lines = body.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length === 0) throw new BadInvocationError('the body is empty; send at least one CSV row');
+  const n = lines.length;
+  const data = new Float32Array(n * numFeatures);
+  for (let i = 0; i < n; i++) {
+    const cells = (lines[i] as string).split(',');
+    if (cells.length !== numFeatures) throw widthError(i + 1, cells.length, numFeatures);
+    for (let j = 0; j < numFeatures; j++) data[j * n + i] = parseCell(cells[j] as string, i + 1, j + 1);
+  }
+  return DenseMatrix.fromColumnMajor(data, n, numFeatures);
+}
+
+function rowsOfJson(doc: unknown): unknown[] {
+  if (Array.isArray(doc))
+    return doc.length > 0 && !Array.isArray(doc[0]) && typeof doc[0] !== 'object' ? [doc] : doc;
+  if (doc && typeof doc === 'object') {
+    const d = doc as { instances?: unknown; features?: unknown };
+    if (Array.isArray(d.instances)) return d.instances;
+    if (Array.isArray(d.features)) return [d];
+  }
+  throw new BadInvocationError(
+    'JSON body must be a row [..], rows [[..], ..], {"instances": [..]} or {"features": [..]}',
+  );
+}
+
+function rowValues(row: unknown, index: number): unknown[] {
+  if (Array.isArray(row)) return row;
+  if (row && typeof row === 'object' && Array.isArray((row as { features?: unknown }).features))
+    return (row as { features: unknown[] }).features;
+  throw new BadInvocationError(`row ${index}: must be an array of numbers or {"features": [..]}`);
+}
+
+function toMatrix(rows: unknown[], numFeatures: number): DenseMatrix {
+  if (rows.length === 0) throw new BadInvocationError('the body has no rows');
+  const n = rows.length;
+  const data = new Float32Array(n * numFeatures);
+  for (let i = 0; i < n; i++) {
+    const values = rowValues(rows[i], i + 1);
+    if (values.length !== numFeatures) throw widthError(i + 1, values.length, numFeatures);
+    for (let j = 0; j < numFeatures; j++) {
+      const v = values[j];
+      if (v === null) data[j * n + i] = Number.NaN;
+      else if (typeof v === 'number') data[j * n + i] = v;
+      else
+        throw new BadInvocationError(`row ${i + 1}, column ${j + 1}: ${JSON.stringify(v)} is not a number`);
+    }
+  }
+  return DenseMatrix.fromColumnMajor(data, n, numFeatures);
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new BadInvocationError(`${what} is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+export type InvocationContentType = 'text/csv' | 'application/json' | 'application/jsonlines';
+
+/** The media type without parameters, if it is one the server reads. */
+export function invocationTypeOf(header: string | undefined): InvocationContentType | undefined {
+  const type = (header ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type === 'text/csv' || type === 'application/json' || type === 'application/jsonlines') return type;
+  if (type === 'application/x-jsonlines' || type === 'application/jsonl') return 'application/jsonlines';
+  return undefined;
+}
+
+/** Reads a request body of `type` into rows of `numFeatures` columns. */
+export function parseInvocation(body: string, type: InvocationContentType, numFeatures: number): DenseMatrix {
+  if (body.trim() === '') throw new BadInvocationError('the body is empty; send at least one row');
+  if (type === 'text/csv') return parseCsv(body, numFeatures);
+  if (type === 'application/json') return toMatrix(rowsOfJson(parseJson(body, 'the body')), numFeatures);
+  const rows = body
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line, i) => parseJson(line, `line ${i + 1}`));
+  return toMatrix(rows, numFeatures);
+}
+
+function scoreOf(predictions: ArrayLike<number>, row: number, width: number): number | number[] {
+  if (width === 1) return predictions[row] as number;
+  return Array.from({ length: width }, (_, k) => predictions[row * width + k] as number);
+}
+
+/** Writes predictions as `accept`: CSV lines, `{"predictions": [{"score": ..}]}` or JSON lines. */
+export function formatPredictions(
+  predictions: ArrayLike<number>,
+  rows: number,
+  accept: InvocationContentType,
+): string {
+  const width = rows > 0 ? predictions.length / rows : 1;
+  if (accept === 'text/csv') {
+    let out = '';
+    for (let i = 0; i < rows; i++) {
+      const score = scoreOf(predictions, i, width);
+      out += `${Array.isArray(score) ? score.join(',') : score}\n`;
+    }
+    return out;
+  }
+  const scores = Array.from({ length: rows }, (_, i) => ({ score: scoreOf(predictions, i, width) }));
+  if (accept === 'application/json') return JSON.stringify({ predictions: scores });
+  return `${scores.map((s) => JSON.stringify(s)).join('\n')}\n`;
+}
