@@ -276,6 +276,48 @@ print(json.dumps({"pred": p.tolist(), "auc": metrics.roc_auc_score(y, p), "ap": 
     expect(report.calibration!.reduce((a, b) => a + b.count, 0)).toBe(300);
   }, 60_000);
 
+  it('streams the log as server-sent events: status, log lines with ids, end; Last-Event-ID resumes', async () => {
+    const parse = (body: string) =>
+      body
+        .trim()
+        .split('\n\n')
+        .map((block) => {
+          const lines = Object.fromEntries(
+            block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+          );
+          return { event: lines.event, id: lines.id, data: JSON.parse(lines.data ?? 'null') };
+        });
+    const all = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/training-jobs/xgb-1/logs/stream',
+      headers: t.auth(),
+    });
+    expect(all.statusCode).toBe(200);
+    expect(all.headers['content-type']).toContain('text/event-stream');
+    const events = parse(all.body);
+    expect(events[0]).toMatchObject({ event: 'status', data: { TrainingJobStatus: 'Completed' } });
+    expect(events.at(-1)).toMatchObject({ event: 'end', data: { TrainingJobStatus: 'Completed' } });
+    const logs = events.filter((e) => e.event === 'log');
+    expect(logs.map((e) => Number(e.id))).toEqual(logs.map((_, i) => i + 1));
+    expect(logs.some((e) => /^\[0\]\ttrain-rmse/.test(e.data.message))).toBe(true);
+    const resumed = parse(
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: '/api/v1/training-jobs/xgb-1/logs/stream',
+          headers: { ...t.auth(), 'last-event-id': String(logs.length - 2) },
+        })
+      ).body,
+    ).filter((e) => e.event === 'log');
+    expect(resumed.map((e) => e.id)).toEqual(logs.slice(-2).map((e) => e.id));
+    const missing = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/training-jobs/nope/logs/stream',
+      headers: t.auth(),
+    });
+    expect(missing.statusCode).toBe(404);
+  });
+
   it('trains from a dataset version (Parquet, label = its target column) with a LIBSVM validation channel', async () => {
     const header = 'f1,f2,label,f3,f4,f5';
     const train = rows(400, 3).map((r) => [r[1], r[2], r[0], r[3], r[4], r[5]].join(','));
@@ -500,6 +542,20 @@ sys.exit(3)
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(running.TrainingJobStatus).toBe('InProgress');
+    // The event stream delivers lines while the job runs (over a real connection, closed by us).
+    const abort = new AbortController();
+    const stream = await fetch(`${t.baseUrl}/api/v1/training-jobs/stop-1/logs/stream`, {
+      headers: t.auth(),
+      signal: abort.signal,
+    });
+    const reader = stream.body!.getReader();
+    let received = '';
+    while (!received.includes('loss=0.2500'))
+      received += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    expect(received).toMatch(
+      /^event: status\ndata: \{"TrainingJobStatus":"InProgress","SecondaryStatus":"Training"/,
+    );
     for (;;) {
       const live = await client.call('getTrainingJobMetrics', { params: { name: 'stop-1' } });
       if (live.metrics['train:loss']?.length === 3) {
