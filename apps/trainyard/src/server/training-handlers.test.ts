@@ -11,6 +11,7 @@ import { importXgboostModel } from '@trainyard/ml/formats/xgboost-json';
 import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countGpus } from '../gpu-count.js';
 import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
 import { requireBuild } from '../testing/server-process.js';
 
@@ -385,6 +386,38 @@ print(json.dumps({"pred": p.tolist(), "auc": metrics.roc_auc_score(y, p), "ap": 
     });
     expect(type.error.field).toBe('ResourceConfig.InstanceType');
     expect(type.error.message).toContain('ml.q9.huge');
+    // A type with more GPUs than this host has: refused, saying so.
+    const gpuType = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/instance-types',
+      headers: t.auth(),
+      payload: {
+        name: 'ml.g4dn.xlarge',
+        vcpus: 4,
+        memoryMiB: 16384,
+        gpus: countGpus() + 1,
+        pricePerHour: 0.736,
+      },
+    });
+    expect(gpuType.statusCode, gpuType.body).toBe(201);
+    const gpu = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/training-jobs',
+      headers: t.auth(),
+      payload: {
+        ...base('bad-4'),
+        HyperParameters: { num_round: '5' },
+        ResourceConfig: { InstanceType: 'ml.g4dn.xlarge', InstanceCount: 1, VolumeSizeInGB: 1 },
+      },
+    });
+    expect(gpu.statusCode).toBe(412);
+    expect(gpu.json().error).toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      field: 'ResourceConfig.InstanceType',
+    });
+    expect(gpu.json().error.message).toContain(
+      `has ${countGpus() + 1} GPU(s); the workers here have ${countGpus()}`,
+    );
   });
 });
 
