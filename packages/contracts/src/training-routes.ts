@@ -64,6 +64,15 @@ export const trainingRoutes = {
     params: ByName,
     response: TrainingJob,
   }),
+  deleteTrainingJob: defineRoute({
+    method: 'DELETE',
+    path: '/api/v1/training-jobs/:name',
+    access: 'write',
+    summary: 'Delete an ended training job and its log (artifacts stay in the blob store); 412 while it runs',
+    tag: 'training-jobs',
+    params: ByName,
+    response: z.object({ TrainingJobName: z.string(), TrainingJobArn: z.string() }),
+  }),
   getTrainingJobLogs: defineRoute({
     method: 'GET',
     path: '/api/v1/training-jobs/:name/logs',

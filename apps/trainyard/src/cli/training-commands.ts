@@ -240,6 +240,12 @@ export function addTrainingCommands(program: Command): void {
       );
     });
 
+  clientCommand(jobs, 'delete', 'Delete an ended training job and its log (artifacts stay)')
+    .argument('<name>')
+    .action(async (name: string, flags: ClientFlags) => {
+      printObject(await clientOf(flags).call('deleteTrainingJob', { params: { name } }), flags.json ?? false);
+    });
+
   clientCommand(jobs, 'logs', 'Print a training job log (stderr lines go to stderr)')
     .argument('<name>')
     .option('-f, --follow', 'keep printing new lines until the job ends')

@@ -610,6 +610,34 @@ sys.exit(3)
     expect(maxed.TrainingJobStatus).toBe('Stopped');
     expect(maxed.SecondaryStatus).toBe('MaxRuntimeExceeded');
   }, 60_000);
+
+  it('deletes an ended job (its name is free again) and refuses to delete a running one', async () => {
+    await client.call('createTrainingJob', {
+      body: scriptJob('del-1', 'train.py', 's3://work/code/forever/sourcedir.tar.gz'),
+    });
+    await waitFor('del-1', ['InProgress']);
+    const running = await t.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/training-jobs/del-1',
+      headers: t.auth(),
+    });
+    expect(running.statusCode).toBe(412);
+    expect(running.json().error.message).toMatch(/only an ended job can be deleted/);
+    await client.call('stopTrainingJob', { params: { name: 'del-1' } });
+    await waitFor('del-1');
+    expect(await client.call('deleteTrainingJob', { params: { name: 'del-1' } })).toMatchObject({
+      TrainingJobName: 'del-1',
+    });
+    const gone = await t.app.inject({ method: 'GET', url: '/api/v1/training-jobs/del-1', headers: t.auth() });
+    expect(gone.statusCode).toBe(404);
+    const again = await client.call('createTrainingJob', {
+      body: scriptJob('del-1', 'train.py', 's3://work/code/forever/sourcedir.tar.gz', {
+        StoppingCondition: { MaxRuntimeInSeconds: 1 },
+      }),
+    });
+    expect(again.TrainingJobStatus).toBe('InProgress');
+    await waitFor('del-1');
+  }, 60_000);
 });
 
 describe.skipIf(!built || !hasPython)('training job events', () => {

@@ -16,6 +16,7 @@ export function trainingHandlers({
       const resume = Number.parseInt(String(request.headers['last-event-id'] ?? ''), 10);
       return trainingJobs.followLogs(params.name, query.cursor ?? (Number.isInteger(resume) ? resume : 0));
     },
+    deleteTrainingJob: async ({ params }) => trainingJobs.delete(params.name),
     getTrainingJobMetrics: async ({ params }) => trainingJobs.metrics(params.name),
   };
 }

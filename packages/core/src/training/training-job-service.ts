@@ -179,6 +179,17 @@ export class TrainingJobService {
     return this.#priced(await this.#kind.stop(name));
   }
 
+  /**
+   * Deletes an ended training job and its log (its model.tar.gz and checkpoints stay where they
+   * were written); the name can then be used again.
+   * @throws NOT_FOUND; FAILED_PRECONDITION while the job has not ended (stop it first)
+   */
+  async delete(name: string): Promise<{ TrainingJobName: string; TrainingJobArn: string }> {
+    const job = await this.options.store.get('training', name);
+    await this.options.store.delete(job.id);
+    return { TrainingJobName: job.name, TrainingJobArn: job.arn };
+  }
+
   /** A page of the job's log after `cursor`; `complete` once the job ended and all is read. */
   logs(name: string, cursor: number, limit: number): Promise<JobLogPage> {
     return this.#kind.logs(name, cursor, limit);
