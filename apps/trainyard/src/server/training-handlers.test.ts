@@ -575,20 +575,28 @@ sys.exit(3)
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(running.TrainingJobStatus).toBe('InProgress');
-    // The event stream delivers lines while the job runs (over a real connection, closed by us).
+    // The event stream delivers lines while the job runs (the SDK over a real connection, closed by us).
     const abort = new AbortController();
-    const stream = await fetch(`${t.baseUrl}/api/v1/training-jobs/stop-1/logs/stream`, {
-      headers: t.auth(),
-      signal: abort.signal,
+    const seen: { event: string; data: unknown }[] = [];
+    try {
+      for await (const e of client.events(
+        'streamTrainingJobLogs',
+        { params: { name: 'stop-1' } },
+        { signal: abort.signal },
+      )) {
+        seen.push(e);
+        if (e.event === 'log' && (e.data as { message: string }).message.includes('loss=0.2500')) break;
+      }
+    } finally {
+      abort.abort();
+    }
+    expect(seen[0]).toEqual({
+      event: 'status',
+      data: expect.objectContaining({ TrainingJobStatus: 'InProgress', SecondaryStatus: 'Training' }),
     });
-    const reader = stream.body!.getReader();
-    let received = '';
-    while (!received.includes('loss=0.2500'))
-      received += new TextDecoder().decode((await reader.read()).value);
-    abort.abort();
-    expect(received).toMatch(
-      /^event: status\ndata: \{"TrainingJobStatus":"InProgress","SecondaryStatus":"Training"/,
-    );
+    expect(
+      seen.filter((e) => e.event === 'log').map((e) => (e.data as { message: string }).message),
+    ).toContain('epoch 0 loss=0.5000;');
     for (;;) {
       const live = await client.call('getTrainingJobMetrics', { params: { name: 'stop-1' } });
       if (live.metrics['train:loss']?.length === 3) {
