@@ -15,7 +15,9 @@ import { ExperimentService } from '@trainyard/core/training/experiment-service';
 import { TrainingJobService, trainingJobKind } from '@trainyard/core/training/training-job-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import { DatasetJobCatalog } from '@trainyard/runtime/jobs/dataset-job-catalog';
+import { type JobIsolation, prepareJobIsolation } from '@trainyard/runtime/jobs/job-sandbox';
 import { JobWorker } from '@trainyard/runtime/jobs/job-worker';
+import { LocalProcessExecutor } from '@trainyard/runtime/jobs/local-process-executor';
 import { type BuiltInProcessor, ProcessingJobRunner } from '@trainyard/runtime/jobs/processing-job-runner';
 import { RecipeJobs } from '@trainyard/runtime/jobs/recipe-jobs';
 import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
@@ -48,6 +50,8 @@ export interface JobServices {
   startWorker(): Promise<JobWorker>;
   /** The running worker, if started. */
   worker(): JobWorker | undefined;
+  /** How this process's worker isolates job processes; undefined until a worker started. */
+  isolation(): JobIsolation | undefined;
   close(): Promise<void>;
 }
 
@@ -113,6 +117,7 @@ export async function openJobServices(parts: {
     availableGpus: countGpus(),
   });
   let worker: JobWorker | undefined;
+  let isolation: JobIsolation | undefined;
   return {
     jobs,
     processingJobs,
@@ -128,9 +133,25 @@ export async function openJobServices(parts: {
       return recipeJobs.submit(body);
     },
     worker: () => worker,
+    isolation: () => isolation,
     async startWorker() {
       if (worker && !worker.closed) return worker;
+      // Decided once, before the first job: creates the job user and closes the data folder to it.
+      try {
+        isolation ??= prepareJobIsolation({
+          dataDir: config.dataDir,
+          mode: config.jobIsolation,
+          hiddenPaths: config.configFile ? [config.configFile] : [],
+        });
+      } catch (error) {
+        throw new TrainyardError('FAILED_PRECONDITION', `jobIsolation: ${(error as Error).message}`, {
+          field: 'jobIsolation',
+        });
+      }
+      if (isolation.mode === 'none') parts.log.warn({ jobIsolation: isolation.mode }, isolation.summary);
+      else parts.log.info({ jobIsolation: isolation.mode }, isolation.summary);
       worker = new JobWorker({
+        executor: new LocalProcessExecutor({ isolation }),
         queue: parts.queue,
         jobs: metadata.jobs,
         instanceTypes: metadata.instanceTypes,

@@ -1,6 +1,7 @@
 import type { ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import type { RunRecipeBody } from '@trainyard/contracts/recipes';
 import type { AccessKeyService } from '@trainyard/core/access/access-key-service';
+import type { AuditService } from '@trainyard/core/access/audit-service';
 import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
 import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
@@ -19,6 +20,10 @@ export interface DoorSettings {
   /** Metadata and blob store URLs, shown (credentials masked) on the home page. */
   metadata: string;
   blobs: string;
+  /** The server's own folders (data folder, SQLite file, blob root): replaced in every error shown to a caller. */
+  serverPaths: readonly string[];
+  /** Which isolation this process's job worker gives job processes (`bubblewrap`, `unprivileged-user`, `none`), undefined without a worker; `/readyz` reports it. */
+  jobIsolation?: (() => { mode: string; summary: string } | undefined) | undefined;
 }
 
 /**
@@ -29,6 +34,8 @@ export interface DoorServices {
   log: Logger;
   settings: DoorSettings;
   keys: AccessKeyService;
+  /** Every door records its mutating calls here; admins list them. */
+  audit: AuditService;
   instanceTypes: InstanceTypeService;
   messaging: MessagingService;
   processingJobs: ProcessingJobs;

@@ -2,11 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { ColumnSchema, DatasetProfile, ResolvedIngestOptions } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
+import { ExpressionSyntaxError } from '@trainyard/contracts/recipe-expression';
 import type { FittedRecipe, Recipe, RecipePreview } from '@trainyard/contracts/recipes';
 import type { DataEngine, IngestResult, RecipeOutput } from '@trainyard/core/ports/data-engine';
 import { ingestFiles } from './duckdb-ingest.js';
 import { profileParquet } from './duckdb-profile.js';
 import { applyFittedRecipeBatch, fitRecipe, previewRecipe } from './duckdb-recipe.js';
+import { pathLiteral } from './sql-literals.js';
 
 export interface DuckDbEngineOptions {
   /** DuckDB's memory_limit, e.g. "1GB" (default). Work beyond it spills to `tempDirectory`. */
@@ -23,10 +25,14 @@ export interface DuckDbEngineOptions {
  */
 export class DuckDbEngine implements DataEngine {
   readonly #instance: DuckDBInstance;
+  readonly #config: Record<string, string>;
+  readonly #tempDirectory: string;
   #closed = false;
 
-  private constructor(instance: DuckDBInstance) {
+  private constructor(instance: DuckDBInstance, config: Record<string, string>, tempDirectory: string) {
     this.#instance = instance;
+    this.#config = config;
+    this.#tempDirectory = tempDirectory;
   }
 
   static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
@@ -39,7 +45,43 @@ export class DuckDbEngine implements DataEngine {
       autoload_known_extensions: 'false',
     };
     if (options.threads) config.threads = String(options.threads);
-    return new DuckDbEngine(await DuckDBInstance.create(':memory:', config));
+    return new DuckDbEngine(await DuckDBInstance.create(':memory:', config), config, options.tempDirectory);
+  }
+
+  /**
+   * Runs `work` on a connection of a fresh DuckDB instance that can reach only `readPaths` and
+   * `writeDirectories` (and the spill folder): external access off, configuration locked. Recipes
+   * run here because their expressions come from users; the parser already refuses anything but
+   * expressions, and this holds even if it let something through. The settings are per instance,
+   * hence an instance per operation (about 30 ms).
+   */
+  async withLockedConnection<T>(
+    readPaths: string[],
+    writeDirectories: string[],
+    work: (conn: DuckDBConnection) => Promise<T>,
+  ): Promise<T> {
+    if (this.#closed) throw new TrainyardError('UNAVAILABLE', 'the data engine is closed');
+    const instance = await DuckDBInstance.create(':memory:', this.#config);
+    try {
+      const conn = await instance.connect();
+      try {
+        const directories = [this.#tempDirectory, ...writeDirectories].map((d) =>
+          d.endsWith('/') ? d : `${d}/`,
+        );
+        await conn.run(`SET allowed_paths = [${readPaths.map(pathLiteral).join(', ')}]`);
+        await conn.run(`SET allowed_directories = [${directories.map(pathLiteral).join(', ')}]`);
+        await conn.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
+        await conn.run('SET enable_external_access = false');
+        await conn.run('SET lock_configuration = true');
+        return await work(conn);
+      } catch (error) {
+        throw translateDuckDbError(error);
+      } finally {
+        conn.closeSync();
+      }
+    } finally {
+      instance.closeSync();
+    }
   }
 
   /** Runs `work` on a fresh connection and closes it afterwards. */
@@ -82,7 +124,9 @@ export class DuckDbEngine implements DataEngine {
     recipe: Recipe,
     options: { target?: string | undefined; limitRows?: number } = {},
   ): Promise<FittedRecipe> {
-    return this.withConnection((conn) => fitRecipe(conn, parquetPath, schema, recipe, options));
+    return this.withLockedConnection([parquetPath], [], (conn) =>
+      fitRecipe(conn, parquetPath, schema, recipe, options),
+    );
   }
 
   applyRecipe(
@@ -91,7 +135,9 @@ export class DuckDbEngine implements DataEngine {
     outDir: string,
     options: { onProgress?: (fraction: number) => void } = {},
   ): Promise<RecipeOutput[]> {
-    return this.withConnection((conn) => applyFittedRecipeBatch(conn, parquetPath, fitted, outDir, options));
+    return this.withLockedConnection([parquetPath], [outDir], (conn) =>
+      applyFittedRecipeBatch(conn, parquetPath, fitted, outDir, options),
+    );
   }
 
   previewRecipe(
@@ -101,7 +147,9 @@ export class DuckDbEngine implements DataEngine {
     rows: number,
     target?: string,
   ): Promise<RecipePreview> {
-    return this.withConnection((conn) => previewRecipe(conn, parquetPath, schema, recipe, rows, target));
+    return this.withLockedConnection([parquetPath], [], (conn) =>
+      previewRecipe(conn, parquetPath, schema, recipe, rows, target),
+    );
   }
 
   async close(): Promise<void> {
@@ -114,6 +162,14 @@ export class DuckDbEngine implements DataEngine {
 /** DuckDB errors carry their class in the message ("Binder Error: …"); map them to our codes. */
 export function translateDuckDbError(error: unknown): unknown {
   if (error instanceof TrainyardError || !(error instanceof Error)) return error;
+  if (error instanceof ExpressionSyntaxError) {
+    return new TrainyardError(
+      'INVALID_ARGUMENT',
+      `recipe expression: ${error.message}`,
+      {},
+      { cause: error },
+    );
+  }
   const message = error.message.split('\n')[0] ?? error.message;
   if (/^Out of Memory Error/i.test(message)) {
     return new TrainyardError(
@@ -122,6 +178,10 @@ export function translateDuckDbError(error: unknown): unknown {
       {},
       { cause: error },
     );
+  }
+  if (/^Permission Error/i.test(message)) {
+    // A locked recipe instance refused to touch something outside the files it was given.
+    return new TrainyardError('PERMISSION_DENIED', message, {}, { cause: error });
   }
   if (/^(Binder|Parser|Conversion|Invalid Input|Catalog) Error/i.test(message)) {
     return new TrainyardError('INVALID_ARGUMENT', message, {}, { cause: error });

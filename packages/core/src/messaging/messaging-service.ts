@@ -22,6 +22,7 @@ import type {
   Topic,
   TopicInfo,
 } from '../ports/topic.js';
+import { refusePlatformName } from './platform-names.js';
 
 export interface PageQuery {
   pageToken?: string | undefined;
@@ -38,13 +39,13 @@ export interface MessagingPorts {
 }
 
 /**
- * Topics named `trainyard.…` carry the platform's own events (`trainyard.<resource>.state-change`)
- * and queues named `trainyard-…` carry job dispatch (`trainyard-jobs-<kind>`). Callers may create such a topic (to
- * subscribe before the first event; creating is idempotent) and subscribe, but not publish to or
- * delete one, or a forged event or a vanished topic would mislead every subscriber.
+ * Topics named `trainyard.…` carry the platform's own events (`trainyard.<resource>.state-change`).
+ * Callers may create such a topic (to subscribe before the first event; creating is idempotent)
+ * and subscribe, but not publish to or delete one, or a forged event or a vanished topic would
+ * mislead every subscriber. Queues and streams named `trainyard-…` (job dispatch, topic
+ * deliveries) are written by the platform only: see {@link refusePlatformName}.
  */
 export const reservedTopicPrefix = 'trainyard.';
-export const reservedQueuePrefix = 'trainyard-';
 
 /** Pages a sorted list held in memory (topics, queues, streams are few) by its key. */
 function pageBy<T>(items: T[], key: (item: T) => string, query: PageQuery): Page<T> {
@@ -100,12 +101,7 @@ export class MessagingService {
     endpoint: SubscriptionEndpoint,
     options: SubscribeOptions = {},
   ): Promise<SubscriptionWithSecret> {
-    if (endpoint.kind === 'queue' && endpoint.queue.startsWith(reservedQueuePrefix)) {
-      throw invalidArgument(
-        'endpoint.queue',
-        `queue "${endpoint.queue}" is a platform job queue (names starting "${reservedQueuePrefix}" are reserved)`,
-      );
-    }
+    if (endpoint.kind === 'queue') refusePlatformName('queue', endpoint.queue, 'endpoint.queue');
     return this.#topics.subscribe(topic, endpoint, options);
   }
 
@@ -149,6 +145,9 @@ export class MessagingService {
 
   /** Moves a dead-letter queue's messages back: to `toQueue`, or to the queue that dead-letters into it. */
   async redrive(deadLetterQueue: string, toQueue?: string): Promise<{ moved: number; toQueue: string }> {
+    // Moving messages out of a platform queue drops its work; into one, forges it.
+    refusePlatformName('queue', deadLetterQueue, 'name');
+    if (toQueue !== undefined) refusePlatformName('queue', toQueue, 'body.toQueue');
     await this.#queues.describeQueue(deadLetterQueue);
     let target = toQueue;
     if (target === undefined) {
@@ -162,6 +161,7 @@ export class MessagingService {
         `no queue uses "${deadLetterQueue}" as its dead-letter queue; name one`,
       );
     }
+    refusePlatformName('queue', target, 'body.toQueue');
     return { moved: await this.#queues.redrive(deadLetterQueue, target), toQueue: target };
   }
 
@@ -173,7 +173,8 @@ export class MessagingService {
     );
   }
 
-  createStream(name: string, options: StreamOptions): Promise<StreamDescription> {
+  async createStream(name: string, options: StreamOptions): Promise<StreamDescription> {
+    refusePlatformName('stream', name, 'name');
     return this.#streams.createStream(name, options);
   }
 
@@ -181,11 +182,13 @@ export class MessagingService {
     return this.#streams.describeStream(name);
   }
 
-  deleteStream(name: string): Promise<void> {
+  async deleteStream(name: string): Promise<void> {
+    refusePlatformName('stream', name, 'name');
     return this.#streams.deleteStream(name);
   }
 
-  putRecord(stream: string, partitionKey: string, data: string): Promise<PutResult> {
+  async putRecord(stream: string, partitionKey: string, data: string): Promise<PutResult> {
+    refusePlatformName('stream', stream, 'name');
     return this.#streams.putRecord(stream, partitionKey, data);
   }
 

@@ -2,6 +2,7 @@ import { MlInputError } from '../core/errors.js';
 import type { HyperValue } from '../core/params.js';
 import { Random } from '../core/random.js';
 import { assertNoInfinity, type Dataset, validateDataset } from '../data/dataset.js';
+import { instantiateKernels, WasmArena, wasmKernelModule } from '../wasm/kernels.js';
 import { checkMaxBin, collectCuts } from './binning.js';
 import { evalMetric, higherIsBetter } from './eval-metric.js';
 import { CompiledForest } from './forest.js';
@@ -52,6 +53,11 @@ export interface GbdtTrainOptions {
   /** Called every `checkpointEvery` rounds (and after the last) with the model so far. */
   onCheckpoint?: (model: GbdtModel, roundsDone: number) => void;
   checkpointEvery?: number;
+  /**
+   * 'wasm' (default): histograms built by the WebAssembly SIMD kernels, falling back to 'js' where the
+   * runtime lacks WebAssembly SIMD or shared memory; 'js': the reference JS kernels. Same model either way.
+   */
+  kernels?: 'wasm' | 'js';
 }
 
 const MAX_HIST_BYTES = 2 ** 31;
@@ -128,7 +134,15 @@ export function trainGbdt(
   const stride = (d + 3) & ~3;
   const m0 = baseMargin(p.objective, p.baseScore);
   const f64 = (len: number) => new Float64Array(alloc(8 * len));
-  const rowBins = new Uint8Array(alloc(n * stride));
+  // The arrays the WebAssembly kernels read and write (bins, gradients, row index and scratch,
+  // histograms, margins) live in their (shared) memory.
+  const histLen = slots * stride * FEATURE_STRIDE;
+  const wasmModule = options.kernels === 'js' ? null : wasmKernelModule();
+  const scratchLen = (4 * n + 6144) * (parallel ? threads : 1);
+  const arena = wasmModule
+    ? WasmArena.create(n * stride + 16 * n + 12 * n + 8 * histLen + n * d + 8 * n * K + 4 * scratchLen, 9)
+    : null;
+  const rowBins = arena ? arena.u8(n * stride) : new Uint8Array(alloc(n * stride));
   let xData = x.data;
   if (parallel && !(xData.buffer instanceof SharedArrayBuffer)) {
     xData = new Float32Array(alloc(4 * n * d));
@@ -141,19 +155,19 @@ export function trainGbdt(
     K,
     x: xData,
     cutBuf: new Float32Array(alloc(4 * 256 * d)),
-    binScratch: new Uint32Array(alloc(16 * n * (parallel ? threads : 1))),
+    binScratch: arena ? arena.u32(scratchLen) : new Uint32Array(alloc(4 * scratchLen)),
     rowBins,
-    bins32: new Uint32Array(rowBins.buffer, 0, (n * stride) >> 2),
-    colBins: new Uint8Array(alloc(n * d)),
-    gh: f64(2 * n),
-    rowIdx: new Uint32Array(alloc(4 * n)),
-    scratchL: new Uint32Array(alloc(4 * n)),
-    scratchR: new Uint32Array(alloc(4 * n)),
-    hist: f64(slots * stride * FEATURE_STRIDE),
+    bins32: new Uint32Array(rowBins.buffer, rowBins.byteOffset, (n * stride) >> 2),
+    colBins: arena ? arena.u8(n * d) : new Uint8Array(alloc(n * d)),
+    gh: arena ? arena.f64(2 * n) : f64(2 * n),
+    rowIdx: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
+    scratchL: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
+    scratchR: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
+    hist: arena ? arena.f64(histLen) : f64(histLen),
     numBins: new Int32Array(alloc(4 * d)),
     hasMissing: new Uint8Array(alloc(d)),
     featMask: new Uint8Array(alloc(d)),
-    margin: f64(n * K).fill(m0),
+    margin: (arena ? arena.f64(n * K) : f64(n * K)).fill(m0),
     prob: f64(multi ? n * K : 0),
     y: f64(n),
     w: f64(train.weight ? n : 0),
@@ -164,7 +178,10 @@ export function trainGbdt(
     taskF: f64(4 * slots + 4 * MAX_GROUPS + 16),
     sums: f64(2 * Math.ceil(n / SUM_CHUNK)),
     res: f64(6 * (2 * slots + 2) * Math.min(threads, d)),
+    wasm: arena ? { module: wasmModule!, memory: arena.memory } : null,
+    kern: null,
   };
+  if (ws.wasm) ws.kern = instantiateKernels(ws.wasm);
   for (let i = 0; i < n; i++) ws.y[i] = train.y[i]!;
   if (train.weight) for (let i = 0; i < n; i++) ws.w[i] = train.weight[i]!;
   ws.params.set([p.lambda, p.alpha, p.minChildWeight, p.maxDeltaStep, p.scalePosWeight]);
