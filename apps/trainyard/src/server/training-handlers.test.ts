@@ -132,6 +132,7 @@ beforeAll(async () => {
       workerConcurrency: 2,
       jobStopGraceSeconds: 1,
       jobVisibilityTimeoutSeconds: 2,
+      // The webhook receiver of these tests listens on 127.0.0.1.
       webhookAllowedNetworks: ['127.0.0.1'],
     },
     { listen: true },
