@@ -46,6 +46,19 @@ export interface RouteContract<
    * unparsed request stream as `request.body` (uploads), and the SDK sends it with `upload`.
    */
   rawBody?: boolean;
+  /**
+   * The response is a server-sent-events stream (`text/event-stream`): the handler returns an
+   * async iterable of {@link StreamEvent}s, each `data` checked against `response` (a
+   * `Last-Event-ID` request header resumes after that id when the handler supports it).
+   */
+  eventStream?: boolean;
+}
+
+/** One server-sent event: `event` names its kind (default `message`), `id` lets a client resume. */
+export interface StreamEvent<T = unknown> {
+  event?: string;
+  id?: string;
+  data: T;
 }
 
 export function defineRoute<
