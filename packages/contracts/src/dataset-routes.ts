@@ -36,6 +36,13 @@ export const UploadQuery = z
     quote: z.string().length(1).optional(),
     escape: z.string().length(1).optional(),
     header: OnOff.optional(),
+    skipRows: z.coerce.number().int().min(0).max(1_000_000).optional(),
+    /** Comma list of column names in file order. */
+    columns: z
+      .string()
+      .max(1_000_000)
+      .transform((text) => text.split(',').map((name) => name.trim()))
+      .optional(),
     onMalformed: MalformedPolicy.optional(),
     types: z
       .string()

@@ -1,5 +1,6 @@
 import type {
   ColumnSchema,
+  CsvReading,
   DataFormat,
   DatasetProfile,
   RejectedRow,
@@ -20,6 +21,8 @@ export interface IngestResult {
    * profile's exact distinct count; `schema` gives them as text until then (`settleTypes`).
    */
   typedByProfile?: string[];
+  /** How a CSV source was read. */
+  csv?: CsvReading;
 }
 
 export interface RecipeOutput {

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 import {
   type ColumnSchema,
+  type CsvReading,
   type DataFormat,
   type Dataset,
   DatasetName,
@@ -68,6 +69,7 @@ interface Produced {
   fittedRecipeUri?: string;
   /** Text columns to type as categorical or text by the profile's distinct counts. */
   typedByProfile?: string[];
+  csv?: CsvReading;
 }
 
 /** The hashing worker's body (plain JS, evaluated: the same code runs from sources and from dist). */
@@ -277,6 +279,7 @@ export class DatasetService {
           ),
         };
         if (produced.format) fields.format = produced.format;
+        if (produced.csv) fields.csv = produced.csv;
         if (produced.target !== undefined) fields.target = produced.target;
         if (produced.fittedRecipeUri) fields.fittedRecipeUri = produced.fittedRecipeUri;
         if (produced.rejects.length > 0) {
