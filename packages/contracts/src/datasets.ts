@@ -220,3 +220,7 @@ export interface OptionHint {
 
 /** The API's phrasing of a hint, as it appears in error messages. */
 export const optionHintText = (hint: OptionHint) => `set ${hint.option} to ${JSON.stringify(hint.value)}`;
+
+/** Options an error asks the user to check (in `details.check`), as the API phrases them. */
+export const checkOptionsText = (options: string[]) =>
+  `check ${options.slice(0, -1).join(', ')}${options.length > 1 ? ' and ' : ''}${options[options.length - 1] ?? ''}`;

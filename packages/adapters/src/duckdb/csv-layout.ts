@@ -35,7 +35,7 @@ export interface CsvLayout {
  */
 export function splitCsvRecords(text: string, dialect: CsvDialect, truncated: boolean): string[][] {
   const { delimiter, quote } = dialect;
-  const escape = dialect.escape || quote;
+  const escapeChar = dialect.escape || quote;
   const records: string[][] = [];
   let fields: string[] = [];
   let field = '';
@@ -50,7 +50,7 @@ export function splitCsvRecords(text: string, dialect: CsvDialect, truncated: bo
   while (i < text.length) {
     const ch = text[i] as string;
     if (quoted) {
-      if (ch === escape && escape !== quote && text[i + 1] !== undefined) {
+      if (ch === escapeChar && escapeChar !== quote && text[i + 1] !== undefined) {
         field += text[i + 1];
         i += 2;
       } else if (ch === quote && text[i + 1] === quote) {
@@ -142,8 +142,7 @@ export function detectCsvLayout(
     }
     return unexpectedEmpty * 2 <= width;
   };
-  const isNames = (r: string[]) =>
-    typed && r.length === width && r.every((c) => !isEmpty(c) && !isNumber(c));
+  const isNames = (r: string[]) => typed && r.length === width && r.every((c) => !isEmpty(c) && !isNumber(c));
 
   if (given.skipRows !== undefined) {
     const first = records[given.skipRows];

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import { rm, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type {
   ColumnSchema,
@@ -12,7 +12,7 @@ import type {
   RejectedRow,
   ResolvedIngestOptions,
 } from '@trainyard/contracts/datasets';
-import { optionHintText } from '@trainyard/contracts/datasets';
+import { checkOptionsText, optionHintText } from '@trainyard/contracts/datasets';
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import { logicalTypeOf, storageTypeOf } from '@trainyard/core/data/column-types';
 import type { IngestResult } from '@trainyard/core/ports/data-engine';
@@ -54,7 +54,13 @@ async function sniffCsv(
   conn: DuckDBConnection,
   file: string,
   dialect: string[],
-): Promise<{ args: string[]; columns: { name: string; storageType: string }[]; reading: CsvReading; quote: string; escape: string }> {
+): Promise<{
+  args: string[];
+  columns: { name: string; storageType: string }[];
+  reading: CsvReading;
+  quote: string;
+  escape: string;
+}> {
   const r = await queryOne(
     conn,
     `SELECT * FROM sniff_csv(${[pathLiteral(file), ...dialect, 'ignore_errors=true'].join(', ')})`,
@@ -119,7 +125,11 @@ async function sniffCsvLayout(conn: DuckDBConnection, file: string, options: Res
   const first = await sniffCsv(conn, file, csvDialectArgs(options));
   const head = await readHead(file);
   let delimiter = first.reading.delimiter;
-  if (options.delimiter === undefined && first.columns.length === 1 && spaceDelimited(head.text, head.truncated)) {
+  if (
+    options.delimiter === undefined &&
+    first.columns.length === 1 &&
+    spaceDelimited(head.text, head.truncated)
+  ) {
     delimiter = ' ';
   }
   const records = splitCsvRecords(
@@ -178,6 +188,18 @@ async function physicalLines(path: string, offsets: number[]): Promise<Map<numbe
   return lines;
 }
 
+/**
+ * One message for a rejected row: DuckDB reports a row with 31 fields where 4 were expected once
+ * per extra field ("Found: 5", "Found: 6", …); only the last of those says what happened.
+ */
+function rowError(errors: unknown): string {
+  const all = (Array.isArray(errors) ? errors : [errors]).map(String);
+  const counts = all.filter((e) => e.startsWith('Expected Number of Columns'));
+  const others = [...new Set(all.filter((e) => !e.startsWith('Expected Number of Columns')))];
+  const lastCount = counts[counts.length - 1];
+  return [...others, ...(lastCount ? [lastCount] : [])].join('; ');
+}
+
 async function readRejects(
   conn: DuckDBConnection,
   rejectsTable: string,
@@ -190,7 +212,7 @@ async function readRejects(
   const raw = await queryRows(
     conn,
     `SELECT s.file_path AS path, min(r.line_byte_position) AS pos, first(r.column_name ORDER BY r.byte_position) AS col,
-            string_agg(r.error_message, '; ' ORDER BY r.byte_position) AS error, first(r.csv_line) AS text, r.line
+            list(r.error_message ORDER BY r.byte_position) AS errors, first(r.csv_line) AS text, r.line
        FROM ${rejectsTable} r JOIN ${scanTable} s USING (scan_id, file_id)
       GROUP BY s.file_path, r.file_id, r.line ORDER BY r.file_id, r.line LIMIT ${maxRejectsKept}`,
   );
@@ -205,7 +227,7 @@ async function readRejects(
   for (const [path, offsets] of byFile) lineOf.set(path, await physicalLines(path, offsets));
   const rows = raw.map((r) => {
     const line = lineOf.get(String(r.path))?.get(Math.max(0, Number(r.pos) - 1)) ?? Number(r.line);
-    const row: RejectedRow = { line, error: String(r.error), text: String(r.text ?? '') };
+    const row: RejectedRow = { line, error: rowError(r.errors), text: String(r.text ?? '') };
     if (r.col !== null && r.col !== undefined) row.column = String(r.col);
     return row;
   });
@@ -239,8 +261,13 @@ export function describeRejects(count: number, rows: RejectedRow[]): string {
   return `${count} malformed row${count === 1 ? '' : 's'}: ${shown.join('; ')}`;
 }
 
-const describeReading = (r: CsvReading) =>
-  `read with delimiter ${JSON.stringify(r.delimiter)}, ${r.skipRows} line${r.skipRows === 1 ? '' : 's'} skipped, ${r.header ? 'a header row' : 'no header row'}`;
+/** The options that decide how a CSV is cut into rows and columns. */
+const layoutOptions = ['delimiter', 'header', 'skipRows'];
+
+const readingAdvice = (r: CsvReading | undefined) =>
+  r
+    ? ` (read with delimiter ${JSON.stringify(r.delimiter)}, ${r.skipRows} line${r.skipRows === 1 ? '' : 's'} skipped, ${r.header ? 'a header row' : 'no header row'}; ${checkOptionsText(layoutOptions)})`
+    : '';
 
 const isOutOfMemory = (error: unknown) => /Out of Memory Error/i.test((error as Error)?.message ?? '');
 
@@ -424,8 +451,25 @@ export async function ingestFiles(
       // Skipping cannot help here: the dialect or the layout is wrong, so say how it was read.
       throw new TrainyardError(
         'INVALID_ARGUMENT',
-        `file: every row was rejected, so the version has no data: ${describeRejects(rejects.count, rejects.rows)}${csv ? ` (${describeReading(csv)}; check delimiter, header and skipRows)` : ''}`,
-        { field: 'file', malformedRows: rejects.count, rejects: rejects.rows.slice(0, 10) },
+        `file: every row was rejected, so the version has no data: ${describeRejects(rejects.count, rejects.rows)}${readingAdvice(csv)}`,
+        {
+          field: 'file',
+          malformedRows: rejects.count,
+          rejects: rejects.rows.slice(0, 10),
+          check: layoutOptions,
+        },
+      );
+    }
+    if (rejects.count > rowCount) {
+      throw new TrainyardError(
+        'INVALID_ARGUMENT',
+        `file: most rows were rejected (${rejects.count} of ${rejects.count + rowCount}), so the file is probably read wrongly: ${describeRejects(rejects.count, rejects.rows)}${readingAdvice(csv)}`,
+        {
+          field: 'file',
+          malformedRows: rejects.count,
+          rejects: rejects.rows.slice(0, 10),
+          check: layoutOptions,
+        },
       );
     }
     if (rejects.count > 0 && options.onMalformed === 'fail') {
