@@ -323,7 +323,9 @@ export class DatasetService {
     options: CreateVersionOptions & { fileName?: string } = {},
   ): Promise<DatasetVersion> {
     return this.#scratch(async (dir) => {
-      const file = join(dir, `upload${extname(options.fileName ?? '') || ''}`);
+      // "digits.csv.gz" keeps both extensions: the first tells the format, the second the compression.
+      const uploaded = safeName(options.fileName ?? '');
+      const file = join(dir, `upload${/(\.[^./]+)?\.(gz|zst)$/i.exec(uploaded)?.[0] ?? extname(uploaded)}`);
       await pipeline(Readable.from(body), createWriteStream(file));
       if ((await stat(file)).size === 0)
         throw invalidArgument('body', 'is empty; send the file as the request body');

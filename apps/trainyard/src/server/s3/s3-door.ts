@@ -238,8 +238,11 @@ function sendError(
       500,
       'We encountered an internal error. The request id identifies it in the server log.',
     );
-  } else if (s3.status >= 500) {
+  } else if (s3.status >= 500 && s3.code !== 'NotImplemented') {
     request.log.error({ err: error }, 's3 request failed');
+  } else {
+    // Client errors and unsupported operations are the caller's to fix: no stack trace.
+    request.log.debug({ s3Error: s3.code, message: s3.message }, 's3 request refused');
   }
   reply.code(s3.status).header('x-amz-request-id', request.id);
   if (request.method === 'HEAD') return reply.send('');
