@@ -75,6 +75,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
     const { DatasetSqlStore } = await import('@trainyard/adapters/sql/dataset-sql-store');
     const dataEngine = await DuckDbEngine.open({
       memoryLimit: config.dataMemoryLimit,
+      memoryLimitSetting: 'TRAINYARD_DATA_MEMORY_LIMIT',
       tempDirectory: join(config.dataDir, 'tmp', 'duckdb'),
       ...(config.dataThreads ? { threads: config.dataThreads } : {}),
     });

@@ -203,6 +203,7 @@ export function addJobCommands(program: Command): void {
         const metadata = await openMetadataStore(config.metadata);
         const engine = await DuckDbEngine.open({
           memoryLimit: `${Math.max(64, Math.floor(flags.memoryMib))}MB`,
+          memoryLimitSetting: "the job's instance type memory (a larger instance type)",
           tempDirectory: join(flags.optMl, 'tmp', 'duckdb'),
           ...(flags.threads ? { threads: flags.threads } : {}),
         });

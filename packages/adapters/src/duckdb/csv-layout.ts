@@ -175,3 +175,53 @@ export function spaceDelimited(text: string, truncated: boolean): boolean {
   const width = records[0]?.length ?? 0;
   return width > 1 && records.every((r) => r.length === width);
 }
+
+/** Columns beyond which DuckDB's sniffer is skipped: it takes ~20 s on 10 000 columns however few rows. */
+export const wideColumns = 1000;
+
+const integerPattern = /^[+-]?\d{1,18}$/;
+const booleanPattern = /^(true|false)$/i;
+
+/**
+ * DuckDB storage types of columns from sample rows, as the sniffer would give them for plain
+ * numbers, booleans and text: BIGINT when every non-empty cell is an integer, DOUBLE when every
+ * one is a number, BOOLEAN for true/false, else VARCHAR (an empty column is VARCHAR).
+ */
+export function inferColumnTypes(rows: string[][], width: number): string[] {
+  const types: string[] = [];
+  for (let j = 0; j < width; j++) {
+    let integer = true;
+    let numeric = true;
+    let boolean = true;
+    let present = 0;
+    for (const row of rows) {
+      const cell = (row[j] ?? '').trim();
+      if (cell === '') continue;
+      present++;
+      if (integer && !integerPattern.test(cell)) integer = false;
+      if (numeric && !isNumber(cell)) numeric = false;
+      if (boolean && !booleanPattern.test(cell)) boolean = false;
+      if (!integer && !numeric && !boolean) break;
+    }
+    types.push(
+      present === 0 ? 'VARCHAR' : integer ? 'BIGINT' : numeric ? 'DOUBLE' : boolean ? 'BOOLEAN' : 'VARCHAR',
+    );
+  }
+  return types;
+}
+
+/**
+ * The delimiter among the usual candidates that splits the sample into the most fields, the same
+ * number on every record (how a wide file is read without DuckDB's sniffer).
+ */
+export function guessDelimiter(text: string, truncated: boolean): string | undefined {
+  let best: { delimiter: string; width: number } | undefined;
+  for (const delimiter of [',', '\t', ';', '|']) {
+    const records = splitCsvRecords(text, { delimiter, quote: '"', escape: '' }, truncated).slice(0, 50);
+    const width = records[0]?.length ?? 0;
+    if (width > 1 && records.every((r) => r.length === width) && width > (best?.width ?? 1)) {
+      best = { delimiter, width };
+    }
+  }
+  return best?.delimiter;
+}

@@ -15,6 +15,11 @@ export interface DuckDbEngineOptions {
   tempDirectory: string;
   /** Worker threads (default: DuckDB's choice, the CPU count). */
   threads?: number;
+  /**
+   * How the operator raises `memoryLimit`, named in out-of-memory errors, e.g.
+   * "TRAINYARD_DATA_MEMORY_LIMIT" (default: "the data engine's memory limit").
+   */
+  memoryLimitSetting?: string;
 }
 
 /**
@@ -23,10 +28,14 @@ export interface DuckDbEngineOptions {
  */
 export class DuckDbEngine implements DataEngine {
   readonly #instance: DuckDBInstance;
+  readonly #memoryLimit: string;
+  readonly #memoryLimitSetting: string;
   #closed = false;
 
-  private constructor(instance: DuckDBInstance) {
+  private constructor(instance: DuckDBInstance, memoryLimit: string, memoryLimitSetting: string) {
     this.#instance = instance;
+    this.#memoryLimit = memoryLimit;
+    this.#memoryLimitSetting = memoryLimitSetting;
   }
 
   static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
@@ -39,7 +48,11 @@ export class DuckDbEngine implements DataEngine {
       autoload_known_extensions: 'false',
     };
     if (options.threads) config.threads = String(options.threads);
-    return new DuckDbEngine(await DuckDBInstance.create(':memory:', config));
+    return new DuckDbEngine(
+      await DuckDBInstance.create(':memory:', config),
+      config.memory_limit as string,
+      options.memoryLimitSetting ?? "the data engine's memory limit",
+    );
   }
 
   /** Runs `work` on a fresh connection and closes it afterwards. */
@@ -49,7 +62,7 @@ export class DuckDbEngine implements DataEngine {
     try {
       return await work(conn);
     } catch (error) {
-      throw translateDuckDbError(error);
+      throw translateDuckDbError(error, { limit: this.#memoryLimit, setting: this.#memoryLimitSetting });
     } finally {
       conn.closeSync();
     }
@@ -112,17 +125,26 @@ export class DuckDbEngine implements DataEngine {
 }
 
 /** DuckDB errors carry their class in the message ("Binder Error: …"); map them to our codes. */
-export function translateDuckDbError(error: unknown): unknown {
-  if (error instanceof TrainyardError || !(error instanceof Error)) return error;
-  const message = error.message.split('\n')[0] ?? error.message;
-  if (/^Out of Memory Error/i.test(message)) {
+export function translateDuckDbError(
+  error: unknown,
+  memory: { limit: string; setting: string } = {
+    limit: 'its limit',
+    setting: "the data engine's memory limit",
+  },
+): unknown {
+  if (!(error instanceof Error)) return error;
+  // Out of memory anywhere (also wrapped by a step that named its field) is the operator's to fix.
+  const oom = /Out of Memory Error[^\n]*/i.exec(error.message);
+  if (oom && !TrainyardError.is(error, 'RESOURCE_EXHAUSTED')) {
     return new TrainyardError(
       'RESOURCE_EXHAUSTED',
-      `the data engine ran out of memory: ${message}`,
-      {},
+      `the data engine ran out of memory (${memory.limit}); raise ${memory.setting}: ${oom[0]}`,
+      { setting: memory.setting },
       { cause: error },
     );
   }
+  if (error instanceof TrainyardError) return error;
+  const message = error.message.split('\n')[0] ?? error.message;
   if (/^(Binder|Parser|Conversion|Invalid Input|Catalog) Error/i.test(message)) {
     return new TrainyardError('INVALID_ARGUMENT', message, {}, { cause: error });
   }

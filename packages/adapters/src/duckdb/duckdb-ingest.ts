@@ -16,7 +16,15 @@ import { checkOptionsText, optionHintText } from '@trainyard/contracts/datasets'
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import { logicalTypeOf, storageTypeOf } from '@trainyard/core/data/column-types';
 import type { IngestResult } from '@trainyard/core/ports/data-engine';
-import { detectCsvLayout, layoutSampleLines, spaceDelimited, splitCsvRecords } from './csv-layout.js';
+import {
+  detectCsvLayout,
+  guessDelimiter,
+  inferColumnTypes,
+  layoutSampleLines,
+  spaceDelimited,
+  splitCsvRecords,
+  wideColumns,
+} from './csv-layout.js';
 import { describeQuery, type PlainRow, queryOne, queryRows } from './duckdb-rows.js';
 import { pathLiteral, quoteIdent, stringLiteral } from './sql-literals.js';
 
@@ -116,14 +124,59 @@ async function readHead(path: string): Promise<{ text: string; truncated: boolea
   return { text: Buffer.concat(chunks).toString('utf8'), truncated };
 }
 
+/** DuckDB's default names of header-less columns: column0…column9, or column00… for 10+ columns. */
+const defaultColumnName = (index: number, count: number) =>
+  `column${String(index).padStart(String(count - 1).length, '0')}`;
+
+/**
+ * Reads the dialect, layout and column types of a file wider than `wideColumns` from its first
+ * lines in JS: DuckDB's sniffer costs ~20 s on 10 000 columns. Types come from the sample rows
+ * (as the sniffer's come from its sample); a later value that does not fit is a malformed row.
+ */
+function wideCsv(head: { text: string; truncated: boolean }, options: ResolvedIngestOptions) {
+  const delimiter = options.delimiter ?? guessDelimiter(head.text, head.truncated) ?? ',';
+  const quote = options.quote ?? '"';
+  const escape = options.escape ?? '"';
+  const records = splitCsvRecords(head.text, { delimiter, quote, escape }, head.truncated).slice(
+    0,
+    layoutSampleLines,
+  );
+  const width = Math.max(0, ...records.slice(0, 5).map((r) => r.length));
+  if (width <= wideColumns) return undefined;
+  const layout = detectCsvLayout(records, { header: options.header, skipRows: options.skipRows });
+  const skipRows = layout?.skipRows ?? options.skipRows ?? 0;
+  const first = records[skipRows] ?? [];
+  const header =
+    layout?.header ??
+    options.header ??
+    (first.every((c) => c.trim() !== '' && !/^[+-]?[\d.]/.test(c)) && new Set(first).size === first.length);
+  const data = records.slice(skipRows + (header ? 1 : 0)).filter((r) => r.length === width);
+  const types = inferColumnTypes(data, width);
+  const columns = types.map((storageType, j) => ({
+    name: header ? (first[j] ?? defaultColumnName(j, width)) : defaultColumnName(j, width),
+    storageType,
+  }));
+  const args = [
+    'auto_detect=false',
+    `delim=${stringLiteral(delimiter)}`,
+    `quote=${stringLiteral(quote)}`,
+    `escape=${stringLiteral(escape)}`,
+    `skip=${skipRows}`,
+    `header=${header}`,
+  ];
+  return { args, columns, reading: { delimiter, skipRows, header }, quote, escape };
+}
+
 /**
  * Sniffs the dialect, then decides where the data starts and whether a header names the columns
  * from the first lines (see csv-layout.ts), and sniffs again with that layout so the column types
  * come from data rows only.
  */
 async function sniffCsvLayout(conn: DuckDBConnection, file: string, options: ResolvedIngestOptions) {
-  const first = await sniffCsv(conn, file, csvDialectArgs(options));
   const head = await readHead(file);
+  const wide = wideCsv(head, options);
+  if (wide) return wide;
+  const first = await sniffCsv(conn, file, csvDialectArgs(options));
   let delimiter = first.reading.delimiter;
   if (
     options.delimiter === undefined &&
@@ -414,6 +467,8 @@ export async function ingestFiles(
     })
     .join(', ');
 
+  // Wide files get no dictionaries: the writer's dictionary state per column ran 10 000 columns
+  // out of a 1 GB limit even at a limit of 100 values.
   // DICTIONARY_SIZE_LIMIT counts distinct values per row group (not bytes): 16 384 keeps every
   // column with up to that many values dictionary-encoded (more than DuckDB's dynamic default
   // kept for a 10 000-value integer column), and makes float columns give up on a dictionary
@@ -422,7 +477,7 @@ export async function ingestFiles(
     queryOne(
       conn,
       `COPY (SELECT ${select} FROM ${from}) TO ${pathLiteral(outPath)}
-         (FORMAT parquet, COMPRESSION snappy, DICTIONARY_SIZE_LIMIT ${dictionaryLimit})`,
+         (FORMAT parquet, COMPRESSION snappy, DICTIONARY_SIZE_LIMIT ${columns.length > wideColumns ? 1 : dictionaryLimit})`,
     );
   try {
     let written: PlainRow;

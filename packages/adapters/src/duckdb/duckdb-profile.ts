@@ -21,6 +21,11 @@ const correlationSampleRows = 100_000;
  * correlation sample).
  */
 const percentileSampleRows = 16_384;
+/**
+ * Correlations cover at most this many numeric columns (the target first, then the others in
+ * schema order): 10 000 columns would make a 100-million-cell matrix and ~1 GB of profile.json.
+ */
+export const maxCorrelationColumns = 100;
 /** Numeric columns are streamed to JS in up to this many groups of at least `numericStreamMinColumns`. */
 const numericStreams = 2;
 const numericStreamMinColumns = 2;
@@ -397,16 +402,21 @@ export async function profileParquet(
   };
 
   // Correlations, over the sampled rows, each column shifted by its mean.
+  const correlated = numeric
+    .map((c, k) => ({ c, k }))
+    .sort((a, b) => Number(b.c === targetColumn) - Number(a.c === targetColumn))
+    .slice(0, maxCorrelationColumns);
   let matrix: (number | null)[][] = [];
-  if (numeric.length > 1) {
+  if (correlated.length > 1) {
+    const samples = results.flatMap((r) => r.sample);
     matrix = pearsonMatrix(
-      results.flatMap((r) => r.sample),
-      numeric.map((c) => {
+      correlated.map(({ k }) => samples[k] as Float64Array),
+      correlated.map(({ c }) => {
         const summary = summaries.get(schema.indexOf(c));
         return summary && summary.count > 0 && summary.sum !== null ? summary.sum / summary.count : 0;
       }),
     );
-  } else if (numeric.length === 1) matrix = [[1]];
+  } else if (correlated.length === 1) matrix = [[1]];
 
   const histogramOf = (i: number): Bucket[] => {
     const min = num(bounds[`min${i}`]);
@@ -466,7 +476,7 @@ export async function profileParquet(
   const result: DatasetProfile = {
     rowCount,
     columns,
-    correlations: { columns: numeric.map((c) => c.name), matrix },
+    correlations: { columns: correlated.map(({ c }) => c.name), matrix },
     passes,
   };
   if (target !== undefined) {
