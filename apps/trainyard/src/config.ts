@@ -41,8 +41,16 @@ export const ServerConfig = z
       .default('1GB'),
     /** DuckDB threads for datasets and recipes; default: one per CPU. */
     dataThreads: z.coerce.number().int().min(1).max(256).optional(),
-    /** Jobs this process's worker runs at once (`trainyard server` and `trainyard worker`); 0 = no worker in the server. */
+    /**
+     * At most this many jobs at once in this process's worker (`trainyard server` and `trainyard worker`);
+     * 0 = no worker in the server. Within it, jobs are admitted by the vCPUs and memory of their
+     * instance types against `workerVcpus` and `workerMemoryMiB`.
+     */
     workerConcurrency: z.coerce.number().int().min(0).max(64).default(1),
+    /** vCPUs the worker lends to jobs; default: this machine's cores. */
+    workerVcpus: z.coerce.number().int().min(1).max(4096).optional(),
+    /** Memory (MiB) the worker lends to jobs; default: this machine's memory. */
+    workerMemoryMiB: z.coerce.number().int().min(64).max(16_777_216).optional(),
     /** Seconds between SIGTERM and SIGKILL when a job is stopped or exceeds MaxRuntimeInSeconds (SageMaker: 120). */
     jobStopGraceSeconds: z.coerce.number().min(0).max(3600).default(120),
     /** Seconds without a worker heartbeat after which a job is restarted by another worker. */
@@ -76,6 +84,8 @@ const envNames: Record<keyof ServerConfig, string> = {
   dataMemoryLimit: 'TRAINYARD_DATA_MEMORY_LIMIT',
   dataThreads: 'TRAINYARD_DATA_THREADS',
   workerConcurrency: 'TRAINYARD_WORKER_CONCURRENCY',
+  workerVcpus: 'TRAINYARD_WORKER_VCPUS',
+  workerMemoryMiB: 'TRAINYARD_WORKER_MEMORY_MIB',
   jobStopGraceSeconds: 'TRAINYARD_JOB_STOP_GRACE_SECONDS',
   jobVisibilityTimeoutSeconds: 'TRAINYARD_JOB_VISIBILITY_TIMEOUT_SECONDS',
   jobMaxAttempts: 'TRAINYARD_JOB_MAX_ATTEMPTS',

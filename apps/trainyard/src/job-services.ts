@@ -1,8 +1,12 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
+import { join } from 'node:path';
+import { TrainyardError } from '@trainyard/contracts/errors';
+import type { ProcessingJob, ProcessingJobSummary } from '@trainyard/contracts/processing-jobs';
+import type { RunRecipeBody } from '@trainyard/contracts/recipes';
+import { forwardLegacyJobMessages, jobQueueName } from '@trainyard/core/jobs/job-dispatch';
 import type { JobEventSink } from '@trainyard/core/jobs/job-events';
+import { JobKindRegistry } from '@trainyard/core/jobs/job-kinds';
+import { JobService, type KindJobs } from '@trainyard/core/jobs/job-service';
+import { processingJobKind } from '@trainyard/core/jobs/processing-job-kind';
 import { ProcessingJobService } from '@trainyard/core/jobs/processing-job-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
@@ -11,27 +15,31 @@ import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import { DatasetJobCatalog } from '@trainyard/runtime/jobs/dataset-job-catalog';
 import { JobWorker } from '@trainyard/runtime/jobs/job-worker';
 import { type BuiltInProcessor, ProcessingJobRunner } from '@trainyard/runtime/jobs/processing-job-runner';
+import { RecipeJobs } from '@trainyard/runtime/jobs/recipe-jobs';
 import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
+import { runtimeEntryPoint } from './entry-points.js';
+
+/** Processing jobs as the API sees them: the kind's own create beside the kind-generic operations. */
+export type ProcessingJobs = Pick<ProcessingJobService, 'create'> &
+  KindJobs<ProcessingJob, ProcessingJobSummary>;
 
 /** The job side of the platform: services the API calls, and the worker that runs the jobs. */
 export interface JobServices {
-  processingJobs: ProcessingJobService;
+  /** Every kind's describe, list, stop and logs. */
+  jobs: JobService;
+  processingJobs: ProcessingJobs;
+  /**
+   * `POST /recipes/run`: checks the recipe on a few rows and queues a recipe-processor job.
+   * @throws FAILED_PRECONDITION when datasets or the built recipe processor are missing here
+   */
+  runRecipe(body: RunRecipeBody): Promise<ProcessingJob>;
   /** Starts this process's worker (idempotent; a closed one is replaced); the server does it for role `all`, `trainyard worker` always. */
   startWorker(): Promise<JobWorker>;
   /** The running worker, if started. */
   worker(): JobWorker | undefined;
   close(): Promise<void>;
-}
-
-/** The built CLI entry a job process can run (`dist/main.js`), or undefined before a build. */
-function builtMainPath(): string | undefined {
-  const here = fileURLToPath(import.meta.url);
-  const main = here.endsWith('.ts')
-    ? join(dirname(here), '..', 'dist', 'main.js')
-    : join(dirname(here), 'main.js');
-  return existsSync(main) ? main : undefined;
 }
 
 export async function openJobServices(parts: {
@@ -40,57 +48,62 @@ export async function openJobServices(parts: {
   metadata: MetadataStore;
   blobs: BlobStore;
   queue: JobQueue;
-  /** Enables DatasetInput/DatasetOutput and the built-in recipe processor. */
-  datasets?: DatasetService | undefined;
+  /**
+   * Enables DatasetInput/DatasetOutput and the built-in recipe processor; called on first use, so
+   * a worker whose jobs touch no dataset never opens DuckDB.
+   */
+  datasets?: (() => Promise<DatasetService>) | undefined;
   /** Where job state changes are published (`trainyard.processing-job.state-change`). */
   events?: JobEventSink | undefined;
 }): Promise<JobServices> {
   const { config, metadata } = parts;
   // Created here, not only by a worker: a server with workerConcurrency 0 still queues jobs.
-  await parts.queue.createQueue(jobQueueName, {
-    visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
-  });
+  const kinds = new JobKindRegistry([processingJobKind]);
+  for (const kind of kinds.kinds) {
+    await parts.queue.createQueue(jobQueueName(kind), {
+      visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
+    });
+  }
+  const forwarded = await forwardLegacyJobMessages(parts.queue);
+  if (forwarded > 0)
+    parts.log.info({ forwarded }, 'moved queued jobs from trainyard-jobs to their kind queues');
   const catalog = parts.datasets ? new DatasetJobCatalog(parts.datasets) : undefined;
   const builtIns: BuiltInProcessor[] = [];
-  const main = builtMainPath();
-  if (parts.datasets && main) {
-    // The recipe runs in the job's own process: the CLI's hidden `recipe-processor` command opens
-    // the same stores (their URIs, not the server's keys, are passed) and runs runRecipe there.
-    builtIns.push(
-      recipeProcessor((optMl, instanceType) => ({
-        command: 'node',
-        args: [
-          main,
-          'recipe-processor',
-          '--opt-ml',
-          optMl,
-          // Half the instance's memory for DuckDB (it spills beyond), the rest for Node and slack.
-          '--memory-mib',
-          String(Math.floor(instanceType.memoryMiB / 2)),
-          '--threads',
-          String(Math.max(1, Math.floor(instanceType.vcpus))),
-        ],
-        env: {
-          TRAINYARD_DATA_DIR: config.dataDir,
-          TRAINYARD_METADATA: config.metadata,
-          TRAINYARD_BLOBS: config.blobs,
-          TRAINYARD_LOG_LEVEL: 'warn',
-        },
-      })),
-    );
+  const recipeEntry = runtimeEntryPoint('recipe-processor');
+  if (parts.datasets && recipeEntry) {
+    // The recipe runs in the job's own process on its staged files; this worker registers the
+    // versions it wrote, so the process gets no store URIs or keys.
+    builtIns.push(recipeProcessor({ entry: recipeEntry, datasets: parts.datasets }));
   }
   const processingRunner = new ProcessingJobRunner({ blobs: parts.blobs, datasets: catalog, builtIns });
-  const processingJobs = new ProcessingJobService({
-    jobs: metadata.jobs,
-    queue: parts.queue,
+  const jobs = new JobService({ jobs: metadata.jobs, queue: parts.queue, kinds, events: parts.events });
+  const processingService = new ProcessingJobService({
+    jobs,
     instanceTypes: metadata.instanceTypes,
     datasets: catalog,
     builtInImages: processingRunner.builtInImages,
-    events: parts.events,
   });
+  const processingJobs: ProcessingJobs = {
+    create: (body) => processingService.create(body),
+    ...jobs.forKind<ProcessingJob, ProcessingJobSummary>('processing'),
+  };
+  const recipeJobs =
+    parts.datasets && recipeEntry
+      ? new RecipeJobs({ datasets: parts.datasets, createProcessingJob: processingJobs.create })
+      : undefined;
   let worker: JobWorker | undefined;
   return {
+    jobs,
     processingJobs,
+    runRecipe: async (body) => {
+      if (!recipeJobs) {
+        throw new TrainyardError(
+          'FAILED_PRECONDITION',
+          'recipes run as processing jobs with the built recipe processor, which this server does not have (run npm run build)',
+        );
+      }
+      return recipeJobs.submit(body);
+    },
     worker: () => worker,
     async startWorker() {
       if (worker && !worker.closed) return worker;
@@ -100,7 +113,11 @@ export async function openJobServices(parts: {
         instanceTypes: metadata.instanceTypes,
         runners: [processingRunner],
         workRoot: join(config.dataDir, 'jobs'),
-        concurrency: Math.max(1, config.workerConcurrency),
+        maxJobs: Math.max(1, config.workerConcurrency),
+        capacity: {
+          ...(config.workerVcpus ? { vcpus: config.workerVcpus } : {}),
+          ...(config.workerMemoryMiB ? { memoryMiB: config.workerMemoryMiB } : {}),
+        },
         visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
         stopGraceMs: config.jobStopGraceSeconds * 1000,
         maxAttempts: config.jobMaxAttempts,

@@ -5,7 +5,7 @@ import { addDatasetCommands } from './cli/dataset-commands.js';
 import { addJobCommands } from './cli/job-commands.js';
 import { addMessagingCommands } from './cli/messaging-commands.js';
 import { loadServerConfig } from './config.js';
-import { runServer } from './server/run-server.js';
+import { runServer } from './run-server.js';
 
 // A reader that stops early (`trainyard … | head`) closes the pipe: that ends the command, quietly.
 for (const stream of [process.stdout, process.stderr]) {

@@ -1,35 +1,41 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBlobStore } from '@trainyard/adapters/blob/open-blob-store';
-import { type Messaging, openMessaging } from '@trainyard/adapters/messaging/open-messaging';
-import { openMetadataStore } from '@trainyard/adapters/sql/open-metadata-store';
+import type { Messaging } from '@trainyard/adapters/messaging/open-messaging';
 import type { CreatedKey } from '@trainyard/contracts/access-keys';
 import { AccessKeyService } from '@trainyard/core/access/access-key-service';
 import { SecretSealer } from '@trainyard/core/access/key-material';
-import { seedInstanceTypes } from '@trainyard/core/hardware/default-instance-types';
-import { EventPublisher } from '@trainyard/core/messaging/event-publisher';
+import type { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
-import { DatasetService } from '@trainyard/runtime/data/dataset-service';
+import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 import { type JobServices, openJobServices } from './job-services.js';
+import {
+  type LazyDatasets,
+  lazyDatasets,
+  openPlatformStores,
+  type PlatformStores,
+} from './platform-stores.js';
 
-/** The wired platform: the only place adapters are chosen and services are built. */
+/**
+ * The API role (`trainyard server`): what the REST and S3 doors serve, and the worker the server
+ * may run in-process. `trainyard worker` opens the worker role instead ({@link openWorkerRole}).
+ */
 export interface Platform {
   config: ResolvedServerConfig;
   log: Logger;
   metadata: MetadataStore;
   blobs: BlobStore;
   keys: AccessKeyService;
-  /** Job dispatch queue (`trainyard-jobs`): `messaging.queues`. */
+  /** Job dispatch queues (`trainyard-jobs-<kind>`): `messaging.queues`. */
   jobQueue: JobQueue;
   /** JobQueue, Topic and Stream of the configured `messaging` backend; this process runs the topic delivery loop. */
   messaging: Messaging;
   /** Publishes `trainyard.<resource>.state-change` events to their topics. */
   events: EventPublisher;
-  /** Processing jobs and this process's job worker (started by `startWorker`). */
+  /** Job services and this process's job worker (started by `startWorker`). */
   jobs: JobServices;
   /** Datasets, their versions and recipes, on DuckDB. */
   datasets: DatasetService;
@@ -49,65 +55,85 @@ function loadMasterKey(config: ResolvedServerConfig): string {
   return key;
 }
 
+/**
+ * Opens what every role shares (stores, datasets on first use, job services), lets `build` add
+ * the role's own parts, and closes them in reverse order.
+ */
+async function openRole<T>(
+  config: ResolvedServerConfig,
+  log: Logger,
+  options: { deliverTopics: boolean },
+  build: (parts: { stores: PlatformStores; datasets: LazyDatasets; jobs: JobServices }) => Promise<T>,
+): Promise<T & { close(): Promise<void> }> {
+  const stores = await openPlatformStores(config, log, options);
+  const datasets = lazyDatasets(config, stores);
+  let jobs: JobServices | undefined;
+  try {
+    jobs = await openJobServices({
+      config,
+      log,
+      metadata: stores.metadata,
+      blobs: stores.blobs,
+      queue: stores.messaging.queues,
+      datasets: datasets.get,
+      events: stores.events,
+    });
+    const opened = jobs;
+    const role = await build({ stores, datasets, jobs: opened });
+    return {
+      ...role,
+      close: async () => {
+        await opened.close();
+        await datasets.close();
+        await stores.close();
+      },
+    };
+  } catch (error) {
+    await jobs?.close();
+    await datasets.close();
+    await stores.close();
+    throw error;
+  }
+}
+
 export async function openPlatform(config: ResolvedServerConfig, log: Logger): Promise<Platform> {
   mkdirSync(config.dataDir, { recursive: true });
   const sealer = new SecretSealer(loadMasterKey(config));
-  const metadata = await openMetadataStore(config.metadata);
-  let stopMessaging: (() => Promise<void>) | undefined;
-  try {
-    const applied = await metadata.migrate();
-    if (applied.length > 0) log.info({ applied }, 'applied metadata migrations');
-    await seedInstanceTypes(metadata.instanceTypes);
-    const blobs = await openBlobStore(config.blobs);
+  return openRole(config, log, { deliverTopics: true }, async ({ stores, datasets, jobs }) => {
+    const { metadata, blobs, messaging, events } = stores;
     const keys = new AccessKeyService(metadata.accessKeys, sealer);
     const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
-    const messaging = await openMessaging(config.messaging, metadata);
-    const deliveries = messaging.topics.startDeliveryLoop({
-      onError: (err) => log.warn({ err }, 'topic delivery loop error'),
-    });
-    stopMessaging = async () => {
-      await deliveries.stop();
-      await messaging.close();
-    };
-    const jobQueue = messaging.queues;
-    const events = new EventPublisher(messaging.topics);
-    const { DuckDbEngine } = await import('@trainyard/adapters/duckdb/duckdb-engine');
-    const { DatasetSqlStore } = await import('@trainyard/adapters/sql/dataset-sql-store');
-    const dataEngine = await DuckDbEngine.open({
-      memoryLimit: config.dataMemoryLimit,
-      memoryLimitSetting: 'TRAINYARD_DATA_MEMORY_LIMIT',
-      tempDirectory: join(config.dataDir, 'tmp', 'duckdb'),
-      ...(config.dataThreads ? { threads: config.dataThreads } : {}),
-    });
-    const datasets = new DatasetService({
-      store: new DatasetSqlStore(metadata.db),
-      blobs,
-      engine: dataEngine,
-      workDir: join(config.dataDir, 'tmp', 'datasets'),
-    });
-    const jobs = await openJobServices({ config, log, metadata, blobs, queue: jobQueue, datasets, events });
     return {
       config,
       log,
       metadata,
       blobs,
       keys,
-      jobQueue,
+      jobQueue: messaging.queues,
       messaging,
       events,
       jobs,
-      datasets,
+      // The API serves datasets directly, so it opens DuckDB at start.
+      datasets: await datasets.get(),
       bootstrapKey,
-      close: async () => {
-        await jobs.close();
-        await dataEngine.close();
-        await stopMessaging?.();
-        await metadata.close();
-      },
     };
-  } catch (error) {
-    await stopMessaging?.();
-    await metadata.close();
-    throw error;
-  }
+  });
+}
+
+/** The worker role: stores, job services and a started worker; no HTTP, keys or eager DuckDB. */
+export interface WorkerRole {
+  jobs: JobServices;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens what `trainyard worker` needs: the metadata and blob stores, the job queues and the
+ * event publisher. DuckDB opens only when a job first needs datasets (a DatasetInput or
+ * DatasetOutput, or the recipe processor registering its outputs).
+ */
+export function openWorkerRole(config: ResolvedServerConfig, log: Logger): Promise<WorkerRole> {
+  return openRole(config, log, { deliverTopics: false }, async ({ jobs }) => {
+    await jobs.startWorker();
+    return { jobs };
+  });
 }

@@ -11,6 +11,7 @@ import {
   RejectedRow,
 } from './datasets.js';
 import { PageQuery, pageOf } from './pagination.js';
+import { ProcessingJob } from './processing-jobs.js';
 import { FittedRecipe, PreviewRecipeBody, RecipePreview, RunRecipeBody } from './recipes.js';
 import { defineRoute } from './route.js';
 
@@ -195,10 +196,11 @@ export const datasetRoutes = {
     method: 'POST',
     path: '/api/v1/recipes/run',
     access: 'write',
-    summary: 'Fit a recipe on a version and write the result as new versions (synchronous)',
+    summary:
+      'Queue a processing job (trainyard/recipe-processor) that fits the recipe on a version and writes each output as a new version; the recipe is first checked on a few rows',
     tag: 'recipes',
     body: RunRecipeBody,
-    response: RecipeRunResult,
+    response: ProcessingJob,
     status: 201,
   }),
 };

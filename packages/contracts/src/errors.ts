@@ -102,3 +102,12 @@ export const ErrorBody = z.object({
     .catchall(z.unknown()),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** Validates `value` against a contract schema, refusing with the first problem's field path (e.g. `body.vcpus`). */
+export function parseOrRefuse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = [where, ...(issue?.path ?? []).map(String)].join('.');
+  throw invalidArgument(field, issue?.message ?? 'is invalid');
+}

@@ -1,10 +1,20 @@
 import { z } from 'zod';
+import {
+  type MessagingNameKind,
+  maxRecordBytes,
+  maxRetentionMs,
+  maxShardCount,
+  messagingNameRules,
+  minRetentionMs,
+} from './messaging-limits.js';
 import { PageQuery, pageOf } from './pagination.js';
 import { defineRoute } from './route.js';
 
-const TopicName = z.string().regex(/^[A-Za-z0-9_.-]{1,256}$/, '1..256 of A-Z a-z 0-9 _ . -');
-const QueueName = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, '1..80 of A-Z a-z 0-9 _ . -');
-const StreamName = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, '1..80 of A-Z a-z 0-9 _ -');
+const nameOf = (kind: MessagingNameKind) =>
+  z.string().regex(messagingNameRules[kind].re, messagingNameRules[kind].rule);
+const TopicName = nameOf('topic');
+const QueueName = nameOf('queue');
+const StreamName = nameOf('stream');
 const Ok = z.object({ ok: z.literal(true) });
 const Limit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
@@ -124,19 +134,14 @@ export const StreamDescription = z.object({
 export const CreateStreamBody = z
   .object({
     name: StreamName,
-    shardCount: z.number().int().min(1).max(64).default(1),
-    retentionMs: z
-      .number()
-      .int()
-      .min(100)
-      .max(365 * 24 * 3_600_000)
-      .optional(),
+    shardCount: z.number().int().min(1).max(maxShardCount).default(1),
+    retentionMs: z.number().int().min(minRetentionMs).max(maxRetentionMs).optional(),
     maxRecordsPerShard: z.number().int().min(1).optional(),
   })
   .strict();
 
 export const PutRecordBody = z
-  .object({ partitionKey: z.string().min(1).max(256), data: z.string().max(1024 * 1024) })
+  .object({ partitionKey: z.string().min(1).max(256), data: z.string().max(maxRecordBytes) })
   .strict();
 
 export const StreamRecord = z.object({
@@ -366,7 +371,14 @@ export const messagingRoutes = {
     access: 'read',
     summary: 'Read a shard from a position; continue from nextPosition',
     tag: 'streams',
-    params: z.object({ name: StreamName, shardId: z.coerce.number().int().min(0).max(63) }),
+    params: z.object({
+      name: StreamName,
+      shardId: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(maxShardCount - 1),
+    }),
     query: GetRecordsQuery,
     response: z.object({ records: z.array(StreamRecord), nextPosition: StreamPosition }),
   }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ColumnType, DatasetName } from './datasets.js';
+import { JobName } from './jobs.js';
 
 const Columns = z.array(z.string().min(1)).min(1);
 /** A SQL expression DuckDB evaluates, e.g. `age >= 18 AND country <> 'XX'`. */
@@ -236,5 +237,10 @@ export const RunRecipeBody = z
      * `<output>-train`, `<output>-validation`, `<output>-test`. Default: `<dataset>-<recipe name>`.
      */
     output: DatasetName.optional(),
+    /** The processing job that runs it. Default: `recipe-<time>-<random>`. */
+    jobName: JobName.optional(),
+    /** Instance type of that job (its vCPUs and memory bound DuckDB). Default `ml.m5.large`. */
+    instanceType: z.string().min(1).max(64).optional(),
   })
   .strict();
+export type RunRecipeBody = z.output<typeof RunRecipeBody>;

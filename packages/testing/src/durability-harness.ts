@@ -1,65 +1,54 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireDependency } from './require-dependency.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
 const childScript = join(here, '../durability/burst-child.mjs');
 
-const adapters = join(repo, 'packages/adapters');
+/** What the burst child loads from dist: the adapters and the packages under them. */
+const builtPackages = ['contracts', 'core', 'adapters'];
 
-/** Sources the burst child loads through dist whose JS file is missing. */
-function missingOutputs(): string[] {
-  const missing: string[] = [];
-  for (const folder of ['messaging', 'sql', 'sql/migrations']) {
-    for (const name of readdirSync(join(adapters, 'src', folder))) {
-      if (!name.endsWith('.ts') || name.endsWith('.test.ts')) continue;
-      if (!existsSync(join(adapters, 'dist', folder, name.replace(/\.ts$/, '.js'))))
-        missing.push(`${folder}/${name}`);
-    }
-  }
-  return missing;
+function sourcesOf(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourcesOf(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : [];
+  });
 }
 
 /**
- * The child runs on the built adapters (node cannot load .ts by itself): bring dist up to date
- * with `tsc -b`, which is incremental (a quick check when `npm test` has just built). Test files
- * run in parallel, so one build at a time (a lock file); type errors elsewhere in the package do
- * not stop tsc from emitting the files the child needs.
+ * Sources whose built JS is missing. Not compared by mtime: `tsc -b` leaves unchanged outputs
+ * alone, so an up-to-date build can be older than a freshly checked-out source.
  */
-export function buildAdapters(): void {
-  const lock = join(adapters, 'dist', '.durability-build.lock');
-  mkdirSync(dirname(lock), { recursive: true });
-  const until = Date.now() + 110_000;
-  for (;;) {
-    try {
-      closeSync(openSync(lock, 'wx'));
-      break;
-    } catch {
-      // A test killed while building leaves its lock behind; no build takes two minutes.
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { force: true });
-      } catch {
-        // released meanwhile
-      }
-      if (Date.now() > until) throw new Error(`another test holds ${lock}; remove it if stale`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+function unbuiltSources(): string[] {
+  const stale: string[] = [];
+  for (const pkg of builtPackages) {
+    const src = join(repo, 'packages', pkg, 'src');
+    for (const source of sourcesOf(src)) {
+      const built = join(repo, 'packages', pkg, 'dist', relative(src, source).replace(/\.ts$/, '.js'));
+      if (!existsSync(built)) stale.push(relative(repo, source));
     }
   }
-  try {
-    spawnSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-b', 'packages/adapters'], {
-      cwd: repo,
-      stdio: 'ignore',
-    });
-  } finally {
-    rmSync(lock, { force: true });
-  }
-  const missing = missingOutputs();
-  if (missing.length > 0) {
-    throw new Error(`packages/adapters did not emit ${missing.join(', ')}; run npx tsc -b packages/adapters`);
-  }
+  return stale;
+}
+
+/**
+ * The child runs on the built adapters (node cannot load .ts by itself) that `npm test` builds
+ * (`tsc -b`) before vitest starts; no test hook builds. For `describe.skipIf(!requireBuiltAdapters())`:
+ * a missing build fails under CI and skips elsewhere, naming the command.
+ */
+export function requireBuiltAdapters(): boolean {
+  const stale = unbuiltSources();
+  const named = `${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}`;
+  return requireDependency(
+    'the build of packages/contracts, core and adapters',
+    () => stale.length === 0,
+    `run "npx tsc -b" (not built: ${named})`,
+  );
 }
 
 export async function freePort(): Promise<number> {

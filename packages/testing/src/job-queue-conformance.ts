@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobQueue, ReceivedMessage } from '@trainyard/core/ports/job-queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,8 +13,6 @@ export interface JobQueueFixture {
 }
 
 export type JobQueueFactory = () => Promise<JobQueueFixture>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function expectCode(promise: Promise<unknown>, code: TrainyardError['code']): Promise<TrainyardError> {
   try {

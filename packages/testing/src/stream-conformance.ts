@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { shardForKey } from '@trainyard/core/messaging/shard-for-key';
 import type { Stream, StreamPosition, StreamRecord } from '@trainyard/core/ports/stream';
@@ -10,8 +11,6 @@ export interface StreamFixture {
 }
 
 export type StreamFactory = () => Promise<StreamFixture>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function readAll(
   s: Stream,

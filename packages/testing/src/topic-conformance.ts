@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { DeliveryLoop, Notification, Topic } from '@trainyard/core/ports/topic';
@@ -14,8 +15,6 @@ export interface TopicFixture {
 }
 
 export type TopicFactory = () => Promise<TopicFixture>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, check: () => boolean | Promise<boolean>, withinMs = 5_000): Promise<void> {
   const end = Date.now() + withinMs;

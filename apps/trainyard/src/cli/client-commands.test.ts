@@ -2,8 +2,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtMain, type ServerProcess, startServerProcess } from '../testing/server-process.js';
+import {
+  builtMain,
+  requireBuild,
+  type ServerProcess,
+  startServerProcess,
+} from '../testing/server-process.js';
 
 const adminKey = 'client-commands-test-admin-key-0123456789';
 const sklearnDigits = '/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz';

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { DatasetProfile, DatasetVersion, IngestOptions } from '@trainyard/contracts/datasets';
 import { ColumnType, DataFormat } from '@trainyard/contracts/datasets';
-import { invalidArgument } from '@trainyard/contracts/errors';
+import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
@@ -398,7 +398,11 @@ export function addDatasetCommands(program: Command): void {
       printRows(rows, preview.splits ? ['split', ...columns] : columns, false);
     });
 
-  clientCommand(recipes, 'run', 'Run a recipe on a version; each output (or split) becomes a new version')
+  clientCommand(
+    recipes,
+    'run',
+    'Run a recipe on a version as a processing job; each output (or split) becomes a new version',
+  )
     .argument('<recipe>', 'recipe JSON file')
     .requiredOption('--dataset <name>', 'input dataset')
     .option('--at <version>', 'input version (default: latest)')
@@ -406,26 +410,67 @@ export function addDatasetCommands(program: Command): void {
       '--output <name>',
       'output dataset (default: <dataset>-<recipe name>; splits add -train/-validation/-test)',
     )
-    .action(async (file: string, flags: ClientFlags & { dataset: string; at?: string; output?: string }) => {
-      const version = versionArg(flags.at);
-      if (!flags.json) process.stderr.write('running the recipe on the server…\n');
-      const result = await clientOf(flags).call('runRecipe', {
-        body: {
-          dataset: flags.dataset,
-          ...(version === 'latest' ? {} : { version }),
-          ...(flags.output ? { output: flags.output } : {}),
-          recipe: (await readRecipe(file)) as never,
+    .option('--job-name <name>', 'name of the processing job (default: recipe-<time>-<random>)')
+    .option('--instance-type <type>', 'instance type of the job (default ml.m5.large)')
+    .option('--no-wait', 'print the queued job and return instead of waiting for the new versions')
+    .action(
+      async (
+        file: string,
+        flags: ClientFlags & {
+          dataset: string;
+          at?: string;
+          output?: string;
+          jobName?: string;
+          instanceType?: string;
+          wait: boolean;
         },
-      });
-      if (flags.json) {
-        printObject(result, true);
-        return;
-      }
-      printRows(
-        result.versions.map((v) => ({ dataset: v.dataset, ...versionRow(v as DatasetVersion) })),
-        ['dataset', ...versionColumns],
-        false,
-      );
-      process.stdout.write(`\nfitted recipe: ${result.fittedRecipeUri}\n`);
-    });
+      ) => {
+        const version = versionArg(flags.at);
+        const client = clientOf(flags);
+        let job = await client.call('runRecipe', {
+          body: {
+            dataset: flags.dataset,
+            ...(version === 'latest' ? {} : { version }),
+            ...(flags.output ? { output: flags.output } : {}),
+            ...(flags.jobName ? { jobName: flags.jobName } : {}),
+            ...(flags.instanceType ? { instanceType: flags.instanceType } : {}),
+            recipe: (await readRecipe(file)) as never,
+          },
+        });
+        if (!flags.json) process.stderr.write(`processing job ${job.ProcessingJobName} queued\n`);
+        if (flags.wait) {
+          while (job.ProcessingJobStatus === 'InProgress' || job.ProcessingJobStatus === 'Stopping') {
+            await new Promise((r) => setTimeout(r, 500));
+            job = await client.call('describeProcessingJob', { params: { name: job.ProcessingJobName } });
+          }
+        }
+        if (flags.json || !flags.wait) {
+          printObject(job, flags.json ?? false);
+          return;
+        }
+        if (job.ProcessingJobStatus !== 'Completed') {
+          throw new TrainyardError(
+            job.Failure?.code ?? 'FAILED_PRECONDITION',
+            `processing job ${job.ProcessingJobName} ended ${job.ProcessingJobStatus}: ${job.FailureReason ?? 'see its logs'}`,
+          );
+        }
+        const versions: DatasetVersion[] = [];
+        for (const out of job.ProcessingOutputs ?? []) {
+          if (out.DatasetName && out.DatasetVersion) {
+            versions.push(
+              await client.call('getDatasetVersion', {
+                params: { name: out.DatasetName, version: String(out.DatasetVersion) },
+              }),
+            );
+          }
+        }
+        printRows(
+          versions.map((v) => ({ dataset: v.dataset, ...versionRow(v) })),
+          ['dataset', ...versionColumns],
+          false,
+        );
+        if (versions[0]?.fittedRecipeUri)
+          process.stdout.write(`\nfitted recipe: ${versions[0].fittedRecipeUri}\n`);
+      },
+    );
 }

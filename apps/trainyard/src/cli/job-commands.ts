@@ -1,17 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogEvent } from '@trainyard/contracts/jobs';
 import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
+import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
 import type { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { type Command, Option } from 'commander';
 import { pino } from 'pino';
 import { loadServerConfig } from '../config.js';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
 import { printObject, printRows } from './output.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ended = (status: string) => status === 'Completed' || status === 'Failed' || status === 'Stopped';
 
 function printEvent(event: JobLogEvent): void {
   (event.stream === 'stderr' ? process.stderr : process.stdout).write(`${event.message}\n`);
@@ -53,7 +51,7 @@ async function watch(client: TrainyardClient, name: string, logs: boolean): Prom
       seen = key;
     }
     if (logs) cursor = await streamLogs(client, name, false, cursor);
-    if (ended(job.ProcessingJobStatus)) {
+    if (JobLifecycle.isTerminal(job.ProcessingJobStatus)) {
       if (logs) await streamLogs(client, name, false, cursor);
       return job;
     }
@@ -181,58 +179,23 @@ export function addJobCommands(program: Command): void {
     });
 
   program
-    .command('recipe-processor', { hidden: true })
-    .description(
-      'Runs inside a trainyard/recipe-processor job process: the recipe on the input dataset version',
-    )
-    .requiredOption('--opt-ml <dir>', "the job's working folder (stands in for /opt/ml)")
-    .option('--memory-mib <n>', "DuckDB's share of the job's memory", Number, 1024)
-    .option('--threads <n>', 'DuckDB threads (the job has this many vCPUs)', Number)
-    .action(async (flags: { optMl: string; memoryMib: number; threads?: number }) => {
-      const { runRecipeProcessor, writeProcessorFailure } = await import(
-        '@trainyard/runtime/jobs/recipe-processor'
-      );
-      try {
-        // Stores from the TRAINYARD_* env the worker passes; no keys, no HTTP, no worker.
-        const config = loadServerConfig();
-        const { openMetadataStore } = await import('@trainyard/adapters/sql/open-metadata-store');
-        const { openBlobStore } = await import('@trainyard/adapters/blob/open-blob-store');
-        const { DuckDbEngine } = await import('@trainyard/adapters/duckdb/duckdb-engine');
-        const { DatasetSqlStore } = await import('@trainyard/adapters/sql/dataset-sql-store');
-        const { DatasetService } = await import('@trainyard/runtime/data/dataset-service');
-        const metadata = await openMetadataStore(config.metadata);
-        const engine = await DuckDbEngine.open({
-          memoryLimit: `${Math.max(64, Math.floor(flags.memoryMib))}MB`,
-          memoryLimitSetting: "the job's instance type memory (a larger instance type)",
-          tempDirectory: join(flags.optMl, 'tmp', 'duckdb'),
-          ...(flags.threads ? { threads: flags.threads } : {}),
-        });
-        try {
-          const datasets = new DatasetService({
-            store: new DatasetSqlStore(metadata.db),
-            blobs: await openBlobStore(config.blobs),
-            engine,
-            workDir: join(flags.optMl, 'tmp', 'datasets'),
-          });
-          await runRecipeProcessor(datasets, flags.optMl, (line) => process.stdout.write(`${line}\n`));
-        } finally {
-          await engine.close();
-          await metadata.close();
-        }
-      } catch (error) {
-        process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-        await writeProcessorFailure(flags.optMl, error);
-        process.exitCode = 1;
-      }
-    });
-
-  program
     .command('worker')
     .description('Run only a job worker: takes jobs from the queue of the same stores the server uses')
     .option('--data-dir <dir>', 'folder for embedded stores and job working folders (env TRAINYARD_DATA_DIR)')
     .option('--metadata <uri>', 'metadata store: sqlite:<file> or postgres://… (env TRAINYARD_METADATA)')
     .option('--blobs <uri>', 'blob store (env TRAINYARD_BLOBS)')
-    .option('--concurrency <n>', 'jobs at once (env TRAINYARD_WORKER_CONCURRENCY, default 1)')
+    .option(
+      '--concurrency <n>',
+      'at most this many jobs at once (env TRAINYARD_WORKER_CONCURRENCY, default 1)',
+    )
+    .option(
+      '--vcpus <n>',
+      "vCPUs lent to jobs, admitted by their instance types (env TRAINYARD_WORKER_VCPUS, default: the machine's cores)",
+    )
+    .option(
+      '--memory-mib <n>',
+      "memory lent to jobs (env TRAINYARD_WORKER_MEMORY_MIB, default: the machine's memory)",
+    )
     .option('--config <file>', 'config file (default ./trainyard.config.json)')
     .action(
       async (flags: {
@@ -240,6 +203,8 @@ export function addJobCommands(program: Command): void {
         metadata?: string;
         blobs?: string;
         concurrency?: string;
+        vcpus?: string;
+        memoryMib?: string;
         config?: string;
       }) => {
         const config = loadServerConfig({
@@ -249,19 +214,21 @@ export function addJobCommands(program: Command): void {
             blobs: flags.blobs,
             workerConcurrency:
               flags.concurrency === undefined ? undefined : Math.max(1, Number(flags.concurrency)),
+            workerVcpus: flags.vcpus,
+            workerMemoryMiB: flags.memoryMib,
           },
           configFile: flags.config,
         });
         const log = pino({ level: config.logLevel, base: { service: 'trainyard-worker' } });
-        const { openPlatform } = await import('../platform.js');
-        const platform = await openPlatform({ ...config, auth: false }, log);
-        const worker = await platform.jobs.startWorker();
+        const { openWorkerRole } = await import('../platform.js');
+        const role = await openWorkerRole(config, log);
+        const worker = await role.jobs.startWorker();
         log.info({ worker: worker.id, dataDir: config.dataDir }, `Trainyard worker ${worker.id} running`);
         const stop = async (signal: string) => {
           log.info({ signal }, 'worker shutting down; running jobs go back to the queue');
           const force = setTimeout(() => process.exit(1), config.shutdownGraceSeconds * 1000);
           force.unref();
-          await platform.close();
+          await role.close();
           process.exit(0);
         };
         process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -1,29 +1,12 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
-import { builtMain } from '../testing/server-process.js';
+import { requireBuild, runCli } from '../testing/server-process.js';
 
 let t: TestPlatform & { baseUrl: string };
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [builtMain, ...args, '--endpoint', t.baseUrl, '--key', t.adminKey],
-      {
-        env: { PATH: process.env.PATH ?? '' },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { baseUrl: t.baseUrl, key: t.adminKey });
 
-describe.skipIf(!existsSync(builtMain))(
+describe.skipIf(!requireBuild())(
   'trainyard topics / queues / streams CLI (needs the build: npx tsc -b)',
   () => {
     beforeAll(async () => {

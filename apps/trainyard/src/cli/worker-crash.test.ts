@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import type { ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTestPlatform } from '../testing/platform-fixture.js';
-import { builtMain } from '../testing/server-process.js';
+import { builtMain, requireBuild } from '../testing/server-process.js';
 
 const children: ChildProcess[] = [];
 
@@ -23,7 +23,7 @@ afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-describe.skipIf(!existsSync(builtMain))('trainyard worker crash (needs the build: npx tsc -b)', () => {
+describe.skipIf(!requireBuild())('trainyard worker crash (needs the build: npx tsc -b)', () => {
   it('restarts the job of a SIGKILLed worker process on another worker after the visibility timeout', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-worker-crash-'));
     const t = await openTestPlatform({

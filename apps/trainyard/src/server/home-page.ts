@@ -1,10 +1,9 @@
-import type { Platform } from '../platform.js';
+import type { DoorSettings } from './door-services.js';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The page at `/` until the console lands: what is running and where the docs are. */
-export function homePage(platform: Platform, version: string): string {
-  const { config } = platform;
+export function homePage(config: DoorSettings, version: string): string {
   const rows = [
     ['Version', version],
     ['Metadata', config.metadata.replace(/\/\/[^@/]*@/, '//***@')],

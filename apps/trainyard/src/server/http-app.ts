@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { TrainyardError } from '@trainyard/contracts/errors';
+import { parseOrRefuse, TrainyardError } from '@trainyard/contracts/errors';
 import { type RouteName, restApi } from '@trainyard/contracts/rest-api';
 import { type RouteContract, roleMayAccess } from '@trainyard/contracts/route';
-import type { Principal } from '@trainyard/core/access/access-key-service';
+import { anonymousAdmin, type Principal } from '@trainyard/core/access/access-key-service';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -11,8 +11,8 @@ import Fastify, {
 } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { z } from 'zod';
-import type { Platform } from '../platform.js';
 import { datasetHandlers } from './dataset-handlers.js';
+import type { DoorServices } from './door-services.js';
 import { homePage } from './home-page.js';
 import { messagingHandlers } from './messaging-handlers.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -23,15 +23,15 @@ import { s3Door } from './s3/s3-door.js';
 
 export const serverVersion = '0.1.0';
 
-/** The one handler table: each area contributes its own. */
-const handlers: Record<RouteName, HandlerOf<RouteContract>> = {
-  ...platformHandlers,
-  ...datasetHandlers,
-  ...processingHandlers,
-  ...messagingHandlers,
-} as unknown as Record<RouteName, HandlerOf<RouteContract>>;
-
-const anonymousAdmin: Principal = { keyId: 'anonymous', name: 'anonymous', role: 'admin' };
+/** The one handler table: each area contributes its own, given only the services it uses. */
+function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<RouteContract>> {
+  return {
+    ...platformHandlers(services),
+    ...datasetHandlers(services),
+    ...processingHandlers(services),
+    ...messagingHandlers(services),
+  } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,39 +39,35 @@ declare module 'fastify' {
   }
 }
 
-function validationError(where: string, error: z.ZodError): TrainyardError {
-  const issue = error.issues[0];
-  const field = [where, ...(issue?.path ?? [])].join('.');
-  return new TrainyardError('INVALID_ARGUMENT', `${field}: ${issue?.message ?? 'is invalid'}`, { field });
-}
-
 function parseWith<S extends z.ZodType>(schema: S | undefined, value: unknown, where: string): unknown {
   if (!schema) return undefined;
-  const result = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
-  if (!result.success) throw validationError(where, result.error);
-  return result.data;
+  return parseOrRefuse(schema, value ?? (where === 'body' ? undefined : {}), where);
 }
 
 /** Resolves the caller from `Authorization: Bearer <key>`. */
-export async function authenticate(platform: Platform, request: FastifyRequest): Promise<Principal> {
-  if (!platform.config.auth) return anonymousAdmin;
+export async function authenticate(
+  { settings, keys }: Pick<DoorServices, 'settings' | 'keys'>,
+  request: FastifyRequest,
+): Promise<Principal> {
+  if (!settings.auth) return anonymousAdmin;
   const header = request.headers.authorization;
   if (!header)
     throw new TrainyardError('UNAUTHENTICATED', 'missing Authorization header; send "Bearer <access key>"');
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match?.[1])
     throw new TrainyardError('UNAUTHENTICATED', 'Authorization header must be "Bearer <access key>"');
-  return platform.keys.authenticate(match[1]);
+  return keys.authenticate(match[1]);
 }
 
 /**
  * Builds the HTTP tier: /api/v1 routes from the contract table, health, metrics and OpenAPI.
  * Stateless: any number of these can run behind a load balancer on the same stores.
  */
-export async function buildHttpApp(platform: Platform): Promise<FastifyInstance> {
+export async function buildHttpApp(services: DoorServices): Promise<FastifyInstance> {
+  const handlers = restHandlers(services);
   let closing = false;
   const app = Fastify({
-    loggerInstance: platform.log as FastifyBaseLogger,
+    loggerInstance: services.log as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
@@ -115,7 +111,7 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
   app.addHook('onClose', async () => {
     closing = true;
   });
-  await app.register(s3Door, { platform });
+  await app.register(s3Door, { services });
 
   app.setErrorHandler(async (error, request, reply) => {
     let failure: TrainyardError;
@@ -154,11 +150,11 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
   });
 
   app.get('/', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(homePage(platform, serverVersion)),
+    reply.type('text/html; charset=utf-8').send(homePage(services.settings, serverVersion)),
   );
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const metadata = !closing && (await platform.metadata.ping());
+    const metadata = !closing && (await services.ready());
     return reply.status(metadata ? 200 : 503).send({ status: metadata ? 'ready' : 'not ready', metadata });
   });
   app.get('/metrics', async (_request, reply) =>
@@ -173,7 +169,7 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
       method: route.method,
       url: route.path,
       handler: async (request, reply) => {
-        const principal = route.access === 'public' ? anonymousAdmin : await authenticate(platform, request);
+        const principal = route.access === 'public' ? anonymousAdmin : await authenticate(services, request);
         if (!roleMayAccess(principal.role, route.access)) {
           throw new TrainyardError(
             'PERMISSION_DENIED',
@@ -184,7 +180,7 @@ export async function buildHttpApp(platform: Platform): Promise<FastifyInstance>
         const params = parseWith(route.params, request.params, 'params');
         const query = parseWith(route.query, request.query, 'query');
         const body = parseWith(route.body, request.body, 'body');
-        const result = await handler({ params, query, body, principal, platform, request } as never);
+        const result = await handler({ params, query, body, principal, request } as never);
         const checked = route.response.safeParse(result);
         if (!checked.success) {
           request.log.error(

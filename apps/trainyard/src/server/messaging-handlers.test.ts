@@ -4,14 +4,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PlatformEvent } from '@trainyard/contracts/events';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../config.js';
 import { openPlatform } from '../platform.js';
 import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('messaging REST routes and the server delivery loop', () => {
   let t: TestPlatform;
@@ -173,6 +172,29 @@ describe('messaging REST routes and the server delivery loop', () => {
       resource: { kind: 'processing-job', name: 'clean-1' },
       detail: { state: 'Completed', previousState: 'InProgress' },
     });
+  });
+
+  it('keeps the platform topics and job queue to the platform: create and subscribe yes, publish and delete no', async () => {
+    const reserved = 'trainyard.processing-job.state-change';
+    expect((await call('POST', '/api/v1/topics', { name: reserved })).statusCode).toBe(201);
+    for (const [method, url, payload] of [
+      ['POST', `/api/v1/topics/${reserved}/publish`, { message: '{"forged":true}' }],
+      ['DELETE', `/api/v1/topics/${reserved}`, undefined],
+    ] as const) {
+      const refused = await call(method, url, payload);
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json().error.message).toMatch(/reserved/);
+    }
+    expect((await call('GET', `/api/v1/topics/${reserved}`)).statusCode).toBe(200);
+    const toJobQueue = await call('POST', `/api/v1/topics/${reserved}/subscriptions`, {
+      endpoint: { kind: 'queue', queue: 'trainyard-jobs' },
+    });
+    expect(toJobQueue.statusCode).toBe(400);
+    expect(toJobQueue.json().error.field).toBe('endpoint.queue');
+    const subscribed = await call('POST', `/api/v1/topics/${reserved}/subscriptions`, {
+      endpoint: { kind: 'queue', queue: 'my-job-events' },
+    });
+    expect(subscribed.statusCode).toBe(201);
   });
 
   it('refuses an unknown messaging scheme at start, naming the config field', async () => {

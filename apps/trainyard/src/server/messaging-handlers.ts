@@ -1,9 +1,10 @@
-import { decodePageToken, toPage } from '@trainyard/adapters/sql/page-token';
 import { invalidArgument } from '@trainyard/contracts/errors';
 import type { messagingRoutes } from '@trainyard/contracts/messaging-routes';
-import type { JobQueue, ReceivedMessage } from '@trainyard/core/ports/job-queue';
+import type { QueueSummary } from '@trainyard/core/messaging/messaging-service';
+import type { ReceivedMessage } from '@trainyard/core/ports/job-queue';
 import type { StreamDescription, StreamPosition } from '@trainyard/core/ports/stream';
 import type { Subscription, TopicInfo } from '@trainyard/core/ports/topic';
+import type { DoorServices } from './door-services.js';
 import type { HandlersOf } from './route-handlers.js';
 
 const iso = (d: Date) => d.toISOString();
@@ -22,28 +23,16 @@ const streamOut = (d: StreamDescription) => ({ ...d, createdAt: iso(d.createdAt)
 const positionOut = (p: StreamPosition) =>
   p.type === 'AT_TIMESTAMP' ? { type: p.type, timestamp: iso(p.timestamp) } : p;
 
-/** Pages a sorted list held in memory (topics, queues, streams are few) by its key. */
-function pageBy<T>(
-  items: T[],
-  key: (item: T) => string,
-  query: { pageToken?: string | undefined; limit: number },
-) {
-  const after = decodePageToken(query.pageToken);
-  const rest = after === undefined ? items : items.filter((item) => key(item) > after);
-  return toPage(rest.slice(0, query.limit + 1), query.limit, key);
-}
-
-async function queueSummary(queues: JobQueue, name: string) {
-  const [d, counts] = await Promise.all([queues.describeQueue(name), queues.counts(name)]);
-  return {
-    name: d.name,
-    visibilityTimeoutMs: d.visibilityTimeoutMs,
-    ...(d.maxReceiveCount === undefined ? {} : { maxReceiveCount: d.maxReceiveCount }),
-    ...(d.deadLetterQueue === undefined ? {} : { deadLetterQueue: d.deadLetterQueue }),
-    fifo: d.fifo,
-    ...counts,
-  };
-}
+const queueOut = (q: QueueSummary) => ({
+  name: q.name,
+  visibilityTimeoutMs: q.visibilityTimeoutMs,
+  ...(q.maxReceiveCount === undefined ? {} : { maxReceiveCount: q.maxReceiveCount }),
+  ...(q.deadLetterQueue === undefined ? {} : { deadLetterQueue: q.deadLetterQueue }),
+  fifo: q.fifo,
+  visible: q.visible,
+  inFlight: q.inFlight,
+  delayed: q.delayed,
+});
 
 function positionOf(query: {
   position: StreamPosition['type'];
@@ -68,115 +57,85 @@ function positionOf(query: {
   }
 }
 
-export const messagingHandlers: HandlersOf<typeof messagingRoutes> = {
-  listTopics: async ({ platform, query }) =>
-    pageBy((await platform.messaging.topics.listTopics()).map(topicOut), (t) => t.name, query),
-  createTopic: async ({ platform, body }) =>
-    topicOut(
-      await platform.messaging.topics.createTopic(body.name, {
-        ...(body.description === undefined ? {} : { description: body.description }),
+export function messagingHandlers({
+  messaging,
+}: Pick<DoorServices, 'messaging'>): HandlersOf<typeof messagingRoutes> {
+  return {
+    listTopics: async ({ query }) => {
+      const page = await messaging.listTopics(query);
+      return { ...page, items: page.items.map(topicOut) };
+    },
+    createTopic: async ({ body }) =>
+      topicOut(
+        await messaging.createTopic(body.name, {
+          ...(body.description === undefined ? {} : { description: body.description }),
+        }),
+      ),
+    getTopic: async ({ params }) => topicOut(await messaging.getTopic(params.name)),
+    deleteTopic: async ({ params }) => {
+      await messaging.deleteTopic(params.name);
+      return { ok: true as const };
+    },
+    subscribe: async ({ params, body }) => {
+      const created = await messaging.subscribe(params.name, body.endpoint, {
+        ...(body.retryPolicy === undefined ? {} : { retryPolicy: body.retryPolicy }),
+        ...(body.secret === undefined ? {} : { secret: body.secret }),
+      });
+      return { ...subscriptionOut(created), secret: created.secret };
+    },
+    listSubscriptions: async ({ params, query }) => {
+      const page = await messaging.listSubscriptions(params.name, query);
+      return { ...page, items: page.items.map(subscriptionOut) };
+    },
+    publish: async ({ params, body }) =>
+      messaging.publish(params.name, body.message, {
+        ...(body.subject === undefined ? {} : { subject: body.subject }),
+        ...(body.attributes === undefined ? {} : { attributes: body.attributes }),
       }),
-    ),
-  getTopic: async ({ platform, params }) => topicOut(await platform.messaging.topics.getTopic(params.name)),
-  deleteTopic: async ({ platform, params }) => {
-    await platform.messaging.topics.deleteTopic(params.name);
-    return { ok: true as const };
-  },
-  subscribe: async ({ platform, params, body }) => {
-    const created = await platform.messaging.topics.subscribe(params.name, body.endpoint, {
-      ...(body.retryPolicy === undefined ? {} : { retryPolicy: body.retryPolicy }),
-      ...(body.secret === undefined ? {} : { secret: body.secret }),
-    });
-    return { ...subscriptionOut(created), secret: created.secret };
-  },
-  listSubscriptions: async ({ platform, params, query }) =>
-    pageBy(
-      (await platform.messaging.topics.listSubscriptions(params.name)).map(subscriptionOut),
-      (s) => s.id,
-      query,
-    ),
-  publish: async ({ platform, params, body }) =>
-    platform.messaging.topics.publish(params.name, body.message, {
-      ...(body.subject === undefined ? {} : { subject: body.subject }),
-      ...(body.attributes === undefined ? {} : { attributes: body.attributes }),
+    unsubscribe: async ({ params }) => {
+      await messaging.unsubscribe(params.id);
+      return { ok: true as const };
+    },
+    listDeliveries: async ({ params, query }) => ({
+      items: (await messaging.deliveryLog(params.id, query.limit)).map((a) => ({ ...a, at: iso(a.at) })),
     }),
-  unsubscribe: async ({ platform, params }) => {
-    await platform.messaging.topics.unsubscribe(params.id);
-    return { ok: true as const };
-  },
-  listDeliveries: async ({ platform, params, query }) => ({
-    items: (await platform.messaging.topics.deliveryLog(params.id, query.limit)).map((a) => ({
-      ...a,
-      at: iso(a.at),
-    })),
-  }),
-  listDeadLetters: async ({ platform, params, query }) => ({
-    items: (await platform.messaging.topics.deadLetters(params.id, query.limit)).map((d) => ({
-      ...d,
-      notification: { ...d.notification },
-      at: iso(d.at),
-    })),
-  }),
-  listQueues: async ({ platform, query }) => {
-    const queues = platform.messaging.queues;
-    const page = pageBy(await queues.listQueues(), (name) => name, query);
-    return { ...page, items: await Promise.all(page.items.map((name) => queueSummary(queues, name))) };
-  },
-  getQueue: async ({ platform, params }) => queueSummary(platform.messaging.queues, params.name),
-  peekQueue: async ({ platform, params, query }) => ({
-    items: (await platform.messaging.queues.peek(params.name, query.limit)).map(messageOut),
-  }),
-  redriveQueue: async ({ platform, params, body }) => {
-    const queues = platform.messaging.queues;
-    await queues.describeQueue(params.name);
-    let toQueue = body.toQueue;
-    if (toQueue === undefined) {
-      for (const name of await queues.listQueues()) {
-        if ((await queues.describeQueue(name)).deadLetterQueue === params.name) toQueue = name;
-      }
-    }
-    if (toQueue === undefined) {
-      throw invalidArgument(
-        'body.toQueue',
-        `no queue uses "${params.name}" as its dead-letter queue; name one`,
-      );
-    }
-    return { moved: await queues.redrive(params.name, toQueue), toQueue };
-  },
-  listStreams: async ({ platform, query }) =>
-    pageBy(
-      (await platform.messaging.streams.listStreams()).map((name) => ({ name })),
-      (s) => s.name,
-      query,
-    ),
-  createStream: async ({ platform, body }) =>
-    streamOut(
-      await platform.messaging.streams.createStream(body.name, {
-        shardCount: body.shardCount,
-        ...(body.retentionMs === undefined ? {} : { retentionMs: body.retentionMs }),
-        ...(body.maxRecordsPerShard === undefined ? {} : { maxRecordsPerShard: body.maxRecordsPerShard }),
-      }),
-    ),
-  describeStream: async ({ platform, params }) =>
-    streamOut(await platform.messaging.streams.describeStream(params.name)),
-  deleteStream: async ({ platform, params }) => {
-    await platform.messaging.streams.deleteStream(params.name);
-    return { ok: true as const };
-  },
-  putRecord: async ({ platform, params, body }) =>
-    platform.messaging.streams.putRecord(params.name, body.partitionKey, body.data),
-  getRecords: async ({ platform, params, query }) => {
-    const result = await platform.messaging.streams.getRecords(
-      params.name,
-      params.shardId,
-      positionOf(query),
-      {
-        limit: query.limit,
-      },
-    );
-    return {
-      records: result.records.map((r) => ({ ...r, arrivedAt: iso(r.arrivedAt) })),
-      nextPosition: positionOut(result.nextPosition),
-    };
-  },
-};
+    listDeadLetters: async ({ params, query }) => ({
+      items: (await messaging.deadLetters(params.id, query.limit)).map((d) => ({
+        ...d,
+        notification: { ...d.notification },
+        at: iso(d.at),
+      })),
+    }),
+    listQueues: async ({ query }) => {
+      const page = await messaging.listQueues(query);
+      return { ...page, items: page.items.map(queueOut) };
+    },
+    getQueue: async ({ params }) => queueOut(await messaging.getQueue(params.name)),
+    peekQueue: async ({ params, query }) => ({
+      items: (await messaging.peekQueue(params.name, query.limit)).map(messageOut),
+    }),
+    redriveQueue: async ({ params, body }) => messaging.redrive(params.name, body.toQueue),
+    listStreams: async ({ query }) => messaging.listStreams(query),
+    createStream: async ({ body }) =>
+      streamOut(
+        await messaging.createStream(body.name, {
+          shardCount: body.shardCount,
+          ...(body.retentionMs === undefined ? {} : { retentionMs: body.retentionMs }),
+          ...(body.maxRecordsPerShard === undefined ? {} : { maxRecordsPerShard: body.maxRecordsPerShard }),
+        }),
+      ),
+    describeStream: async ({ params }) => streamOut(await messaging.describeStream(params.name)),
+    deleteStream: async ({ params }) => {
+      await messaging.deleteStream(params.name);
+      return { ok: true as const };
+    },
+    putRecord: async ({ params, body }) => messaging.putRecord(params.name, body.partitionKey, body.data),
+    getRecords: async ({ params, query }) => {
+      const result = await messaging.getRecords(params.name, params.shardId, positionOf(query), query.limit);
+      return {
+        records: result.records.map((r) => ({ ...r, arrivedAt: iso(r.arrivedAt) })),
+        nextPosition: positionOut(result.nextPosition),
+      };
+    },
+  };
+}

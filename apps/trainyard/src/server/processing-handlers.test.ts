@@ -1,13 +1,16 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
+import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
-import { builtMain } from '../testing/server-process.js';
+import { requireBuild } from '../testing/server-process.js';
 
-const hasPandas = spawnSync('/usr/bin/python3', ['-c', 'import pandas'], { stdio: 'ignore' }).status === 0;
+const hasPandas = requireDependency(
+  'pandas for /usr/bin/python3',
+  () => canImportPython('pandas'),
+  'apt-get install python3-pandas',
+);
 
 let t: TestPlatform;
 
@@ -258,7 +261,7 @@ describe('processing jobs', () => {
   });
 
   it.skipIf(!hasPandas)(
-    'runs a Python script with Debian pandas (skipped only when /usr/bin/python3 has no pandas)',
+    'runs a Python script with Debian pandas (fails under CI=true when /usr/bin/python3 has no pandas)',
     async () => {
       const res = await create(
         spec('py-prep', 'prep.py', {
@@ -314,7 +317,7 @@ describe('processing jobs', () => {
     });
   });
 
-  it.skipIf(!existsSync(builtMain))(
+  it.skipIf(!requireBuild())(
     'runs a recipe with the built-in recipe processor in its own process (needs the build)',
     async () => {
       await t.platform.blobs.put(
@@ -459,7 +462,9 @@ describe('processing jobs', () => {
       }),
     );
     expect(res.statusCode).toBe(201);
-    const [message] = await t.platform.jobQueue.receive(jobQueueName, { visibilityTimeoutMs: 1000 });
+    const [message] = await t.platform.jobQueue.receive(jobQueueName('processing'), {
+      visibilityTimeoutMs: 1000,
+    });
     expect(message).toBeDefined();
     const { jobId } = JSON.parse(message!.body) as { jobId: string };
     expect(await t.platform.metadata.jobs.claim(jobId, 'doomed-worker', 1000)).toBeDefined();
@@ -481,7 +486,11 @@ describe('processing jobs', () => {
       'Completed',
     ]);
     expect((await logText('js-crash')).match(/job js-crash: 3 rows/g)).toHaveLength(1);
-    expect(await t.platform.jobQueue.counts(jobQueueName)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    expect(await t.platform.jobQueue.counts(jobQueueName('processing'))).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 0,
+    });
   });
 
   it('refuses bad requests naming the field', async () => {

@@ -1,11 +1,16 @@
 import type { processingRoutes } from '@trainyard/contracts/processing-routes';
+import type { DoorServices } from './door-services.js';
 import type { HandlersOf } from './route-handlers.js';
 
-export const processingHandlers: HandlersOf<typeof processingRoutes> = {
-  createProcessingJob: async ({ platform, body }) => platform.jobs.processingJobs.create(body),
-  listProcessingJobs: async ({ platform, query }) => platform.jobs.processingJobs.list(query),
-  describeProcessingJob: async ({ platform, params }) => platform.jobs.processingJobs.describe(params.name),
-  stopProcessingJob: async ({ platform, params }) => platform.jobs.processingJobs.stop(params.name),
-  getProcessingJobLogs: async ({ platform, params, query }) =>
-    platform.jobs.processingJobs.logs(params.name, query.cursor, query.limit),
-};
+export function processingHandlers({
+  processingJobs,
+}: Pick<DoorServices, 'processingJobs'>): HandlersOf<typeof processingRoutes> {
+  return {
+    createProcessingJob: async ({ body }) => processingJobs.create(body),
+    listProcessingJobs: async ({ query }) => processingJobs.list(query),
+    describeProcessingJob: async ({ params }) => processingJobs.describe(params.name),
+    stopProcessingJob: async ({ params }) => processingJobs.stop(params.name),
+    getProcessingJobLogs: async ({ params, query }) =>
+      processingJobs.logs(params.name, query.cursor, query.limit),
+  };
+}

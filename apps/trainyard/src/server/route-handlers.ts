@@ -3,7 +3,6 @@ import type { RouteContract } from '@trainyard/contracts/route';
 import type { Principal } from '@trainyard/core/access/access-key-service';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { Platform } from '../platform.js';
 
 type Parsed<S> = S extends z.ZodNever ? undefined : S extends z.ZodType ? z.output<S> : undefined;
 
@@ -13,7 +12,6 @@ export interface HandlerInput<C> {
   query: C extends RouteContract<z.ZodType, infer Q, z.ZodType, z.ZodType> ? Parsed<Q> : never;
   body: C extends RouteContract<z.ZodType, z.ZodType, infer B, z.ZodType> ? Parsed<B> : never;
   principal: Principal;
-  platform: Platform;
   request: FastifyRequest;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { loadServerConfig, type ServerConfigInput } from '../config.js';
+import { doorServicesOf } from '../doors.js';
 import { openPlatform, type Platform } from '../platform.js';
 import { buildHttpApp } from '../server/http-app.js';
 
@@ -36,7 +37,7 @@ export async function openTestPlatform(
     flags: { dataDir, adminKey, logLevel: 'silent', port: 0, ...overrides },
   });
   const platform = await openPlatform(config, pino({ level: config.logLevel }));
-  const app = await buildHttpApp(platform);
+  const app = await buildHttpApp(doorServicesOf(platform));
   const baseUrl = options.listen ? await app.listen({ port: 0, host: '127.0.0.1' }) : 'http://in-process';
   let n = 0;
   return {

@@ -1,9 +1,43 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { requireDependency } from '@trainyard/testing/require-dependency';
 
 /** The built CLI entry; `npm test` builds it before vitest runs (`tsc -b`). */
 export const builtMain = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/** For `skipIf(!requireBuild())`: tests of the real CLI process need the build; under CI its absence fails. */
+export function requireBuild(): boolean {
+  return requireDependency(
+    `the build output (${builtMain})`,
+    () => existsSync(builtMain),
+    'run "npx tsc -b" first (npm test builds before it tests)',
+  );
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `trainyard` CLI against a server with a key, as a user would from a shell. */
+export function runCli(args: string[], server: { baseUrl: string; key: string }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [builtMain, ...args, '--endpoint', server.baseUrl, '--key', server.key],
+      {
+        env: { PATH: process.env.PATH ?? '' },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 export interface ServerProcess {
   child: ChildProcess;

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import { checkMessagingName } from '@trainyard/core/messaging/messaging-names';
 import type { JobQueue, ReceivedMessage } from '@trainyard/core/ports/job-queue';
@@ -45,8 +46,6 @@ interface Outcome {
   httpStatus?: number;
   error?: string;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function checkEndpoint(endpoint: SubscriptionEndpoint): SubscriptionEndpoint {
   switch (endpoint?.kind) {

@@ -1,4 +1,10 @@
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
+import {
+  maxRecordBytes,
+  maxRetentionMs,
+  maxShardCount,
+  minRetentionMs,
+} from '@trainyard/contracts/messaging-limits';
 import { checkMessagingName } from '@trainyard/core/messaging/messaging-names';
 import type { StreamOptions, StreamPosition } from '@trainyard/core/ports/stream';
 
@@ -8,21 +14,19 @@ export interface ResolvedStreamOptions {
   maxRecordsPerShard: number | undefined;
 }
 
-const maxDataBytes = 1024 * 1024;
-
 /** Argument checks every Stream adapter shares, so they refuse the same inputs the same way. */
 export const streamArguments = {
   options(name: string, options: StreamOptions = {}): ResolvedStreamOptions {
     checkMessagingName('stream', name);
     const shardCount = options.shardCount ?? 1;
-    if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 64) {
-      throw invalidArgument('shardCount', `must be an integer in 1..64, got ${shardCount}`);
+    if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > maxShardCount) {
+      throw invalidArgument('shardCount', `must be an integer in 1..${maxShardCount}, got ${shardCount}`);
     }
     const retentionMs = options.retentionMs ?? 24 * 3600_000;
-    if (!Number.isInteger(retentionMs) || retentionMs < 100 || retentionMs > 365 * 24 * 3600_000) {
+    if (!Number.isInteger(retentionMs) || retentionMs < minRetentionMs || retentionMs > maxRetentionMs) {
       throw invalidArgument(
         'retentionMs',
-        `must be an integer in 100..${365 * 24 * 3600_000}, got ${retentionMs}`,
+        `must be an integer in ${minRetentionMs}..${maxRetentionMs}, got ${retentionMs}`,
       );
     }
     const max = options.maxRecordsPerShard;
@@ -37,7 +41,7 @@ export const streamArguments = {
       throw invalidArgument('partitionKey', 'must be 1..256 characters');
     }
     if (typeof data !== 'string') throw invalidArgument('data', 'must be a string');
-    if (Buffer.byteLength(data) > maxDataBytes) throw invalidArgument('data', 'is larger than 1 MiB');
+    if (Buffer.byteLength(data) > maxRecordBytes) throw invalidArgument('data', 'is larger than 1 MiB');
   },
 
   shard(name: string, shardId: number, shardCount: number): void {

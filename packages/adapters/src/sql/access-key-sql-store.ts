@@ -1,6 +1,7 @@
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { Page } from '@trainyard/contracts/pagination';
 import type { Role } from '@trainyard/contracts/route';
+import { decodePageToken, pageSize, toPage } from '@trainyard/core/paging/page-token';
 import type {
   AccessKeyStore,
   NewAccessKey,
@@ -9,7 +10,6 @@ import type {
 } from '@trainyard/core/ports/metadata-store';
 import type { Kysely, Selectable } from 'kysely';
 import type { AccessKeysTable, Database } from './database.js';
-import { decodePageToken, pageSize, toPage } from './page-token.js';
 import { sqlCall } from './sql-errors.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());

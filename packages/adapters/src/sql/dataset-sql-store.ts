@@ -1,12 +1,12 @@
 import type { Dataset, DatasetVersion } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { Page } from '@trainyard/contracts/pagination';
+import { decodePageToken, pageSize, toPage } from '@trainyard/core/paging/page-token';
 import type { CompletedVersion, DatasetStore } from '@trainyard/core/ports/dataset-store';
 import type { PageRequest } from '@trainyard/core/ports/metadata-store';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from './database.js';
 import type { DatasetsTable, DatasetTables, DatasetVersionsTable } from './dataset-tables.js';
-import { decodePageToken, pageSize, toPage } from './page-token.js';
 import { sqlCall } from './sql-errors.js';
 
 function iso(ms: number | string): string {

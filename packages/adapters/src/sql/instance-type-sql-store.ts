@@ -5,10 +5,10 @@ import type {
   UpdateInstanceTypeBody,
 } from '@trainyard/contracts/instance-types';
 import type { Page } from '@trainyard/contracts/pagination';
+import { decodePageToken, pageSize, toPage } from '@trainyard/core/paging/page-token';
 import type { InstanceTypeStore, PageRequest } from '@trainyard/core/ports/metadata-store';
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { Database, InstanceTypesTable } from './database.js';
-import { decodePageToken, pageSize, toPage } from './page-token.js';
 import { sqlCall } from './sql-errors.js';
 
 function fromRow(row: Selectable<InstanceTypesTable>): InstanceTypeRecord {

@@ -6,6 +6,7 @@ import type {
   SecondaryStatusTransition,
 } from '@trainyard/contracts/jobs';
 import type { Page } from '@trainyard/contracts/pagination';
+import { decodePageToken, pageSize, toPage } from '@trainyard/core/paging/page-token';
 import type {
   JobKind,
   JobListFilter,
@@ -19,7 +20,6 @@ import type {
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { Database } from './database.js';
 import type { JobsTable, JobsTables } from './jobs-tables.js';
-import { decodePageToken, pageSize, toPage } from './page-token.js';
 import { sqlCall } from './sql-errors.js';
 
 const unfinished = ['InProgress', 'Stopping'];

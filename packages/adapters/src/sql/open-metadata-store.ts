@@ -1,6 +1,9 @@
 import { invalidArgument } from '@trainyard/contracts/errors';
 import type { SqlMetadataStore } from './sql-metadata-store.js';
 
+/** The metadata store the entry point opens; apps name it through here, not the internal module. */
+export type OpenedMetadataStore = SqlMetadataStore;
+
 const knownSchemes = ['sqlite:', 'postgres://', 'postgresql://'];
 
 /**

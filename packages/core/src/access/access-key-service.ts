@@ -12,6 +12,13 @@ export interface Principal {
   role: Role;
 }
 
+/** Who calls when auth is off (a loopback-only server) or a route is public: every door uses this one. */
+export const anonymousAdmin: Principal = Object.freeze({
+  keyId: 'anonymous',
+  name: 'anonymous',
+  role: 'admin',
+});
+
 /** How often a key's last-used time is written: at most once a minute per key. */
 const touchIntervalMs = 60_000;
 

@@ -1,91 +1,22 @@
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
-import type { JobLogPage } from '@trainyard/contracts/jobs';
-import type { Page } from '@trainyard/contracts/pagination';
-import type {
-  CreateProcessingJobBody,
-  ProcessingJob,
-  ProcessingJobSummary,
-} from '@trainyard/contracts/processing-jobs';
-import type { JobQueue } from '../ports/job-queue.js';
-import type { JobListFilter, JobRecord, JobStore } from '../ports/job-store.js';
+import type { CreateProcessingJobBody, ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import type { InstanceTypeStore } from '../ports/metadata-store.js';
 import type { JobDatasetCatalog } from './job-dataset-catalog.js';
-import { type JobDispatchMessage, jobArn, jobQueueName, newJobId } from './job-dispatch.js';
-import { type JobEventSink, publishJobStateChange } from './job-events.js';
-import { JobLifecycle } from './job-lifecycle.js';
-
-/** What a worker stores in `result` when a processing job completes. */
-export interface ProcessingJobResult {
-  outputs: NonNullable<ProcessingJob['ProcessingOutputs']>;
-}
+import type { JobService } from './job-service.js';
+import { processingJobKind } from './processing-job-kind.js';
 
 export interface ProcessingJobServiceOptions {
-  jobs: JobStore;
-  queue: JobQueue;
+  jobs: JobService;
   instanceTypes: InstanceTypeStore;
   /** Absent until datasets are wired: DatasetInput/DatasetOutput are then refused. */
   datasets?: JobDatasetCatalog | undefined;
   /** Images the runtime implements itself (no ContainerEntrypoint needed). */
   builtInImages?: readonly string[];
-  /** Receives `trainyard.processing-job.state-change` events (queued, stop requested). */
-  events?: JobEventSink | undefined;
-}
-
-function iso(d: Date | undefined): string | undefined {
-  return d?.toISOString();
-}
-
-/** The DescribeProcessingJob view of a job row. */
-export function toProcessingJob(job: JobRecord): ProcessingJob {
-  const spec = job.spec as CreateProcessingJobBody;
-  const result = job.result as ProcessingJobResult | undefined;
-  const out: ProcessingJob = {
-    ProcessingJobName: job.name,
-    ProcessingJobArn: job.arn,
-    ProcessingJobStatus: job.status,
-    SecondaryStatus: job.secondaryStatus,
-    SecondaryStatusTransitions: job.transitions,
-    CreationTime: job.createdAt.toISOString(),
-    LastModifiedTime: job.updatedAt.toISOString(),
-    ProcessingResources: spec.ProcessingResources,
-    AppSpecification: spec.AppSpecification,
-    ProcessingInputs: spec.ProcessingInputs,
-    Attempts: job.attempts,
-  };
-  if (job.failure) {
-    out.Failure = job.failure;
-    out.FailureReason = job.failure.message;
-  }
-  if (job.exitMessage !== undefined) out.ExitMessage = job.exitMessage;
-  if (job.startedAt) out.ProcessingStartTime = iso(job.startedAt);
-  if (job.endedAt) out.ProcessingEndTime = iso(job.endedAt);
-  if (spec.RoleArn !== undefined) out.RoleArn = spec.RoleArn;
-  if (spec.ProcessingOutputConfig) out.ProcessingOutputConfig = spec.ProcessingOutputConfig;
-  if (spec.StoppingCondition) out.StoppingCondition = spec.StoppingCondition;
-  if (spec.Environment) out.Environment = spec.Environment;
-  if (result?.outputs) out.ProcessingOutputs = result.outputs;
-  return out;
-}
-
-function toSummary(job: JobRecord): ProcessingJobSummary {
-  const full = toProcessingJob(job);
-  const summary: ProcessingJobSummary = {
-    ProcessingJobName: full.ProcessingJobName,
-    ProcessingJobArn: full.ProcessingJobArn,
-    ProcessingJobStatus: full.ProcessingJobStatus,
-    SecondaryStatus: full.SecondaryStatus,
-    CreationTime: full.CreationTime,
-    LastModifiedTime: full.LastModifiedTime,
-  };
-  if (full.ProcessingEndTime) summary.ProcessingEndTime = full.ProcessingEndTime;
-  if (full.FailureReason) summary.FailureReason = full.FailureReason;
-  if (full.ExitMessage) summary.ExitMessage = full.ExitMessage;
-  return summary;
 }
 
 /**
- * Processing jobs: validates and queues them, describes, lists and stops them. The work itself
- * happens in a worker (`@trainyard/runtime/jobs/job-worker`) that takes the queued message.
+ * What is processing-specific: validating CreateProcessingJob against what the local executor
+ * can run. Describe, list, stop and logs are kind-generic ({@link JobService}).
  */
 export class ProcessingJobService {
   constructor(private readonly options: ProcessingJobServiceOptions) {}
@@ -93,94 +24,8 @@ export class ProcessingJobService {
   /** Validates the request, stores the job as InProgress/Pending and queues it. */
   async create(body: CreateProcessingJobBody): Promise<ProcessingJob> {
     const spec = await this.#validate(body);
-    const at = new Date();
-    const job = await this.options.jobs.create({
-      id: newJobId(at),
-      kind: 'processing',
-      name: spec.ProcessingJobName,
-      arn: jobArn('processing', spec.ProcessingJobName),
-      spec,
-      transitions: JobLifecycle.queued(at),
-      createdAt: at,
-    });
-    const message: JobDispatchMessage = { jobId: job.id, kind: 'processing' };
-    try {
-      await this.options.queue.send(jobQueueName, JSON.stringify(message));
-    } catch (error) {
-      // Without its message no worker would ever take the job: record that instead of a silent Pending.
-      await this.options.jobs.update(
-        job.id,
-        JobLifecycle.fail(
-          job,
-          {
-            code: 'UNAVAILABLE',
-            message: `could not queue the job: ${(error as Error).message}`,
-            retryable: true,
-          },
-          new Date(),
-        ),
-      );
-      throw error;
-    }
-    await publishJobStateChange(this.options.events, undefined, job);
-    return toProcessingJob(job);
-  }
-
-  async describe(name: string): Promise<ProcessingJob> {
-    return toProcessingJob(await this.options.jobs.get('processing', name));
-  }
-
-  async list(filter: JobListFilter = {}): Promise<Page<ProcessingJobSummary>> {
-    const page = await this.options.jobs.list('processing', filter);
-    const out: Page<ProcessingJobSummary> = { items: page.items.map(toSummary) };
-    if (page.nextPageToken) out.nextPageToken = page.nextPageToken;
-    return out;
-  }
-
-  /**
-   * Asks the job to stop. A job no worker holds stops at once; a running one moves to Stopping
-   * and its worker sends SIGTERM, then SIGKILL after the grace period, and ends it Stopped.
-   * @throws FAILED_PRECONDITION when the job has already ended
-   */
-  async stop(name: string): Promise<ProcessingJob> {
-    for (;;) {
-      const job = await this.options.jobs.get('processing', name);
-      if (JobLifecycle.isTerminal(job.status)) {
-        throw new TrainyardError(
-          'FAILED_PRECONDITION',
-          `processing job "${name}" has already ended (${job.status}); only a running job can be stopped`,
-          { name },
-        );
-      }
-      if (job.status === 'Stopping') return toProcessingJob(job);
-      const now = new Date();
-      const held = job.claimHolder !== undefined && (job.claimExpiresAt?.getTime() ?? 0) >= now.getTime();
-      const patch = held
-        ? JobLifecycle.advance(job, 'Stopping', now, 'Stop requested')
-        : JobLifecycle.advance(job, 'Stopped', now, 'Stopped before a worker ran it');
-      try {
-        const updated = await this.options.jobs.update(job.id, patch, { version: job.version });
-        await publishJobStateChange(this.options.events, job, updated);
-        return toProcessingJob(updated);
-      } catch (error) {
-        if (!TrainyardError.is(error, 'CONFLICT')) throw error;
-        // A worker moved it meanwhile (claimed it, changed status): decide again on the new state.
-      }
-    }
-  }
-
-  /** A page of the job's log after `cursor`; `complete` once the job ended and all is read. */
-  async logs(name: string, cursor: number, limit: number): Promise<JobLogPage> {
-    // Status first, then events: a worker writes its last lines before it ends the job, so a
-    // reader that sees the end also sees every line.
-    const job = await this.options.jobs.get('processing', name);
-    const events = await this.options.jobs.readLogs(job.id, cursor, limit);
-    const last = events.at(-1);
-    return {
-      events,
-      nextCursor: last ? last.seq : cursor,
-      complete: JobLifecycle.isTerminal(job.status) && events.length < limit,
-    };
+    const job = await this.options.jobs.enqueue('processing', spec.ProcessingJobName, spec);
+    return processingJobKind.view(job, spec);
   }
 
   async #validate(body: CreateProcessingJobBody): Promise<CreateProcessingJobBody> {

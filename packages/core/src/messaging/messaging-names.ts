@@ -1,12 +1,7 @@
 import { invalidArgument } from '@trainyard/contracts/errors';
+import { messagingNameRules } from '@trainyard/contracts/messaging-limits';
 
-const patterns = {
-  // Queue and stream names become Redis keys, NATS subjects and stream names: no dots or spaces there.
-  queue: { re: /^[A-Za-z0-9_.-]{1,80}$/, rule: '1..80 of A-Z a-z 0-9 _ . -' },
-  stream: { re: /^[A-Za-z0-9_-]{1,80}$/, rule: '1..80 of A-Z a-z 0-9 _ -' },
-  topic: { re: /^[A-Za-z0-9_.-]{1,256}$/, rule: '1..256 of A-Z a-z 0-9 _ . -' },
-  consumer: { re: /^[A-Za-z0-9_-]{1,80}$/, rule: '1..80 of A-Z a-z 0-9 _ -' },
-} as const;
+const patterns = messagingNameRules;
 
 /** Refuses a queue, stream, topic or consumer name the backends cannot all carry, naming the rule. */
 export function checkMessagingName(kind: keyof typeof patterns, name: string, field: string = kind): string {

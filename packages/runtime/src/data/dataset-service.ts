@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Worker } from 'node:worker_threads';
 import {
   type ColumnSchema,
   type CsvReading,
@@ -28,6 +26,8 @@ import type { BlobAddress, BlobStore } from '@trainyard/core/ports/blob-store';
 import type { DataEngine } from '@trainyard/core/ports/data-engine';
 import type { DatasetStore } from '@trainyard/core/ports/dataset-store';
 import type { PageRequest } from '@trainyard/core/ports/metadata-store';
+import { DatasetStaging, moveFile, safeName } from './dataset-staging.js';
+import { hashFile } from './file-hash.js';
 
 export interface DatasetServiceOptions {
   store: DatasetStore;
@@ -72,75 +72,30 @@ interface Produced {
   csv?: CsvReading;
 }
 
-/** The hashing worker's body (plain JS, evaluated: the same code runs from sources and from dist). */
-const hashWorkerSource = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const { createReadStream } = require('node:fs');
-const sha256 = createHash('sha256');
-const md5 = createHash('md5');
-createReadStream(workerData, { highWaterMark: 1 << 20 })
-  .on('data', (chunk) => {
-    sha256.update(chunk);
-    md5.update(chunk);
-  })
-  .on('error', (error) => parentPort.postMessage({ error: error.message }))
-  .on('end', () => parentPort.postMessage({ sha256: sha256.digest('hex'), md5: md5.digest('hex') }));
-`;
-
-/**
- * SHA-256 (the version's content hash) and MD5 (the blob's S3 ETag) in one read of the file, so
- * the BlobStore can take the file without reading it again. It runs in a worker thread: ~0.25 s
- * of CPU per 100 MB that would otherwise compete with the profile's JS work on the main thread.
- */
-function hashFile(path: string): Promise<{ sha256: string; md5: string }> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(hashWorkerSource, { eval: true, workerData: path });
-    worker.once('message', (m: { sha256: string; md5: string } | { error: string }) => {
-      if ('error' in m) reject(new Error(`cannot hash ${basename(path)}: ${m.error}`));
-      else resolve(m);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-    // Settled already when it answered; otherwise it died without a word (never wait forever).
-    worker.once('exit', (code) =>
-      reject(new Error(`cannot hash ${basename(path)}: worker exited (${code})`)),
-    );
-  });
-}
-
-/** Moves a file within the scratch folder's filesystem, copying when it lives elsewhere. */
-async function moveFile(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await copyFile(from, to);
-    await rm(from, { force: true });
-  }
-}
-
-const safeName = (name: string) => basename(name).replace(/[^\w.-]/g, '_') || 'file';
-
 /**
  * Datasets with immutable, numbered versions. Every version is one Parquet file in the BlobStore
  * (`s3://trainyard/datasets/<name>/v<N>/data.parquet`) with its profile, SageMaker baseline
  * files (statistics.json, constraints.json) and skipped rows beside it; its schema, row count,
  * content hash and lineage are in the metadata store. Data never passes through JS memory whole:
  * uploads stream to a scratch file, and DuckDB reads and writes files.
+ *
+ * This is the version lifecycle (reserve, produce, profile, store, complete or fail) and the
+ * reads; local files are {@link DatasetStaging}'s and hashing is `file-hash.ts`. It lives in
+ * runtime, not core, because it works on files (scratch folders, a hashing worker thread); the
+ * pure rules it applies (column typing, Model Monitor baselines, recipes) are in core/data.
  */
 export class DatasetService {
   readonly engine: DataEngine;
   readonly #store: DatasetStore;
   readonly #blobs: BlobStore;
-  readonly #workDir: string;
+  readonly #staging: DatasetStaging;
   readonly #bucket: string;
 
   constructor(options: DatasetServiceOptions) {
     this.#store = options.store;
     this.#blobs = options.blobs;
     this.engine = options.engine;
-    this.#workDir = resolve(options.workDir);
+    this.#staging = new DatasetStaging(options.blobs, options.workDir);
     this.#bucket = options.bucket ?? 'trainyard';
   }
 
@@ -204,16 +159,6 @@ export class DatasetService {
     return found.rejectsUri ? this.#readJson(found.rejectsUri, 'rejects') : [];
   }
 
-  async #scratch<T>(work: (dir: string) => Promise<T>): Promise<T> {
-    const dir = join(this.#workDir, randomUUID());
-    await mkdir(dir, { recursive: true });
-    try {
-      return await work(dir);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
   #versionAddress(name: string, version: number, file: string): BlobAddress {
     return { bucket: this.#bucket, key: `datasets/${name}/v${version}/${file}` };
   }
@@ -240,7 +185,7 @@ export class DatasetService {
     const reserved = await this.#store.reserveVersion(name, options.lineage ?? {});
     const { version } = reserved;
     try {
-      return await this.#scratch(async (dir) => {
+      return await this.#staging.scratch(async (dir) => {
         const outPath = join(dir, 'data.parquet');
         onProgress?.({ phase: 'ingest' });
         const produced = await produce(outPath, dir);
@@ -322,7 +267,7 @@ export class DatasetService {
     body: Readable | AsyncIterable<Uint8Array>,
     options: CreateVersionOptions & { fileName?: string } = {},
   ): Promise<DatasetVersion> {
-    return this.#scratch(async (dir) => {
+    return this.#staging.scratch(async (dir) => {
       // "digits.csv.gz" keeps both extensions: the first tells the format, the second the compression.
       const uploaded = safeName(options.fileName ?? '');
       const file = join(dir, `upload${/(\.[^./]+)?\.(gz|zst)$/i.exec(uploaded)?.[0] ?? extname(uploaded)}`);
@@ -356,7 +301,7 @@ export class DatasetService {
     const lineage = { source: uri, ...(options.lineage ?? {}) };
     if (uri.startsWith('file:')) {
       const path = resolve(uri.slice('file:'.length).replace(/^\/\/(?=\/)/, ''));
-      const files = await this.#localFiles(path);
+      const files = await this.#staging.localFiles(path);
       return this.#createVersion(
         name,
         { ...options, lineage },
@@ -365,9 +310,9 @@ export class DatasetService {
       );
     }
     const address = parseBlobUri(uri, 'source');
-    return this.#scratch(async (dir) => {
+    return this.#staging.scratch(async (dir) => {
       onProgress?.({ phase: 'stage' });
-      const files = await this.#stageObjects(address, dir);
+      const files = await this.#staging.stageObjects(address, dir);
       return this.#createVersion(
         name,
         { ...options, lineage },
@@ -375,52 +320,6 @@ export class DatasetService {
         onProgress,
       );
     });
-  }
-
-  async #localFiles(path: string): Promise<string[]> {
-    let info: Awaited<ReturnType<typeof stat>>;
-    try {
-      info = await stat(path);
-    } catch {
-      throw new TrainyardError('NOT_FOUND', `source: file ${path} does not exist`, { field: 'source' });
-    }
-    if (info.isFile()) return [path];
-    const files = (await readdir(path, { withFileTypes: true }))
-      .filter((e) => e.isFile() && !e.name.startsWith('.'))
-      .map((e) => join(path, e.name))
-      .sort();
-    if (files.length === 0) throw invalidArgument('source', `folder ${path} holds no files`);
-    return files;
-  }
-
-  /** Local paths of the objects at an address (one object, or every object under a prefix). */
-  async #stageObjects(address: BlobAddress, dir: string): Promise<string[]> {
-    const keys: string[] = [];
-    if (address.key === '' || address.key.endsWith('/')) {
-      let pageToken: string | undefined;
-      do {
-        const page = await this.#blobs.list(address.bucket, { prefix: address.key, pageToken, limit: 1000 });
-        for (const item of page.items) if (!item.key.endsWith('/') && item.size > 0) keys.push(item.key);
-        pageToken = page.nextPageToken;
-      } while (pageToken);
-      if (keys.length === 0) {
-        throw new TrainyardError('NOT_FOUND', `source: no objects under ${formatBlobUri(address)}`, {
-          field: 'source',
-        });
-      }
-    } else keys.push(address.key);
-    const paths: string[] = [];
-    for (const [i, key] of keys.entries()) {
-      const object = { bucket: address.bucket, key };
-      if (this.#blobs.localPath) paths.push(await this.#blobs.localPath(object));
-      else {
-        const path = join(dir, `${i}-${safeName(key)}`);
-        const { body } = await this.#blobs.get(object);
-        await pipeline(body, createWriteStream(path));
-        paths.push(path);
-      }
-    }
-    return paths;
   }
 
   /**
@@ -448,16 +347,8 @@ export class DatasetService {
   /** A ready version's Parquet file on local disk (in place on the filesystem store). */
   async stageVersion(name: string, version: number | 'latest' = 'latest'): Promise<StagedVersion> {
     const found = await this.#readyVersion(name, version);
-    const address = parseBlobUri(found.uri);
-    if (this.#blobs.localPath) {
-      return { version: found, path: await this.#blobs.localPath(address), release: async () => {} };
-    }
-    const dir = join(this.#workDir, randomUUID());
-    await mkdir(dir, { recursive: true });
-    const path = join(dir, 'data.parquet');
-    const { body } = await this.#blobs.get(address);
-    await pipeline(body, createWriteStream(path));
-    return { version: found, path, release: () => rm(dir, { recursive: true, force: true }) };
+    const staged = await this.#staging.stageFile(parseBlobUri(found.uri));
+    return { version: found, ...staged };
   }
 
   /** Fits and applies a recipe to the first `rows` rows of a version; stores nothing. */
@@ -489,7 +380,7 @@ export class DatasetService {
 
   /** A scratch folder for the duration of `work`, removed afterwards. */
   withScratch<T>(work: (dir: string) => Promise<T>): Promise<T> {
-    return this.#scratch(work);
+    return this.#staging.scratch(work);
   }
 }
 

@@ -4,13 +4,14 @@ import type { DatasetService } from '../data/dataset-service.js';
 
 /**
  * Datasets as processing jobs see them: a version's Parquet file as an input, and a job's output
- * files imported as the next version, with the job and the input version in its lineage.
+ * files imported as the next version, with the job and the input version in its lineage. The
+ * service is asked for on first use, so a worker whose jobs use no dataset never opens DuckDB.
  */
 export class DatasetJobCatalog implements JobDatasetCatalog {
-  constructor(private readonly datasets: DatasetService) {}
+  constructor(private readonly datasets: () => Promise<DatasetService>) {}
 
   async resolveVersion(datasetName: string, version?: number): Promise<{ version: number; uri: string }> {
-    const found = await this.datasets.getVersion(datasetName, version ?? 'latest');
+    const found = await (await this.datasets()).getVersion(datasetName, version ?? 'latest');
     if (found.status !== 'ready') {
       throw new TrainyardError(
         'FAILED_PRECONDITION',
@@ -30,7 +31,7 @@ export class DatasetJobCatalog implements JobDatasetCatalog {
   }): Promise<{ version: number }> {
     // The dataset lineage records one parent: a job reading several versions names the first.
     const parent = input.parents[0];
-    const created = await this.datasets.createVersionFromUri(input.datasetName, input.uri, {
+    const created = await (await this.datasets()).createVersionFromUri(input.datasetName, input.uri, {
       lineage: {
         jobName: input.jobName,
         ...(parent ? { parentDataset: parent.datasetName, parentVersion: parent.version } : {}),

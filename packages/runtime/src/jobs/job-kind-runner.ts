@@ -1,7 +1,8 @@
 import type { InstanceTypeRecord } from '@trainyard/contracts/instance-types';
 import type { JobFailure, JobLogStream, SecondaryStatus } from '@trainyard/contracts/jobs';
-import type { JobKind, JobRecord } from '@trainyard/core/ports/job-store';
-import type { JobProcessResult } from './job-process.js';
+import type { JobKindDefinition } from '@trainyard/core/jobs/job-kinds';
+import type { ExecutorExit, ExecutorLogLine } from '@trainyard/core/ports/executor';
+import type { JobRecord } from '@trainyard/core/ports/job-store';
 
 /**
  * Why a running job was interrupted: a stop request, MaxRuntimeInSeconds, the worker losing its
@@ -9,9 +10,21 @@ import type { JobProcessResult } from './job-process.js';
  */
 export type JobAbortReason = 'stop' | 'maxRuntime' | 'lostClaim' | 'shutdown';
 
+/** The job process to run, the local stand-in for the container's entrypoint. */
+export interface JobCommand {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** A tap on the process's output: each complete line, as written (e.g. metric regexes). */
+  onLine?: (line: ExecutorLogLine) => void;
+}
+
 /** What a job-kind runner gets from the worker for one attempt. */
-export interface JobRunContext {
+export interface JobRunContext<Spec = unknown> {
   job: JobRecord;
+  /** The job's spec, read back through its kind's schema. */
+  spec: Spec;
   /** The folder standing in for /opt/ml; empty at the start of each attempt. */
   workdir: string;
   instanceType: InstanceTypeRecord;
@@ -21,13 +34,11 @@ export interface JobRunContext {
   advance(status: SecondaryStatus, message?: string): Promise<void>;
   /** Writes a line to the job log. */
   log(message: string, stream?: JobLogStream): void;
-  /** Runs the job's command with the instance type's limits, its output going to the job log. */
-  runProcess(command: {
-    command: string;
-    args: string[];
-    env: Record<string, string>;
-    cwd: string;
-  }): Promise<JobProcessResult>;
+  /**
+   * Runs the job's command through the worker's executor with the instance type's limits and the
+   * cores the host ledger gave it; its output goes to the job log (and `onLine`).
+   */
+  runProcess(command: JobCommand): Promise<ExecutorExit>;
 }
 
 export type JobRunOutcome =
@@ -35,11 +46,9 @@ export type JobRunOutcome =
   | { status: 'Failed'; failure: JobFailure; exitMessage?: string };
 
 /** One job kind (processing now; training, transform, monitoring later) behind the shared worker. */
-export interface JobKindRunner {
-  readonly kind: JobKind;
-  /** MaxRuntimeInSeconds of the job, if it has one. */
-  maxRuntimeSeconds(job: JobRecord): number | undefined;
-  /** The instance type name the job runs on. */
-  instanceTypeOf(job: JobRecord): string;
-  run(context: JobRunContext): Promise<JobRunOutcome>;
+export interface JobKindRunner<Spec = unknown> {
+  /** The kind this runs: its spec schema, instance type and max runtime. */
+  // biome-ignore lint/suspicious/noExplicitAny: views do not matter to a runner
+  readonly definition: JobKindDefinition<Spec, any, any>;
+  run(context: JobRunContext<Spec>): Promise<JobRunOutcome>;
 }

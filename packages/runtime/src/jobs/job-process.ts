@@ -18,8 +18,13 @@ export interface RunJobProcessOptions {
   env: Record<string, string>;
   cwd: string;
   limits: JobProcessLimits;
-  /** Receives each output line (without the newline); long lines arrive in 16 KiB pieces. */
-  onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+  /**
+   * Receives each complete output line (without the newline) as it is written, with the time it
+   * was read; long lines arrive in 16 KiB pieces. Metric regexes tap the log here.
+   */
+  onLine: (stream: 'stdout' | 'stderr', line: string, at: Date) => void;
+  /** Cores to pin the process to with taskset (the host resource ledger's allocation); none = not pinned. */
+  cpus?: readonly number[] | undefined;
   /** Aborting ends the process: SIGTERM to its process group, SIGKILL after `graceMs`. */
   signal?: AbortSignal;
   /** ms between SIGTERM and SIGKILL. */
@@ -48,7 +53,6 @@ export interface JobProcessResult {
 }
 
 const maxLineChars = 16 * 1024;
-let nextCpu = 0;
 
 function resolveCommand(command: string, memoryMiB: number): { file: string; prefixArgs: string[] } {
   const name = basename(command);
@@ -64,17 +68,6 @@ function resolveCommand(command: string, memoryMiB: number): { file: string; pre
     };
   }
   return { file: command, prefixArgs: [] };
-}
-
-/** Picks `count` CPUs round-robin, so concurrent jobs do not all share the first cores. */
-function cpuSet(vcpus: number): string | undefined {
-  const total = availableParallelism();
-  const count = Math.max(1, Math.ceil(vcpus));
-  if (count >= total || !existsSync('/usr/bin/taskset')) return undefined;
-  const cpus: number[] = [];
-  for (let i = 0; i < count; i++) cpus.push((nextCpu + i) % total);
-  nextCpu = (nextCpu + count) % total;
-  return cpus.join(',');
 }
 
 function lineSplitter(emit: (line: string) => void) {
@@ -104,13 +97,16 @@ function lineSplitter(emit: (line: string) => void) {
 
 /**
  * Runs one job command as its own process group, the local stand-in for a container: CPU pinned
- * with taskset to `ceil(vcpus)` cores (when fewer than the machine has), memory watched by sampling
+ * with taskset to the cores it was given (when taskset exists), memory watched by sampling
  * the tree's RSS from /proc and killed past the limit (plus V8's heap cap for node). Never throws
  * for the command's own failures: they come back in the result.
  */
 export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcessResult> {
   const { file, prefixArgs } = resolveCommand(options.command, options.limits.memoryMiB);
-  const cpus = cpuSet(options.limits.vcpus);
+  const cpus =
+    options.cpus && options.cpus.length > 0 && existsSync('/usr/bin/taskset')
+      ? options.cpus.join(',')
+      : undefined;
   const limitBytes = options.limits.memoryMiB * 1024 * 1024;
   const [spawnFile, spawnArgs] = cpus
     ? ['/usr/bin/taskset', ['-c', cpus, file, ...prefixArgs, ...options.args]]
@@ -119,7 +115,7 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
     `memory ${options.limits.memoryMiB} MiB (process-tree RSS watchdog${prefixArgs.length ? `, ${prefixArgs[0]}` : ''})`,
     cpus
       ? `CPUs ${cpus} (taskset)`
-      : `CPUs not pinned (${Math.ceil(options.limits.vcpus)} vCPUs >= machine's ${availableParallelism()} or no taskset)`,
+      : `CPUs not pinned (${Math.ceil(options.limits.vcpus)} vCPUs take the whole machine's ${availableParallelism()}, or no taskset)`,
   ].join('; ');
 
   return new Promise<JobProcessResult>((resolve) => {
@@ -149,10 +145,10 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
         // The group is already gone.
       }
     };
-    const stdout = lineSplitter((line) => options.onLine('stdout', line));
+    const stdout = lineSplitter((line) => options.onLine('stdout', line, new Date()));
     const stderr = lineSplitter((line) => {
       if (line.includes('JavaScript heap out of memory')) result.heapExhausted = true;
-      options.onLine('stderr', line);
+      options.onLine('stderr', line, new Date());
     });
     child.stdout.on('data', (chunk: Buffer) => stdout.write(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.write(chunk));

@@ -2,17 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TrainyardError } from '@trainyard/contracts/errors';
+import type { InstanceTypeRecord } from '@trainyard/contracts/instance-types';
 import type { JobLogStream, SecondaryStatus } from '@trainyard/contracts/jobs';
 import { jobQueueName, parseJobDispatchMessage } from '@trainyard/core/jobs/job-dispatch';
 import { type JobEventSink, publishJobStateChange } from '@trainyard/core/jobs/job-events';
+import { specOf } from '@trainyard/core/jobs/job-kinds';
 import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
+import type { Executor } from '@trainyard/core/ports/executor';
 import type { JobQueue, ReceivedMessage } from '@trainyard/core/ports/job-queue';
 import type { JobKind, JobPatch, JobRecord, JobStore } from '@trainyard/core/ports/job-store';
 import type { InstanceTypeStore } from '@trainyard/core/ports/metadata-store';
+import { type HostCapacity, HostResourceLedger, type ResourceAllocation } from './host-resource-ledger.js';
 import type { JobAbortReason, JobKindRunner, JobRunContext, JobRunOutcome } from './job-kind-runner.js';
 import { JobLogWriter } from './job-log-writer.js';
-import { runJobProcess } from './job-process.js';
+import { LocalProcessExecutor } from './local-process-executor.js';
 
 /** The pino-compatible subset the worker logs through. */
 export interface WorkerLog {
@@ -25,11 +30,19 @@ export interface JobWorkerOptions {
   queue: JobQueue;
   jobs: JobStore;
   instanceTypes: InstanceTypeStore;
+  /** One per kind this worker runs; it receives only those kinds' queues. */
   runners: JobKindRunner[];
   /** Working folders go under `<workRoot>/<kind>/<job name>`; each is removed when its job ends. */
   workRoot: string;
-  /** Jobs run at the same time by this worker. Default 1. */
-  concurrency?: number;
+  /**
+   * vCPUs and memory lent to jobs; a job is admitted when its instance type fits beside the running
+   * ones. Default: this machine's cores and memory.
+   */
+  capacity?: Partial<HostCapacity>;
+  /** At most this many jobs at once, whatever fits. Default unlimited (the capacity decides). */
+  maxJobs?: number;
+  /** Starts job processes. Default: local process groups. */
+  executor?: Executor;
   /**
    * How long a received message (and the job's claim) stays ours without a heartbeat, ms: a
    * crashed worker's job is restarted elsewhere after about this long. Heartbeats come every third
@@ -44,7 +57,7 @@ export interface JobWorkerOptions {
   maxAttempts?: number;
   /** Long-poll wait of each receive, ms. Default 1000. */
   receiveWaitMs?: number;
-  /** ms between memory samples of a job's process tree. Default 200. */
+  /** ms between memory samples of a job's process tree (default executor). Default 200. */
   memorySampleMs?: number;
   log?: WorkerLog;
   /** Names this worker in claims; default `<host>:<pid>:<random>`. */
@@ -66,22 +79,47 @@ function baseEnv(workdir: string): Record<string, string> {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A received job this worker admitted: its runner, its share of the host, its claim holder. */
+interface Admitted {
+  message: ReceivedMessage;
+  job: JobRecord;
+  runner: JobKindRunner;
+  instanceType: InstanceTypeRecord | Error;
+  allocation: ResourceAllocation;
+}
+
+/** One attempt in progress: what the split steps of running a claimed job share. */
+interface Attempt extends Admitted {
+  holder: string;
+  workdir: string;
+  pgidFile: string;
+  writer: JobLogWriter;
+  controller: AbortController;
+  system(text: string): void;
+}
 
 /**
- * Takes jobs from the `trainyard-jobs` queue and runs them, `concurrency` at a time. Each job is
- * claimed in its row first (so it never runs twice at once) and kept alive by heartbeats that
- * extend both the message's visibility and the claim; if this worker dies, the message
- * reappears after the visibility timeout and another worker restarts the job from the start.
+ * Takes jobs from the queues of the kinds it has runners for (`trainyard-jobs-<kind>`) and runs
+ * them as the host resource ledger admits them. Each job is claimed in its row first (so it never
+ * runs twice at once) and kept alive by heartbeats that extend both the message's visibility and
+ * the claim; if this worker dies, the message reappears after the visibility timeout and another
+ * worker restarts the job from the start. A message whose job does not fit now goes straight back
+ * to its queue.
  */
 export class JobWorker {
   readonly id: string;
-  readonly #options: Required<Omit<JobWorkerOptions, 'log' | 'id' | 'events'>> & {
+  readonly ledger: HostResourceLedger;
+  readonly #options: Required<
+    Omit<JobWorkerOptions, 'log' | 'id' | 'events' | 'capacity' | 'maxJobs' | 'executor'>
+  > & {
     log: WorkerLog;
     events: JobEventSink | undefined;
+    maxJobs: number;
+    executor: Executor;
   };
   readonly #runners = new Map<JobKind, JobKindRunner>();
   readonly #running = new Map<string, AbortController>();
+  readonly #runs = new Set<Promise<void>>();
   #loops: Promise<void>[] = [];
   #started = false;
   #closing = false;
@@ -89,7 +127,6 @@ export class JobWorker {
   constructor(options: JobWorkerOptions) {
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.#options = {
-      concurrency: 1,
       visibilityTimeoutMs: 60_000,
       stopGraceMs: 120_000,
       stopPollMs: 500,
@@ -99,21 +136,38 @@ export class JobWorker {
       ...options,
       log: options.log ?? silentLog,
       events: options.events,
+      maxJobs: Math.max(1, options.maxJobs ?? Number.POSITIVE_INFINITY),
+      executor:
+        options.executor ?? new LocalProcessExecutor({ memorySampleMs: options.memorySampleMs ?? 200 }),
     };
-    for (const runner of options.runners) this.#runners.set(runner.kind, runner);
+    this.ledger = new HostResourceLedger(options.capacity);
+    for (const runner of options.runners) {
+      if (this.#runners.has(runner.definition.kind)) {
+        throw new TrainyardError('INVALID_ARGUMENT', `two runners for job kind "${runner.definition.kind}"`);
+      }
+      this.#runners.set(runner.definition.kind, runner);
+    }
   }
 
-  /** Starts the receive loops; resolves once the queue exists. */
+  /** The kinds this worker runs. */
+  get kinds(): JobKind[] {
+    return [...this.#runners.keys()];
+  }
+
+  /** Starts one receive loop per kind; resolves once the queues exist. */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await this.#options.queue.createQueue(jobQueueName, {
-      visibilityTimeoutMs: this.#options.visibilityTimeoutMs,
-    });
-    for (let slot = 0; slot < Math.max(1, this.#options.concurrency); slot++) {
-      this.#loops.push(this.#loop(`${this.id}/${slot}`));
+    for (const kind of this.kinds) {
+      await this.#options.queue.createQueue(jobQueueName(kind), {
+        visibilityTimeoutMs: this.#options.visibilityTimeoutMs,
+      });
     }
-    this.#options.log.info({ worker: this.id, concurrency: this.#options.concurrency }, 'job worker started');
+    for (const kind of this.kinds) this.#loops.push(this.#loop(kind));
+    this.#options.log.info(
+      { worker: this.id, kinds: this.kinds, capacity: this.ledger.capacity },
+      'job worker started',
+    );
   }
 
   /** True once close() was called. */
@@ -134,42 +188,137 @@ export class JobWorker {
     this.#closing = true;
     for (const controller of this.#running.values()) controller.abort('shutdown' satisfies JobAbortReason);
     await Promise.all(this.#loops);
+    await Promise.all(this.#runs);
   }
 
-  async #loop(holder: string): Promise<void> {
+  #hasRoom(): boolean {
+    return this.#runs.size < this.#options.maxJobs && this.ledger.hasRoom;
+  }
+
+  async #loop(kind: JobKind): Promise<void> {
     const { queue, visibilityTimeoutMs, receiveWaitMs, log } = this.#options;
+    const queueName = jobQueueName(kind);
     while (!this.#closing) {
+      if (!this.#hasRoom()) {
+        // Full: leave messages in the queue, where other workers can take them.
+        await this.ledger.waitForRelease(receiveWaitMs);
+        continue;
+      }
       let messages: ReceivedMessage[];
       try {
-        messages = await queue.receive(jobQueueName, {
+        messages = await queue.receive(queueName, {
           maxMessages: 1,
           waitMs: receiveWaitMs,
           visibilityTimeoutMs,
         });
       } catch (error) {
         if (this.#closing) return;
-        log.warn({ err: error, worker: holder }, 'job queue receive failed; retrying');
+        log.warn({ err: error, worker: this.id, queue: queueName }, 'job queue receive failed; retrying');
         await sleep(1000);
         continue;
       }
       for (const message of messages) {
         try {
-          await this.#handle(message, holder);
+          const admitted = await this.#admit(kind, message);
+          if (admitted === 'full') await this.ledger.waitForRelease(receiveWaitMs);
+          else if (admitted) this.#track(this.#claimAndRun(admitted));
         } catch (error) {
           // The message stays unacknowledged and comes back after its visibility timeout.
-          log.error({ err: error, worker: holder, messageId: message.id }, 'job message handling failed');
+          log.error({ err: error, worker: this.id, messageId: message.id }, 'job message handling failed');
         }
       }
     }
   }
 
-  async #ack(message: ReceivedMessage): Promise<void> {
+  #track(run: Promise<void>): void {
+    const tracked = run
+      .catch((error) => this.#options.log.error({ err: error, worker: this.id }, 'job run failed'))
+      .finally(() => this.#runs.delete(tracked));
+    this.#runs.add(tracked);
+  }
+
+  async #ack(kind: JobKind, message: ReceivedMessage): Promise<void> {
     try {
-      await this.#options.queue.delete(jobQueueName, message.receiptHandle);
+      await this.#options.queue.delete(jobQueueName(kind), message.receiptHandle);
     } catch (error) {
       // A stale receipt: the message was delivered again meanwhile; that copy is acknowledged when
       // its receiver finds the job ended.
       if (!TrainyardError.is(error, 'FAILED_PRECONDITION')) throw error;
+    }
+  }
+
+  /**
+   * Decides about a received message: acknowledged when there is nothing to run, handed back at
+   * once ('full') when the job's instance type does not fit now, else admitted with its allocation.
+   */
+  async #admit(kind: JobKind, message: ReceivedMessage): Promise<Admitted | 'full' | undefined> {
+    const { jobs, log, queue } = this.#options;
+    const dispatch = parseJobDispatchMessage(message.body);
+    if (!dispatch) {
+      log.warn({ messageId: message.id }, 'dropping a job message that is not a job dispatch');
+      await this.#ack(kind, message);
+      return undefined;
+    }
+    let job: JobRecord;
+    try {
+      job = await jobs.getById(dispatch.jobId);
+    } catch (error) {
+      if (!TrainyardError.is(error, 'NOT_FOUND')) throw error;
+      await this.#ack(kind, message);
+      return undefined;
+    }
+    if (JobLifecycle.isTerminal(job.status)) {
+      await this.#ack(kind, message);
+      return undefined;
+    }
+    const runner = this.#runners.get(job.kind);
+    if (!runner || job.kind !== kind) {
+      // Never drop a job: a message on the wrong queue goes to its kind's queue.
+      log.warn(
+        { job: job.name, kind: job.kind, queue: jobQueueName(kind) },
+        'moving a job message to its kind queue',
+      );
+      await queue.send(jobQueueName(job.kind), message.body);
+      await this.#ack(kind, message);
+      return undefined;
+    }
+    // An unknown instance type or unreadable spec fails the job once it is claimed, not here.
+    const instanceType = await Promise.resolve()
+      .then(() =>
+        this.#options.instanceTypes.get(runner.definition.instanceTypeOf(specOf(runner.definition, job))),
+      )
+      .catch((error: Error) => error);
+    const need = instanceType instanceof Error ? { vcpus: 0, memoryMiB: 0 } : instanceType;
+    const allocation = this.ledger.tryAllocate(need);
+    if (!allocation) {
+      await queue.changeVisibility(jobQueueName(kind), message.receiptHandle, 0).catch(() => {});
+      return 'full';
+    }
+    return { message, job, runner, instanceType, allocation };
+  }
+
+  async #claimAndRun(admitted: Admitted): Promise<void> {
+    const { jobs, log } = this.#options;
+    const { job, allocation } = admitted;
+    const holder = `${this.id}/${job.id}`;
+    try {
+      const claimed = await jobs.claim(job.id, holder, this.#options.visibilityTimeoutMs);
+      if (!claimed) {
+        // Another worker holds the job (its heartbeat let the message reappear): never run it twice.
+        // The message stays invisible and comes back; by then the job has ended or its holder died.
+        log.info(
+          { job: job.name, holder: job.claimHolder },
+          'job is claimed by another worker; not running it',
+        );
+        return;
+      }
+      try {
+        await this.#runClaimed({ ...admitted, job: claimed }, holder);
+      } finally {
+        await jobs.releaseClaim(job.id, holder).catch(() => {});
+      }
+    } finally {
+      allocation.release();
     }
   }
 
@@ -214,81 +363,56 @@ export class JobWorker {
     await rm(pgidFile, { force: true });
   }
 
-  async #handle(message: ReceivedMessage, holder: string): Promise<void> {
+  async #runClaimed(admitted: Admitted, holder: string): Promise<void> {
     const { jobs, log } = this.#options;
-    const dispatch = parseJobDispatchMessage(message.body);
-    if (!dispatch) {
-      log.warn({ messageId: message.id }, 'dropping a job message that is not a job dispatch');
-      await this.#ack(message);
-      return;
-    }
-    let job: JobRecord;
-    try {
-      job = await jobs.getById(dispatch.jobId);
-    } catch (error) {
-      if (!TrainyardError.is(error, 'NOT_FOUND')) throw error;
-      await this.#ack(message);
-      return;
-    }
-    if (JobLifecycle.isTerminal(job.status)) {
-      await this.#ack(message);
-      return;
-    }
-    const runner = this.#runners.get(job.kind);
-    if (!runner) {
-      log.warn(
-        { job: job.name, kind: job.kind },
-        'no runner for this job kind here; leaving it for another worker',
-      );
-      return;
-    }
-    const claimed = await jobs.claim(job.id, holder, this.#options.visibilityTimeoutMs);
-    if (!claimed) {
-      // Another worker holds the job (its heartbeat let the message reappear): never run it twice.
-      // The message stays invisible and comes back; by then the job has ended or its holder died.
-      log.info(
-        { job: job.name, holder: job.claimHolder },
-        'job is claimed by another worker; not running it',
-      );
-      return;
-    }
-    try {
-      await this.#runClaimed(claimed, runner, message, holder);
-    } finally {
-      await jobs.releaseClaim(job.id, holder).catch(() => {});
-    }
-  }
-
-  async #runClaimed(
-    claimed: JobRecord,
-    runner: JobKindRunner,
-    message: ReceivedMessage,
-    holder: string,
-  ): Promise<void> {
-    const { jobs, queue, log, visibilityTimeoutMs, maxAttempts } = this.#options;
+    const claimed = admitted.job;
     const workdir = join(this.#options.workRoot, claimed.kind, claimed.name);
-    const pgidFile = `${workdir}.pgid`;
     const writer = new JobLogWriter({
       store: jobs,
       jobId: claimed.id,
       startAfterSeq: await jobs.lastLogSeq(claimed.id),
       onError: (error) => log.warn({ err: error, job: claimed.name }, 'could not write job log'),
     });
-    const system = (text: string) => writer.write('system', `[trainyard] ${text}`);
+    const attempt: Attempt = {
+      ...admitted,
+      holder,
+      workdir,
+      pgidFile: `${workdir}.pgid`,
+      writer,
+      controller: new AbortController(),
+      system: (text) => writer.write('system', `[trainyard] ${text}`),
+    };
+    if (await this.#endWithoutRunning(attempt)) return;
 
+    this.#running.set(claimed.id, attempt.controller);
+    const timers: NodeJS.Timeout[] = [];
+    let outcome: JobRunOutcome | undefined;
+    try {
+      const first = await this.#markStarting(attempt);
+      if (!first) {
+        await writer.close();
+        return;
+      }
+      timers.push(...this.#watch(attempt));
+      outcome = await this.#attempt(attempt, first);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+      this.#running.delete(claimed.id);
+    }
+    await this.#finish(attempt, outcome);
+  }
+
+  /** A job stopped while queued, or given up after too many lost workers: ended without running. */
+  async #endWithoutRunning(attempt: Attempt): Promise<boolean> {
+    const { maxAttempts } = this.#options;
+    const { job: claimed, holder, writer, system } = attempt;
+    let patch: ((job: JobRecord) => JobPatch) | undefined;
     if (claimed.status === 'Stopping') {
       system('stop requested while no worker ran the job');
-      await writer.close();
-      await this.#write(claimed.id, holder, (job) =>
-        JobLifecycle.advance(job, 'Stopped', new Date(), 'Stopped by request'),
-      );
-      await this.#ack(message);
-      return;
-    }
-    if (claimed.attempts > maxAttempts) {
+      patch = (job) => JobLifecycle.advance(job, 'Stopped', new Date(), 'Stopped by request');
+    } else if (claimed.attempts > maxAttempts) {
       system(`giving up: a worker was lost ${claimed.attempts - 1} times`);
-      await writer.close();
-      await this.#write(claimed.id, holder, (job) =>
+      patch = (job) =>
         JobLifecycle.fail(
           job,
           {
@@ -297,130 +421,167 @@ export class JobWorker {
             retryable: true,
           },
           new Date(),
-        ),
-      );
-      await this.#ack(message);
-      return;
+        );
     }
+    if (!patch) return false;
+    await writer.close();
+    await this.#write(claimed.id, holder, patch);
+    await this.#ack(claimed.kind, attempt.message);
+    return true;
+  }
 
-    const controller = new AbortController();
-    this.#running.set(claimed.id, controller);
-    const abort = (reason: JobAbortReason) => {
-      if (!controller.signal.aborted) controller.abort(reason);
-    };
-    const timers: NodeJS.Timeout[] = [];
-    let outcome: JobRunOutcome | undefined;
+  /** Records Restarting (on a later attempt) and Starting; undefined when the claim was lost. */
+  async #markStarting(attempt: Attempt): Promise<JobRecord | undefined> {
+    const { holder } = attempt;
+    const first = await this.#write(attempt.job.id, holder, (job) => {
+      const patch: JobPatch =
+        job.attempts > 1
+          ? JobLifecycle.advance(
+              job,
+              'Restarting',
+              new Date(),
+              `attempt ${job.attempts}: the previous worker stopped heartbeating; starting again from the beginning`,
+            )
+          : {};
+      const restarted = { ...job, ...patch } as JobRecord;
+      const starting = JobLifecycle.advance(restarted, 'Starting', new Date(), `worker ${holder}`);
+      return { ...patch, ...starting, ...(job.startedAt ? {} : { startedAt: new Date() }) };
+    });
+    if (first) attempt.system(`attempt ${first.attempts} on worker ${holder}`);
+    return first;
+  }
+
+  #abort(attempt: Attempt, reason: JobAbortReason): void {
+    if (!attempt.controller.signal.aborted) attempt.controller.abort(reason);
+  }
+
+  /** Heartbeat (claim + message visibility), stop-request poll and max runtime timers. */
+  #watch(attempt: Attempt): NodeJS.Timeout[] {
+    const { jobs, queue, log, visibilityTimeoutMs } = this.#options;
+    const { job: claimed, holder, message, runner } = attempt;
+    const timers = [
+      setInterval(
+        () => {
+          void (async () => {
+            try {
+              if (!(await jobs.renewClaim(claimed.id, holder, visibilityTimeoutMs))) {
+                log.warn({ job: claimed.name }, 'lost the job claim; ending the local process');
+                this.#abort(attempt, 'lostClaim');
+                return;
+              }
+              await queue.changeVisibility(
+                jobQueueName(claimed.kind),
+                message.receiptHandle,
+                visibilityTimeoutMs,
+              );
+            } catch (error) {
+              log.warn({ err: error, job: claimed.name }, 'job heartbeat failed');
+            }
+          })();
+        },
+        Math.max(50, Math.floor(visibilityTimeoutMs / 3)),
+      ),
+      setInterval(() => {
+        void jobs
+          .getById(claimed.id)
+          .then((job) => {
+            if (job.status === 'Stopping') this.#abort(attempt, 'stop');
+          })
+          .catch(() => {});
+      }, this.#options.stopPollMs),
+    ];
+    const maxRuntime = this.#maxRuntimeSeconds(runner, claimed);
+    if (maxRuntime !== undefined)
+      timers.push(setTimeout(() => this.#abort(attempt, 'maxRuntime'), maxRuntime * 1000));
+    return timers;
+  }
+
+  #maxRuntimeSeconds(runner: JobKindRunner, job: JobRecord): number | undefined {
     try {
-      const first = await this.#write(claimed.id, holder, (job) => {
-        const patch: JobPatch =
-          job.attempts > 1
-            ? JobLifecycle.advance(
-                job,
-                'Restarting',
-                new Date(),
-                `attempt ${job.attempts}: the previous worker stopped heartbeating; starting again from the beginning`,
-              )
-            : {};
-        const restarted = { ...job, ...patch } as JobRecord;
-        const starting = JobLifecycle.advance(restarted, 'Starting', new Date(), `worker ${holder}`);
-        return { ...patch, ...starting, ...(job.startedAt ? {} : { startedAt: new Date() }) };
-      });
-      if (!first) {
-        await writer.close();
-        return;
-      }
-      system(`attempt ${first.attempts} on worker ${holder}`);
-
-      timers.push(
-        setInterval(
-          () => {
-            void (async () => {
-              try {
-                if (!(await jobs.renewClaim(claimed.id, holder, visibilityTimeoutMs))) {
-                  log.warn({ job: claimed.name }, 'lost the job claim; ending the local process');
-                  abort('lostClaim');
-                  return;
-                }
-                await queue.changeVisibility(jobQueueName, message.receiptHandle, visibilityTimeoutMs);
-              } catch (error) {
-                log.warn({ err: error, job: claimed.name }, 'job heartbeat failed');
-              }
-            })();
-          },
-          Math.max(50, Math.floor(visibilityTimeoutMs / 3)),
-        ),
-      );
-      timers.push(
-        setInterval(() => {
-          void jobs
-            .getById(claimed.id)
-            .then((job) => {
-              if (job.status === 'Stopping') abort('stop');
-            })
-            .catch(() => {});
-        }, this.#options.stopPollMs),
-      );
-      const maxRuntime = runner.maxRuntimeSeconds(claimed);
-      if (maxRuntime !== undefined) timers.push(setTimeout(() => abort('maxRuntime'), maxRuntime * 1000));
-
-      try {
-        await this.#killLeftovers(pgidFile);
-        await rm(workdir, { recursive: true, force: true });
-        await mkdir(join(workdir, 'tmp'), { recursive: true });
-        const instanceType = await this.#options.instanceTypes.get(runner.instanceTypeOf(claimed));
-        const context: JobRunContext = {
-          job: first,
-          workdir,
-          instanceType,
-          signal: controller.signal,
-          advance: async (status: SecondaryStatus, text?: string) => {
-            if (controller.signal.aborted) return;
-            system(text ? `${status}: ${text}` : status);
-            await this.#write(claimed.id, holder, (job) => {
-              if (job.status === 'Stopping') {
-                abort('stop');
-                return undefined;
-              }
-              return JobLifecycle.advance(job, status, new Date(), text);
-            });
-          },
-          log: (text: string, stream: JobLogStream = 'system') =>
-            writer.write(stream, stream === 'system' ? `[trainyard] ${text}` : text),
-          runProcess: async (command) => {
-            const result = await runJobProcess({
-              ...command,
-              env: { ...baseEnv(workdir), ...command.env },
-              limits: { vcpus: instanceType.vcpus, memoryMiB: instanceType.memoryMiB },
-              onLine: (stream, line) => writer.write(stream, line),
-              signal: controller.signal,
-              graceMs: this.#options.stopGraceMs,
-              memorySampleMs: this.#options.memorySampleMs,
-              onSpawn: (pid) => void writeFile(pgidFile, String(pid)).catch(() => {}),
-            });
-            await rm(pgidFile, { force: true });
-            system(
-              `process ended: ${result.exitSignal ? `signal ${result.exitSignal}` : `exit code ${result.exitCode}`}; peak memory ${(result.peakRssBytes / 1048576).toFixed(1)} MiB; limits: ${result.enforcement}`,
-            );
-            return result;
-          },
-        };
-        outcome = await runner.run(context);
-      } catch (error) {
-        log.error({ err: error, job: claimed.name }, 'job runner failed');
-        const failure = TrainyardError.is(error)
-          ? { code: error.code, message: error.message, retryable: error.retryable }
-          : {
-              code: 'INTERNAL' as const,
-              message: `InternalServerError: ${(error as Error).message}`,
-              retryable: true,
-            };
-        outcome = { status: 'Failed', failure };
-      }
-    } finally {
-      for (const timer of timers) clearInterval(timer);
-      this.#running.delete(claimed.id);
+      return runner.definition.maxRuntimeSeconds(specOf(runner.definition, job));
+    } catch {
+      return undefined;
     }
+  }
 
+  /** Prepares the working folder and lets the kind's runner run the attempt; errors become failures. */
+  async #attempt(attempt: Attempt, first: JobRecord): Promise<JobRunOutcome> {
+    const { job: claimed, workdir, runner } = attempt;
+    try {
+      await this.#killLeftovers(attempt.pgidFile);
+      await rm(workdir, { recursive: true, force: true });
+      await mkdir(join(workdir, 'tmp'), { recursive: true });
+      if (attempt.instanceType instanceof Error) throw attempt.instanceType;
+      return await runner.run(this.#context(attempt, first, attempt.instanceType));
+    } catch (error) {
+      this.#options.log.error({ err: error, job: claimed.name }, 'job runner failed');
+      const failure = TrainyardError.is(error)
+        ? { code: error.code, message: error.message, retryable: error.retryable }
+        : {
+            code: 'INTERNAL' as const,
+            message: `InternalServerError: ${(error as Error).message}`,
+            retryable: true,
+          };
+      return { status: 'Failed', failure };
+    }
+  }
+
+  #context(attempt: Attempt, first: JobRecord, instanceType: InstanceTypeRecord): JobRunContext {
+    const { job: claimed, holder, workdir, writer, controller, system, runner } = attempt;
+    return {
+      job: first,
+      spec: specOf(runner.definition, first),
+      workdir,
+      instanceType,
+      signal: controller.signal,
+      advance: async (status: SecondaryStatus, text?: string) => {
+        if (controller.signal.aborted) return;
+        system(text ? `${status}: ${text}` : status);
+        await this.#write(claimed.id, holder, (job) => {
+          if (job.status === 'Stopping') {
+            this.#abort(attempt, 'stop');
+            return undefined;
+          }
+          return JobLifecycle.advance(job, status, new Date(), text);
+        });
+      },
+      log: (text: string, stream: JobLogStream = 'system') =>
+        writer.write(stream, stream === 'system' ? `[trainyard] ${text}` : text),
+      runProcess: async (command) => {
+        const instance = this.#options.executor.spawn({
+          command: command.command,
+          args: command.args,
+          env: { ...baseEnv(workdir), ...command.env },
+          cwd: command.cwd,
+          limits: { vcpus: instanceType.vcpus, memoryMiB: instanceType.memoryMiB },
+          cpus: attempt.allocation.cpus,
+          stopGraceMs: this.#options.stopGraceMs,
+          onLine: (line) => {
+            writer.write(line.stream, line.text);
+            command.onLine?.(line);
+          },
+        });
+        await instance.ready;
+        if (instance.pid !== undefined)
+          await writeFile(attempt.pgidFile, String(instance.pid)).catch(() => {});
+        const stop = () => void instance.stop();
+        if (controller.signal.aborted) stop();
+        else controller.signal.addEventListener('abort', stop, { once: true });
+        const result = await instance.exited;
+        controller.signal.removeEventListener('abort', stop);
+        await rm(attempt.pgidFile, { force: true });
+        system(
+          `process ended: ${result.exitSignal ? `signal ${result.exitSignal}` : `exit code ${result.exitCode}`}; peak memory ${(result.peakRssBytes / 1048576).toFixed(1)} MiB; limits: ${result.enforcement}`,
+        );
+        return result;
+      },
+    };
+  }
+
+  /** Ends the job as the attempt went, or hands it back on shutdown; acknowledges the message. */
+  async #finish(attempt: Attempt, outcome: JobRunOutcome | undefined): Promise<void> {
+    const { jobs, queue } = this.#options;
+    const { job: claimed, holder, writer, workdir, controller, system, message, runner } = attempt;
     const reason = controller.signal.aborted ? (controller.signal.reason as JobAbortReason) : undefined;
     if (reason === 'lostClaim' || reason === 'shutdown') {
       system(
@@ -432,7 +593,7 @@ export class JobWorker {
       await rm(workdir, { recursive: true, force: true });
       if (reason === 'shutdown') {
         await jobs.releaseClaim(claimed.id, holder).catch(() => {});
-        await queue.changeVisibility(jobQueueName, message.receiptHandle, 0).catch(() => {});
+        await queue.changeVisibility(jobQueueName(claimed.kind), message.receiptHandle, 0).catch(() => {});
       }
       return;
     }
@@ -446,7 +607,7 @@ export class JobWorker {
           job,
           'MaxRuntimeExceeded',
           end,
-          `Stopped after MaxRuntimeInSeconds (${runner.maxRuntimeSeconds(job)} s)`,
+          `Stopped after MaxRuntimeInSeconds (${this.#maxRuntimeSeconds(runner, job)} s)`,
         );
       }
       if (!outcome || outcome.status === 'Failed') {
@@ -466,7 +627,7 @@ export class JobWorker {
         ...(outcome.exitMessage ? { exitMessage: outcome.exitMessage } : {}),
       };
     });
-    await this.#ack(message);
+    await this.#ack(claimed.kind, message);
     await rm(workdir, { recursive: true, force: true });
   }
 }

@@ -1,9 +1,10 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestPlatform, type TestPlatform } from '../../testing/platform-fixture.js';
 
@@ -12,15 +13,16 @@ const awsCli = '/usr/bin/aws';
 const python = '/usr/bin/python3';
 const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
 
-function hasBoto3(): boolean {
-  if (!existsSync(python)) return false;
-  try {
-    execFileSync(python, ['-c', 'import boto3'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const hasAwsCli = requireDependency(
+  'the aws CLI v2 (/usr/bin/aws)',
+  () => existsSync(awsCli),
+  'apt-get install awscli',
+);
+const hasBoto3 = requireDependency(
+  'boto3 for /usr/bin/python3',
+  () => canImportPython('boto3', python),
+  'apt-get install python3-boto3',
+);
 
 describe('S3 door with the aws CLI and boto3', () => {
   let t: TestPlatform & { baseUrl: string };
@@ -53,7 +55,7 @@ describe('S3 door with the aws CLI and boto3', () => {
 
   const aws = (...args: string[]) => run(awsCli, ['--endpoint-url', t.baseUrl, ...args], { env, cwd: work });
 
-  it.skipIf(!existsSync(awsCli))('runs aws s3 mb, cp up and down (multipart), ls and rm', async () => {
+  it.skipIf(!hasAwsCli)('runs aws s3 mb, cp up and down (multipart), ls and rm', async () => {
     await aws('s3', 'mb', 's3://cli-bucket');
     await aws('s3', 'cp', join(work, 'train.bin'), 's3://cli-bucket/data/train.bin');
     const head = await t.platform.blobs.head({ bucket: 'cli-bucket', key: 'data/train.bin' });
@@ -70,7 +72,7 @@ describe('S3 door with the aws CLI and boto3', () => {
     await expect(t.platform.blobs.headBucket('cli-bucket')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it.skipIf(!hasBoto3())('serves boto3 upload_file and download_file', async () => {
+  it.skipIf(!hasBoto3)('serves boto3 upload_file and download_file', async () => {
     const script = `
 import os, boto3
 s3 = boto3.client('s3', endpoint_url=os.environ['ENDPOINT'])

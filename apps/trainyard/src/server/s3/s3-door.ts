@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { roleMayAccess } from '@trainyard/contracts/route';
-import type { Principal } from '@trainyard/core/access/access-key-service';
+import { anonymousAdmin, type Principal } from '@trainyard/core/access/access-key-service';
 import { hasSigV2Query, parseSigV2Query, verifySigV2 } from '@trainyard/core/access/sigv2';
 import {
   hasSigV4,
@@ -12,16 +12,14 @@ import {
   verifySigV4,
 } from '@trainyard/core/access/sigv4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Platform } from '../../platform.js';
+import type { DoorServices, DoorSettings } from '../door-services.js';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
 import { S3Error, s3ErrorOf } from './s3-error.js';
-import { S3Operations, type S3Request, type S3Response } from './s3-operations.js';
-
-const anonymousAdmin: Principal = { keyId: 'anonymous', name: 'anonymous', role: 'admin' };
+import { S3Operations } from './s3-operations.js';
+import type { S3Request, S3Response } from './s3-request.js';
 
 /** Host names under which `<bucket>.<name>` addresses a bucket (virtual-hosted style). */
-function virtualHostBases(platform: Platform): string[] {
-  const host = platform.config.host;
+function virtualHostBases({ host }: DoorSettings): string[] {
   const isIp = /^[\d.]+$/.test(host) || host.includes(':');
   return ['localhost', ...(isIp ? [] : [host])];
 }
@@ -109,10 +107,10 @@ function decodeSegmentLoose(text: string): string {
  * (uploads stream straight into the BlobStore, up to 5 GiB), so it answers from an onRequest
  * hook on the root instance: Fastify never parses these bodies and its body limit never applies.
  */
-export async function s3Door(app: FastifyInstance, options: { platform: Platform }): Promise<void> {
-  const { platform } = options;
-  const operations = new S3Operations(platform.blobs, platform.metadata);
-  const bases = virtualHostBases(platform);
+export async function s3Door(app: FastifyInstance, options: { services: DoorServices }): Promise<void> {
+  const { services } = options;
+  const operations = new S3Operations(services.blobs, services.multipartUploads);
+  const bases = virtualHostBases(services.settings);
 
   app.addHook('onRequest', async (request, reply) => {
     let addressed: Addressed | undefined;
@@ -124,7 +122,7 @@ export async function s3Door(app: FastifyInstance, options: { platform: Platform
     if (!addressed) return;
     const resource = addressed.path;
     try {
-      const s3Request = await authenticate(platform, request, addressed);
+      const s3Request = await authenticate(services, request, addressed);
       const response = await operations.handle(s3Request);
       return send(reply, response);
     } catch (error) {
@@ -136,7 +134,7 @@ export async function s3Door(app: FastifyInstance, options: { platform: Platform
 (s3Door as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
 async function authenticate(
-  platform: Platform,
+  { settings, keys }: Pick<DoorServices, 'settings' | 'keys'>,
   request: FastifyRequest,
   addressed: Addressed,
 ): Promise<S3Request> {
@@ -149,8 +147,7 @@ async function authenticate(
     headers,
   };
   const v2Claim = parseSigV2Query(addressed.query);
-  if (v2Claim && platform.config.auth)
-    return authenticateSigV2(platform, request, addressed, sigRequest, v2Claim);
+  if (v2Claim && settings.auth) return authenticateSigV2(keys, request, addressed, sigRequest, v2Claim);
   let claim: ReturnType<typeof parseSigV4>;
   try {
     claim = parseSigV4(sigRequest);
@@ -164,7 +161,7 @@ async function authenticate(
   let contentSha256 = typeof contentSha256Header === 'string' ? contentSha256Header : undefined;
   let principal = anonymousAdmin;
   let signing: ChunkSigning | undefined;
-  if (platform.config.auth) {
+  if (settings.auth) {
     if (!claim) {
       throw new S3Error(
         'AccessDenied',
@@ -179,7 +176,7 @@ async function authenticate(
         'Missing required header for this request: x-amz-content-sha256',
       );
     }
-    const resolved = await platform.keys.resolveAccessKeyId(claim.accessKeyId).catch((error: unknown) => {
+    const resolved = await keys.resolveAccessKeyId(claim.accessKeyId).catch((error: unknown) => {
       if (TrainyardError.is(error, 'UNAUTHENTICATED')) {
         throw new S3Error(
           'InvalidAccessKeyId',
@@ -205,13 +202,13 @@ async function authenticate(
 
 /** Resolves the key of a SigV2 presigned URL (boto3's default) and checks its signature. */
 async function authenticateSigV2(
-  platform: Platform,
+  keys: DoorServices['keys'],
   request: FastifyRequest,
   addressed: Addressed,
   sigRequest: SigV4Request,
   claim: NonNullable<ReturnType<typeof parseSigV2Query>>,
 ): Promise<S3Request> {
-  const resolved = await platform.keys.resolveAccessKeyId(claim.accessKeyId).catch((error: unknown) => {
+  const resolved = await keys.resolveAccessKeyId(claim.accessKeyId).catch((error: unknown) => {
     if (TrainyardError.is(error, 'UNAUTHENTICATED')) {
       throw new S3Error(
         'InvalidAccessKeyId',

@@ -13,6 +13,7 @@ import {
 import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
 import { loadServerConfig } from '../../config.js';
+import { doorServicesOf } from '../../doors.js';
 import { openPlatform } from '../../platform.js';
 import { buildHttpApp } from '../http-app.js';
 
@@ -26,7 +27,7 @@ async function start() {
     flags: { dataDir, adminKey: 'restart-admin-key-0123456789', logLevel: 'silent', port: 0 },
   });
   const platform = await openPlatform(config, pino({ level: 'silent' }));
-  const app = await buildHttpApp(platform);
+  const app = await buildHttpApp(doorServicesOf(platform));
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     platform,

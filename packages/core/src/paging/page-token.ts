@@ -1,4 +1,5 @@
 import { invalidArgument } from '@trainyard/contracts/errors';
+import { defaultPageSize, maxPageSize } from '@trainyard/contracts/pagination';
 
 /** Opaque keyset tokens: the last key of the previous page, so pages stay stable under inserts. */
 export function encodePageToken(lastKey: string): string {
@@ -15,9 +16,6 @@ export function decodePageToken(token: string | undefined): string | undefined {
   }
   throw invalidArgument('pageToken', 'is not a token returned by a previous page');
 }
-
-export const defaultPageSize = 100;
-export const maxPageSize = 1000;
 
 export function pageSize(limit: number | undefined): number {
   if (limit === undefined) return defaultPageSize;

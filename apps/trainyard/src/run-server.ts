@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { ConfigSources } from '../config.js';
-import { loadServerConfig, localUrlOf, type ServerFile, serverFileName } from '../config.js';
-import { openPlatform } from '../platform.js';
-import { buildHttpApp } from './http-app.js';
+import type { ConfigSources } from './config.js';
+import { loadServerConfig, localUrlOf, type ServerFile, serverFileName } from './config.js';
+import { doorServicesOf } from './doors.js';
+import { openPlatform } from './platform.js';
+import { buildHttpApp } from './server/http-app.js';
 
 function printBootstrapKey(id: string, secret: string): void {
   const lines = [
@@ -30,7 +31,7 @@ export async function runServer(sources: ConfigSources): Promise<void> {
   // A key set through TRAINYARD_ADMIN_KEY is known to whoever set it: print only generated ones.
   if (platform.bootstrapKey && !config.adminKey)
     printBootstrapKey(platform.bootstrapKey.id, platform.bootstrapKey.secret);
-  const app = await buildHttpApp(platform);
+  const app = await buildHttpApp(doorServicesOf(platform));
   const address = await app.listen({ port: config.port, host: config.host });
   if (config.workerConcurrency > 0) await platform.jobs.startWorker();
   log.info(

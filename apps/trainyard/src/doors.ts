@@ -1,0 +1,23 @@
+import { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
+import { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
+import { MessagingService } from '@trainyard/core/messaging/messaging-service';
+import type { Platform } from './platform.js';
+import type { DoorServices } from './server/door-services.js';
+
+/** Builds the services the doors call from a wired platform: handlers never see the platform itself. */
+export function doorServicesOf(platform: Platform): DoorServices {
+  const { config } = platform;
+  return {
+    log: platform.log,
+    settings: { auth: config.auth, host: config.host, metadata: config.metadata, blobs: config.blobs },
+    keys: platform.keys,
+    instanceTypes: new InstanceTypeService(platform.metadata.instanceTypes),
+    messaging: new MessagingService(platform.messaging),
+    processingJobs: platform.jobs.processingJobs,
+    recipeRuns: { runRecipe: (body) => platform.jobs.runRecipe(body) },
+    datasets: platform.datasets,
+    blobs: platform.blobs,
+    multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),
+    ready: () => platform.metadata.ping(),
+  };
+}

@@ -1,0 +1,42 @@
+import type { ProcessingJob } from '@trainyard/contracts/processing-jobs';
+import type { RunRecipeBody } from '@trainyard/contracts/recipes';
+import type { AccessKeyService } from '@trainyard/core/access/access-key-service';
+import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
+import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
+import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
+import type { BlobStore } from '@trainyard/core/ports/blob-store';
+import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
+import type { Logger } from 'pino';
+import type { ProcessingJobs } from '../job-services.js';
+
+/** What a door shows of the server's settings: auth, addressing and the home page. */
+export interface DoorSettings {
+  /** False only on a loopback-only server: every caller is an anonymous admin. */
+  auth: boolean;
+  /** The listen host; a name (not an IP) also serves virtual-hosted S3 buckets. */
+  host: string;
+  /** Metadata and blob store URLs, shown (credentials masked) on the home page. */
+  metadata: string;
+  blobs: string;
+}
+
+/**
+ * Everything the doors (REST, S3, the SageMaker door next) may call. The composition root
+ * builds it; handlers take the few services they use from it, never stores or ports.
+ */
+export interface DoorServices {
+  log: Logger;
+  settings: DoorSettings;
+  keys: AccessKeyService;
+  instanceTypes: InstanceTypeService;
+  messaging: MessagingService;
+  processingJobs: ProcessingJobs;
+  /** `POST /recipes/run`: checks the recipe on a few rows, then queues a recipe-processor job. */
+  recipeRuns: { runRecipe(body: RunRecipeBody): Promise<ProcessingJob> };
+  datasets: DatasetService;
+  /** The S3 door's object store; it is the domain of S3 itself, there is no service above it. */
+  blobs: BlobStore;
+  multipartUploads: MultipartUploadService;
+  /** True when the metadata store answers; `/readyz` reports it. */
+  ready(): Promise<boolean>;
+}
