@@ -136,8 +136,8 @@ const defaultColumnName = (index: number, count: number) =>
 function wideCsv(head: { text: string; truncated: boolean }, options: ResolvedIngestOptions) {
   const delimiter = options.delimiter ?? guessDelimiter(head.text, head.truncated) ?? ',';
   const quote = options.quote ?? '"';
-  const escape = options.escape ?? '"';
-  const records = splitCsvRecords(head.text, { delimiter, quote, escape }, head.truncated).slice(
+  const escapeChar = options.escape ?? '"';
+  const records = splitCsvRecords(head.text, { delimiter, quote, escape: escapeChar }, head.truncated).slice(
     0,
     layoutSampleLines,
   );
@@ -160,11 +160,11 @@ function wideCsv(head: { text: string; truncated: boolean }, options: ResolvedIn
     'auto_detect=false',
     `delim=${stringLiteral(delimiter)}`,
     `quote=${stringLiteral(quote)}`,
-    `escape=${stringLiteral(escape)}`,
+    `escape=${stringLiteral(escapeChar)}`,
     `skip=${skipRows}`,
     `header=${header}`,
   ];
-  return { args, columns, reading: { delimiter, skipRows, header }, quote, escape };
+  return { args, columns, reading: { delimiter, skipRows, header }, quote, escape: escapeChar };
 }
 
 /**
