@@ -224,3 +224,53 @@ export const optionHintText = (hint: OptionHint) => `set ${hint.option} to ${JSO
 /** Options an error asks the user to check (in `details.check`), as the API phrases them. */
 export const checkOptionsText = (options: string[]) =>
   `check ${options.slice(0, -1).join(', ')}${options.length > 1 ? ' and ' : ''}${options[options.length - 1] ?? ''}`;
+
+/**
+ * The file a dataset version is delivered as to a job (a processing input's `ContentType`, as
+ * SageMaker channels choose with theirs): Parquet as stored, CSV with a header row (pandas'
+ * default), CSV without one, optionally with the target column first (the built-in algorithms'
+ * convention, `text/csv;label_size=1`), or JSON Lines.
+ */
+export interface DatasetDelivery {
+  format: DataFormat;
+  /** CSV only. */
+  header: boolean;
+  /** CSV only: the version's target column comes first. */
+  labelFirst: boolean;
+}
+
+const parquetTypes = ['application/x-parquet', 'application/vnd.apache.parquet', 'application/parquet'];
+const jsonLinesTypes = ['application/jsonlines', 'application/x-jsonlines', 'application/jsonl'];
+export const deliveryContentTypes = [
+  'text/csv',
+  'text/csv;header=absent',
+  'text/csv;label_size=1',
+  ...jsonLinesTypes,
+  ...parquetTypes,
+];
+
+/**
+ * Reads a content type into a delivery: `text/csv` (header present), `text/csv;header=absent`,
+ * `text/csv;label_size=1` (target first, no header unless `header=present`), JSON Lines, Parquet
+ * (also when absent). Returns an error message naming the accepted types for anything else.
+ */
+export function parseDeliveryContentType(contentType: string | undefined): DatasetDelivery | string {
+  if (contentType === undefined) return { format: 'parquet', header: false, labelFirst: false };
+  const [type = '', ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
+  const param = new Map(params.map((p) => p.split('=').map((x) => x.trim()) as [string, string]));
+  if (parquetTypes.includes(type)) return { format: 'parquet', header: false, labelFirst: false };
+  if (jsonLinesTypes.includes(type)) return { format: 'jsonl', header: false, labelFirst: false };
+  if (type === 'text/csv') {
+    const labelSize = param.get('label_size');
+    if (labelSize !== undefined && labelSize !== '0' && labelSize !== '1') {
+      return `label_size=${labelSize} is not supported; use label_size=1 (one target column first)`;
+    }
+    const labelFirst = labelSize === '1';
+    const header = param.get('header');
+    if (header !== undefined && header !== 'present' && header !== 'absent') {
+      return `header=${header} is not one of present, absent`;
+    }
+    return { format: 'csv', header: header ? header === 'present' : !labelFirst, labelFirst };
+  }
+  return `"${contentType}" is not a content type datasets are delivered as; use one of ${deliveryContentTypes.join(', ')}`;
+}

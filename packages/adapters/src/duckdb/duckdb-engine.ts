@@ -7,6 +7,7 @@ import type { DataEngine, IngestResult, RecipeOutput } from '@trainyard/core/por
 import { ingestFiles } from './duckdb-ingest.js';
 import { profileParquet } from './duckdb-profile.js';
 import { applyFittedRecipeBatch, fitRecipe, previewRecipe } from './duckdb-recipe.js';
+import { pathLiteral, quoteIdent } from './sql-literals.js';
 
 export interface DuckDbEngineOptions {
   /** DuckDB's memory_limit, e.g. "1GB" (default). Work beyond it spills to `tempDirectory`. */
@@ -115,6 +116,23 @@ export class DuckDbEngine implements DataEngine {
     target?: string,
   ): Promise<RecipePreview> {
     return this.withConnection((conn) => previewRecipe(conn, parquetPath, schema, recipe, rows, target));
+  }
+
+  exportFile(
+    parquetPath: string,
+    outPath: string,
+    options: { format: 'csv' | 'jsonl'; header: boolean; firstColumn?: string | undefined },
+  ): Promise<void> {
+    return this.withConnection(async (conn) => {
+      const from = `read_parquet(${pathLiteral(parquetPath)})`;
+      const columns = options.firstColumn
+        ? `${quoteIdent(options.firstColumn)}, * EXCLUDE (${quoteIdent(options.firstColumn)})`
+        : '*';
+      // JSON COPY writes one object per line (newline-delimited), as JSON Lines readers expect.
+      const format =
+        options.format === 'csv' ? `FORMAT csv, HEADER ${options.header ? 'true' : 'false'}` : 'FORMAT json';
+      await conn.run(`COPY (SELECT ${columns} FROM ${from}) TO ${pathLiteral(outPath)} (${format})`);
+    });
   }
 
   async close(): Promise<void> {

@@ -71,5 +71,14 @@ export interface DataEngine {
     rows: number,
     target?: string,
   ): Promise<RecipePreview>;
+  /**
+   * Writes a Parquet file as CSV (with or without a header, `firstColumn` moved first) or JSON
+   * Lines, for scripts that do not read Parquet.
+   */
+  exportFile(
+    parquetPath: string,
+    outPath: string,
+    options: { format: 'csv' | 'jsonl'; header: boolean; firstColumn?: string | undefined },
+  ): Promise<void>;
   close(): Promise<void>;
 }

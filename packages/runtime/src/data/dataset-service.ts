@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +8,7 @@ import {
   type CsvReading,
   type DataFormat,
   type Dataset,
+  type DatasetDelivery,
   DatasetName,
   type DatasetProfile,
   type DatasetVersion,
@@ -349,6 +350,43 @@ export class DatasetService {
     const found = await this.#readyVersion(name, version);
     const staged = await this.#staging.stageFile(parseBlobUri(found.uri));
     return { version: found, ...staged };
+  }
+
+  /**
+   * Writes a ready version into `folder` in the delivery's format: `data.parquet` as stored,
+   * `data.csv` or `data.jsonl` converted by the engine. Label-first CSV needs the version's target.
+   * @throws FAILED_PRECONDITION for label-first delivery of a version without a target
+   */
+  async deliverVersion(
+    name: string,
+    version: number | 'latest',
+    delivery: DatasetDelivery,
+    folder: string,
+  ): Promise<{ version: DatasetVersion; path: string; bytes: number }> {
+    const staged = await this.stageVersion(name, version);
+    try {
+      const found = staged.version;
+      if (delivery.labelFirst && found.target === undefined) {
+        throw new TrainyardError(
+          'FAILED_PRECONDITION',
+          `ClientError: version ${found.version} of dataset "${name}" has no target column to put first (label_size=1); set a target when creating the version, or use text/csv`,
+          { name, version: found.version },
+        );
+      }
+      await mkdir(folder, { recursive: true });
+      const path = join(folder, `data.${delivery.format}`);
+      if (delivery.format === 'parquet') await copyFile(staged.path, path);
+      else {
+        await this.engine.exportFile(staged.path, path, {
+          format: delivery.format,
+          header: delivery.header,
+          firstColumn: delivery.labelFirst ? found.target : undefined,
+        });
+      }
+      return { version: found, path, bytes: (await stat(path)).size };
+    } finally {
+      await staged.release();
+    }
   }
 
   /** Fits and applies a recipe to the first `rows` rows of a version; stores nothing. */

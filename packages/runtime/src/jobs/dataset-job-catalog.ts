@@ -1,3 +1,4 @@
+import type { DatasetDelivery } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobDatasetCatalog } from '@trainyard/core/jobs/job-dataset-catalog';
 import type { DatasetService } from '../data/dataset-service.js';
@@ -20,6 +21,22 @@ export class DatasetJobCatalog implements JobDatasetCatalog {
       );
     }
     return { version: found.version, uri: found.uri };
+  }
+
+  async deliverVersion(
+    datasetName: string,
+    version: number | undefined,
+    delivery: DatasetDelivery,
+    folder: string,
+  ): Promise<{ version: number; uri: string; bytes: number }> {
+    const resolved = await this.resolveVersion(datasetName, version);
+    const delivered = await (await this.datasets()).deliverVersion(
+      datasetName,
+      resolved.version,
+      delivery,
+      folder,
+    );
+    return { version: resolved.version, uri: resolved.uri, bytes: delivered.bytes };
   }
 
   async registerOutput(input: {
