@@ -130,6 +130,11 @@ export const DatasetVersion = z.object({
   /** The fitted recipe that produced the version (recipe runs only). */
   fittedRecipeUri: z.string().optional(),
   failure: z.object({ code: z.string(), message: z.string() }).optional(),
+  /**
+   * SHA-256 of the uploaded or imported bytes and the ingest options: uploading the same file with
+   * the same options again returns this version instead of a new one (unless forced).
+   */
+  sourceHash: z.string().optional(),
   /** How a CSV source was read (given or detected): delimiter, lines skipped, header row. */
   csv: CsvReading.optional(),
   createdAt: z.string(),

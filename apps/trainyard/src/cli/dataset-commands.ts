@@ -22,6 +22,7 @@ interface IngestFlags {
   type?: string[];
   target?: string;
   description?: string;
+  force?: boolean;
 }
 
 function withIngestOptions(command: Command): Command {
@@ -265,6 +266,24 @@ export function addDatasetCommands(program: Command): void {
       else printProfile(profile);
     });
 
+  clientCommand(
+    datasets,
+    'delete',
+    'Delete a dataset, or one version with --at (refused while other versions derive from it)',
+  )
+    .argument('<name>', 'dataset name')
+    .option('--at <version>', 'delete only this version')
+    .action(async (name: string, flags: ClientFlags & { at?: string }) => {
+      const client = clientOf(flags);
+      if (flags.at === undefined) await client.call('deleteDataset', { params: { name } });
+      else {
+        const version = versionArg(flags.at);
+        if (version === 'latest') throw invalidArgument('--at', 'give a version number to delete');
+        await client.call('deleteDatasetVersion', { params: { name, version } });
+      }
+      if (!flags.json) process.stdout.write(`deleted ${name}${flags.at ? ` v${flags.at}` : ''}\n`);
+    });
+
   clientCommand(datasets, 'rejects', 'Show malformed rows skipped while ingesting a version')
     .argument('<name>', 'dataset name')
     .option('--at <version>', 'version number (default: latest)')
@@ -278,13 +297,18 @@ export function addDatasetCommands(program: Command): void {
   withIngestOptions(
     clientCommand(datasets, 'upload', 'Upload a CSV, JSON Lines or Parquet file as a new version (streamed)')
       .argument('<file>', 'the file to upload')
-      .requiredOption('--name <dataset>', 'dataset to add the version to (created when new)'),
+      .requiredOption('--name <dataset>', 'dataset to add the version to (created when new)')
+      .option(
+        '--force',
+        'a new version even when the same file was uploaded with the same options before (default: that version is returned)',
+      ),
   ).action(async (file: string, flags: ClientFlags & IngestFlags & { name: string }) => {
     const size = (await stat(file)).size;
     const types = typesOf(flags);
     const query: Record<string, string | boolean | undefined> = {
       fileName: basename(file),
       description: flags.description,
+      force: flags.force ? 'true' : undefined,
       format: flags.format,
       delimiter: flags.delimiter,
       quote: flags.quote,

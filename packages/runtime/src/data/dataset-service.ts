@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
@@ -48,6 +49,10 @@ export interface CreateVersionOptions {
   description?: string;
   /** Where the version came from, e.g. `{ parentDataset, parentVersion, jobName }` for job outputs. */
   lineage?: Lineage;
+  /** A new version even when a ready one was made from the same bytes and options. */
+  force?: boolean;
+  /** Set by uploads: see `DatasetVersion.sourceHash`. */
+  sourceHash?: string;
 }
 
 /** A version's Parquet file on local disk; call `release` when done with it. */
@@ -226,6 +231,7 @@ export class DatasetService {
         };
         if (produced.format) fields.format = produced.format;
         if (produced.csv) fields.csv = produced.csv;
+        if (options.sourceHash) fields.sourceHash = options.sourceHash;
         if (produced.target !== undefined) fields.target = produced.target;
         if (produced.fittedRecipeUri) fields.fittedRecipeUri = produced.fittedRecipeUri;
         if (produced.rejects.length > 0) {
@@ -276,7 +282,20 @@ export class DatasetService {
       if ((await stat(file)).size === 0)
         throw invalidArgument('body', 'is empty; send the file as the request body');
       const lineage = options.lineage ?? { source: `upload:${safeName(options.fileName ?? 'body')}` };
-      return this.#createVersion(name, { ...options, lineage }, this.#ingestInto([file], options.ingest));
+      // The same bytes read the same way make the same version: hand back the existing one.
+      const sourceHash = createHash('sha256')
+        .update((await hashFile(file)).sha256)
+        .update(JSON.stringify(IngestOptions.safeParse(options.ingest ?? {}).data ?? {}))
+        .digest('hex');
+      if (!options.force) {
+        const existing = await this.#store.findBySource(name, sourceHash).catch(() => undefined);
+        if (existing) return existing;
+      }
+      return this.#createVersion(
+        name,
+        { ...options, lineage, sourceHash },
+        this.#ingestInto([file], options.ingest),
+      );
     });
   }
 
@@ -343,6 +362,67 @@ export class DatasetService {
       await moveFile(parquetPath, outPath);
       return { format: 'parquet', skippedRows: 0, rejects: [], ...produced };
     });
+  }
+
+  /** Deletes every blob under `datasets/<prefix>`. */
+  async #deleteBlobs(prefix: string): Promise<void> {
+    const keys: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.#blobs.list(this.#bucket, {
+        prefix: `datasets/${prefix}`,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      keys.push(...page.items.map((i) => i.key));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    for (const key of keys) await this.#blobs.delete({ bucket: this.#bucket, key });
+  }
+
+  /** Refuses to delete what other versions were made from, naming them. */
+  async #refuseIfParent(name: string, version: number | undefined, what: string): Promise<void> {
+    const children = (await this.#store.versionsDerivedFrom(name, version)).filter(
+      (c) => version !== undefined || c.dataset !== name,
+    );
+    if (children.length === 0) return;
+    const list = children
+      .slice(0, 5)
+      .map((c) => `${c.dataset} v${c.version}`)
+      .join(', ');
+    throw new TrainyardError(
+      'FAILED_PRECONDITION',
+      `${what} is the parent of ${list}${children.length > 5 ? ` and ${children.length - 5} more` : ''}; delete ${children.length === 1 ? 'that version' : 'those versions'} first`,
+      { name, ...(version === undefined ? {} : { version }), dependents: children },
+    );
+  }
+
+  /**
+   * Deletes a version's files and marks it deleted (its number is not reused).
+   * @throws NOT_FOUND; FAILED_PRECONDITION while it is being created or when versions were made from it
+   */
+  async deleteVersion(name: string, version: number): Promise<void> {
+    const found = await this.#store.getVersion(name, version);
+    if (found.status === 'creating') {
+      throw new TrainyardError(
+        'FAILED_PRECONDITION',
+        `version ${version} of dataset "${name}" is still being created; delete it once it is ready or failed`,
+        { name, version },
+      );
+    }
+    await this.#refuseIfParent(name, version, `version ${version} of dataset "${name}"`);
+    await this.#deleteBlobs(`${name}/v${version}/`);
+    await this.#store.deleteVersion(name, version);
+  }
+
+  /**
+   * Deletes a dataset, its versions and their files.
+   * @throws NOT_FOUND; FAILED_PRECONDITION when another dataset's versions were made from it
+   */
+  async deleteDataset(name: string): Promise<void> {
+    await this.#store.get(name);
+    await this.#refuseIfParent(name, undefined, `dataset "${name}"`);
+    await this.#deleteBlobs(`${name}/`);
+    await this.#store.deleteDataset(name);
   }
 
   /** A ready version's Parquet file on local disk (in place on the filesystem store). */
