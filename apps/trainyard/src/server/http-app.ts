@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyRequest,
+  LogController,
   type RouteOptions,
 } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
@@ -74,7 +75,7 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
     },
     bodyLimit: 6 * 1024 * 1024,
     // Fastify's own two JSON lines per request are replaced by one access line (onResponse).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
