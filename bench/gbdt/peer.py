@@ -2,8 +2,11 @@
 """Peer side of bench/gbdt: makes the data sets and times XGBoost 1.7 hist on them.
 
   /usr/bin/python3 peer.py data DIR          -> writes DIR/{binary,regression}_{train,test}.{x.f32,y.f32} + meta.json
-  /usr/bin/python3 peer.py xgb DIR THREADS [REPEAT] -> trains XGBoost on both sets REPEAT times, prints one JSON
-                                              line per set (median train time, median of 5 batch predictions)
+  /usr/bin/python3 peer.py serve DIR        -> reads one JSON command a line on stdin, answers one JSON line:
+      {"op": "train", "set": "binary", "threads": 1}   -> {"train_s", "cpu_s", "quality"} (one training; the model is kept)
+      {"op": "predict", "set": "binary", "threads": 2} -> {"predict_s"} (one batch prediction of the test rows)
+      {"op": "single", "set": "binary"}                -> {"single_row_us"} (mean over 2000 1-row predictions)
+  run.mjs drives it so that XGBoost and Trainyard alternate run by run.
 
 Data: binary = sklearn make_classification (HIGGS-shaped: 200k train / 50k test x 28, seed 42, like
 ../../../shared/bench/gen_data.py); regression = make_friedman1-style nonlinear target plus 18 noise columns
@@ -37,34 +40,48 @@ def load(d, name, part):
     y = np.fromfile(os.path.join(d, f"{name}_{part}.y.f32"), dtype=np.float32)
     return X, y
 
-def run_xgb(d, nt, repeat):
+def serve(d):
     import xgboost as xgb
     from sklearn.metrics import roc_auc_score
-    for name, obj in (("binary", "binary:logistic"), ("regression", "reg:squarederror")):
-        Xtr, ytr = load(d, name, "train")
-        Xte, yte = load(d, name, "test")
-        p = dict(objective=obj, tree_method="hist", max_depth=DEPTH, eta=ETA, max_bin=BINS, nthread=nt, verbosity=0)
-        ts = []
-        for _ in range(repeat):
+    data, models = {}, {}
+    for line in sys.stdin:
+        c = json.loads(line)
+        name, nt = c["set"], c.get("threads", 1)
+        if name not in data:
+            data[name] = (load(d, name, "train"), load(d, name, "test"))
+        (Xtr, ytr), (Xte, yte) = data[name]
+        if c["op"] == "train":
+            obj = "binary:logistic" if name == "binary" else "reg:squarederror"
+            p = dict(objective=obj, tree_method="hist", max_depth=DEPTH, eta=ETA, max_bin=BINS, nthread=nt,
+                     verbosity=0)
             t = time.perf_counter()
+            c = time.process_time()
             bst = xgb.train(p, xgb.DMatrix(Xtr, label=ytr, nthread=nt), num_boost_round=ROUNDS)
-            ts.append(time.perf_counter() - t)
-        bst.inplace_predict(Xte[:100])
-        tps = []
-        for _ in range(5):
-            t = time.perf_counter(); pred = bst.inplace_predict(Xte); tps.append(time.perf_counter() - t)
-        tp = float(np.median(tps))
-        n1 = 2000
-        t = time.perf_counter()
-        for i in range(n1):
-            bst.inplace_predict(Xte[i:i + 1])
-        t1 = (time.perf_counter() - t) / n1
-        q = float(roc_auc_score(yte, pred)) if name == "binary" else float(np.sqrt(np.mean((pred - yte) ** 2)))
-        print(json.dumps({"set": name, "threads": nt, "train_s": float(np.median(ts)), "train_all_s": ts, "quality": q,
-                          "batch_rows_per_s": len(Xte) / tp, "single_row_us": t1 * 1e6}), flush=True)
+            train_s = time.perf_counter() - t
+            cpu_s = time.process_time() - c
+            models[name] = bst
+            pred = bst.inplace_predict(Xte)
+            q = float(roc_auc_score(yte, pred)) if name == "binary" else float(np.sqrt(np.mean((pred - yte) ** 2)))
+            out = {"train_s": train_s, "cpu_s": cpu_s, "quality": q}
+        elif c["op"] == "predict":
+            bst = models[name]
+            bst.set_param({"nthread": nt})
+            bst.inplace_predict(Xte[:100])
+            t = time.perf_counter()
+            bst.inplace_predict(Xte)
+            out = {"predict_s": time.perf_counter() - t}
+        else:
+            bst = models[name]
+            bst.set_param({"nthread": 1})
+            n1 = 2000
+            t = time.perf_counter()
+            for i in range(n1):
+                bst.inplace_predict(Xte[i:i + 1])
+            out = {"single_row_us": (time.perf_counter() - t) / n1 * 1e6}
+        print(json.dumps(out), flush=True)
 
 if __name__ == "__main__":
     if sys.argv[1] == "data":
         make_data(sys.argv[2])
     else:
-        run_xgb(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
+        serve(sys.argv[2])

@@ -2,10 +2,13 @@
 // adapter (put + read back), each beside a raw baseline on the same backend measured in the same
 // run. Runs on the built adapters: `npx tsc -b packages/adapters && node bench/messaging/run.mjs`.
 // Options: --only sqlite,postgres,redis,nats   --n <messages per case>   --batch <receive batch>
-//          --repeat <r>: each case and its baseline run r times, alternating; the best of each is kept.
+//          --repeat <r>: each case and its baseline run r times (default 5), alternating and taking turns
+//          to go first; reported: median and range of the per-run ratios, and the load average per run.
+// Baselines do the same work with plain backend calls: a queue baseline writes, reads and deletes every
+// message; a stream baseline writes every record and reads them all back.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argv } from 'node:process';
 
@@ -16,7 +19,7 @@ const option = (name, fallback) => {
 const only = new Set(option('only', 'sqlite,postgres,redis,nats').split(','));
 const scale = Number(option('n', '0'));
 const batch = Number(option('batch', '10'));
-const repeat = Number(option('repeat', '3'));
+const repeat = Number(option('repeat', '5'));
 const postgresUrl = process.env.TRAINYARD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const redisUrl = process.env.TRAINYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const natsUrl = process.env.TRAINYARD_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -29,22 +32,46 @@ async function time(fn) {
   await fn();
   return performance.now() - start;
 }
-/** Alternates baseline and adapter runs (a busy shared machine drifts); keeps the fastest of each. */
-async function measure(port, adapter, n, oursRun, baselineName, baselineRun) {
-  let ours = Number.POSITIVE_INFINITY;
-  let baseline = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < repeat; i++) {
-    baseline = Math.min(baseline, await baselineRun());
-    ours = Math.min(ours, await oursRun());
-  }
-  report(port, adapter, n, ours, baselineName, baseline);
-}
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const load1 = () => +loadavg()[0].toFixed(2);
 
-function report(port, adapter, n, ours, baselineName, baseline) {
-  rows.push({ port, adapter, n, ours: rate(n, ours), baselineName, baseline: rate(n, baseline) });
-  const r = rows.at(-1);
+/**
+ * Alternates baseline and adapter runs (a busy shared machine drifts), who goes first alternating too;
+ * each adapter run is paired with the baseline run beside it for its ratio.
+ */
+async function measure(port, adapter, n, oursRun, baselineName, baselineRun) {
+  const runs = [];
+  for (let i = 0; i < repeat; i++) {
+    const run = {};
+    for (const side of i % 2 === 0 ? ['baseline', 'ours'] : ['ours', 'baseline']) {
+      const load = load1();
+      const ms = await (side === 'ours' ? oursRun() : baselineRun());
+      run[side] = { rate: rate(n, ms), load };
+    }
+    runs.push(run);
+  }
+  const ratios = runs.map((r) => r.ours.rate / r.baseline.rate);
+  const row = {
+    port,
+    adapter,
+    n,
+    baselineName,
+    ours: median(runs.map((r) => r.ours.rate)),
+    baseline: median(runs.map((r) => r.baseline.rate)),
+    ratio: median(ratios),
+    ratioMin: Math.min(...ratios),
+    ratioMax: Math.max(...ratios),
+    loads: runs.flatMap((r) => [r.baseline.load, r.ours.load]),
+  };
+  rows.push(row);
   console.error(
-    `${port} ${adapter}: ${r.ours.toFixed(0)} msg/s vs ${baselineName} ${r.baseline.toFixed(0)}/s`,
+    JSON.stringify({
+      ...row,
+      runs: runs.map((r) => [Math.round(r.ours.rate), Math.round(r.baseline.rate), r.ours.load]),
+    }),
   );
 }
 
@@ -100,16 +127,61 @@ async function sqliteCases() {
     const raw = new Database(file);
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
-    raw.exec('create table if not exists raw_bench (id text primary key, body text not null)');
+    raw.exec(
+      'create table if not exists raw_bench (seq integer primary key autoincrement, id text unique not null, body text not null)',
+    );
     const insert = raw.prepare('insert into raw_bench (id, body) values (?, ?)');
-    const baseline = () =>
+    const head = raw.prepare('select seq, id, body from raw_bench order by seq limit ?');
+    const remove = raw.prepare('delete from raw_bench where id = ?');
+    const page = raw.prepare('select seq, id, body from raw_bench where seq > ? order by seq limit 1000');
+    const write = () => {
+      for (let i = 0; i < n; i++) insert.run(`${i}-${randomBytes(4).toString('hex')}`, body);
+    };
+    // Queue: write each, then read the oldest `batch` and delete each, autocommit statements.
+    const queueBaseline = () =>
       time(async () => {
-        for (let i = 0; i < n; i++) insert.run(`${i}-${randomBytes(4).toString('hex')}`, body);
+        write();
+        let done = 0;
+        while (done < n) {
+          const got = head.all(batch);
+          for (const m of got) remove.run(m.id);
+          done += got.length;
+        }
       });
+    // Stream: write each, then read all back in pages of 1000 (the table is emptied untimed).
+    const streamBaseline = async () => {
+      const ms = await time(async () => {
+        write();
+        let read = 0;
+        for (let last = 0; ; ) {
+          const got = page.all(last);
+          read += got.length;
+          if (got.length < 1000) break;
+          last = got.at(-1).seq;
+        }
+        if (read !== n) throw new Error(`read ${read} of ${n}`);
+      });
+      raw.exec('delete from raw_bench');
+      return ms;
+    };
     const queue = new EmbeddedJobQueue(store.db, 'sqlite');
     const stream = new EmbeddedStream(store.db, 'sqlite');
-    await measure('JobQueue', 'embedded-sqlite', n, () => queueWork(queue, n), 'raw inserts', baseline);
-    await measure('Stream', 'embedded-sqlite', n, () => streamWork(stream, n), 'raw inserts', baseline);
+    await measure(
+      'JobQueue',
+      'embedded-sqlite',
+      n,
+      () => queueWork(queue, n),
+      'raw insert + select + delete',
+      queueBaseline,
+    );
+    await measure(
+      'Stream',
+      'embedded-sqlite',
+      n,
+      () => streamWork(stream, n),
+      'raw insert + paged select',
+      streamBaseline,
+    );
     raw.close();
     await store.close();
   } finally {
@@ -131,20 +203,67 @@ async function postgresCases() {
     await store.migrate();
     const client = new pg.Client({ connectionString: postgresUrl, options: `-c search_path=${schema}` });
     await client.connect();
-    await client.query('create table raw_bench (id text primary key, body text not null)');
-    const baseline = () =>
+    await client.query(
+      'create table raw_bench (seq bigserial primary key, id text unique not null, body text not null)',
+    );
+    const write = async () => {
+      for (let i = 0; i < n; i++) {
+        await client.query('insert into raw_bench (id, body) values ($1, $2)', [
+          `${i}-${randomBytes(4).toString('hex')}`,
+          body,
+        ]);
+      }
+    };
+    // Queue: write each, then read the oldest `batch` and delete each (one statement per round trip).
+    const queueBaseline = () =>
       time(async () => {
-        for (let i = 0; i < n; i++) {
-          await client.query('insert into raw_bench (id, body) values ($1, $2)', [
-            `${i}-${randomBytes(4).toString('hex')}`,
-            body,
+        await write();
+        let done = 0;
+        while (done < n) {
+          const got = await client.query('select seq, id, body from raw_bench order by seq limit $1', [
+            batch,
           ]);
+          for (const m of got.rows) await client.query('delete from raw_bench where id = $1', [m.id]);
+          done += got.rows.length;
         }
       });
+    // Stream: write each, then read all back in pages of 1000 (the table is emptied untimed).
+    const streamBaseline = async () => {
+      const ms = await time(async () => {
+        await write();
+        let read = 0;
+        for (let last = 0; ; ) {
+          const got = await client.query(
+            'select seq, id, body from raw_bench where seq > $1 order by seq limit 1000',
+            [last],
+          );
+          read += got.rows.length;
+          if (got.rows.length < 1000) break;
+          last = got.rows.at(-1).seq;
+        }
+        if (read !== n) throw new Error(`read ${read} of ${n}`);
+      });
+      await client.query('delete from raw_bench');
+      return ms;
+    };
     const queue = new EmbeddedJobQueue(store.db, 'postgres');
     const stream = new EmbeddedStream(store.db, 'postgres');
-    await measure('JobQueue', 'embedded-postgres', n, () => queueWork(queue, n), 'raw pg inserts', baseline);
-    await measure('Stream', 'embedded-postgres', n, () => streamWork(stream, n), 'raw pg inserts', baseline);
+    await measure(
+      'JobQueue',
+      'embedded-postgres',
+      n,
+      () => queueWork(queue, n),
+      'raw pg insert + select + delete',
+      queueBaseline,
+    );
+    await measure(
+      'Stream',
+      'embedded-postgres',
+      n,
+      () => streamWork(stream, n),
+      'raw pg insert + paged select',
+      streamBaseline,
+    );
     await client.end();
     await store.close();
   } finally {
@@ -195,7 +314,7 @@ async function redisCases() {
 
 async function natsCases() {
   const { openNatsStream } = await import('@trainyard/adapters/messaging/nats-stream');
-  const { connect } = await import('nats');
+  const { AckPolicy, DeliverPolicy, connect } = await import('nats');
   const prefix = `bench${randomBytes(3).toString('hex')}`;
   const n = scale || 3000;
   const nc = await connect({ servers: new URL(natsUrl).host });
@@ -205,13 +324,50 @@ async function natsCases() {
   try {
     await jsm.streams.add({ name: rawName, subjects: [`${prefix}.raw.*`] });
     const data = new TextEncoder().encode(body);
-    // Raw baseline: the publish loop alone (awaiting each ack), as the issue asks.
-    const baseline = () =>
-      time(async () => {
+    // Raw baseline: publish each (awaiting each ack), then consume everything back per subject through
+    // one ephemeral pull consumer each, in fetches of up to 1000 (the stream is purged untimed).
+    const baseline = async () => {
+      const ms = await time(async () => {
         for (let i = 0; i < n; i++) await js.publish(`${prefix}.raw.${i % 2}`, data);
+        let read = 0;
+        for (const sub of [0, 1]) {
+          const want = Math.ceil((n - sub) / 2);
+          const info = await jsm.consumers.add(rawName, {
+            filter_subject: `${prefix}.raw.${sub}`,
+            ack_policy: AckPolicy.None,
+            deliver_policy: DeliverPolicy.All,
+            mem_storage: true,
+          });
+          const consumer = await js.consumers.get(rawName, info.name);
+          let got = 0;
+          while (got < want) {
+            const messages = await consumer.fetch({
+              max_messages: Math.min(1000, want - got),
+              expires: 2_000,
+            });
+            for await (const m of messages) {
+              got++;
+              if (m.info.pending === 0) break;
+            }
+            messages.stop();
+          }
+          await jsm.consumers.delete(rawName, info.name);
+          read += got;
+        }
+        if (read !== n) throw new Error(`read ${read} of ${n}`);
       });
+      await jsm.streams.purge(rawName);
+      return ms;
+    };
     const stream = await openNatsStream(natsUrl, { prefix });
-    await measure('Stream', 'nats', n, () => streamWork(stream, n), 'raw JetStream publish', baseline);
+    await measure(
+      'Stream',
+      'nats',
+      n,
+      () => streamWork(stream, n),
+      'raw JetStream publish + consume',
+      baseline,
+    );
     await stream.close();
   } finally {
     await jsm.streams.delete(rawName).catch(() => {});
@@ -222,10 +378,12 @@ async function natsCases() {
 const cases = { sqlite: sqliteCases, postgres: postgresCases, redis: redisCases, nats: natsCases };
 for (const [name, run] of Object.entries(cases)) if (only.has(name)) await run();
 
-console.log('| port | adapter | messages | Trainyard msg/s | baseline | baseline /s | ratio |');
-console.log('| --- | --- | ---: | ---: | --- | ---: | ---: |');
+console.log(
+  `| port | adapter | messages | Trainyard msg/s (median) | baseline | baseline /s (median) | ratio median (range) | load average |`,
+);
+console.log('| --- | --- | ---: | ---: | --- | ---: | ---: | --- |');
 for (const r of rows) {
   console.log(
-    `| ${r.port} | ${r.adapter} | ${r.n} | ${r.ours.toFixed(0)} | ${r.baselineName} | ${r.baseline.toFixed(0)} | ${(r.ours / r.baseline).toFixed(2)} |`,
+    `| ${r.port} | ${r.adapter} | ${r.n} | ${r.ours.toFixed(0)} | ${r.baselineName} | ${r.baseline.toFixed(0)} | ${r.ratio.toFixed(2)} (${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}) | ${Math.min(...r.loads)}–${Math.max(...r.loads)} |`,
   );
 }

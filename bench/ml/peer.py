@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Peer side of bench/ml: scikit-learn 1.2 on the bench/gbdt binary data (200k x 28 train, 50k test).
 
-  /usr/bin/python3 peer.py DATA_DIR THREADS  -> one JSON line per algorithm
+  /usr/bin/python3 peer.py DATA_DIR THREADS  -> reads one JSON command a line on stdin, answers one JSON line:
+      {"algo": "logistic"}            -> {"train_s", "logloss"}   (StandardScaler + LogisticRegression(C=1, lbfgs))
+      {"algo": "kmeans", "seed": 3}   -> {"train_s", "inertia", "iterations"}  (KMeans k=8, n_init=1, lloyd)
+      {"algo": "pca"}                 -> {"train_s", "explained_variance"}     (PCA(5, svd_solver=full))
+  Every answer also has "cpu_s" (process CPU seconds of the call). run.mjs drives it so that scikit-learn
+  and Trainyard alternate run by run (threadpoolctl-limited).
 """
 import json, os, sys, time
 import numpy as np
@@ -18,20 +23,24 @@ load = lambda part: (np.fromfile(os.path.join(d, f"binary_{part}.x.f32"), dtype=
 Xtr, ytr = load("train")
 Xte, yte = load("test")
 
-def best(fn, repeat=3):
-    ts, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter(); out = fn(); ts.append(time.perf_counter() - t)
-    return out, min(ts)
-
 with threadpool_limits(limits=nt):
-    def lr():
-        sc = StandardScaler().fit(Xtr)
-        return sc, LogisticRegression(C=1.0, max_iter=1000, solver="lbfgs").fit(sc.transform(Xtr), ytr)
-    (sc, m), t = best(lr)
-    print(json.dumps({"algo": "logistic", "train_s": t, "logloss": float(log_loss(yte, m.predict_proba(sc.transform(Xte))[:, 1]))}))
-    km, t = best(lambda: KMeans(n_clusters=8, n_init=1, init="k-means++", max_iter=300, tol=1e-4, algorithm="lloyd",
-                                random_state=0).fit(Xtr))
-    print(json.dumps({"algo": "kmeans", "train_s": t, "inertia": float(km.inertia_), "iterations": int(km.n_iter_)}))
-    p, t = best(lambda: PCA(n_components=5, svd_solver="full").fit(Xtr))
-    print(json.dumps({"algo": "pca", "train_s": t, "explained_variance": float(p.explained_variance_.sum())}))
+    for line in sys.stdin:
+        c = json.loads(line)
+        t = time.perf_counter()
+        cpu = time.process_time()
+        if c["algo"] == "logistic":
+            sc = StandardScaler().fit(Xtr)
+            m = LogisticRegression(C=1.0, max_iter=1000, solver="lbfgs").fit(sc.transform(Xtr), ytr)
+            s = time.perf_counter() - t
+            out = {"train_s": s, "logloss": float(log_loss(yte, m.predict_proba(sc.transform(Xte))[:, 1]))}
+        elif c["algo"] == "kmeans":
+            km = KMeans(n_clusters=8, n_init=1, init="k-means++", max_iter=300, tol=1e-4, algorithm="lloyd",
+                        random_state=c["seed"]).fit(Xtr)
+            s = time.perf_counter() - t
+            out = {"train_s": s, "inertia": float(km.inertia_), "iterations": int(km.n_iter_)}
+        else:
+            p = PCA(n_components=5, svd_solver="full").fit(Xtr)
+            s = time.perf_counter() - t
+            out = {"train_s": s, "explained_variance": float(p.explained_variance_.sum())}
+        out["cpu_s"] = time.process_time() - cpu
+        print(json.dumps(out), flush=True)

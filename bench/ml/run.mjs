@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Trainyard linear learner / k-means / PCA vs scikit-learn on the same data in the same run.
-// Build first: npx tsc -b packages/ml ; then: node bench/ml/run.mjs [--threads 1]
+// Trainyard linear learner / k-means / PCA vs scikit-learn on the same data, alternating run by run.
+// Build first: npx tsc -b packages/ml ; then: node bench/ml/run.mjs [--threads 1] [--runs 5] [--seeds 0,1,2,3,4]
+// Each algorithm runs `runs` times on both sides (k-means: once per seed, seeds 0-4 by default, the same
+// seed on both sides), ours and the peer alternating and taking turns to go first; the 1-minute load
+// average is recorded before every run. Ratios pair each of our runs with the peer run beside it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,12 +13,19 @@ import { DenseMatrix } from '../../packages/ml/dist/data/matrix.js';
 import { trainPca } from '../../packages/ml/dist/decomposition/pca.js';
 import { trainLinearLearner } from '../../packages/ml/dist/linear/linear-learner.js';
 import { logLoss } from '../../packages/ml/dist/metrics/classification.js';
+import { alternate, PeerProcess, stats } from '../gbdt/alternate.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dataDir = join(here, '..', 'data', 'gbdt');
 const PY = '/usr/bin/python3';
-const i = process.argv.indexOf('--threads');
-const threads = i > 0 ? process.argv[i + 1] : '1';
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const threads = arg('threads', '1');
+const runs = Number(arg('runs', '5'));
+const seeds = arg('seeds', '0,1,2,3,4').split(',').map(Number);
+const only = arg('only', 'linear,kmeans,pca').split(',');
 if (!existsSync(join(dataDir, 'meta.json'))) {
   execFileSync(PY, [join(here, '..', 'gbdt', 'peer.py'), 'data', dataDir], { stdio: 'inherit' });
 }
@@ -30,71 +40,120 @@ function load(part) {
 }
 const tr = load('train');
 const te = load('test');
-const peer = Object.fromEntries(
-  execFileSync(PY, [join(here, 'peer.py'), dataDir, threads], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
-    .map((r) => [r.algo, r]),
-);
-function best(fn, repeat = 3) {
-  let t = Number.POSITIVE_INFINITY;
-  let out;
-  for (let r = 0; r < repeat; r++) {
-    const s = performance.now();
-    out = fn();
-    t = Math.min(t, (performance.now() - s) / 1000);
+const peer = new PeerProcess(PY, [join(here, 'peer.py'), dataDir, threads]);
+const timed = (fn) => {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  const out = fn();
+  const u = process.cpuUsage(c);
+  return { s: (performance.now() - t) / 1000, cpu: (u.user + u.system) / 1e6, out };
+};
+const r5 = (v) => +v.toPrecision(5);
+
+function report(algo, quality, runsOut, extra = {}) {
+  const res = {
+    algo,
+    time_ratio: stats(
+      runsOut.map((r) => r.ours.s / r.peer.s),
+      3,
+    ),
+    ours_s: stats(runsOut.map((r) => r.ours.s)),
+    peer_s: stats(runsOut.map((r) => r.peer.s)),
+    // CPU seconds of each side's process: less sensitive than wall time to the other tenants' load.
+    cpu_ratio: stats(
+      runsOut.map((r) => r.ours.cpu / r.peer.cpu),
+      3,
+    ),
+    quality,
+    ours_quality: stats(
+      runsOut.map((r) => r.ours.q),
+      6,
+    ),
+    peer_quality: stats(
+      runsOut.map((r) => r.peer.q),
+      6,
+    ),
+    quality_ratio: stats(
+      runsOut.map((r) => r.ours.q / r.peer.q),
+      5,
+    ),
+    load: stats(
+      runsOut.flatMap((r) => [r.ours.load, r.peer.load]),
+      3,
+    ),
+    runs: runsOut.map((r) => [r5(r.ours.s), r5(r.peer.s), r.ours.load]),
+    ...extra,
+  };
+  console.log(JSON.stringify(res));
+}
+
+try {
+  if (only.includes('linear')) {
+    // sklearn's C = 1 is an L2 penalty of 1 / n on the row-averaged loss.
+    const out = await alternate(
+      runs,
+      () => {
+        const {
+          s,
+          cpu,
+          out: m,
+        } = timed(() =>
+          trainLinearLearner(tr, {
+            predictor_type: 'binary_classifier',
+            optimizer: 'lbfgs',
+            wd: 1 / tr.y.length,
+          }),
+        );
+        return { s, cpu, q: logLoss(te.y, m.predict(te.x)) };
+      },
+      async () => {
+        const r = await peer.ask({ algo: 'logistic' });
+        return { s: r.train_s, cpu: r.cpu_s, q: r.logloss };
+      },
+    );
+    report('linear learner (L-BFGS) vs LogisticRegression', 'test log loss', out);
   }
-  return [out, t];
-}
-const rows = [];
-{
-  // sklearn's C = 1 is an L2 penalty of 1 / n on the row-averaged loss.
-  const [m, t] = best(() =>
-    trainLinearLearner(tr, { predictor_type: 'binary_classifier', optimizer: 'lbfgs', wd: 1 / tr.y.length }),
-  );
-  const ll = logLoss(te.y, m.predict(te.x));
-  rows.push({
-    algo: 'linear learner (L-BFGS) vs LogisticRegression',
-    time_ratio: t / peer.logistic.train_s,
-    quality: 'test log loss',
-    ours: ll,
-    peer: peer.logistic.logloss,
-    quality_ratio: ll / peer.logistic.logloss,
-    ours_s: t,
-    peer_s: peer.logistic.train_s,
-  });
-}
-{
-  const [m, t] = best(() => trainKMeans(tr.x, { k: 8, seed: 0 }));
-  rows.push({
-    algo: 'k-means k=8 (k-means++, Lloyd) vs KMeans',
-    time_ratio: t / peer.kmeans.train_s,
-    quality: 'inertia',
-    ours: m.info.inertia,
-    peer: peer.kmeans.inertia,
-    quality_ratio: m.info.inertia / peer.kmeans.inertia,
-    ours_s: t,
-    peer_s: peer.kmeans.train_s,
-    ours_iter: m.info.iterations,
-    peer_iter: peer.kmeans.iterations,
-  });
-}
-{
-  const [m, t] = best(() => trainPca(tr.x, { num_components: 5 }));
-  const ev = m.explainedVariance.reduce((a, b) => a + b, 0);
-  rows.push({
-    algo: 'PCA 5 components (regular) vs PCA',
-    time_ratio: t / peer.pca.train_s,
-    quality: 'explained variance',
-    ours: ev,
-    peer: peer.pca.explained_variance,
-    quality_ratio: ev / peer.pca.explained_variance,
-    ours_s: t,
-    peer_s: peer.pca.train_s,
-  });
-}
-for (const r of rows) {
-  for (const k of Object.keys(r)) if (typeof r[k] === 'number') r[k] = +r[k].toPrecision(5);
-  console.log(JSON.stringify(r));
+  if (only.includes('kmeans')) {
+    let oursIt = [];
+    let peerIt = [];
+    const out = await alternate(
+      seeds.length,
+      (r) => {
+        const { s, cpu, out: m } = timed(() => trainKMeans(tr.x, { k: 8, seed: seeds[r] }));
+        oursIt.push(m.info.iterations);
+        return { s, cpu, q: m.info.inertia, it: m.info.iterations };
+      },
+      async (r) => {
+        const p = await peer.ask({ algo: 'kmeans', seed: seeds[r] });
+        peerIt.push(p.iterations);
+        return { s: p.train_s, cpu: p.cpu_s, q: p.inertia, it: p.iterations };
+      },
+    );
+    oursIt = out.map((r) => r.ours.it);
+    peerIt = out.map((r) => r.peer.it);
+    report('k-means k=8 (k-means++, Lloyd + Elkan bounds) vs KMeans(lloyd)', 'inertia', out, {
+      seeds,
+      ours_iterations: oursIt,
+      peer_iterations: peerIt,
+      // Per pass: time over passes (includes seeding and the final inertia pass on our side).
+      ours_ms_per_pass: stats(out.map((r) => (1000 * r.ours.s) / r.ours.it)),
+      peer_ms_per_pass: stats(out.map((r) => (1000 * r.peer.s) / r.peer.it)),
+    });
+  }
+  if (only.includes('pca')) {
+    const out = await alternate(
+      runs,
+      () => {
+        const { s, cpu, out: m } = timed(() => trainPca(tr.x, { num_components: 5 }));
+        return { s, cpu, q: m.explainedVariance.reduce((a, b) => a + b, 0) };
+      },
+      async () => {
+        const r = await peer.ask({ algo: 'pca' });
+        return { s: r.train_s, cpu: r.cpu_s, q: r.explained_variance };
+      },
+    );
+    report('PCA 5 components (regular) vs PCA(svd_solver=full)', 'explained variance', out);
+  }
+} finally {
+  peer.close();
 }

@@ -57,6 +57,31 @@ export const ServerConfig = z
     jobVisibilityTimeoutSeconds: z.coerce.number().min(0.2).max(43200).default(60),
     /** Starts of a job before a lost worker fails it. */
     jobMaxAttempts: z.coerce.number().int().min(1).max(100).default(3),
+    /**
+     * Networks webhooks may reach although loopback, link-local or private, as CIDRs or addresses
+     * (`"10.1.0.0/16,127.0.0.1"` in the environment). Default: none, so users cannot make the
+     * server call its own or its network's services.
+     */
+    webhookAllowedNetworks: z
+      .union([z.array(z.string()), z.string().transform((v) => v.split(','))])
+      .transform((list) => list.map((v) => v.trim()).filter((v) => v !== ''))
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(
+              /^[0-9A-Fa-f.:]+(\/\d{1,3})?$/,
+              'each entry must be an IP address or CIDR, e.g. 10.0.0.0/8',
+            ),
+        ),
+      )
+      .default([]),
+    /**
+     * How job processes are isolated: `auto` (default) takes the strongest this machine offers
+     * (`bubblewrap`, else `unprivileged-user` when running as root, else `none`); naming a mode
+     * insists on it and refuses to start without it. See docs/security.md.
+     */
+    jobIsolation: z.enum(['auto', 'bubblewrap', 'unprivileged-user', 'none']).default('auto'),
   })
   .strict();
 
@@ -67,6 +92,8 @@ export type ServerConfigInput = z.input<typeof ServerConfig>;
 export interface ResolvedServerConfig extends ServerConfig {
   metadata: string;
   blobs: string;
+  /** The config file read, when there was one: job sandboxes mask it (it may hold keys). */
+  configFile?: string | undefined;
 }
 
 const envNames: Record<keyof ServerConfig, string> = {
@@ -89,6 +116,8 @@ const envNames: Record<keyof ServerConfig, string> = {
   jobStopGraceSeconds: 'TRAINYARD_JOB_STOP_GRACE_SECONDS',
   jobVisibilityTimeoutSeconds: 'TRAINYARD_JOB_VISIBILITY_TIMEOUT_SECONDS',
   jobMaxAttempts: 'TRAINYARD_JOB_MAX_ATTEMPTS',
+  jobIsolation: 'TRAINYARD_JOB_ISOLATION',
+  webhookAllowedNetworks: 'TRAINYARD_WEBHOOK_ALLOWED_NETWORKS',
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ServerConfig, string>> {
@@ -132,7 +161,9 @@ export function loadServerConfig(sources: ConfigSources = {}): ResolvedServerCon
   const cwd = sources.cwd ?? process.cwd();
   const env = sources.env ?? process.env;
   const flags = Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined));
-  const merged = { ...fromFile(sources.configFile ?? env.TRAINYARD_CONFIG, cwd), ...fromEnv(env), ...flags };
+  const configPath = sources.configFile ?? env.TRAINYARD_CONFIG;
+  const configFile = resolve(cwd, configPath ?? 'trainyard.config.json');
+  const merged = { ...fromFile(configPath, cwd), ...fromEnv(env), ...flags };
   const parsed = ServerConfig.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -163,6 +194,7 @@ export function loadServerConfig(sources: ConfigSources = {}): ResolvedServerCon
     dataDir,
     metadata: config.metadata ?? `sqlite:${join(dataDir, 'trainyard.db')}`,
     blobs: config.blobs ?? `file:${join(dataDir, 'blobs')}`,
+    ...(existsSync(configFile) ? { configFile } : {}),
   };
 }
 

@@ -3,17 +3,31 @@ import { InstanceTypeService } from '@trainyard/core/hardware/instance-type-serv
 import { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { Platform } from './platform.js';
 import type { DoorServices } from './server/door-services.js';
+import { serverPathsOf } from './server/server-paths.js';
 
 /** Builds the services the doors call from a wired platform: handlers never see the platform itself. */
 export function doorServicesOf(platform: Platform): DoorServices {
   const { config } = platform;
   return {
     log: platform.log,
-    settings: { auth: config.auth, host: config.host, metadata: config.metadata, blobs: config.blobs },
+    settings: {
+      auth: config.auth,
+      host: config.host,
+      metadata: config.metadata,
+      blobs: config.blobs,
+      serverPaths: serverPathsOf(config),
+      jobIsolation: () => {
+        const isolation = platform.jobs.isolation();
+        return isolation && { mode: isolation.mode, summary: isolation.summary };
+      },
+    },
     keys: platform.keys,
+    audit: platform.audit,
     instanceTypes: new InstanceTypeService(platform.metadata.instanceTypes),
     messaging: new MessagingService(platform.messaging),
     processingJobs: platform.jobs.processingJobs,
+    trainingJobs: platform.jobs.trainingJobs,
+    experiments: platform.jobs.experiments,
     recipeRuns: { runRecipe: (body) => platform.jobs.runRecipe(body) },
     datasets: platform.datasets,
     blobs: platform.blobs,

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The runtime's own programs a job process runs: built-in processors now; algorithms and model servers next. */
-export type RuntimeEntryPoint = 'recipe-processor';
+export type RuntimeEntryPoint = 'recipe-processor' | 'builtin-algorithm';
 
 /**
  * The built script of a runtime entry point (`dist/entries/<name>.js`), run with the server's node;

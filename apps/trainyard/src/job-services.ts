@@ -11,12 +11,17 @@ import { ProcessingJobService } from '@trainyard/core/jobs/processing-job-servic
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
+import { ExperimentService } from '@trainyard/core/training/experiment-service';
+import { TrainingJobService, trainingJobKind } from '@trainyard/core/training/training-job-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import { DatasetJobCatalog } from '@trainyard/runtime/jobs/dataset-job-catalog';
+import { type JobIsolation, prepareJobIsolation } from '@trainyard/runtime/jobs/job-sandbox';
 import { JobWorker } from '@trainyard/runtime/jobs/job-worker';
+import { LocalProcessExecutor } from '@trainyard/runtime/jobs/local-process-executor';
 import { type BuiltInProcessor, ProcessingJobRunner } from '@trainyard/runtime/jobs/processing-job-runner';
 import { RecipeJobs } from '@trainyard/runtime/jobs/recipe-jobs';
 import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
+import { TrainingJobRunner } from '@trainyard/runtime/training/training-job-runner';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 import { runtimeEntryPoint } from './entry-points.js';
@@ -25,11 +30,16 @@ import { runtimeEntryPoint } from './entry-points.js';
 export type ProcessingJobs = Pick<ProcessingJobService, 'create'> &
   KindJobs<ProcessingJob, ProcessingJobSummary>;
 
+/** Training jobs as the API sees them: create, describe, list, stop, logs and metric series. */
+export type TrainingJobs = TrainingJobService;
+
 /** The job side of the platform: services the API calls, and the worker that runs the jobs. */
 export interface JobServices {
   /** Every kind's describe, list, stop and logs. */
   jobs: JobService;
   processingJobs: ProcessingJobs;
+  trainingJobs: TrainingJobs;
+  experiments: ExperimentService;
   /**
    * `POST /recipes/run`: checks the recipe on a few rows and queues a recipe-processor job.
    * @throws FAILED_PRECONDITION when datasets or the built recipe processor are missing here
@@ -39,6 +49,8 @@ export interface JobServices {
   startWorker(): Promise<JobWorker>;
   /** The running worker, if started. */
   worker(): JobWorker | undefined;
+  /** How this process's worker isolates job processes; undefined until a worker started. */
+  isolation(): JobIsolation | undefined;
   close(): Promise<void>;
 }
 
@@ -58,7 +70,7 @@ export async function openJobServices(parts: {
 }): Promise<JobServices> {
   const { config, metadata } = parts;
   // Created here, not only by a worker: a server with workerConcurrency 0 still queues jobs.
-  const kinds = new JobKindRegistry([processingJobKind]);
+  const kinds = new JobKindRegistry([processingJobKind, trainingJobKind]);
   for (const kind of kinds.kinds) {
     await parts.queue.createQueue(jobQueueName(kind), {
       visibilityTimeoutMs: config.jobVisibilityTimeoutSeconds * 1000,
@@ -91,10 +103,24 @@ export async function openJobServices(parts: {
     parts.datasets && recipeEntry
       ? new RecipeJobs({ datasets: parts.datasets, createProcessingJob: processingJobs.create })
       : undefined;
+  const trainingRunner = new TrainingJobRunner({
+    blobs: parts.blobs,
+    datasets: catalog,
+    builtInEntry: runtimeEntryPoint('builtin-algorithm'),
+  });
+  const trainingJobs = new TrainingJobService({
+    jobs,
+    store: metadata.jobs,
+    instanceTypes: metadata.instanceTypes,
+    datasets: catalog,
+  });
   let worker: JobWorker | undefined;
+  let isolation: JobIsolation | undefined;
   return {
     jobs,
     processingJobs,
+    trainingJobs,
+    experiments: new ExperimentService({ store: metadata.jobs }),
     runRecipe: async (body) => {
       if (!recipeJobs) {
         throw new TrainyardError(
@@ -105,13 +131,29 @@ export async function openJobServices(parts: {
       return recipeJobs.submit(body);
     },
     worker: () => worker,
+    isolation: () => isolation,
     async startWorker() {
       if (worker && !worker.closed) return worker;
+      // Decided once, before the first job: creates the job user and closes the data folder to it.
+      try {
+        isolation ??= prepareJobIsolation({
+          dataDir: config.dataDir,
+          mode: config.jobIsolation,
+          hiddenPaths: config.configFile ? [config.configFile] : [],
+        });
+      } catch (error) {
+        throw new TrainyardError('FAILED_PRECONDITION', `jobIsolation: ${(error as Error).message}`, {
+          field: 'jobIsolation',
+        });
+      }
+      if (isolation.mode === 'none') parts.log.warn({ jobIsolation: isolation.mode }, isolation.summary);
+      else parts.log.info({ jobIsolation: isolation.mode }, isolation.summary);
       worker = new JobWorker({
+        executor: new LocalProcessExecutor({ isolation }),
         queue: parts.queue,
         jobs: metadata.jobs,
         instanceTypes: metadata.instanceTypes,
-        runners: [processingRunner],
+        runners: [processingRunner, trainingRunner],
         workRoot: join(config.dataDir, 'jobs'),
         maxJobs: Math.max(1, config.workerConcurrency),
         capacity: {

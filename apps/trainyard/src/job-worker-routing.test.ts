@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBlobStore } from '@trainyard/adapters/blob/open-blob-store';
@@ -91,7 +91,11 @@ function processingSpec(name: string, instanceType = 'ml.one.test'): CreateProce
   } as CreateProcessingJobBody;
 }
 
-function worker(runners: JobKindRunner[], capacity?: { vcpus: number; memoryMiB: number }): JobWorker {
+function worker(
+  runners: JobKindRunner[],
+  capacity?: { vcpus: number; memoryMiB: number },
+  stopGraceMs = 1000,
+): JobWorker {
   const created = new JobWorker({
     queue: messaging.queues,
     jobs: metadata.jobs,
@@ -102,7 +106,7 @@ function worker(runners: JobKindRunner[], capacity?: { vcpus: number; memoryMiB:
     // Long enough that a message a worker wrongly held would visibly delay its job.
     visibilityTimeoutMs: 30_000,
     receiveWaitMs: 200,
-    stopGraceMs: 1000,
+    stopGraceMs,
   });
   workers.push(created);
   return created;
@@ -215,6 +219,49 @@ describe('JobWorker routing and admission', () => {
     expect(log).toMatch(/limits: memory 512 MiB .*; CPUs 0 \(taskset\)/);
     // Released once the claim is given back, just after the job's last status write.
     await vi.waitFor(() => expect(small.ledger.used).toEqual({ vcpus: 0, memoryMiB: 0 }));
+  });
+});
+
+describe('JobWorker shutdown', () => {
+  it('hands a running job back at once on close: another worker starts it within seconds, not after the visibility timeout or the stop grace', async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close()));
+    // First attempt: ignores SIGTERM and never ends; the attempt after the hand-back finishes.
+    const marker = join(dir, 'handback-started');
+    const stubborn: JobKindRunner<SleepSpec> = {
+      definition: sleepKind,
+      async run(context) {
+        const exit = await context.runProcess({
+          command: 'node',
+          args: [
+            '-e',
+            `const fs = require('node:fs'); const m = ${JSON.stringify(marker)};
+if (fs.existsSync(m)) console.log('second attempt');
+else { fs.writeFileSync(m, ''); process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); }`,
+          ],
+          env: {},
+          cwd: context.workdir,
+        });
+        return exit.exitCode === 0
+          ? { status: 'Completed' }
+          : { status: 'Failed', failure: { code: 'INTERNAL', message: 'failed', retryable: false } };
+      },
+    };
+    // Visibility timeout and stop grace are both 30 s: only a hand-back explains a quick restart.
+    const first = worker([stubborn], undefined, 30_000);
+    await first.start();
+    await jobs.enqueue('training', 'handback', { seconds: 0, instanceType: 'ml.one.test' });
+    await vi.waitFor(() => expect(existsSync(marker)).toBe(true), { timeout: 10_000 });
+    const second = worker([stubborn], undefined, 30_000);
+    await second.start();
+    const closing = Date.now();
+    await first.close();
+    expect(Date.now() - closing).toBeLessThan(6_000);
+    const done = await waitForEnd('training', 'handback', 10_000);
+    expect(done.status).toBe('Completed');
+    expect(Date.now() - closing).toBeLessThan(12_000);
+    const log = (await metadata.jobs.readLogs(done.id, 0, 100)).map((e) => e.message).join('\n');
+    expect(log).toContain('worker shutting down; the job goes back to the queue');
+    expect(log).toContain('second attempt');
   });
 });
 

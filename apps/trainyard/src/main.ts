@@ -4,6 +4,7 @@ import { addClientCommands } from './cli/client-commands.js';
 import { addDatasetCommands } from './cli/dataset-commands.js';
 import { addJobCommands } from './cli/job-commands.js';
 import { addMessagingCommands } from './cli/messaging-commands.js';
+import { addTrainingCommands } from './cli/training-commands.js';
 import { loadServerConfig } from './config.js';
 import { runServer } from './run-server.js';
 
@@ -81,6 +82,7 @@ program
 addClientCommands(program);
 addDatasetCommands(program);
 addJobCommands(program);
+addTrainingCommands(program);
 addMessagingCommands(program);
 
 program.parseAsync().catch((error: unknown) => {

@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { openBlobStore } from '@trainyard/adapters/blob/open-blob-store';
 import { type Messaging, openMessaging } from '@trainyard/adapters/messaging/open-messaging';
 import { type OpenedMetadataStore, openMetadataStore } from '@trainyard/adapters/sql/open-metadata-store';
+import type { SecretSealer } from '@trainyard/core/access/key-material';
 import { seedInstanceTypes } from '@trainyard/core/hardware/default-instance-types';
 import { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
+import { sweepScratch } from '@trainyard/runtime/data/dataset-staging';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 
@@ -21,14 +23,18 @@ export interface PlatformStores {
 
 /**
  * Opens the stores every role shares and applies pending migrations. `deliverTopics` runs the
- * topic delivery loop in this process (the API role does; a worker only publishes).
+ * topic delivery loop in this process (the API role does; a worker only publishes); `sealer`
+ * seals webhook secrets at rest (the API role, which subscribes and delivers, passes it).
  */
 export async function openPlatformStores(
   config: ResolvedServerConfig,
   log: Logger,
-  options: { deliverTopics: boolean },
+  options: { deliverTopics: boolean; sealer?: SecretSealer | undefined },
 ): Promise<PlatformStores> {
   mkdirSync(config.dataDir, { recursive: true });
+  // Scratch of processes that ended mid-operation (a crash, an upload cut off by shutdown).
+  const swept = await sweepScratch(join(config.dataDir, 'tmp', 'datasets'));
+  if (swept > 0) log.info({ swept }, 'removed scratch folders left by processes that ended');
   const metadata = await openMetadataStore(config.metadata);
   let messaging: Messaging | undefined;
   let stopDeliveries: (() => Promise<void>) | undefined;
@@ -37,7 +43,10 @@ export async function openPlatformStores(
     if (applied.length > 0) log.info({ applied }, 'applied metadata migrations');
     await seedInstanceTypes(metadata.instanceTypes);
     const blobs = await openBlobStore(config.blobs);
-    messaging = await openMessaging(config.messaging, metadata);
+    messaging = await openMessaging(config.messaging, metadata, {
+      webhookAllowedNetworks: config.webhookAllowedNetworks,
+      ...(options.sealer ? { sealer: options.sealer } : {}),
+    });
     if (options.deliverTopics) {
       const deliveries = messaging.topics.startDeliveryLoop({
         onError: (err) => log.warn({ err }, 'topic delivery loop error'),

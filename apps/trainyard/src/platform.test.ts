@@ -15,7 +15,7 @@ describe('openWorkerRole', () => {
     const config = loadServerConfig({ env: {}, cwd: dataDir, flags: { dataDir, logLevel: 'silent' } });
     const role = await openWorkerRole(config, pino({ level: 'silent' }));
     try {
-      expect(role.jobs.worker()?.kinds).toEqual(['processing']);
+      expect(role.jobs.worker()?.kinds).toEqual(['processing', 'training']);
       const created = await role.jobs.processingJobs.create({
         ProcessingJobName: 'no-datasets',
         ProcessingResources: {

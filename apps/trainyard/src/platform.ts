@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Messaging } from '@trainyard/adapters/messaging/open-messaging';
 import type { CreatedKey } from '@trainyard/contracts/access-keys';
 import { AccessKeyService } from '@trainyard/core/access/access-key-service';
+import { AuditService } from '@trainyard/core/access/audit-service';
 import { SecretSealer } from '@trainyard/core/access/key-material';
 import type { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
@@ -29,6 +30,8 @@ export interface Platform {
   metadata: MetadataStore;
   blobs: BlobStore;
   keys: AccessKeyService;
+  /** The audit log of mutating calls (doors record, admins list). */
+  audit: AuditService;
   /** Job dispatch queues (`trainyard-jobs-<kind>`): `messaging.queues`. */
   jobQueue: JobQueue;
   /** JobQueue, Topic and Stream of the configured `messaging` backend; this process runs the topic delivery loop. */
@@ -62,7 +65,7 @@ function loadMasterKey(config: ResolvedServerConfig): string {
 async function openRole<T>(
   config: ResolvedServerConfig,
   log: Logger,
-  options: { deliverTopics: boolean },
+  options: { deliverTopics: boolean; sealer?: SecretSealer | undefined },
   build: (parts: { stores: PlatformStores; datasets: LazyDatasets; jobs: JobServices }) => Promise<T>,
 ): Promise<T & { close(): Promise<void> }> {
   const stores = await openPlatformStores(config, log, options);
@@ -99,7 +102,7 @@ async function openRole<T>(
 export async function openPlatform(config: ResolvedServerConfig, log: Logger): Promise<Platform> {
   mkdirSync(config.dataDir, { recursive: true });
   const sealer = new SecretSealer(loadMasterKey(config));
-  return openRole(config, log, { deliverTopics: true }, async ({ stores, datasets, jobs }) => {
+  return openRole(config, log, { deliverTopics: true, sealer }, async ({ stores, datasets, jobs }) => {
     const { metadata, blobs, messaging, events } = stores;
     const keys = new AccessKeyService(metadata.accessKeys, sealer);
     const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
@@ -109,6 +112,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
       metadata,
       blobs,
       keys,
+      audit: new AuditService(metadata.auditLog),
       jobQueue: messaging.queues,
       messaging,
       events,

@@ -54,6 +54,10 @@ export async function runServer(sources: ConfigSources): Promise<void> {
   process.once('exit', removeServerFile);
   // Always printed, whatever the log level: people and scripts wait for this line.
   process.stdout.write(`Trainyard listening on ${address} (data: ${config.dataDir})\n`);
+  const isolation = platform.jobs.isolation();
+  process.stdout.write(
+    `${isolation ? isolation.summary : 'job isolation: no worker in this process (workerConcurrency 0)'}\n`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

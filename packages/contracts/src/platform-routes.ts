@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { AccessKey, CreatedKey, CreateKeyBody, WhoAmI } from './access-keys.js';
+import {
+  AccessKey,
+  AuditEntry,
+  AuditQuery,
+  CreatedKey,
+  CreateKeyBody,
+  RotateKeyBody,
+  WhoAmI,
+} from './access-keys.js';
 import { InstanceType, InstanceTypeRecord, UpdateInstanceTypeBody } from './instance-types.js';
 import { PageQuery, pageOf } from './pagination.js';
 import { defineRoute } from './route.js';
@@ -46,6 +54,25 @@ export const platformRoutes = {
     tag: 'keys',
     params: ById,
     response: AccessKey,
+  }),
+  rotateKey: defineRoute({
+    method: 'POST',
+    path: '/api/v1/keys/:id/rotate',
+    access: 'admin',
+    summary: 'Give a key a new secret (shown only in this response); the old one works for graceSeconds more',
+    tag: 'keys',
+    params: ById,
+    body: RotateKeyBody,
+    response: CreatedKey,
+  }),
+  listAuditLog: defineRoute({
+    method: 'GET',
+    path: '/api/v1/audit-log',
+    access: 'admin',
+    summary: 'Mutating calls of every door, newest first: who, what, when, from where, and the answer',
+    tag: 'keys',
+    query: AuditQuery,
+    response: pageOf(AuditEntry),
   }),
   listInstanceTypes: defineRoute({
     method: 'GET',

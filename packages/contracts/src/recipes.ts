@@ -1,10 +1,25 @@
 import { z } from 'zod';
 import { ColumnType, DatasetName } from './datasets.js';
 import { JobName } from './jobs.js';
+import { ExpressionSyntaxError, parseRecipeExpression } from './recipe-expression.js';
 
 const Columns = z.array(z.string().min(1)).min(1);
-/** A SQL expression DuckDB evaluates, e.g. `age >= 18 AND country <> 'XX'`. */
-const SqlExpression = z.string().min(1).max(4000);
+/**
+ * An expression over the current columns, e.g. `age >= 18 AND country <> 'XX'`: columns, literals,
+ * operators, CASE, CAST and the functions of `allowedExpressionFunctions` (see recipe-expression.ts).
+ */
+const SqlExpression = z
+  .string()
+  .min(1)
+  .max(4000)
+  .superRefine((text, ctx) => {
+    try {
+      parseRecipeExpression(text);
+    } catch (error) {
+      if (!(error instanceof ExpressionSyntaxError)) throw error;
+      ctx.addIssue({ code: 'custom', message: error.message });
+    }
+  });
 
 export const SelectStep = z.object({ op: z.literal('select'), columns: Columns }).strict();
 export const DropStep = z.object({ op: z.literal('drop'), columns: Columns }).strict();

@@ -1,7 +1,9 @@
 import { datasetRoutes } from './dataset-routes.js';
+import { experimentRoutes } from './experiment-routes.js';
 import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
+import { trainingRoutes } from './training-routes.js';
 
 /**
  * Every route of the REST API under /api/v1, one table per area. The server, the OpenAPI
@@ -10,6 +12,8 @@ import { processingRoutes } from './processing-routes.js';
 export const restApi = {
   ...platformRoutes,
   ...processingRoutes,
+  ...trainingRoutes,
+  ...experimentRoutes,
   ...datasetRoutes,
   ...messagingRoutes,
 };

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { WebhookTargetPolicy } from '@trainyard/adapters/messaging/webhook-target';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { DeliveryLoop, Notification, Topic } from '@trainyard/core/ports/topic';
@@ -15,6 +16,9 @@ export interface TopicFixture {
 }
 
 export type TopicFactory = () => Promise<TopicFixture>;
+
+/** The receivers of these tests listen on 127.0.0.1; every other refused range stays refused. */
+export const loopbackWebhooks = new WebhookTargetPolicy(['127.0.0.1']);
 
 async function until(what: string, check: () => boolean | Promise<boolean>, withinMs = 5_000): Promise<void> {
   const end = Date.now() + withinMs;
@@ -111,6 +115,17 @@ export function topicConformance(name: string, open: TopicFactory): void {
         .catch((e: unknown) => e);
       expect(bad).toBeInstanceOf(TrainyardError);
       expect((bad as TrainyardError).details.field).toBe('endpoint.url');
+      // The server never posts into its own machine or network on a user's behalf.
+      for (const url of [
+        'http://169.254.169.254/latest/meta-data/',
+        'http://10.0.0.1/',
+        'http://[::1]:7070/',
+        'http://127.0.0.2/',
+      ]) {
+        await expect(
+          topics.subscribe('trainyard.training-job.state-change', { kind: 'http', url }),
+        ).rejects.toMatchObject({ code: 'PERMISSION_DENIED', details: { field: 'endpoint.url' } });
+      }
       await expect(
         topics.subscribe(
           'trainyard.training-job.state-change',

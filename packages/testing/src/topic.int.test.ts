@@ -5,12 +5,12 @@ import { openRedisJobQueue } from '@trainyard/adapters/messaging/redis-job-queue
 import { openSqliteMetadataStore } from '@trainyard/adapters/sql/sqlite-metadata-store';
 import { Redis } from 'ioredis';
 import { testRedisUrl, twoMetadataConnections } from './messaging-fixtures.js';
-import { topicConformance } from './topic-conformance.js';
+import { loopbackWebhooks, topicConformance } from './topic-conformance.js';
 
 topicConformance('on the embedded queue (PostgreSQL)', async () => {
   const { stores, close } = await twoMetadataConnections('postgres');
   const queue = new EmbeddedJobQueue(stores[0].db, 'postgres');
-  const topic = new QueueTopic(stores[0].db, queue);
+  const topic = new QueueTopic(stores[0].db, queue, undefined, { webhooks: loopbackWebhooks });
   return {
     topic,
     queue,
@@ -27,7 +27,7 @@ topicConformance('on the Redis queue (registry in SQLite)', async () => {
   await store.migrate();
   const prefix = `tytest-${randomBytes(4).toString('hex')}`;
   const queue = await openRedisJobQueue(testRedisUrl, { prefix });
-  const topic = new QueueTopic(store.db, queue);
+  const topic = new QueueTopic(store.db, queue, undefined, { webhooks: loopbackWebhooks });
   return {
     topic,
     queue,

@@ -1,9 +1,34 @@
 import { roles } from '@trainyard/contracts/route';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
 import { printObject, printRows } from './output.js';
 
-const keyColumns = ['id', 'name', 'role', 'createdAt', 'lastUsedAt', 'revokedAt'];
+const keyColumns = ['id', 'name', 'role', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt'];
+const auditColumns = ['at', 'keyName', 'role', 'door', 'action', 'target', 'status', 'sourceIp'];
+
+/** "30d", "12h", "90m", "45s" from now, or an ISO 8601 time, as ISO 8601. */
+export function timeFromNow(text: string, option: string, sign = 1): string {
+  const match = /^(\d+)\s*([smhd])$/.exec(text.trim());
+  if (match) {
+    const unit = { s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(Date.now() + sign * Number(match[1]) * unit * 1000).toISOString();
+  }
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) {
+    throw new InvalidArgumentError(
+      `${option}: "${text}" is neither a duration such as 30d, 12h, 90m nor an ISO 8601 time`,
+    );
+  }
+  return new Date(at).toISOString();
+}
+
+function seconds(text: string): number {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!match) throw new InvalidArgumentError(`"${text}" is not a duration such as 1d, 12h, 0`);
+  return (
+    Number(match[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd']
+  );
+}
 const typeColumns = ['name', 'vcpus', 'memoryMiB', 'gpus', 'pricePerHour', 'version', 'description'];
 
 export function addClientCommands(program: Command): void {
@@ -15,8 +40,15 @@ export function addClientCommands(program: Command): void {
   clientCommand(keys, 'create', 'Create an access key and print its secret once')
     .argument('<name>', 'a name for the key, e.g. "ci"')
     .addOption(new Option('--role <role>', 'what the key may do').choices([...roles]).default('developer'))
-    .action(async (name: string, flags: ClientFlags & { role: (typeof roles)[number] }) => {
-      const key = await clientOf(flags).call('createKey', { body: { name, role: flags.role } });
+    .option(
+      '--expires <when>',
+      'refuse the key after this: a duration from now (30d, 12h) or an ISO 8601 time',
+    )
+    .action(async (name: string, flags: ClientFlags & { role: (typeof roles)[number]; expires?: string }) => {
+      const expiresAt = flags.expires === undefined ? undefined : timeFromNow(flags.expires, '--expires');
+      const key = await clientOf(flags).call('createKey', {
+        body: { name, role: flags.role, ...(expiresAt ? { expiresAt } : {}) },
+      });
       printObject(key, flags.json ?? false);
       if (!flags.json) process.stdout.write('\nThe secret is not shown again: store it now.\n');
     });
@@ -29,6 +61,41 @@ export function addClientCommands(program: Command): void {
     .argument('<id>', 'access key id')
     .action(async (id: string, flags: ClientFlags) => {
       printObject(await clientOf(flags).call('revokeKey', { params: { id } }), flags.json ?? false);
+    });
+
+  clientCommand(
+    keys,
+    'rotate',
+    'Give a key a new secret, printed once; the old one works for the grace period',
+  )
+    .argument('<id>', 'access key id')
+    .option('--grace <duration>', 'how long the old secret keeps working (0 ends it now; up to 30d)', '1d')
+    .action(async (id: string, flags: ClientFlags & { grace: string }) => {
+      const key = await clientOf(flags).call('rotateKey', {
+        params: { id },
+        body: { graceSeconds: seconds(flags.grace) },
+      });
+      printObject(key, flags.json ?? false);
+      if (!flags.json) process.stdout.write('\nThe new secret is not shown again: store it now.\n');
+    });
+
+  const audit = program.command('audit').description('The audit log of mutating calls (admin)');
+  clientCommand(audit, 'list', 'Mutating calls, newest first: who, what, when, from where, the answer')
+    .option('--key-id <id>', 'only calls made with this access key id')
+    .option('--since <when>', 'only calls after this: a duration ago (1h, 7d) or an ISO 8601 time')
+    .option('--limit <n>', 'at most this many entries', (v) => Number(v), 100)
+    .action(async (flags: ClientFlags & { keyId?: string; since?: string; limit: number }) => {
+      const query = {
+        limit: Math.min(flags.limit, 1000),
+        ...(flags.keyId ? { keyId: flags.keyId } : {}),
+        ...(flags.since ? { since: timeFromNow(flags.since, '--since', -1) } : {}),
+      };
+      const rows = [];
+      for await (const entry of clientOf(flags).listAll('listAuditLog', { query })) {
+        rows.push(entry);
+        if (rows.length >= flags.limit) break;
+      }
+      printRows(rows, auditColumns, flags.json ?? false);
     });
 
   const types = program

@@ -230,6 +230,7 @@ export function addJobCommands(program: Command): void {
         const role = await openWorkerRole(config, log);
         const worker = await role.jobs.startWorker();
         log.info({ worker: worker.id, dataDir: config.dataDir }, `Trainyard worker ${worker.id} running`);
+        process.stdout.write(`${role.jobs.isolation()?.summary ?? 'job isolation: unknown'}\n`);
         const stop = async (signal: string) => {
           log.info({ signal }, 'worker shutting down; running jobs go back to the queue');
           const force = setTimeout(() => process.exit(1), config.shutdownGraceSeconds * 1000);

@@ -4,11 +4,19 @@ import type { IngestOptions } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { DoorServices } from './door-services.js';
 import type { HandlersOf } from './route-handlers.js';
+import { isServerPrivatePath } from './server-paths.js';
+import { cutOnShutdown } from './shutdown-cut.js';
+
+/** The path of a `file:` source exactly as the dataset service reads it (`file:/a`, `file:///a`). */
+function fileURLToPathLoose(source: string): string {
+  return source.slice('file:'.length).replace(/^\/\/(?=\/)/, '');
+}
 
 export function datasetHandlers({
   datasets,
   recipeRuns,
-}: Pick<DoorServices, 'datasets' | 'recipeRuns'>): HandlersOf<typeof datasetRoutes> {
+  settings,
+}: Pick<DoorServices, 'datasets' | 'recipeRuns' | 'settings'>): HandlersOf<typeof datasetRoutes> {
   return {
     listDatasets: async ({ query }) => datasets.list(query),
     getDataset: async ({ params }) => datasets.get(params.name),
@@ -42,7 +50,11 @@ export function datasetHandlers({
       if (force) options.force = true;
       if (description !== undefined) options.description = description;
       if (fileName !== undefined) options.fileName = fileName;
-      return datasets.createVersionFromStream(params.name, body, options);
+      return datasets.createVersionFromStream(
+        params.name,
+        cutOnShutdown(body, request.server.shutdownSignal),
+        options,
+      );
     },
     importDatasetVersion: async ({ params, body, principal }) => {
       // A file: source reads the server's disk, so only admins may name one.
@@ -50,6 +62,16 @@ export function datasetHandlers({
         throw new TrainyardError(
           'PERMISSION_DENIED',
           'only admin keys may import file: sources (they read the server disk); use s3:// or an upload',
+          { field: 'source' },
+        );
+      }
+      if (
+        body.source.startsWith('file:') &&
+        isServerPrivatePath(fileURLToPathLoose(body.source), settings.serverPaths)
+      ) {
+        throw new TrainyardError(
+          'PERMISSION_DENIED',
+          "source: file: sources may not read the server's own folders (data folder, database, blob store) or /proc, /sys, /dev; use s3:// for data in the blob store",
           { field: 'source' },
         );
       }

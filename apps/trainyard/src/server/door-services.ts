@@ -1,13 +1,15 @@
 import type { ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import type { RunRecipeBody } from '@trainyard/contracts/recipes';
 import type { AccessKeyService } from '@trainyard/core/access/access-key-service';
+import type { AuditService } from '@trainyard/core/access/audit-service';
 import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
 import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
+import type { ExperimentService } from '@trainyard/core/training/experiment-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
-import type { ProcessingJobs } from '../job-services.js';
+import type { ProcessingJobs, TrainingJobs } from '../job-services.js';
 
 /** What a door shows of the server's settings: auth, addressing and the home page. */
 export interface DoorSettings {
@@ -18,6 +20,10 @@ export interface DoorSettings {
   /** Metadata and blob store URLs, shown (credentials masked) on the home page. */
   metadata: string;
   blobs: string;
+  /** The server's own folders (data folder, SQLite file, blob root): replaced in every error shown to a caller. */
+  serverPaths: readonly string[];
+  /** Which isolation this process's job worker gives job processes (`bubblewrap`, `unprivileged-user`, `none`), undefined without a worker; `/readyz` reports it. */
+  jobIsolation?: (() => { mode: string; summary: string } | undefined) | undefined;
 }
 
 /**
@@ -28,9 +34,14 @@ export interface DoorServices {
   log: Logger;
   settings: DoorSettings;
   keys: AccessKeyService;
+  /** Every door records its mutating calls here; admins list them. */
+  audit: AuditService;
   instanceTypes: InstanceTypeService;
   messaging: MessagingService;
   processingJobs: ProcessingJobs;
+  trainingJobs: TrainingJobs;
+  /** Training jobs grouped by ExperimentConfig, compared side by side. */
+  experiments: ExperimentService;
   /** `POST /recipes/run`: checks the recipe on a few rows, then queues a recipe-processor job. */
   recipeRuns: { runRecipe(body: RunRecipeBody): Promise<ProcessingJob> };
   datasets: DatasetService;

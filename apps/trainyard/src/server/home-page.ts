@@ -6,8 +6,9 @@ const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(
 export function homePage(config: DoorSettings, version: string): string {
   const rows = [
     ['Version', version],
-    ['Metadata', config.metadata.replace(/\/\/[^@/]*@/, '//***@')],
-    ['Blobs', config.blobs],
+    // Kinds only: where the server keeps its database and files is no visitor's business.
+    ['Metadata', config.metadata.startsWith('sqlite:') ? 'SQLite' : 'PostgreSQL'],
+    ['Blobs', config.blobs.startsWith('file:') ? 'filesystem' : (config.blobs.split(':')[0] ?? '')],
     ['Auth', config.auth ? 'bearer access keys' : 'off (loopback only)'],
   ]
     .map(([k, v]) => `<tr><th>${escapeHtml(k ?? '')}</th><td><code>${escapeHtml(v ?? '')}</code></td></tr>`)

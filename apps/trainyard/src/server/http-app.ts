@@ -3,6 +3,7 @@ import { parseOrRefuse, TrainyardError } from '@trainyard/contracts/errors';
 import { type RouteName, restApi } from '@trainyard/contracts/rest-api';
 import { type RouteContract, roleMayAccess } from '@trainyard/contracts/route';
 import { anonymousAdmin, type Principal } from '@trainyard/core/access/access-key-service';
+import { isMutatingMethod } from '@trainyard/core/access/audit-service';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -14,6 +15,7 @@ import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { z } from 'zod';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
+import { experimentHandlers } from './experiment-handlers.js';
 import { homePage } from './home-page.js';
 import { messagingHandlers } from './messaging-handlers.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -21,6 +23,8 @@ import { platformHandlers } from './platform-handlers.js';
 import { processingHandlers } from './processing-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
+import { redactServerPaths } from './server-paths.js';
+import { trainingHandlers } from './training-handlers.js';
 
 export const serverVersion = '0.1.0';
 
@@ -30,13 +34,21 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...platformHandlers(services),
     ...datasetHandlers(services),
     ...processingHandlers(services),
+    ...trainingHandlers(services),
+    ...experimentHandlers(services),
     ...messagingHandlers(services),
   } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Aborts when the server starts closing: uploads in progress are cut off with a 503. */
+    shutdownSignal: AbortSignal;
+  }
   interface FastifyRequest {
     principal?: Principal;
+    /** Set by a door once it knows the call: the audit log records mutating ones. */
+    audit?: { door: 'rest' | 's3'; action: string };
   }
 }
 
@@ -67,6 +79,7 @@ export async function authenticate(
 export async function buildHttpApp(services: DoorServices): Promise<FastifyInstance> {
   const handlers = restHandlers(services);
   let closing = false;
+  const { serverPaths } = services.settings;
   const app = Fastify({
     loggerInstance: services.log as FastifyBaseLogger,
     genReqId: (req) => {
@@ -112,6 +125,39 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
   app.addHook('onClose', async () => {
     closing = true;
   });
+  // preClose runs before the server waits for in-flight requests: uploads stop at once instead
+  // of holding the shutdown until the grace period kills them without a word.
+  const shutdown = new AbortController();
+  app.decorate('shutdownSignal', shutdown.signal);
+  app.addHook('preClose', async () => {
+    closing = true;
+    shutdown.abort();
+  });
+  // While closing, every answer ends its connection: a cut-off upload's unread body would
+  // otherwise keep the connection, and the close waiting for it, open.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (shutdown.signal.aborted) reply.header('connection', 'close');
+    return payload;
+  });
+  // Refused calls are kept too: an audit log that only shows successes hides the probing.
+  app.addHook('onResponse', async (request, reply) => {
+    const { principal, audit } = request;
+    if (!principal || !audit || !isMutatingMethod(request.method)) return;
+    await services.audit
+      .record({
+        at: new Date().toISOString(),
+        keyId: principal.keyId,
+        keyName: principal.name,
+        role: principal.role,
+        door: audit.door,
+        action: audit.action,
+        target: (request.raw.url ?? '/').split('?')[0] ?? '/',
+        status: reply.statusCode,
+        sourceIp: request.ip,
+        requestId: String(request.id),
+      })
+      .catch((err: unknown) => request.log.error({ err }, 'could not write the audit log'));
+  });
   await app.register(s3Door, { services });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -138,7 +184,9 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
     if (failure.code === 'INTERNAL' && error !== failure) request.log.error({ err: error }, 'internal error');
     const body = failure.toJSON();
     body.error.requestId = request.id;
-    return reply.status(failure.httpStatus).send(body);
+    // Driver and filesystem messages can carry the server's folders; clients never see them.
+    const redacted = JSON.parse(redactServerPaths(JSON.stringify(body), serverPaths)) as typeof body;
+    return reply.status(failure.httpStatus).send(redacted);
   });
   app.setNotFoundHandler(async (request, reply) => {
     const failure = new TrainyardError(
@@ -156,7 +204,13 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const metadata = !closing && (await services.ready());
-    return reply.status(metadata ? 200 : 503).send({ status: metadata ? 'ready' : 'not ready', metadata });
+    const isolation = services.settings.jobIsolation?.();
+    return reply.status(metadata ? 200 : 503).send({
+      status: metadata ? 'ready' : 'not ready',
+      metadata,
+      // Which isolation jobs get here, so an operator sees a weak mode without reading the start log.
+      jobIsolation: isolation ?? { mode: 'no worker in this process', summary: 'this process runs no jobs' },
+    });
   });
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.metrics()),
@@ -171,13 +225,14 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
       url: route.path,
       handler: async (request, reply) => {
         const principal = route.access === 'public' ? anonymousAdmin : await authenticate(services, request);
+        request.principal = principal;
+        if (route.access !== 'public') request.audit = { door: 'rest', action: name };
         if (!roleMayAccess(principal.role, route.access)) {
           throw new TrainyardError(
             'PERMISSION_DENIED',
             `role "${principal.role}" may not call ${route.method} ${route.path} (needs ${route.access} access)`,
           );
         }
-        request.principal = principal;
         const params = parseWith(route.params, request.params, 'params');
         const query = parseWith(route.query, request.query, 'query');
         const body = parseWith(route.body, request.body, 'body');

@@ -18,7 +18,7 @@ describe('messaging REST routes and the server delivery loop', () => {
   let hookUrl: string;
   const received: { body: string; signature: string }[] = [];
   beforeAll(async () => {
-    t = await openTestPlatform();
+    t = await openTestPlatform({ webhookAllowedNetworks: ['127.0.0.1'] });
     hook = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -189,7 +189,7 @@ describe('messaging REST routes and the server delivery loop', () => {
     const toJobQueue = await call('POST', `/api/v1/topics/${reserved}/subscriptions`, {
       endpoint: { kind: 'queue', queue: 'trainyard-jobs' },
     });
-    expect(toJobQueue.statusCode).toBe(400);
+    expect(toJobQueue.statusCode).toBe(403);
     expect(toJobQueue.json().error.field).toBe('endpoint.queue');
     const subscribed = await call('POST', `/api/v1/topics/${reserved}/subscriptions`, {
       endpoint: { kind: 'queue', queue: 'my-job-events' },

@@ -6,11 +6,14 @@ import type { HandlersOf } from './route-handlers.js';
 export function platformHandlers({
   keys,
   instanceTypes,
-}: Pick<DoorServices, 'keys' | 'instanceTypes'>): HandlersOf<typeof platformRoutes> {
+  audit,
+}: Pick<DoorServices, 'keys' | 'instanceTypes' | 'audit'>): HandlersOf<typeof platformRoutes> {
   return {
     whoami: async ({ principal }) => principal,
     listKeys: async ({ query }) => keys.list(query),
-    createKey: async ({ body }) => keys.create(body.name, body.role),
+    createKey: async ({ body }) => keys.create(body.name, body.role, { expiresAt: body.expiresAt }),
+    rotateKey: async ({ params, body }) => keys.rotate(params.id, body.graceSeconds),
+    listAuditLog: async ({ query }) => audit.list(query),
     revokeKey: async ({ params, principal }) => {
       if (params.id === principal.keyId) {
         throw new TrainyardError('FAILED_PRECONDITION', 'a key cannot revoke itself; use another admin key', {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IngestOptions } from '@trainyard/contracts/datasets';
@@ -659,6 +659,72 @@ describe('DuckDbEngine', () => {
       const unknown = Recipe.safeParse({ steps: [{ op: 'pivot' }] });
       expect(unknown.error?.issues[0]?.message).toMatch(/unknown recipe step "pivot"; known: select, drop/);
       expect(unknown.error?.issues[0]?.path).toEqual(['steps', 0, 'op']);
+    });
+
+    it('refuses file, engine and environment access in expressions even when the contract is bypassed', async () => {
+      // Built by hand, not through Recipe.parse: the engine must not rely on callers validating.
+      const leak = (expression: string) =>
+        ({
+          format: 'trainyard.recipe/v1',
+          name: 'r',
+          steps: [{ op: 'derive', name: 'x', expression }],
+        }) as Recipe;
+      for (const expression of [
+        "(select content from read_text('/etc/hostname'))",
+        "read_blob('/proc/1/environ')",
+        "getenv('HOME')",
+        "1) AS x FROM range(1); ATTACH '/tmp/x.db' AS y; SELECT (1",
+      ]) {
+        await expectError(
+          engine.previewRecipe(source, schema, leak(expression), 5),
+          'INVALID_ARGUMENT',
+          'recipe.steps.0.expression',
+        );
+        await expectError(
+          engine.fitRecipe(source, schema, leak(expression)),
+          'INVALID_ARGUMENT',
+          'recipe.steps.0.expression',
+        );
+      }
+    });
+
+    it('runs recipe SQL on an instance that reaches only the files it was given', async () => {
+      const secret = join(dir, 'master.key');
+      writeFileSync(secret, 'top secret');
+      const outside = join(dir, 'outside');
+      const attempts = [
+        `SELECT content FROM read_text('${secret}')`,
+        "SELECT content FROM read_text('/proc/1/environ')",
+        `ATTACH '${join(dir, 'x.db')}' AS x`,
+        `COPY (SELECT 1) TO '${join(dir, 'copy.csv')}'`,
+        'INSTALL httpfs',
+        'LOAD httpfs',
+        'SET enable_external_access = true',
+        "SET allowed_directories = ['/']",
+      ];
+      const refusals = await engine.withLockedConnection([source], [outside], async (conn) => {
+        const messages: string[] = [];
+        for (const sql of attempts)
+          messages.push(
+            await conn.run(sql).then(
+              () => 'ran',
+              (e: Error) => e.message,
+            ),
+          );
+        // The given file stays readable, so recipes still work.
+        const [{ n } = { n: 0 }] = await queryRows(
+          conn,
+          `SELECT count(*)::INTEGER AS n FROM read_parquet('${source}')`,
+        );
+        expect(n).toBeGreaterThan(0);
+        return messages;
+      });
+      expect(refusals.every((m) => m !== 'ran')).toBe(true);
+      expect(refusals.join('\n')).not.toContain('top secret');
+      expect(existsSync(join(dir, 'x.db'))).toBe(false);
+      expect(existsSync(join(dir, 'copy.csv'))).toBe(false);
+      // The ordinary connection is unaffected: ingest and profile keep working.
+      expect(await engine.withConnection((conn) => queryRows(conn, 'SELECT 1 AS one'))).toEqual([{ one: 1 }]);
     });
 
     it('previews the first rows', async () => {

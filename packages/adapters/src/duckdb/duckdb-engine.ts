@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { ColumnSchema, DatasetProfile, ResolvedIngestOptions } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
+import { ExpressionSyntaxError } from '@trainyard/contracts/recipe-expression';
 import type { FittedRecipe, Recipe, RecipePreview } from '@trainyard/contracts/recipes';
 import type { DataEngine, IngestResult, RecipeOutput } from '@trainyard/core/ports/data-engine';
 import { ingestFiles } from './duckdb-ingest.js';
@@ -29,14 +30,21 @@ export interface DuckDbEngineOptions {
  */
 export class DuckDbEngine implements DataEngine {
   readonly #instance: DuckDBInstance;
-  readonly #memoryLimit: string;
-  readonly #memoryLimitSetting: string;
+  readonly #config: Record<string, string>;
+  readonly #tempDirectory: string;
+  readonly #memory: { limit: string; setting: string };
   #closed = false;
 
-  private constructor(instance: DuckDBInstance, memoryLimit: string, memoryLimitSetting: string) {
+  private constructor(
+    instance: DuckDBInstance,
+    config: Record<string, string>,
+    tempDirectory: string,
+    memory: { limit: string; setting: string },
+  ) {
     this.#instance = instance;
-    this.#memoryLimit = memoryLimit;
-    this.#memoryLimitSetting = memoryLimitSetting;
+    this.#config = config;
+    this.#tempDirectory = tempDirectory;
+    this.#memory = memory;
   }
 
   static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
@@ -49,11 +57,46 @@ export class DuckDbEngine implements DataEngine {
       autoload_known_extensions: 'false',
     };
     if (options.threads) config.threads = String(options.threads);
-    return new DuckDbEngine(
-      await DuckDBInstance.create(':memory:', config),
-      config.memory_limit as string,
-      options.memoryLimitSetting ?? "the data engine's memory limit",
-    );
+    return new DuckDbEngine(await DuckDBInstance.create(':memory:', config), config, options.tempDirectory, {
+      limit: config.memory_limit as string,
+      setting: options.memoryLimitSetting ?? "the data engine's memory limit",
+    });
+  }
+
+  /**
+   * Runs `work` on a connection of a fresh DuckDB instance that can reach only `readPaths` and
+   * `writeDirectories` (and the spill folder): external access off, configuration locked. Recipes
+   * run here because their expressions come from users; the parser already refuses anything but
+   * expressions, and this holds even if it let something through. The settings are per instance,
+   * hence an instance per operation (about 30 ms).
+   */
+  async withLockedConnection<T>(
+    readPaths: string[],
+    writeDirectories: string[],
+    work: (conn: DuckDBConnection) => Promise<T>,
+  ): Promise<T> {
+    if (this.#closed) throw new TrainyardError('UNAVAILABLE', 'the data engine is closed');
+    const instance = await DuckDBInstance.create(':memory:', this.#config);
+    try {
+      const conn = await instance.connect();
+      try {
+        const directories = [this.#tempDirectory, ...writeDirectories].map((d) =>
+          d.endsWith('/') ? d : `${d}/`,
+        );
+        await conn.run(`SET allowed_paths = [${readPaths.map(pathLiteral).join(', ')}]`);
+        await conn.run(`SET allowed_directories = [${directories.map(pathLiteral).join(', ')}]`);
+        await conn.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
+        await conn.run('SET enable_external_access = false');
+        await conn.run('SET lock_configuration = true');
+        return await work(conn);
+      } catch (error) {
+        throw translateDuckDbError(error, this.#memory);
+      } finally {
+        conn.closeSync();
+      }
+    } finally {
+      instance.closeSync();
+    }
   }
 
   /** Runs `work` on a fresh connection and closes it afterwards. */
@@ -63,7 +106,7 @@ export class DuckDbEngine implements DataEngine {
     try {
       return await work(conn);
     } catch (error) {
-      throw translateDuckDbError(error, { limit: this.#memoryLimit, setting: this.#memoryLimitSetting });
+      throw translateDuckDbError(error, this.#memory);
     } finally {
       conn.closeSync();
     }
@@ -96,7 +139,9 @@ export class DuckDbEngine implements DataEngine {
     recipe: Recipe,
     options: { target?: string | undefined; limitRows?: number } = {},
   ): Promise<FittedRecipe> {
-    return this.withConnection((conn) => fitRecipe(conn, parquetPath, schema, recipe, options));
+    return this.withLockedConnection([parquetPath], [], (conn) =>
+      fitRecipe(conn, parquetPath, schema, recipe, options),
+    );
   }
 
   applyRecipe(
@@ -105,7 +150,9 @@ export class DuckDbEngine implements DataEngine {
     outDir: string,
     options: { onProgress?: (fraction: number) => void } = {},
   ): Promise<RecipeOutput[]> {
-    return this.withConnection((conn) => applyFittedRecipeBatch(conn, parquetPath, fitted, outDir, options));
+    return this.withLockedConnection([parquetPath], [outDir], (conn) =>
+      applyFittedRecipeBatch(conn, parquetPath, fitted, outDir, options),
+    );
   }
 
   previewRecipe(
@@ -115,7 +162,9 @@ export class DuckDbEngine implements DataEngine {
     rows: number,
     target?: string,
   ): Promise<RecipePreview> {
-    return this.withConnection((conn) => previewRecipe(conn, parquetPath, schema, recipe, rows, target));
+    return this.withLockedConnection([parquetPath], [], (conn) =>
+      previewRecipe(conn, parquetPath, schema, recipe, rows, target),
+    );
   }
 
   exportFile(
@@ -162,7 +211,19 @@ export function translateDuckDbError(
     );
   }
   if (error instanceof TrainyardError) return error;
+  if (error instanceof ExpressionSyntaxError) {
+    return new TrainyardError(
+      'INVALID_ARGUMENT',
+      `recipe expression: ${error.message}`,
+      {},
+      { cause: error },
+    );
+  }
   const message = error.message.split('\n')[0] ?? error.message;
+  if (/^Permission Error/i.test(message)) {
+    // A locked recipe instance refused to touch something outside the files it was given.
+    return new TrainyardError('PERMISSION_DENIED', message, {}, { cause: error });
+  }
   if (/^(Binder|Parser|Conversion|Invalid Input|Catalog) Error/i.test(message)) {
     return new TrainyardError('INVALID_ARGUMENT', message, {}, { cause: error });
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnSchema, ColumnType } from '@trainyard/contracts/datasets';
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
+import { ExpressionSyntaxError } from '@trainyard/contracts/recipe-expression';
 import type {
   FittedRecipe,
   FittedStep,
@@ -13,6 +14,7 @@ import type {
 } from '@trainyard/contracts/recipes';
 import { isNumericType, logicalTypeOf, storageTypeOf } from '@trainyard/core/data/column-types';
 import type { RecipeOutput } from '@trainyard/core/ports/data-engine';
+import { recipeExpressionSql } from './duckdb-expression.js';
 import { describeQuery, queryOne, queryRows } from './duckdb-rows.js';
 import { doubleLiteral, pathLiteral, quoteIdent, stringLiteral, valueLiteral } from './sql-literals.js';
 
@@ -35,6 +37,20 @@ const row = quoteIdent(rowColumn);
 /** "sha256:<hex>" of a recipe's canonical JSON. */
 export function recipeHash(recipe: Recipe): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(recipe)).digest('hex')}`;
+}
+
+/** Refuses, naming the field, any expression outside the recipe expression language. */
+function checkExpressions(recipe: Recipe): void {
+  for (const [index, step] of recipe.steps.entries()) {
+    const field = step.op === 'filter' ? 'where' : step.op === 'derive' ? 'expression' : undefined;
+    if (!field) continue;
+    try {
+      recipeExpressionSql(step.op === 'filter' ? step.where : (step as { expression: string }).expression);
+    } catch (error) {
+      if (error instanceof ExpressionSyntaxError) throw invalidArgument(fieldOf(index, field), error.message);
+      throw error;
+    }
+  }
 }
 
 function fieldOf(index: number, name?: string): string {
@@ -349,7 +365,7 @@ function relationAfter(from: string, fitted: FittedStep, before: Column[]): stri
     case 'rename':
       return `(SELECT ${before.map((c) => `${quoteIdent(c.name)} AS ${quoteIdent(step.mapping[c.name] ?? c.name)}`).join(', ')}, ${row} FROM ${from})`;
     case 'filter':
-      return `(SELECT * FROM ${from} WHERE (${step.where}))`;
+      return `(SELECT * FROM ${from} WHERE ${recipeExpressionSql(step.where)})`;
     case 'cast':
       return `(SELECT ${project(before, (c, q) => {
         const to = step.types[c.name];
@@ -444,8 +460,8 @@ function relationAfter(from: string, fitted: FittedStep, before: Column[]): stri
     case 'derive': {
       const exists = before.some((c) => c.name === step.name);
       return exists
-        ? `(SELECT ${project(before, (c) => (c.name === step.name ? `(${step.expression})` : undefined))} FROM ${from})`
-        : `(SELECT *, (${step.expression}) AS ${quoteIdent(step.name)} FROM ${from})`;
+        ? `(SELECT ${project(before, (c) => (c.name === step.name ? recipeExpressionSql(step.expression) : undefined))} FROM ${from})`
+        : `(SELECT *, ${recipeExpressionSql(step.expression)} AS ${quoteIdent(step.name)} FROM ${from})`;
     }
     case 'deduplicate': {
       // Duplicates differ in their row numbers: a kept row takes its first one.
@@ -707,6 +723,7 @@ export async function fitRecipe(
   recipe: Recipe,
   options: { target?: string | undefined; limitRows?: number } = {},
 ): Promise<FittedRecipe> {
+  checkExpressions(recipe);
   const inputColumns: Column[] = schema.map((c) => ({ name: c.name, type: c.type }));
   let relation = source(parquetPath, inputColumns, options.limitRows);
   let columns = inputColumns;
@@ -745,7 +762,7 @@ export async function fitRecipe(
       try {
         [{ storageType: type } = { storageType: 'VARCHAR' }] = await describeQuery(
           conn,
-          `SELECT (${step.expression}) AS v FROM ${relation}`,
+          `SELECT ${recipeExpressionSql(step.expression)} AS v FROM ${relation}`,
         );
       } catch (error) {
         throw invalidArgument(fieldOf(index, 'expression'), (error as Error).message.split('\n')[0] ?? '');
@@ -804,7 +821,10 @@ async function withProgress<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   if (!onProgress) return work();
-  await conn.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
+  // Locked recipe instances have this set before the lock (see DuckDbEngine); SET would fail there.
+  const enabled = await queryOne(conn, "SELECT current_setting('enable_progress_bar') AS on");
+  if (enabled.on !== true)
+    await conn.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
   const timer = setInterval(() => {
     const { percentage } = conn.progress;
     if (percentage >= 0) onProgress(Math.min(1, percentage / 100));

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Tables of the embedded messaging adapters (migration 0002-messaging). Same conventions as
  * sql/database.ts: epoch-ms bigint times, 0/1 booleans, JSON documents as text.
@@ -66,7 +68,9 @@ export interface TpSubscriptionsTable {
   id: string;
   topic: string;
   endpoint: string;
+  /** Sealed with the server's master key when `secret_sealed` is 1 (migration 0007). */
   secret: string;
+  secret_sealed: Generated<number>;
   retry_policy: string;
   created_at: number;
 }

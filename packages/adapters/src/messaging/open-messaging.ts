@@ -3,6 +3,7 @@ import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { Stream } from '@trainyard/core/ports/stream';
 import type { Topic } from '@trainyard/core/ports/topic';
 import type { SqlMetadataStore } from '../sql/sql-metadata-store.js';
+import type { SecretBox } from './queue-topic.js';
 
 /** The three messaging ports, as one configured backend serves them. */
 export interface Messaging {
@@ -22,6 +23,13 @@ export const knownMessagingSchemes = [
   'rediss://',
   'nats://',
 ];
+
+export interface MessagingOptions {
+  /** CIDRs webhooks may reach although loopback, link-local or private (default none). */
+  webhookAllowedNetworks?: readonly string[];
+  /** Seals webhook subscription secrets at rest (the server's SecretSealer). */
+  sealer?: SecretBox;
+}
 
 /** Splits `?prefix=name` (the key / subject namespace on a shared Redis or NATS) off a URL. */
 function withoutPrefix(uri: string): { url: string; prefix: string } {
@@ -44,16 +52,26 @@ function withoutPrefix(uri: string): { url: string; prefix: string } {
  * | `redis://…[?prefix=p]` | Redis (Lua) | registry in metadata, deliveries on Redis | Redis Streams |
  * | `nats://…[?prefix=p]` | metadata database (NATS serves streams only) | metadata database | JetStream |
  */
-export async function openMessaging(uri: string, metadata: SqlMetadataStore): Promise<Messaging> {
+export async function openMessaging(
+  uri: string,
+  metadata: SqlMetadataStore,
+  options: MessagingOptions = {},
+): Promise<Messaging> {
   const { EmbeddedJobQueue } = await import('./embedded-job-queue.js');
   const { QueueTopic } = await import('./queue-topic.js');
-  const assemble = (
+  const { WebhookTargetPolicy } = await import('./webhook-target.js');
+  const webhooks = new WebhookTargetPolicy(options.webhookAllowedNetworks ?? []);
+  const assemble = async (
     queues: JobQueue,
     streams: Stream,
     registry: SqlMetadataStore,
     extra?: () => Promise<void>,
   ) => {
-    const topics = new QueueTopic(registry.db, queues);
+    const topics = new QueueTopic(registry.db, queues, undefined, {
+      webhooks,
+      ...(options.sealer ? { sealer: options.sealer } : {}),
+    });
+    await topics.sealStoredSecrets();
     return {
       queues,
       topics,

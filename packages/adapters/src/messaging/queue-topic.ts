@@ -25,8 +25,15 @@ import type { Database } from '../sql/database.js';
 import { sqlCall } from '../sql/sql-errors.js';
 import { newMessageId } from './message-id.js';
 import type { MessagingTables, TpSubscriptionsTable } from './messaging-tables.js';
+import { WebhookTargetPolicy } from './webhook-target.js';
 
 type Db = Kysely<MessagingTables>;
+
+/** Seals and opens secrets at rest (the server's SecretSealer). */
+export interface SecretBox {
+  seal(secret: string): string;
+  open(sealed: string): string;
+}
 
 /** The header carrying `sha256=<hex HMAC-SHA256 of the raw body with the subscription's secret>`. */
 export const signatureHeader = 'x-trainyard-signature';
@@ -118,12 +125,53 @@ export class QueueTopic implements Topic {
   private readonly handlers = new Map<string, NotificationHandler>();
   private queueReady: Promise<void> | undefined;
 
+  private readonly webhooks: WebhookTargetPolicy;
+  private readonly sealer: SecretBox | undefined;
+
+  /**
+   * @param options.webhooks where webhooks may go (default: nowhere loopback, link-local or private)
+   * @param options.sealer seals subscription secrets at rest (the server passes its SecretSealer)
+   */
   constructor(
     db: Kysely<Database>,
     private readonly queue: JobQueue,
     private readonly deliveryQueue = 'trainyard-topic-deliveries',
+    options: { webhooks?: WebhookTargetPolicy; sealer?: SecretBox } = {},
   ) {
     this.db = db.withTables<MessagingTables>() as unknown as Db;
+    this.webhooks = options.webhooks ?? new WebhookTargetPolicy();
+    this.sealer = options.sealer;
+  }
+
+  /** Seals the secrets of subscriptions stored before secrets were sealed (run once at start). */
+  async sealStoredSecrets(): Promise<number> {
+    const sealer = this.sealer;
+    if (!sealer) return 0;
+    const rows = await this.db
+      .selectFrom('tp_subscriptions')
+      .select(['id', 'secret'])
+      .where('secret_sealed', '=', 0)
+      .execute();
+    for (const row of rows) {
+      await this.db
+        .updateTable('tp_subscriptions')
+        .set({ secret: sealer.seal(row.secret), secret_sealed: 1 })
+        .where('id', '=', row.id)
+        .where('secret_sealed', '=', 0)
+        .execute();
+    }
+    return rows.length;
+  }
+
+  private secretOf(row: Selectable<TpSubscriptionsTable>): string {
+    if (row.secret_sealed === 0) return row.secret;
+    if (!this.sealer) {
+      throw new TrainyardError(
+        'INTERNAL',
+        `subscription ${row.id}: its secret is sealed and no sealer was given`,
+      );
+    }
+    return this.sealer.open(row.secret);
   }
 
   private ensureQueue(): Promise<void> {
@@ -202,6 +250,7 @@ export class QueueTopic implements Topic {
   ): Promise<SubscriptionWithSecret> {
     await this.getTopic(topic);
     const checked = checkEndpoint(endpoint);
+    if (checked.kind === 'http' || checked.kind === 'https') await this.webhooks.check(checked.url);
     const retryPolicy = checkRetryPolicy(options.retryPolicy);
     const secret = options.secret ?? randomBytes(32).toString('base64url');
     if (secret.length < 16 || secret.length > 256)
@@ -216,7 +265,8 @@ export class QueueTopic implements Topic {
       id: `sub_${newMessageId()}`,
       topic,
       endpoint: JSON.stringify(checked),
-      secret,
+      secret: this.sealer ? this.sealer.seal(secret) : secret,
+      secret_sealed: this.sealer ? 1 : 0,
       retry_policy: JSON.stringify(retryPolicy),
       created_at: Date.now(),
     };
@@ -380,7 +430,7 @@ export class QueueTopic implements Topic {
     const sub = subscriptionOf(row);
     const attempt = m.receiveCount;
     const started = Date.now();
-    const outcome = await this.attempt(sub, row.secret, job.notification, attempt);
+    const outcome = await this.attempt(sub, this.secretOf(row), job.notification, attempt);
     const finished = Date.now();
     const last = !outcome.ok && attempt >= sub.retryPolicy.maxAttempts;
     const status = outcome.ok ? 'delivered' : last ? 'dead-lettered' : 'failed';
@@ -443,12 +493,11 @@ export class QueueTopic implements Topic {
         await handler(n);
         return { ok: true };
       }
-      const response = await fetch(endpoint.url, {
-        method: 'POST',
+      // Checked again here, on the address the request connects to: DNS may have changed since subscribe.
+      const status = await this.webhooks.post(
+        endpoint.url,
         body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(sub.retryPolicy.timeoutMs),
-        headers: {
+        {
           'content-type': 'application/json',
           'user-agent': 'Trainyard-Webhook/1',
           [signatureHeader]: signatureOf(secret, body),
@@ -457,12 +506,13 @@ export class QueueTopic implements Topic {
           'x-trainyard-subscription': sub.id,
           'x-trainyard-attempt': String(attempt),
         },
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.status >= 200 && response.status < 300) return { ok: true, httpStatus: response.status };
-      return { ok: false, httpStatus: response.status, error: `endpoint answered HTTP ${response.status}` };
+        AbortSignal.timeout(sub.retryPolicy.timeoutMs),
+      );
+      if (status >= 200 && status < 300) return { ok: true, httpStatus: status };
+      return { ok: false, httpStatus: status, error: `endpoint answered HTTP ${status}` };
     } catch (error) {
       const e = error as Error;
+      if (TrainyardError.is(error, 'PERMISSION_DENIED')) return { ok: false, error: e.message };
       const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
       return {
         ok: false,

@@ -4,6 +4,7 @@ import type { Role } from '@trainyard/contracts/route';
 import { decodePageToken, pageSize, toPage } from '@trainyard/core/paging/page-token';
 import type {
   AccessKeyStore,
+  KeyRotation,
   NewAccessKey,
   PageRequest,
   StoredAccessKey,
@@ -22,8 +23,12 @@ function fromRow(row: Selectable<AccessKeysTable>): StoredAccessKey {
     createdAt: new Date(Number(row.created_at)).toISOString(),
     lastUsedAt: iso(row.last_used_at),
     revokedAt: iso(row.revoked_at),
+    expiresAt: iso(row.expires_at),
+    previousSecretExpiresAt: iso(row.previous_expires_at),
     secretHash: row.secret_hash,
     secretSealed: row.secret_sealed,
+    previousSecretHash: row.previous_secret_hash,
+    previousSecretSealed: row.previous_secret_sealed,
   };
 }
 
@@ -43,6 +48,10 @@ export class AccessKeySqlStore implements AccessKeyStore {
           created_at: Date.now(),
           last_used_at: null,
           revoked_at: null,
+          expires_at: key.expiresAt ? Date.parse(key.expiresAt) : null,
+          previous_secret_hash: null,
+          previous_secret_sealed: null,
+          previous_expires_at: null,
         })
         .returningAll()
         .executeTakeFirstOrThrow(),
@@ -57,10 +66,43 @@ export class AccessKeySqlStore implements AccessKeyStore {
   }
 
   async findBySecretHash(secretHash: string): Promise<StoredAccessKey | undefined> {
-    const row = await sqlCall('access key', () =>
-      this.db.selectFrom('access_keys').selectAll().where('secret_hash', '=', secretHash).executeTakeFirst(),
-    );
+    const row = await sqlCall('access key', async () => {
+      const current = await this.db
+        .selectFrom('access_keys')
+        .selectAll()
+        .where('secret_hash', '=', secretHash)
+        .executeTakeFirst();
+      return (
+        current ??
+        this.db
+          .selectFrom('access_keys')
+          .selectAll()
+          .where('previous_secret_hash', '=', secretHash)
+          .executeTakeFirst()
+      );
+    });
     return row ? fromRow(row) : undefined;
+  }
+
+  async rotate(id: string, rotation: KeyRotation): Promise<StoredAccessKey> {
+    const result = await sqlCall('access key', () =>
+      this.db
+        .updateTable('access_keys')
+        .set((eb) => ({
+          previous_secret_hash: eb.ref('secret_hash'),
+          previous_secret_sealed: eb.ref('secret_sealed'),
+          previous_expires_at: rotation.previousExpiresAt.getTime(),
+          secret_hash: rotation.secretHash,
+          secret_sealed: rotation.secretSealed,
+        }))
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    if (Number(result.numUpdatedRows) === 0) {
+      throw new TrainyardError('NOT_FOUND', `access key ${id} does not exist or was revoked`, { id });
+    }
+    return this.get(id);
   }
 
   async list(page: PageRequest = {}): Promise<Page<StoredAccessKey>> {

@@ -12,6 +12,24 @@ export interface AccessKeysTable {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  expires_at: number | null;
+  previous_secret_hash: string | null;
+  previous_secret_sealed: string | null;
+  previous_expires_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  key_id: string;
+  key_name: string;
+  role: string;
+  door: string;
+  action: string;
+  target: string;
+  status: number;
+  source_ip: string;
+  request_id: string;
 }
 
 export interface InstanceTypesTable {
@@ -34,6 +52,7 @@ export interface LeasesTable {
 
 export interface Database {
   access_keys: AccessKeysTable;
+  audit_log: AuditLogTable;
   instance_types: InstanceTypesTable;
   leases: LeasesTable;
 }

@@ -4,6 +4,7 @@ import { messagingMigration } from './migrations/0002-messaging.js';
 import { datasetsMigration } from './migrations/0003-datasets.js';
 import { jobsMigration } from './migrations/0004-jobs.js';
 import { s3Migration } from './migrations/0005-s3.js';
+import { trustMigration } from './migrations/0007-trust.js';
 
 /**
  * Every migration in order. Names are stored in the database, so never rename or reorder one:
@@ -15,4 +16,5 @@ export const migrationList: Record<string, Migration> = {
   '0003-datasets': datasetsMigration,
   '0004-jobs': jobsMigration,
   '0005-s3': s3Migration,
+  '0007-trust': trustMigration,
 };

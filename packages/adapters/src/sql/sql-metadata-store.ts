@@ -1,6 +1,7 @@
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
 import { type Kysely, Migrator, sql } from 'kysely';
 import { AccessKeySqlStore } from './access-key-sql-store.js';
+import { AuditLogSqlStore } from './audit-log-sql-store.js';
 import type { Database } from './database.js';
 import { InstanceTypeSqlStore } from './instance-type-sql-store.js';
 import { JobSqlStore } from './job-sql-store.js';
@@ -11,6 +12,7 @@ import { MultipartUploadSqlStore } from './multipart-upload-sql-store.js';
 /** The MetadataStore over Kysely: the SQLite and PostgreSQL adapters differ only in their dialect. */
 export class SqlMetadataStore implements MetadataStore {
   readonly accessKeys: AccessKeySqlStore;
+  readonly auditLog: AuditLogSqlStore;
   readonly instanceTypes: InstanceTypeSqlStore;
   readonly leases: LeaseSqlStore;
   readonly multipartUploads: MultipartUploadSqlStore;
@@ -24,6 +26,7 @@ export class SqlMetadataStore implements MetadataStore {
     private readonly schema?: string,
   ) {
     this.accessKeys = new AccessKeySqlStore(db);
+    this.auditLog = new AuditLogSqlStore(db);
     this.instanceTypes = new InstanceTypeSqlStore(db);
     this.leases = new LeaseSqlStore(db);
     this.multipartUploads = new MultipartUploadSqlStore(db);

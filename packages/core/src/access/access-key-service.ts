@@ -23,7 +23,13 @@ export const anonymousAdmin: Principal = Object.freeze({
 const touchIntervalMs = 60_000;
 
 function publicView(key: StoredAccessKey): AccessKey {
-  const { secretHash: _hash, secretSealed: _sealed, ...view } = key;
+  const {
+    secretHash: _hash,
+    secretSealed: _sealed,
+    previousSecretHash: _previousHash,
+    previousSecretSealed: _previousSealed,
+    ...view
+  } = key;
   return view;
 }
 
@@ -61,33 +67,85 @@ export class AccessKeyService {
     return this.#issue('admin', 'admin', newSecret());
   }
 
-  async create(name: string, role: Role): Promise<CreatedKey> {
-    return this.#issue(name, role, newSecret());
+  /**
+   * @param options.expiresAt ISO 8601 time after which the key is refused (must be in the future)
+   * @throws INVALID_ARGUMENT for an expiry in the past; ALREADY_EXISTS for an active key's name
+   */
+  async create(
+    name: string,
+    role: Role,
+    options: { expiresAt?: string | undefined } = {},
+  ): Promise<CreatedKey> {
+    if (options.expiresAt !== undefined && !(Date.parse(options.expiresAt) > Date.now())) {
+      throw new TrainyardError('INVALID_ARGUMENT', `expiresAt: ${options.expiresAt} is not in the future`, {
+        field: 'expiresAt',
+      });
+    }
+    return this.#issue(name, role, newSecret(), options.expiresAt);
   }
 
-  async #issue(name: string, role: Role, secret: string): Promise<CreatedKey> {
+  async #issue(name: string, role: Role, secret: string, expiresAt?: string): Promise<CreatedKey> {
     const stored = await this.#store.create({
       id: newAccessKeyId(),
       name,
       role,
       secretHash: hashSecret(secret),
       secretSealed: this.#sealer.seal(secret),
+      ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt).toISOString() }),
     });
     return { ...publicView(stored), secret };
   }
 
-  /** @throws UNAUTHENTICATED for unknown or revoked secrets */
-  async authenticate(secret: string): Promise<Principal> {
-    const key = await this.#store.findBySecretHash(hashSecret(secret));
-    if (!key) throw new TrainyardError('UNAUTHENTICATED', 'the access key is not known');
+  /**
+   * A new secret for key `id`; the current one stays valid for `graceSeconds` (0: refused at once).
+   * @throws NOT_FOUND for an unknown or revoked key
+   */
+  async rotate(id: string, graceSeconds: number): Promise<CreatedKey> {
+    const secret = newSecret();
+    const stored = await this.#store.rotate(id, {
+      secretHash: hashSecret(secret),
+      secretSealed: this.#sealer.seal(secret),
+      previousExpiresAt: new Date(Date.now() + graceSeconds * 1000),
+    });
+    return { ...publicView(stored), secret };
+  }
+
+  /** Refuses revoked and expired keys, and replaced secrets past their grace. */
+  #check(key: StoredAccessKey, usedPrevious: boolean): void {
+    const now = Date.now();
     if (key.revokedAt !== null)
       throw new TrainyardError('UNAUTHENTICATED', `access key ${key.id} was revoked`);
+    if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now) {
+      throw new TrainyardError('UNAUTHENTICATED', `access key ${key.id} expired at ${key.expiresAt}`);
+    }
+    if (
+      usedPrevious &&
+      !(key.previousSecretExpiresAt !== null && Date.parse(key.previousSecretExpiresAt) > now)
+    ) {
+      throw new TrainyardError(
+        'UNAUTHENTICATED',
+        `this secret of access key ${key.id} was replaced by a rotation and its grace period is over`,
+      );
+    }
+  }
+
+  /** @throws UNAUTHENTICATED for unknown, revoked or expired secrets */
+  async authenticate(secret: string): Promise<Principal> {
+    const hash = hashSecret(secret);
+    const key = await this.#store.findBySecretHash(hash);
+    if (!key) throw new TrainyardError('UNAUTHENTICATED', 'the access key is not known');
+    this.#check(key, key.secretHash !== hash);
     await this.#touch(key.id);
     return { keyId: key.id, name: key.name, role: key.role };
   }
 
-  /** For SigV4: the principal and secret of an access key id. @throws UNAUTHENTICATED */
-  async resolveAccessKeyId(id: string): Promise<{ principal: Principal; secret: string }> {
+  /**
+   * For SigV4: the principal and the secrets of an access key id; `previousSecret` is set while a
+   * rotation's grace runs (a signature made with either is accepted). @throws UNAUTHENTICATED
+   */
+  async resolveAccessKeyId(
+    id: string,
+  ): Promise<{ principal: Principal; secret: string; previousSecret?: string }> {
     let key: StoredAccessKey;
     try {
       key = await this.#store.get(id);
@@ -97,12 +155,16 @@ export class AccessKeyService {
       }
       throw error;
     }
-    if (key.revokedAt !== null)
-      throw new TrainyardError('UNAUTHENTICATED', `access key ${key.id} was revoked`);
+    this.#check(key, false);
     await this.#touch(key.id);
+    const graceRunning =
+      key.previousSecretSealed !== null &&
+      key.previousSecretExpiresAt !== null &&
+      Date.parse(key.previousSecretExpiresAt) > Date.now();
     return {
       principal: { keyId: key.id, name: key.name, role: key.role },
       secret: this.#sealer.open(key.secretSealed),
+      ...(graceRunning ? { previousSecret: this.#sealer.open(key.previousSecretSealed as string) } : {}),
     };
   }
 

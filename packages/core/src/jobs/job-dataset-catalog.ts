@@ -6,7 +6,10 @@ import type { DatasetDelivery } from '@trainyard/contracts/datasets';
  */
 export interface JobDatasetCatalog {
   /** @throws NOT_FOUND for an unknown dataset or version */
-  resolveVersion(datasetName: string, version?: number): Promise<{ version: number; uri: string }>;
+  resolveVersion(
+    datasetName: string,
+    version?: number,
+  ): Promise<{ version: number; uri: string; target?: string | undefined }>;
   /**
    * Writes a version into `folder` as the delivery asks (data.parquet, data.csv, data.jsonl).
    * @throws NOT_FOUND, FAILED_PRECONDITION (not ready; label-first without a target)
@@ -16,7 +19,7 @@ export interface JobDatasetCatalog {
     version: number | undefined,
     delivery: DatasetDelivery,
     folder: string,
-  ): Promise<{ version: number; uri: string; bytes: number }>;
+  ): Promise<{ version: number; uri: string; bytes: number; target?: string | undefined }>;
   /** Imports the files under `uri` (an s3:// prefix) as the dataset's next version. */
   registerOutput(input: {
     datasetName: string;

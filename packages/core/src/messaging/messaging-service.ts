@@ -30,6 +30,7 @@ import type {
   Topic,
   TopicInfo,
 } from '../ports/topic.js';
+import { refusePlatformName } from './platform-names.js';
 
 export interface PageQuery {
   pageToken?: string | undefined;
@@ -53,29 +54,19 @@ export interface MessagingPorts {
 }
 
 /**
- * Topics named `trainyard.…` carry the platform's own events (`trainyard.<resource>.state-change`)
- * and queues named `trainyard-…` carry job dispatch (`trainyard-jobs-<kind>`). Callers may create such a topic (to
- * subscribe before the first event; creating is idempotent) and subscribe, but not publish to or
- * delete one, or a forged event or a vanished topic would mislead every subscriber.
+ * Topics named `trainyard.…` carry the platform's own events (`trainyard.<resource>.state-change`).
+ * Callers may create such a topic (to subscribe before the first event; creating is idempotent)
+ * and subscribe, but not publish to or delete one, or a forged event or a vanished topic would
+ * mislead every subscriber. Queues and streams named `trainyard-…` (job dispatch, topic
+ * deliveries) are written by the platform only: see {@link refusePlatformName}.
  */
 export const reservedTopicPrefix = 'trainyard.';
-export const reservedQueuePrefix = 'trainyard-';
 
 /** Pages a sorted list held in memory (topics, queues, streams are few) by its key. */
 function pageBy<T>(items: T[], key: (item: T) => string, query: PageQuery): Page<T> {
   const after = decodePageToken(query.pageToken);
   const rest = after === undefined ? items : items.filter((item) => key(item) > after);
   return toPage(rest.slice(0, query.limit + 1), query.limit, key);
-}
-
-function refuseReservedQueue(name: string, action: string): void {
-  if (name.startsWith(reservedQueuePrefix)) {
-    throw new TrainyardError(
-      'PERMISSION_DENIED',
-      `queue "${name}" is a platform job queue (names starting "${reservedQueuePrefix}" are reserved); it may be listed and inspected, not ${action}`,
-      { field: 'name' },
-    );
-  }
 }
 
 function refuseReservedTopic(name: string, action: string): void {
@@ -125,12 +116,7 @@ export class MessagingService {
     endpoint: SubscriptionEndpoint,
     options: SubscribeOptions = {},
   ): Promise<SubscriptionWithSecret> {
-    if (endpoint.kind === 'queue' && endpoint.queue.startsWith(reservedQueuePrefix)) {
-      throw invalidArgument(
-        'endpoint.queue',
-        `queue "${endpoint.queue}" is a platform job queue (names starting "${reservedQueuePrefix}" are reserved)`,
-      );
-    }
+    if (endpoint.kind === 'queue') refusePlatformName('queue', endpoint.queue, 'endpoint.queue');
     return this.#topics.subscribe(topic, endpoint, options);
   }
 
@@ -172,15 +158,15 @@ export class MessagingService {
 
   /** Creates a user queue or updates its options (idempotent). */
   async createQueue(name: string, options: QueueOptions): Promise<QueueSummary> {
-    refuseReservedQueue(name, 'created or changed');
+    refusePlatformName('queue', name, 'name');
     if (options.deadLetterQueue !== undefined)
-      refuseReservedQueue(options.deadLetterQueue, 'used as a dead-letter queue');
+      refusePlatformName('queue', options.deadLetterQueue, 'body.deadLetterQueue');
     await this.#queues.createQueue(name, options);
     return this.getQueue(name);
   }
 
   async send(queue: string, body: string, options: SendOptions = {}): Promise<{ id: string }> {
-    refuseReservedQueue(queue, 'sent to');
+    refusePlatformName('queue', queue, 'name');
     return this.#queues.send(queue, body, options);
   }
 
@@ -195,7 +181,7 @@ export class MessagingService {
     successful: { id: string; messageId: string }[];
     failed: { id: string; code: string; message: string }[];
   }> {
-    refuseReservedQueue(queue, 'sent to');
+    refusePlatformName('queue', queue, 'name');
     if (entries.length === 0 || entries.length > maxBatchMessages) {
       throw invalidArgument('body.entries', `give 1 to ${maxBatchMessages} messages, not ${entries.length}`);
     }
@@ -219,17 +205,17 @@ export class MessagingService {
   }
 
   async receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {
-    refuseReservedQueue(queue, 'received from');
+    refusePlatformName('queue', queue, 'name');
     return this.#queues.receive(queue, options);
   }
 
   async deleteMessage(queue: string, receiptHandle: string): Promise<void> {
-    refuseReservedQueue(queue, 'deleted from');
+    refusePlatformName('queue', queue, 'name');
     return this.#queues.delete(queue, receiptHandle);
   }
 
   async changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutMs: number): Promise<void> {
-    refuseReservedQueue(queue, 'changed');
+    refusePlatformName('queue', queue, 'name');
     return this.#queues.changeVisibility(queue, receiptHandle, visibilityTimeoutMs);
   }
 
@@ -239,7 +225,9 @@ export class MessagingService {
 
   /** Moves a dead-letter queue's messages back: to `toQueue`, or to the queue that dead-letters into it. */
   async redrive(deadLetterQueue: string, toQueue?: string): Promise<{ moved: number; toQueue: string }> {
-    if (toQueue !== undefined) refuseReservedQueue(toQueue, 'redriven into');
+    // Moving messages out of a platform queue drops its work; into one, forges it.
+    refusePlatformName('queue', deadLetterQueue, 'name');
+    if (toQueue !== undefined) refusePlatformName('queue', toQueue, 'body.toQueue');
     await this.#queues.describeQueue(deadLetterQueue);
     let target = toQueue;
     if (target === undefined) {
@@ -253,6 +241,7 @@ export class MessagingService {
         `no queue uses "${deadLetterQueue}" as its dead-letter queue; name one`,
       );
     }
+    refusePlatformName('queue', target, 'body.toQueue');
     return { moved: await this.#queues.redrive(deadLetterQueue, target), toQueue: target };
   }
 
@@ -264,7 +253,8 @@ export class MessagingService {
     );
   }
 
-  createStream(name: string, options: StreamOptions): Promise<StreamDescription> {
+  async createStream(name: string, options: StreamOptions): Promise<StreamDescription> {
+    refusePlatformName('stream', name, 'name');
     return this.#streams.createStream(name, options);
   }
 
@@ -272,11 +262,13 @@ export class MessagingService {
     return this.#streams.describeStream(name);
   }
 
-  deleteStream(name: string): Promise<void> {
+  async deleteStream(name: string): Promise<void> {
+    refusePlatformName('stream', name, 'name');
     return this.#streams.deleteStream(name);
   }
 
-  putRecord(stream: string, partitionKey: string, data: string): Promise<PutResult> {
+  async putRecord(stream: string, partitionKey: string, data: string): Promise<PutResult> {
+    refusePlatformName('stream', stream, 'name');
     return this.#streams.putRecord(stream, partitionKey, data);
   }
 

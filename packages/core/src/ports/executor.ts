@@ -13,6 +13,11 @@ export interface ExecutorSpec {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /**
+   * The instance's own folder (default `cwd`): a sandboxing executor makes it the only writable
+   * place and hands it to the unprivileged user the instance runs as.
+   */
+  workdir?: string | undefined;
   /** From the instance type. */
   limits: { vcpus: number; memoryMiB: number };
   /** Cores this instance may run on (from the host resource ledger); undefined = not pinned. */
@@ -49,7 +54,11 @@ export interface ExecutorInstance {
   /** Resolves when it ended, whatever the reason; never rejects. */
   readonly exited: Promise<ExecutorExit>;
   /** SIGTERM, then SIGKILL after the spec's grace; resolves once it exited. */
-  stop(): Promise<ExecutorExit>;
+  /**
+   * SIGTERM, then SIGKILL after the spec's grace (or `graceMs`, e.g. a short one when the worker
+   * shuts down and the job restarts elsewhere anyway); resolves once it exited.
+   */
+  stop(graceMs?: number): Promise<ExecutorExit>;
 }
 
 /** Starts instances: local processes now, containers or remote hosts later. */

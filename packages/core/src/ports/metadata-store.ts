@@ -6,6 +6,7 @@ import type {
 } from '@trainyard/contracts/instance-types';
 import type { Page } from '@trainyard/contracts/pagination';
 import type { Role } from '@trainyard/contracts/route';
+import type { AuditLog } from './audit-log.js';
 import type { JobStore } from './job-store.js';
 import type { MultipartUploadStore } from './multipart-upload-store.js';
 
@@ -20,6 +21,9 @@ export interface StoredAccessKey extends AccessKey {
   secretHash: string;
   /** The secret sealed under the server's master key: SigV4 verification needs the secret itself. */
   secretSealed: string;
+  /** The secret replaced by the last rotation, valid until `previousSecretExpiresAt`. */
+  previousSecretHash: string | null;
+  previousSecretSealed: string | null;
 }
 
 export interface NewAccessKey {
@@ -28,6 +32,15 @@ export interface NewAccessKey {
   role: Role;
   secretHash: string;
   secretSealed: string;
+  /** ISO 8601; absent or null: never expires. */
+  expiresAt?: string | null;
+}
+
+/** A rotation: the new secret, and until when the current one keeps working. */
+export interface KeyRotation {
+  secretHash: string;
+  secretSealed: string;
+  previousExpiresAt: Date;
 }
 
 /** Access keys. Names are unique among keys that are not revoked. */
@@ -36,7 +49,10 @@ export interface AccessKeyStore {
   create(key: NewAccessKey): Promise<StoredAccessKey>;
   /** @throws NOT_FOUND */
   get(id: string): Promise<StoredAccessKey>;
+  /** Looks up current secrets and, during a rotation's grace, previous ones. */
   findBySecretHash(secretHash: string): Promise<StoredAccessKey | undefined>;
+  /** Moves the current secret to "previous" and stores the new one. @throws NOT_FOUND */
+  rotate(id: string, rotation: KeyRotation): Promise<StoredAccessKey>;
   list(page?: PageRequest): Promise<Page<StoredAccessKey>>;
   /** @throws NOT_FOUND; revoking twice keeps the first revocation time. */
   revoke(id: string): Promise<StoredAccessKey>;
@@ -75,6 +91,7 @@ export interface LeaseStore {
 export interface MetadataStore {
   readonly kind: 'sqlite' | 'postgres';
   readonly accessKeys: AccessKeyStore;
+  readonly auditLog: AuditLog;
   readonly instanceTypes: InstanceTypeStore;
   readonly leases: LeaseStore;
   readonly multipartUploads: MultipartUploadStore;

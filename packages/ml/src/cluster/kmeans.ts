@@ -192,7 +192,8 @@ function settle(
  * K-means with SageMaker's hyperparameter names: `k` (required), `init_method` ('kmeans++' default, or
  * 'random'), `epochs` (maximum passes, default 300), `tolerance` (stop when centroids move less than this
  * fraction of the data variance, default 1e-4), `mini_batch_size` with `algorithm` 'minibatch'
- * (Sculley's per-centre learning rates) or 'lloyd' (default, full passes), `seed`.
+ * (Sculley's per-centre learning rates) or 'lloyd' (default: exact Lloyd iterations, with Elkan's bounds
+ * skipping the distances that cannot change a row's centre), `seed`.
  *
  * @example
  * const km = trainKMeans(x, { k: '8' });
@@ -218,55 +219,23 @@ export function trainKMeans(
   // Row-major float32 copy (the input's precision): half the memory traffic of float64 per pass;
   // all arithmetic is float64.
   const X = rowMajorF32(x);
-  // Tolerance is relative to the mean feature variance, as in scikit-learn.
+  // Tolerance is relative to the mean feature variance, as in scikit-learn (from the contiguous columns).
   let varSum = 0;
   for (let j = 0; j < d; j++) {
+    const c = x.column(j);
     let s = 0;
     let s2 = 0;
-    for (let i = 0; i < n; i++) s += X[i * d + j]!;
+    for (let i = 0; i < n; i++) s += c[i]!;
     const m = s / n;
-    for (let i = 0; i < n; i++) s2 += (X[i * d + j]! - m) ** 2;
+    for (let i = 0; i < n; i++) s2 += (c[i]! - m) ** 2;
     varSum += s2 / n;
   }
   const shiftTol = tol * (varSum / d);
   const C = init === 'random' ? randomInit(X, n, d, k, rng) : plusPlusInit(X, n, d, k, rng);
   const labels = new Int32Array(n);
   let it = 0;
-  if (algorithm === 'lloyd') {
-    const sums = new Float64Array(k * d);
-    const counts = new Float64Array(k);
-    const dist = new Float64Array(n);
-    for (; it < epochs; it++) {
-      sums.fill(0);
-      counts.fill(0);
-      assign(X, n, d, C, k, labels, sums, counts);
-      let shift = 0;
-      for (let c = 0; c < k; c++) {
-        if (counts[c] === 0) {
-          // Empty cluster: move it to the row farthest from its centre.
-          let far = 0;
-          for (let i = 0; i < n; i++) {
-            let s = 0;
-            for (let j = 0; j < d; j++) s += (X[i * d + j]! - C[labels[i]! * d + j]!) ** 2;
-            dist[i] = s;
-            if (s > dist[far]!) far = i;
-          }
-          for (let j = 0; j < d; j++) C[c * d + j] = X[far * d + j]!;
-          shift = Number.POSITIVE_INFINITY;
-          continue;
-        }
-        for (let j = 0; j < d; j++) {
-          const v = sums[c * d + j]! / counts[c]!;
-          shift += (v - C[c * d + j]!) ** 2;
-          C[c * d + j] = v;
-        }
-      }
-      if (shift <= shiftTol) {
-        it++;
-        break;
-      }
-    }
-  } else {
+  if (algorithm === 'lloyd') it = elkan(X, n, d, C, k, labels, epochs, shiftTol);
+  else {
     const counts = new Float64Array(k);
     const bl = new Int32Array(Math.min(batch, n));
     const bx = new Float32Array(bl.length * d);
@@ -333,8 +302,7 @@ function plusPlusInit(X: Float32Array, n: number, d: number, k: number, rng: Ran
     for (let j = 0; j < d; j++) C[c * d + j] = X[pick * d + j]!;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += (X[i * d + j]! - C[c * d + j]!) ** 2;
+      const s = sqDist(X, i * d, C, c * d, d);
       if (s < dist[i]!) dist[i] = s;
       total += dist[i]!;
     }
@@ -357,14 +325,180 @@ function rowMajorF32(x: DenseMatrix): Float32Array {
   const n = x.rows;
   const d = x.cols;
   const out = new Float32Array(n * d);
+  const cols = Array.from({ length: d }, (_, j) => x.column(j));
+  // In row blocks, so the strided writes stay in cache.
+  for (let i0 = 0; i0 < n; i0 += 1024) {
+    const i1 = Math.min(n, i0 + 1024);
+    for (let j = 0; j < d; j++) {
+      const c = cols[j]!;
+      for (let i = i0; i < i1; i++) out[i * d + j] = c[i]!;
+    }
+  }
   for (let j = 0; j < d; j++) {
-    const c = x.column(j);
+    const c = cols[j]!;
     for (let i = 0; i < n; i++) {
       const v = c[i]!;
       if (!Number.isFinite(v))
         throw new MlInputError('x', `row ${i}, column ${j} is ${v}; this algorithm needs finite values`);
-      out[i * d + j] = v;
     }
   }
   return out;
+}
+
+/**
+ * Lloyd's iterations with Elkan's bounds (2003): per row an upper bound on the distance to its centre and
+ * a lower bound on the distance to each centre, moved by how far the centres moved. A distance is
+ * computed only when the bounds (and half the distance between the two centres) cannot rule a centre out,
+ * so after the first passes most rows cost a few comparisons; the per-centre sums are updated only for
+ * rows that change centre. Same assignments as plain Lloyd up to exact ties (distances from differences,
+ * not ||x||² − 2x·c, so cancellation cannot loosen the bounds). Updates `C` and `labels`; returns the
+ * number of passes.
+ */
+function elkan(
+  X: Float32Array,
+  n: number,
+  d: number,
+  C: Float64Array,
+  k: number,
+  labels: Int32Array,
+  epochs: number,
+  shiftTol: number,
+): number {
+  const upper = new Float64Array(n);
+  const lower = new Float64Array(n * k);
+  const sums = new Float64Array(k * d);
+  const counts = new Float64Array(k);
+  const total = new Float64Array(k);
+  // Half the distance between each pair of centres, and to each centre's nearest other centre.
+  const halfCC = new Float64Array(k * k);
+  const half = new Float64Array(k);
+  const prev = new Float64Array(k * d);
+  for (let i = 0; i < n; i++) {
+    const xo = i * d;
+    const lo = i * k;
+    let best = Number.POSITIVE_INFINITY;
+    let a = 0;
+    for (let c = 0; c < k; c++) {
+      const v = Math.sqrt(sqDist(X, xo, C, c * d, d));
+      lower[lo + c] = v;
+      if (v < best) {
+        best = v;
+        a = c;
+      }
+    }
+    upper[i] = best;
+    labels[i] = a;
+    counts[a]!++;
+    const co = a * d;
+    for (let j = 0; j < d; j++) sums[co + j]! += X[xo + j]!;
+  }
+  let it = 0;
+  while (it < epochs) {
+    it++;
+    prev.set(C);
+    let shift = 0;
+    for (let c = 0; c < k; c++) {
+      const co = c * d;
+      if (counts[c] === 0) {
+        // Empty cluster: move it to the row farthest from its centre (the bounds then account for the jump).
+        let far = 0;
+        let farDist = -1;
+        for (let i = 0; i < n; i++) {
+          const dist = sqDist(X, i * d, C, labels[i]! * d, d);
+          if (dist > farDist) {
+            farDist = dist;
+            far = i;
+          }
+        }
+        for (let j = 0; j < d; j++) C[co + j] = X[far * d + j]!;
+        shift = Number.POSITIVE_INFINITY;
+      } else {
+        const cnt = counts[c]!;
+        for (let j = 0; j < d; j++) {
+          const v = sums[co + j]! / cnt;
+          shift += (v - C[co + j]!) ** 2;
+          C[co + j] = v;
+        }
+      }
+    }
+    if (shift <= shiftTol || it === epochs) break;
+    // Bounds are stored against each centre's total movement so far (lower + total, upper − total of the
+    // row's centre): moving every centre costs k additions instead of n × k bound updates.
+    for (let c = 0; c < k; c++) total[c]! += Math.sqrt(sqDist64(C, c * d, prev, c * d, d));
+    for (let c = 0; c < k; c++) {
+      let m = Number.POSITIVE_INFINITY;
+      for (let o = 0; o < k; o++) {
+        if (o === c) continue;
+        const v = 0.5 * Math.sqrt(sqDist64(C, c * d, C, o * d, d));
+        halfCC[c * k + o] = v;
+        if (v < m) m = v;
+      }
+      half[c] = m;
+    }
+    for (let i = 0; i < n; i++) {
+      const a0 = labels[i]!;
+      let a = a0;
+      let u = upper[i]! + total[a]!;
+      if (u <= half[a]!) continue;
+      const lo = i * k;
+      const xo = i * d;
+      let stale = true;
+      for (let c = 0; c < k; c++) {
+        if (c === a) continue;
+        const lc = lower[lo + c]! - total[c]!;
+        if (u <= lc || u <= halfCC[a * k + c]!) continue;
+        if (stale) {
+          u = Math.sqrt(sqDist(X, xo, C, a * d, d));
+          lower[lo + a] = u + total[a]!;
+          stale = false;
+          if (u <= lc || u <= halfCC[a * k + c]!) continue;
+        }
+        const v = Math.sqrt(sqDist(X, xo, C, c * d, d));
+        lower[lo + c] = v + total[c]!;
+        if (v < u) {
+          u = v;
+          a = c;
+        }
+      }
+      upper[i] = u - total[a]!;
+      if (a !== a0) {
+        labels[i] = a;
+        counts[a0]!--;
+        counts[a]!++;
+        const ao = a0 * d;
+        const co = a * d;
+        for (let j = 0; j < d; j++) {
+          const v = X[xo + j]!;
+          sums[ao + j]! -= v;
+          sums[co + j]! += v;
+        }
+      }
+    }
+  }
+  return it;
+}
+
+/** Squared distance from row `xo` of X to centre offset `co` (two add chains: neither waits for the other). */
+function sqDist(X: Float32Array, xo: number, C: Float64Array, co: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let j = 0;
+  for (; j + 1 < d; j += 2) {
+    const t0 = X[xo + j]! - C[co + j]!;
+    const t1 = X[xo + j + 1]! - C[co + j + 1]!;
+    s0 += t0 * t0;
+    s1 += t1 * t1;
+  }
+  if (j < d) {
+    const t = X[xo + j]! - C[co + j]!;
+    s0 += t * t;
+  }
+  return s0 + s1;
+}
+
+/** Squared distance between two float64 points (centres). */
+function sqDist64(A: Float64Array, ao: number, B: Float64Array, bo: number, d: number): number {
+  let s = 0;
+  for (let j = 0; j < d; j++) s += (A[ao + j]! - B[bo + j]!) ** 2;
+  return s;
 }

@@ -97,39 +97,29 @@ export function trainPca(x: DenseMatrix, hyperparameters: Readonly<Record<string
   const extra = r.int('extra_components', 10, { min: 0 });
   const rng = new Random(r.int('seed', 0));
   if (n < 2) throw new MlInputError('x', `needs at least 2 rows, got ${n}`);
-  const X = denseRows(x);
   const mean = new Float64Array(d);
   if (subtractMean) {
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += X[i * d + j]!;
-    for (let j = 0; j < d; j++) mean[j]! /= n;
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) X[i * d + j]! -= mean[j]!;
+    for (let j = 0; j < d; j++) {
+      const c = x.column(j);
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += c[i]!;
+      mean[j] = sum / n;
+    }
   }
-  let totalVar = 0;
-  for (let q = 0; q < X.length; q++) totalVar += X[q]! * X[q]!;
-  totalVar /= n - 1;
   let components: Float64Array;
   let variance: Float64Array;
+  let totalVar = 0;
   if (mode === 'regular') {
-    const cov = new Float64Array(d * d);
-    for (let i = 0; i < n; i++) {
-      const o = i * d;
-      for (let a = 0; a < d; a++) {
-        const xa = X[o + a]!;
-        if (xa === 0) continue;
-        for (let b = a; b < d; b++) cov[a * d + b]! += xa * X[o + b]!;
-      }
-    }
-    for (let a = 0; a < d; a++) {
-      for (let b = a; b < d; b++) {
-        const v = cov[a * d + b]! / (n - 1);
-        cov[a * d + b] = v;
-        cov[b * d + a] = v;
-      }
-    }
+    const cov = covariance(x, mean);
+    for (let a = 0; a < d; a++) totalVar += cov[a * d + a]!;
     const e = symmetricEigen(cov, d);
     components = e.vectors.slice(0, k * d);
     variance = e.values.slice(0, k);
   } else {
+    const X = denseRows(x);
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) X[i * d + j]! -= mean[j]!;
+    for (let q = 0; q < X.length; q++) totalVar += X[q]! * X[q]!;
+    totalVar /= n - 1;
     ({ components, variance } = randomized(X, n, d, k, Math.min(d, k + extra), rng));
   }
   for (let q = 0; q < k; q++) {
@@ -141,6 +131,84 @@ export function trainPca(x: DenseMatrix, hyperparameters: Readonly<Record<string
   }
   const ratio = Float64Array.from(variance, (v) => (totalVar > 0 ? v / totalVar : 0));
   return new PcaModel({ mean, components, explainedVariance: variance, explainedVarianceRatio: ratio });
+}
+
+const COV_BLOCK = 512;
+
+/**
+ * Covariance (n − 1 denominator) of the columns of `x` about `mean`: rows in blocks of COV_BLOCK centred
+ * into a column-major float64 buffer (padded to a multiple of 4 columns), then each block's products in
+ * 2 × 4 tiles of column pairs with eight running sums in registers (six loads feed eight products, where
+ * the row-by-row update reads and writes the d × d sums for every product).
+ */
+function covariance(x: DenseMatrix, mean: Float64Array): Float64Array {
+  const n = x.rows;
+  const d = x.cols;
+  const dp = (d + 3) & ~3;
+  const B = COV_BLOCK;
+  const buf = new Float64Array(dp * B);
+  const acc = new Float64Array(dp * dp);
+  const cols = Array.from({ length: d }, (_, j) => x.column(j));
+  for (let i0 = 0; i0 < n; i0 += B) {
+    const m = Math.min(B, n - i0);
+    for (let j = 0; j < d; j++) {
+      const c = cols[j]!;
+      const mu = mean[j]!;
+      const o = j * B;
+      for (let i = 0; i < m; i++) buf[o + i] = c[i0 + i]! - mu;
+    }
+    for (let a = 0; a < d; a += 2) {
+      const a0 = a * B;
+      // With d odd the second row of the last tile is a zero padding column.
+      const a1 = a0 + B;
+      for (let b = a & ~3; b < dp; b += 4) {
+        const b0 = b * B;
+        let s00 = 0;
+        let s01 = 0;
+        let s02 = 0;
+        let s03 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        let s12 = 0;
+        let s13 = 0;
+        for (let i = 0; i < m; i++) {
+          const u = buf[a0 + i]!;
+          const v = buf[a1 + i]!;
+          const w0 = buf[b0 + i]!;
+          const w1 = buf[b0 + B + i]!;
+          const w2 = buf[b0 + 2 * B + i]!;
+          const w3 = buf[b0 + 3 * B + i]!;
+          s00 += u * w0;
+          s01 += u * w1;
+          s02 += u * w2;
+          s03 += u * w3;
+          s10 += v * w0;
+          s11 += v * w1;
+          s12 += v * w2;
+          s13 += v * w3;
+        }
+        const r0 = a * dp + b;
+        const r1 = r0 + dp;
+        acc[r0]! += s00;
+        acc[r0 + 1]! += s01;
+        acc[r0 + 2]! += s02;
+        acc[r0 + 3]! += s03;
+        acc[r1]! += s10;
+        acc[r1 + 1]! += s11;
+        acc[r1 + 2]! += s12;
+        acc[r1 + 3]! += s13;
+      }
+    }
+  }
+  const cov = new Float64Array(d * d);
+  for (let a = 0; a < d; a++)
+    for (let b = a; b < d; b++) {
+      // Tiles cover b >= a rounded down to a multiple of 4, so acc[a][b] holds every (a, b) with b >= a.
+      const v = acc[a * dp + b]! / (n - 1);
+      cov[a * d + b] = v;
+      cov[b * d + a] = v;
+    }
+  return cov;
 }
 
 /** Randomized range finder: Q spans X·Ω (with power iterations); the top eigenpairs of (QᵀX)ᵀ(QᵀX) are the answer. */

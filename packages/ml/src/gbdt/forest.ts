@@ -2,6 +2,37 @@ import type { DenseMatrix } from '../data/matrix.js';
 import type { GbdtTree } from './tree.js';
 
 const BLOCK = 128;
+/** Below this many rows a batch runs on the calling thread: handing it out costs more than it saves. */
+const MIN_POOL_ROWS = 2048;
+
+/** The arrays of a `CompiledForest` the prediction kernels read. */
+export interface ForestArrays {
+  roots: Int32Array;
+  treeClass: Int32Array;
+  feat: Int32Array;
+  thr: Float32Array;
+  left: Int32Array;
+  right: Int32Array;
+  missLeft: Uint8Array;
+  value: Float64Array;
+  cDepth: Int32Array;
+  cBase: Int32Array;
+  cLeafBase: Int32Array;
+  cFeat: Int32Array;
+  cThr: Float32Array;
+  cMissLeft: Int32Array;
+  cValue: Float64Array;
+}
+
+/**
+ * Threads for batch prediction (e.g. `nodePredictPool` from `./node-workers.js`): `addMargins` cuts the
+ * rows into ranges run by `completeMargins` / `genericMargins` on every thread, and returns when all are done.
+ */
+export interface GbdtPredictPool {
+  readonly threads: number;
+  addMargins(forest: CompiledForest, x: DenseMatrix, out: Float64Array, nTrees: number): void;
+  close(): void;
+}
 /** Trees up to this depth are also laid out as complete binary trees for the batch predictor. */
 const MAX_COMPLETE_DEPTH = 10;
 
@@ -33,6 +64,8 @@ export class CompiledForest {
   private readonly cThr: Float32Array;
   private readonly cMissLeft: Int32Array;
   private readonly cValue: Float64Array;
+  private own: ForestArrays | undefined;
+  private shared: ForestArrays | undefined;
 
   constructor(
     trees: readonly GbdtTree[],
@@ -115,188 +148,58 @@ export class CompiledForest {
 
   /**
    * Adds the first `nTrees` trees' outputs to row-major margins `out[i * numOutputs + k]`
-   * (the caller initialises `out` with the base margin).
+   * (the caller initialises `out` with the base margin). With a `pool`, row ranges run on its threads
+   * (same sums: each row's trees are added in tree order whoever runs it).
    */
-  addMargins(x: DenseMatrix, out: Float64Array, nTrees = this.numTrees): void {
-    if (this.cDepth.length === this.numTrees) this.addMarginsComplete(x, out, nTrees);
-    else this.addMarginsGeneric(x, out, nTrees);
+  addMargins(x: DenseMatrix, out: Float64Array, nTrees = this.numTrees, pool?: GbdtPredictPool): void {
+    if (pool && pool.threads > 1 && x.rows >= MIN_POOL_ROWS) {
+      pool.addMargins(this, x, out, nTrees);
+      return;
+    }
+    const fn = this.complete ? completeMargins : genericMargins;
+    fn(this.arrays, x.data, x.rows, this.numFeatures, this.numOutputs, out, 0, x.rows, nTrees, this.block);
   }
 
-  /**
-   * Blocks of rows transposed to row-major float32, each tree walked for four rows at a time (four
-   * independent load chains in flight) over the complete layout; values added in tree order, so the
-   * sums equal `addRowMargins`'.
-   */
-  private addMarginsComplete(x: DenseMatrix, out: Float64Array, nTrees: number): void {
-    const n = x.rows;
-    const d = this.numFeatures;
-    const K = this.numOutputs;
-    const data = x.data;
-    const blk = this.block;
-    const { cDepth, cBase, cLeafBase, cFeat, cThr, cMissLeft, cValue, treeClass } = this;
-    for (let b0 = 0; b0 < n; b0 += BLOCK) {
-      const m = Math.min(BLOCK, n - b0);
-      let nan = 0;
-      for (let f = 0; f < d; f++) {
-        const src = f * n + b0;
-        for (let r = 0; r < m; r++) {
-          const v = data[src + r]!;
-          blk[r * d + f] = v;
-          nan |= Number.isNaN(v) as unknown as number;
-        }
-      }
-      const m4 = m & ~3;
-      if (nan === 0) {
-        // No missing value in this block: plain comparisons.
-        for (let t = 0; t < nTrees; t++) {
-          const D = cDepth[t]!;
-          const ib = cBase[t]!;
-          const lb = cLeafBase[t]! - (2 ** D - 1);
-          const k = treeClass[t]!;
-          let r = 0;
-          for (; r < m4; r += 4) {
-            const o0 = r * d;
-            const o1 = o0 + d;
-            const o2 = o1 + d;
-            const o3 = o2 + d;
-            let n0 = 0;
-            let n1 = 0;
-            let n2 = 0;
-            let n3 = 0;
-            for (let l = 0; l < D; l++) {
-              const a0 = ib + n0;
-              const a1 = ib + n1;
-              const a2 = ib + n2;
-              const a3 = ib + n3;
-              n0 = 2 * n0 + 2 - ((blk[o0 + cFeat[a0]!]! < cThr[a0]!) as unknown as number);
-              n1 = 2 * n1 + 2 - ((blk[o1 + cFeat[a1]!]! < cThr[a1]!) as unknown as number);
-              n2 = 2 * n2 + 2 - ((blk[o2 + cFeat[a2]!]! < cThr[a2]!) as unknown as number);
-              n3 = 2 * n3 + 2 - ((blk[o3 + cFeat[a3]!]! < cThr[a3]!) as unknown as number);
-            }
-            const q = (b0 + r) * K + k;
-            out[q]! += cValue[lb + n0]!;
-            out[q + K]! += cValue[lb + n1]!;
-            out[q + 2 * K]! += cValue[lb + n2]!;
-            out[q + 3 * K]! += cValue[lb + n3]!;
-          }
-          for (; r < m; r++) {
-            const o0 = r * d;
-            let n0 = 0;
-            for (let l = 0; l < D; l++) {
-              const a0 = ib + n0;
-              n0 = 2 * n0 + 2 - ((blk[o0 + cFeat[a0]!]! < cThr[a0]!) as unknown as number);
-            }
-            out[(b0 + r) * K + k]! += cValue[lb + n0]!;
-          }
-        }
-        continue;
-      }
-      for (let t = 0; t < nTrees; t++) {
-        const D = cDepth[t]!;
-        const ib = cBase[t]!;
-        const lb = cLeafBase[t]! - (2 ** D - 1);
-        const k = treeClass[t]!;
-        let r = 0;
-        for (; r < m4; r += 4) {
-          const o0 = r * d;
-          const o1 = o0 + d;
-          const o2 = o1 + d;
-          const o3 = o2 + d;
-          let n0 = 0;
-          let n1 = 0;
-          let n2 = 0;
-          let n3 = 0;
-          for (let l = 0; l < D; l++) {
-            const a0 = ib + n0;
-            const a1 = ib + n1;
-            const a2 = ib + n2;
-            const a3 = ib + n3;
-            const v0 = blk[o0 + cFeat[a0]!]!;
-            const v1 = blk[o1 + cFeat[a1]!]!;
-            const v2 = blk[o2 + cFeat[a2]!]!;
-            const v3 = blk[o3 + cFeat[a3]!]!;
-            // Left when v < threshold, or when v is missing (NaN) and the default is left.
-            n0 =
-              2 * n0 +
-              2 -
-              (((v0 < cThr[a0]!) as unknown as number) |
-                ((Number.isNaN(v0) as unknown as number) & cMissLeft[a0]!));
-            n1 =
-              2 * n1 +
-              2 -
-              (((v1 < cThr[a1]!) as unknown as number) |
-                ((Number.isNaN(v1) as unknown as number) & cMissLeft[a1]!));
-            n2 =
-              2 * n2 +
-              2 -
-              (((v2 < cThr[a2]!) as unknown as number) |
-                ((Number.isNaN(v2) as unknown as number) & cMissLeft[a2]!));
-            n3 =
-              2 * n3 +
-              2 -
-              (((v3 < cThr[a3]!) as unknown as number) |
-                ((Number.isNaN(v3) as unknown as number) & cMissLeft[a3]!));
-          }
-          const q = (b0 + r) * K + k;
-          out[q]! += cValue[lb + n0]!;
-          out[q + K]! += cValue[lb + n1]!;
-          out[q + 2 * K]! += cValue[lb + n2]!;
-          out[q + 3 * K]! += cValue[lb + n3]!;
-        }
-        for (; r < m; r++) {
-          const o0 = r * d;
-          let n0 = 0;
-          for (let l = 0; l < D; l++) {
-            const a0 = ib + n0;
-            const v0 = blk[o0 + cFeat[a0]!]!;
-            n0 =
-              2 * n0 +
-              2 -
-              (((v0 < cThr[a0]!) as unknown as number) |
-                ((Number.isNaN(v0) as unknown as number) & cMissLeft[a0]!));
-          }
-          out[(b0 + r) * K + k]! += cValue[lb + n0]!;
-        }
-      }
-    }
+  /** Whether every tree fits the complete layout (`completeMargins`), else `genericMargins`. */
+  get complete(): boolean {
+    return this.cDepth.length === this.numTrees;
   }
 
-  private addMarginsGeneric(x: DenseMatrix, out: Float64Array, nTrees: number): void {
-    const n = x.rows;
-    const d = this.numFeatures;
-    const K = this.numOutputs;
-    const data = x.data;
-    const blk = this.block;
-    const { feat, thr, left, right, missLeft, value, roots, treeClass } = this;
-    for (let b0 = 0; b0 < n; b0 += BLOCK) {
-      const m = Math.min(BLOCK, n - b0);
-      for (let f = 0; f < d; f++) {
-        const src = f * n + b0;
-        for (let r = 0; r < m; r++) blk[r * d + f] = data[src + r]!;
+  /** The typed arrays the prediction kernels read (copies in SharedArrayBuffers for a worker pool, made once). */
+  sharedArrays(): ForestArrays {
+    if (!this.shared) {
+      const own = this.arrays;
+      const copy = {} as Record<string, Int32Array | Float32Array | Float64Array | Uint8Array>;
+      for (const [key, v] of Object.entries(own)) {
+        const Ctor = v.constructor as new (b: SharedArrayBuffer) => typeof v;
+        const c = new Ctor(new SharedArrayBuffer(v.byteLength));
+        c.set(v as never);
+        copy[key] = c;
       }
-      for (let t = 0; t < nTrees; t++) {
-        const root = roots[t]!;
-        const k = treeClass[t]!;
-        for (let r = 0; r < m; r++) {
-          const ro = r * d;
-          let nd = root;
-          let f = feat[nd]!;
-          while (f >= 0) {
-            const v = blk[ro + f]!;
-            nd =
-              v < thr[nd]!
-                ? left[nd]!
-                : v >= thr[nd]!
-                  ? right[nd]!
-                  : missLeft[nd] === 1
-                    ? left[nd]!
-                    : right[nd]!;
-            f = feat[nd]!;
-          }
-          out[(b0 + r) * K + k]! += value[nd]!;
-        }
-      }
+      this.shared = copy as unknown as ForestArrays;
     }
+    return this.shared;
+  }
+
+  private get arrays(): ForestArrays {
+    this.own ??= {
+      roots: this.roots,
+      treeClass: this.treeClass,
+      feat: this.feat,
+      thr: this.thr,
+      left: this.left,
+      right: this.right,
+      missLeft: this.missLeft,
+      value: this.value,
+      cDepth: this.cDepth,
+      cBase: this.cBase,
+      cLeafBase: this.cLeafBase,
+      cFeat: this.cFeat,
+      cThr: this.cThr,
+      cMissLeft: this.cMissLeft,
+      cValue: this.cValue,
+    };
+    return this.own;
   }
 
   /** Adds all trees' outputs for one row (`row[f]`, feature order) into `out[k]`. */
@@ -328,4 +231,197 @@ function treeDepth(t: GbdtTree): number {
     else stack.push(t.left[j]!, depth + 1, t.right[j]!, depth + 1);
   }
   return max;
+}
+
+/**
+ * Blocks of rows transposed to row-major float32, each tree walked for four rows at a time (four
+ * independent load chains in flight) over the complete layout; values added in tree order, so the
+ * sums equal `addRowMargins`' whatever the row range [r0, r1). Self-contained: worker threads run it
+ * from its source text. `blk` holds a block of rows (row-major, `d` floats each).
+ */
+export function completeMargins(
+  a: ForestArrays,
+  data: Float32Array,
+  n: number,
+  d: number,
+  K: number,
+  out: Float64Array,
+  r0: number,
+  r1: number,
+  nTrees: number,
+  blk: Float32Array,
+): void {
+  const { cDepth, cBase, cLeafBase, cFeat, cThr, cMissLeft, cValue, treeClass } = a;
+  const B = blk.length / d;
+  for (let b0 = r0; b0 < r1; b0 += B) {
+    const m = Math.min(B, r1 - b0);
+    let nan = 0;
+    for (let f = 0; f < d; f++) {
+      const src = f * n + b0;
+      for (let r = 0; r < m; r++) {
+        const v = data[src + r]!;
+        blk[r * d + f] = v;
+        nan |= Number.isNaN(v) as unknown as number;
+      }
+    }
+    const m4 = m & ~3;
+    if (nan === 0) {
+      // No missing value in this block: plain comparisons.
+      for (let t = 0; t < nTrees; t++) {
+        const D = cDepth[t]!;
+        const ib = cBase[t]!;
+        const lb = cLeafBase[t]! - (2 ** D - 1);
+        const k = treeClass[t]!;
+        let r = 0;
+        for (; r < m4; r += 4) {
+          const o0 = r * d;
+          const o1 = o0 + d;
+          const o2 = o1 + d;
+          const o3 = o2 + d;
+          let n0 = 0;
+          let n1 = 0;
+          let n2 = 0;
+          let n3 = 0;
+          for (let l = 0; l < D; l++) {
+            const a0 = ib + n0;
+            const a1 = ib + n1;
+            const a2 = ib + n2;
+            const a3 = ib + n3;
+            n0 = 2 * n0 + 2 - ((blk[o0 + cFeat[a0]!]! < cThr[a0]!) as unknown as number);
+            n1 = 2 * n1 + 2 - ((blk[o1 + cFeat[a1]!]! < cThr[a1]!) as unknown as number);
+            n2 = 2 * n2 + 2 - ((blk[o2 + cFeat[a2]!]! < cThr[a2]!) as unknown as number);
+            n3 = 2 * n3 + 2 - ((blk[o3 + cFeat[a3]!]! < cThr[a3]!) as unknown as number);
+          }
+          const q = (b0 + r) * K + k;
+          out[q]! += cValue[lb + n0]!;
+          out[q + K]! += cValue[lb + n1]!;
+          out[q + 2 * K]! += cValue[lb + n2]!;
+          out[q + 3 * K]! += cValue[lb + n3]!;
+        }
+        for (; r < m; r++) {
+          const o0 = r * d;
+          let n0 = 0;
+          for (let l = 0; l < D; l++) {
+            const a0 = ib + n0;
+            n0 = 2 * n0 + 2 - ((blk[o0 + cFeat[a0]!]! < cThr[a0]!) as unknown as number);
+          }
+          out[(b0 + r) * K + k]! += cValue[lb + n0]!;
+        }
+      }
+      continue;
+    }
+    for (let t = 0; t < nTrees; t++) {
+      const D = cDepth[t]!;
+      const ib = cBase[t]!;
+      const lb = cLeafBase[t]! - (2 ** D - 1);
+      const k = treeClass[t]!;
+      let r = 0;
+      for (; r < m4; r += 4) {
+        const o0 = r * d;
+        const o1 = o0 + d;
+        const o2 = o1 + d;
+        const o3 = o2 + d;
+        let n0 = 0;
+        let n1 = 0;
+        let n2 = 0;
+        let n3 = 0;
+        for (let l = 0; l < D; l++) {
+          const a0 = ib + n0;
+          const a1 = ib + n1;
+          const a2 = ib + n2;
+          const a3 = ib + n3;
+          const v0 = blk[o0 + cFeat[a0]!]!;
+          const v1 = blk[o1 + cFeat[a1]!]!;
+          const v2 = blk[o2 + cFeat[a2]!]!;
+          const v3 = blk[o3 + cFeat[a3]!]!;
+          // Left when v < threshold, or when v is missing (NaN) and the default is left.
+          n0 =
+            2 * n0 +
+            2 -
+            (((v0 < cThr[a0]!) as unknown as number) |
+              ((Number.isNaN(v0) as unknown as number) & cMissLeft[a0]!));
+          n1 =
+            2 * n1 +
+            2 -
+            (((v1 < cThr[a1]!) as unknown as number) |
+              ((Number.isNaN(v1) as unknown as number) & cMissLeft[a1]!));
+          n2 =
+            2 * n2 +
+            2 -
+            (((v2 < cThr[a2]!) as unknown as number) |
+              ((Number.isNaN(v2) as unknown as number) & cMissLeft[a2]!));
+          n3 =
+            2 * n3 +
+            2 -
+            (((v3 < cThr[a3]!) as unknown as number) |
+              ((Number.isNaN(v3) as unknown as number) & cMissLeft[a3]!));
+        }
+        const q = (b0 + r) * K + k;
+        out[q]! += cValue[lb + n0]!;
+        out[q + K]! += cValue[lb + n1]!;
+        out[q + 2 * K]! += cValue[lb + n2]!;
+        out[q + 3 * K]! += cValue[lb + n3]!;
+      }
+      for (; r < m; r++) {
+        const o0 = r * d;
+        let n0 = 0;
+        for (let l = 0; l < D; l++) {
+          const a0 = ib + n0;
+          const v0 = blk[o0 + cFeat[a0]!]!;
+          n0 =
+            2 * n0 +
+            2 -
+            (((v0 < cThr[a0]!) as unknown as number) |
+              ((Number.isNaN(v0) as unknown as number) & cMissLeft[a0]!));
+        }
+        out[(b0 + r) * K + k]! += cValue[lb + n0]!;
+      }
+    }
+  }
+}
+
+/** As `completeMargins`, for any depth: trees walked node by node. */
+export function genericMargins(
+  a: ForestArrays,
+  data: Float32Array,
+  n: number,
+  d: number,
+  K: number,
+  out: Float64Array,
+  r0: number,
+  r1: number,
+  nTrees: number,
+  blk: Float32Array,
+): void {
+  const { feat, thr, left, right, missLeft, value, roots, treeClass } = a;
+  const B = blk.length / d;
+  for (let b0 = r0; b0 < r1; b0 += B) {
+    const m = Math.min(B, r1 - b0);
+    for (let f = 0; f < d; f++) {
+      const src = f * n + b0;
+      for (let r = 0; r < m; r++) blk[r * d + f] = data[src + r]!;
+    }
+    for (let t = 0; t < nTrees; t++) {
+      const root = roots[t]!;
+      const k = treeClass[t]!;
+      for (let r = 0; r < m; r++) {
+        const ro = r * d;
+        let nd = root;
+        let f = feat[nd]!;
+        while (f >= 0) {
+          const v = blk[ro + f]!;
+          nd =
+            v < thr[nd]!
+              ? left[nd]!
+              : v >= thr[nd]!
+                ? right[nd]!
+                : missLeft[nd] === 1
+                  ? left[nd]!
+                  : right[nd]!;
+          f = feat[nd]!;
+        }
+        out[(b0 + r) * K + k]! += value[nd]!;
+      }
+    }
+  }
 }

@@ -7,7 +7,7 @@ import { rocAuc } from '../metrics/ranking.js';
 import { rmse } from '../metrics/regression.js';
 import { trainGbdt } from './gbdt.js';
 import { GbdtModel } from './model.js';
-import { nodeWorkerFactory } from './node-workers.js';
+import { nodePredictPool, nodeWorkerFactory } from './node-workers.js';
 
 const FIX = new URL('../../fixtures/', import.meta.url);
 const json = (name: string) => JSON.parse(readFileSync(new URL(name, FIX), 'utf8'));
@@ -151,7 +151,7 @@ describe('trainGbdt behaviour', () => {
     for (let i = 0; i < test.x.rows; i++) expect(m.predictRow(test.x.row(i, row), out)[0]).toBe(p[i]);
   });
 
-  it('batch predict equals predictRow for shallow (complete layout) and deep trees, with missing values', () => {
+  it('batch predict, on one thread and through a 3-thread pool, equals predictRow for shallow (complete layout) and deep trees, with missing values', () => {
     // Tree 1: a chain of depth 12 on feature 0 (too deep for the complete layout); tree 2: depth 1 on feature 1.
     const depth = 12;
     const m = 2 * depth + 1;
@@ -195,15 +195,34 @@ describe('trainGbdt behaviour', () => {
       treeClass: [0, 0],
       trees: [chain, stump],
     };
-    const rows = Array.from({ length: 203 }, (_, i) => [
+    // Enough rows (not a multiple of the 128-row block) for the pool to cut them into ranges.
+    const rows = Array.from({ length: 5003 }, (_, i) => [
       i % 7 === 0 ? null : (i % 15) - 0.5,
       i % 5 === 0 ? null : (i % 3) / 2,
     ]);
     const x = DenseMatrix.fromRows(rows);
-    for (const model of [GbdtModel.fromJSON(json), GbdtModel.fromJSON({ ...json, trees: [stump, stump] })]) {
-      const p = model.predict(x);
-      for (let i = 0; i < rows.length; i++)
-        expect(model.predictRow(rows[i]!.map((v) => (v === null ? Number.NaN : v)))[0]).toBe(p[i]);
+    const pool = nodePredictPool(3);
+    try {
+      for (const model of [
+        GbdtModel.fromJSON(json),
+        GbdtModel.fromJSON({ ...json, trees: [stump, stump] }),
+      ]) {
+        const p = model.predict(x);
+        for (let i = 0; i < rows.length; i++)
+          expect(model.predictRow(rows[i]!.map((v) => (v === null ? Number.NaN : v)))[0]).toBe(p[i]);
+        expect(Array.from(model.predict(x, { pool }))).toEqual(Array.from(p));
+      }
+      // A trained multiclass model (complete layout, several outputs per row) on the fixture rows.
+      const multi = trainGbdt(train, { objective: 'multi:softprob', num_class: 2, num_round: 5 });
+      const big = DenseMatrix.fromColumns(
+        Array.from({ length: test.x.cols }, (_, j) => {
+          const c = test.x.column(j);
+          return Float32Array.from({ length: 50_000 }, (_, i) => c[i % c.length]!);
+        }),
+      );
+      expect(Array.from(multi.predict(big, { pool }))).toEqual(Array.from(multi.predict(big)));
+    } finally {
+      pool.close();
     }
   });
 

@@ -2,6 +2,7 @@ import { MlInputError } from '../core/errors.js';
 import type { HyperValue } from '../core/params.js';
 import { Random } from '../core/random.js';
 import { assertNoInfinity, type Dataset, validateDataset } from '../data/dataset.js';
+import { instantiateKernels, WasmArena, wasmKernelModule } from '../wasm/kernels.js';
 import { checkMaxBin, collectCuts } from './binning.js';
 import { evalMetric, higherIsBetter } from './eval-metric.js';
 import { CompiledForest } from './forest.js';
@@ -37,8 +38,26 @@ export interface GbdtTrainOptions {
    * says (browsers, or no worker support).
    */
   workerFactory?: GbdtWorkerFactory;
-  /** Called after each round with the validation scores of that round. */
-  onRound?: (round: number, scores: Record<string, number>) => void;
+  /**
+   * Called after each round with the validation scores of that round (empty without validation)
+   * and, with `evalTrain`, the training set's scores.
+   */
+  onRound?: (round: number, scores: Record<string, number>, trainScores?: Record<string, number>) => void;
+  /** Also scores the training set every round with `eval_metric` (from the margins kept anyway). */
+  evalTrain?: boolean;
+  /**
+   * Continues from a model trained on the same data with the same hyperparameters (a checkpoint):
+   * its trees are kept and training goes on from its round count up to `num_round`.
+   */
+  initialModel?: GbdtModel;
+  /** Called every `checkpointEvery` rounds (and after the last) with the model so far. */
+  onCheckpoint?: (model: GbdtModel, roundsDone: number) => void;
+  checkpointEvery?: number;
+  /**
+   * 'wasm' (default): histograms built by the WebAssembly SIMD kernels, falling back to 'js' where the
+   * runtime lacks WebAssembly SIMD or shared memory; 'js': the reference JS kernels. Same model either way.
+   */
+  kernels?: 'wasm' | 'js';
 }
 
 const MAX_HIST_BYTES = 2 ** 31;
@@ -115,7 +134,15 @@ export function trainGbdt(
   const stride = (d + 3) & ~3;
   const m0 = baseMargin(p.objective, p.baseScore);
   const f64 = (len: number) => new Float64Array(alloc(8 * len));
-  const rowBins = new Uint8Array(alloc(n * stride));
+  // The arrays the WebAssembly kernels read and write (bins, gradients, row index and scratch,
+  // histograms, margins) live in their (shared) memory.
+  const histLen = slots * stride * FEATURE_STRIDE;
+  const wasmModule = options.kernels === 'js' ? null : wasmKernelModule();
+  const scratchLen = (4 * n + 6144) * (parallel ? threads : 1);
+  const arena = wasmModule
+    ? WasmArena.create(n * stride + 16 * n + 12 * n + 8 * histLen + n * d + 8 * n * K + 4 * scratchLen, 9)
+    : null;
+  const rowBins = arena ? arena.u8(n * stride) : new Uint8Array(alloc(n * stride));
   let xData = x.data;
   if (parallel && !(xData.buffer instanceof SharedArrayBuffer)) {
     xData = new Float32Array(alloc(4 * n * d));
@@ -128,19 +155,19 @@ export function trainGbdt(
     K,
     x: xData,
     cutBuf: new Float32Array(alloc(4 * 256 * d)),
-    binScratch: new Uint32Array(alloc(16 * n * (parallel ? threads : 1))),
+    binScratch: arena ? arena.u32(scratchLen) : new Uint32Array(alloc(4 * scratchLen)),
     rowBins,
-    bins32: new Uint32Array(rowBins.buffer, 0, (n * stride) >> 2),
-    colBins: new Uint8Array(alloc(n * d)),
-    gh: f64(2 * n),
-    rowIdx: new Uint32Array(alloc(4 * n)),
-    scratchL: new Uint32Array(alloc(4 * n)),
-    scratchR: new Uint32Array(alloc(4 * n)),
-    hist: f64(slots * stride * FEATURE_STRIDE),
+    bins32: new Uint32Array(rowBins.buffer, rowBins.byteOffset, (n * stride) >> 2),
+    colBins: arena ? arena.u8(n * d) : new Uint8Array(alloc(n * d)),
+    gh: arena ? arena.f64(2 * n) : f64(2 * n),
+    rowIdx: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
+    scratchL: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
+    scratchR: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
+    hist: arena ? arena.f64(histLen) : f64(histLen),
     numBins: new Int32Array(alloc(4 * d)),
     hasMissing: new Uint8Array(alloc(d)),
     featMask: new Uint8Array(alloc(d)),
-    margin: f64(n * K).fill(m0),
+    margin: (arena ? arena.f64(n * K) : f64(n * K)).fill(m0),
     prob: f64(multi ? n * K : 0),
     y: f64(n),
     w: f64(train.weight ? n : 0),
@@ -151,7 +178,10 @@ export function trainGbdt(
     taskF: f64(4 * slots + 4 * MAX_GROUPS + 16),
     sums: f64(2 * Math.ceil(n / SUM_CHUNK)),
     res: f64(6 * (2 * slots + 2) * Math.min(threads, d)),
+    wasm: arena ? { module: wasmModule!, memory: arena.memory } : null,
+    kern: null,
   };
+  if (ws.wasm) ws.kern = instantiateKernels(ws.wasm);
   for (let i = 0; i < n; i++) ws.y[i] = train.y[i]!;
   if (train.weight) for (let i = 0; i < n; i++) ws.w[i] = train.weight[i]!;
   ws.params.set([p.lambda, p.alpha, p.minChildWeight, p.maxDeltaStep, p.scalePosWeight]);
@@ -173,6 +203,30 @@ export function trainGbdt(
     const valMargin = val ? new Float64Array(val.x.rows * K).fill(m0) : undefined;
     const trees: GbdtTree[] = [];
     const treeClass: number[] = [];
+    const initial = options.initialModel;
+    let firstRound = 0;
+    if (initial) {
+      if (initial.numFeatures !== d || initial.objective !== p.objective || initial.numOutputs !== K) {
+        throw new MlInputError(
+          'initialModel',
+          `does not match the data and hyperparameters (${initial.objective}, ${initial.numFeatures} features, ${initial.numOutputs} outputs)`,
+        );
+      }
+      trees.push(...initial.trees);
+      treeClass.push(...initial.treeClass);
+      firstRound = Math.floor(initial.trees.length / K);
+      margin.set(initial.predictMargin(x));
+      if (val && valMargin) valMargin.set(initial.predictMargin(val.x));
+    }
+    const snapshot = (upTo: number) =>
+      new GbdtModel({
+        objective: p.objective,
+        numClass: K === 1 ? p.numClass : K,
+        numFeatures: d,
+        baseScore: p.baseScore,
+        trees: trees.slice(0, upTo * K),
+        treeClass: treeClass.slice(0, upTo * K),
+      });
     const evals: Record<string, number[]> = {};
     for (const m of p.evalMetric) evals[m] = [];
     const stopMetric = p.evalMetric[p.evalMetric.length - 1]!;
@@ -182,7 +236,7 @@ export function trainGbdt(
     const residual = p.objective === 'reg:absoluteerror' ? new Float64Array(n) : undefined;
     const obj = objectiveCode(p.objective);
 
-    for (let round = 0; round < p.numRound; round++) {
+    for (let round = firstRound; round < p.numRound; round++) {
       for (let k = 0; k < K; k++) {
         const t = ws.taskI;
         t[0] = CMD_GRAD;
@@ -213,6 +267,13 @@ export function trainGbdt(
         else grower.addLeafValues(grown, k);
         if (val && valMargin) new CompiledForest([grown.tree], [k], K, d).addMargins(val.x, valMargin);
       }
+      let trainScores: Record<string, number> | undefined;
+      if (options.evalTrain) {
+        const pred = transformForEval(p, margin, n, K);
+        trainScores = {};
+        for (const met of p.evalMetric) trainScores[met] = evalMetric(met, train.y, pred, K);
+        if (!val) options.onRound?.(round, {}, trainScores);
+      }
       if (val && valMargin) {
         const pred = transformForEval(p, valMargin, val.x.rows, K);
         const scores: Record<string, number> = {};
@@ -221,13 +282,17 @@ export function trainGbdt(
           evals[met]!.push(s);
           scores[met] = s;
         }
-        options.onRound?.(round, scores);
+        options.onRound?.(round, scores, trainScores);
         const s = scores[stopMetric]!;
         if (bestScore === undefined || (higherIsBetter(stopMetric) ? s > bestScore : s < bestScore)) {
           bestScore = s;
           bestIteration = round;
         } else if (p.earlyStoppingRounds !== undefined && round - bestIteration >= p.earlyStoppingRounds)
           break;
+      }
+      const every = options.checkpointEvery ?? 0;
+      if (options.onCheckpoint && every > 0 && (round + 1) % every === 0 && round + 1 < p.numRound) {
+        options.onCheckpoint(snapshot(round + 1), round + 1);
       }
     }
     if (p.earlyStoppingRounds !== undefined && bestIteration >= 0) {

@@ -17,6 +17,8 @@
  * - binning: one feature at a time.
  */
 
+import type { WasmKernels, WasmShared } from '../wasm/kernels.js';
+
 /** Arrays shared by the calling thread and the workers (SharedArrayBuffers when workers are used). */
 export interface GbdtWorkspace {
   n: number;
@@ -27,7 +29,7 @@ export interface GbdtWorkspace {
   K: number;
   /** Column-major float32 features (binned once by CMD_BIN). */
   x: Float32Array;
-  /** 256 cut slots per feature, and 4n uint32 of sort scratch per thread, for CMD_BIN. */
+  /** 256 cut slots per feature, and 4n + 6144 uint32 of sort scratch per thread, for CMD_BIN. */
   cutBuf: Float32Array;
   binScratch: Uint32Array;
   rowBins: Uint8Array;
@@ -56,6 +58,13 @@ export interface GbdtWorkspace {
   sums: Float64Array;
   /** Split-search results, 6 doubles per (evaluated node, feature part): gain, feature, bin, missing-left, G_L, H_L. */
   res: Float64Array;
+  /**
+   * With WebAssembly kernels: the module and the memory holding rowBins, gh, rowIdx and hist (a worker
+   * instantiates its own `kern` from it); null for the JS kernels.
+   */
+  wasm: WasmShared | null;
+  /** This thread's instance of the WebAssembly kernels, or null to run the JS reference kernels. */
+  kern: WasmKernels | null;
 }
 
 export const CMD_GRAD = 1;
@@ -155,7 +164,8 @@ export function runTask(ws: GbdtWorkspace, c: number, nChunks: number, tid: numb
         ws.numBins,
         ws.hasMissing,
         ws.binScratch,
-        tid * 4 * ws.n,
+        tid * (4 * ws.n + 6144),
+        ws.kern,
       );
   } else if (cmd === CMD_TRANSPOSE) {
     const n = ws.n;
@@ -191,7 +201,14 @@ export function histJobs(
     if (t[o + 3]! >= 0) {
       const large = t[o + 3]! * slotSize;
       const k1 = f1 * 512;
-      for (let k = f0 * 512; k < k1; k++) hist[large + k]! -= hist[small + k]!;
+      const kern = ws.kern;
+      if (kern !== null)
+        kern.subtract(
+          hist.byteOffset + (large + f0 * 512) * 8,
+          hist.byteOffset + (small + f0 * 512) * 8,
+          k1 - f0 * 512,
+        );
+      else for (let k = f0 * 512; k < k1; k++) hist[large + k]! -= hist[small + k]!;
     }
     if (t[o + 4]! >= 0) evalNode(ws, t[o + 4]! * slotSize, t[o + 5]!, f0, f1, fp, fParts);
     if (t[o + 6]! >= 0) evalNode(ws, t[o + 6]! * slotSize, t[o + 7]!, f0, f1, fp, fParts);
@@ -291,7 +308,7 @@ export function gradKernel(ws: GbdtWorkspace, i0: number, i1: number): void {
 /**
  * Histogram of features [f0, f1) of rows rowIdx[start..end) (start..end when `identity` is 1) into the
  * slot at `base`. Whole 4-feature words are read with one 32-bit load; features of a word shared with
- * another feature part are read as bytes.
+ * another feature part are read as bytes. With `ws.kern`, the WebAssembly kernel does the same sums.
  */
 export function histBuild(
   ws: GbdtWorkspace,
@@ -319,8 +336,29 @@ export function histBuild(
     h1 = f1;
     t0 = f1;
   }
+  hist.fill(0, base + f0 * 512, base + f1 * 512);
+  const kern = ws.kern;
+  if (kern !== null) {
+    // Same adds in the same order as below, (g, h) as one f64x2 add per bin.
+    kern.histBuild(
+      rowBins.byteOffset,
+      stride,
+      gh.byteOffset,
+      rowIdx.byteOffset,
+      start,
+      end,
+      identity,
+      hist.byteOffset + base * 8,
+      w0,
+      w1,
+      f0,
+      h1,
+      t0,
+      f1,
+    );
+    return;
+  }
   {
-    hist.fill(0, base + f0 * 512, base + f1 * 512);
     const wb = base + w0 * 2048;
     for (let j = start; j < end; j++) {
       const i = identity === 1 ? j : rowIdx[j]!;
@@ -527,6 +565,21 @@ export function partitionKernel(ws: GbdtWorkspace, q0: number, q1: number): void
     const off = t[o + 2]! * n;
     const bin = t[o + 3]!;
     const mb = t[o + 4]!;
+    const kern = ws.kern;
+    if (kern !== null) {
+      t[o + 6] = kern.partition(
+        col.byteOffset + off,
+        rowIdx.byteOffset,
+        sL.byteOffset,
+        sR.byteOffset,
+        a,
+        b,
+        bin,
+        mb,
+        t[o + 5]!,
+      );
+      continue;
+    }
     let l = 0;
     let r = 0;
     if (t[o + 5] === 1) {
@@ -580,6 +633,23 @@ export function splitLeafKernel(ws: GbdtWorkspace, q0: number, q1: number): void
     const mb = t[o + 4]!;
     const vl = tf[2 * q]!;
     const vr = tf[2 * q + 1]!;
+    const kern = ws.kern;
+    if (kern !== null) {
+      kern.splitLeaf(
+        col.byteOffset + off,
+        rowIdx.byteOffset,
+        margin.byteOffset,
+        t[o]!,
+        b,
+        bin,
+        mb,
+        K,
+        k,
+        vl,
+        vr,
+      );
+      continue;
+    }
     for (let j = t[o]!; j < b; j++) {
       const i = rowIdx[j]!;
       const v = col[off + i]!;
@@ -677,7 +747,8 @@ export class SerialExecutor implements GbdtExecutor {
 
 /**
  * Quantile-bins feature `f` of the column-major float32 matrix `data` (n rows) into at most `maxBin`
- * (2..256) uint8 codes: the column is radix-sorted once, the cuts are read off the sorted values and the
+ * (2..256) uint8 codes: the column is radix-sorted once (by the WebAssembly kernel when `kern` is given:
+ * `scratch` then holds 4n + 6144 uint32 from `so` in its memory), the cuts are read off the sorted values and the
  * codes assigned by one walk over the same order, so no per-value binary search is needed. Writes
  * `colBins[f * n ..]`, the cuts to `cutBuf[f * 256 ..]`, `numBins[f]` and `hasMissing[f]`; `scratch`
  * holds 4n uint32 from `so`. Self-contained (worker threads run it from its source text).
@@ -693,27 +764,33 @@ export function binColumn(
   hasMissing: Uint8Array,
   scratch: Uint32Array,
   so: number,
+  kern: WasmKernels | null = null,
 ): void {
   const keys = scratch.subarray(so, so + n);
   const idx = scratch.subarray(so + n, so + 2 * n);
   const keys2 = scratch.subarray(so + 2 * n, so + 3 * n);
   const idx2 = scratch.subarray(so + 3 * n, so + 4 * n);
-  const counts = new Uint32Array(2048 * 3);
+  // With the WebAssembly kernels the radix counts follow the 4n scratch values (all in their memory).
+  const counts = kern !== null ? scratch.subarray(so + 4 * n, so + 4 * n + 6144) : new Uint32Array(2048 * 3);
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
   const col = data.subarray(f * n, (f + 1) * n);
+  // The column's bit patterns, read in place (no per-value round trip through a scratch float).
+  const colBits = new Uint32Array(data.buffer, data.byteOffset + 4 * f * n, n);
   let m = 0;
   for (let i = 0; i < n; i++) {
-    f32[0] = col[i]!;
+    const raw = colBits[i]!;
+    // NaN is excluded (exponent all ones, mantissa not zero).
+    if ((raw & 0x7fffffff) > 0x7f800000) continue;
     // -0 and +0 compare equal, so they must share a key.
-    const bits = u32[0]! === 0x80000000 ? 0 : u32[0]!;
-    // NaN is excluded; the key flip makes unsigned order equal float order.
-    if (!Number.isNaN(col[i]!)) {
-      keys[m] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
-      idx[m++] = i;
-    }
+    const bits = raw === 0x80000000 ? 0 : raw;
+    // The key flip makes unsigned order equal float order.
+    keys[m] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+    idx[m++] = i;
   }
-  radixSort(keys, idx, keys2, idx2, m, counts);
+  if (kern !== null)
+    kern.radixSort(keys.byteOffset, idx.byteOffset, keys2.byteOffset, idx2.byteOffset, m, counts.byteOffset);
+  else radixSort(keys, idx, keys2, idx2, m, counts);
   const missing = n - m;
   hasMissing[f] = missing > 0 ? 1 : 0;
   const valueBins = missing > 0 ? Math.min(maxBin, 255) : maxBin;

@@ -1,6 +1,6 @@
 import { MlInputError } from '../core/errors.js';
 import type { DenseMatrix } from '../data/matrix.js';
-import { CompiledForest } from './forest.js';
+import { CompiledForest, type GbdtPredictPool } from './forest.js';
 import { baseMargin, isMulticlass, OBJECTIVES, type ObjectiveName, transformMargins } from './objectives.js';
 import type { GbdtTree } from './tree.js';
 
@@ -15,6 +15,12 @@ export interface GbdtTrainingInfo {
 }
 
 const FORMAT_VERSION = 1;
+
+/** Batch prediction options. */
+export interface GbdtPredictOptions {
+  /** Threads to spread the rows over (`nodePredictPool(n)` from `./node-workers.js`); same results as without. */
+  pool?: GbdtPredictPool;
+}
 
 /**
  * A trained gradient-boosted tree ensemble: `numOutputs` margins per row (one per class for multiclass),
@@ -81,10 +87,10 @@ export class GbdtModel {
   }
 
   /** Raw margins, row-major `n × numOutputs`. */
-  predictMargin(x: DenseMatrix): Float64Array {
+  predictMargin(x: DenseMatrix, options: GbdtPredictOptions = {}): Float64Array {
     this.checkX(x);
     const out = new Float64Array(x.rows * this.numOutputs).fill(this.margin0);
-    this.forest.addMargins(x, out);
+    this.forest.addMargins(x, out, this.forest.numTrees, options.pool);
     return out;
   }
 
@@ -92,8 +98,8 @@ export class GbdtModel {
    * Predictions: P(y=1) for binary:logistic and reg:logistic, row-major class probabilities (`n × numClass`)
    * for multi:softprob, the class index for multi:softmax, the mean for count:poisson, else the value.
    */
-  predict(x: DenseMatrix): Float64Array {
-    const m = this.predictMargin(x);
+  predict(x: DenseMatrix, options: GbdtPredictOptions = {}): Float64Array {
+    const m = this.predictMargin(x, options);
     return transformMargins(this.objective, m, x.rows, this.numOutputs);
   }
 

@@ -1,4 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import type { DenseMatrix } from '../data/matrix.js';
+import { type CompiledForest, completeMargins, type GbdtPredictPool, genericMargins } from './forest.js';
 import {
   CMD_EXIT,
   type GbdtExecutor,
@@ -31,6 +33,8 @@ function workerSource(): string {
 const { workerData } = require('node:worker_threads');
 ${kernelSource()}
 const ws = workerData.ws;
+// Each thread has its own instance of the WebAssembly kernels over the one shared memory.
+if (ws.wasm) ws.kern = new WebAssembly.Instance(ws.wasm.module, { env: { memory: ws.wasm.memory } }).exports;
 const ctrl = workerData.ctrl;
 const tid = workerData.tid;
 let seq = 0;
@@ -88,7 +92,8 @@ class NodeWorkerExecutor implements GbdtExecutor {
     for (let t = 1; t < this.threads; t++) {
       const w = new Worker(src, {
         eval: true,
-        workerData: { ws, ctrl: this.ctrl, tid: t, errorText: this.errorText },
+        // The calling thread's kernel instance cannot be cloned; workers make their own from ws.wasm.
+        workerData: { ws: { ...ws, kern: null }, ctrl: this.ctrl, tid: t, errorText: this.errorText },
       });
       w.unref();
       this.workers.push(w);
@@ -157,3 +162,118 @@ class NodeWorkerExecutor implements GbdtExecutor {
  * const model = trainGbdt(train, { nthread: 2 }, { workerFactory: nodeWorkerFactory });
  */
 export const nodeWorkerFactory: GbdtWorkerFactory = (ws, threads) => new NodeWorkerExecutor(ws, threads);
+
+// Prediction pool control words: next chunk to claim, chunks done, failed flag.
+const P_NEXT = 0;
+const P_DONE = 1;
+const P_FAILED = 2;
+const PREDICT_BLOCK = 128;
+
+function predictWorkerSource(): string {
+  return `
+const { parentPort } = require('node:worker_threads');
+${completeMargins.toString()}
+${genericMargins.toString()}
+let blk = new Float32Array(0);
+parentPort.on('message', (m) => {
+  if (blk.length !== ${PREDICT_BLOCK} * m.d) blk = new Float32Array(${PREDICT_BLOCK} * m.d);
+  const fn = m.complete ? completeMargins : genericMargins;
+  for (;;) {
+    const c = Atomics.add(m.ctrl, ${P_NEXT}, 1);
+    if (c >= m.chunks) break;
+    try {
+      fn(m.arrays, m.data, m.n, m.d, m.K, m.out, c * m.rows, Math.min(m.n, (c + 1) * m.rows), m.nTrees, blk);
+    } catch (error) {
+      // Counted as done so the caller does not wait forever; the flag makes it throw.
+      Atomics.store(m.ctrl, ${P_FAILED}, 1);
+    }
+    Atomics.add(m.ctrl, ${P_DONE}, 1);
+    Atomics.notify(m.ctrl, ${P_DONE});
+  }
+});
+`;
+}
+
+/**
+ * Persistent worker threads for batch prediction. Each call shares the forest (copied to
+ * SharedArrayBuffers once per model), the input (copied unless already shared) and the margins with the
+ * workers by one message each, then every thread claims row ranges until none are left.
+ */
+class NodePredictPool implements GbdtPredictPool {
+  readonly threads: number;
+  private readonly workers: Worker[] = [];
+  private blk = new Float32Array(0);
+
+  constructor(threads: number) {
+    this.threads = Math.max(1, threads);
+    const src = predictWorkerSource();
+    for (let t = 1; t < this.threads; t++) {
+      const w = new Worker(src, { eval: true });
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  addMargins(forest: CompiledForest, x: DenseMatrix, out: Float64Array, nTrees: number): void {
+    const n = x.rows;
+    const d = x.cols;
+    let data = x.data;
+    if (!(data.buffer instanceof SharedArrayBuffer)) {
+      data = new Float32Array(new SharedArrayBuffer(4 * data.length));
+      data.set(x.data);
+    }
+    const shared = new Float64Array(new SharedArrayBuffer(8 * out.length));
+    shared.set(out);
+    // About 8 ranges per thread (on whole blocks): a descheduled thread delays one range, not a share.
+    const rows = Math.max(PREDICT_BLOCK, Math.ceil(n / (8 * this.threads) / PREDICT_BLOCK) * PREDICT_BLOCK);
+    const chunks = Math.ceil(n / rows);
+    const ctrl = new Int32Array(new SharedArrayBuffer(16));
+    const msg = {
+      ctrl,
+      arrays: forest.sharedArrays(),
+      complete: forest.complete,
+      data,
+      n,
+      d,
+      K: forest.numOutputs,
+      out: shared,
+      rows,
+      chunks,
+      nTrees,
+    };
+    for (const w of this.workers) w.postMessage(msg);
+    if (this.blk.length !== PREDICT_BLOCK * d) this.blk = new Float32Array(PREDICT_BLOCK * d);
+    const fn = forest.complete ? completeMargins : genericMargins;
+    for (;;) {
+      const c = Atomics.add(ctrl, P_NEXT, 1);
+      if (c >= chunks) break;
+      fn(msg.arrays, data, n, d, msg.K, shared, c * rows, Math.min(n, (c + 1) * rows), nTrees, this.blk);
+      Atomics.add(ctrl, P_DONE, 1);
+    }
+    let stalled = 0;
+    for (let done = Atomics.load(ctrl, P_DONE); done < chunks; done = Atomics.load(ctrl, P_DONE)) {
+      if (Atomics.wait(ctrl, P_DONE, done, 1000) === 'timed-out' && ++stalled >= STALL_SECONDS)
+        throw new Error(`GBDT predict worker made no progress for ${STALL_SECONDS} s`);
+    }
+    if (Atomics.load(ctrl, P_FAILED) !== 0) throw new Error('GBDT predict worker failed');
+    out.set(shared);
+  }
+
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
+}
+
+/**
+ * Node.js worker_threads pool for batch prediction on `threads` threads (the calling thread is one);
+ * reuse it across calls, `close()` it when done. Predictions equal single-threaded ones bit for bit.
+ *
+ * @example
+ * const pool = nodePredictPool(2);
+ * const p = model.predict(x, { pool });
+ * pool.close();
+ */
+export function nodePredictPool(threads: number): GbdtPredictPool {
+  return new NodePredictPool(threads);
+}

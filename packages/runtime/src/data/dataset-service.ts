@@ -19,6 +19,7 @@ import {
 } from '@trainyard/contracts/datasets';
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import type { Page } from '@trainyard/contracts/pagination';
+import { platformBucket } from '@trainyard/contracts/platform-namespace';
 import type { RecipeInput, RecipePreview } from '@trainyard/contracts/recipes';
 import { Recipe } from '@trainyard/contracts/recipes';
 import { formatBlobUri, parseBlobUri } from '@trainyard/core/blob/blob-address';
@@ -78,6 +79,14 @@ interface Produced {
   csv?: CsvReading;
 }
 
+function tampered(found: DatasetVersion, problem: string): TrainyardError {
+  return new TrainyardError(
+    'FAILED_PRECONDITION',
+    `version ${found.version} of dataset "${found.dataset}" failed its integrity check: ${problem}; restore the version's files from a backup or create a new version`,
+    { name: found.dataset, version: found.version },
+  );
+}
+
 /**
  * Datasets with immutable, numbered versions. Every version is one Parquet file in the BlobStore
  * (`s3://trainyard/datasets/<name>/v<N>/data.parquet`) with its profile, SageMaker baseline
@@ -102,7 +111,7 @@ export class DatasetService {
     this.#blobs = options.blobs;
     this.engine = options.engine;
     this.#staging = new DatasetStaging(options.blobs, options.workDir);
-    this.#bucket = options.bucket ?? 'trainyard';
+    this.#bucket = options.bucket ?? platformBucket;
   }
 
   list(page?: PageRequest): Promise<Page<Dataset>> {
@@ -428,7 +437,15 @@ export class DatasetService {
   /** A ready version's Parquet file on local disk (in place on the filesystem store). */
   async stageVersion(name: string, version: number | 'latest' = 'latest'): Promise<StagedVersion> {
     const found = await this.#readyVersion(name, version);
-    const staged = await this.#staging.stageFile(parseBlobUri(found.uri));
+    const staged = await this.#staging.stageFile(parseBlobUri(found.uri)).catch((error: unknown) => {
+      throw TrainyardError.is(error, 'NOT_FOUND') ? tampered(found, 'its data file is missing') : error;
+    });
+    try {
+      await this.#verify(found, staged.path);
+    } catch (error) {
+      await staged.release();
+      throw error;
+    }
     return { version: found, ...staged };
   }
 
@@ -467,6 +484,29 @@ export class DatasetService {
     } finally {
       await staged.release();
     }
+  }
+
+  /** Files whose hash matched, by identity and change stamp: repeated reads hash only once. */
+  readonly #verified = new Map<string, string>();
+
+  /**
+   * Versions are immutable: a data file whose size or SHA-256 differs from what was recorded at
+   * creation is refused rather than read (FAILED_PRECONDITION naming the version, never a path).
+   */
+  async #verify(found: DatasetVersion, path: string): Promise<void> {
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile()) throw tampered(found, 'its data file is missing');
+    const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+    if (this.#verified.get(path) === stamp) return;
+    if (info.size !== found.sizeBytes) {
+      throw tampered(found, `its data file has ${info.size} bytes, ${found.sizeBytes} were recorded`);
+    }
+    const { sha256 } = await hashFile(path);
+    if (`sha256:${sha256}` !== found.contentHash) {
+      throw tampered(found, "its data file's SHA-256 differs from the recorded contentHash");
+    }
+    if (this.#verified.size >= 10_000) this.#verified.clear();
+    this.#verified.set(path, stamp);
   }
 
   /** Fits and applies a recipe to the first `rows` rows of a version; stores nothing. */

@@ -30,7 +30,9 @@ export class DatasetStaging {
 
   constructor(blobs: BlobStore, workDir: string) {
     this.#blobs = blobs;
-    this.#workDir = resolve(workDir);
+    // One folder per process: a process starting on the same data folder can tell its own
+    // leftovers (a dead process's folder) from another live process's work ({@link sweepScratch}).
+    this.#workDir = join(resolve(workDir), String(process.pid));
   }
 
   /** A local copy of one blob, or the blob itself in place; call release() when done. */
@@ -99,4 +101,36 @@ export class DatasetStaging {
     }
     return paths;
   }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes scratch left by processes that ended without cleaning up (a crash, a kill, a shutdown
+ * that cut an upload off): every per-process folder under `workDir` whose process is gone, and
+ * anything else there. Run at start, before this process stages anything. Returns how many
+ * entries were removed.
+ */
+export async function sweepScratch(workDir: string): Promise<number> {
+  let entries: string[];
+  try {
+    entries = await readdir(workDir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const entry of entries) {
+    const pid = /^\d+$/.test(entry) ? Number(entry) : undefined;
+    if (pid !== undefined && pid !== process.pid && isAlive(pid)) continue;
+    await rm(join(workDir, entry), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
 }

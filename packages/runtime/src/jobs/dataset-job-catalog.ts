@@ -11,7 +11,10 @@ import type { DatasetService } from '../data/dataset-service.js';
 export class DatasetJobCatalog implements JobDatasetCatalog {
   constructor(private readonly datasets: () => Promise<DatasetService>) {}
 
-  async resolveVersion(datasetName: string, version?: number): Promise<{ version: number; uri: string }> {
+  async resolveVersion(
+    datasetName: string,
+    version?: number,
+  ): Promise<{ version: number; uri: string; target?: string | undefined }> {
     const found = await (await this.datasets()).getVersion(datasetName, version ?? 'latest');
     if (found.status !== 'ready') {
       throw new TrainyardError(
@@ -20,7 +23,7 @@ export class DatasetJobCatalog implements JobDatasetCatalog {
         { name: datasetName, version: found.version },
       );
     }
-    return { version: found.version, uri: found.uri };
+    return { version: found.version, uri: found.uri, target: found.target };
   }
 
   async deliverVersion(
@@ -28,7 +31,7 @@ export class DatasetJobCatalog implements JobDatasetCatalog {
     version: number | undefined,
     delivery: DatasetDelivery,
     folder: string,
-  ): Promise<{ version: number; uri: string; bytes: number }> {
+  ): Promise<{ version: number; uri: string; bytes: number; target?: string | undefined }> {
     const resolved = await this.resolveVersion(datasetName, version);
     const delivered = await (await this.datasets()).deliverVersion(
       datasetName,
@@ -36,7 +39,7 @@ export class DatasetJobCatalog implements JobDatasetCatalog {
       delivery,
       folder,
     );
-    return { version: resolved.version, uri: resolved.uri, bytes: delivered.bytes };
+    return { version: resolved.version, uri: resolved.uri, bytes: delivered.bytes, target: resolved.target };
   }
 
   async registerOutput(input: {

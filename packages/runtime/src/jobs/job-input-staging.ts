@@ -23,8 +23,8 @@ export interface StagedInput {
   uri: string;
   objects: number;
   bytes: number;
-  /** For a dataset input: the version read, for the lineage of what the job writes. */
-  dataset?: { datasetName: string; version: number };
+  /** For a dataset input: the version read (for the lineage of what the job writes) and its target column. */
+  dataset?: { datasetName: string; version: number; target?: string | undefined };
 }
 
 /**
@@ -56,7 +56,7 @@ export class JobInputStager {
         uri: delivered.uri,
         objects: 1,
         bytes: delivered.bytes,
-        dataset: { datasetName: source.datasetName, version: delivered.version },
+        dataset: { datasetName: source.datasetName, version: delivered.version, target: delivered.target },
       };
     }
     const resolved = await this.datasets.resolveVersion(source.datasetName, source.version);
@@ -64,7 +64,7 @@ export class JobInputStager {
     return {
       uri: resolved.uri,
       ...copied,
-      dataset: { datasetName: source.datasetName, version: resolved.version },
+      dataset: { datasetName: source.datasetName, version: resolved.version, target: resolved.target },
     };
   }
 

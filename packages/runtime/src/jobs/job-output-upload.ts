@@ -1,9 +1,13 @@
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { formatBlobUri, parseBlobUri } from '@trainyard/core/blob/blob-address';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 
+/**
+ * Regular files under `dir`, depth first. Symlinks (to files or folders) are never followed: a
+ * job could point one at the master key or /etc/shadow, and this upload runs as the server.
+ */
 async function* filesUnder(dir: string): AsyncGenerator<string> {
   let entries: import('node:fs').Dirent[];
   try {
@@ -43,8 +47,22 @@ export async function uploadJobOutput(
   for await (const file of filesUnder(source)) {
     signal.throwIfAborted();
     const key = prefix + relative(source, file).split(sep).join('/');
-    const size = (await stat(file)).size;
-    await blobs.put({ bucket: address.bucket, key }, createReadStream(file));
+    // O_NOFOLLOW: a file swapped for a symlink after the listing (by a process the job left behind)
+    // fails to open instead of being read through the link.
+    let handle: FileHandle;
+    try {
+      handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ELOOP') continue;
+      throw error;
+    }
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      await handle.close();
+      continue;
+    }
+    const size = info.size;
+    await blobs.put({ bucket: address.bucket, key }, handle.createReadStream());
     objects++;
     bytes += size;
   }

@@ -108,6 +108,33 @@ describe('runJobProcess', () => {
     expect(result.peakRssBytes).toBeGreaterThan(160 * 1024 * 1024);
   });
 
+  it('ends when its process exits even if a process that left the group still holds its output open', async () => {
+    const pidFile = join(dir, 'escaped.pid');
+    const path = script(
+      'escape.mjs',
+      `import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+// A new session (setsid) with our stdout: the group kill at exit does not reach it.
+const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: ['ignore', 'inherit', 'inherit'] });
+writeFileSync(${JSON.stringify(pidFile)}, String(child.pid));
+child.unref();
+console.log('leaving');
+`,
+    );
+    const started = Date.now();
+    const { lines, done } = run(path);
+    const result = await done;
+    const escaped = Number(readFileSync(pidFile, 'utf8'));
+    try {
+      expect(result.exitCode).toBe(0);
+      expect(lines).toContain('stdout:leaving');
+      // Without the drain limit this waits as long as the escaped process lives (here: forever).
+      expect(Date.now() - started).toBeLessThan(6_000);
+    } finally {
+      if (isRunning(escaped)) process.kill(escaped, 'SIGKILL');
+    }
+  });
+
   it('reports a command that cannot start', async () => {
     const result = await runJobProcess({
       command: join(dir, 'no-such-binary'),

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { processTreeRssBytes } from './process-tree-memory.js';
+import { processTreePids, processTreeRssBytes } from './process-tree-memory.js';
 
 /** CPU and memory a job process may use, from its instance type. */
 export interface JobProcessLimits {
@@ -27,12 +27,27 @@ export interface RunJobProcessOptions {
   cpus?: readonly number[] | undefined;
   /** Aborting ends the process: SIGTERM to its process group, SIGKILL after `graceMs`. */
   signal?: AbortSignal;
-  /** ms between SIGTERM and SIGKILL. */
-  graceMs: number;
+  /** ms between SIGTERM and SIGKILL; read when the abort comes, so a stop may shorten it. */
+  graceMs: number | (() => number);
   /** ms between memory samples of the process tree. Default 200. */
   memorySampleMs?: number;
   /** Called with the process id (= its process group id) once it started. */
   onSpawn?: (pid: number) => void;
+  /**
+   * Wraps the resolved command in the job sandbox (bubblewrap) and/or names the user it runs as;
+   * the memory watchdog and process-group signals apply to the wrapped process unchanged.
+   */
+  isolate?: ((file: string, args: string[]) => IsolatedCommand) | undefined;
+  /** What `isolate` enforces, for the job log. */
+  isolation?: string | undefined;
+}
+
+/** A command as the isolation runs it. */
+export interface IsolatedCommand {
+  file: string;
+  args: string[];
+  uid?: number | undefined;
+  gid?: number | undefined;
 }
 
 export interface JobProcessResult {
@@ -53,6 +68,8 @@ export interface JobProcessResult {
 }
 
 const maxLineChars = 16 * 1024;
+/** How long output may still arrive after the job's process exited, ms. */
+const pipeDrainMs = 2000;
 
 function resolveCommand(command: string, memoryMiB: number): { file: string; prefixArgs: string[] } {
   const name = basename(command);
@@ -108,14 +125,19 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
       ? options.cpus.join(',')
       : undefined;
   const limitBytes = options.limits.memoryMiB * 1024 * 1024;
+  const isolated: IsolatedCommand = options.isolate
+    ? options.isolate(file, [...prefixArgs, ...options.args])
+    : { file, args: [...prefixArgs, ...options.args] };
+  // taskset outside the sandbox: the affinity it sets is inherited by everything inside.
   const [spawnFile, spawnArgs] = cpus
-    ? ['/usr/bin/taskset', ['-c', cpus, file, ...prefixArgs, ...options.args]]
-    : [file, [...prefixArgs, ...options.args]];
+    ? ['/usr/bin/taskset', ['-c', cpus, isolated.file, ...isolated.args]]
+    : [isolated.file, isolated.args];
   const enforcement = [
     `memory ${options.limits.memoryMiB} MiB (process-tree RSS watchdog${prefixArgs.length ? `, ${prefixArgs[0]}` : ''})`,
     cpus
       ? `CPUs ${cpus} (taskset)`
       : `CPUs not pinned (${Math.ceil(options.limits.vcpus)} vCPUs take the whole machine's ${availableParallelism()}, or no taskset)`,
+    ...(options.isolation ? [options.isolation] : []),
   ].join('; ');
 
   return new Promise<JobProcessResult>((resolve) => {
@@ -134,6 +156,8 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
       env: options.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(isolated.uid === undefined ? {} : { uid: isolated.uid }),
+      ...(isolated.gid === undefined ? {} : { gid: isolated.gid }),
     });
     const pid = child.pid;
     if (pid !== undefined) options.onSpawn?.(pid);
@@ -171,14 +195,32 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
         });
     }, options.memorySampleMs ?? 200);
 
+    const terminate = () => {
+      // A sandbox's outer process (bubblewrap) would die of SIGTERM and take the job down at once,
+      // before its grace: the job's own processes get SIGTERM, the wrapper waits for them.
+      if (!options.isolate || pid === undefined) return killGroup('SIGTERM');
+      void processTreePids(pid).then((pids) => {
+        for (const member of pids) {
+          if (member === pid) continue;
+          try {
+            process.kill(member, 'SIGTERM');
+          } catch {
+            // Ended meanwhile.
+          }
+        }
+      });
+    };
     const onAbort = () => {
       if (result.endedBy !== undefined) return;
       result.endedBy = 'abort';
-      killGroup('SIGTERM');
-      graceTimer = setTimeout(() => {
-        result.killedAfterGrace = true;
-        killGroup('SIGKILL');
-      }, options.graceMs);
+      terminate();
+      graceTimer = setTimeout(
+        () => {
+          result.killedAfterGrace = true;
+          killGroup('SIGKILL');
+        },
+        typeof options.graceMs === 'function' ? options.graceMs() : options.graceMs,
+      );
     };
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -186,11 +228,19 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
     child.once('error', (error) => {
       result.spawnError = error.message;
     });
+    let pipesTimer: NodeJS.Timeout | undefined;
     child.once('exit', () => {
       // The leader is gone; like a container, nothing it left running in its group survives it.
       killGroup('SIGKILL');
+      // A process that left the group (setsid) may still hold stdout/stderr open, and 'close'
+      // would wait for it forever, holding the worker's slot: stop listening after a moment.
+      pipesTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, pipeDrainMs);
     });
     child.once('close', (code, signal) => {
+      if (pipesTimer) clearTimeout(pipesTimer);
       clearInterval(sampler);
       if (graceTimer) clearTimeout(graceTimer);
       options.signal?.removeEventListener('abort', onAbort);

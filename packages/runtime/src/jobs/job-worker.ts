@@ -19,6 +19,9 @@ import type { JobAbortReason, JobKindRunner, JobRunContext, JobRunOutcome } from
 import { JobLogWriter } from './job-log-writer.js';
 import { LocalProcessExecutor } from './local-process-executor.js';
 
+/** SIGTERM-to-SIGKILL grace of a job process when its worker shuts down, ms. */
+const shutdownStopGraceMs = 2000;
+
 /** The pino-compatible subset the worker logs through. */
 export interface WorkerLog {
   info(obj: object, msg: string): void;
@@ -553,6 +556,7 @@ export class JobWorker {
           args: command.args,
           env: { ...baseEnv(workdir), ...command.env },
           cwd: command.cwd,
+          workdir,
           limits: { vcpus: instanceType.vcpus, memoryMiB: instanceType.memoryMiB },
           cpus: attempt.allocation.cpus,
           stopGraceMs: this.#options.stopGraceMs,
@@ -564,7 +568,10 @@ export class JobWorker {
         await instance.ready;
         if (instance.pid !== undefined)
           await writeFile(attempt.pgidFile, String(instance.pid)).catch(() => {});
-        const stop = () => void instance.stop();
+        // On shutdown the job starts again from the beginning on another worker: a long grace would
+        // only hold it back, so the process gets a short one.
+        const stop = () =>
+          void instance.stop(controller.signal.reason === 'shutdown' ? shutdownStopGraceMs : undefined);
         if (controller.signal.aborted) stop();
         else controller.signal.addEventListener('abort', stop, { once: true });
         const result = await instance.exited;

@@ -1,9 +1,15 @@
 import type { Executor, ExecutorExit, ExecutorInstance, ExecutorSpec } from '@trainyard/core/ports/executor';
 import { runJobProcess } from './job-process.js';
+import { handOverWorkdir, type JobIsolation, sandboxedCommand } from './job-sandbox.js';
 
 export interface LocalProcessExecutorOptions {
   /** ms between memory samples of a process tree. Default 200. */
   memorySampleMs?: number;
+  /**
+   * How instances are kept from the server's files ({@link prepareJobIsolation}); absent, they run
+   * as the server's user with the host's view (tests of the executor itself only).
+   */
+  isolation?: JobIsolation | undefined;
 }
 
 /**
@@ -21,7 +27,17 @@ export class LocalProcessExecutor implements Executor {
     const ready = new Promise<void>((resolve) => {
       markReady = resolve;
     });
+    let grace = spec.stopGraceMs;
+    const isolation = this.options.isolation;
+    const workdir = spec.workdir ?? spec.cwd;
+    if (isolation) handOverWorkdir(isolation, workdir);
     const exited: Promise<ExecutorExit> = runJobProcess({
+      ...(isolation
+        ? {
+            isolate: (file: string, args: string[]) => sandboxedCommand(isolation, workdir, file, args),
+            isolation: `isolation ${isolation.mode}${isolation.user ? ` as ${isolation.user.name}` : ''}`,
+          }
+        : {}),
       command: spec.command,
       args: spec.args,
       env: spec.env,
@@ -30,7 +46,7 @@ export class LocalProcessExecutor implements Executor {
       cpus: spec.cpus,
       onLine: (stream, text, at) => spec.onLine?.({ stream, text, at }),
       signal: controller.signal,
-      graceMs: spec.stopGraceMs,
+      graceMs: () => grace,
       ...(this.options.memorySampleMs ? { memorySampleMs: this.options.memorySampleMs } : {}),
       onSpawn: (id) => {
         pid = id;
@@ -47,7 +63,8 @@ export class LocalProcessExecutor implements Executor {
       },
       ready,
       exited,
-      stop: () => {
+      stop: (graceMs?: number) => {
+        if (graceMs !== undefined) grace = Math.min(grace, graceMs);
         controller.abort();
         return exited;
       },

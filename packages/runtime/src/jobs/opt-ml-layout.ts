@@ -56,6 +56,10 @@ export interface TrainingLayoutSpec {
   gpus: number;
   /** Passed to the script as arguments; also in SM_USER_ARGS. */
   userArgs?: string[];
+  /** This instance's host name; default `algo-1`. */
+  currentHost?: string;
+  /** Every host of the job (`algo-1` … `algo-N`); default `[currentHost]`. */
+  hosts?: string[];
 }
 
 export interface TrainingLayout {
@@ -111,14 +115,14 @@ export async function prepareTrainingLayout(root: string, spec: TrainingLayoutSp
     if (channel.contentType !== undefined) entry.ContentType = channel.contentType;
     inputDataConfig[channel.name] = entry;
   }
+  const currentHost = spec.currentHost ?? 'algo-1';
+  const hosts = spec.hosts ?? [currentHost];
   const resourceConfig = {
-    current_host: 'algo-1',
-    hosts: ['algo-1'],
+    current_host: currentHost,
+    hosts,
     current_instance_type: spec.instanceType,
     current_group_name: 'homogeneousCluster',
-    instance_groups: [
-      { instance_group_name: 'homogeneousCluster', instance_type: spec.instanceType, hosts: ['algo-1'] },
-    ],
+    instance_groups: [{ instance_group_name: 'homogeneousCluster', instance_type: spec.instanceType, hosts }],
     network_interface_name: 'lo',
   };
   await writeFile(join(configDir, 'hyperparameters.json'), JSON.stringify(spec.hyperParameters));
@@ -141,8 +145,8 @@ export async function prepareTrainingLayout(root: string, spec: TrainingLayoutSp
     SM_HPS: JSON.stringify(spec.hyperParameters),
     SM_NUM_CPUS: String(Math.max(1, Math.floor(spec.vcpus))),
     SM_NUM_GPUS: String(spec.gpus),
-    SM_CURRENT_HOST: 'algo-1',
-    SM_HOSTS: JSON.stringify(['algo-1']),
+    SM_CURRENT_HOST: currentHost,
+    SM_HOSTS: JSON.stringify(hosts),
     SM_CURRENT_INSTANCE_TYPE: spec.instanceType,
     SM_NETWORK_INTERFACE_NAME: 'lo',
     SM_LOG_LEVEL: '20',
@@ -163,8 +167,8 @@ export async function prepareTrainingLayout(root: string, spec: TrainingLayoutSp
     output_data_dir: outputDataDir,
     input_dir: inputDir,
     input_config_dir: configDir,
-    current_host: 'algo-1',
-    hosts: ['algo-1'],
+    current_host: currentHost,
+    hosts,
     num_cpus: Number(env.SM_NUM_CPUS),
     num_gpus: spec.gpus,
     module_dir: codeDir,

@@ -24,17 +24,12 @@ function parseStat(text: string): ProcStat | undefined {
   return { pid, ppid, pgrp, rssBytes: rssPages * pageBytes };
 }
 
-/**
- * Resident memory (bytes) of a process tree from /proc: the root, its descendants, and anything
- * left in its process group (children re-parented after their parent died). Linux only; returns 0
- * when /proc is unavailable or the tree is gone.
- */
-export async function processTreeRssBytes(rootPid: number): Promise<number> {
+async function treeMembers(rootPid: number): Promise<ProcStat[]> {
   let entries: string[];
   try {
     entries = await readdir('/proc');
   } catch {
-    return 0;
+    return [];
   }
   const stats: ProcStat[] = [];
   await Promise.all(
@@ -66,7 +61,21 @@ export async function processTreeRssBytes(rootPid: number): Promise<number> {
       }
     }
   }
+  return [...members.values()];
+}
+
+/**
+ * Resident memory (bytes) of a process tree from /proc: the root, its descendants, and anything
+ * left in its process group (children re-parented after their parent died). Linux only; returns 0
+ * when /proc is unavailable or the tree is gone.
+ */
+export async function processTreeRssBytes(rootPid: number): Promise<number> {
   let total = 0;
-  for (const s of members.values()) total += s.rssBytes;
+  for (const s of await treeMembers(rootPid)) total += s.rssBytes;
   return total;
+}
+
+/** Process ids of the same tree as {@link processTreeRssBytes}, the root included. */
+export async function processTreePids(rootPid: number): Promise<number[]> {
+  return (await treeMembers(rootPid)).map((s) => s.pid);
 }

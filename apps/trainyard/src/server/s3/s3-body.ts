@@ -8,6 +8,7 @@ import {
   streamingUnsignedPayloadTrailer,
   unsignedPayload,
 } from '@trainyard/core/access/sigv4';
+import { cutByShutdown } from '../shutdown-cut.js';
 import { AwsChunkedDecoder, type ChunkSigning } from './aws-chunked-decoder.js';
 import { S3Error } from './s3-error.js';
 
@@ -22,6 +23,8 @@ export interface BodyOptions {
   headers: IncomingMessage['headers'];
   /** Largest decoded body accepted, bytes. */
   maxBytes: number;
+  /** The server's shutdown: an upload still streaming then fails with 503 and stores nothing. */
+  shutdown?: AbortSignal | undefined;
 }
 
 /** Checksums a client may send as `x-amz-checksum-<algorithm>` (header or trailer), base64. */
@@ -173,6 +176,13 @@ export function verifiedBody(raw: IncomingMessage, options: BodyOptions): Transf
   const verifier = new BodyVerifier(options, decoder);
   const fail = (error: Error) => verifier.destroy(error);
   raw.on('error', fail);
+  const cut = () => {
+    raw.unpipe();
+    fail(new S3Error('ServiceUnavailable', 503, `Please reduce your request rate. (${cutByShutdown})`));
+  };
+  if (options.shutdown?.aborted) queueMicrotask(cut);
+  else options.shutdown?.addEventListener('abort', cut, { once: true });
+  verifier.once('close', () => options.shutdown?.removeEventListener('abort', cut));
   raw.on('close', () => {
     if (!raw.complete) fail(new S3Error('IncompleteBody', 400, 'The client closed the connection mid-body.'));
   });

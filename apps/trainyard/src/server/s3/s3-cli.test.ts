@@ -55,25 +55,31 @@ describe('S3 door with the aws CLI and boto3', () => {
 
   const aws = (...args: string[]) => run(awsCli, ['--endpoint-url', t.baseUrl, ...args], { env, cwd: work });
 
-  it.skipIf(!hasAwsCli)('runs aws s3 mb, cp up and down (multipart), ls and rm', async () => {
-    await aws('s3', 'mb', 's3://cli-bucket');
-    await aws('s3', 'cp', join(work, 'train.bin'), 's3://cli-bucket/data/train.bin');
-    const head = await t.platform.blobs.head({ bucket: 'cli-bucket', key: 'data/train.bin' });
-    expect(head.size).toBe(big.length);
-    expect(head.etag).toMatch(/-3$/); // 8 + 8 + 4 MiB parts
-    const listing = await aws('s3', 'ls', 's3://cli-bucket/data/');
-    expect(listing.stdout).toMatch(new RegExp(`${big.length}\\s+train\\.bin`));
-    expect((await aws('s3', 'ls')).stdout).toContain('cli-bucket');
-    await aws('s3', 'cp', 's3://cli-bucket/data/train.bin', join(work, 'back.bin'));
-    expect(md5(readFileSync(join(work, 'back.bin')))).toBe(md5(big));
-    await aws('s3', 'rm', 's3://cli-bucket/data/train.bin');
-    expect((await t.platform.blobs.list('cli-bucket')).items).toEqual([]);
-    await aws('s3', 'rb', 's3://cli-bucket');
-    await expect(t.platform.blobs.headBucket('cli-bucket')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-  });
+  it.skipIf(!hasAwsCli)(
+    'runs aws s3 mb, cp up and down (multipart), ls and rm',
+    async () => {
+      await aws('s3', 'mb', 's3://cli-bucket');
+      await aws('s3', 'cp', join(work, 'train.bin'), 's3://cli-bucket/data/train.bin');
+      const head = await t.platform.blobs.head({ bucket: 'cli-bucket', key: 'data/train.bin' });
+      expect(head.size).toBe(big.length);
+      expect(head.etag).toMatch(/-3$/); // 8 + 8 + 4 MiB parts
+      const listing = await aws('s3', 'ls', 's3://cli-bucket/data/');
+      expect(listing.stdout).toMatch(new RegExp(`${big.length}\\s+train\\.bin`));
+      expect((await aws('s3', 'ls')).stdout).toContain('cli-bucket');
+      await aws('s3', 'cp', 's3://cli-bucket/data/train.bin', join(work, 'back.bin'));
+      expect(md5(readFileSync(join(work, 'back.bin')))).toBe(md5(big));
+      await aws('s3', 'rm', 's3://cli-bucket/data/train.bin');
+      expect((await t.platform.blobs.list('cli-bucket')).items).toEqual([]);
+      await aws('s3', 'rb', 's3://cli-bucket');
+      await expect(t.platform.blobs.headBucket('cli-bucket')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    },
+    120_000,
+  );
 
-  it.skipIf(!hasBoto3)('serves boto3 upload_file and download_file', async () => {
-    const script = `
+  it.skipIf(!hasBoto3)(
+    'serves boto3 upload_file and download_file',
+    async () => {
+      const script = `
 import os, boto3
 s3 = boto3.client('s3', endpoint_url=os.environ['ENDPOINT'])
 s3.create_bucket(Bucket='boto-bucket')
@@ -81,8 +87,10 @@ s3.upload_file('train.bin', 'boto-bucket', 'in/train.bin')
 s3.download_file('boto-bucket', 'in/train.bin', 'boto-back.bin')
 print(s3.head_object(Bucket='boto-bucket', Key='in/train.bin')['ETag'])
 `;
-    const { stdout } = await run(python, ['-c', script], { env, cwd: work });
-    expect(stdout.trim()).toMatch(/^"[0-9a-f]{32}-\d+"$/);
-    expect(md5(readFileSync(join(work, 'boto-back.bin')))).toBe(md5(big));
-  });
+      const { stdout } = await run(python, ['-c', script], { env, cwd: work });
+      expect(stdout.trim()).toMatch(/^"[0-9a-f]{32}-\d+"$/);
+      expect(md5(readFileSync(join(work, 'boto-back.bin')))).toBe(md5(big));
+    },
+    120_000,
+  );
 });

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { TrainyardError } from '@trainyard/contracts/errors';
+import { platformBucket } from '@trainyard/contracts/platform-namespace';
 import { roleMayAccess } from '@trainyard/contracts/route';
 import { anonymousAdmin, type Principal } from '@trainyard/core/access/access-key-service';
 import { hasSigV2Query, parseSigV2Query, verifySigV2 } from '@trainyard/core/access/sigv2';
@@ -13,6 +14,7 @@ import {
 } from '@trainyard/core/access/sigv4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DoorServices, DoorSettings } from '../door-services.js';
+import { redactServerPaths } from '../server-paths.js';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
 import { S3Error, s3ErrorOf } from './s3-error.js';
 import { S3Operations } from './s3-operations.js';
@@ -111,13 +113,14 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
   const { services } = options;
   const operations = new S3Operations(services.blobs, services.multipartUploads);
   const bases = virtualHostBases(services.settings);
+  const { serverPaths } = services.settings;
 
   app.addHook('onRequest', async (request, reply) => {
     let addressed: Addressed | undefined;
     try {
       addressed = addressOf(request, bases);
     } catch (error) {
-      return sendError(request, reply, error, request.url);
+      return sendError(request, reply, error, request.url, serverPaths);
     }
     if (!addressed) return;
     const resource = addressed.path;
@@ -126,7 +129,7 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
       const response = await operations.handle(s3Request);
       return send(reply, response);
     } catch (error) {
-      return sendError(request, reply, error, resource);
+      return sendError(request, reply, error, resource, serverPaths);
     }
   });
 }
@@ -189,10 +192,19 @@ async function authenticate(
       }
       throw error;
     });
-    const verified = verifySigV4(sigRequest, claim, resolved.secret, {
-      service: 's3',
-      payloadHash: contentSha256 ?? unsignedPayload,
-    });
+    const verifyWith = (secret: string) =>
+      verifySigV4(sigRequest, claim, secret, {
+        service: 's3',
+        payloadHash: contentSha256 ?? unsignedPayload,
+      });
+    let verified: ReturnType<typeof verifySigV4>;
+    try {
+      verified = verifyWith(resolved.secret);
+    } catch (error) {
+      // During a rotation's grace period a client may still sign with the replaced secret.
+      if (resolved.previousSecret === undefined || !TrainyardError.is(error, 'UNAUTHENTICATED')) throw error;
+      verified = verifyWith(resolved.previousSecret);
+    }
     principal = resolved.principal;
     signing = { ...verified, amzDate: claim.amzDate, scope: claim.scope };
   }
@@ -236,6 +248,8 @@ function s3RequestOf(
 ): S3Request {
   const raw = request.raw;
   const method = raw.method ?? 'GET';
+  request.principal = principal;
+  request.audit = { door: 's3', action: `${method} ${addressed.key === undefined ? 'bucket' : 'object'}` };
   const access = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
   if (!roleMayAccess(principal.role, access)) {
     throw new S3Error(
@@ -244,6 +258,13 @@ function s3RequestOf(
       principal.role === 'invoker'
         ? `Access Denied: key ${principal.keyId} has role "invoker", which may not use S3`
         : `Access Denied: key ${principal.keyId} has role "${principal.role}", which may only read`,
+    );
+  }
+  if (access === 'write' && addressed.bucket === platformBucket) {
+    throw new S3Error(
+      'AccessDenied',
+      403,
+      `Access Denied: bucket "${platformBucket}" holds the platform's dataset versions, fitted recipes and job outputs and is read-only through S3; write to a bucket of your own`,
     );
   }
   const protocol = (request.headers['x-forwarded-proto'] as string | undefined) ?? 'http';
@@ -258,6 +279,7 @@ function s3RequestOf(
     contentSha256,
     signing,
     origin: `${protocol}://${request.headers.host ?? 'localhost'}`,
+    shutdown: request.server.shutdownSignal,
   };
 }
 
@@ -272,6 +294,7 @@ function sendError(
   reply: FastifyReply,
   error: unknown,
   resource: string,
+  serverPaths: readonly string[],
 ): FastifyReply {
   let s3 = s3ErrorOf(error);
   if (!s3) {
@@ -289,5 +312,5 @@ function sendError(
   }
   reply.code(s3.status).header('x-amz-request-id', request.id);
   if (request.method === 'HEAD') return reply.send('');
-  return reply.type('application/xml').send(s3.toXml(resource, request.id));
+  return reply.type('application/xml').send(redactServerPaths(s3.toXml(resource, request.id), serverPaths));
 }

@@ -19,6 +19,8 @@ export interface S3Request {
   signing: ChunkSigning | undefined;
   /** `http://host` as the client addressed it, for Location values. */
   origin: string;
+  /** Aborts when the server shuts down: bodies still streaming fail with 503. */
+  shutdown?: AbortSignal | undefined;
 }
 
 export interface S3Response {

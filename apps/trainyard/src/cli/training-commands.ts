@@ -1,0 +1,328 @@
+import { readFileSync } from 'node:fs';
+import { TrainyardError } from '@trainyard/contracts/errors';
+import type {
+  CreateTrainingJobInput,
+  EvaluationReport,
+  TrainingJob,
+} from '@trainyard/contracts/training-jobs';
+import type { TrainyardClient } from '@trainyard/sdk/trainyard-client';
+import { type Command, Option } from 'commander';
+import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
+import { printObject, printRows } from './output.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ended = (status: string) => status === 'Completed' || status === 'Failed' || status === 'Stopped';
+
+/** Prints the log from `cursor` on; with `follow`, keeps polling until the job has ended. */
+async function streamLogs(
+  client: TrainyardClient,
+  name: string,
+  follow: boolean,
+  cursor = 0,
+): Promise<number> {
+  for (;;) {
+    const page = await client.call('getTrainingJobLogs', {
+      params: { name },
+      query: { cursor, limit: 1000 },
+    });
+    for (const event of page.events) {
+      (event.stream === 'stderr' ? process.stderr : process.stdout).write(`${event.message}\n`);
+    }
+    cursor = page.nextCursor;
+    if (page.complete || (!follow && page.events.length < 1000)) return cursor;
+    if (page.events.length < 1000) await sleep(500);
+  }
+}
+
+/** One progress line: time, status, secondary status, elapsed seconds, the latest metrics. */
+function progressLine(job: TrainingJob): string {
+  const last = job.SecondaryStatusTransitions.at(-1);
+  const started = job.TrainingStartTime ? Date.parse(job.TrainingStartTime) : undefined;
+  const end = job.TrainingEndTime ? Date.parse(job.TrainingEndTime) : Date.now();
+  const elapsed = started === undefined ? '' : `${((end - started) / 1000).toFixed(1)}s`;
+  const metrics = (job.FinalMetricDataList ?? [])
+    .map((m) => `${m.MetricName}=${Number(m.Value.toPrecision(5))}`)
+    .join(' ');
+  return [
+    new Date().toISOString().slice(11, 19),
+    job.TrainingJobStatus.padEnd(10),
+    job.SecondaryStatus.padEnd(18),
+    elapsed.padStart(7),
+    last?.StatusMessage ?? '',
+    metrics,
+  ]
+    .join('  ')
+    .trimEnd();
+}
+
+/** Shows each status change until the job ends; with `logs`, interleaves the job's output. */
+async function watch(client: TrainyardClient, name: string, logs: boolean): Promise<TrainingJob> {
+  let seen = '';
+  let cursor = 0;
+  for (;;) {
+    const job = await client.call('describeTrainingJob', { params: { name } });
+    const key = `${job.TrainingJobStatus}/${job.SecondaryStatus}/${job.SecondaryStatusTransitions.length}`;
+    if (key !== seen) {
+      process.stderr.write(`${progressLine(job)}\n`);
+      seen = key;
+    }
+    if (logs) cursor = await streamLogs(client, name, false, cursor);
+    if (ended(job.TrainingJobStatus)) {
+      if (logs) await streamLogs(client, name, false, cursor);
+      return job;
+    }
+    await sleep(500);
+  }
+}
+
+const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : String(v));
+
+/** The evaluation report as tables: confusion matrix and per-class rates, or regression errors. */
+export function printEvaluation(report: EvaluationReport): void {
+  process.stdout.write(`\nEVALUATION (${report.channel}, ${report.rows} rows)\n`);
+  if (report.type === 'regression') {
+    printObject({ RMSE: fixed(report.rmse), MAE: fixed(report.mae), R2: fixed(report.r2) }, false);
+    process.stdout.write('\nRESIDUALS\n');
+    printRows(
+      report.residualHistogram.counts.map((count, i) => ({
+        from: fixed(report.residualHistogram.edges[i]!),
+        to: fixed(report.residualHistogram.edges[i + 1]!),
+        count,
+      })),
+      ['from', 'to', 'count'],
+      false,
+    );
+    return;
+  }
+  const summary: Record<string, unknown> = { accuracy: fixed(report.accuracy) };
+  if (report.roc) summary['ROC AUC'] = fixed(report.roc.auc);
+  if (report.pr) summary['average precision'] = fixed(report.pr.averagePrecision);
+  if (report.threshold !== undefined) summary.threshold = report.threshold;
+  printObject(summary, false);
+  process.stdout.write('\nCONFUSION MATRIX (rows: true, columns: predicted)\n');
+  printRows(
+    report.confusionMatrix.map((row, i) => ({
+      true: report.labels[i],
+      ...Object.fromEntries(row.map((v, j) => [`pred ${report.labels[j]}`, v])),
+    })),
+    ['true', ...report.labels.map((l) => `pred ${l}`)],
+    false,
+  );
+  process.stdout.write('\nPER CLASS\n');
+  printRows(
+    report.perClass.map((c) => ({
+      label: c.label,
+      precision: fixed(c.precision),
+      recall: fixed(c.recall),
+      f1: fixed(c.f1),
+      support: c.support,
+      FPR: fixed(c.falsePositiveRate),
+      FNR: fixed(c.falseNegativeRate),
+    })),
+    ['label', 'precision', 'recall', 'f1', 'support', 'FPR', 'FNR'],
+    false,
+  );
+  if (report.calibration) {
+    process.stdout.write('\nCALIBRATION\n');
+    printRows(
+      report.calibration.map((b) => ({
+        predicted: fixed(b.meanPredicted),
+        observed: fixed(b.fractionPositive),
+        count: b.count,
+      })),
+      ['predicted', 'observed', 'count'],
+      false,
+    );
+  }
+}
+
+function printJob(job: TrainingJob): void {
+  const { SecondaryStatusTransitions, FinalMetricDataList, EvaluationReport: report, ...rest } = job;
+  printObject(rest, false);
+  process.stdout.write('\nTRANSITIONS\n');
+  printRows(SecondaryStatusTransitions, ['Status', 'StartTime', 'EndTime', 'StatusMessage'], false);
+  if (FinalMetricDataList?.length) {
+    process.stdout.write('\nFINAL METRICS\n');
+    printRows(FinalMetricDataList, ['MetricName', 'Value', 'Timestamp'], false);
+  }
+  if (report) printEvaluation(report);
+}
+
+const listColumns = [
+  'TrainingJobName',
+  'TrainingJobStatus',
+  'SecondaryStatus',
+  'CreationTime',
+  'TrainingEndTime',
+  'FailureReason',
+];
+
+export function addTrainingCommands(program: Command): void {
+  const jobs = program
+    .command('training-jobs')
+    .description('Train built-in algorithms, SageMaker-style scripts or any command as queued jobs');
+
+  clientCommand(jobs, 'create', 'Queue a training job from a CreateTrainingJob JSON file')
+    .requiredOption(
+      '--spec <file>',
+      'JSON with SageMaker CreateTrainingJob fields (TrainingJobName, AlgorithmSpecification, ...)',
+    )
+    .option('--name <name>', 'overrides TrainingJobName')
+    .option(
+      '--wait',
+      'show progress (status, elapsed time, metrics) until the job ends; exit 1 unless it completed',
+    )
+    .option('--logs', 'with --wait, also print the job output')
+    .action(async (flags: ClientFlags & { spec: string; name?: string; wait?: boolean; logs?: boolean }) => {
+      let body: CreateTrainingJobInput;
+      try {
+        body = JSON.parse(readFileSync(flags.spec, 'utf8')) as CreateTrainingJobInput;
+      } catch (error) {
+        throw new TrainyardError('INVALID_ARGUMENT', `--spec ${flags.spec}: ${(error as Error).message}`, {
+          field: 'spec',
+        });
+      }
+      if (flags.name) body.TrainingJobName = flags.name;
+      const client = clientOf(flags);
+      const job = await client.call('createTrainingJob', { body });
+      if (!flags.wait) {
+        printObject(
+          flags.json
+            ? job
+            : {
+                TrainingJobName: job.TrainingJobName,
+                TrainingJobArn: job.TrainingJobArn,
+                TrainingJobStatus: job.TrainingJobStatus,
+                SecondaryStatus: job.SecondaryStatus,
+                S3ModelArtifacts: job.ModelArtifacts.S3ModelArtifacts,
+              },
+          flags.json ?? false,
+        );
+        return;
+      }
+      const final = await watch(client, job.TrainingJobName, flags.logs ?? false);
+      if (flags.json) printObject(final, true);
+      else if (final.FailureReason) process.stderr.write(`FailureReason: ${final.FailureReason}\n`);
+      else printJob(final);
+      if (final.TrainingJobStatus !== 'Completed') process.exitCode = 1;
+    });
+
+  clientCommand(jobs, 'list', 'List training jobs, newest first')
+    .addOption(
+      new Option('--status <status>', 'only jobs in this status').choices([
+        'InProgress',
+        'Completed',
+        'Failed',
+        'Stopping',
+        'Stopped',
+      ]),
+    )
+    .option('--name-contains <text>', 'only jobs whose name contains this')
+    .option('--limit <n>', 'at most this many', Number, 100)
+    .action(async (flags: ClientFlags & { status?: 'InProgress'; nameContains?: string; limit: number }) => {
+      const rows = [];
+      const query = { status: flags.status, nameContains: flags.nameContains };
+      for await (const job of clientOf(flags).listAll('listTrainingJobs', { query })) {
+        rows.push(job);
+        if (rows.length >= flags.limit) break;
+      }
+      printRows(rows, listColumns, flags.json ?? false);
+    });
+
+  clientCommand(
+    jobs,
+    'describe',
+    'Show a training job: status, transitions, final metrics, evaluation report',
+  )
+    .argument('<name>')
+    .option('--watch', 'show progress until the job ends')
+    .action(async (name: string, flags: ClientFlags & { watch?: boolean }) => {
+      const client = clientOf(flags);
+      const job = flags.watch
+        ? await watch(client, name, false)
+        : await client.call('describeTrainingJob', { params: { name } });
+      if (flags.json) printObject(job, true);
+      else printJob(job);
+    });
+
+  clientCommand(jobs, 'metrics', "Print a training job's metric series (one row per point)")
+    .argument('<name>')
+    .option('--metric <name>', 'only this metric')
+    .action(async (name: string, flags: ClientFlags & { metric?: string }) => {
+      const { metrics } = await clientOf(flags).call('getTrainingJobMetrics', { params: { name } });
+      const rows = Object.entries(metrics)
+        .filter(([metric]) => flags.metric === undefined || metric === flags.metric)
+        .flatMap(([metric, points]) => points.map((p) => ({ metric, ...p })));
+      printRows(rows, ['metric', 'Iteration', 'Value', 'Timestamp'], flags.json ?? false);
+    });
+
+  clientCommand(jobs, 'stop', 'Stop a training job (SIGTERM, then SIGKILL after the grace period)')
+    .argument('<name>')
+    .option('--wait', 'wait until it has stopped')
+    .action(async (name: string, flags: ClientFlags & { wait?: boolean }) => {
+      const client = clientOf(flags);
+      let job = await client.call('stopTrainingJob', { params: { name } });
+      if (flags.wait) job = await watch(client, name, false);
+      printObject(
+        {
+          TrainingJobName: job.TrainingJobName,
+          TrainingJobStatus: job.TrainingJobStatus,
+          SecondaryStatus: job.SecondaryStatus,
+        },
+        flags.json ?? false,
+      );
+    });
+
+  clientCommand(jobs, 'logs', 'Print a training job log (stderr lines go to stderr)')
+    .argument('<name>')
+    .option('-f, --follow', 'keep printing new lines until the job ends')
+    .option('--cursor <n>', 'start after this event number', Number, 0)
+    .action(async (name: string, flags: ClientFlags & { follow?: boolean; cursor: number }) => {
+      await streamLogs(clientOf(flags), name, flags.follow ?? false, flags.cursor);
+    });
+
+  const experiments = program
+    .command('experiments')
+    .description('Training jobs grouped by ExperimentConfig.ExperimentName, compared side by side');
+
+  clientCommand(experiments, 'list', 'List experiments, newest run first')
+    .option('--name-contains <text>', 'only experiments whose name contains this')
+    .action(async (flags: ClientFlags & { nameContains?: string }) => {
+      const { items } = await clientOf(flags).call('listExperiments', {
+        query: { nameContains: flags.nameContains },
+      });
+      printRows(items, ['ExperimentName', 'Runs', 'LastRunTime'], flags.json ?? false);
+    });
+
+  clientCommand(experiments, 'compare', "Compare an experiment's runs: varying parameters and final metrics")
+    .argument('<name>')
+    .option('--sort-by <metric>', 'a metric name (e.g. validation:auc) or CreationTime', 'CreationTime')
+    .addOption(new Option('--order <order>', 'sort order').choices(['asc', 'desc']).default('desc'))
+    .option('--curves', 'with --json, include every metric point (chart data)')
+    .action(
+      async (
+        name: string,
+        flags: ClientFlags & { sortBy: string; order: 'asc' | 'desc'; curves?: boolean },
+      ) => {
+        const runs = await clientOf(flags).call('compareExperimentRuns', {
+          params: { name },
+          query: { sortBy: flags.sortBy, order: flags.order, curves: flags.curves ? 'true' : 'false' },
+        });
+        if (flags.json) {
+          printObject(runs, true);
+          return;
+        }
+        const fixed4 = (v: number | undefined) => (v === undefined ? undefined : Number(v.toPrecision(6)));
+        printRows(
+          runs.Runs.map((r) => ({
+            run: r.RunName,
+            status: r.Status,
+            ...Object.fromEntries(runs.VaryingParameters.map((p) => [p, r.Parameters[p]])),
+            ...Object.fromEntries(runs.MetricNames.map((m) => [m, fixed4(r.FinalMetrics[m])])),
+          })),
+          ['run', 'status', ...runs.VaryingParameters, ...runs.MetricNames],
+          false,
+        );
+      },
+    );
+}

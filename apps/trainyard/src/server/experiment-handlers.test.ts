@@ -1,0 +1,126 @@
+import type { ExperimentRuns } from '@trainyard/contracts/experiments';
+import type { CreateTrainingJobInput, TrainingJob } from '@trainyard/contracts/training-jobs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { requireBuild } from '../testing/server-process.js';
+
+let t: TestPlatform;
+
+const job = (name: string, depth: string, experiment?: string): CreateTrainingJobInput => ({
+  TrainingJobName: name,
+  AlgorithmSpecification: { AlgorithmName: 'xgboost' },
+  HyperParameters: { objective: 'binary:logistic', num_round: '15', max_depth: depth, eval_metric: 'auc' },
+  InputDataConfig: [
+    {
+      ChannelName: 'train',
+      ContentType: 'text/csv',
+      DataSource: { S3DataSource: { S3Uri: 's3://work/exp/train.csv' } },
+    },
+    {
+      ChannelName: 'validation',
+      ContentType: 'text/csv',
+      DataSource: { S3DataSource: { S3Uri: 's3://work/exp/validation.csv' } },
+    },
+  ],
+  OutputDataConfig: { S3OutputPath: 's3://work/models' },
+  ResourceConfig: { InstanceType: 'ml.t3.medium' },
+  ...(experiment ? { ExperimentConfig: { ExperimentName: experiment, RunName: `depth-${depth}` } } : {}),
+});
+
+describe.skipIf(!requireBuild())('experiments (needs the build: npx tsc -b)', () => {
+  beforeAll(async () => {
+    t = await openTestPlatform({ workerConcurrency: 2 });
+    await t.platform.jobs.startWorker();
+    const rows = (n: number, seed: number) => {
+      let s = seed;
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const x = Array.from({ length: 4 }, () => {
+          s = (s * 1103515245 + 12345) % 2147483648;
+          return Math.round((s / 2147483648) * 100) / 10;
+        });
+        out.push([x[0]! * x[1]! + x[2]! > 30 ? 1 : 0, ...x].join(','));
+      }
+      return `${out.join('\n')}\n`;
+    };
+    await t.platform.blobs.put({ bucket: 'work', key: 'exp/train.csv' }, rows(400, 1));
+    await t.platform.blobs.put({ bucket: 'work', key: 'exp/validation.csv' }, rows(200, 2));
+    for (const [name, depth, experiment] of [
+      ['churn-d1', '1', 'churn'],
+      ['churn-d3', '3', 'churn'],
+      ['churn-d5', '5', 'churn'],
+      ['other-1', '2', 'other'],
+      ['loose-1', '2', undefined],
+    ] as const) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/training-jobs',
+        headers: t.auth(),
+        payload: job(name, depth, experiment),
+      });
+      expect(res.statusCode, res.body).toBe(201);
+    }
+    const deadline = Date.now() + 90_000;
+    for (const name of ['churn-d1', 'churn-d3', 'churn-d5', 'other-1', 'loose-1']) {
+      for (;;) {
+        const described = (
+          await t.app.inject({ method: 'GET', url: `/api/v1/training-jobs/${name}`, headers: t.auth() })
+        ).json() as TrainingJob;
+        if (described.TrainingJobStatus === 'Completed') break;
+        if (described.TrainingJobStatus === 'Failed') throw new Error(`${name}: ${described.FailureReason}`);
+        if (Date.now() > deadline) throw new Error(`${name} still ${described.SecondaryStatus}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('groups training jobs by ExperimentConfig and compares runs by a final metric, with curves as chart data', async () => {
+    const list = (
+      await t.app.inject({ method: 'GET', url: '/api/v1/experiments', headers: t.auth() })
+    ).json();
+    expect(
+      list.items.map((e: { ExperimentName: string; Runs: number }) => [e.ExperimentName, e.Runs]).sort(),
+    ).toEqual([
+      ['churn', 3],
+      ['other', 1],
+    ]);
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/experiments/churn/runs?sortBy=validation:auc&order=desc&curves=true',
+      headers: t.auth(),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const runs = res.json() as ExperimentRuns;
+    expect(runs.Runs.map((r) => r.RunName).sort()).toEqual(['depth-1', 'depth-3', 'depth-5']);
+    expect(runs.VaryingParameters).toEqual(['max_depth']);
+    expect(runs.MetricNames).toEqual(['train:auc', 'validation:auc']);
+    const aucs = runs.Runs.map((r) => r.FinalMetrics['validation:auc']!);
+    expect(aucs).toEqual([...aucs].sort((a, b) => b - a));
+    for (const run of runs.Runs) {
+      const described = (
+        await t.app.inject({
+          method: 'GET',
+          url: `/api/v1/training-jobs/${run.TrainingJobName}`,
+          headers: t.auth(),
+        })
+      ).json() as TrainingJob;
+      expect(run.FinalMetrics['validation:auc']).toBe(
+        described.FinalMetricDataList!.find((m) => m.MetricName === 'validation:auc')!.Value,
+      );
+      expect(run.MetricCurves!['validation:auc']!.map((p) => p.Iteration)).toEqual([...Array(15).keys()]);
+      expect(run.ModelArtifacts).toBe(`s3://work/models/${run.TrainingJobName}/output/model.tar.gz`);
+    }
+    const ascending = (
+      await t.app.inject({
+        method: 'GET',
+        url: '/api/v1/experiments/churn/runs?sortBy=validation:auc&order=asc',
+        headers: t.auth(),
+      })
+    ).json() as ExperimentRuns;
+    expect(ascending.Runs.map((r) => r.RunName)).toEqual(runs.Runs.map((r) => r.RunName).reverse());
+    expect(ascending.Runs[0]!.MetricCurves).toBeUndefined();
+  });
+});

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { JobLogPage, JobLogQuery, JobStatus } from './jobs.js';
+import { PageQuery, pageOf } from './pagination.js';
+import { defineRoute } from './route.js';
+import {
+  CreateTrainingJobBody,
+  TrainingJob,
+  TrainingJobMetrics,
+  TrainingJobSummary,
+} from './training-jobs.js';
+
+const ByName = z.object({ name: z.string().min(1).max(63) });
+
+/** Training jobs: built-in algorithms, SageMaker-style scripts or any command, run as queued jobs. */
+export const trainingRoutes = {
+  createTrainingJob: defineRoute({
+    method: 'POST',
+    path: '/api/v1/training-jobs',
+    access: 'write',
+    summary: 'Queue a training job (SageMaker CreateTrainingJob fields)',
+    tag: 'training-jobs',
+    body: CreateTrainingJobBody,
+    response: TrainingJob,
+    status: 201,
+  }),
+  listTrainingJobs: defineRoute({
+    method: 'GET',
+    path: '/api/v1/training-jobs',
+    access: 'read',
+    summary: 'List training jobs, newest first',
+    tag: 'training-jobs',
+    query: PageQuery.extend({
+      status: JobStatus.optional(),
+      nameContains: z
+        .string()
+        .max(63)
+        .regex(/^[a-zA-Z0-9-]+$/, 'letters, digits and "-", as in job names')
+        .optional(),
+    }),
+    response: pageOf(TrainingJobSummary),
+  }),
+  describeTrainingJob: defineRoute({
+    method: 'GET',
+    path: '/api/v1/training-jobs/:name',
+    access: 'read',
+    summary: 'Describe a training job: status, transitions, final metrics, artifacts, evaluation report',
+    tag: 'training-jobs',
+    params: ByName,
+    response: TrainingJob,
+  }),
+  stopTrainingJob: defineRoute({
+    method: 'POST',
+    path: '/api/v1/training-jobs/:name/stop',
+    access: 'write',
+    summary: 'Stop a training job: SIGTERM, then SIGKILL after the grace period; ends Stopped',
+    tag: 'training-jobs',
+    params: ByName,
+    response: TrainingJob,
+  }),
+  getTrainingJobLogs: defineRoute({
+    method: 'GET',
+    path: '/api/v1/training-jobs/:name/logs',
+    access: 'read',
+    summary: 'Read a training job log from a cursor; poll with nextCursor to follow it',
+    tag: 'training-jobs',
+    params: ByName,
+    query: JobLogQuery,
+    response: JobLogPage,
+  }),
+  getTrainingJobMetrics: defineRoute({
+    method: 'GET',
+    path: '/api/v1/training-jobs/:name/metrics',
+    access: 'read',
+    summary: "A training job's metric time series (built-in per-iteration metrics and MetricDefinitions)",
+    tag: 'training-jobs',
+    params: ByName,
+    response: TrainingJobMetrics,
+  }),
+};

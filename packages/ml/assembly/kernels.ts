@@ -1,0 +1,247 @@
+// AssemblyScript source of @trainyard/ml's WebAssembly kernels (SIMD). Built by
+// `node packages/ml/scripts/build-wasm.mjs` into src/wasm/kernels-bytes.ts (embedded bytes). The GBDT kernels
+// must match the JS reference kernels in src/gbdt/kernels.ts bit for bit: every sum is taken in the same
+// order (f64x2 adds are two IEEE double adds), only the instruction count differs. The linear learner's
+// kernels sum in SIMD lanes (same model up to rounding order).
+// All pointers are byte offsets into the imported (shared) memory, which the caller lays out.
+
+// @ts-nocheck: AssemblyScript types (usize, v128, load/store builtins) are not TypeScript's.
+
+/**
+ * GBDT histogram of rows rowIdx[start..end) (or start..end when identity is 1): for each row, its (g, h)
+ * pair (16 bytes at gh + 16 i) is added to bin slot (hist + f * 4096 + bin * 16) of every feature. Features
+ * [4 w0, 4 w1) are read four per 32-bit load; features [f0, h1) and [t0, f1) (the edges of a feature range
+ * that shares a word with another range) one byte at a time.
+ */
+export function histBuild(
+  bins: usize,
+  stride: i32,
+  gh: usize,
+  rowIdx: usize,
+  start: i32,
+  end: i32,
+  identity: i32,
+  hist: usize,
+  w0: i32,
+  w1: i32,
+  f0: i32,
+  h1: i32,
+  t0: i32,
+  f1: i32,
+): void {
+  const nw = w1 - w0;
+  const hw = hist + ((<usize>w0) << 14);
+  for (let j = start; j < end; j++) {
+    const i: usize = identity ? <usize>j : <usize>load<u32>(rowIdx + ((<usize>j) << 2));
+    const g = v128.load(gh + (i << 4));
+    const rb = bins + i * <usize>stride;
+    let w = rb + ((<usize>w0) << 2);
+    const wEnd = w + ((<usize>nw) << 2);
+    let ho = hw;
+    while (w < wEnd) {
+      const v = load<u32>(w);
+      let k = ho + ((<usize>(v & 255)) << 4);
+      v128.store(k, f64x2.add(v128.load(k), g));
+      k = ho + 4096 + ((<usize>((v >> 8) & 255)) << 4);
+      v128.store(k, f64x2.add(v128.load(k), g));
+      k = ho + 8192 + ((<usize>((v >> 16) & 255)) << 4);
+      v128.store(k, f64x2.add(v128.load(k), g));
+      k = ho + 12288 + ((<usize>(v >> 24)) << 4);
+      v128.store(k, f64x2.add(v128.load(k), g));
+      w += 4;
+      ho += 16384;
+    }
+    for (let f = f0; f < h1; f++) {
+      const k = hist + ((<usize>f) << 12) + ((<usize>load<u8>(rb + <usize>f)) << 4);
+      v128.store(k, f64x2.add(v128.load(k), g));
+    }
+    for (let f = t0; f < f1; f++) {
+      const k = hist + ((<usize>f) << 12) + ((<usize>load<u8>(rb + <usize>f)) << 4);
+      v128.store(k, f64x2.add(v128.load(k), g));
+    }
+  }
+}
+
+/** a[q] -= b[q] for `count` doubles (count even): the sibling histogram as parent minus the built child. */
+export function subtract(a: usize, b: usize, count: i32): void {
+  const end = a + ((<usize>count) << 3);
+  while (a < end) {
+    v128.store(a, f64x2.sub(v128.load(a), v128.load(b)));
+    a += 16;
+    b += 16;
+  }
+}
+
+// ---- linear learner --------------------------------------------------------------------------------
+
+/** z[i] = b + Σ_j cols[j][i0 + i] · theta[j] for i < m (cols: d float32 columns of n values, back to back). */
+export function linMargins(
+  cols: usize,
+  n: i32,
+  d: i32,
+  theta: usize,
+  z: usize,
+  i0: i32,
+  m: i32,
+  b: f64,
+): void {
+  const bb = f64x2.splat(b);
+  let i = 0;
+  for (; i + 2 <= m; i += 2) v128.store(z + ((<usize>i) << 3), bb);
+  for (; i < m; i++) store<f64>(z + ((<usize>i) << 3), b);
+  for (let j = 0; j < d; j++) {
+    const w = load<f64>(theta + ((<usize>j) << 3));
+    const ww = f64x2.splat(w);
+    const c = cols + ((<usize>(j * n + i0)) << 2);
+    i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const v = v128.load(c + ((<usize>i) << 2), 0, 4);
+      const zp = z + ((<usize>i) << 3);
+      v128.store(zp, f64x2.add(v128.load(zp), f64x2.mul(f64x2.promote_low_f32x4(v), ww)));
+      const hi = f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1));
+      v128.store(zp, f64x2.add(v128.load(zp, 16), f64x2.mul(hi, ww)), 16);
+    }
+    for (; i < m; i++) {
+      const zp = z + ((<usize>i) << 3);
+      store<f64>(zp, load<f64>(zp) + <f64>load<f32>(c + ((<usize>i) << 2)) * w);
+    }
+  }
+}
+
+/** grad[j] += Σ_i dz[i] · cols[j][i0 + i] for i < m. */
+export function linGrad(cols: usize, n: i32, d: i32, dz: usize, i0: i32, m: i32, grad: usize): void {
+  for (let j = 0; j < d; j++) {
+    const c = cols + ((<usize>(j * n + i0)) << 2);
+    let a0 = f64x2.splat(0);
+    let a1 = f64x2.splat(0);
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const v = v128.load(c + ((<usize>i) << 2), 0, 4);
+      const zp = z_at(dz, i);
+      a0 = f64x2.add(a0, f64x2.mul(f64x2.promote_low_f32x4(v), v128.load(zp)));
+      a1 = f64x2.add(
+        a1,
+        f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1)), v128.load(zp, 16)),
+      );
+    }
+    let s =
+      f64x2.extract_lane(a0, 0) +
+      f64x2.extract_lane(a0, 1) +
+      (f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1));
+    for (; i < m; i++) s += load<f64>(z_at(dz, i)) * <f64>load<f32>(c + ((<usize>i) << 2));
+    const g = grad + ((<usize>j) << 3);
+    store<f64>(g, load<f64>(g) + s);
+  }
+}
+
+function z_at(z: usize, i: i32): usize {
+  return z + ((<usize>i) << 3);
+}
+
+// ---- GBDT row partition ----------------------------------------------------------------------------
+
+/**
+ * Stable partition of rowIdx[a..b) by the uint8 bins of one feature (`col`, indexed by row): a row goes
+ * left when its bin <= `bin` or equals the missing bin `mb` (-1: none). In place (left rows compacted,
+ * right rows through sR) or, for a piece of a node cut between chunks, into sL / sR at the piece's offset.
+ * Returns the number of left rows. Integer work only: the same result as the JS partitionKernel.
+ */
+export function partition(
+  col: usize,
+  rowIdx: usize,
+  sL: usize,
+  sR: usize,
+  a: i32,
+  b: i32,
+  bin: i32,
+  mb: i32,
+  inPlace: i32,
+): i32 {
+  let l = 0;
+  let r = 0;
+  const dst = inPlace ? rowIdx : sL;
+  for (let j = a; j < b; j++) {
+    const i = load<u32>(rowIdx + ((<usize>j) << 2));
+    const v = <i32>load<u8>(col + <usize>i);
+    const left = <i32>(v <= bin) | <i32>(v === mb);
+    store<u32>(dst + ((<usize>(a + l)) << 2), i);
+    store<u32>(sR + ((<usize>(a + r)) << 2), i);
+    l += left;
+    r += 1 - left;
+  }
+  if (inPlace) memory.copy(rowIdx + ((<usize>(a + l)) << 2), sR + ((<usize>a) << 2), (<usize>r) << 2);
+  return l;
+}
+
+/** Last tree level: margin[i * K + k] += (left ? vl : vr) for the rows rowIdx[a..b), as splitLeafKernel. */
+export function splitLeaf(
+  col: usize,
+  rowIdx: usize,
+  margin: usize,
+  a: i32,
+  b: i32,
+  bin: i32,
+  mb: i32,
+  K: i32,
+  k: i32,
+  vl: f64,
+  vr: f64,
+): void {
+  for (let j = a; j < b; j++) {
+    const i = load<u32>(rowIdx + ((<usize>j) << 2));
+    const v = <i32>load<u8>(col + <usize>i);
+    const p = margin + ((<usize>(i * K + k)) << 3);
+    store<f64>(p, load<f64>(p) + (v <= bin || v === mb ? vl : vr));
+  }
+}
+
+// ---- GBDT binning ----------------------------------------------------------------------------------
+
+/**
+ * LSD radix sort of `m` uint32 keys carrying a uint32 index (11-bit digits, 3 passes; `counts` holds
+ * 3 × 2048 uint32), as the JS radixSort: the result ends in keys / idx, k2 / i2 are scratch.
+ */
+export function radixSort(keys: usize, idx: usize, k2: usize, i2: usize, m: i32, counts: usize): void {
+  memory.fill(counts, 0, 3 * 2048 * 4);
+  for (let q = 0; q < m; q++) {
+    const v = load<u32>(keys + ((<usize>q) << 2));
+    const c0 = counts + ((<usize>(v & 2047)) << 2);
+    store<u32>(c0, load<u32>(c0) + 1);
+    const c1 = counts + 8192 + ((<usize>((v >> 11) & 2047)) << 2);
+    store<u32>(c1, load<u32>(c1) + 1);
+    const c2 = counts + 16384 + ((<usize>(v >> 22)) << 2);
+    store<u32>(c2, load<u32>(c2) + 1);
+  }
+  let srcK = keys;
+  let srcI = idx;
+  let dstK = k2;
+  let dstI = i2;
+  for (let pass = 0; pass < 3; pass++) {
+    const shift = <u32>(pass * 11);
+    const off = counts + ((<usize>(pass * 2048)) << 2);
+    let sum: u32 = 0;
+    for (let b = 0; b < 2048; b++) {
+      const p = off + ((<usize>b) << 2);
+      const c = load<u32>(p);
+      store<u32>(p, sum);
+      sum += c;
+    }
+    for (let q = 0; q < m; q++) {
+      const v = load<u32>(srcK + ((<usize>q) << 2));
+      const p = off + ((<usize>((v >> shift) & 2047)) << 2);
+      const pos = load<u32>(p);
+      store<u32>(p, pos + 1);
+      store<u32>(dstK + ((<usize>pos) << 2), v);
+      store<u32>(dstI + ((<usize>pos) << 2), load<u32>(srcI + ((<usize>q) << 2)));
+    }
+    const tk = srcK;
+    srcK = dstK;
+    dstK = tk;
+    const ti = srcI;
+    srcI = dstI;
+    dstI = ti;
+  }
+  // Three passes leave the result in the scratch arrays.
+  memory.copy(keys, srcK, (<usize>m) << 2);
+  memory.copy(idx, srcI, (<usize>m) << 2);
+}

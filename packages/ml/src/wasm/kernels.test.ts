@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs build script, no type declarations
+import { buildWasm, bytesModule } from '../../scripts/build-wasm.mjs';
+import { DenseMatrix } from '../data/matrix.js';
+import { trainGbdt } from '../gbdt/gbdt.js';
+import { type GbdtWorkspace, HJOB, histBuild, histJobs, T_REC } from '../gbdt/kernels.js';
+import { nodeWorkerFactory } from '../gbdt/node-workers.js';
+import { OBJECTIVES } from '../gbdt/objectives.js';
+import { instantiateKernels, WasmArena, wasmKernelModule } from './kernels.js';
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** Index of the first element whose bit pattern differs (-0 / +0 and NaN payloads count), or -1. */
+function firstBitDifference(a: Float64Array, b: Float64Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  const x = new Uint32Array(a.buffer, a.byteOffset, 2 * a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, 2 * b.length);
+  for (let q = 0; q < x.length; q++) if (x[q] !== y[q]) return q >> 1;
+  return -1;
+}
+
+describe('WebAssembly kernels', () => {
+  it('the committed module is a rebuild of assembly/kernels.ts', async () => {
+    const committed = readFileSync(new URL('./kernels-bytes.ts', import.meta.url), 'utf8');
+    expect(committed).toBe(bytesModule(await buildWasm()));
+  }, 60_000);
+
+  it('histograms and sibling subtraction equal the JS kernels bit for bit on random rows, bins and weights', () => {
+    const mod = wasmKernelModule();
+    expect(mod, 'Node 20+ has WebAssembly SIMD and shared memory').not.toBeNull();
+    const rnd = lcg(7);
+    for (const [n, d] of [
+      [1, 1],
+      [257, 5],
+      [3001, 9],
+      [5000, 28],
+    ] as const) {
+      const stride = (d + 3) & ~3;
+      const slot = stride * 512;
+      const arena = WasmArena.create(n * stride + 16 * n + 4 * n + 8 * 3 * slot, 4)!;
+      const rowBins = arena.u8(n * stride);
+      const gh = arena.f64(2 * n);
+      const rowIdx = arena.u32(n);
+      const hist = arena.f64(3 * slot);
+      // Few bins for some features (many adds per bin), the missing bin (= numBins) for others.
+      for (let i = 0; i < n; i++)
+        for (let f = 0; f < d; f++) {
+          const nb = f % 3 === 0 ? 4 : 256;
+          rowBins[i * stride + f] = f % 4 === 1 && rnd() < 0.2 ? Math.min(nb, 255) : Math.floor(rnd() * nb);
+        }
+      // Gradients times random weights, and huge / tiny magnitudes where rounding order shows.
+      for (let i = 0; i < 2 * n; i++)
+        gh[i] = (rnd() - 0.5) * (0.5 + rnd()) * 10 ** Math.floor(rnd() * 12 - 6);
+      let m = 0;
+      for (let i = 0; i < n; i++) if (rnd() < 0.6) rowIdx[m++] = i;
+      const ws = {
+        n,
+        d,
+        stride,
+        rowBins,
+        bins32: new Uint32Array(rowBins.buffer, rowBins.byteOffset, (n * stride) >> 2),
+        gh,
+        rowIdx,
+        hist,
+        taskI: new Int32Array(T_REC + HJOB),
+        kern: null,
+        wasm: null,
+      } as unknown as GbdtWorkspace;
+      const kern = instantiateKernels({ module: mod!, memory: arena.memory });
+      // Feature ranges that start and end inside 4-feature words, as feature parts of a task do.
+      const ranges = [
+        [0, d],
+        [1, Math.max(1, d - 1)],
+        [Math.floor(d / 3), Math.floor((2 * d) / 3)],
+      ];
+      for (const [f0, f1] of ranges)
+        for (const identity of [0, 1]) {
+          const end = identity ? n : m;
+          hist.fill(Number.NaN);
+          ws.kern = null;
+          histBuild(ws, 0, end, 0, identity, f0!, f1!);
+          const js = Float64Array.from(hist.subarray(0, slot));
+          hist.fill(Number.NaN);
+          ws.kern = kern;
+          histBuild(ws, 0, end, 0, identity, f0!, f1!);
+          expect(
+            firstBitDifference(hist.subarray(f0! * 512, f1! * 512), js.subarray(f0! * 512, f1! * 512)),
+          ).toBe(-1);
+        }
+      // One histogram job: build slot 1 from the subset, slot 2 = (full histogram in slot 2) − slot 1.
+      const job = (k: typeof kern | null) => {
+        ws.kern = k;
+        hist.fill(0);
+        histBuild(ws, 0, n, 2 * slot, 1, 0, d);
+        ws.taskI.set([0, m, 1, 2, -1, 0, -1, 0], T_REC);
+        ws.taskI[5] = 0;
+        histJobs(ws, 0, 1, 0, d, 0, 1);
+        return Float64Array.from(hist);
+      };
+      expect(firstBitDifference(job(kern), job(null))).toBe(-1);
+    }
+  });
+
+  it('models are identical with WebAssembly and JS kernels for every objective, with missing values and weights, on 1 and 2 threads', () => {
+    expect(wasmKernelModule()).not.toBeNull();
+    // Large enough (n >= 16384 rows, n × d >= 100k) that every kind of task is cut between the threads.
+    const n = 17_000;
+    const d = 7;
+    const rnd = lcg(99);
+    const cols = Array.from({ length: d }, () => new Float32Array(n));
+    const z = new Float64Array(n);
+    const weight = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      for (let f = 0; f < d; f++) {
+        const v = rnd();
+        cols[f]![i] = f % 3 === 1 && rnd() < 0.15 ? Number.NaN : v;
+        z[i]! += (f % 2 === 0 ? 1 : -0.7) * v * v;
+      }
+      weight[i] = 0.25 + 2 * rnd();
+    }
+    const x = DenseMatrix.fromColumns(cols);
+    const labels = (o: string) =>
+      Float32Array.from(z, (v) => {
+        const noisy = v + 0.4 * rnd();
+        if (o === 'binary:logistic') return noisy > 1.2 ? 1 : 0;
+        if (o === 'reg:logistic') return Math.min(1, Math.max(0, noisy / 3));
+        if (o.startsWith('multi:')) return Math.max(0, Math.min(2, Math.floor(noisy)));
+        if (o === 'count:poisson') return Math.max(0, Math.floor(2 * noisy));
+        return noisy;
+      });
+    for (const objective of OBJECTIVES) {
+      const data = { x, y: labels(objective), weight };
+      const params = { objective, num_round: 2, max_depth: 5, num_class: 3, eta: 0.3 };
+      const ref = JSON.stringify(trainGbdt(data, params, { kernels: 'js' }).toJSON());
+      expect(JSON.stringify(trainGbdt(data, params, { kernels: 'wasm' }).toJSON()), objective).toBe(ref);
+      const two = trainGbdt(
+        data,
+        { ...params, nthread: 2 },
+        { kernels: 'wasm', workerFactory: nodeWorkerFactory },
+      );
+      expect(two.info?.threads).toBe(2);
+      expect(JSON.stringify(two.toJSON()), `${objective}, 2 threads`).toBe(ref);
+    }
+  }, 60_000);
+});
