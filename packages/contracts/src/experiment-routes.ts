@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CompareRunsQuery, ExperimentRuns, ExperimentSummary } from './experiments.js';
 import { defineRoute } from './route.js';
+import { ExperimentName } from './training-jobs.js';
 
 /** Experiments: training jobs grouped by ExperimentConfig.ExperimentName, compared side by side. */
 export const experimentRoutes = {
@@ -19,7 +20,8 @@ export const experimentRoutes = {
     access: 'read',
     summary: "An experiment's runs side by side: parameters, final metrics, metric curves, artifacts; sorted",
     tag: 'experiments',
-    params: z.object({ name: z.string().min(1).max(120) }),
+    // The same rule as ExperimentConfig.ExperimentName: a name with "/" or ".." is a clear 400.
+    params: z.object({ name: ExperimentName }),
     query: CompareRunsQuery,
     response: ExperimentRuns,
   }),

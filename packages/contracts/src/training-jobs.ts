@@ -65,7 +65,7 @@ export const TrainingChannel = z
   .strict();
 export type TrainingChannel = z.output<typeof TrainingChannel>;
 
-const ExperimentName = z
+export const ExperimentName = z
   .string()
   .min(1)
   .max(120)

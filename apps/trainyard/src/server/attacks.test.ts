@@ -255,6 +255,31 @@ describe('attacks with each role, as an outsider', () => {
       expect(res.json().error.field).toBe('ProcessingOutputConfig.Outputs.0.S3Output.S3Uri');
     });
 
+    it('refuses a training job whose model or checkpoints would land in the platform bucket', async () => {
+      for (const [field, extra] of [
+        [
+          'OutputDataConfig.S3OutputPath',
+          { OutputDataConfig: { S3OutputPath: 's3://trainyard/datasets/people/' } },
+        ],
+        [
+          'CheckpointConfig.S3Uri',
+          {
+            OutputDataConfig: { S3OutputPath: 's3://mine/models/' },
+            CheckpointConfig: { S3Uri: 's3://trainyard/datasets/people/v1/' },
+          },
+        ],
+      ] as const) {
+        const res = await call('developer', 'POST', '/api/v1/training-jobs', {
+          TrainingJobName: 'overwrite-by-model',
+          AlgorithmSpecification: { AlgorithmName: 'xgboost', TrainingInputMode: 'File' },
+          ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+          ...extra,
+        });
+        expect(res.statusCode, res.body).toBe(403);
+        expect(res.json().error.field).toBe(field);
+      }
+    });
+
     it('notices a version changed on disk behind its back, without showing where the file is', async () => {
       const file = join(t.dataDir, 'blobs/buckets/trainyard/datasets/people/v1/data.parquet');
       const original = readFileSync(file);

@@ -1,6 +1,8 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { CreateBucketCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
 
@@ -68,6 +70,60 @@ describe('uploads cut off by shutdown', () => {
     // Only this process's (empty) scratch folder may remain, nothing inside it.
     expect(readdirSync(scratch, { recursive: true }).filter((e) => String(e).includes('/'))).toEqual([]);
     expect(await t.platform.datasets.list()).toMatchObject({ items: [] });
+  });
+
+  it('answers an S3 upload cut off by shutdown with 503 ServiceUnavailable and stores nothing', async () => {
+    const s3t = await openTestPlatform({}, { listen: true });
+    const key = await s3t.platform.keys.create('s3-shutdown', 'developer');
+    const s3 = new S3Client({
+      endpoint: s3t.baseUrl,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      maxAttempts: 1,
+      credentials: { accessKeyId: key.id, secretAccessKey: key.secret },
+    });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'mine' }));
+      let pushed = false;
+      // Sends 1 MiB of the promised 8 MiB, then nothing more.
+      const body = new Readable({
+        read() {
+          if (!pushed) {
+            pushed = true;
+            this.push(Buffer.alloc(1024 * 1024, 7));
+          }
+        },
+      });
+      const put = s3
+        .send(
+          new PutObjectCommand({
+            Bucket: 'mine',
+            Key: 'big.bin',
+            Body: body,
+            ContentLength: 8 * 1024 * 1024,
+          }),
+        )
+        .then(
+          () => ({ name: 'stored', status: 200 }),
+          (error: unknown) =>
+            error instanceof S3ServiceException
+              ? { name: error.name, status: error.$metadata.httpStatusCode }
+              : { name: String(error), status: 0 },
+        );
+      await new Promise((r) => setTimeout(r, 500));
+      const closing = Date.now();
+      await s3t.app.close();
+      expect(await put).toEqual({ name: 'ServiceUnavailable', status: 503 });
+      expect(Date.now() - closing).toBeLessThan(5_000);
+      await expect(s3t.platform.blobs.head({ bucket: 'mine', key: 'big.bin' })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      expect(readdirSync(join(s3t.dataDir, 'blobs', 'tmp'))).toEqual([]);
+    } finally {
+      s3.destroy();
+      await s3t.platform.close();
+      rmSync(s3t.dataDir, { recursive: true, force: true });
+    }
   });
 
   it('sweeps scratch left by a process that ended, at the next start', async () => {

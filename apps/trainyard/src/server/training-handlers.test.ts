@@ -127,7 +127,13 @@ const scriptJob = (
 
 beforeAll(async () => {
   t = await openTestPlatform(
-    { workerConcurrency: 2, jobStopGraceSeconds: 1, jobVisibilityTimeoutSeconds: 2 },
+    {
+      workerConcurrency: 2,
+      jobStopGraceSeconds: 1,
+      jobVisibilityTimeoutSeconds: 2,
+      // The webhook receiver of these tests listens on 127.0.0.1.
+      webhookAllowedNetworks: ['127.0.0.1'],
+    },
     { listen: true },
   );
   await t.platform.jobs.startWorker();

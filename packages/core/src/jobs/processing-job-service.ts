@@ -1,5 +1,5 @@
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
-import { isPlatformUri, platformBucket } from '@trainyard/contracts/platform-namespace';
+import { platformBucket, refusePlatformUri } from '@trainyard/contracts/platform-namespace';
 import type { CreateProcessingJobBody, ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import type { InstanceTypeStore } from '../ports/metadata-store.js';
 import type { JobDatasetCatalog } from './job-dataset-catalog.js';
@@ -113,13 +113,7 @@ export class ProcessingJobService {
         throw invalidArgument(`${field}.OutputName`, `"${output.OutputName}" is used twice`);
       }
       outputNames.add(output.OutputName);
-      if (output.S3Output && isPlatformUri(output.S3Output.S3Uri)) {
-        throw new TrainyardError(
-          'PERMISSION_DENIED',
-          `${field}.S3Output.S3Uri: bucket "${platformBucket}" is the platform's own (dataset versions, job outputs); choose a bucket of your own, or leave S3Output out with DatasetOutput`,
-          { field: `${field}.S3Output.S3Uri` },
-        );
-      }
+      refusePlatformUri(output.S3Output?.S3Uri, `${field}.S3Output.S3Uri`);
       const s3 = output.S3Output ?? {
         S3Uri: `s3://${platformBucket}/jobs/processing/${body.ProcessingJobName}/output/${output.OutputName}/`,
         S3UploadMode: 'EndOfJob' as const,

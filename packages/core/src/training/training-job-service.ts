@@ -1,6 +1,7 @@
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogPage } from '@trainyard/contracts/jobs';
 import type { Page } from '@trainyard/contracts/pagination';
+import { refusePlatformUri } from '@trainyard/contracts/platform-namespace';
 import {
   CreateTrainingJobBody,
   type EvaluationReport,
@@ -282,6 +283,9 @@ export class TrainingJobService {
         );
       }
     });
+    // What a job writes goes where its creator says, never over the platform's own objects.
+    refusePlatformUri(body.OutputDataConfig?.S3OutputPath, 'OutputDataConfig.S3OutputPath');
+    refusePlatformUri(body.CheckpointConfig?.S3Uri, 'CheckpointConfig.S3Uri');
     const checkpoint = body.CheckpointConfig?.LocalPath;
     if (checkpoint !== undefined && !/^\/opt\/ml\/[A-Za-z0-9_./-]+$/.test(checkpoint)) {
       throw invalidArgument('CheckpointConfig.LocalPath', `"${checkpoint}" must be a folder under /opt/ml`);
