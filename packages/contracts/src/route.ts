@@ -2,9 +2,10 @@ import type { z } from 'zod';
 
 /**
  * Who may call a route. `read` = admin, developer, viewer; `write` = admin, developer;
- * `admin` = admin only; `invoke` = admin, developer, invoker; `public` needs no key.
+ * `admin` = admin only; `invoke` = admin, developer, invoker; `any` = every role (e.g. whoami);
+ * `public` needs no key.
  */
-export type Access = 'public' | 'read' | 'write' | 'admin' | 'invoke';
+export type Access = 'public' | 'read' | 'write' | 'admin' | 'invoke' | 'any';
 
 export const roles = ['admin', 'developer', 'viewer', 'invoker'] as const;
 export type Role = (typeof roles)[number];
@@ -14,6 +15,7 @@ const rolesByAccess: Record<Exclude<Access, 'public'>, readonly Role[]> = {
   write: ['admin', 'developer'],
   admin: ['admin'],
   invoke: ['admin', 'developer', 'invoker'],
+  any: roles,
 };
 
 export function roleMayAccess(role: Role, access: Access): boolean {

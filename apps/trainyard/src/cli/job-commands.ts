@@ -113,6 +113,12 @@ export function addJobCommands(program: Command): void {
       printRows(SecondaryStatusTransitions, ['Status', 'StartTime', 'EndTime', 'StatusMessage'], false);
     });
 
+  clientCommand(jobs, 'delete', 'Delete a finished processing job and its log (its outputs stay)')
+    .argument('<name>')
+    .action(async (name: string, flags: ClientFlags) => {
+      await clientOf(flags).call('deleteProcessingJob', { params: { name } });
+      if (!flags.json) process.stdout.write(`deleted ${name}\n`);
+    });
   clientCommand(jobs, 'stop', 'Stop a processing job (SIGTERM, then SIGKILL after the grace period)')
     .argument('<name>')
     .option('--wait', 'wait until it has stopped')
