@@ -198,13 +198,76 @@ export function loadServerConfig(sources: ConfigSources = {}): ResolvedServerCon
   };
 }
 
-/** Where the CLI finds the server and its key; flags win over TRAINYARD_ENDPOINT / TRAINYARD_KEY. */
+/** The file a running server writes into its data folder so the CLI on the same machine finds it. */
+export const serverFileName = 'server.json';
+
+/** What `server.json` holds: the URL the server listens on and the process serving it. */
+export interface ServerFile {
+  url: string;
+  pid: number;
+}
+
+/** A URL clients on this machine can reach: a wildcard bind is reached on loopback. */
+export function localUrlOf(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readServerFile(dataDir: string): ServerFile | undefined {
+  try {
+    const file = JSON.parse(readFileSync(join(dataDir, serverFileName), 'utf8')) as Partial<ServerFile>;
+    if (typeof file.url !== 'string' || typeof file.pid !== 'number') return undefined;
+    return processAlive(file.pid) ? { url: file.url, pid: file.pid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The server a CLI on this machine talks to by default: the one running on the data folder the
+ * server's own config names (TRAINYARD_DATA_DIR, trainyard.config.json, ./trainyard-data), as
+ * its `server.json` says; else the port and host that config gives.
+ */
+function localServerUrl(env: NodeJS.ProcessEnv, cwd: string): string {
+  const settings: Record<string, unknown> = (() => {
+    try {
+      return { ...fromFile(env.TRAINYARD_CONFIG, cwd), ...fromEnv(env) };
+    } catch {
+      return {};
+    }
+  })();
+  const partial = ServerConfig.pick({ dataDir: true, port: true, host: true }).safeParse({
+    dataDir: settings.dataDir,
+    port: settings.port,
+    host: settings.host,
+  });
+  const { dataDir, port, host } = partial.success
+    ? partial.data
+    : { dataDir: './trainyard-data', port: 7070, host: '127.0.0.1' };
+  return readServerFile(resolve(cwd, dataDir))?.url ?? localUrlOf(host, port);
+}
+
+/**
+ * Where the CLI finds the server and its key: `--endpoint`, else TRAINYARD_ENDPOINT, else the
+ * local server (see localServerUrl); `--key`, else TRAINYARD_KEY.
+ */
 export function loadClientConfig(
   flags: { endpoint?: string | undefined; key?: string | undefined },
   env = process.env,
+  cwd = process.cwd(),
 ) {
   return {
-    endpoint: flags.endpoint ?? env.TRAINYARD_ENDPOINT ?? 'http://127.0.0.1:7070',
+    endpoint: flags.endpoint ?? (env.TRAINYARD_ENDPOINT || undefined) ?? localServerUrl(env, cwd),
     key: flags.key ?? env.TRAINYARD_KEY ?? env.TRAINYARD_ADMIN_KEY,
   };
 }

@@ -25,6 +25,7 @@ import { TrainingJobRunner } from '@trainyard/runtime/training/training-job-runn
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 import { runtimeEntryPoint } from './entry-points.js';
+import { countGpus } from './gpu-count.js';
 
 /** Processing jobs as the API sees them: the kind's own create beside the kind-generic operations. */
 export type ProcessingJobs = Pick<ProcessingJobService, 'create'> &
@@ -113,6 +114,7 @@ export async function openJobServices(parts: {
     store: metadata.jobs,
     instanceTypes: metadata.instanceTypes,
     datasets: catalog,
+    availableGpus: countGpus(),
   });
   let worker: JobWorker | undefined;
   let isolation: JobIsolation | undefined;

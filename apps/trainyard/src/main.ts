@@ -9,6 +9,14 @@ import { addTrainingCommands } from './cli/training-commands.js';
 import { loadServerConfig } from './config.js';
 import { runServer } from './run-server.js';
 
+// A reader that stops early (`trainyard … | head`) closes the pipe: that ends the command, quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
 const program = new Command('trainyard')
   .description('Trainyard: build, train and deploy machine-learning models on your own machines')
   .version('0.1.0')

@@ -87,6 +87,7 @@ export function lazyDatasets(config: ResolvedServerConfig, stores: PlatformStore
     const { DatasetService } = await import('@trainyard/runtime/data/dataset-service');
     const engine = await DuckDbEngine.open({
       memoryLimit: config.dataMemoryLimit,
+      memoryLimitSetting: 'TRAINYARD_DATA_MEMORY_LIMIT',
       tempDirectory: join(config.dataDir, 'tmp', 'duckdb'),
       ...(config.dataThreads ? { threads: config.dataThreads } : {}),
     });

@@ -1,6 +1,8 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import type { ConfigSources } from './config.js';
-import { loadServerConfig } from './config.js';
+import { loadServerConfig, localUrlOf, type ServerFile, serverFileName } from './config.js';
 import { doorServicesOf } from './doors.js';
 import { openPlatform } from './platform.js';
 import { buildHttpApp } from './server/http-app.js';
@@ -37,6 +39,20 @@ export async function runServer(sources: ConfigSources): Promise<void> {
     { address, dataDir: config.dataDir, metadata: platform.metadata.kind, blobs: platform.blobs.kind },
     'listening',
   );
+  // The CLI on this machine reads it to find this server (any --port, any --host).
+  const serverFile = join(config.dataDir, serverFileName);
+  const bound = app.server.address();
+  const url = typeof bound === 'object' && bound ? localUrlOf(config.host, bound.port) : address;
+  mkdirSync(config.dataDir, { recursive: true });
+  writeFileSync(serverFile, `${JSON.stringify({ url, pid: process.pid } satisfies ServerFile)}\n`);
+  const removeServerFile = () => {
+    try {
+      // Another server may have started on the same folder since: leave its file alone.
+      if ((JSON.parse(readFileSync(serverFile, 'utf8')) as ServerFile).pid === process.pid)
+        rmSync(serverFile);
+    } catch {}
+  };
+  process.once('exit', removeServerFile);
   // Always printed, whatever the log level: people and scripts wait for this line.
   process.stdout.write(`Trainyard listening on ${address} (data: ${config.dataDir})\n`);
   const isolation = platform.jobs.isolation();

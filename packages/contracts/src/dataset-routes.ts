@@ -31,12 +31,21 @@ const OnOff = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const UploadQuery = z
   .object({
     fileName: z.string().max(256).optional(),
+    /** A new version even when a ready one was made from the same bytes and options. */
+    force: OnOff.optional(),
     description: z.string().max(1024).optional(),
     format: DataFormat.optional(),
     delimiter: z.string().min(1).max(4).optional(),
     quote: z.string().length(1).optional(),
     escape: z.string().length(1).optional(),
     header: OnOff.optional(),
+    skipRows: z.coerce.number().int().min(0).max(1_000_000).optional(),
+    /** Comma list of column names in file order. */
+    columns: z
+      .string()
+      .max(1_000_000)
+      .transform((text) => text.split(',').map((name) => name.trim()))
+      .optional(),
     onMalformed: MalformedPolicy.optional(),
     types: z
       .string()
@@ -152,6 +161,25 @@ export const datasetRoutes = {
     tag: 'datasets',
     params: ByVersion,
     response: z.object({ items: z.array(RejectedRow) }),
+  }),
+  deleteDataset: defineRoute({
+    method: 'DELETE',
+    path: '/api/v1/datasets/:name',
+    access: 'write',
+    summary: 'Delete a dataset, its versions and their files (refused while other datasets derive from it)',
+    tag: 'datasets',
+    params: ByName,
+    response: z.object({ ok: z.literal(true) }),
+  }),
+  deleteDatasetVersion: defineRoute({
+    method: 'DELETE',
+    path: '/api/v1/datasets/:name/versions/:version',
+    access: 'write',
+    summary:
+      'Delete one version and its files (refused while versions derive from it); its number is not reused',
+    tag: 'datasets',
+    params: z.object({ name: DatasetName, version: z.coerce.number().int().positive() }),
+    response: z.object({ ok: z.literal(true) }),
   }),
   uploadDatasetVersion: defineRoute({
     method: 'POST',

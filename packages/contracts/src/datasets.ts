@@ -37,8 +37,19 @@ export const IngestOptions = z
     quote: z.string().length(1).optional(),
     /** CSV escape character inside quotes; detected when absent. */
     escape: z.string().length(1).optional(),
-    /** Whether the first CSV row names the columns; detected when absent. */
+    /**
+     * Whether the first CSV row (after `skipRows`) names the columns; detected when absent: a row
+     * of non-numeric names above rows whose cells are numbers is a header.
+     */
     header: z.boolean().optional(),
+    /**
+     * CSV lines to skip before the header or the data. When absent, up to 10 leading lines that
+     * are neither data nor a header (e.g. scikit-learn's "150,4,setosa,versicolor,virginica") are
+     * skipped; the version's `csv.skipRows` says how many.
+     */
+    skipRows: z.number().int().min(0).max(1_000_000).optional(),
+    /** Column names, in file order, replacing the header's (or DuckDB's column0, column1, …). */
+    columns: z.array(z.string().min(1).max(256)).min(1).max(100_000).optional(),
     /** Malformed CSV rows fail the ingest (default) or are skipped, counted and kept for inspection. */
     onMalformed: MalformedPolicy.default('fail'),
     /** Column types that replace the inferred ones. */
@@ -84,6 +95,14 @@ export const RejectedRow = z.object({
 });
 export type RejectedRow = z.infer<typeof RejectedRow>;
 
+export const CsvReading = z.object({
+  delimiter: z.string(),
+  /** Lines skipped before the header (or the data). */
+  skipRows: z.number().int(),
+  header: z.boolean(),
+});
+export type CsvReading = z.infer<typeof CsvReading>;
+
 export const versionStatuses = ['creating', 'ready', 'failed'] as const;
 
 export const DatasetVersion = z.object({
@@ -111,6 +130,13 @@ export const DatasetVersion = z.object({
   /** The fitted recipe that produced the version (recipe runs only). */
   fittedRecipeUri: z.string().optional(),
   failure: z.object({ code: z.string(), message: z.string() }).optional(),
+  /**
+   * SHA-256 of the uploaded or imported bytes and the ingest options: uploading the same file with
+   * the same options again returns this version instead of a new one (unless forced).
+   */
+  sourceHash: z.string().optional(),
+  /** How a CSV source was read (given or detected): delimiter, lines skipped, header row. */
+  csv: CsvReading.optional(),
   createdAt: z.string(),
 });
 export type DatasetVersion = z.infer<typeof DatasetVersion>;
@@ -186,3 +212,70 @@ export const DatasetProfile = z.object({
   passes: z.number().int(),
 });
 export type DatasetProfile = z.infer<typeof DatasetProfile>;
+
+/**
+ * A fix an ingest error suggests, in `details.hints` of the error. The message phrases it for
+ * the API (`set onMalformed to "skip"`); other surfaces rewrite that phrase in their own terms
+ * (the CLI as `--on-malformed skip`).
+ */
+export interface OptionHint {
+  option: string;
+  value: string | number | boolean;
+}
+
+/** The API's phrasing of a hint, as it appears in error messages. */
+export const optionHintText = (hint: OptionHint) => `set ${hint.option} to ${JSON.stringify(hint.value)}`;
+
+/** Options an error asks the user to check (in `details.check`), as the API phrases them. */
+export const checkOptionsText = (options: string[]) =>
+  `check ${options.slice(0, -1).join(', ')}${options.length > 1 ? ' and ' : ''}${options[options.length - 1] ?? ''}`;
+
+/**
+ * The file a dataset version is delivered as to a job (a processing input's `ContentType`, as
+ * SageMaker channels choose with theirs): Parquet as stored, CSV with a header row (pandas'
+ * default), CSV without one, optionally with the target column first (the built-in algorithms'
+ * convention, `text/csv;label_size=1`), or JSON Lines.
+ */
+export interface DatasetDelivery {
+  format: DataFormat;
+  /** CSV only. */
+  header: boolean;
+  /** CSV only: the version's target column comes first. */
+  labelFirst: boolean;
+}
+
+const parquetTypes = ['application/x-parquet', 'application/vnd.apache.parquet', 'application/parquet'];
+const jsonLinesTypes = ['application/jsonlines', 'application/x-jsonlines', 'application/jsonl'];
+export const deliveryContentTypes = [
+  'text/csv',
+  'text/csv;header=absent',
+  'text/csv;label_size=1',
+  ...jsonLinesTypes,
+  ...parquetTypes,
+];
+
+/**
+ * Reads a content type into a delivery: `text/csv` (header present), `text/csv;header=absent`,
+ * `text/csv;label_size=1` (target first, no header unless `header=present`), JSON Lines, Parquet
+ * (also when absent). Returns an error message naming the accepted types for anything else.
+ */
+export function parseDeliveryContentType(contentType: string | undefined): DatasetDelivery | string {
+  if (contentType === undefined) return { format: 'parquet', header: false, labelFirst: false };
+  const [type = '', ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
+  const param = new Map(params.map((p) => p.split('=').map((x) => x.trim()) as [string, string]));
+  if (parquetTypes.includes(type)) return { format: 'parquet', header: false, labelFirst: false };
+  if (jsonLinesTypes.includes(type)) return { format: 'jsonl', header: false, labelFirst: false };
+  if (type === 'text/csv') {
+    const labelSize = param.get('label_size');
+    if (labelSize !== undefined && labelSize !== '0' && labelSize !== '1') {
+      return `label_size=${labelSize} is not supported; use label_size=1 (one target column first)`;
+    }
+    const labelFirst = labelSize === '1';
+    const header = param.get('header');
+    if (header !== undefined && header !== 'present' && header !== 'absent') {
+      return `header=${header} is not one of present, absent`;
+    }
+    return { format: 'csv', header: header ? header === 'present' : !labelFirst, labelFirst };
+  }
+  return `"${contentType}" is not a content type datasets are delivered as; use one of ${deliveryContentTypes.join(', ')}`;
+}

@@ -104,6 +104,8 @@ export const QueueSummary = z.object({
   visible: z.number().int(),
   inFlight: z.number().int(),
   delayed: z.number().int(),
+  /** Age of the oldest message in the queue (SQS ApproximateAgeOfOldestMessage), ms; 0 when empty. */
+  oldestAgeMs: z.number().int(),
 });
 
 export const QueueMessage = z.object({
@@ -114,6 +116,19 @@ export const QueueMessage = z.object({
   sentAt: z.string(),
   groupId: z.string().optional(),
 });
+
+/** A received message: the fields of QueueMessage and the handle to delete it or change its visibility. */
+export const ReceivedQueueMessage = QueueMessage.extend({ receiptHandle: z.string() });
+
+const Attributes = z.record(z.string().min(1).max(256), z.string().max(256_000)).optional();
+const SendFields = {
+  body: z.string().min(1).max(262_144),
+  /** Seconds before the message can be received (SQS DelaySeconds, 0-900). */
+  delaySeconds: z.number().int().min(0).max(900).optional(),
+  attributes: Attributes,
+  /** FIFO queues: messages of one group are delivered one at a time, in order. */
+  groupId: z.string().min(1).max(128).optional(),
+};
 
 export const StreamDescription = z.object({
   name: z.string(),
@@ -317,6 +332,97 @@ export const messagingRoutes = {
     params: ByQueue,
     body: z.object({ toQueue: QueueName.optional() }).strict(),
     response: z.object({ moved: z.number().int(), toQueue: z.string() }),
+  }),
+  createQueue: defineRoute({
+    method: 'PUT',
+    path: '/api/v1/queues/:name',
+    access: 'write',
+    summary: "Create a queue or change its options (idempotent); trainyard-* queues are the platform's",
+    tag: 'queues',
+    params: ByQueue,
+    body: z
+      .object({
+        visibilityTimeoutSeconds: z.number().int().min(0).max(43_200).optional(),
+        maxReceiveCount: z.number().int().min(1).max(1000).optional(),
+        deadLetterQueue: QueueName.optional(),
+        fifo: z.boolean().optional(),
+      })
+      .strict(),
+    response: QueueSummary,
+  }),
+  sendMessage: defineRoute({
+    method: 'POST',
+    path: '/api/v1/queues/:name/messages',
+    access: 'write',
+    summary: 'Send one message',
+    tag: 'queues',
+    params: ByQueue,
+    body: z.object(SendFields).strict(),
+    response: z.object({ messageId: z.string() }),
+    status: 201,
+  }),
+  sendMessageBatch: defineRoute({
+    method: 'POST',
+    path: '/api/v1/queues/:name/messages/batch',
+    access: 'write',
+    summary: 'Send up to 10 messages; each entry succeeds or fails on its own',
+    tag: 'queues',
+    params: ByQueue,
+    body: z
+      .object({
+        entries: z
+          .array(z.object({ id: z.string().min(1).max(80), ...SendFields }).strict())
+          .min(1)
+          .max(10),
+      })
+      .strict(),
+    response: z.object({
+      successful: z.array(z.object({ id: z.string(), messageId: z.string() })),
+      failed: z.array(z.object({ id: z.string(), code: z.string(), message: z.string() })),
+    }),
+  }),
+  receiveMessages: defineRoute({
+    method: 'POST',
+    path: '/api/v1/queues/:name/receive',
+    access: 'write',
+    summary: 'Receive messages: long poll up to waitSeconds, hidden for visibilityTimeoutSeconds',
+    tag: 'queues',
+    params: ByQueue,
+    body: z
+      .object({
+        maxMessages: z.number().int().min(1).max(10).default(1),
+        /** Long polling (SQS WaitTimeSeconds, 0-20). */
+        waitSeconds: z.number().int().min(0).max(20).default(0),
+        /** Overrides the queue's visibility timeout for these messages. */
+        visibilityTimeoutSeconds: z.number().int().min(0).max(43_200).optional(),
+      })
+      .strict(),
+    response: z.object({ items: z.array(ReceivedQueueMessage) }),
+  }),
+  deleteMessage: defineRoute({
+    method: 'POST',
+    path: '/api/v1/queues/:name/delete',
+    access: 'write',
+    summary: 'Delete a received message by its receipt handle',
+    tag: 'queues',
+    params: ByQueue,
+    body: z.object({ receiptHandle: z.string().min(1).max(1024) }).strict(),
+    response: z.object({ ok: z.literal(true) }),
+  }),
+  changeMessageVisibility: defineRoute({
+    method: 'POST',
+    path: '/api/v1/queues/:name/visibility',
+    access: 'write',
+    summary: 'Hide a received message for longer, or make it visible now (0)',
+    tag: 'queues',
+    params: ByQueue,
+    body: z
+      .object({
+        receiptHandle: z.string().min(1).max(1024),
+        visibilityTimeoutSeconds: z.number().int().min(0).max(43_200),
+      })
+      .strict(),
+    response: z.object({ ok: z.literal(true) }),
   }),
   listStreams: defineRoute({
     method: 'GET',

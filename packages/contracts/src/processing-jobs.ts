@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DatasetName } from './datasets.js';
+import { DatasetName, parseDeliveryContentType } from './datasets.js';
 import { JobFailure, JobName, JobStatus, SecondaryStatus, SecondaryStatusTransition } from './jobs.js';
 
 const S3Uri = z
@@ -29,6 +29,20 @@ export const ProcessingDatasetInput = z.object({
   /** Default: the latest version. */
   Version: z.number().int().min(1).optional(),
   LocalPath: OptMlPath.optional(),
+  /**
+   * The file the script receives, as SageMaker channels' ContentType: absent or
+   * `application/x-parquet` gives `data.parquet`; `text/csv` gives `data.csv` with a header row,
+   * `text/csv;header=absent` without, `text/csv;label_size=1` headerless with the target first
+   * (the built-in algorithms' convention); `application/jsonlines` gives `data.jsonl`.
+   */
+  ContentType: z
+    .string()
+    .max(256)
+    .superRefine((value, ctx) => {
+      const parsed = parseDeliveryContentType(value);
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+    })
+    .optional(),
 });
 
 export const ProcessingInput = z

@@ -52,6 +52,15 @@ export const processingRoutes = {
     params: ByName,
     response: ProcessingJob,
   }),
+  deleteProcessingJob: defineRoute({
+    method: 'DELETE',
+    path: '/api/v1/processing-jobs/:name',
+    access: 'write',
+    summary: 'Delete a finished processing job and its log (outputs stay); refused while it runs',
+    tag: 'processing-jobs',
+    params: ByName,
+    response: z.object({ ok: z.literal(true) }),
+  }),
   getProcessingJobLogs: defineRoute({
     method: 'GET',
     path: '/api/v1/processing-jobs/:name/logs',

@@ -2,9 +2,10 @@ import type { z } from 'zod';
 
 /**
  * Who may call a route. `read` = admin, developer, viewer; `write` = admin, developer;
- * `admin` = admin only; `invoke` = admin, developer, invoker; `public` needs no key.
+ * `admin` = admin only; `invoke` = admin, developer, invoker; `any` = every role (e.g. whoami);
+ * `public` needs no key.
  */
-export type Access = 'public' | 'read' | 'write' | 'admin' | 'invoke';
+export type Access = 'public' | 'read' | 'write' | 'admin' | 'invoke' | 'any';
 
 export const roles = ['admin', 'developer', 'viewer', 'invoker'] as const;
 export type Role = (typeof roles)[number];
@@ -14,6 +15,7 @@ const rolesByAccess: Record<Exclude<Access, 'public'>, readonly Role[]> = {
   write: ['admin', 'developer'],
   admin: ['admin'],
   invoke: ['admin', 'developer', 'invoker'],
+  any: roles,
 };
 
 export function roleMayAccess(role: Role, access: Access): boolean {
@@ -46,6 +48,19 @@ export interface RouteContract<
    * unparsed request stream as `request.body` (uploads), and the SDK sends it with `upload`.
    */
   rawBody?: boolean;
+  /**
+   * The response is a server-sent-events stream (`text/event-stream`): the handler returns an
+   * async iterable of {@link StreamEvent}s, each `data` checked against `response` (a
+   * `Last-Event-ID` request header resumes after that id when the handler supports it).
+   */
+  eventStream?: boolean;
+}
+
+/** One server-sent event: `event` names its kind (default `message`), `id` lets a client resume. */
+export interface StreamEvent<T = unknown> {
+  event?: string;
+  id?: string;
+  data: T;
 }
 
 export function defineRoute<

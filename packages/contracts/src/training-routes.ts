@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobLogPage, JobLogQuery, JobStatus } from './jobs.js';
+import { JobLogEvent, JobLogPage, JobLogQuery, JobStatus, SecondaryStatus } from './jobs.js';
 import { PageQuery, pageOf } from './pagination.js';
 import { defineRoute } from './route.js';
 import {
@@ -10,6 +10,13 @@ import {
 } from './training-jobs.js';
 
 const ByName = z.object({ name: z.string().min(1).max(63) });
+
+/** Data of the log stream's events: a log line, a status change, or the end. */
+export const TrainingLogStreamEvent = z.union([
+  JobLogEvent,
+  z.object({ TrainingJobStatus: JobStatus, SecondaryStatus, StatusMessage: z.string().optional() }),
+]);
+export type TrainingLogStreamEvent = z.input<typeof TrainingLogStreamEvent>;
 
 /** Training jobs: built-in algorithms, SageMaker-style scripts or any command, run as queued jobs. */
 export const trainingRoutes = {
@@ -57,6 +64,15 @@ export const trainingRoutes = {
     params: ByName,
     response: TrainingJob,
   }),
+  deleteTrainingJob: defineRoute({
+    method: 'DELETE',
+    path: '/api/v1/training-jobs/:name',
+    access: 'write',
+    summary: 'Delete an ended training job and its log (artifacts stay in the blob store); 412 while it runs',
+    tag: 'training-jobs',
+    params: ByName,
+    response: z.object({ TrainingJobName: z.string(), TrainingJobArn: z.string() }),
+  }),
   getTrainingJobLogs: defineRoute({
     method: 'GET',
     path: '/api/v1/training-jobs/:name/logs',
@@ -67,6 +83,20 @@ export const trainingRoutes = {
     query: JobLogQuery,
     response: JobLogPage,
   }),
+  streamTrainingJobLogs: {
+    ...defineRoute({
+      method: 'GET',
+      path: '/api/v1/training-jobs/:name/logs/stream',
+      access: 'read',
+      summary:
+        'Follow a training job log as server-sent events (`log` events with id = seq, `status` on each change, `end` once it has ended); Last-Event-ID or cursor resumes',
+      tag: 'training-jobs',
+      params: ByName,
+      query: z.object({ cursor: z.coerce.number().int().min(0).optional() }),
+      response: TrainingLogStreamEvent,
+    }),
+    eventStream: true as const,
+  },
   getTrainingJobMetrics: defineRoute({
     method: 'GET',
     path: '/api/v1/training-jobs/:name/metrics',

@@ -56,6 +56,9 @@ export class TrainyardClient {
   /** Calls one route. Errors come back as TrainyardError with the server's code and details. */
   async call<N extends RouteName>(name: N, input: Input<N> = {} as Input<N>): Promise<Output<N>> {
     const route = restApi[name];
+    if ((route as { eventStream?: boolean }).eventStream) {
+      throw new TrainyardError('INVALID_ARGUMENT', `route ${name} is an event stream; use events()`);
+    }
     const { params, query, body } = input as {
       params?: Record<string, unknown>;
       query?: object;
@@ -83,6 +86,88 @@ export class TrainyardClient {
       );
     }
     return (await this.#read(response)) as Output<N>;
+  }
+
+  /**
+   * Reads a server-sent-events route (its contract has `eventStream`), such as
+   * `streamTrainingJobLogs`, as an async iterable of `{event, id, data}` until the server ends it
+   * or `signal` aborts. Errors before the first event come back as TrainyardError.
+   *
+   * @example
+   * for await (const e of client.events('streamTrainingJobLogs', { params: { name: 'xgb-1' } })) {
+   *   if (e.event === 'log') console.log(e.data.message);
+   * }
+   */
+  async *events<N extends RouteName>(
+    name: N,
+    input: Input<N> = {} as Input<N>,
+    options: { signal?: AbortSignal; lastEventId?: string } = {},
+  ): AsyncGenerator<{ event: string; id?: string; data: Output<N> }> {
+    const route = restApi[name] as { path: string; method: string; eventStream?: boolean };
+    if (!route.eventStream)
+      throw new TrainyardError('INVALID_ARGUMENT', `route ${name} is not an event stream; use call()`);
+    const { params, query } = input as { params?: Record<string, unknown>; query?: object };
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.#key) headers.authorization = `Bearer ${this.#key}`;
+    if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
+    let response: Response;
+    try {
+      response = await this.#fetch(this.#url(route.path, params, query), {
+        method: route.method,
+        headers,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      throw new TrainyardError(
+        'UNAVAILABLE',
+        `cannot reach ${this.endpoint}: ${(error as Error).message}`,
+        {},
+        { cause: error },
+      );
+    }
+    if (!response.ok || !response.body) {
+      await this.#read(response);
+      return;
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end = buffer.indexOf('\n\n');
+        while (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          end = buffer.indexOf('\n\n');
+          let event = 'message';
+          let id: string | undefined;
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'event') event = value;
+            else if (field === 'id') id = value;
+            else if (field === 'data') data.push(value);
+          }
+          if (data.length === 0) continue;
+          const parsed = JSON.parse(data.join('\n')) as Output<N>;
+          if (event === 'error') {
+            const error = parsed as unknown as { code?: string; message?: string };
+            throw new TrainyardError(
+              isErrorCode(error.code) ? error.code : 'INTERNAL',
+              error.message ?? 'stream failed',
+            );
+          }
+          yield { event, ...(id !== undefined ? { id } : {}), data: parsed };
+        }
+      }
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
   }
 
   #url(pattern: string, params: Record<string, unknown> | undefined, query: object | undefined): URL {

@@ -94,6 +94,21 @@ export function jobStoreConformance(name: string, open: () => Promise<MetadataSt
       expect(await jobs.claim(job.id, 'w', 1000)).toBeUndefined();
     });
 
+    it('deletes an ended job with its log, and refuses to delete one that has not ended', async () => {
+      const running = await create('del-running');
+      await expect(jobs.delete(running.id)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+      const ended = await create('del-ended');
+      await jobs.appendLogs(ended.id, [{ seq: 1, at: new Date(), stream: 'stdout', message: 'x' }]);
+      await jobs.update(ended.id, JobLifecycle.advance(ended, 'Stopped', new Date()));
+      await jobs.delete(ended.id);
+      await expect(jobs.getById(ended.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await jobs.readLogs(ended.id, 0, 10)).toEqual([]);
+      await expect(jobs.delete(ended.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      // The name is free again.
+      expect((await create('del-ended')).name).toBe('del-ended');
+      expect((await jobs.get('processing', 'del-running')).status).toBe('InProgress');
+    });
+
     it('appends logs in order, ignores replayed seqs, and pages them by cursor', async () => {
       const job = await create('logs');
       expect(await jobs.lastLogSeq(job.id)).toBe(0);

@@ -14,7 +14,10 @@ export function clientCommand(parent: Command, name: string, description: string
   return parent
     .command(name)
     .description(description)
-    .option('--endpoint <url>', 'server URL (env TRAINYARD_ENDPOINT, default http://127.0.0.1:7070)')
+    .option(
+      '--endpoint <url>',
+      'server URL (env TRAINYARD_ENDPOINT; default: the server running on this machine with the same config, per <data-dir>/server.json, else http://127.0.0.1:7070)',
+    )
     .option('--key <secret>', 'access key (env TRAINYARD_KEY)')
     .option('--json', 'print JSON instead of a table');
 }

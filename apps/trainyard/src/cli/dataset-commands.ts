@@ -7,6 +7,7 @@ import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
+import { ingestErrorInCliTerms } from './ingest-flags.js';
 import { printObject, printRows } from './output.js';
 
 interface IngestFlags {
@@ -15,10 +16,13 @@ interface IngestFlags {
   quote?: string;
   escape?: string;
   header?: boolean;
+  skipRows?: string;
+  columns?: string;
   onMalformed?: 'fail' | 'skip';
   type?: string[];
   target?: string;
   description?: string;
+  force?: boolean;
 }
 
 function withIngestOptions(command: Command): Command {
@@ -31,8 +35,13 @@ function withIngestOptions(command: Command): Command {
     .option('--delimiter <char>', 'CSV field separator (default: detected)')
     .option('--quote <char>', 'CSV quote character (default: detected)')
     .option('--escape <char>', 'CSV escape character (default: detected)')
-    .option('--header', 'the first CSV row names the columns (default: detected)')
+    .option('--header', 'the first CSV row (after --skip-rows) names the columns (default: detected)')
     .option('--no-header', 'the first CSV row is data')
+    .option(
+      '--skip-rows <n>',
+      'CSV lines to skip before the header or data (default: leading lines that are neither are skipped)',
+    )
+    .option('--columns <names>', 'comma-separated column names in file order, replacing the header')
     .addOption(
       new Option('--on-malformed <policy>', 'malformed CSV rows fail the upload, or are skipped and kept')
         .choices(['fail', 'skip'])
@@ -45,6 +54,27 @@ function withIngestOptions(command: Command): Command {
     )
     .option('--target <column>', 'the column models will predict')
     .option('--description <text>', 'describe the dataset');
+}
+
+function skipRowsOf(flags: IngestFlags): number | undefined {
+  if (flags.skipRows === undefined) return undefined;
+  const n = Number(flags.skipRows);
+  if (!/^\d+$/.test(flags.skipRows) || !Number.isSafeInteger(n)) {
+    throw invalidArgument('--skip-rows', `"${flags.skipRows}" is not a number of lines (0, 1, 2, …)`);
+  }
+  return n;
+}
+
+function columnsOf(flags: IngestFlags): string[] | undefined {
+  if (flags.columns === undefined) return undefined;
+  const names = flags.columns.split(',').map((n) => n.trim());
+  if (names.some((n) => n === '')) {
+    throw invalidArgument(
+      '--columns',
+      `"${flags.columns}" has an empty name; give names separated by commas`,
+    );
+  }
+  return names;
 }
 
 function typesOf(flags: IngestFlags): Record<string, ColumnType> | undefined {
@@ -110,6 +140,9 @@ function printVersion(v: DatasetVersion, json: boolean): void {
       uri: v.uri,
       rows: v.rowCount,
       skippedRows: v.skippedRows,
+      csv: v.csv
+        ? `delimiter ${JSON.stringify(v.csv.delimiter)}, ${v.csv.skipRows} line(s) skipped, ${v.csv.header ? 'header row' : 'no header row'}`
+        : undefined,
       target: v.target,
       contentHash: v.contentHash,
       lineage: v.lineage,
@@ -233,6 +266,24 @@ export function addDatasetCommands(program: Command): void {
       else printProfile(profile);
     });
 
+  clientCommand(
+    datasets,
+    'delete',
+    'Delete a dataset, or one version with --at (refused while other versions derive from it)',
+  )
+    .argument('<name>', 'dataset name')
+    .option('--at <version>', 'delete only this version')
+    .action(async (name: string, flags: ClientFlags & { at?: string }) => {
+      const client = clientOf(flags);
+      if (flags.at === undefined) await client.call('deleteDataset', { params: { name } });
+      else {
+        const version = versionArg(flags.at);
+        if (version === 'latest') throw invalidArgument('--at', 'give a version number to delete');
+        await client.call('deleteDatasetVersion', { params: { name, version } });
+      }
+      if (!flags.json) process.stdout.write(`deleted ${name}${flags.at ? ` v${flags.at}` : ''}\n`);
+    });
+
   clientCommand(datasets, 'rejects', 'Show malformed rows skipped while ingesting a version')
     .argument('<name>', 'dataset name')
     .option('--at <version>', 'version number (default: latest)')
@@ -246,18 +297,25 @@ export function addDatasetCommands(program: Command): void {
   withIngestOptions(
     clientCommand(datasets, 'upload', 'Upload a CSV, JSON Lines or Parquet file as a new version (streamed)')
       .argument('<file>', 'the file to upload')
-      .requiredOption('--name <dataset>', 'dataset to add the version to (created when new)'),
+      .requiredOption('--name <dataset>', 'dataset to add the version to (created when new)')
+      .option(
+        '--force',
+        'a new version even when the same file was uploaded with the same options before (default: that version is returned)',
+      ),
   ).action(async (file: string, flags: ClientFlags & IngestFlags & { name: string }) => {
     const size = (await stat(file)).size;
     const types = typesOf(flags);
     const query: Record<string, string | boolean | undefined> = {
       fileName: basename(file),
       description: flags.description,
+      force: flags.force ? 'true' : undefined,
       format: flags.format,
       delimiter: flags.delimiter,
       quote: flags.quote,
       escape: flags.escape,
       header: flags.header === undefined ? undefined : String(flags.header),
+      skipRows: skipRowsOf(flags)?.toString(),
+      columns: columnsOf(flags)?.join(','),
       onMalformed: flags.onMalformed,
       target: flags.target,
       types: types
@@ -296,6 +354,8 @@ export function addDatasetCommands(program: Command): void {
         counted(),
       );
       printVersion(version as DatasetVersion, flags.json ?? false);
+    } catch (error) {
+      throw ingestErrorInCliTerms(error);
     } finally {
       if (showBar) bar.stop();
     }
@@ -316,13 +376,21 @@ export function addDatasetCommands(program: Command): void {
     if (flags.quote) options.quote = flags.quote;
     if (flags.escape) options.escape = flags.escape;
     if (flags.header !== undefined) options.header = flags.header;
+    const skipRows = skipRowsOf(flags);
+    if (skipRows !== undefined) options.skipRows = skipRows;
+    const columns = columnsOf(flags);
+    if (columns) options.columns = columns;
     if (flags.target) options.target = flags.target;
     const types = typesOf(flags);
     if (types) options.types = types;
-    const version = await clientOf(flags).call('importDatasetVersion', {
-      params: { name },
-      body: { source, options, ...(flags.description ? { description: flags.description } : {}) },
-    });
+    const version = await clientOf(flags)
+      .call('importDatasetVersion', {
+        params: { name },
+        body: { source, options, ...(flags.description ? { description: flags.description } : {}) },
+      })
+      .catch((error: unknown) => {
+        throw ingestErrorInCliTerms(error);
+      });
     printVersion(version as DatasetVersion, flags.json ?? false);
   });
 

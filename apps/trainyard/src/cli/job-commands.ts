@@ -1,37 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { TrainyardError } from '@trainyard/contracts/errors';
-import type { JobLogEvent } from '@trainyard/contracts/jobs';
 import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
 import type { TrainyardClient } from '@trainyard/sdk/trainyard-client';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { pino } from 'pino';
 import { loadServerConfig } from '../config.js';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
+import { jobStatusOption, printJobLog, readSpecFile, watchJob } from './job-follow.js';
 import { printObject, printRows } from './output.js';
 
-function printEvent(event: JobLogEvent): void {
-  (event.stream === 'stderr' ? process.stderr : process.stdout).write(`${event.message}\n`);
-}
-
 /** Prints the log from `cursor` on; with `follow`, keeps polling until the job has ended. */
-async function streamLogs(
-  client: TrainyardClient,
-  name: string,
-  follow: boolean,
-  cursor = 0,
-): Promise<number> {
-  for (;;) {
-    const page = await client.call('getProcessingJobLogs', {
-      params: { name },
-      query: { cursor, limit: 1000 },
-    });
-    for (const event of page.events) printEvent(event);
-    cursor = page.nextCursor;
-    if (page.complete || (!follow && page.events.length < 1000)) return cursor;
-    if (page.events.length < 1000) await sleep(1000);
-  }
+function streamLogs(client: TrainyardClient, name: string, follow: boolean, cursor = 0): Promise<number> {
+  return printJobLog(
+    (at) => client.call('getProcessingJobLogs', { params: { name }, query: { cursor: at, limit: 1000 } }),
+    follow,
+    cursor,
+  );
 }
 
 function statusLine(job: ProcessingJob): string {
@@ -40,23 +23,15 @@ function statusLine(job: ProcessingJob): string {
 }
 
 /** Shows each status change until the job ends; with `logs`, interleaves the job's output. */
-async function watch(client: TrainyardClient, name: string, logs: boolean): Promise<ProcessingJob> {
-  let seen = '';
-  let cursor = 0;
-  for (;;) {
-    const job = await client.call('describeProcessingJob', { params: { name } });
-    const key = `${job.ProcessingJobStatus}/${job.SecondaryStatus}/${job.SecondaryStatusTransitions.length}`;
-    if (key !== seen) {
-      process.stderr.write(`${statusLine(job)}\n`);
-      seen = key;
-    }
-    if (logs) cursor = await streamLogs(client, name, false, cursor);
-    if (JobLifecycle.isTerminal(job.ProcessingJobStatus)) {
-      if (logs) await streamLogs(client, name, false, cursor);
-      return job;
-    }
-    await sleep(1000);
-  }
+function watch(client: TrainyardClient, name: string, logs: boolean): Promise<ProcessingJob> {
+  return watchJob<ProcessingJob>({
+    describe: () => client.call('describeProcessingJob', { params: { name } }),
+    key: (job) =>
+      `${job.ProcessingJobStatus}/${job.SecondaryStatus}/${job.SecondaryStatusTransitions.length}`,
+    line: statusLine,
+    ended: (job) => JobLifecycle.isTerminal(job.ProcessingJobStatus),
+    ...(logs ? { logs: (cursor: number) => streamLogs(client, name, false, cursor) } : {}),
+  });
 }
 
 const listColumns = [
@@ -82,14 +57,7 @@ export function addJobCommands(program: Command): void {
     .option('--wait', 'show status changes until the job ends; exit 1 unless it completed')
     .option('--logs', 'with --wait, also print the job output')
     .action(async (flags: ClientFlags & { spec: string; name?: string; wait?: boolean; logs?: boolean }) => {
-      let body: CreateProcessingJobInput;
-      try {
-        body = JSON.parse(readFileSync(flags.spec, 'utf8')) as CreateProcessingJobInput;
-      } catch (error) {
-        throw new TrainyardError('INVALID_ARGUMENT', `--spec ${flags.spec}: ${(error as Error).message}`, {
-          field: 'spec',
-        });
-      }
+      const body = readSpecFile<CreateProcessingJobInput>(flags.spec);
       if (flags.name) body.ProcessingJobName = flags.name;
       const client = clientOf(flags);
       const job = await client.call('createProcessingJob', { body });
@@ -114,15 +82,7 @@ export function addJobCommands(program: Command): void {
     });
 
   clientCommand(jobs, 'list', 'List processing jobs, newest first')
-    .addOption(
-      new Option('--status <status>', 'only jobs in this status').choices([
-        'InProgress',
-        'Completed',
-        'Failed',
-        'Stopping',
-        'Stopped',
-      ]),
-    )
+    .addOption(jobStatusOption())
     .option('--name-contains <text>', 'only jobs whose name contains this')
     .option('--limit <n>', 'at most this many', Number, 100)
     .action(async (flags: ClientFlags & { status?: 'InProgress'; nameContains?: string; limit: number }) => {
@@ -153,6 +113,12 @@ export function addJobCommands(program: Command): void {
       printRows(SecondaryStatusTransitions, ['Status', 'StartTime', 'EndTime', 'StatusMessage'], false);
     });
 
+  clientCommand(jobs, 'delete', 'Delete a finished processing job and its log (its outputs stay)')
+    .argument('<name>')
+    .action(async (name: string, flags: ClientFlags) => {
+      await clientOf(flags).call('deleteProcessingJob', { params: { name } });
+      if (!flags.json) process.stdout.write(`deleted ${name}\n`);
+    });
   clientCommand(jobs, 'stop', 'Stop a processing job (SIGTERM, then SIGKILL after the grace period)')
     .argument('<name>')
     .option('--wait', 'wait until it has stopped')

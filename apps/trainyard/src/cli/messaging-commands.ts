@@ -172,8 +172,165 @@ function addTopicCommands(program: Command): void {
 function addQueueCommands(program: Command): void {
   const queues = program
     .command('queues')
-    .description('Queues the platform works from (SQS semantics): counts, dead-letter inspection, redrive');
-  const columns = ['name', 'visible', 'inFlight', 'delayed', 'fifo', 'maxReceiveCount', 'deadLetterQueue'];
+    .description(
+      'Queues (SQS semantics): create, send, receive, delete, change visibility, counts, dead letters and their replay',
+    );
+  const columns = [
+    'name',
+    'visible',
+    'inFlight',
+    'delayed',
+    'oldestAgeMs',
+    'fifo',
+    'maxReceiveCount',
+    'deadLetterQueue',
+  ];
+  clientCommand(
+    queues,
+    'create',
+    "Create a queue or change its options (trainyard-* names are the platform's)",
+  )
+    .argument('<name>')
+    .option(
+      '--visibility-timeout <seconds>',
+      'how long a received message stays hidden (default 30)',
+      int('--visibility-timeout'),
+    )
+    .option(
+      '--max-receives <n>',
+      'receives after which a message moves to the dead-letter queue',
+      int('--max-receives'),
+    )
+    .option('--dead-letter-queue <name>', 'where dead letters go (default <name>-dlq with --max-receives)')
+    .option('--fifo', 'one in-flight message per message group, in send order')
+    .action(
+      async (
+        name: string,
+        flags: ClientFlags & {
+          visibilityTimeout?: number;
+          maxReceives?: number;
+          deadLetterQueue?: string;
+          fifo?: boolean;
+        },
+      ) => {
+        const queue = await clientOf(flags).call('createQueue', {
+          params: { name },
+          body: {
+            ...(flags.visibilityTimeout === undefined
+              ? {}
+              : { visibilityTimeoutSeconds: flags.visibilityTimeout }),
+            ...(flags.maxReceives === undefined ? {} : { maxReceiveCount: flags.maxReceives }),
+            ...(flags.deadLetterQueue ? { deadLetterQueue: flags.deadLetterQueue } : {}),
+            ...(flags.fifo ? { fifo: true } : {}),
+          },
+        });
+        printObject(queue, flags.json ?? false);
+      },
+    );
+  clientCommand(queues, 'send', 'Send one message, or up to 10 in one batch')
+    .argument('<name>')
+    .argument('<body...>', 'message bodies (several: one batch)')
+    .option('--delay <seconds>', 'hidden for this long after sending (0-900)', int('--delay'))
+    .option('--group <id>', 'FIFO queues: the message group')
+    .option(
+      '--attribute <key=value>',
+      'message attribute (repeatable)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action(
+      async (
+        name: string,
+        bodies: string[],
+        flags: ClientFlags & { delay?: number; group?: string; attribute?: string[] },
+      ) => {
+        const attributes: Record<string, string> = {};
+        for (const pair of flags.attribute ?? []) {
+          const at = pair.indexOf('=');
+          if (at <= 0) throw invalidArgument('--attribute', `"${pair}" is not key=value`);
+          attributes[pair.slice(0, at)] = pair.slice(at + 1);
+        }
+        const fields = {
+          ...(flags.delay === undefined ? {} : { delaySeconds: flags.delay }),
+          ...(flags.group ? { groupId: flags.group } : {}),
+          ...(Object.keys(attributes).length ? { attributes } : {}),
+        };
+        const client = clientOf(flags);
+        if (bodies.length === 1) {
+          const sent = await client.call('sendMessage', {
+            params: { name },
+            body: { body: bodies[0] ?? '', ...fields },
+          });
+          printObject(sent, flags.json ?? false);
+          return;
+        }
+        const result = await client.call('sendMessageBatch', {
+          params: { name },
+          body: { entries: bodies.map((body, i) => ({ id: String(i + 1), body, ...fields })) },
+        });
+        if (flags.json) {
+          printObject(result, true);
+          return;
+        }
+        printRows(
+          [
+            ...result.successful.map((r) => ({ entry: r.id, messageId: r.messageId, error: undefined })),
+            ...result.failed.map((r) => ({
+              entry: r.id,
+              messageId: undefined,
+              error: `${r.message} (${r.code})`,
+            })),
+          ],
+          ['entry', 'messageId', 'error'],
+          false,
+        );
+        if (result.failed.length > 0) process.exitCode = 1;
+      },
+    );
+  clientCommand(queues, 'receive', 'Receive messages (long poll); delete each once handled')
+    .argument('<name>')
+    .option('--max <n>', 'at most this many messages (1-10)', int('--max'), 1)
+    .option('--wait <seconds>', 'long poll: wait up to this long for a message (0-20)', int('--wait'), 0)
+    .option(
+      '--visibility-timeout <seconds>',
+      'hide the received messages this long',
+      int('--visibility-timeout'),
+    )
+    .action(
+      async (
+        name: string,
+        flags: ClientFlags & { max: number; wait: number; visibilityTimeout?: number },
+      ) => {
+        const { items } = await clientOf(flags).call('receiveMessages', {
+          params: { name },
+          body: {
+            maxMessages: flags.max,
+            waitSeconds: flags.wait,
+            ...(flags.visibilityTimeout === undefined
+              ? {}
+              : { visibilityTimeoutSeconds: flags.visibilityTimeout }),
+          },
+        });
+        printRows(items, ['id', 'receiveCount', 'body', 'receiptHandle'], flags.json ?? false);
+      },
+    );
+  clientCommand(queues, 'delete', 'Delete a received message')
+    .argument('<name>')
+    .argument('<receipt-handle>')
+    .action(async (name: string, receiptHandle: string, flags: ClientFlags) => {
+      await clientOf(flags).call('deleteMessage', { params: { name }, body: { receiptHandle } });
+      if (!flags.json) process.stdout.write('deleted\n');
+    });
+  clientCommand(queues, 'change-visibility', 'Hide a received message for longer, or make it visible now (0)')
+    .argument('<name>')
+    .argument('<receipt-handle>')
+    .argument('<seconds>')
+    .action(async (name: string, receiptHandle: string, seconds: string, flags: ClientFlags) => {
+      await clientOf(flags).call('changeMessageVisibility', {
+        params: { name },
+        body: { receiptHandle, visibilityTimeoutSeconds: int('<seconds>')(seconds) },
+      });
+      if (!flags.json) process.stdout.write('changed\n');
+    });
   clientCommand(queues, 'list', 'List queues with approximate counts').action(async (flags: ClientFlags) => {
     const rows = [];
     for await (const q of clientOf(flags).listAll('listQueues')) rows.push(q);
@@ -194,7 +351,7 @@ function addQueueCommands(program: Command): void {
       });
       printRows(items, ['id', 'sentAt', 'receiveCount', 'body'], flags.json ?? false);
     });
-  clientCommand(queues, 'redrive', 'Move every message of a dead-letter queue back to its source queue')
+  clientCommand(queues, 'redrive', 'Replay a dead-letter queue: move its messages back to their source queue')
     .argument('<dead-letter-queue>')
     .option('--to <queue>', 'target queue (default: the queue whose dead-letter queue this is)')
     .action(async (name: string, flags: ClientFlags & { to?: string }) => {

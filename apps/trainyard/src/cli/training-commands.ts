@@ -1,37 +1,23 @@
-import { readFileSync } from 'node:fs';
-import { TrainyardError } from '@trainyard/contracts/errors';
 import type {
   CreateTrainingJobInput,
   EvaluationReport,
   TrainingJob,
 } from '@trainyard/contracts/training-jobs';
+import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
 import type { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { type Command, Option } from 'commander';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
+import { jobStatusOption, printJobLog, readSpecFile, watchJob } from './job-follow.js';
 import { printObject, printRows } from './output.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ended = (status: string) => status === 'Completed' || status === 'Failed' || status === 'Stopped';
-
 /** Prints the log from `cursor` on; with `follow`, keeps polling until the job has ended. */
-async function streamLogs(
-  client: TrainyardClient,
-  name: string,
-  follow: boolean,
-  cursor = 0,
-): Promise<number> {
-  for (;;) {
-    const page = await client.call('getTrainingJobLogs', {
-      params: { name },
-      query: { cursor, limit: 1000 },
-    });
-    for (const event of page.events) {
-      (event.stream === 'stderr' ? process.stderr : process.stdout).write(`${event.message}\n`);
-    }
-    cursor = page.nextCursor;
-    if (page.complete || (!follow && page.events.length < 1000)) return cursor;
-    if (page.events.length < 1000) await sleep(500);
-  }
+function streamLogs(client: TrainyardClient, name: string, follow: boolean, cursor = 0): Promise<number> {
+  return printJobLog(
+    (at) => client.call('getTrainingJobLogs', { params: { name }, query: { cursor: at, limit: 1000 } }),
+    follow,
+    cursor,
+    500,
+  );
 }
 
 /** One progress line: time, status, secondary status, elapsed seconds, the latest metrics. */
@@ -55,24 +41,20 @@ function progressLine(job: TrainingJob): string {
     .trimEnd();
 }
 
-/** Shows each status change until the job ends; with `logs`, interleaves the job's output. */
-async function watch(client: TrainyardClient, name: string, logs: boolean): Promise<TrainingJob> {
-  let seen = '';
-  let cursor = 0;
-  for (;;) {
-    const job = await client.call('describeTrainingJob', { params: { name } });
-    const key = `${job.TrainingJobStatus}/${job.SecondaryStatus}/${job.SecondaryStatusTransitions.length}`;
-    if (key !== seen) {
-      process.stderr.write(`${progressLine(job)}\n`);
-      seen = key;
-    }
-    if (logs) cursor = await streamLogs(client, name, false, cursor);
-    if (ended(job.TrainingJobStatus)) {
-      if (logs) await streamLogs(client, name, false, cursor);
-      return job;
-    }
-    await sleep(500);
-  }
+/** Shows progress until the job ends; with `logs`, interleaves the job's output. */
+function watch(client: TrainyardClient, name: string, logs: boolean): Promise<TrainingJob> {
+  return watchJob<TrainingJob>(
+    {
+      describe: () => client.call('describeTrainingJob', { params: { name } }),
+      // Metrics move while the status stays Training: a new line when either changes.
+      key: (job) =>
+        `${job.TrainingJobStatus}/${job.SecondaryStatus}/${job.SecondaryStatusTransitions.length}/${JSON.stringify(job.FinalMetricDataList?.map((m) => m.Value))}`,
+      line: progressLine,
+      ended: (job) => JobLifecycle.isTerminal(job.TrainingJobStatus),
+      ...(logs ? { logs: (cursor: number) => streamLogs(client, name, false, cursor) } : {}),
+    },
+    500,
+  );
 }
 
 const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : String(v));
@@ -174,14 +156,7 @@ export function addTrainingCommands(program: Command): void {
     )
     .option('--logs', 'with --wait, also print the job output')
     .action(async (flags: ClientFlags & { spec: string; name?: string; wait?: boolean; logs?: boolean }) => {
-      let body: CreateTrainingJobInput;
-      try {
-        body = JSON.parse(readFileSync(flags.spec, 'utf8')) as CreateTrainingJobInput;
-      } catch (error) {
-        throw new TrainyardError('INVALID_ARGUMENT', `--spec ${flags.spec}: ${(error as Error).message}`, {
-          field: 'spec',
-        });
-      }
+      const body = readSpecFile<CreateTrainingJobInput>(flags.spec);
       if (flags.name) body.TrainingJobName = flags.name;
       const client = clientOf(flags);
       const job = await client.call('createTrainingJob', { body });
@@ -208,15 +183,7 @@ export function addTrainingCommands(program: Command): void {
     });
 
   clientCommand(jobs, 'list', 'List training jobs, newest first')
-    .addOption(
-      new Option('--status <status>', 'only jobs in this status').choices([
-        'InProgress',
-        'Completed',
-        'Failed',
-        'Stopping',
-        'Stopped',
-      ]),
-    )
+    .addOption(jobStatusOption())
     .option('--name-contains <text>', 'only jobs whose name contains this')
     .option('--limit <n>', 'at most this many', Number, 100)
     .action(async (flags: ClientFlags & { status?: 'InProgress'; nameContains?: string; limit: number }) => {
@@ -271,6 +238,12 @@ export function addTrainingCommands(program: Command): void {
         },
         flags.json ?? false,
       );
+    });
+
+  clientCommand(jobs, 'delete', 'Delete an ended training job and its log (artifacts stay)')
+    .argument('<name>')
+    .action(async (name: string, flags: ClientFlags) => {
+      printObject(await clientOf(flags).call('deleteTrainingJob', { params: { name } }), flags.json ?? false);
     });
 
   clientCommand(jobs, 'logs', 'Print a training job log (stderr lines go to stderr)')

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     const input = JSON.parse(await readFile(recipeInputFile(optMl), 'utf8')) as RecipeProcessorInput;
     const engine = await DuckDbEngine.open({
       memoryLimit: `${Math.max(64, Math.floor(Number(values['memory-mib'])))}MB`,
+      memoryLimitSetting: "the job's instance type memory (a larger instance type)",
       tempDirectory: join(optMl, 'tmp', 'duckdb'),
       ...(values.threads ? { threads: Number(values.threads) } : {}),
     });

@@ -28,17 +28,26 @@ export function datasetHandlers({
     getDatasetRejects: async ({ params }) => ({
       items: await datasets.getRejects(params.name, params.version),
     }),
+    deleteDataset: async ({ params }) => {
+      await datasets.deleteDataset(params.name);
+      return { ok: true as const };
+    },
+    deleteDatasetVersion: async ({ params }) => {
+      await datasets.deleteVersion(params.name, params.version);
+      return { ok: true as const };
+    },
     uploadDatasetVersion: async ({ params, query, request }) => {
-      const { fileName, description, ...ingest } = query;
+      const { fileName, description, force, ...ingest } = query;
       const body = request.body as Readable | undefined;
       if (!body || typeof (body as Readable).pipe !== 'function') {
         throw new TrainyardError('INVALID_ARGUMENT', 'body: send the file as the request body', {
           field: 'body',
         });
       }
-      const options: { ingest: IngestOptions; description?: string; fileName?: string } = {
+      const options: { ingest: IngestOptions; description?: string; fileName?: string; force?: boolean } = {
         ingest: ingest as IngestOptions,
       };
+      if (force) options.force = true;
       if (description !== undefined) options.description = description;
       if (fileName !== undefined) options.fileName = fileName;
       return datasets.createVersionFromStream(

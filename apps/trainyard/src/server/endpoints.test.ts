@@ -142,7 +142,7 @@ describe('models, endpoints and the router', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('refuses a model with an unknown image or a ModelDataUrl that is not a .tar.gz, naming the field', async () => {
+  it('refuses a model with an unknown image, a ModelDataUrl that is not a .tar.gz or a loader variable, naming the field', async () => {
     const image = await api('POST', '/api/v1/models', {
       ModelName: 'bad',
       PrimaryContainer: { Image: 'my/own-server', ModelDataUrl: 's3://models/a/model.tar.gz' },
@@ -154,6 +154,17 @@ describe('models, endpoints and the router', () => {
       PrimaryContainer: { Image: 'trainyard/model-server', ModelDataUrl: 'https://x/model.zip' },
     });
     expect(url.body.error.field).toBe('body.PrimaryContainer.ModelDataUrl');
+    // An instance is the platform's own server process: no variable may make it load other code.
+    const loader = await api('POST', '/api/v1/models', {
+      ModelName: 'bad',
+      PrimaryContainer: {
+        Image: 'trainyard/model-server',
+        ModelDataUrl: 's3://models/a/model.tar.gz',
+        Environment: { NODE_OPTIONS: '--require /tmp/evil.js' },
+      },
+    });
+    expect(loader.status).toBe(400);
+    expect(loader.body.error.field).toBe('body.PrimaryContainer.Environment.NODE_OPTIONS');
     const config = await api('POST', '/api/v1/endpoint-configs', {
       EndpointConfigName: 'bad',
       ProductionVariants: [

@@ -32,6 +32,17 @@ const queueOut = (q: QueueSummary) => ({
   visible: q.visible,
   inFlight: q.inFlight,
   delayed: q.delayed,
+  oldestAgeMs: Math.round(q.oldestAgeMs),
+});
+
+const sendOptionsOf = (m: {
+  delaySeconds?: number | undefined;
+  attributes?: Record<string, string> | undefined;
+  groupId?: string | undefined;
+}) => ({
+  ...(m.delaySeconds === undefined ? {} : { delayMs: m.delaySeconds * 1000 }),
+  ...(m.attributes === undefined ? {} : { attributes: m.attributes }),
+  ...(m.groupId === undefined ? {} : { groupId: m.groupId }),
 });
 
 function positionOf(query: {
@@ -115,6 +126,44 @@ export function messagingHandlers({
       items: (await messaging.peekQueue(params.name, query.limit)).map(messageOut),
     }),
     redriveQueue: async ({ params, body }) => messaging.redrive(params.name, body.toQueue),
+    createQueue: async ({ params, body }) =>
+      queueOut(
+        await messaging.createQueue(params.name, {
+          ...(body.visibilityTimeoutSeconds === undefined
+            ? {}
+            : { visibilityTimeoutMs: body.visibilityTimeoutSeconds * 1000 }),
+          ...(body.maxReceiveCount === undefined ? {} : { maxReceiveCount: body.maxReceiveCount }),
+          ...(body.deadLetterQueue === undefined ? {} : { deadLetterQueue: body.deadLetterQueue }),
+          ...(body.fifo === undefined ? {} : { fifo: body.fifo }),
+        }),
+      ),
+    sendMessage: async ({ params, body }) => ({
+      messageId: (await messaging.send(params.name, body.body, sendOptionsOf(body))).id,
+    }),
+    sendMessageBatch: async ({ params, body }) =>
+      messaging.sendBatch(
+        params.name,
+        body.entries.map((e) => ({ id: e.id, body: e.body, options: sendOptionsOf(e) })),
+      ),
+    receiveMessages: async ({ params, body }) => ({
+      items: (
+        await messaging.receive(params.name, {
+          maxMessages: body.maxMessages,
+          waitMs: body.waitSeconds * 1000,
+          ...(body.visibilityTimeoutSeconds === undefined
+            ? {}
+            : { visibilityTimeoutMs: body.visibilityTimeoutSeconds * 1000 }),
+        })
+      ).map((m) => ({ ...messageOut(m), receiptHandle: m.receiptHandle })),
+    }),
+    deleteMessage: async ({ params, body }) => {
+      await messaging.deleteMessage(params.name, body.receiptHandle);
+      return { ok: true as const };
+    },
+    changeMessageVisibility: async ({ params, body }) => {
+      await messaging.changeVisibility(params.name, body.receiptHandle, body.visibilityTimeoutSeconds * 1000);
+      return { ok: true as const };
+    },
     listStreams: async ({ query }) => messaging.listStreams(query),
     createStream: async ({ body }) =>
       streamOut(

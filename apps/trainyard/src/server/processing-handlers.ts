@@ -10,6 +10,10 @@ export function processingHandlers({
     listProcessingJobs: async ({ query }) => processingJobs.list(query),
     describeProcessingJob: async ({ params }) => processingJobs.describe(params.name),
     stopProcessingJob: async ({ params }) => processingJobs.stop(params.name),
+    deleteProcessingJob: async ({ params }) => {
+      await processingJobs.delete(params.name);
+      return { ok: true as const };
+    },
     getProcessingJobLogs: async ({ params, query }) =>
       processingJobs.logs(params.name, query.cursor, query.limit),
   };

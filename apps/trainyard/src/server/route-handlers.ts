@@ -1,5 +1,5 @@
 import type { RestApi, RouteName } from '@trainyard/contracts/rest-api';
-import type { RouteContract } from '@trainyard/contracts/route';
+import type { RouteContract, StreamEvent } from '@trainyard/contracts/route';
 import type { Principal } from '@trainyard/core/access/access-key-service';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
@@ -15,9 +15,12 @@ export interface HandlerInput<C> {
   request: FastifyRequest;
 }
 
+type ResponseOf<C> = C extends RouteContract<z.ZodType, z.ZodType, z.ZodType, infer R> ? z.input<R> : never;
+
+/** A route's handler: its response, or for an `eventStream: true` route the events to send. */
 export type HandlerOf<C> = (
   input: HandlerInput<C>,
-) => Promise<C extends RouteContract<z.ZodType, z.ZodType, z.ZodType, infer R> ? z.input<R> : never>;
+) => Promise<C extends { eventStream: true } ? AsyncIterable<StreamEvent<ResponseOf<C>>> : ResponseOf<C>>;
 
 /** One handler per route of a contract table. */
 export type HandlersOf<T extends Partial<RestApi>> = { [N in keyof T]: HandlerOf<T[N]> };

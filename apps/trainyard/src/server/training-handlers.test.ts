@@ -11,6 +11,7 @@ import { importXgboostModel } from '@trainyard/ml/formats/xgboost-json';
 import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countGpus } from '../gpu-count.js';
 import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
 import { requireBuild } from '../testing/server-process.js';
 
@@ -282,6 +283,48 @@ print(json.dumps({"pred": p.tolist(), "auc": metrics.roc_auc_score(y, p), "ap": 
     expect(report.calibration!.reduce((a, b) => a + b.count, 0)).toBe(300);
   }, 60_000);
 
+  it('streams the log as server-sent events: status, log lines with ids, end; Last-Event-ID resumes', async () => {
+    const parse = (body: string) =>
+      body
+        .trim()
+        .split('\n\n')
+        .map((block) => {
+          const lines = Object.fromEntries(
+            block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+          );
+          return { event: lines.event, id: lines.id, data: JSON.parse(lines.data ?? 'null') };
+        });
+    const all = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/training-jobs/xgb-1/logs/stream',
+      headers: t.auth(),
+    });
+    expect(all.statusCode).toBe(200);
+    expect(all.headers['content-type']).toContain('text/event-stream');
+    const events = parse(all.body);
+    expect(events[0]).toMatchObject({ event: 'status', data: { TrainingJobStatus: 'Completed' } });
+    expect(events.at(-1)).toMatchObject({ event: 'end', data: { TrainingJobStatus: 'Completed' } });
+    const logs = events.filter((e) => e.event === 'log');
+    expect(logs.map((e) => Number(e.id))).toEqual(logs.map((_, i) => i + 1));
+    expect(logs.some((e) => /^\[0\]\ttrain-rmse/.test(e.data.message))).toBe(true);
+    const resumed = parse(
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: '/api/v1/training-jobs/xgb-1/logs/stream',
+          headers: { ...t.auth(), 'last-event-id': String(logs.length - 2) },
+        })
+      ).body,
+    ).filter((e) => e.event === 'log');
+    expect(resumed.map((e) => e.id)).toEqual(logs.slice(-2).map((e) => e.id));
+    const missing = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/training-jobs/nope/logs/stream',
+      headers: t.auth(),
+    });
+    expect(missing.statusCode).toBe(404);
+  });
+
   it('trains from a dataset version (Parquet, label = its target column) with a LIBSVM validation channel', async () => {
     const header = 'f1,f2,label,f3,f4,f5';
     const train = rows(400, 3).map((r) => [r[1], r[2], r[0], r[3], r[4], r[5]].join(','));
@@ -349,6 +392,38 @@ print(json.dumps({"pred": p.tolist(), "auc": metrics.roc_auc_score(y, p), "ap": 
     });
     expect(type.error.field).toBe('ResourceConfig.InstanceType');
     expect(type.error.message).toContain('ml.q9.huge');
+    // A type with more GPUs than this host has: refused, saying so.
+    const gpuType = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/instance-types',
+      headers: t.auth(),
+      payload: {
+        name: 'ml.g4dn.xlarge',
+        vcpus: 4,
+        memoryMiB: 16384,
+        gpus: countGpus() + 1,
+        pricePerHour: 0.736,
+      },
+    });
+    expect(gpuType.statusCode, gpuType.body).toBe(201);
+    const gpu = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/training-jobs',
+      headers: t.auth(),
+      payload: {
+        ...base('bad-4'),
+        HyperParameters: { num_round: '5' },
+        ResourceConfig: { InstanceType: 'ml.g4dn.xlarge', InstanceCount: 1, VolumeSizeInGB: 1 },
+      },
+    });
+    expect(gpu.statusCode).toBe(412);
+    expect(gpu.json().error).toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      field: 'ResourceConfig.InstanceType',
+    });
+    expect(gpu.json().error.message).toContain(
+      `has ${countGpus() + 1} GPU(s); the workers here have ${countGpus()}`,
+    );
   });
 });
 
@@ -506,6 +581,28 @@ sys.exit(3)
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(running.TrainingJobStatus).toBe('InProgress');
+    // The event stream delivers lines while the job runs (the SDK over a real connection, closed by us).
+    const abort = new AbortController();
+    const seen: { event: string; data: unknown }[] = [];
+    try {
+      for await (const e of client.events(
+        'streamTrainingJobLogs',
+        { params: { name: 'stop-1' } },
+        { signal: abort.signal },
+      )) {
+        seen.push(e);
+        if (e.event === 'log' && (e.data as { message: string }).message.includes('loss=0.2500')) break;
+      }
+    } finally {
+      abort.abort();
+    }
+    expect(seen[0]).toEqual({
+      event: 'status',
+      data: expect.objectContaining({ TrainingJobStatus: 'InProgress', SecondaryStatus: 'Training' }),
+    });
+    expect(
+      seen.filter((e) => e.event === 'log').map((e) => (e.data as { message: string }).message),
+    ).toContain('epoch 0 loss=0.5000;');
     for (;;) {
       const live = await client.call('getTrainingJobMetrics', { params: { name: 'stop-1' } });
       if (live.metrics['train:loss']?.length === 3) {
@@ -526,6 +623,34 @@ sys.exit(3)
     const maxed = await waitFor('maxrt-1');
     expect(maxed.TrainingJobStatus).toBe('Stopped');
     expect(maxed.SecondaryStatus).toBe('MaxRuntimeExceeded');
+  }, 60_000);
+
+  it('deletes an ended job (its name is free again) and refuses to delete a running one', async () => {
+    await client.call('createTrainingJob', {
+      body: scriptJob('del-1', 'train.py', 's3://work/code/forever/sourcedir.tar.gz'),
+    });
+    await waitFor('del-1', ['InProgress']);
+    const running = await t.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/training-jobs/del-1',
+      headers: t.auth(),
+    });
+    expect(running.statusCode).toBe(412);
+    expect(running.json().error.message).toMatch(/only an ended job can be deleted/);
+    await client.call('stopTrainingJob', { params: { name: 'del-1' } });
+    await waitFor('del-1');
+    expect(await client.call('deleteTrainingJob', { params: { name: 'del-1' } })).toMatchObject({
+      TrainingJobName: 'del-1',
+    });
+    const gone = await t.app.inject({ method: 'GET', url: '/api/v1/training-jobs/del-1', headers: t.auth() });
+    expect(gone.statusCode).toBe(404);
+    const again = await client.call('createTrainingJob', {
+      body: scriptJob('del-1', 'train.py', 's3://work/code/forever/sourcedir.tar.gz', {
+        StoppingCondition: { MaxRuntimeInSeconds: 1 },
+      }),
+    });
+    expect(again.TrainingJobStatus).toBe('InProgress');
+    await waitFor('del-1');
   }, 60_000);
 });
 

@@ -12,6 +12,11 @@ export function trainingHandlers({
     stopTrainingJob: async ({ params }) => trainingJobs.stop(params.name),
     getTrainingJobLogs: async ({ params, query }) =>
       trainingJobs.logs(params.name, query.cursor, query.limit),
+    streamTrainingJobLogs: async ({ params, query, request }) => {
+      const resume = Number.parseInt(String(request.headers['last-event-id'] ?? ''), 10);
+      return trainingJobs.followLogs(params.name, query.cursor ?? (Number.isInteger(resume) ? resume : 0));
+    },
+    deleteTrainingJob: async ({ params }) => trainingJobs.delete(params.name),
     getTrainingJobMetrics: async ({ params }) => trainingJobs.metrics(params.name),
   };
 }

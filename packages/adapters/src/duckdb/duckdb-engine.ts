@@ -8,7 +8,7 @@ import type { DataEngine, IngestResult, RecipeOutput } from '@trainyard/core/por
 import { ingestFiles } from './duckdb-ingest.js';
 import { profileParquet } from './duckdb-profile.js';
 import { applyFittedRecipeBatch, fitRecipe, previewRecipe } from './duckdb-recipe.js';
-import { pathLiteral } from './sql-literals.js';
+import { pathLiteral, quoteIdent } from './sql-literals.js';
 
 export interface DuckDbEngineOptions {
   /** DuckDB's memory_limit, e.g. "1GB" (default). Work beyond it spills to `tempDirectory`. */
@@ -17,6 +17,11 @@ export interface DuckDbEngineOptions {
   tempDirectory: string;
   /** Worker threads (default: DuckDB's choice, the CPU count). */
   threads?: number;
+  /**
+   * How the operator raises `memoryLimit`, named in out-of-memory errors, e.g.
+   * "TRAINYARD_DATA_MEMORY_LIMIT" (default: "the data engine's memory limit").
+   */
+  memoryLimitSetting?: string;
 }
 
 /**
@@ -27,12 +32,19 @@ export class DuckDbEngine implements DataEngine {
   readonly #instance: DuckDBInstance;
   readonly #config: Record<string, string>;
   readonly #tempDirectory: string;
+  readonly #memory: { limit: string; setting: string };
   #closed = false;
 
-  private constructor(instance: DuckDBInstance, config: Record<string, string>, tempDirectory: string) {
+  private constructor(
+    instance: DuckDBInstance,
+    config: Record<string, string>,
+    tempDirectory: string,
+    memory: { limit: string; setting: string },
+  ) {
     this.#instance = instance;
     this.#config = config;
     this.#tempDirectory = tempDirectory;
+    this.#memory = memory;
   }
 
   static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
@@ -45,7 +57,10 @@ export class DuckDbEngine implements DataEngine {
       autoload_known_extensions: 'false',
     };
     if (options.threads) config.threads = String(options.threads);
-    return new DuckDbEngine(await DuckDBInstance.create(':memory:', config), config, options.tempDirectory);
+    return new DuckDbEngine(await DuckDBInstance.create(':memory:', config), config, options.tempDirectory, {
+      limit: config.memory_limit as string,
+      setting: options.memoryLimitSetting ?? "the data engine's memory limit",
+    });
   }
 
   /**
@@ -75,7 +90,7 @@ export class DuckDbEngine implements DataEngine {
         await conn.run('SET lock_configuration = true');
         return await work(conn);
       } catch (error) {
-        throw translateDuckDbError(error);
+        throw translateDuckDbError(error, this.#memory);
       } finally {
         conn.closeSync();
       }
@@ -91,7 +106,7 @@ export class DuckDbEngine implements DataEngine {
     try {
       return await work(conn);
     } catch (error) {
-      throw translateDuckDbError(error);
+      throw translateDuckDbError(error, this.#memory);
     } finally {
       conn.closeSync();
     }
@@ -152,6 +167,23 @@ export class DuckDbEngine implements DataEngine {
     );
   }
 
+  exportFile(
+    parquetPath: string,
+    outPath: string,
+    options: { format: 'csv' | 'jsonl'; header: boolean; firstColumn?: string | undefined },
+  ): Promise<void> {
+    return this.withConnection(async (conn) => {
+      const from = `read_parquet(${pathLiteral(parquetPath)})`;
+      const columns = options.firstColumn
+        ? `${quoteIdent(options.firstColumn)}, * EXCLUDE (${quoteIdent(options.firstColumn)})`
+        : '*';
+      // JSON COPY writes one object per line (newline-delimited), as JSON Lines readers expect.
+      const format =
+        options.format === 'csv' ? `FORMAT csv, HEADER ${options.header ? 'true' : 'false'}` : 'FORMAT json';
+      await conn.run(`COPY (SELECT ${columns} FROM ${from}) TO ${pathLiteral(outPath)} (${format})`);
+    });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -160,8 +192,25 @@ export class DuckDbEngine implements DataEngine {
 }
 
 /** DuckDB errors carry their class in the message ("Binder Error: …"); map them to our codes. */
-export function translateDuckDbError(error: unknown): unknown {
-  if (error instanceof TrainyardError || !(error instanceof Error)) return error;
+export function translateDuckDbError(
+  error: unknown,
+  memory: { limit: string; setting: string } = {
+    limit: 'its limit',
+    setting: "the data engine's memory limit",
+  },
+): unknown {
+  if (!(error instanceof Error)) return error;
+  // Out of memory anywhere (also wrapped by a step that named its field) is the operator's to fix.
+  const oom = /Out of Memory Error[^\n]*/i.exec(error.message);
+  if (oom && !TrainyardError.is(error, 'RESOURCE_EXHAUSTED')) {
+    return new TrainyardError(
+      'RESOURCE_EXHAUSTED',
+      `the data engine ran out of memory (${memory.limit}); raise ${memory.setting}: ${oom[0]}`,
+      { setting: memory.setting },
+      { cause: error },
+    );
+  }
+  if (error instanceof TrainyardError) return error;
   if (error instanceof ExpressionSyntaxError) {
     return new TrainyardError(
       'INVALID_ARGUMENT',
@@ -171,14 +220,6 @@ export function translateDuckDbError(error: unknown): unknown {
     );
   }
   const message = error.message.split('\n')[0] ?? error.message;
-  if (/^Out of Memory Error/i.test(message)) {
-    return new TrainyardError(
-      'RESOURCE_EXHAUSTED',
-      `the data engine ran out of memory: ${message}`,
-      {},
-      { cause: error },
-    );
-  }
   if (/^Permission Error/i.test(message)) {
     // A locked recipe instance refused to touch something outside the files it was given.
     return new TrainyardError('PERMISSION_DENIED', message, {}, { cause: error });

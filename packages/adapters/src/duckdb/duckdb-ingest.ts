@@ -2,17 +2,29 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type {
   ColumnSchema,
   ColumnType,
+  CsvReading,
   DataFormat,
   RejectedRow,
   ResolvedIngestOptions,
 } from '@trainyard/contracts/datasets';
+import { checkOptionsText, optionHintText } from '@trainyard/contracts/datasets';
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import { logicalTypeOf, storageTypeOf } from '@trainyard/core/data/column-types';
 import type { IngestResult } from '@trainyard/core/ports/data-engine';
+import {
+  detectCsvLayout,
+  guessDelimiter,
+  inferColumnTypes,
+  layoutSampleLines,
+  spaceDelimited,
+  splitCsvRecords,
+  wideColumns,
+} from './csv-layout.js';
 import { describeQuery, type PlainRow, queryOne, queryRows } from './duckdb-rows.js';
 import { pathLiteral, quoteIdent, stringLiteral } from './sql-literals.js';
 
@@ -50,7 +62,13 @@ async function sniffCsv(
   conn: DuckDBConnection,
   file: string,
   dialect: string[],
-): Promise<{ args: string[]; columns: { name: string; storageType: string }[] }> {
+): Promise<{
+  args: string[];
+  columns: { name: string; storageType: string }[];
+  reading: CsvReading;
+  quote: string;
+  escape: string;
+}> {
   const r = await queryOne(
     conn,
     `SELECT * FROM sniff_csv(${[pathLiteral(file), ...dialect, 'ignore_errors=true'].join(', ')})`,
@@ -71,7 +89,117 @@ async function sniffCsv(
   ];
   if (r.DateFormat) args.push(`dateformat=${stringLiteral(String(r.DateFormat))}`);
   if (r.TimestampFormat) args.push(`timestampformat=${stringLiteral(String(r.TimestampFormat))}`);
-  return { args, columns };
+  const reading = {
+    delimiter: sniffedChar(r.Delimiter),
+    skipRows: Number(r.SkipRows ?? 0),
+    header: r.HasHeader === true,
+  };
+  return { args, columns, reading, quote: sniffedChar(r.Quote), escape: sniffedChar(r.Escape) };
+}
+
+/** Bytes read from the top of a CSV to decide its layout (enough for a few very wide rows). */
+const headBytes = 4 * 1024 * 1024;
+
+/** The first lines of a file as text (gzip looked through); `truncated` when the file goes on. */
+async function readHead(path: string): Promise<{ text: string; truncated: boolean }> {
+  const raw = createReadStream(path);
+  const source = /\.gz$/i.test(path) ? raw.pipe(createGunzip()) : raw;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let lines = 0;
+  let truncated = false;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
+      if (size >= headBytes || lines > layoutSampleLines) {
+        truncated = true;
+        break;
+      }
+    }
+  } finally {
+    raw.destroy();
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated };
+}
+
+/** DuckDB's default names of header-less columns: column0…column9, or column00… for 10+ columns. */
+const defaultColumnName = (index: number, count: number) =>
+  `column${String(index).padStart(String(count - 1).length, '0')}`;
+
+/**
+ * Reads the dialect, layout and column types of a file wider than `wideColumns` from its first
+ * lines in JS: DuckDB's sniffer costs ~20 s on 10 000 columns. Types come from the sample rows
+ * (as the sniffer's come from its sample); a later value that does not fit is a malformed row.
+ */
+function wideCsv(head: { text: string; truncated: boolean }, options: ResolvedIngestOptions) {
+  const delimiter = options.delimiter ?? guessDelimiter(head.text, head.truncated) ?? ',';
+  const quote = options.quote ?? '"';
+  const escapeChar = options.escape ?? '"';
+  const records = splitCsvRecords(head.text, { delimiter, quote, escape: escapeChar }, head.truncated).slice(
+    0,
+    layoutSampleLines,
+  );
+  const width = Math.max(0, ...records.slice(0, 5).map((r) => r.length));
+  if (width <= wideColumns) return undefined;
+  const layout = detectCsvLayout(records, { header: options.header, skipRows: options.skipRows });
+  const skipRows = layout?.skipRows ?? options.skipRows ?? 0;
+  const first = records[skipRows] ?? [];
+  const header =
+    layout?.header ??
+    options.header ??
+    (first.every((c) => c.trim() !== '' && !/^[+-]?[\d.]/.test(c)) && new Set(first).size === first.length);
+  const data = records.slice(skipRows + (header ? 1 : 0)).filter((r) => r.length === width);
+  const types = inferColumnTypes(data, width);
+  const columns = types.map((storageType, j) => ({
+    name: header ? (first[j] ?? defaultColumnName(j, width)) : defaultColumnName(j, width),
+    storageType,
+  }));
+  const args = [
+    'auto_detect=false',
+    `delim=${stringLiteral(delimiter)}`,
+    `quote=${stringLiteral(quote)}`,
+    `escape=${stringLiteral(escapeChar)}`,
+    `skip=${skipRows}`,
+    `header=${header}`,
+  ];
+  return { args, columns, reading: { delimiter, skipRows, header }, quote, escape: escapeChar };
+}
+
+/**
+ * Sniffs the dialect, then decides where the data starts and whether a header names the columns
+ * from the first lines (see csv-layout.ts), and sniffs again with that layout so the column types
+ * come from data rows only.
+ */
+async function sniffCsvLayout(conn: DuckDBConnection, file: string, options: ResolvedIngestOptions) {
+  const head = await readHead(file);
+  const wide = wideCsv(head, options);
+  if (wide) return wide;
+  const first = await sniffCsv(conn, file, csvDialectArgs(options));
+  let delimiter = first.reading.delimiter;
+  if (
+    options.delimiter === undefined &&
+    first.columns.length === 1 &&
+    spaceDelimited(head.text, head.truncated)
+  ) {
+    delimiter = ' ';
+  }
+  const records = splitCsvRecords(
+    head.text,
+    { delimiter, quote: first.quote, escape: first.escape },
+    head.truncated,
+  ).slice(0, layoutSampleLines);
+  const layout = detectCsvLayout(records, { header: options.header, skipRows: options.skipRows });
+  if (!layout && delimiter === first.reading.delimiter) return first;
+  const args = [`delim=${stringLiteral(delimiter)}`];
+  if (options.quote !== undefined) args.push(`quote=${stringLiteral(options.quote)}`);
+  if (options.escape !== undefined) args.push(`escape=${stringLiteral(options.escape)}`);
+  const skipRows = layout?.skipRows ?? options.skipRows;
+  if (skipRows !== undefined) args.push(`skip=${skipRows}`);
+  const header = layout ? layout.header : options.header;
+  if (header !== undefined) args.push(`header=${header}`);
+  return sniffCsv(conn, file, args);
 }
 
 function csvDialectArgs(options: ResolvedIngestOptions): string[] {
@@ -80,6 +208,7 @@ function csvDialectArgs(options: ResolvedIngestOptions): string[] {
   if (options.quote !== undefined) args.push(`quote=${stringLiteral(options.quote)}`);
   if (options.escape !== undefined) args.push(`escape=${stringLiteral(options.escape)}`);
   if (options.header !== undefined) args.push(`header=${options.header}`);
+  if (options.skipRows !== undefined) args.push(`skip=${options.skipRows}`);
   return args;
 }
 
@@ -112,6 +241,18 @@ async function physicalLines(path: string, offsets: number[]): Promise<Map<numbe
   return lines;
 }
 
+/**
+ * One message for a rejected row: DuckDB reports a row with 31 fields where 4 were expected once
+ * per extra field ("Found: 5", "Found: 6", …); only the last of those says what happened.
+ */
+function rowError(errors: unknown): string {
+  const all = (Array.isArray(errors) ? errors : [errors]).map(String);
+  const counts = all.filter((e) => e.startsWith('Expected Number of Columns'));
+  const others = [...new Set(all.filter((e) => !e.startsWith('Expected Number of Columns')))];
+  const lastCount = counts[counts.length - 1];
+  return [...others, ...(lastCount ? [lastCount] : [])].join('; ');
+}
+
 async function readRejects(
   conn: DuckDBConnection,
   rejectsTable: string,
@@ -124,7 +265,7 @@ async function readRejects(
   const raw = await queryRows(
     conn,
     `SELECT s.file_path AS path, min(r.line_byte_position) AS pos, first(r.column_name ORDER BY r.byte_position) AS col,
-            string_agg(r.error_message, '; ' ORDER BY r.byte_position) AS error, first(r.csv_line) AS text, r.line
+            list(r.error_message ORDER BY r.byte_position) AS errors, first(r.csv_line) AS text, r.line
        FROM ${rejectsTable} r JOIN ${scanTable} s USING (scan_id, file_id)
       GROUP BY s.file_path, r.file_id, r.line ORDER BY r.file_id, r.line LIMIT ${maxRejectsKept}`,
   );
@@ -139,19 +280,70 @@ async function readRejects(
   for (const [path, offsets] of byFile) lineOf.set(path, await physicalLines(path, offsets));
   const rows = raw.map((r) => {
     const line = lineOf.get(String(r.path))?.get(Math.max(0, Number(r.pos) - 1)) ?? Number(r.line);
-    const row: RejectedRow = { line, error: String(r.error), text: String(r.text ?? '') };
+    const row: RejectedRow = { line, error: rowError(r.errors), text: String(r.text ?? '') };
     if (r.col !== null && r.col !== undefined) row.column = String(r.col);
     return row;
   });
   return { count, rows };
 }
 
-function describeRejects(count: number, rows: RejectedRow[]): string {
-  const shown = rows
-    .slice(0, 3)
-    .map((r) => `line ${r.line}${r.column ? ` (column "${r.column}")` : ''}: ${r.error}`)
-    .join('; ');
-  return `${count} malformed row${count === 1 ? '' : 's'}: ${shown}${count > 3 ? '; …' : ''}`;
+/** Error groups shown in a message, and lines shown per group. */
+const groupsShown = 3;
+const linesShown = 3;
+
+/**
+ * Rejected rows grouped by their error: a file failing one way on every line gives one short
+ * sentence ("569 malformed rows: lines 2, 3, 4 and 566 more: Expected Number of Columns: 4 …").
+ */
+export function describeRejects(count: number, rows: RejectedRow[]): string {
+  const groups = new Map<string, number[]>();
+  for (const r of rows) {
+    const key = `${r.column ? `column "${r.column}": ` : ''}${r.error}`;
+    const lines = groups.get(key) ?? [];
+    lines.push(r.line);
+    groups.set(key, lines);
+  }
+  const ordered = [...groups].sort((a, b) => b[1].length - a[1].length);
+  const shown = ordered.slice(0, groupsShown).map(([error, lines]) => {
+    const more = lines.length - linesShown;
+    const list = lines.slice(0, linesShown).join(', ');
+    return `line${lines.length === 1 ? '' : 's'} ${list}${more > 0 ? ` and ${more} more` : ''}: ${error}`;
+  });
+  const listed = ordered.slice(0, groupsShown).reduce((n, [, lines]) => n + lines.length, 0);
+  if (count > listed) shown.push(`${count - listed} more with other errors`);
+  return `${count} malformed row${count === 1 ? '' : 's'}: ${shown.join('; ')}`;
+}
+
+/** The options that decide how a CSV is cut into rows and columns. */
+const layoutOptions = ['delimiter', 'header', 'skipRows'];
+
+const readingAdvice = (r: CsvReading | undefined) =>
+  r
+    ? ` (read with delimiter ${JSON.stringify(r.delimiter)}, ${r.skipRows} line${r.skipRows === 1 ? '' : 's'} skipped, ${r.header ? 'a header row' : 'no header row'}; ${checkOptionsText(layoutOptions)})`
+    : '';
+
+const isOutOfMemory = (error: unknown) => /Out of Memory Error/i.test((error as Error)?.message ?? '');
+
+/** The user's column names in place of the detected ones, types kept. */
+function renameColumns(
+  columns: { name: string; storageType: string }[],
+  names: string[],
+): { name: string; storageType: string }[] {
+  if (names.length !== columns.length) {
+    throw invalidArgument(
+      'columns',
+      `${names.length} name${names.length === 1 ? '' : 's'} given for ${columns.length} columns (detected: ${columns
+        .slice(0, 10)
+        .map((c) => c.name)
+        .join(', ')}${columns.length > 10 ? ', …' : ''})`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) throw invalidArgument('columns', `"${name}" is given twice`);
+    seen.add(name);
+  }
+  return columns.map((c, i) => ({ name: names[i] ?? c.name, storageType: c.storageType }));
 }
 
 /**
@@ -177,6 +369,11 @@ export async function ingestFiles(
       `cannot tell the format of "${basename(first)}" from its name; give one of csv, jsonl, parquet`,
     );
   }
+  if (format !== 'csv') {
+    for (const option of ['skipRows', 'columns'] as const) {
+      if (options[option] !== undefined) throw invalidArgument(option, `applies to CSV only, not ${format}`);
+    }
+  }
   const files = `[${inputs.map(pathLiteral).join(', ')}]`;
   const overrides = Object.entries(options.types ?? {}) as [string, ColumnType][];
   const suffix = randomUUID().replaceAll('-', '');
@@ -187,12 +384,15 @@ export async function ingestFiles(
   // The same CSV reader keeping its malformed rows (only needed when the strict read fails).
   let keepingRejects = '';
   let columns: { name: string; storageType: string }[];
+  let csv: CsvReading | undefined;
   try {
     if (format === 'csv') {
-      // Sniff once and hand the detected dialect and types to the reader: read_csv would
+      // Sniff and hand the detected dialect and types to the reader: read_csv would
       // otherwise sniff the file again.
-      const sniffed = await sniffCsv(conn, first, csvDialectArgs(options));
+      const sniffed = await sniffCsvLayout(conn, first, options);
+      csv = sniffed.reading;
       columns = sniffed.columns;
+      if (options.columns) columns = renameColumns(columns, options.columns);
       const args = [
         files,
         ...sniffed.args,
@@ -217,6 +417,7 @@ export async function ingestFiles(
       columns = await describeQuery(conn, `SELECT * FROM ${reader}`);
     }
   } catch (error) {
+    if (TrainyardError.is(error) || isOutOfMemory(error)) throw error;
     throw new TrainyardError(
       'INVALID_ARGUMENT',
       `file: cannot read as ${format}: ${(error as Error).message.split('\n')[0]}`,
@@ -266,6 +467,8 @@ export async function ingestFiles(
     })
     .join(', ');
 
+  // Wide files get no dictionaries: the writer's dictionary state per column ran 10 000 columns
+  // out of a 1 GB limit even at a limit of 100 values.
   // DICTIONARY_SIZE_LIMIT counts distinct values per row group (not bytes): 16 384 keeps every
   // column with up to that many values dictionary-encoded (more than DuckDB's dynamic default
   // kept for a 10 000-value integer column), and makes float columns give up on a dictionary
@@ -274,7 +477,7 @@ export async function ingestFiles(
     queryOne(
       conn,
       `COPY (SELECT ${select} FROM ${from}) TO ${pathLiteral(outPath)}
-         (FORMAT parquet, COMPRESSION snappy, DICTIONARY_SIZE_LIMIT ${dictionaryLimit})`,
+         (FORMAT parquet, COMPRESSION snappy, DICTIONARY_SIZE_LIMIT ${columns.length > wideColumns ? 1 : dictionaryLimit})`,
     );
   try {
     let written: PlainRow;
@@ -290,6 +493,7 @@ export async function ingestFiles(
         rejects = await readRejects(conn, rejectsTable, scanTable);
       }
     } catch (error) {
+      if (isOutOfMemory(error)) throw error;
       throw new TrainyardError(
         'INVALID_ARGUMENT',
         `file: ${(error as Error).message.split('\n')[0]}`,
@@ -297,21 +501,42 @@ export async function ingestFiles(
         { cause: error },
       );
     }
-    if (rejects.count > 0 && options.onMalformed === 'fail') {
+    const rowCount = Number(written.Count ?? 0);
+    if (rowCount === 0 && rejects.count > 0) {
+      // Skipping cannot help here: the dialect or the layout is wrong, so say how it was read.
       throw new TrainyardError(
         'INVALID_ARGUMENT',
-        `file: ${describeRejects(rejects.count, rejects.rows)} (use onMalformed "skip" to skip and keep them)`,
-        { field: 'file', malformedRows: rejects.count, rejects: rejects.rows.slice(0, 10) },
+        `file: every row was rejected, so the version has no data: ${describeRejects(rejects.count, rejects.rows)}${readingAdvice(csv)}`,
+        {
+          field: 'file',
+          malformedRows: rejects.count,
+          rejects: rejects.rows.slice(0, 10),
+          check: layoutOptions,
+        },
+      );
+    }
+    if (rejects.count > rowCount) {
+      throw new TrainyardError(
+        'INVALID_ARGUMENT',
+        `file: most rows were rejected (${rejects.count} of ${rejects.count + rowCount}), so the file is probably read wrongly: ${describeRejects(rejects.count, rejects.rows)}${readingAdvice(csv)}`,
+        {
+          field: 'file',
+          malformedRows: rejects.count,
+          rejects: rejects.rows.slice(0, 10),
+          check: layoutOptions,
+        },
+      );
+    }
+    if (rejects.count > 0 && options.onMalformed === 'fail') {
+      const hint = { option: 'onMalformed', value: 'skip' } as const;
+      throw new TrainyardError(
+        'INVALID_ARGUMENT',
+        `file: ${describeRejects(rejects.count, rejects.rows)} (${optionHintText(hint)} to leave them out and keep them for inspection)`,
+        { field: 'file', malformedRows: rejects.count, rejects: rejects.rows.slice(0, 10), hints: [hint] },
       );
     }
     const stored = await describeQuery(conn, `SELECT * FROM read_parquet(${pathLiteral(outPath)})`);
-    const rowCount = Number(written.Count ?? 0);
-    if (rowCount === 0) {
-      throw invalidArgument(
-        'file',
-        rejects.count > 0 ? `has no well-formed rows (${rejects.count} malformed)` : 'has no data rows',
-      );
-    }
+    if (rowCount === 0) throw invalidArgument('file', 'has no data rows');
     // Text columns are categorical or text by their distinct count, which the profile counts
     // exactly (DatasetService settles them): no scan here.
     const typedByProfile: string[] = [];
@@ -324,7 +549,16 @@ export async function ingestFiles(
         storageType: c.storageType,
       };
     });
-    return { format, schema, rowCount, skippedRows: rejects.count, rejects: rejects.rows, typedByProfile };
+    const result: IngestResult = {
+      format,
+      schema,
+      rowCount,
+      skippedRows: rejects.count,
+      rejects: rejects.rows,
+      typedByProfile,
+    };
+    if (csv) result.csv = csv;
+    return result;
   } catch (error) {
     await rm(outPath, { force: true });
     throw error;

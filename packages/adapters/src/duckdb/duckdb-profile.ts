@@ -21,6 +21,15 @@ const correlationSampleRows = 100_000;
  * correlation sample).
  */
 const percentileSampleRows = 16_384;
+/**
+ * Correlations cover at most this many numeric columns (the target first, then the others in
+ * schema order): 10 000 columns would make a 100-million-cell matrix and ~1 GB of profile.json.
+ */
+export const maxCorrelationColumns = 100;
+/** Schemas wider than this profile their non-numeric columns from a temp table. */
+const wideSchemaColumns = 1000;
+/** Columns one scan reads at most (wide data is profiled in column batches of this size). */
+const maxScanColumns = 256;
 /** Numeric columns are streamed to JS in up to this many groups of at least `numericStreamMinColumns`. */
 const numericStreams = 2;
 const numericStreamMinColumns = 2;
@@ -289,20 +298,18 @@ export async function profileParquet(
          FROM parquet_metadata(${file}) WHERE path_in_schema IN (${names})`,
     );
     if (Number(stats.missing ?? 0) > 0) passes++;
-    Object.assign(
-      bounds,
-      await queryOne(
-        conn,
-        `SELECT ${schema
-          .map((c, i) =>
-            isNumericType(c.type)
-              ? `CAST(min(${quoteIdent(c.name)}) AS DOUBLE) AS "min${i}", CAST(max(${quoteIdent(c.name)}) AS DOUBLE) AS "max${i}"`
-              : '',
-          )
-          .filter(Boolean)
-          .join(', ')} FROM ${from}`,
-      ),
+    const minMax = schema.flatMap((c, i) =>
+      isNumericType(c.type)
+        ? [
+            [
+              `CAST(min(${quoteIdent(c.name)}) AS DOUBLE) AS "min${i}", CAST(max(${quoteIdent(c.name)}) AS DOUBLE) AS "max${i}"`,
+            ],
+          ]
+        : [],
     );
+    for (let at = 0; at < minMax.length; at += maxScanColumns) {
+      Object.assign(bounds, (await aggregateInGroups(conn, from, minMax.slice(at, at + maxScanColumns))).row);
+    }
   }
   const binWidth = (min: number, max: number) => (max > min ? (max - min) / histogramBins : 1);
   const targetColumn = schema.find((c) => c.name === target);
@@ -313,22 +320,37 @@ export async function profileParquet(
   // min/max and the most frequent values.
   const sideConn = await connect();
   const side = (async () => {
+    // Each per-column query on a wide Parquet file parses its whole footer again (10 000 columns:
+    // megabytes): copy the columns this side reads into a temp table once (it spills when large).
+    const sideColumns = schema.filter((c) => c.type !== 'numeric');
+    let sideFrom = from;
+    if (schema.length > wideSchemaColumns && sideColumns.length > 0) {
+      sideFrom = `profile_side_${Math.random().toString(36).slice(2)}`;
+      await sideConn.run(
+        `CREATE TEMP TABLE ${sideFrom} AS SELECT ${sideColumns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${from}`,
+      );
+    }
     const integers = schema.flatMap((c, i) =>
       c.type === 'integer' && c !== targetColumn
         ? [[`count(DISTINCT ${quoteIdent(c.name)}) AS "d${i}"`]]
         : [],
     );
-    const scan =
-      integers.length > 0 ? await aggregateInGroups(sideConn, from, integers) : { row: {}, scans: 0 };
+    const scan: { row: PlainRow; scans: number } = { row: {}, scans: 0 };
+    for (let at = 0; at < integers.length; at += maxScanColumns) {
+      const batch = await aggregateInGroups(sideConn, sideFrom, integers.slice(at, at + maxScanColumns));
+      Object.assign(scan.row, batch.row);
+      scan.scans += batch.scans;
+    }
     const summaries = new Map<number, ValueSummary>();
     for (const [i, c] of schema.entries()) {
       if (c.type === 'numeric' || (c.type === 'integer' && c !== targetColumn)) continue;
       summaries.set(
         i,
-        await valueSummary(sideConn, from, c.name, c === targetColumn ? maxTargetClasses + 1 : topK),
+        await valueSummary(sideConn, sideFrom, c.name, c === targetColumn ? maxTargetClasses + 1 : topK),
       );
     }
-    return { integers: scan.row, scans: scan.scans + (summaries.size > 0 ? 1 : 0), summaries };
+    const copied = sideFrom === from ? 0 : 1;
+    return { integers: scan.row, scans: copied + scan.scans + (summaries.size > 0 ? 1 : 0), summaries };
   })();
   side.catch(() => {});
 
@@ -343,27 +365,36 @@ export async function profileParquet(
     exactDistinct,
   }));
   const streams = Math.max(1, Math.min(numericStreams, Math.floor(numeric.length / numericStreamMinColumns)));
-  const size = Math.ceil(numeric.length / streams);
-  const groups = Array.from({ length: streams }, (_, g) => numeric.slice(g * size, (g + 1) * size)).filter(
-    (g) => g.length > 0,
-  );
-  const results = await Promise.all(
-    groups.map(async (group, g) => {
-      const counter = new NumericGroup(
-        options.slice(g * size, (g + 1) * size),
-        totalRows,
-        correlationSampleRows,
-      );
-      await scanNumeric(
-        g === 0 ? conn : await connect(),
-        `SELECT ${group.map((c) => `CAST(${quoteIdent(c.name)} AS DOUBLE)`).join(', ')} FROM ${from}`,
-        group.length,
-        (columns, valid, rows) => counter.add(columns, valid, rows),
-      );
-      return counter.finish(percentileSampleRows);
+  // Wide data goes in batches of columns, each stream taking the next batch: a scan's memory
+  // (DuckDB's column readers and chunks) grows with its column count, not with the rows.
+  const size = Math.min(maxScanColumns, Math.ceil(numeric.length / streams));
+  const batches: { at: number; columns: ColumnSchema[] }[] = [];
+  for (let at = 0; at < numeric.length; at += size)
+    batches.push({ at, columns: numeric.slice(at, at + size) });
+  const results: ReturnType<NumericGroup['finish']>[] = new Array(batches.length);
+  let nextBatch = 0;
+  const connections = batches.length > 1 && streams > 1 ? [conn, await connect()] : [conn];
+  await Promise.all(
+    connections.map(async (scanConn) => {
+      for (let b = nextBatch++; b < batches.length; b = nextBatch++) {
+        const batch = batches[b] as (typeof batches)[number];
+        const counter = new NumericGroup(
+          options.slice(batch.at, batch.at + batch.columns.length),
+          totalRows,
+          correlationSampleRows,
+        );
+        await scanNumeric(
+          scanConn,
+          `SELECT ${batch.columns.map((c) => `CAST(${quoteIdent(c.name)} AS DOUBLE)`).join(', ')} FROM ${from}`,
+          batch.columns.length,
+          (columns, valid, rows) => counter.add(columns, valid, rows),
+        );
+        results[b] = counter.finish(percentileSampleRows);
+      }
     }),
   );
-  if (numeric.length > 0) passes++;
+  // Batches read side by side on the streams count as one pass over the data.
+  passes += Math.ceil(batches.length / connections.length);
   const numericSummaries = results.flatMap((r) => r.summaries);
   const summaries = new Map(
     numeric.map((c, k) => [schema.indexOf(c), numericSummaries[k] as NumericSummary]),
@@ -397,16 +428,21 @@ export async function profileParquet(
   };
 
   // Correlations, over the sampled rows, each column shifted by its mean.
+  const correlated = numeric
+    .map((c, k) => ({ c, k }))
+    .sort((a, b) => Number(b.c === targetColumn) - Number(a.c === targetColumn))
+    .slice(0, maxCorrelationColumns);
   let matrix: (number | null)[][] = [];
-  if (numeric.length > 1) {
+  if (correlated.length > 1) {
+    const samples = results.flatMap((r) => r.sample);
     matrix = pearsonMatrix(
-      results.flatMap((r) => r.sample),
-      numeric.map((c) => {
+      correlated.map(({ k }) => samples[k] as Float64Array),
+      correlated.map(({ c }) => {
         const summary = summaries.get(schema.indexOf(c));
         return summary && summary.count > 0 && summary.sum !== null ? summary.sum / summary.count : 0;
       }),
     );
-  } else if (numeric.length === 1) matrix = [[1]];
+  } else if (correlated.length === 1) matrix = [[1]];
 
   const histogramOf = (i: number): Bucket[] => {
     const min = num(bounds[`min${i}`]);
@@ -466,7 +502,7 @@ export async function profileParquet(
   const result: DatasetProfile = {
     rowCount,
     columns,
-    correlations: { columns: numeric.map((c) => c.name), matrix },
+    correlations: { columns: correlated.map(({ c }) => c.name), matrix },
     passes,
   };
   if (target !== undefined) {

@@ -193,6 +193,74 @@ export class DatasetSqlStore implements DatasetStore {
     );
   }
 
+  async versionsDerivedFrom(name: string, version?: number): Promise<{ dataset: string; version: number }[]> {
+    // The lineage lives in the JSON document: narrow by text, then check the parsed fields.
+    const rows = await sqlCall('dataset versions', () =>
+      this.db
+        .selectFrom('dataset_versions')
+        .select(['dataset', 'version', 'document'])
+        .where('status', '!=', 'deleted')
+        .where('document', 'like', `%"parentDataset":${JSON.stringify(name)}%`)
+        .orderBy('dataset')
+        .orderBy('version')
+        .execute(),
+    );
+    return rows
+      .filter((r) => {
+        const lineage = (JSON.parse(r.document) as VersionDocument).lineage ?? {};
+        return lineage.parentDataset === name && (version === undefined || lineage.parentVersion === version);
+      })
+      .map((r) => ({ dataset: r.dataset, version: Number(r.version) }));
+  }
+
+  async findBySource(name: string, sourceHash: string): Promise<DatasetVersion | undefined> {
+    const row = await sqlCall('dataset versions', () =>
+      this.db
+        .selectFrom('dataset_versions')
+        .selectAll()
+        .where('dataset', '=', name)
+        .where('status', '=', 'ready')
+        .where('document', 'like', `%"sourceHash":${JSON.stringify(sourceHash)}%`)
+        .orderBy('version', 'desc')
+        .executeTakeFirst(),
+    );
+    return row ? versionFromRow(row) : undefined;
+  }
+
+  async deleteVersion(name: string, version: number): Promise<void> {
+    await sqlCall('dataset version', () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('dataset_versions')
+          .set({ status: 'deleted', document: JSON.stringify({ deletedAt: new Date().toISOString() }) })
+          .where('dataset', '=', name)
+          .where('version', '=', version)
+          .execute();
+        const { max } = await trx
+          .selectFrom('dataset_versions')
+          .select((eb) => eb.fn.max('version').as('max'))
+          .where('dataset', '=', name)
+          .where('status', '=', 'ready')
+          .executeTakeFirstOrThrow();
+        await trx
+          .updateTable('datasets')
+          .set({ latest_version: Number(max ?? 0), updated_at: Date.now() })
+          .where('name', '=', name)
+          .execute();
+      }),
+    );
+  }
+
+  async deleteDataset(name: string): Promise<void> {
+    await this.get(name);
+    await sqlCall(`dataset "${name}"`, () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('dataset_versions').where('dataset', '=', name).execute();
+        await trx.deleteFrom('datasets').where('name', '=', name).execute();
+      }),
+    );
+  }
+
   async getVersion(name: string, version: number | 'latest'): Promise<DatasetVersion> {
     let query = this.db.selectFrom('dataset_versions').selectAll().where('dataset', '=', name);
     query =
@@ -203,6 +271,12 @@ export class DatasetSqlStore implements DatasetStore {
     if (!row) {
       await this.get(name);
       throw notFound(name, version);
+    }
+    if (row.status === 'deleted') {
+      throw new TrainyardError('NOT_FOUND', `version ${version} of dataset "${name}" was deleted`, {
+        name,
+        version,
+      });
     }
     return versionFromRow(row);
   }
@@ -215,6 +289,7 @@ export class DatasetSqlStore implements DatasetStore {
       .selectFrom('dataset_versions')
       .selectAll()
       .where('dataset', '=', name)
+      .where('status', '!=', 'deleted')
       .orderBy('version', 'desc')
       .limit(size + 1);
     if (after !== undefined) query = query.where('version', '<', Number(after));

@@ -209,6 +209,28 @@ export class JobSqlStore implements JobStore {
     );
   }
 
+  async delete(id: string): Promise<void> {
+    const deleted = await sqlCall('job', () =>
+      this.db.transaction().execute(async (trx) => {
+        const result = await trx
+          .deleteFrom('jobs')
+          .where('id', '=', id)
+          .where('status', 'in', ['Completed', 'Failed', 'Stopped'])
+          .executeTakeFirst();
+        if (Number(result.numDeletedRows) === 0) return false;
+        await trx.deleteFrom('job_logs').where('job_id', '=', id).execute();
+        return true;
+      }),
+    );
+    if (deleted) return;
+    const job = await this.getById(id);
+    throw new TrainyardError(
+      'FAILED_PRECONDITION',
+      `${job.kind} job "${job.name}" is ${job.status}; only an ended job can be deleted (stop it first)`,
+      { name: job.name },
+    );
+  }
+
   async appendLogs(jobId: string, events: NewJobLogEvent[]): Promise<void> {
     if (events.length === 0) return;
     // Chunks keep each statement under SQLite's and pg's bound-parameter limits.

@@ -9,7 +9,7 @@ import {
   UpdateEndpointBody,
   UpdateEndpointWeightsAndCapacitiesBody,
 } from '@trainyard/contracts/endpoints';
-import { parseOrRefuse, TrainyardError } from '@trainyard/contracts/errors';
+import { invalidArgument, parseOrRefuse, TrainyardError } from '@trainyard/contracts/errors';
 import type { Page } from '@trainyard/contracts/pagination';
 import type { EndpointStore, StoredEndpoint, VariantState } from '../ports/endpoint-store.js';
 import type { InstanceTypeStore, PageRequest } from '../ports/metadata-store.js';
@@ -77,6 +77,14 @@ export class EndpointService {
 
   async createModel(input: unknown): Promise<Model> {
     const body = parseOrRefuse(CreateModelBody, input, 'body');
+    for (const name of Object.keys(body.PrimaryContainer.Environment ?? {})) {
+      if (isLoaderVariable(name)) {
+        throw invalidArgument(
+          `body.PrimaryContainer.Environment.${name}`,
+          'variables that change how the runtime loads code (NODE_*, LD_*, DYLD_*) are not passed to model instances',
+        );
+      }
+    }
     return this.#store.createModel({
       ModelName: body.ModelName,
       ModelArn: `${arnPrefix}:model/${body.ModelName.toLowerCase()}`,
@@ -303,4 +311,12 @@ export class EndpointService {
           });
     return endpointView(next, await this.#store.listInstances(name));
   }
+}
+
+/**
+ * Variables that make the runtime load other code (`NODE_OPTIONS=--require …`, `LD_PRELOAD`): a
+ * model instance is the platform's own server process, so a model's Environment may not set them.
+ */
+export function isLoaderVariable(name: string): boolean {
+  return /^(NODE_|LD_|DYLD_)/i.test(name);
 }

@@ -21,6 +21,8 @@ export interface KindJobs<View, Summary> {
   describe(name: string): Promise<View>;
   list(filter?: JobListFilter): Promise<Page<Summary>>;
   stop(name: string): Promise<View>;
+  /** @throws FAILED_PRECONDITION unless the job has ended */
+  delete(name: string): Promise<void>;
   logs(name: string, cursor: number, limit: number): Promise<JobLogPage>;
 }
 
@@ -121,6 +123,23 @@ export class JobService {
     }
   }
 
+  /**
+   * Deletes a finished job's record and log (its outputs stay where it wrote them); the name can
+   * then be used again. @throws FAILED_PRECONDITION while it runs or waits
+   */
+  async delete(kind: JobKind, name: string): Promise<void> {
+    const label = this.options.kinds.get(kind).label;
+    const job = await this.options.jobs.get(kind, name);
+    if (!JobLifecycle.isTerminal(job.status)) {
+      throw new TrainyardError(
+        'FAILED_PRECONDITION',
+        `${label} "${name}" is ${job.status}; stop it and wait until it has ended before deleting it`,
+        { name },
+      );
+    }
+    await this.options.jobs.delete(job.id);
+  }
+
   /** A page of the job's log after `cursor`; `complete` once the job ended and all is read. */
   async logs(kind: JobKind, name: string, cursor: number, limit: number): Promise<JobLogPage> {
     // Status first, then events: a worker writes its last lines before it ends the job, so a
@@ -142,6 +161,7 @@ export class JobService {
       describe: (name) => this.describe<View>(kind, name),
       list: (filter) => this.list<Summary>(kind, filter),
       stop: (name) => this.stop<View>(kind, name),
+      delete: (name) => this.delete(kind, name),
       logs: (name, cursor, limit) => this.logs(kind, name, cursor, limit),
     };
   }

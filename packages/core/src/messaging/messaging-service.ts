@@ -2,7 +2,15 @@ import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import { stateChangeEventType } from '@trainyard/contracts/events';
 import type { Page } from '@trainyard/contracts/pagination';
 import { decodePageToken, toPage } from '../paging/page-token.js';
-import type { JobQueue, QueueCounts, QueueDescription, ReceivedMessage } from '../ports/job-queue.js';
+import type {
+  JobQueue,
+  QueueCounts,
+  QueueDescription,
+  QueueOptions,
+  ReceivedMessage,
+  ReceiveOptions,
+  SendOptions,
+} from '../ports/job-queue.js';
 import type {
   GetRecordsResult,
   PutResult,
@@ -29,7 +37,14 @@ export interface PageQuery {
   limit: number;
 }
 
-export type QueueSummary = QueueDescription & QueueCounts;
+export type QueueSummary = QueueDescription &
+  QueueCounts & {
+    /** Age of the oldest message still in the queue (visible, in flight or delayed), ms; 0 when empty. */
+    oldestAgeMs: number;
+  };
+
+/** Messages one batch send takes at most (SQS: 10). */
+export const maxBatchMessages = 10;
 
 /** The messaging ports one backend serves; the service adds the rules every door shares. */
 export interface MessagingPorts {
@@ -131,12 +146,77 @@ export class MessagingService {
     return { ...page, items: await Promise.all(page.items.map((name) => this.getQueue(name))) };
   }
 
-  async getQueue(name: string): Promise<QueueSummary> {
-    const [description, counts] = await Promise.all([
+  async getQueue(name: string, now = Date.now()): Promise<QueueSummary> {
+    const [description, counts, oldest] = await Promise.all([
       this.#queues.describeQueue(name),
       this.#queues.counts(name),
+      this.#queues.peek(name, 1),
     ]);
-    return { ...description, ...counts };
+    const sentAt = oldest[0]?.sentAt.getTime();
+    return { ...description, ...counts, oldestAgeMs: sentAt === undefined ? 0 : Math.max(0, now - sentAt) };
+  }
+
+  /** Creates a user queue or updates its options (idempotent). */
+  async createQueue(name: string, options: QueueOptions): Promise<QueueSummary> {
+    refusePlatformName('queue', name, 'name');
+    if (options.deadLetterQueue !== undefined)
+      refusePlatformName('queue', options.deadLetterQueue, 'body.deadLetterQueue');
+    await this.#queues.createQueue(name, options);
+    return this.getQueue(name);
+  }
+
+  async send(queue: string, body: string, options: SendOptions = {}): Promise<{ id: string }> {
+    refusePlatformName('queue', queue, 'name');
+    return this.#queues.send(queue, body, options);
+  }
+
+  /**
+   * Sends up to 10 messages; each entry succeeds or fails on its own (as SQS SendMessageBatch),
+   * so one bad entry does not lose the others.
+   */
+  async sendBatch(
+    queue: string,
+    entries: { id: string; body: string; options?: SendOptions }[],
+  ): Promise<{
+    successful: { id: string; messageId: string }[];
+    failed: { id: string; code: string; message: string }[];
+  }> {
+    refusePlatformName('queue', queue, 'name');
+    if (entries.length === 0 || entries.length > maxBatchMessages) {
+      throw invalidArgument('body.entries', `give 1 to ${maxBatchMessages} messages, not ${entries.length}`);
+    }
+    const ids = new Set(entries.map((e) => e.id));
+    if (ids.size !== entries.length) throw invalidArgument('body.entries', 'entry ids must be distinct');
+    await this.#queues.describeQueue(queue);
+    const successful: { id: string; messageId: string }[] = [];
+    const failed: { id: string; code: string; message: string }[] = [];
+    for (const entry of entries) {
+      try {
+        successful.push({
+          id: entry.id,
+          messageId: (await this.#queues.send(queue, entry.body, entry.options)).id,
+        });
+      } catch (error) {
+        if (!TrainyardError.is(error)) throw error;
+        failed.push({ id: entry.id, code: error.code, message: error.message });
+      }
+    }
+    return { successful, failed };
+  }
+
+  async receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {
+    refusePlatformName('queue', queue, 'name');
+    return this.#queues.receive(queue, options);
+  }
+
+  async deleteMessage(queue: string, receiptHandle: string): Promise<void> {
+    refusePlatformName('queue', queue, 'name');
+    return this.#queues.delete(queue, receiptHandle);
+  }
+
+  async changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutMs: number): Promise<void> {
+    refusePlatformName('queue', queue, 'name');
+    return this.#queues.changeVisibility(queue, receiptHandle, visibilityTimeoutMs);
   }
 
   peekQueue(name: string, limit: number): Promise<ReceivedMessage[]> {

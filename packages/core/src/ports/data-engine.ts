@@ -1,5 +1,6 @@
 import type {
   ColumnSchema,
+  CsvReading,
   DataFormat,
   DatasetProfile,
   RejectedRow,
@@ -20,6 +21,8 @@ export interface IngestResult {
    * profile's exact distinct count; `schema` gives them as text until then (`settleTypes`).
    */
   typedByProfile?: string[];
+  /** How a CSV source was read. */
+  csv?: CsvReading;
 }
 
 export interface RecipeOutput {
@@ -68,5 +71,14 @@ export interface DataEngine {
     rows: number,
     target?: string,
   ): Promise<RecipePreview>;
+  /**
+   * Writes a Parquet file as CSV (with or without a header, `firstColumn` moved first) or JSON
+   * Lines, for scripts that do not read Parquet.
+   */
+  exportFile(
+    parquetPath: string,
+    outPath: string,
+    options: { format: 'csv' | 'jsonl'; header: boolean; firstColumn?: string | undefined },
+  ): Promise<void>;
   close(): Promise<void>;
 }

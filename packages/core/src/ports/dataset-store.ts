@@ -26,6 +26,14 @@ export interface DatasetStore {
   failVersion(name: string, version: number, failure: { code: string; message: string }): Promise<void>;
   /** @throws NOT_FOUND; `latest` is the highest ready version. */
   getVersion(name: string, version: number | 'latest'): Promise<DatasetVersion>;
-  /** Newest first. */
+  /** Newest first; deleted versions are left out. */
   listVersions(name: string, page?: PageRequest): Promise<Page<DatasetVersion>>;
+  /** Versions (of any dataset) whose lineage names `name` (version `version`, or any) as parent. */
+  versionsDerivedFrom(name: string, version?: number): Promise<{ dataset: string; version: number }[]>;
+  /** The newest ready version of `name` created from this source (`sourceHash`), if any. */
+  findBySource(name: string, sourceHash: string): Promise<DatasetVersion | undefined>;
+  /** Marks a version deleted (its number is not reused); `latestVersion` falls back to the highest ready one. */
+  deleteVersion(name: string, version: number): Promise<void>;
+  /** Removes a dataset and all its versions. */
+  deleteDataset(name: string): Promise<void>;
 }

@@ -96,6 +96,12 @@ export interface JobStore {
   /** Extends the holder's claim; false when it was lost (expired and taken, or released). */
   renewClaim(id: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseClaim(id: string, holder: string): Promise<void>;
+  /**
+   * Removes an ended job (Completed, Failed, Stopped) and its log. A running job cannot be
+   * deleted: its worker still writes to it.
+   * @throws NOT_FOUND; FAILED_PRECONDITION when the job has not ended
+   */
+  delete(id: string): Promise<void>;
   /** Appends log events; an event whose seq exists already is ignored. */
   appendLogs(jobId: string, events: NewJobLogEvent[]): Promise<void>;
   /** Events with seq > afterSeq, ascending, at most `limit`. */

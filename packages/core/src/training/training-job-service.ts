@@ -2,6 +2,7 @@ import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogPage } from '@trainyard/contracts/jobs';
 import type { Page } from '@trainyard/contracts/pagination';
 import { refusePlatformUri } from '@trainyard/contracts/platform-namespace';
+import type { StreamEvent } from '@trainyard/contracts/route';
 import {
   CreateTrainingJobBody,
   type EvaluationReport,
@@ -10,6 +11,7 @@ import {
   type TrainingJobMetrics,
   type TrainingJobSummary,
 } from '@trainyard/contracts/training-jobs';
+import type { TrainingLogStreamEvent } from '@trainyard/contracts/training-routes';
 import type { JobDatasetCatalog } from '../jobs/job-dataset-catalog.js';
 import type { JobKindDefinition } from '../jobs/job-kinds.js';
 import { JobLifecycle } from '../jobs/job-lifecycle.js';
@@ -178,9 +180,65 @@ export class TrainingJobService {
     return this.#priced(await this.#kind.stop(name));
   }
 
+  /**
+   * Deletes an ended training job and its log (its model.tar.gz and checkpoints stay where they
+   * were written); the name can then be used again.
+   * @throws NOT_FOUND; FAILED_PRECONDITION while the job has not ended (stop it first)
+   */
+  async delete(name: string): Promise<{ TrainingJobName: string; TrainingJobArn: string }> {
+    const job = await this.options.store.get('training', name);
+    await this.options.store.delete(job.id);
+    return { TrainingJobName: job.name, TrainingJobArn: job.arn };
+  }
+
   /** A page of the job's log after `cursor`; `complete` once the job ended and all is read. */
   logs(name: string, cursor: number, limit: number): Promise<JobLogPage> {
     return this.#kind.logs(name, cursor, limit);
+  }
+
+  /**
+   * Follows the job's log as stream events: its status now and on each change (`status`), each
+   * line after `cursor` (`log`, id = the line's seq), and `end` once the job has ended and every
+   * line was sent. Polls every `pollMs`.
+   * @throws NOT_FOUND (before the first event) when there is no such job
+   */
+  async followLogs(
+    name: string,
+    cursor = 0,
+    pollMs = 250,
+  ): Promise<AsyncIterable<StreamEvent<TrainingLogStreamEvent>>> {
+    await this.options.store.get('training', name);
+    const store = this.options.store;
+    const logs = (c: number) => this.logs(name, c, 1000);
+    return {
+      async *[Symbol.asyncIterator]() {
+        let seen = '';
+        let at = cursor;
+        for (;;) {
+          const job = await store.get('training', name);
+          const status = {
+            TrainingJobStatus: job.status,
+            SecondaryStatus: job.secondaryStatus,
+            ...(job.transitions.at(-1)?.StatusMessage
+              ? { StatusMessage: job.transitions.at(-1)!.StatusMessage! }
+              : {}),
+          };
+          const key = `${job.status}/${job.secondaryStatus}/${job.transitions.length}`;
+          if (key !== seen) {
+            yield { event: 'status', data: status };
+            seen = key;
+          }
+          const page = await logs(at);
+          for (const line of page.events) yield { event: 'log', id: String(line.seq), data: line };
+          at = page.nextCursor;
+          if (page.complete) {
+            yield { event: 'end', data: status };
+            return;
+          }
+          if (page.events.length < 1000) await new Promise((r) => setTimeout(r, pollMs));
+        }
+      },
+    };
   }
 
   /**

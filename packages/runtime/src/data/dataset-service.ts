@@ -1,12 +1,15 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   type ColumnSchema,
+  type CsvReading,
   type DataFormat,
   type Dataset,
+  type DatasetDelivery,
   DatasetName,
   type DatasetProfile,
   type DatasetVersion,
@@ -47,6 +50,10 @@ export interface CreateVersionOptions {
   description?: string;
   /** Where the version came from, e.g. `{ parentDataset, parentVersion, jobName }` for job outputs. */
   lineage?: Lineage;
+  /** A new version even when a ready one was made from the same bytes and options. */
+  force?: boolean;
+  /** Set by uploads: see `DatasetVersion.sourceHash`. */
+  sourceHash?: string;
 }
 
 /** A version's Parquet file on local disk; call `release` when done with it. */
@@ -69,6 +76,7 @@ interface Produced {
   fittedRecipeUri?: string;
   /** Text columns to type as categorical or text by the profile's distinct counts. */
   typedByProfile?: string[];
+  csv?: CsvReading;
 }
 
 function tampered(found: DatasetVersion, problem: string): TrainyardError {
@@ -231,6 +239,8 @@ export class DatasetService {
           ),
         };
         if (produced.format) fields.format = produced.format;
+        if (produced.csv) fields.csv = produced.csv;
+        if (options.sourceHash) fields.sourceHash = options.sourceHash;
         if (produced.target !== undefined) fields.target = produced.target;
         if (produced.fittedRecipeUri) fields.fittedRecipeUri = produced.fittedRecipeUri;
         if (produced.rejects.length > 0) {
@@ -274,12 +284,27 @@ export class DatasetService {
     options: CreateVersionOptions & { fileName?: string } = {},
   ): Promise<DatasetVersion> {
     return this.#staging.scratch(async (dir) => {
-      const file = join(dir, `upload${extname(options.fileName ?? '') || ''}`);
+      // "digits.csv.gz" keeps both extensions: the first tells the format, the second the compression.
+      const uploaded = safeName(options.fileName ?? '');
+      const file = join(dir, `upload${/(\.[^./]+)?\.(gz|zst)$/i.exec(uploaded)?.[0] ?? extname(uploaded)}`);
       await pipeline(Readable.from(body), createWriteStream(file));
       if ((await stat(file)).size === 0)
         throw invalidArgument('body', 'is empty; send the file as the request body');
       const lineage = options.lineage ?? { source: `upload:${safeName(options.fileName ?? 'body')}` };
-      return this.#createVersion(name, { ...options, lineage }, this.#ingestInto([file], options.ingest));
+      // The same bytes read the same way make the same version: hand back the existing one.
+      const sourceHash = createHash('sha256')
+        .update((await hashFile(file)).sha256)
+        .update(JSON.stringify(IngestOptions.safeParse(options.ingest ?? {}).data ?? {}))
+        .digest('hex');
+      if (!options.force) {
+        const existing = await this.#store.findBySource(name, sourceHash).catch(() => undefined);
+        if (existing) return existing;
+      }
+      return this.#createVersion(
+        name,
+        { ...options, lineage, sourceHash },
+        this.#ingestInto([file], options.ingest),
+      );
     });
   }
 
@@ -348,6 +373,67 @@ export class DatasetService {
     });
   }
 
+  /** Deletes every blob under `datasets/<prefix>`. */
+  async #deleteBlobs(prefix: string): Promise<void> {
+    const keys: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.#blobs.list(this.#bucket, {
+        prefix: `datasets/${prefix}`,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      keys.push(...page.items.map((i) => i.key));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    for (const key of keys) await this.#blobs.delete({ bucket: this.#bucket, key });
+  }
+
+  /** Refuses to delete what other versions were made from, naming them. */
+  async #refuseIfParent(name: string, version: number | undefined, what: string): Promise<void> {
+    const children = (await this.#store.versionsDerivedFrom(name, version)).filter(
+      (c) => version !== undefined || c.dataset !== name,
+    );
+    if (children.length === 0) return;
+    const list = children
+      .slice(0, 5)
+      .map((c) => `${c.dataset} v${c.version}`)
+      .join(', ');
+    throw new TrainyardError(
+      'FAILED_PRECONDITION',
+      `${what} is the parent of ${list}${children.length > 5 ? ` and ${children.length - 5} more` : ''}; delete ${children.length === 1 ? 'that version' : 'those versions'} first`,
+      { name, ...(version === undefined ? {} : { version }), dependents: children },
+    );
+  }
+
+  /**
+   * Deletes a version's files and marks it deleted (its number is not reused).
+   * @throws NOT_FOUND; FAILED_PRECONDITION while it is being created or when versions were made from it
+   */
+  async deleteVersion(name: string, version: number): Promise<void> {
+    const found = await this.#store.getVersion(name, version);
+    if (found.status === 'creating') {
+      throw new TrainyardError(
+        'FAILED_PRECONDITION',
+        `version ${version} of dataset "${name}" is still being created; delete it once it is ready or failed`,
+        { name, version },
+      );
+    }
+    await this.#refuseIfParent(name, version, `version ${version} of dataset "${name}"`);
+    await this.#deleteBlobs(`${name}/v${version}/`);
+    await this.#store.deleteVersion(name, version);
+  }
+
+  /**
+   * Deletes a dataset, its versions and their files.
+   * @throws NOT_FOUND; FAILED_PRECONDITION when another dataset's versions were made from it
+   */
+  async deleteDataset(name: string): Promise<void> {
+    await this.#store.get(name);
+    await this.#refuseIfParent(name, undefined, `dataset "${name}"`);
+    await this.#deleteBlobs(`${name}/`);
+    await this.#store.deleteDataset(name);
+  }
+
   /** A ready version's Parquet file on local disk (in place on the filesystem store). */
   async stageVersion(name: string, version: number | 'latest' = 'latest'): Promise<StagedVersion> {
     const found = await this.#readyVersion(name, version);
@@ -361,6 +447,43 @@ export class DatasetService {
       throw error;
     }
     return { version: found, ...staged };
+  }
+
+  /**
+   * Writes a ready version into `folder` in the delivery's format: `data.parquet` as stored,
+   * `data.csv` or `data.jsonl` converted by the engine. Label-first CSV needs the version's target.
+   * @throws FAILED_PRECONDITION for label-first delivery of a version without a target
+   */
+  async deliverVersion(
+    name: string,
+    version: number | 'latest',
+    delivery: DatasetDelivery,
+    folder: string,
+  ): Promise<{ version: DatasetVersion; path: string; bytes: number }> {
+    const staged = await this.stageVersion(name, version);
+    try {
+      const found = staged.version;
+      if (delivery.labelFirst && found.target === undefined) {
+        throw new TrainyardError(
+          'FAILED_PRECONDITION',
+          `ClientError: version ${found.version} of dataset "${name}" has no target column to put first (label_size=1); set a target when creating the version, or use text/csv`,
+          { name, version: found.version },
+        );
+      }
+      await mkdir(folder, { recursive: true });
+      const path = join(folder, `data.${delivery.format}`);
+      if (delivery.format === 'parquet') await copyFile(staged.path, path);
+      else {
+        await this.engine.exportFile(staged.path, path, {
+          format: delivery.format,
+          header: delivery.header,
+          firstColumn: delivery.labelFirst ? found.target : undefined,
+        });
+      }
+      return { version: found, path, bytes: (await stat(path)).size };
+    } finally {
+      await staged.release();
+    }
   }
 
   /** Files whose hash matched, by identity and change stamp: repeated reads hash only once. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EndpointConfig, EndpointInstance } from '@trainyard/contracts/endpoints';
 import { TrainyardError } from '@trainyard/contracts/errors';
-import { variantsOf } from '@trainyard/core/endpoints/endpoint-service';
+import { isLoaderVariable, variantsOf } from '@trainyard/core/endpoints/endpoint-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { EndpointStore, StoredEndpoint, VariantState } from '@trainyard/core/ports/endpoint-store';
 import type { Executor, ExecutorExit, ExecutorInstance } from '@trainyard/core/ports/executor';
@@ -392,7 +392,12 @@ export class EndpointReconciler {
         PATH: '/usr/local/bin:/usr/bin:/bin',
         HOME: dir,
         LANG: 'C.UTF-8',
-        ...model.PrimaryContainer.Environment,
+        // Rows from before the create-time check may still carry loader variables: never pass them.
+        ...Object.fromEntries(
+          Object.entries(model.PrimaryContainer.Environment ?? {}).filter(
+            ([name]) => !isLoaderVariable(name),
+          ),
+        ),
         SM_MODEL_DIR: modelDir,
         SAGEMAKER_BIND_TO_PORT: String(port),
         SAGEMAKER_MODEL_SERVER_WORKERS: String(instanceType.vcpus),

@@ -1,3 +1,4 @@
+import type { DatasetDelivery } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobDatasetCatalog } from '@trainyard/core/jobs/job-dataset-catalog';
 import type { DatasetService } from '../data/dataset-service.js';
@@ -23,6 +24,22 @@ export class DatasetJobCatalog implements JobDatasetCatalog {
       );
     }
     return { version: found.version, uri: found.uri, target: found.target };
+  }
+
+  async deliverVersion(
+    datasetName: string,
+    version: number | undefined,
+    delivery: DatasetDelivery,
+    folder: string,
+  ): Promise<{ version: number; uri: string; bytes: number; target?: string | undefined }> {
+    const resolved = await this.resolveVersion(datasetName, version);
+    const delivered = await (await this.datasets()).deliverVersion(
+      datasetName,
+      resolved.version,
+      delivery,
+      folder,
+    );
+    return { version: resolved.version, uri: resolved.uri, bytes: delivered.bytes, target: resolved.target };
   }
 
   async registerOutput(input: {

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { DatasetDelivery } from '@trainyard/contracts/datasets';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { parseBlobUri } from '@trainyard/core/blob/blob-address';
 import type { JobDatasetCatalog } from '@trainyard/core/jobs/job-dataset-catalog';
@@ -10,7 +11,13 @@ import type { BlobStore } from '@trainyard/core/ports/blob-store';
 /** Where a job input comes from: an s3:// prefix, or a dataset version (latest when absent). */
 export type JobInputSource =
   | { type: 's3'; uri: string; field: string }
-  | { type: 'dataset'; datasetName: string; version?: number | undefined };
+  | {
+      type: 'dataset';
+      datasetName: string;
+      version?: number | undefined;
+      /** The file format the job reads (Parquet as stored when absent). */
+      delivery?: DatasetDelivery | undefined;
+    };
 
 export interface StagedInput {
   uri: string;
@@ -37,6 +44,20 @@ export class JobInputStager {
       return { uri: source.uri, ...(await this.#download(source.uri, source.field, target, signal)) };
     if (!this.datasets) {
       throw new TrainyardError('FAILED_PRECONDITION', 'datasets are not available on this worker');
+    }
+    if (source.delivery && source.delivery.format !== 'parquet') {
+      const delivered = await this.datasets.deliverVersion(
+        source.datasetName,
+        source.version,
+        source.delivery,
+        target,
+      );
+      return {
+        uri: delivered.uri,
+        objects: 1,
+        bytes: delivered.bytes,
+        dataset: { datasetName: source.datasetName, version: delivered.version, target: delivered.target },
+      };
     }
     const resolved = await this.datasets.resolveVersion(source.datasetName, source.version);
     const copied = await this.#download(resolved.uri, 'DatasetInput', target, signal);

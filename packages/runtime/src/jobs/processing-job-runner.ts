@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type DatasetDelivery, parseDeliveryContentType } from '@trainyard/contracts/datasets';
 import type { JobFailure } from '@trainyard/contracts/jobs';
 import type { CreateProcessingJobBody } from '@trainyard/contracts/processing-jobs';
 import type { JobDatasetCatalog } from '@trainyard/core/jobs/job-dataset-catalog';
@@ -60,6 +61,12 @@ function envName(name: string): string {
  * and `config/resourceconfig.json` written, the command run, then every file under each output's
  * LocalPath uploaded to its S3Uri and, when asked, registered as a new dataset version.
  */
+/** The contract already refused unknown content types; anything unreadable here is Parquet. */
+function deliveryOf(contentType: string | undefined): DatasetDelivery | undefined {
+  const parsed = parseDeliveryContentType(contentType);
+  return typeof parsed === 'string' ? undefined : parsed;
+}
+
 export class ProcessingJobRunner implements JobKindRunner<CreateProcessingJobBody> {
   readonly definition = processingJobKind;
   readonly #inputs: JobInputStager;
@@ -123,7 +130,12 @@ export class ProcessingJobRunner implements JobKindRunner<CreateProcessingJobBod
       const staged = await this.#inputs.stage(
         input.S3Input
           ? { type: 's3', uri: input.S3Input.S3Uri, field: `ProcessingInputs.${i}.S3Input.S3Uri` }
-          : { type: 'dataset', datasetName: ds!.DatasetName, version: ds!.Version },
+          : {
+              type: 'dataset',
+              datasetName: ds!.DatasetName,
+              version: ds!.Version,
+              delivery: deliveryOf(ds!.ContentType),
+            },
         target,
         signal,
       );

@@ -1,12 +1,15 @@
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { platformBucket } from '@trainyard/contracts/platform-namespace';
-import { hasSigV4, parseQuery, unsignedPayload } from '@trainyard/core/access/sigv4';
+import type { Principal } from '@trainyard/core/access/access-key-service';
+import { hasSigV2Query, parseSigV2Query, verifySigV2 } from '@trainyard/core/access/sigv2';
+import { hasSigV4, parseQuery, type SigV4Request, unsignedPayload } from '@trainyard/core/access/sigv4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   AwsAuthError,
   type AwsCaller,
   authenticateSigV4,
   requireRole,
+  resolveAwsKey,
   sigV4RequestOf,
 } from '../aws/aws-auth.js';
 import type { DoorServices, DoorSettings } from '../door-services.js';
@@ -27,6 +30,8 @@ interface Addressed {
   key: string | undefined;
   path: string;
   query: string;
+  /** `/bucket/key` as sent: what SigV2 signs, also for virtual-hosted requests. */
+  resourcePath: string;
 }
 
 function decodeSegment(text: string): string {
@@ -54,10 +59,11 @@ function addressOf(request: FastifyRequest, bases: string[]): Addressed | undefi
   if (base !== undefined) {
     const bucket = hostname.slice(0, -(base.length + 1));
     const key = path.length > 1 ? decodeSegment(path.slice(1)) : undefined;
-    return { bucket, key, path, query };
+    return { bucket, key, path, query, resourcePath: `/${bucket}${path}` };
   }
   const headers = { authorization: request.headers.authorization };
-  if (request.headers['x-amz-target'] !== undefined || !hasSigV4({ query, headers })) return undefined;
+  if (request.headers['x-amz-target'] !== undefined) return undefined;
+  if (!hasSigV4({ query, headers }) && !hasSigV2Query(query)) return undefined;
   // The SageMaker doors sign with service "sagemaker"; leave those (and their runtime paths) alone.
   if (
     /\/sagemaker\/aws4_request/.test(`${request.headers.authorization ?? ''} ${decodeSegmentLoose(query)}`)
@@ -73,6 +79,7 @@ function addressOf(request: FastifyRequest, bases: string[]): Addressed | undefi
     key: rawKey === '' ? undefined : decodeSegment(rawKey),
     path,
     query,
+    resourcePath: path,
   };
 }
 
@@ -124,6 +131,9 @@ async function authenticate(
 ): Promise<S3Request> {
   const raw = request.raw;
   const sigRequest = sigV4RequestOf(raw, addressed.path, addressed.query);
+  const v2Claim = parseSigV2Query(addressed.query);
+  if (v2Claim && services.settings.auth)
+    return authenticateSigV2(services.keys, request, addressed, sigRequest, v2Claim);
   const contentSha256Header = request.headers['x-amz-content-sha256'];
   let contentSha256 = typeof contentSha256Header === 'string' ? contentSha256Header : undefined;
   let caller: AwsCaller;
@@ -155,6 +165,40 @@ async function authenticate(
   const signing: ChunkSigning | undefined =
     verified && claim ? { ...verified, amzDate: claim.amzDate, scope: claim.scope } : undefined;
   if (contentSha256 === unsignedPayload) contentSha256 = undefined;
+  return s3RequestOf(request, addressed, principal, contentSha256, signing);
+}
+
+/** Resolves the key of a SigV2 presigned URL (boto3's default) and checks its signature. */
+async function authenticateSigV2(
+  keys: DoorServices['keys'],
+  request: FastifyRequest,
+  addressed: Addressed,
+  sigRequest: SigV4Request,
+  claim: NonNullable<ReturnType<typeof parseSigV2Query>>,
+): Promise<S3Request> {
+  const resolved = await resolveAwsKey(keys, claim.accessKeyId).catch((error: unknown) => {
+    throw s3AuthError(error);
+  });
+  try {
+    verifySigV2(sigRequest, addressed.resourcePath, claim, resolved.secret);
+  } catch (error) {
+    // During a rotation's grace period a client may still sign with the replaced secret.
+    if (resolved.previousSecret === undefined || !TrainyardError.is(error, 'UNAUTHENTICATED')) throw error;
+    verifySigV2(sigRequest, addressed.resourcePath, claim, resolved.previousSecret);
+  }
+  // A presigned body is not signed: nothing to check it against.
+  return s3RequestOf(request, addressed, resolved.principal, undefined, undefined);
+}
+
+/** The S3 request of an authenticated caller, once its role may do what the method asks. */
+function s3RequestOf(
+  request: FastifyRequest,
+  addressed: Addressed,
+  principal: Principal,
+  contentSha256: string | undefined,
+  signing: ChunkSigning | undefined,
+): S3Request {
+  const raw = request.raw;
   const method = raw.method ?? 'GET';
   request.principal = principal;
   request.audit = { door: 's3', action: `${method} ${addressed.key === undefined ? 'bucket' : 'object'}` };
@@ -223,8 +267,11 @@ function sendError(
       500,
       'We encountered an internal error. The request id identifies it in the server log.',
     );
-  } else if (s3.status >= 500) {
+  } else if (s3.status >= 500 && s3.code !== 'NotImplemented') {
     request.log.error({ err: error }, 's3 request failed');
+  } else {
+    // Client errors and unsupported operations are the caller's to fix: no stack trace.
+    request.log.debug({ s3Error: s3.code, message: s3.message }, 's3 request refused');
   }
   reply.code(s3.status).header('x-amz-request-id', request.id);
   if (request.method === 'HEAD') return reply.send('');
