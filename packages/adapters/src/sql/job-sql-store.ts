@@ -283,13 +283,4 @@ export class JobSqlStore implements JobStore {
     );
     return Number(row?.last ?? 0);
   }
-
-  async delete(id: string): Promise<void> {
-    await sqlCall('job', () =>
-      this.db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('job_logs').where('job_id', '=', id).execute();
-        await trx.deleteFrom('jobs').where('id', '=', id).execute();
-      }),
-    );
-  }
 }

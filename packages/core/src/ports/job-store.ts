@@ -108,6 +108,4 @@ export interface JobStore {
   readLogs(jobId: string, afterSeq: number, limit: number): Promise<JobLogEvent[]>;
   /** Highest seq written so far, 0 when none. */
   lastLogSeq(jobId: string): Promise<number>;
-  /** Removes a job and its log (finished jobs only: the caller checks). */
-  delete(id: string): Promise<void>;
 }
