@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Upload and download throughput of one object through Trainyard's S3 door (server in its own
 // process, @aws-sdk/client-s3 in this one) vs copying the same file on disk, in the same run.
-// Build first: npx tsc -b ; then: node bench/s3/run.mjs [--mib 256] [--repeat 3]
+// Build first: npx tsc -b ; then: node bench/s3/run.mjs [--mib 256] [--repeat 5]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -9,12 +9,13 @@ import {
   createWriteStream,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { copyFile, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -22,12 +23,14 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { Upload } from '@aws-sdk/lib-storage';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const clockTicksPerSecond = () => 100;
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;
 };
 const mib = Number(arg('mib', '256'));
-const repeat = Number(arg('repeat', '3'));
+const repeat = Number(arg('repeat', '5'));
 const bytes = mib * 1024 * 1024;
 
 const work = mkdtempSync(join(tmpdir(), 'trainyard-bench-s3-'));
@@ -47,6 +50,8 @@ const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
 const server = spawn(
   process.execPath,
   [
+    // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
+    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
     join(here, '..', '..', 'apps', 'trainyard', 'dist', 'main.js'),
     'server',
     '--port',
@@ -88,27 +93,15 @@ try {
   const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
   await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
 
-  const time = async (fn) => {
-    const runs = [];
-    for (let i = 0; i < repeat; i++) {
-      const start = process.hrtime.bigint();
-      await fn(i);
-      runs.push(Number(process.hrtime.bigint() - start) / 1e9);
-    }
-    runs.sort((a, b) => a - b);
-    return runs[Math.floor(runs.length / 2)]; // median
-  };
   const copyTarget = join(work, 'copy.bin');
-  const results = {
-    'disk: stream copy (read + write)': await time(async () => {
+  // Each round runs the disk copy and every door operation one after the other, so a burst of
+  // load from other processes hits both sides alike; the ratio is taken per round, then the median.
+  const steps = {
+    'disk: stream copy (read + write)': async () => {
       await pipeline(createReadStream(source), createWriteStream(copyTarget));
       await unlink(copyTarget);
-    }),
-    'disk: copyFile': await time(async () => {
-      await copyFile(source, copyTarget);
-      await unlink(copyTarget);
-    }),
-    'door: PutObject (one stream, aws-chunked + CRC32)': await time(async (i) => {
+    },
+    'door: PutObject (one stream, aws-chunked + CRC32)': async (i) => {
       await s3.send(
         new PutObjectCommand({
           Bucket: 'bench',
@@ -117,37 +110,104 @@ try {
           ContentLength: bytes,
         }),
       );
-    }),
-    'door: multipart Upload (8 MiB parts, 4 at once)': await time(async (i) => {
+    },
+    'disk: copyFile': async () => {
+      await copyFile(source, copyTarget);
+      await unlink(copyTarget);
+    },
+    'door: multipart Upload (8 MiB parts, 4 at once)': async (i) => {
       await new Upload({
         client: s3,
         params: { Bucket: 'bench', Key: `mpu-${i}`, Body: createReadStream(source) },
         partSize: 8 * 1024 * 1024,
         queueSize: 4,
       }).done();
-    }),
-    'door: GetObject to a file': await time(async (i) => {
-      const got = await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: `put-${i % repeat}` }));
+    },
+    'door: GetObject to a file': async (i) => {
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: `put-${i}` }));
       await pipeline(got.Body, createWriteStream(copyTarget));
       if (statSync(copyTarget).size !== bytes) throw new Error('short download');
       await unlink(copyTarget);
-    }),
+    },
   };
-  const peer = results['disk: stream copy (read + write)'];
+  const peerName = 'disk: stream copy (read + write)';
+  // --only put|multipart|get keeps the disk copy and that step (for profiling one path).
+  const only = arg('only', undefined);
+  if (only !== undefined) {
+    for (const name of Object.keys(steps)) {
+      if (name !== peerName && !name.toLowerCase().includes(only)) delete steps[name];
+    }
+  }
+  // CPU seconds (user + system) of both processes per step: unlike wall time, barely moved by
+  // other load on the machine, so it shows what each step costs even when the run is noisy.
+  const ticks = clockTicksPerSecond();
+  const serverCpu = () => {
+    const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticks;
+  };
+  const clientCpu = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1e6;
+  };
+  const cpu = Object.fromEntries(Object.keys(steps).map((name) => [name, []]));
+  const seconds = Object.fromEntries(Object.keys(steps).map((name) => [name, []]));
+  const ratios = Object.fromEntries(Object.keys(steps).map((name) => [name, []]));
+  const loadBefore = loadavg();
+  for (let i = 0; i < repeat; i++) {
+    const round = {};
+    for (const [name, step] of Object.entries(steps)) {
+      const serverBefore = serverCpu();
+      const clientBefore = clientCpu();
+      const start = process.hrtime.bigint();
+      await step(i);
+      round[name] = Number(process.hrtime.bigint() - start) / 1e9;
+      seconds[name].push(round[name]);
+      cpu[name].push([clientCpu() - clientBefore, serverCpu() - serverBefore]);
+    }
+    // The disk copy again after the door steps, so the peer brackets them in time.
+    const start = process.hrtime.bigint();
+    await steps[peerName](i);
+    const peerAfter = Number(process.hrtime.bigint() - start) / 1e9;
+    const peer = (round[peerName] + peerAfter) / 2;
+    for (const name of Object.keys(steps)) ratios[name].push(round[name] / peer);
+    console.error(
+      `round ${i + 1}/${repeat}: ${Object.entries(round)
+        .map(([n, s]) => `${n.split(' (')[0]} ${s.toFixed(2)}s`)
+        .join(', ')}, disk again ${peerAfter.toFixed(2)}s`,
+    );
+  }
+  const loadAfter = loadavg();
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  const results = {};
+  for (const name of Object.keys(steps)) {
+    results[name] = {
+      seconds: median(seconds[name]),
+      ratio: median(ratios[name]),
+      clientCpuSeconds: median(cpu[name].map(([c]) => c)),
+      serverCpuSeconds: median(cpu[name].map(([, s]) => s)),
+      runs: seconds[name],
+    };
+  }
+  const fmt = (l) => l.map((x) => x.toFixed(2)).join(' ');
   console.log(
-    `\n${mib} MiB object, median of ${repeat}; ratio = time / disk stream copy (lower is better)\n`,
+    `\n${mib} MiB object, ${repeat} rounds, medians; ratio = door time / disk stream copy of the same round (lower is better)`,
   );
-  console.log('| what | seconds | MiB/s | ratio vs disk stream copy |');
-  console.log('| --- | --- | --- | --- |');
-  for (const [name, seconds] of Object.entries(results)) {
+  console.log(`load average before: ${fmt(loadBefore)}, after: ${fmt(loadAfter)} (${cpus().length} CPUs)\n`);
+  console.log('| what | seconds | MiB/s | ratio vs disk stream copy | CPU s client | CPU s server |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const [name, r] of Object.entries(results)) {
     console.log(
-      `| ${name} | ${seconds.toFixed(2)} | ${(mib / seconds).toFixed(0)} | ${(seconds / peer).toFixed(2)} |`,
+      `| ${name} | ${r.seconds.toFixed(2)} | ${(mib / r.seconds).toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.clientCpuSeconds.toFixed(2)} | ${r.serverCpuSeconds.toFixed(2)} |`,
     );
   }
   mkdirSync(join(here, 'out'), { recursive: true });
   writeFileSync(
     join(here, 'out', 'last-run.json'),
-    JSON.stringify({ mib, repeat, results, at: new Date().toISOString() }, null, 1),
+    JSON.stringify({ mib, repeat, loadBefore, loadAfter, results, at: new Date().toISOString() }, null, 1),
   );
   s3.destroy();
 } finally {

@@ -26,6 +26,7 @@ import { platformHandlers } from './platform-handlers.js';
 import { processingHandlers } from './processing-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
+import { sageMakerDoor } from './sagemaker/sagemaker-door.js';
 import { redactServerPaths } from './server-paths.js';
 import { trainingHandlers } from './training-handlers.js';
 
@@ -52,7 +53,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
     /** Set by a door once it knows the call: the audit log records mutating ones. */
-    audit?: { door: 'rest' | 's3'; action: string };
+    audit?: { door: 'rest' | 's3' | 'sagemaker'; action: string };
   }
 }
 
@@ -216,6 +217,7 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
       .catch((err: unknown) => request.log.error({ err }, 'could not write the audit log'));
   });
   await app.register(s3Door, { services });
+  await app.register(sageMakerDoor, { services });
 
   app.setErrorHandler(async (error, request, reply) => {
     let failure: TrainyardError;

@@ -35,6 +35,15 @@ interface Sidecar {
 const defaultContentType = 'application/octet-stream';
 /** Read buffer of object bodies: larger than Node's 64 KiB default, for fewer syscalls on big downloads. */
 const readChunkBytes = 512 * 1024;
+/**
+ * Bytes a write may buffer while the previous fs write is in flight. Node's 16 KiB default
+ * pauses the source (an HTTP upload) after every chunk until the thread pool answers; with room
+ * for 1 MiB the source keeps flowing and the buffered chunks go out in one writev. 8 MiB cost
+ * more server CPU in bench/s3 (garbage collection of the larger backlog).
+ */
+const writeBufferBytes = 1024 * 1024;
+/** Read buffer when concatenating multipart parts: one large read per fs round trip. */
+const composeChunkBytes = 4 * 1024 * 1024;
 
 function isErrno(error: unknown, ...codes: string[]): boolean {
   return codes.includes((error as NodeJS.ErrnoException)?.code ?? '');
@@ -217,6 +226,7 @@ export class FsBlobStore implements BlobStore {
     const source =
       typeof body === 'string' || body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : body;
     const meter = new Transform({
+      highWaterMark: writeBufferBytes,
       transform(chunk: Buffer, _encoding, done) {
         md5?.update(chunk);
         size += chunk.length;
@@ -224,7 +234,11 @@ export class FsBlobStore implements BlobStore {
       },
     });
     try {
-      await pipeline(source, meter, createWriteStream(path, { flags: 'wx' }));
+      await pipeline(
+        source,
+        meter,
+        createWriteStream(path, { flags: 'wx', highWaterMark: writeBufferBytes }),
+      );
     } catch (error) {
       await rm(path, { force: true });
       throw error;
@@ -267,7 +281,7 @@ export class FsBlobStore implements BlobStore {
     }
     const concatenated = Readable.from(
       (async function* () {
-        for (const path of paths) yield* createReadStream(path, { highWaterMark: 1024 * 1024 });
+        for (const path of paths) yield* createReadStream(path, { highWaterMark: composeChunkBytes });
       })(),
       { objectMode: false },
     );

@@ -1,18 +1,17 @@
-import type { IncomingMessage } from 'node:http';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { platformBucket } from '@trainyard/contracts/platform-namespace';
-import { roleMayAccess } from '@trainyard/contracts/route';
-import { anonymousAdmin, type Principal } from '@trainyard/core/access/access-key-service';
+import type { Principal } from '@trainyard/core/access/access-key-service';
 import { hasSigV2Query, parseSigV2Query, verifySigV2 } from '@trainyard/core/access/sigv2';
-import {
-  hasSigV4,
-  parseQuery,
-  parseSigV4,
-  type SigV4Request,
-  unsignedPayload,
-  verifySigV4,
-} from '@trainyard/core/access/sigv4';
+import { hasSigV4, parseQuery, type SigV4Request, unsignedPayload } from '@trainyard/core/access/sigv4';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AwsAuthError,
+  type AwsCaller,
+  authenticateSigV4,
+  requireRole,
+  resolveAwsKey,
+  sigV4RequestOf,
+} from '../aws/aws-auth.js';
 import type { DoorServices, DoorSettings } from '../door-services.js';
 import { redactServerPaths } from '../server-paths.js';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
@@ -24,17 +23,6 @@ import type { S3Request, S3Response } from './s3-request.js';
 function virtualHostBases({ host }: DoorSettings): string[] {
   const isIp = /^[\d.]+$/.test(host) || host.includes(':');
   return ['localhost', ...(isIp ? [] : [host])];
-}
-
-/** Rebuilds headers from rawHeaders so repeated ones join with "," as SigV4 signs them. */
-function signedHeaderMap(raw: IncomingMessage): SigV4Request['headers'] {
-  const headers: Record<string, string> = {};
-  for (let i = 0; i + 1 < raw.rawHeaders.length; i += 2) {
-    const name = (raw.rawHeaders[i] as string).toLowerCase();
-    const value = raw.rawHeaders[i + 1] as string;
-    headers[name] = name in headers ? `${headers[name]},${value}` : value;
-  }
-  return headers;
 }
 
 interface Addressed {
@@ -137,77 +125,45 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
 (s3Door as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
 async function authenticate(
-  { settings, keys }: Pick<DoorServices, 'settings' | 'keys'>,
+  services: Pick<DoorServices, 'settings' | 'keys'>,
   request: FastifyRequest,
   addressed: Addressed,
 ): Promise<S3Request> {
   const raw = request.raw;
-  const headers = signedHeaderMap(raw);
-  const sigRequest: SigV4Request = {
-    method: raw.method ?? 'GET',
-    path: addressed.path,
-    query: addressed.query,
-    headers,
-  };
+  const sigRequest = sigV4RequestOf(raw, addressed.path, addressed.query);
   const v2Claim = parseSigV2Query(addressed.query);
-  if (v2Claim && settings.auth) return authenticateSigV2(keys, request, addressed, sigRequest, v2Claim);
-  let claim: ReturnType<typeof parseSigV4>;
-  try {
-    claim = parseSigV4(sigRequest);
-  } catch (error) {
-    if (TrainyardError.is(error) && /X-Amz-Algorithm=/.test(addressed.query)) {
-      throw new S3Error('AuthorizationQueryParametersError', 400, error.message);
-    }
-    throw error;
-  }
+  if (v2Claim && services.settings.auth)
+    return authenticateSigV2(services.keys, request, addressed, sigRequest, v2Claim);
   const contentSha256Header = request.headers['x-amz-content-sha256'];
   let contentSha256 = typeof contentSha256Header === 'string' ? contentSha256Header : undefined;
-  let principal = anonymousAdmin;
-  let signing: ChunkSigning | undefined;
-  if (settings.auth) {
-    if (!claim) {
-      throw new S3Error(
-        'AccessDenied',
-        403,
-        'Anonymous access is not allowed: sign requests with a Trainyard access key (SigV4).',
-      );
-    }
-    if (claim.form === 'header' && contentSha256 === undefined) {
-      throw new S3Error(
-        'InvalidRequest',
-        400,
-        'Missing required header for this request: x-amz-content-sha256',
-      );
-    }
-    const resolved = await keys.resolveAccessKeyId(claim.accessKeyId).catch((error: unknown) => {
-      if (TrainyardError.is(error, 'UNAUTHENTICATED')) {
-        throw new S3Error(
-          'InvalidAccessKeyId',
-          403,
-          'The AWS Access Key Id you provided does not exist in our records.',
-          {
-            AWSAccessKeyId: claim.accessKeyId,
-          },
-        );
-      }
-      throw error;
+  let caller: AwsCaller;
+  try {
+    caller = await authenticateSigV4(services, sigRequest, {
+      service: 's3',
+      payloadHash: (claim) => {
+        if (claim.form === 'header' && contentSha256 === undefined) {
+          throw new S3Error(
+            'InvalidRequest',
+            400,
+            'Missing required header for this request: x-amz-content-sha256',
+          );
+        }
+        return contentSha256 ?? unsignedPayload;
+      },
     });
-    const verifyWith = (secret: string) =>
-      verifySigV4(sigRequest, claim, secret, {
-        service: 's3',
-        payloadHash: contentSha256 ?? unsignedPayload,
-      });
-    let verified: ReturnType<typeof verifySigV4>;
-    try {
-      verified = verifyWith(resolved.secret);
-    } catch (error) {
-      // During a rotation's grace period a client may still sign with the replaced secret.
-      if (resolved.previousSecret === undefined || !TrainyardError.is(error, 'UNAUTHENTICATED')) throw error;
-      verified = verifyWith(resolved.previousSecret);
+  } catch (error) {
+    if (
+      TrainyardError.is(error) &&
+      error.details.stage === 'parse' &&
+      /X-Amz-Algorithm=/.test(addressed.query)
+    ) {
+      throw new S3Error('AuthorizationQueryParametersError', 400, error.message);
     }
-    principal = resolved.principal;
-    signing = { ...verified, amzDate: claim.amzDate, scope: claim.scope };
+    throw s3AuthError(error);
   }
+  const { principal, claim, verified } = caller;
+  const signing: ChunkSigning | undefined =
+    verified && claim ? { ...verified, amzDate: claim.amzDate, scope: claim.scope } : undefined;
   if (contentSha256 === unsignedPayload) contentSha256 = undefined;
   return s3RequestOf(request, addressed, principal, contentSha256, signing);
 }
@@ -220,20 +176,16 @@ async function authenticateSigV2(
   sigRequest: SigV4Request,
   claim: NonNullable<ReturnType<typeof parseSigV2Query>>,
 ): Promise<S3Request> {
-  const resolved = await keys.resolveAccessKeyId(claim.accessKeyId).catch((error: unknown) => {
-    if (TrainyardError.is(error, 'UNAUTHENTICATED')) {
-      throw new S3Error(
-        'InvalidAccessKeyId',
-        403,
-        'The AWS Access Key Id you provided does not exist in our records.',
-        {
-          AWSAccessKeyId: claim.accessKeyId,
-        },
-      );
-    }
-    throw error;
+  const resolved = await resolveAwsKey(keys, claim.accessKeyId).catch((error: unknown) => {
+    throw s3AuthError(error);
   });
-  verifySigV2(sigRequest, addressed.resourcePath, claim, resolved.secret);
+  try {
+    verifySigV2(sigRequest, addressed.resourcePath, claim, resolved.secret);
+  } catch (error) {
+    // During a rotation's grace period a client may still sign with the replaced secret.
+    if (resolved.previousSecret === undefined || !TrainyardError.is(error, 'UNAUTHENTICATED')) throw error;
+    verifySigV2(sigRequest, addressed.resourcePath, claim, resolved.previousSecret);
+  }
   // A presigned body is not signed: nothing to check it against.
   return s3RequestOf(request, addressed, resolved.principal, undefined, undefined);
 }
@@ -251,14 +203,10 @@ function s3RequestOf(
   request.principal = principal;
   request.audit = { door: 's3', action: `${method} ${addressed.key === undefined ? 'bucket' : 'object'}` };
   const access = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
-  if (!roleMayAccess(principal.role, access)) {
-    throw new S3Error(
-      'AccessDenied',
-      403,
-      principal.role === 'invoker'
-        ? `Access Denied: key ${principal.keyId} has role "invoker", which may not use S3`
-        : `Access Denied: key ${principal.keyId} has role "${principal.role}", which may only read`,
-    );
+  try {
+    requireRole(principal, access, 'S3');
+  } catch (error) {
+    throw s3AuthError(error);
   }
   if (access === 'write' && addressed.bucket === platformBucket) {
     throw new S3Error(
@@ -281,6 +229,21 @@ function s3RequestOf(
     origin: `${protocol}://${request.headers.host ?? 'localhost'}`,
     shutdown: request.server.shutdownSignal,
   };
+}
+
+/** The S3 names of the shared AWS door's refusals. */
+function s3AuthError(error: unknown): unknown {
+  if (!(error instanceof AwsAuthError)) return error;
+  switch (error.problem) {
+    case 'anonymous':
+      return new S3Error('AccessDenied', 403, error.message);
+    case 'unknown-key':
+      return new S3Error('InvalidAccessKeyId', 403, error.message, {
+        AWSAccessKeyId: error.accessKeyId ?? '',
+      });
+    case 'role':
+      return new S3Error('AccessDenied', 403, `Access Denied: ${error.message}`);
+  }
 }
 
 function send(reply: FastifyReply, response: S3Response): FastifyReply {
