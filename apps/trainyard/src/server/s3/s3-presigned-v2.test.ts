@@ -100,6 +100,8 @@ describe.skipIf(!boto3)("S3 door: SigV2 presigned URLs from boto3's generate_pre
     const refused = await fetch(viewerPut as string, { method: 'PUT', body: new TextEncoder().encode('x') });
     expect(refused.status).toBe(403);
     expect(await refused.text()).toMatch(/may only read/);
-    expect((await fetch(viewerGet as string)).status).toBe(200);
+    const read = await fetch(viewerGet as string);
+    expect(read.status).toBe(200);
+    expect(await read.text()).not.toBe('');
   });
 });
