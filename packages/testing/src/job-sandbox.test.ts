@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -91,6 +91,31 @@ describe('job sandbox', () => {
       }
     },
   );
+
+  it.skipIf(!bubblewrap)('runs entry scripts of an install folder that lives under /tmp (a CI clone)', () => {
+    const install = mkdtempSync(join(tmpdir(), 'trainyard-install-'));
+    try {
+      chmodSync(install, 0o755);
+      writeFileSync(join(install, 'entry.js'), "console.log('ran from the install folder');", {
+        mode: 0o644,
+      });
+      const withInstall: JobIsolation = {
+        ...isolation,
+        readOnlyPaths: [...isolation.readOnlyPaths, install],
+      };
+      const command = sandboxedCommand(withInstall, workdir, process.execPath, [join(install, 'entry.js')]);
+      const result = spawnSync(command.file, command.args, {
+        cwd: workdir,
+        env: { PATH: '/usr/bin:/bin', HOME: workdir },
+        encoding: 'utf8',
+        ...(command.uid === undefined ? {} : { uid: command.uid, gid: command.gid }),
+      });
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toBe('ran from the install folder');
+    } finally {
+      rmSync(install, { recursive: true, force: true });
+    }
+  });
 
   it('without bubblewrap, as root, still keeps the job user out of the data folder', () => {
     if (process.getuid?.() !== 0) return;

@@ -246,14 +246,10 @@ export function sandboxedCommand(
   if (isolation.mode !== 'bubblewrap' || !isolation.bwrap) return { file, args, ...as };
   const bw: string[] = [];
   for (const folder of systemFolders) if (existsSync(folder)) bw.push('--ro-bind', folder, folder);
+  bw.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  // After the private /tmp: an install folder may itself live under /tmp (a CI clone, say).
   for (const path of isolation.readOnlyPaths) if (existsSync(path)) bw.push('--ro-bind', path, path);
   bw.push(
-    '--proc',
-    '/proc',
-    '--dev',
-    '/dev',
-    '--tmpfs',
-    '/tmp',
     // An install folder bound above may contain the data folder: hide it before binding the job's own.
     '--tmpfs',
     isolation.dataDir,
