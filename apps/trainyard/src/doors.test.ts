@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doorServicesOf } from './doors.js';
-import { openTestPlatform, type TestPlatform } from './testing/platform-fixture.js';
+import { openTestServer, type TestServer } from './testing/platform-fixture.js';
 
 describe('door services', () => {
-  let t: TestPlatform;
+  let t: TestServer;
   beforeAll(async () => {
-    t = await openTestPlatform();
+    t = await openTestServer();
   });
   afterAll(async () => t.close());
 

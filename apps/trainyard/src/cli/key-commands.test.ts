@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 import { requireBuild, runCli } from '../testing/server-process.js';
 
 describe.skipIf(!requireBuild())('trainyard keys and audit CLI (needs the build)', () => {
-  let t: TestPlatform & { baseUrl: string };
+  let t: TestServer & { baseUrl: string };
   beforeAll(async () => {
-    t = await openTestPlatform({}, { listen: true });
+    t = await openTestServer({}, { listen: true });
   });
   afterAll(async () => {
     await t?.close();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 import { requireBuild, runCli } from '../testing/server-process.js';
 
-let t: TestPlatform & { baseUrl: string };
+let t: TestServer & { baseUrl: string };
 
 const cli = (args: string[]) => runCli(args, { baseUrl: t.baseUrl, key: t.adminKey });
 
@@ -10,7 +10,7 @@ describe.skipIf(!requireBuild())(
   'trainyard topics / queues / streams CLI (needs the build: npx tsc -b)',
   () => {
     beforeAll(async () => {
-      t = await openTestPlatform({}, { listen: true });
+      t = await openTestServer({}, { listen: true });
     });
     afterAll(async () => {
       await t?.close();

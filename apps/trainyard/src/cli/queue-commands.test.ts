@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 import { builtMain, requireBuild } from '../testing/server-process.js';
 
-let t: TestPlatform & { baseUrl: string };
+let t: TestServer & { baseUrl: string };
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -40,7 +40,7 @@ describe.skipIf(!requireBuild())(
   'trainyard queues: send, receive, delete, dead letters and their replay',
   () => {
     beforeAll(async () => {
-      t = await openTestPlatform({}, { listen: true });
+      t = await openTestServer({}, { listen: true });
     });
     afterAll(async () => {
       await t?.close();

@@ -1,15 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 import { requireBuild, runCli } from '../testing/server-process.js';
 
-let t: TestPlatform & { baseUrl: string };
+let t: TestServer & { baseUrl: string };
 const cli = (args: string[]) => runCli(args, { baseUrl: t.baseUrl, key: t.adminKey });
 
 describe.skipIf(!requireBuild())('trainyard training-jobs CLI (needs the build: npx tsc -b)', () => {
   beforeAll(async () => {
-    t = await openTestPlatform({ jobStopGraceSeconds: 1, jobVisibilityTimeoutSeconds: 2 }, { listen: true });
+    t = await openTestServer({ jobStopGraceSeconds: 1, jobVisibilityTimeoutSeconds: 2 }, { listen: true });
     await t.platform.jobs.startWorker();
     const lines: string[] = [];
     for (let i = 0; i < 400; i++) {

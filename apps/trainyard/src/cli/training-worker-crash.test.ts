@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainingJob } from '@trainyard/contracts/training-jobs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openTestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer } from '../testing/platform-fixture.js';
 import { builtMain, requireBuild } from '../testing/server-process.js';
 
 const children: ChildProcess[] = [];
@@ -17,7 +17,7 @@ describe.skipIf(!requireBuild())(
   () => {
     it('completes on a restarted worker as attempt 2, resumed from its last checkpoint, with exactly one model artifact', async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-training-crash-'));
-      const t = await openTestPlatform({
+      const t = await openTestServer({
         dataDir,
         workerConcurrency: 0,
         jobVisibilityTimeoutSeconds: 1,

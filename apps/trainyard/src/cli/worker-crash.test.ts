@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import type { ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openTestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer } from '../testing/platform-fixture.js';
 import { builtMain, requireBuild } from '../testing/server-process.js';
 
 const children: ChildProcess[] = [];
@@ -17,7 +17,7 @@ afterAll(() => {
 describe.skipIf(!requireBuild())('trainyard worker crash (needs the build: npx tsc -b)', () => {
   it('restarts the job of a SIGKILLed worker process on another worker after the visibility timeout', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-worker-crash-'));
-    const t = await openTestPlatform({
+    const t = await openTestServer({
       dataDir,
       workerConcurrency: 0,
       jobVisibilityTimeoutSeconds: 1,

@@ -21,7 +21,7 @@ import { type RouteName, restApi } from '@trainyard/contracts/rest-api';
 import type { Role } from '@trainyard/contracts/route';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 /**
  * The attack suite (issue 19): an outsider holding each role's key tries to read the server's
@@ -70,7 +70,7 @@ async function s3Refusal(
 }
 
 describe('attacks with each role, as an outsider', () => {
-  let t: TestPlatform & { baseUrl: string };
+  let t: TestServer & { baseUrl: string };
   const keys = {} as Record<Role, { id: string; secret: string }>;
   let masterKey: string;
   let dataFileBefore: string;
@@ -79,7 +79,7 @@ describe('attacks with each role, as an outsider', () => {
   let listenerHits = 0;
 
   beforeAll(async () => {
-    t = await openTestPlatform({}, { listen: true });
+    t = await openTestServer({}, { listen: true });
     for (const role of ['admin', 'developer', 'viewer', 'invoker'] as const) {
       const key = await t.platform.keys.create(`attacker-${role}`, role);
       keys[role] = { id: key.id, secret: key.secret };

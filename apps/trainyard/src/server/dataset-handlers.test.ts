@@ -2,15 +2,15 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 const fixtures = join(import.meta.dirname, '../../../../packages/adapters/src/duckdb/fixtures');
 const peopleCsv = readFileSync(join(fixtures, 'people.csv'));
 
 describe('dataset and recipe routes', () => {
-  let t: TestPlatform & { baseUrl: string };
+  let t: TestServer & { baseUrl: string };
   beforeAll(async () => {
-    t = await openTestPlatform({ dataMemoryLimit: '256MB', dataThreads: 2 }, { listen: true });
+    t = await openTestServer({ dataMemoryLimit: '256MB', dataThreads: 2 }, { listen: true });
   });
   afterAll(() => t.close());
 

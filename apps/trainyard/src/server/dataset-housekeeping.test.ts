@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
-let t: TestPlatform;
+let t: TestServer;
 const csv = 'id,price,region\n1,10.5,north\n2,4,south\n3,7.25,north\n';
 
 beforeAll(async () => {
-  t = await openTestPlatform();
+  t = await openTestServer();
 });
 afterAll(async () => {
   await t?.close();

@@ -8,7 +8,7 @@ import { importXgboostModel } from '@trainyard/ml/formats/xgboost-json';
 import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeEntryPoint } from '../entry-points.js';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 /** Label first, 4 features, as SageMaker's XGBoost reads CSV. */
 function rows(n: number, seed: number): number[][] {
@@ -24,7 +24,7 @@ function rows(n: number, seed: number): number[][] {
 }
 
 describe('a model from a training job', () => {
-  let t: TestPlatform & { baseUrl: string };
+  let t: TestServer & { baseUrl: string };
   let scratch: string;
 
   beforeAll(async () => {
@@ -33,7 +33,7 @@ describe('a model from a training job', () => {
         'the runtime entry scripts are not built: run "npx tsc -b" first (npm test builds first)',
       );
     scratch = mkdtempSync(join(tmpdir(), 'endpoint-training-'));
-    t = await openTestPlatform({ workerConcurrency: 1 }, { listen: true });
+    t = await openTestServer({ workerConcurrency: 1 }, { listen: true });
     await t.platform.jobs.startWorker();
     t.platform.endpoints.startReconciler();
   });

@@ -9,7 +9,7 @@ import { trainGbdt } from '@trainyard/ml/gbdt/gbdt';
 import type { GbdtModel } from '@trainyard/ml/gbdt/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeEntryPoint } from '../entry-points.js';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 import { builtMain, runCli } from '../testing/server-process.js';
 
 const features = 4;
@@ -31,7 +31,7 @@ function train(seed: number): GbdtModel {
 }
 
 describe('models, endpoints and the router', () => {
-  let t: TestPlatform & { baseUrl: string };
+  let t: TestServer & { baseUrl: string };
   let scratch: string;
   const models: Record<string, GbdtModel> = {};
 
@@ -130,7 +130,7 @@ describe('models, endpoints and the router', () => {
         'the model server entry is not built: run "npx tsc -b" first (npm test builds before it tests)',
       );
     scratch = mkdtempSync(join(tmpdir(), 'trainyard-endpoints-'));
-    t = await openTestPlatform({}, { listen: true });
+    t = await openTestServer({}, { listen: true });
     await t.platform.blobs.createBucket('models');
     t.platform.endpoints.startReconciler();
     await createModel('gbdt-a', train(1));

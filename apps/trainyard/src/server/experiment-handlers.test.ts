@@ -1,10 +1,10 @@
 import type { ExperimentRuns } from '@trainyard/contracts/experiments';
 import type { CreateTrainingJobInput, TrainingJob } from '@trainyard/contracts/training-jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 import { requireBuild } from '../testing/server-process.js';
 
-let t: TestPlatform;
+let t: TestServer;
 
 const job = (name: string, depth: string, experiment?: string): CreateTrainingJobInput => ({
   TrainingJobName: name,
@@ -29,7 +29,7 @@ const job = (name: string, depth: string, experiment?: string): CreateTrainingJo
 
 describe.skipIf(!requireBuild())('experiments (needs the build: npx tsc -b)', () => {
   beforeAll(async () => {
-    t = await openTestPlatform({ workerConcurrency: 2 });
+    t = await openTestServer({ workerConcurrency: 2 });
     await t.platform.jobs.startWorker();
     const rows = (n: number, seed: number) => {
       let s = seed;

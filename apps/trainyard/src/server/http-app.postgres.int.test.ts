@@ -1,14 +1,14 @@
 import { freshPostgresSchema } from '@trainyard/testing/postgres-fixture';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 describe('the same platform on PostgreSQL', () => {
-  let t: TestPlatform;
+  let t: TestServer;
   let drop: () => Promise<void>;
   beforeAll(async () => {
     const schema = await freshPostgresSchema();
     drop = schema.drop;
-    t = await openTestPlatform({ metadata: schema.url });
+    t = await openTestServer({ metadata: schema.url });
   });
   afterAll(async () => {
     await t.close();

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 describe('REST API in-process, on a temp SQLite file', () => {
-  let t: TestPlatform;
+  let t: TestServer;
   beforeAll(async () => {
-    t = await openTestPlatform();
+    t = await openTestServer();
   });
   afterAll(() => t.close());
 

@@ -4,7 +4,7 @@ import type { ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import { installBubblewrap } from '@trainyard/runtime/jobs/job-sandbox';
 import { requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 // Isolation needs bubblewrap, or root (the unprivileged job user); without either jobs run as the
 // server's user, which is what these tests must show does not happen.
@@ -37,11 +37,11 @@ symlinkSync(data, join(out, 'leak-dir'));
 `;
 
 describe.skipIf(!isolated)('attacks from inside a job', () => {
-  let t: TestPlatform;
+  let t: TestServer;
   let masterKey: string;
 
   beforeAll(async () => {
-    t = await openTestPlatform({ workerConcurrency: 1, jobStopGraceSeconds: 1 });
+    t = await openTestServer({ workerConcurrency: 1, jobStopGraceSeconds: 1 });
     await t.platform.jobs.startWorker();
     masterKey = readFileSync(join(t.dataDir, 'master.key'), 'utf8').trim();
     await t.platform.blobs.put({ bucket: 'work', key: 'code/hostile.mjs' }, hostile);

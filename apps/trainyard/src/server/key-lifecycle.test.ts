@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('access key expiry, rotation, last use and the audit log', () => {
-  let t: TestPlatform;
+  let t: TestServer;
   beforeAll(async () => {
-    t = await openTestPlatform();
+    t = await openTestServer();
   });
   afterAll(() => t.close());
 

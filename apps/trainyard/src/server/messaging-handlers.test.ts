@@ -10,15 +10,15 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../config.js';
 import { openPlatform } from '../platform.js';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 describe('messaging REST routes and the server delivery loop', () => {
-  let t: TestPlatform;
+  let t: TestServer;
   let hook: Server;
   let hookUrl: string;
   const received: { body: string; signature: string }[] = [];
   beforeAll(async () => {
-    t = await openTestPlatform({ webhookAllowedNetworks: ['127.0.0.1'] });
+    t = await openTestServer({ webhookAllowedNetworks: ['127.0.0.1'] });
     hook = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));

@@ -2,7 +2,7 @@ import { text } from 'node:stream/consumers';
 import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 const hasPandas = requireDependency(
   'pandas for /usr/bin/python3',
@@ -10,7 +10,7 @@ const hasPandas = requireDependency(
   'apt-get install python3-pandas',
 );
 
-let t: TestPlatform;
+let t: TestServer;
 
 const scripts: Record<string, string> = {
   // Debian's pandas has no Parquet engine: CSV is what it reads.
@@ -29,7 +29,7 @@ console.log('files: ' + readdirSync(dir).join(','));
 };
 
 beforeAll(async () => {
-  t = await openTestPlatform({ workerConcurrency: 2 });
+  t = await openTestServer({ workerConcurrency: 2 });
   await t.platform.jobs.startWorker();
   for (const [name, body] of Object.entries(scripts)) {
     await t.platform.blobs.put({ bucket: 'work', key: `code/${name}` }, body);

@@ -1,15 +1,15 @@
 import type { ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import { freshPostgresSchema } from '@trainyard/testing/postgres-fixture';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 describe('processing jobs on PostgreSQL metadata', () => {
-  let t: TestPlatform;
+  let t: TestServer;
   let drop: () => Promise<void>;
   beforeAll(async () => {
     const schema = await freshPostgresSchema();
     drop = schema.drop;
-    t = await openTestPlatform({
+    t = await openTestServer({
       metadata: schema.url,
       jobStopGraceSeconds: 1,
       jobVisibilityTimeoutSeconds: 2,

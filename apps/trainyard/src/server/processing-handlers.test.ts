@@ -3,7 +3,7 @@ import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contrac
 import { jobQueueName } from '@trainyard/core/jobs/job-dispatch';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 import { requireBuild } from '../testing/server-process.js';
 
 const hasPandas = requireDependency(
@@ -12,10 +12,10 @@ const hasPandas = requireDependency(
   'apt-get install python3-pandas',
 );
 
-let t: TestPlatform;
+let t: TestServer;
 
 beforeAll(async () => {
-  t = await openTestPlatform({
+  t = await openTestServer({
     workerConcurrency: 2,
     jobStopGraceSeconds: 1,
     jobVisibilityTimeoutSeconds: 1,

@@ -1,11 +1,11 @@
 import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
-let t: TestPlatform;
+let t: TestServer;
 
 beforeAll(async () => {
-  t = await openTestPlatform({ workerConcurrency: 1, jobStopGraceSeconds: 1 });
+  t = await openTestServer({ workerConcurrency: 1, jobStopGraceSeconds: 1 });
   await t.platform.jobs.startWorker();
   await t.platform.blobs.put({ bucket: 'work', key: 'code/hello.mjs' }, "console.log('hello');\n");
   await t.platform.blobs.put({ bucket: 'work', key: 'code/wait.mjs' }, 'setInterval(() => {}, 1000);\n');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
 /** Starts a request, sends part of its body, and keeps the connection open; resolves with the answer. */
 function partialUpload(
@@ -31,13 +31,13 @@ function partialUpload(
 }
 
 describe('uploads cut off by shutdown', () => {
-  let t: (TestPlatform & { baseUrl: string }) | undefined;
+  let t: (TestServer & { baseUrl: string }) | undefined;
   afterAll(async () => {
     await t?.platform.close().catch(() => {});
   });
 
   it('answers 503 UNAVAILABLE (retryable), stores nothing and leaves no scratch file', async () => {
-    t = await openTestPlatform({}, { listen: true });
+    t = await openTestServer({}, { listen: true });
     const scratch = join(t.dataDir, 'tmp', 'datasets');
     const upload = partialUpload(
       'POST',
@@ -73,7 +73,7 @@ describe('uploads cut off by shutdown', () => {
   });
 
   it('answers an S3 upload cut off by shutdown with 503 ServiceUnavailable and stores nothing', async () => {
-    const s3t = await openTestPlatform({}, { listen: true });
+    const s3t = await openTestServer({}, { listen: true });
     const key = await s3t.platform.keys.create('s3-shutdown', 'developer');
     const s3 = new S3Client({
       endpoint: s3t.baseUrl,
@@ -132,7 +132,7 @@ describe('uploads cut off by shutdown', () => {
     // A process that no longer exists (pid 2^22 + 1 is above Linux's pid_max) and a stray entry.
     mkdirSync(join(dataDir, 'tmp', 'datasets', '4194305', 'x'), { recursive: true });
     mkdirSync(join(dataDir, 'tmp', 'datasets', 'stray'), { recursive: true });
-    const again = await openTestPlatform({ dataDir });
+    const again = await openTestServer({ dataDir });
     try {
       expect(readdirSync(join(dataDir, 'tmp', 'datasets'))).toEqual([]);
     } finally {

@@ -12,7 +12,7 @@ import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countGpus } from '../gpu-count.js';
-import { openTestPlatform, type TestPlatform } from '../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 import { requireBuild } from '../testing/server-process.js';
 
 // The built-in algorithms run as the built entry script; the checks compare with python3-xgboost and scikit-learn.
@@ -37,7 +37,7 @@ function python(script: string, args: string[] = []): string {
   return run.stdout;
 }
 
-let t: TestPlatform & { baseUrl: string };
+let t: TestServer & { baseUrl: string };
 let hook: Server;
 /** Webhook deliveries of `trainyard.training-job.state-change`, in arrival order. */
 const hooked: { resource: { name: string }; detail: { state: string; previousState?: string } }[] = [];
@@ -127,7 +127,7 @@ const scriptJob = (
 });
 
 beforeAll(async () => {
-  t = await openTestPlatform(
+  t = await openTestServer(
     {
       workerConcurrency: 2,
       jobStopGraceSeconds: 1,

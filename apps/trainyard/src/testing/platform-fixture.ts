@@ -8,7 +8,7 @@ import { doorServicesOf } from '../doors.js';
 import { openPlatform, type Platform } from '../platform.js';
 import { buildHttpApp } from '../server/http-app.js';
 
-export interface TestPlatform {
+export interface TestServer {
   platform: Platform;
   app: FastifyInstance;
   /** Secret of the bootstrap admin key. */
@@ -25,10 +25,10 @@ export interface TestPlatform {
  * The real platform in-process on a temp data dir (SQLite file, filesystem blobs), for route
  * tests with `app.inject()`. Pass `listen: true` to also serve on a random loopback port.
  */
-export async function openTestPlatform(
+export async function openTestServer(
   overrides: ServerConfigInput = {},
   options: { listen?: boolean } = {},
-): Promise<TestPlatform & { baseUrl: string }> {
+): Promise<TestServer & { baseUrl: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-test-'));
   const adminKey = `test-admin-${Math.random().toString(36).slice(2)}-key`;
   const config = loadServerConfig({

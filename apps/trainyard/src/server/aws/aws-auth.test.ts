@@ -7,14 +7,14 @@ import {
   stringToSign,
 } from '@trainyard/core/access/sigv4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 import { AwsAuthError, authenticateSigV4, requireRole } from './aws-auth.js';
 
-let t: TestPlatform;
+let t: TestServer;
 let developer: { id: string; secret: string };
 
 beforeAll(async () => {
-  t = await openTestPlatform();
+  t = await openTestServer();
   const key = await t.platform.keys.create('aws-auth', 'developer');
   developer = { id: key.id, secret: key.secret };
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 
 const run = promisify(execFile);
 const awsCli = '/usr/bin/aws';
@@ -25,13 +25,13 @@ const hasBoto3 = requireDependency(
 );
 
 describe('S3 door with the aws CLI and boto3', () => {
-  let t: TestPlatform & { baseUrl: string };
+  let t: TestServer & { baseUrl: string };
   let work: string;
   let env: NodeJS.ProcessEnv;
   const big = randomBytes(20 * 1024 * 1024); // over the CLI's 8 MiB multipart threshold
 
   beforeAll(async () => {
-    t = await openTestPlatform({}, { listen: true });
+    t = await openTestServer({}, { listen: true });
     work = mkdtempSync(join(tmpdir(), 'trainyard-s3cli-'));
     writeFileSync(join(work, 'train.bin'), big);
     const key = await t.platform.keys.create('s3-cli', 'developer');

@@ -25,7 +25,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 
 const md5 = (data: Uint8Array | string) => createHash('md5').update(data).digest('hex');
 
@@ -130,12 +130,12 @@ async function s3Error(promise: Promise<unknown>): Promise<{ name: string; statu
 }
 
 describe('S3 door with @aws-sdk/client-s3 (path style, real SigV4)', () => {
-  let t: TestPlatform & { baseUrl: string };
+  let t: TestServer & { baseUrl: string };
   let s3: S3Client;
   let clientFor: (role: 'admin' | 'developer' | 'viewer' | 'invoker') => Promise<S3Client>;
 
   beforeAll(async () => {
-    t = await openTestPlatform({}, { listen: true });
+    t = await openTestServer({}, { listen: true });
     clientFor = async (role) => {
       const key = await t.platform.keys.create(`s3-${role}-${Math.random().toString(36).slice(2, 8)}`, role);
       return new S3Client({
@@ -605,7 +605,7 @@ describe('S3 door with @aws-sdk/client-s3 (path style, real SigV4)', () => {
 
 describe('S3 door with auth off (loopback development)', () => {
   it('accepts requests signed with any key, without checking them', async () => {
-    const t = await openTestPlatform({ auth: false }, { listen: true });
+    const t = await openTestServer({ auth: false }, { listen: true });
     const s3 = new S3Client({
       endpoint: t.baseUrl,
       region: 'us-east-1',

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 
 const python = '/usr/bin/python3';
 const run = promisify(execFile);
@@ -35,7 +35,7 @@ for r in args['requests']:
   return stdout.trim().split('\n');
 }
 
-let t: TestPlatform & { baseUrl: string };
+let t: TestServer & { baseUrl: string };
 let admin: { id: string; secret: string };
 
 const boto3 = requireDependency(
@@ -46,7 +46,7 @@ const boto3 = requireDependency(
 
 describe.skipIf(!boto3)("S3 door: SigV2 presigned URLs from boto3's generate_presigned_url", () => {
   beforeAll(async () => {
-    t = await openTestPlatform({}, { listen: true });
+    t = await openTestServer({}, { listen: true });
     const who = await t.app.inject({ method: 'GET', url: '/api/v1/whoami', headers: t.auth() });
     admin = { id: who.json().keyId, secret: t.adminKey };
   });

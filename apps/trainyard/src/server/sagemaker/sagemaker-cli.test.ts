@@ -6,7 +6,7 @@ import { text } from 'node:stream/consumers';
 import { promisify } from 'node:util';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 
 const run = promisify(execFile);
 const awsCli = '/usr/bin/aws';
@@ -94,12 +94,12 @@ function trainingJob(name: string, prefix: string) {
 }
 
 describe('SageMaker door with the aws CLI v2 and boto3', () => {
-  let t: TestPlatform & { baseUrl: string };
+  let t: TestServer & { baseUrl: string };
   let work: string;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    t = await openTestPlatform({}, { listen: true });
+    t = await openTestServer({}, { listen: true });
     await t.platform.jobs.startWorker();
     await t.platform.blobs.put(
       { bucket: 'work', key: 'code/count.mjs' },

@@ -19,7 +19,7 @@ import {
   waitUntilTrainingJobCompletedOrStopped,
 } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPlatform, type TestPlatform } from '../../testing/platform-fixture.js';
+import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 import { operationsMarkdown } from './sagemaker-door.js';
 import { type ModelShape, operationInputs, shapes } from './sagemaker-model.generated.js';
 import { sageMakerOperations } from './sagemaker-operations.js';
@@ -28,7 +28,7 @@ const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', '.
 
 type Role = 'admin' | 'developer' | 'viewer' | 'invoker';
 
-let t: TestPlatform & { baseUrl: string };
+let t: TestServer & { baseUrl: string };
 let keys: Record<Role, { id: string; secret: string }>;
 
 function client(role: Role, extra: { secret?: string; clockOffsetMs?: number } = {}): SageMakerClient {
@@ -100,7 +100,7 @@ function s3Input(uri: string) {
 }
 
 beforeAll(async () => {
-  t = await openTestPlatform({ jobStopGraceSeconds: 1 }, { listen: true });
+  t = await openTestServer({ jobStopGraceSeconds: 1 }, { listen: true });
   await t.platform.jobs.startWorker();
   const entries = await Promise.all(
     (['admin', 'developer', 'viewer', 'invoker'] as const).map(async (role) => {
