@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseBlobUri } from '@trainyard/core/blob/blob-address';
@@ -34,6 +34,7 @@ export async function extractModelArchive(
     const code = await exited;
     if (code !== 0)
       throw new Error(`${uri} is not a readable .tar.gz: ${stderr.trim() || `tar exited ${code}`}`);
+    await refuseLinks(tmp, uri);
     await rename(tmp, dir).catch(async (error: NodeJS.ErrnoException) => {
       // Another instance extracted the same model first.
       if (!existsSync(dir)) throw error;
@@ -43,5 +44,21 @@ export async function extractModelArchive(
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/**
+ * The model server runs as the platform's own user: a symbolic link in a model archive
+ * (`model.json -> <data>/master.key`) would have it read, and quote in its errors, any file it can.
+ * Archives hold files and folders only.
+ */
+async function refuseLinks(root: string, uri: string): Promise<void> {
+  for (const entry of await readdir(root, { withFileTypes: true, recursive: true })) {
+    if (entry.isSymbolicLink()) {
+      const inside = join(entry.parentPath ?? entry.path, entry.name).slice(root.length + 1);
+      throw new Error(
+        `${uri} holds a symbolic link (${inside}); a model archive may hold only files and folders`,
+      );
+    }
   }
 }
