@@ -49,6 +49,9 @@ export async function openTestServer(
     auth: (secret = adminKey) => ({ authorization: `Bearer ${secret}` }),
     keyWithRole: async (role) => (await platform.keys.create(`${role}-${n++}`, role)).secret,
     close: async () => {
+      // A test is over: connections a client left open (keep-alive, an unread body) must not hold
+      // the close, which otherwise waits for each of them.
+      if (options.listen) app.server.closeAllConnections();
       await app.close();
       await platform.close();
       rmSync(dataDir, { recursive: true, force: true });
