@@ -333,6 +333,15 @@ export const messagingRoutes = {
     body: z.object({ toQueue: QueueName.optional() }).strict(),
     response: z.object({ moved: z.number().int(), toQueue: z.string() }),
   }),
+  purgeQueue: defineRoute({
+    method: 'POST',
+    path: '/api/v1/queues/:name/purge',
+    access: 'write',
+    summary: 'Delete every message of a queue, received and delayed ones included (SQS PurgeQueue)',
+    tag: 'queues',
+    params: ByQueue,
+    response: z.object({ purged: z.number().int() }),
+  }),
   createQueue: defineRoute({
     method: 'PUT',
     path: '/api/v1/queues/:name',

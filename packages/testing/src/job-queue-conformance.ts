@@ -162,6 +162,23 @@ export function jobQueueConformance(name: string, open: JobQueueFactory): void {
       expect((await q.counts('work-dlq')).visible).toBe(0);
     });
 
+    it('purges every message, received and delayed ones too, and keeps the queue', async () => {
+      await q.createQueue('work', { fifo: true, maxReceiveCount: 3 });
+      await q.send('work', 'a', { groupId: 'g' });
+      await q.send('work', 'b', { groupId: 'g' });
+      await q.send('work', 'c', { delayMs: 60_000, groupId: 'h' });
+      const [held] = await q.receive('work');
+      expect(held?.body).toBe('a');
+      expect(await q.purge('work')).toBe(3);
+      expect(await q.counts('work')).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+      await expect(q.delete('work', held?.receiptHandle ?? '')).resolves.toBeUndefined();
+      // The FIFO group starts afresh: a new message of group g is deliverable at once.
+      await q.send('work', 'd', { groupId: 'g' });
+      expect((await q.receive('work')).map((m) => m.body)).toEqual(['d']);
+      expect(await q.describeQueue('work')).toMatchObject({ fifo: true, maxReceiveCount: 3 });
+      await expect(q.purge('missing')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
     it('keeps a delayed message hidden until its delay has passed', async () => {
       await q.createQueue('work');
       const sentAt = Date.now();

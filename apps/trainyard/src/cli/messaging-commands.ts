@@ -361,6 +361,11 @@ function addQueueCommands(program: Command): void {
       });
       printObject(result, flags.json ?? false);
     });
+  clientCommand(queues, 'purge', 'Delete every message of a queue, received and delayed ones included')
+    .argument('<name>')
+    .action(async (name: string, flags: ClientFlags) => {
+      printObject(await clientOf(flags).call('purgeQueue', { params: { name } }), flags.json ?? false);
+    });
 }
 
 function addStreamCommands(program: Command): void {

@@ -92,6 +92,13 @@ describe.skipIf(!requireBuild())(
       expect(await json(['queues', 'redrive', 'orders-dlq'])).toEqual({ moved: 2, toQueue: 'orders' });
       const replayed = await json<Received[]>(['queues', 'receive', 'orders', '--max', '10', '--wait', '2']);
       expect(replayed.map((m) => m.body).sort()).toEqual(['second', 'third']);
+
+      // Both replayed messages are in flight; purge takes them with a fresh one.
+      await cli(['queues', 'send', 'orders', 'fourth']);
+      expect(await json(['queues', 'purge', 'orders'])).toEqual({ purged: 3 });
+      expect(await json(['queues', 'show', 'orders'])).toMatchObject({ visible: 0, inFlight: 0, delayed: 0 });
+      const stale = await cli(['queues', 'delete', 'orders', byBody('second').receiptHandle]);
+      expect(stale.code).toBe(0);
     }, 180_000);
 
     it("keeps the platform's trainyard-* queues off-limits", async () => {
@@ -102,6 +109,8 @@ describe.skipIf(!requireBuild())(
       );
       const receive = await cli(['queues', 'receive', 'trainyard-jobs-processing']);
       expect(receive.stderr).toMatch(/belongs to the platform .* \(PERMISSION_DENIED\)\n$/);
+      const purge = await cli(['queues', 'purge', 'trainyard-jobs-processing']);
+      expect(purge.stderr).toMatch(/belongs to the platform .* \(PERMISSION_DENIED\)\n$/);
     });
   },
 );

@@ -126,6 +126,7 @@ export function messagingHandlers({
       items: (await messaging.peekQueue(params.name, query.limit)).map(messageOut),
     }),
     redriveQueue: async ({ params, body }) => messaging.redrive(params.name, body.toQueue),
+    purgeQueue: async ({ params }) => messaging.purgeQueue(params.name),
     createQueue: async ({ params, body }) =>
       queueOut(
         await messaging.createQueue(params.name, {

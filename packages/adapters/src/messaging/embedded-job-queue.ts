@@ -319,6 +319,14 @@ export class EmbeddedJobQueue implements JobQueue {
     return Number(result.numUpdatedRows);
   }
 
+  async purge(queue: string): Promise<number> {
+    await this.describeQueue(queue);
+    const result = await sqlCall(`queue "${queue}"`, () =>
+      this.db.deleteFrom('mq_messages').where('queue', '=', queue).executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
+  }
+
   async close(): Promise<void> {
     // The database belongs to the metadata store, which closes it.
     this.closed = true;

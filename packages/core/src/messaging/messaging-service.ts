@@ -219,6 +219,12 @@ export class MessagingService {
     return this.#queues.changeVisibility(queue, receiptHandle, visibilityTimeoutMs);
   }
 
+  /** Deletes every message of a user queue (SQS PurgeQueue); the platform's queues are refused. */
+  async purgeQueue(queue: string): Promise<{ purged: number }> {
+    refusePlatformName('queue', queue, 'name');
+    return { purged: await this.#queues.purge(queue) };
+  }
+
   peekQueue(name: string, limit: number): Promise<ReceivedMessage[]> {
     return this.#queues.peek(name, limit);
   }

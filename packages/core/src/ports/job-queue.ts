@@ -92,6 +92,12 @@ export interface JobQueue {
   peek(queue: string, limit?: number): Promise<ReceivedMessage[]>;
   /** Moves every message of a dead-letter queue back to `toQueue`; returns how many moved. */
   redrive(deadLetterQueue: string, toQueue: string): Promise<number>;
+  /**
+   * Deletes every message of the queue, received or delayed ones included (SQS PurgeQueue); the
+   * queue and its options stay. Receipt handles of purged messages go stale. Returns how many went.
+   * @throws NOT_FOUND for an unknown queue
+   */
+  purge(queue: string): Promise<number>;
   /** Queue names, sorted. */
   listQueues(): Promise<string[]>;
   /** @throws NOT_FOUND for an unknown queue */
