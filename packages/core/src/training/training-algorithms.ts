@@ -12,6 +12,9 @@ export const builtInAlgorithms = [
 ] as const;
 export type BuiltInAlgorithm = (typeof builtInAlgorithms)[number];
 
+/** Built-ins that read no label by default (SageMaker's `text/csv;label_size=0` for them). */
+export const unlabeledBuiltIns: readonly BuiltInAlgorithm[] = ['kmeans', 'pca', 'randomcutforest'];
+
 interface AlgorithmRules {
   /** Hyperparameters that must be given. */
   required: readonly string[];

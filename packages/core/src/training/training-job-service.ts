@@ -1,3 +1,4 @@
+import { parseDeliveryContentType } from '@trainyard/contracts/datasets';
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogPage } from '@trainyard/contracts/jobs';
 import type { Page } from '@trainyard/contracts/pagination';
@@ -331,6 +332,10 @@ export class TrainingJobService {
       const s3 = channel.DataSource.S3DataSource;
       if (s3 && s3.S3DataType !== 'S3Prefix')
         throw invalidArgument(`${field}.DataSource.S3DataSource.S3DataType`, 'only S3Prefix is supported');
+      if (channel.DataSource.DatasetSource) {
+        const delivery = parseDeliveryContentType(channel.ContentType);
+        if (typeof delivery === 'string') throw invalidArgument(`${field}.ContentType`, delivery);
+      }
       if (channel.DataSource.DatasetSource && !this.options.datasets) {
         throw new TrainyardError(
           'FAILED_PRECONDITION',

@@ -466,7 +466,7 @@ export class DatasetService {
       if (delivery.labelFirst && found.target === undefined) {
         throw new TrainyardError(
           'FAILED_PRECONDITION',
-          `ClientError: version ${found.version} of dataset "${name}" has no target column to put first (label_size=1); set a target when creating the version, or use text/csv`,
+          `ClientError: version ${found.version} of dataset "${name}" has no target column to put first (label_size=1); set a target when creating the version, or ask for text/csv;label_size=0 (no label column)`,
           { name, version: found.version },
         );
       }

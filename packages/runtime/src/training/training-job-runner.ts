@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type DatasetDelivery, parseDeliveryContentType } from '@trainyard/contracts/datasets';
 import type { JobFailure } from '@trainyard/contracts/jobs';
 import { type CreateTrainingJobBody, EvaluationReport } from '@trainyard/contracts/training-jobs';
 import { parseBlobUri } from '@trainyard/core/blob/blob-address';
@@ -8,7 +9,11 @@ import type { JobDatasetCatalog } from '@trainyard/core/jobs/job-dataset-catalog
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { ExecutorExit } from '@trainyard/core/ports/executor';
 import { MetricCollector } from '@trainyard/core/training/metric-extraction';
-import { resolveTrainingLaunch } from '@trainyard/core/training/training-algorithms';
+import {
+  resolveTrainingLaunch,
+  type TrainingLaunch,
+  unlabeledBuiltIns,
+} from '@trainyard/core/training/training-algorithms';
 import {
   modelArtifactsUri,
   type TrainingJobResult,
@@ -48,6 +53,26 @@ function failed(code: JobFailure['code'], message: string, retryable = false): J
  * script mode (`sagemaker_program` from `sagemaker_submit_directory`) or any command; metrics come
  * from its log lines; model/ is packed to `<S3OutputPath>/<job>/output/model.tar.gz`.
  */
+/**
+ * The file format a dataset channel is delivered in, from its ContentType: Parquet when absent
+ * (undefined here). Built-ins read CSV as SageMaker's do: no header, the target column first
+ * (`label_size=1`, the default of the supervised ones) or no label (`label_size=0`, the default of
+ * k-means, PCA and RCF). Scripts get what they ask for (`text/csv` has a header row).
+ */
+function trainingDelivery(
+  launch: TrainingLaunch,
+  contentType: string | undefined,
+): DatasetDelivery | undefined {
+  const parsed = parseDeliveryContentType(contentType);
+  // The service refused unknown content types at create; anything left unreadable is Parquet.
+  if (typeof parsed === 'string' || parsed.format === 'parquet') return undefined;
+  if (launch.mode !== 'builtin' || parsed.format !== 'csv') return parsed;
+  const labelSize = /label_size\s*=\s*(\d+)/.exec(contentType ?? '')?.[1];
+  const labelFirst =
+    labelSize === undefined ? !unlabeledBuiltIns.includes(launch.algorithm) : labelSize === '1';
+  return { format: 'csv', header: false, labelFirst };
+}
+
 export class TrainingJobRunner implements JobKindRunner<CreateTrainingJobBody> {
   readonly definition = trainingJobKind;
   readonly #inputs: JobInputStager;
@@ -109,15 +134,23 @@ export class TrainingJobRunner implements JobKindRunner<CreateTrainingJobBody> {
       const copied = await this.#inputs.stage(
         s3
           ? { type: 's3', uri: s3.S3Uri, field: `InputDataConfig.${channel.ChannelName}.S3Uri` }
-          : { type: 'dataset', datasetName: ds!.DatasetName, version: ds!.Version },
+          : {
+              type: 'dataset',
+              datasetName: ds!.DatasetName,
+              version: ds!.Version,
+              delivery: trainingDelivery(launch, channel.ContentType),
+            },
         target,
         signal,
       );
       const uri = copied.uri;
       if (copied.dataset) {
         const label = copied.dataset.target;
-        // Built-ins take the dataset's target column as the label wherever it sits in the file.
-        if (label) channelLabels[`TRAINYARD_CHANNEL_${channel.ChannelName.toUpperCase()}_LABEL`] = label;
+        // From Parquet the built-ins take the dataset's target column as the label wherever it
+        // sits; a CSV delivery already put it first (label_size=1) or left it out of the label.
+        const parquet = trainingDelivery(launch, channel.ContentType) === undefined;
+        if (label && parquet)
+          channelLabels[`TRAINYARD_CHANNEL_${channel.ChannelName.toUpperCase()}_LABEL`] = label;
         context.log(
           `channel ${channel.ChannelName}: dataset ${copied.dataset.datasetName} version ${copied.dataset.version} (${uri})${label ? `, label column "${label}"` : ''}`,
         );
