@@ -25,6 +25,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 interface SleepSpec {
   seconds: number;
   instanceType: string;
+  /** Instances, as a multi-instance training job's ResourceConfig.InstanceCount. */
+  count?: number;
 }
 const sleepKind: JobKindDefinition<SleepSpec, { name: string; status: string }, { name: string }> = {
   kind: 'training',
@@ -35,12 +37,13 @@ const sleepKind: JobKindDefinition<SleepSpec, { name: string; status: string }, 
       if (typeof spec?.seconds !== 'number' || typeof spec.instanceType !== 'string') {
         throw new TrainyardError('INVALID_ARGUMENT', 'seconds and instanceType are required');
       }
-      return { seconds: spec.seconds, instanceType: spec.instanceType };
+      return { seconds: spec.seconds, instanceType: spec.instanceType, count: spec.count ?? 1 };
     },
   },
   view: (job: JobRecord) => ({ name: job.name, status: job.status }),
   summary: (job: JobRecord) => ({ name: job.name }),
   instanceTypeOf: (spec) => spec.instanceType,
+  instanceCountOf: (spec) => spec.count ?? 1,
   maxRuntimeSeconds: () => undefined,
 };
 const sleepRunner: JobKindRunner<SleepSpec> = {
@@ -219,6 +222,20 @@ describe('JobWorker routing and admission', () => {
     expect(log).toMatch(/limits: memory 512 MiB .*; CPUs 0 \(taskset\)/);
     // Released once the claim is given back, just after the job's last status write.
     await vi.waitFor(() => expect(small.ledger.used).toEqual({ vcpus: 0, memoryMiB: 0 }));
+  });
+
+  it('admits every instance of a multi-instance job together: two 2-instance jobs do not share 3 vCPUs', async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close()));
+    const host = worker([sleepRunner], { vcpus: 3, memoryMiB: 4096 });
+    await host.start();
+    await jobs.enqueue('training', 'pair-a', { seconds: 1, instanceType: 'ml.one.test', count: 2 });
+    await jobs.enqueue('training', 'pair-b', { seconds: 1, instanceType: 'ml.one.test', count: 2 });
+    await vi.waitFor(() => expect(host.runningJobIds).toHaveLength(1), { timeout: 5000 });
+    expect(host.ledger.used).toEqual({ vcpus: 2, memoryMiB: 1024 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(host.runningJobIds).toHaveLength(1);
+    expect((await waitForEnd('training', 'pair-a', 10_000)).status).toBe('Completed');
+    expect((await waitForEnd('training', 'pair-b', 10_000)).status).toBe('Completed');
   });
 });
 

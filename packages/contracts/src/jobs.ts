@@ -1,11 +1,35 @@
 import { z } from 'zod';
 import { errorCodes } from './errors.js';
+import { PageQuery } from './pagination.js';
 
 /**
  * Status of every job kind (processing now; training, transform and monitoring reuse it), with
  * SageMaker's names: `InProgress` covers queued (secondary `Pending`) through uploading.
  */
 export const JobStatus = z.enum(['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped']);
+
+/** Orders of a job list (SageMaker's SortBy / SortOrder); newest first by default. */
+export const jobSortKeys = ['CreationTime', 'Name', 'Status'] as const;
+
+const Instant = z.iso.datetime({ offset: true });
+
+/** A job list's filters and order, for every job kind (SageMaker's List*Jobs request members). */
+export const JobListQuery = PageQuery.extend({
+  status: JobStatus.optional(),
+  nameContains: z
+    .string()
+    .max(63)
+    .regex(/^[a-zA-Z0-9-]+$/, 'letters, digits and "-", as in job names')
+    .optional(),
+  sortBy: z.enum(jobSortKeys).optional(),
+  sortOrder: z.enum(['Ascending', 'Descending']).optional(),
+  /** Jobs created strictly after / before this instant (ISO 8601). */
+  createdAfter: Instant.optional(),
+  createdBefore: Instant.optional(),
+  /** Jobs last changed strictly after / before this instant (ISO 8601). */
+  modifiedAfter: Instant.optional(),
+  modifiedBefore: Instant.optional(),
+});
 export type JobStatus = z.infer<typeof JobStatus>;
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobLogPage, JobLogQuery, JobStatus } from './jobs.js';
+import { JobListQuery, JobLogPage, JobLogQuery, JobStatus } from './jobs.js';
 import { PageQuery, pageOf } from './pagination.js';
 import { CreateProcessingJobBody, ProcessingJob, ProcessingJobSummary } from './processing-jobs.js';
 import { defineRoute } from './route.js';
@@ -22,16 +22,10 @@ export const processingRoutes = {
     method: 'GET',
     path: '/api/v1/processing-jobs',
     access: 'read',
-    summary: 'List processing jobs, newest first',
+    summary:
+      'List processing jobs: newest first, or by name or status; filter by status, name and creation or modification time',
     tag: 'processing-jobs',
-    query: PageQuery.extend({
-      status: JobStatus.optional(),
-      nameContains: z
-        .string()
-        .max(63)
-        .regex(/^[a-zA-Z0-9-]+$/, 'letters, digits and "-", as in job names')
-        .optional(),
-    }),
+    query: JobListQuery,
     response: pageOf(ProcessingJobSummary),
   }),
   describeProcessingJob: defineRoute({

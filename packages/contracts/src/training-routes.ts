@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobLogEvent, JobLogPage, JobLogQuery, JobStatus, SecondaryStatus } from './jobs.js';
+import { JobListQuery, JobLogEvent, JobLogPage, JobLogQuery, JobStatus, SecondaryStatus } from './jobs.js';
 import { PageQuery, pageOf } from './pagination.js';
 import { defineRoute } from './route.js';
 import {
@@ -34,16 +34,10 @@ export const trainingRoutes = {
     method: 'GET',
     path: '/api/v1/training-jobs',
     access: 'read',
-    summary: 'List training jobs, newest first',
+    summary:
+      'List training jobs: newest first, or by name or status; filter by status, name and creation or modification time',
     tag: 'training-jobs',
-    query: PageQuery.extend({
-      status: JobStatus.optional(),
-      nameContains: z
-        .string()
-        .max(63)
-        .regex(/^[a-zA-Z0-9-]+$/, 'letters, digits and "-", as in job names')
-        .optional(),
-    }),
+    query: JobListQuery,
     response: pageOf(TrainingJobSummary),
   }),
   describeTrainingJob: defineRoute({

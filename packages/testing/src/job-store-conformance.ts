@@ -149,5 +149,55 @@ export function jobStoreConformance(name: string, open: () => Promise<MetadataSt
         'beta-1',
       ]);
     });
+
+    it('sorts by name, status or creation time either way, pages each order stably, and bounds by time', async () => {
+      const names = ['delta', 'alpha', 'echo', 'charlie', 'bravo'];
+      const created: Date[] = [];
+      for (const n of names) created.push((await create(n)).createdAt);
+      for (const n of ['alpha', 'echo']) {
+        const job = await jobs.get('processing', n);
+        await jobs.update(job.id, JobLifecycle.advance(job, 'Failed', new Date()));
+      }
+      const all = async (filter: Parameters<JobStore['list']>[1]) => {
+        const out: string[] = [];
+        let pageToken: string | undefined;
+        do {
+          const page = await jobs.list('processing', { ...filter, limit: 2, pageToken });
+          out.push(...page.items.map((j) => j.name));
+          pageToken = page.nextPageToken;
+        } while (pageToken);
+        return out;
+      };
+      expect(await all({ sortBy: 'Name', sortOrder: 'Ascending' })).toEqual([
+        'alpha',
+        'bravo',
+        'charlie',
+        'delta',
+        'echo',
+      ]);
+      expect(await all({ sortBy: 'Name' })).toEqual(['echo', 'delta', 'charlie', 'bravo', 'alpha']);
+      expect(await all({ sortBy: 'CreationTime', sortOrder: 'Ascending' })).toEqual(names);
+      // Failed < InProgress; within a status, creation order.
+      expect(await all({ sortBy: 'Status', sortOrder: 'Ascending' })).toEqual([
+        'alpha',
+        'echo',
+        'delta',
+        'charlie',
+        'bravo',
+      ]);
+      const between = await all({
+        createdAfter: created[0]!.toISOString(),
+        createdBefore: created[4]!.toISOString(),
+        sortOrder: 'Ascending',
+      });
+      expect(between).toEqual(['alpha', 'echo', 'charlie']);
+      expect(await all({ modifiedAfter: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
+      await expect(
+        jobs.list('processing', {
+          sortBy: 'Name',
+          pageToken: (await jobs.list('processing', { limit: 1 })).nextPageToken,
+        }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/pageToken/) });
+    });
   });
 }

@@ -5,7 +5,14 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { loadServerConfig } from '../config.js';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
-import { jobStatusOption, printJobLog, readSpecFile, watchJob } from './job-follow.js';
+import {
+  addJobListOptions,
+  type JobListFlags,
+  jobListQuery,
+  printJobLog,
+  readSpecFile,
+  watchJob,
+} from './job-follow.js';
 import { printObject, printRows } from './output.js';
 
 /** Prints the log from `cursor` on; with `follow`, keeps polling until the job has ended. */
@@ -81,19 +88,17 @@ export function addJobCommands(program: Command): void {
       if (final.ProcessingJobStatus !== 'Completed') process.exitCode = 1;
     });
 
-  clientCommand(jobs, 'list', 'List processing jobs, newest first')
-    .addOption(jobStatusOption())
-    .option('--name-contains <text>', 'only jobs whose name contains this')
-    .option('--limit <n>', 'at most this many', Number, 100)
-    .action(async (flags: ClientFlags & { status?: 'InProgress'; nameContains?: string; limit: number }) => {
-      const rows = [];
-      const query = { status: flags.status, nameContains: flags.nameContains };
-      for await (const job of clientOf(flags).listAll('listProcessingJobs', { query })) {
-        rows.push(job);
-        if (rows.length >= flags.limit) break;
-      }
-      printRows(rows, listColumns, flags.json ?? false);
-    });
+  addJobListOptions(
+    clientCommand(jobs, 'list', 'List processing jobs, newest first unless --sort-by / --ascending'),
+  ).action(async (flags: ClientFlags & JobListFlags) => {
+    const rows = [];
+    const query = jobListQuery(flags);
+    for await (const job of clientOf(flags).listAll('listProcessingJobs', { query })) {
+      rows.push(job);
+      if (rows.length >= flags.limit) break;
+    }
+    printRows(rows, listColumns, flags.json ?? false);
+  });
 
   clientCommand(jobs, 'describe', 'Show a processing job: status, transitions, failure, outputs')
     .argument('<name>')

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { JobLogPage } from '@trainyard/contracts/jobs';
-import { JobStatus } from '@trainyard/contracts/jobs';
-import { Option } from 'commander';
+import { JobStatus, jobSortKeys } from '@trainyard/contracts/jobs';
+import { type Command, Option } from 'commander';
 
 /**
  * Prints a job log from `cursor` on (stderr lines to stderr) through `page`, one of the kinds'
@@ -72,4 +72,37 @@ export function readSpecFile<T>(path: string): T {
 /** `--status <status>` of the list commands: one of the job statuses. */
 export function jobStatusOption(): Option {
   return new Option('--status <status>', 'only jobs in this status').choices(JobStatus.options);
+}
+
+export interface JobListFlags {
+  status?: JobStatus;
+  nameContains?: string;
+  sortBy: (typeof jobSortKeys)[number];
+  ascending?: boolean;
+  createdAfter?: string;
+  createdBefore?: string;
+  limit: number;
+}
+
+/** The filter and order flags every `… list` of jobs takes. */
+export function addJobListOptions(command: Command): Command {
+  return command
+    .addOption(jobStatusOption())
+    .option('--name-contains <text>', 'only jobs whose name contains this')
+    .addOption(new Option('--sort-by <key>', 'order by').choices(jobSortKeys).default('CreationTime'))
+    .option('--ascending', 'oldest, A or the first status first (default: the reverse)')
+    .option('--created-after <time>', 'only jobs created after this ISO 8601 time')
+    .option('--created-before <time>', 'only jobs created before this ISO 8601 time')
+    .option('--limit <n>', 'at most this many', Number, 100);
+}
+
+export function jobListQuery(flags: JobListFlags) {
+  return {
+    status: flags.status,
+    nameContains: flags.nameContains,
+    sortBy: flags.sortBy,
+    sortOrder: flags.ascending ? ('Ascending' as const) : ('Descending' as const),
+    createdAfter: flags.createdAfter,
+    createdBefore: flags.createdBefore,
+  };
 }

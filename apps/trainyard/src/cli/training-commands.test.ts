@@ -68,5 +68,18 @@ describe.skipIf(!requireBuild())('trainyard training-jobs CLI (needs the build: 
     expect(logs.stdout).toMatch(/^\[19\]\ttrain-rmse:[0-9.]+\tvalidation-rmse:[0-9.]+$/m);
     const list = await cli(['training-jobs', 'list', '--status', 'Completed']);
     expect(list.stdout).toMatch(/^cli-xgb\s+Completed\s+Completed/m);
+    const sorted = await cli(['training-jobs', 'list', '--sort-by', 'Name', '--ascending', '--json']);
+    const names = (JSON.parse(sorted.stdout) as { TrainingJobName: string }[]).map((j) => j.TrainingJobName);
+    expect(names).toEqual([...names].sort());
+    const future = await cli([
+      'training-jobs',
+      'list',
+      '--created-after',
+      new Date(Date.now() + 60_000).toISOString(),
+    ]);
+    expect(future.stdout).not.toContain('cli-xgb');
+    const bad = await cli(['training-jobs', 'list', '--created-after', 'yesterday']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/createdAfter/);
   }, 60_000);
 });

@@ -7,7 +7,14 @@ import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
 import type { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { type Command, Option } from 'commander';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
-import { jobStatusOption, printJobLog, readSpecFile, watchJob } from './job-follow.js';
+import {
+  addJobListOptions,
+  type JobListFlags,
+  jobListQuery,
+  printJobLog,
+  readSpecFile,
+  watchJob,
+} from './job-follow.js';
 import { printObject, printRows } from './output.js';
 
 /** Prints the log from `cursor` on; with `follow`, keeps polling until the job has ended. */
@@ -182,19 +189,17 @@ export function addTrainingCommands(program: Command): void {
       if (final.TrainingJobStatus !== 'Completed') process.exitCode = 1;
     });
 
-  clientCommand(jobs, 'list', 'List training jobs, newest first')
-    .addOption(jobStatusOption())
-    .option('--name-contains <text>', 'only jobs whose name contains this')
-    .option('--limit <n>', 'at most this many', Number, 100)
-    .action(async (flags: ClientFlags & { status?: 'InProgress'; nameContains?: string; limit: number }) => {
-      const rows = [];
-      const query = { status: flags.status, nameContains: flags.nameContains };
-      for await (const job of clientOf(flags).listAll('listTrainingJobs', { query })) {
-        rows.push(job);
-        if (rows.length >= flags.limit) break;
-      }
-      printRows(rows, listColumns, flags.json ?? false);
-    });
+  addJobListOptions(
+    clientCommand(jobs, 'list', 'List training jobs, newest first unless --sort-by / --ascending'),
+  ).action(async (flags: ClientFlags & JobListFlags) => {
+    const rows = [];
+    const query = jobListQuery(flags);
+    for await (const job of clientOf(flags).listAll('listTrainingJobs', { query })) {
+      rows.push(job);
+      if (rows.length >= flags.limit) break;
+    }
+    printRows(rows, listColumns, flags.json ?? false);
+  });
 
   clientCommand(
     jobs,

@@ -500,6 +500,7 @@ const config = JSON.parse(readFileSync(join(process.env.SM_INPUT_CONFIG_DIR!, 'r
 const args: string[] = process.argv.slice(2);
 console.log(\`host \${config.current_host} of \${config.hosts.join(',')} args \${args.join(' ')} epochs \${epochs()}\`);
 writeFileSync(join(process.env.SM_MODEL_DIR!, 'model.txt'), config.current_host);
+writeFileSync(join(process.env.SM_MODEL_DIR!, \`part-\${config.current_host}.txt\`), config.current_host);
 `,
         'helper.ts': 'export const epochs = (): number => 3;\n',
       }),
@@ -521,6 +522,23 @@ writeFileSync(join(process.env.SM_MODEL_DIR!, 'model.txt'), config.current_host)
     expect(log).toContain('host algo-1 of algo-1,algo-2 args --lr 0.1 epochs 3');
     expect(log).toContain('host algo-2 of algo-1,algo-2 args --lr 0.1 epochs 3');
     expect(job.BillableTimeInSeconds! % 2).toBe(0);
+    // Every instance's model folder in one archive, as SageMaker aggregates them; on the clash
+    // (both wrote model.txt) algo-1's copy is kept and the log says so.
+    const object = await s3.send(
+      new GetObjectCommand({ Bucket: 'work', Key: 'models/ts-1/output/model.tar.gz' }),
+    );
+    const dir = mkdtempSync(join(scratch, 'ts-'));
+    writeFileSync(join(dir, 'model.tar.gz'), await object.Body!.transformToByteArray());
+    expect(
+      execFileSync('tar', ['-tzf', join(dir, 'model.tar.gz')], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .sort(),
+    ).toEqual(['model.txt', 'part-algo-1.txt', 'part-algo-2.txt']);
+    expect(execFileSync('tar', ['-xzOf', join(dir, 'model.tar.gz'), 'model.txt'], { encoding: 'utf8' })).toBe(
+      'algo-1',
+    );
+    expect(log).toContain("model: 1 file(s) written by more than one instance, algo-1's kept: model.txt");
   }, 60_000);
 
   it('ends a failing script Failed with its message, and a requirements.txt naming a missing package Failed naming it', async () => {

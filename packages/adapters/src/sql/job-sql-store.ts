@@ -1,4 +1,4 @@
-import { TrainyardError } from '@trainyard/contracts/errors';
+import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import type {
   JobFailure,
   JobLogEvent,
@@ -116,22 +116,40 @@ export class JobSqlStore implements JobStore {
   async list(kind: JobKind, filter: JobListFilter = {}): Promise<Page<JobRecord>> {
     const size = pageSize(filter.limit);
     const after = decodePageToken(filter.pageToken);
-    // Ids start with the creation time, so id order is creation order and a stable keyset.
-    let query = this.db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('kind', '=', kind)
-      .orderBy('id', 'desc')
-      .limit(size + 1);
-    if (after !== undefined) query = query.where('id', '<', after);
+    const direction = filter.sortOrder === 'Ascending' ? 'asc' : 'desc';
+    // Ids start with the creation time, so id order is creation order and a stable keyset; by name
+    // or status the keyset is (column, id).
+    const column = filter.sortBy === 'Name' ? 'name' : filter.sortBy === 'Status' ? 'status' : undefined;
+    let query = this.db.selectFrom('jobs').selectAll().where('kind', '=', kind);
+    if (column) query = query.orderBy(column, direction);
+    query = query.orderBy('id', direction).limit(size + 1);
+    const beyond = direction === 'asc' ? '>' : '<';
+    if (after !== undefined && column === undefined) query = query.where('id', beyond, after);
+    if (after !== undefined && column !== undefined) {
+      const [value, id] = keysetOf(after);
+      query = query.where((eb) =>
+        eb.or([eb(column, beyond, value), eb.and([eb(column, '=', value), eb('id', beyond, id)])]),
+      );
+    }
     if (filter.status !== undefined) query = query.where('status', '=', filter.status);
     // The contract allows only letters, digits and "-" here, so the pattern needs no escaping.
     if (filter.nameContains) {
       const pattern = `%${filter.nameContains.toLowerCase()}%`;
       query = query.where((eb) => eb(eb.fn('lower', ['name']), 'like', pattern));
     }
+    const bounds = [
+      ['created_at', '>', filter.createdAfter],
+      ['created_at', '<', filter.createdBefore],
+      ['updated_at', '>', filter.modifiedAfter],
+      ['updated_at', '<', filter.modifiedBefore],
+    ] as const;
+    for (const [at, op, instant] of bounds) {
+      if (instant !== undefined) query = query.where(at, op, Date.parse(instant));
+    }
     const rows = await sqlCall('jobs', () => query.execute());
-    return toPage(rows.map(fromRow), size, (j) => j.id);
+    return toPage(rows.map(fromRow), size, (j) =>
+      column === undefined ? j.id : JSON.stringify([column === 'name' ? j.name : j.status, j.id]),
+    );
   }
 
   async update(id: string, patch: JobPatch, guard: JobUpdateGuard = {}): Promise<JobRecord> {
@@ -283,4 +301,17 @@ export class JobSqlStore implements JobStore {
     );
     return Number(row?.last ?? 0);
   }
+}
+
+/** The (sort value, id) pair a page token of a by-name or by-status list carries. */
+function keysetOf(key: string): [string, string] {
+  try {
+    const parsed = JSON.parse(key) as unknown;
+    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((v) => typeof v === 'string')) {
+      return parsed as [string, string];
+    }
+  } catch {
+    // refused below
+  }
+  throw invalidArgument('pageToken', 'is not a token of a list in this order');
 }

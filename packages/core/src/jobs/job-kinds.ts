@@ -24,6 +24,8 @@ export interface JobKindDefinition<Spec = unknown, View = unknown, Summary = unk
   summary(job: JobRecord, spec: Spec): Summary;
   /** The instance type name the job runs on (its vCPUs and memory are admitted and enforced). */
   instanceTypeOf(spec: Spec): string;
+  /** How many instances of that type the job runs at once (admitted together); default 1. */
+  instanceCountOf?(spec: Spec): number;
   /** MaxRuntimeInSeconds, if the job has one. */
   maxRuntimeSeconds(spec: Spec): number | undefined;
 }

@@ -70,6 +70,14 @@ export interface JobUpdateGuard {
 export interface JobListFilter extends PageRequest {
   status?: JobStatus | undefined;
   nameContains?: string | undefined;
+  /** Default CreationTime, Descending (newest first). */
+  sortBy?: 'CreationTime' | 'Name' | 'Status' | undefined;
+  sortOrder?: 'Ascending' | 'Descending' | undefined;
+  /** ISO 8601 bounds, exclusive. */
+  createdAfter?: string | undefined;
+  createdBefore?: string | undefined;
+  modifiedAfter?: string | undefined;
+  modifiedBefore?: string | undefined;
 }
 
 /** Log lines as a worker appends them; `seq` is assigned by the writer, from 1. */
@@ -83,7 +91,7 @@ export interface JobStore {
   get(kind: JobKind, name: string): Promise<JobRecord>;
   /** @throws NOT_FOUND */
   getById(id: string): Promise<JobRecord>;
-  /** Newest first. */
+  /** Newest first unless `filter.sortBy` / `sortOrder` say otherwise. */
   list(kind: JobKind, filter?: JobListFilter): Promise<Page<JobRecord>>;
   /** @throws NOT_FOUND; CONFLICT when a guard no longer holds */
   update(id: string, patch: JobPatch, guard?: JobUpdateGuard): Promise<JobRecord>;

@@ -367,5 +367,6 @@ export const trainingJobKind: JobKindDefinition<CreateTrainingJobBody, TrainingJ
   view: (job, spec) => toTrainingJob(job, spec),
   summary: (job) => toTrainingJobSummary(job),
   instanceTypeOf: (spec) => spec.ResourceConfig.InstanceType,
+  instanceCountOf: (spec) => spec.ResourceConfig.InstanceCount,
   maxRuntimeSeconds: (spec) => spec.StoppingCondition.MaxRuntimeInSeconds,
 };

@@ -286,12 +286,19 @@ export class JobWorker {
       return undefined;
     }
     // An unknown instance type or unreadable spec fails the job once it is claimed, not here.
+    let count = 1;
     const instanceType = await Promise.resolve()
-      .then(() =>
-        this.#options.instanceTypes.get(runner.definition.instanceTypeOf(specOf(runner.definition, job))),
-      )
+      .then(() => {
+        const spec = specOf(runner.definition, job);
+        count = Math.max(1, runner.definition.instanceCountOf?.(spec) ?? 1);
+        return this.#options.instanceTypes.get(runner.definition.instanceTypeOf(spec));
+      })
       .catch((error: Error) => error);
-    const need = instanceType instanceof Error ? { vcpus: 0, memoryMiB: 0 } : instanceType;
+    // Every instance of a multi-instance job runs on this host at once: all are admitted together.
+    const need =
+      instanceType instanceof Error
+        ? { vcpus: 0, memoryMiB: 0 }
+        : { vcpus: instanceType.vcpus * count, memoryMiB: instanceType.memoryMiB * count };
     const allocation = this.ledger.tryAllocate(need);
     if (!allocation) {
       await queue.changeVisibility(jobQueueName(kind), message.receiptHandle, 0).catch(() => {});

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { formatBlobUri, parseBlobUri } from '@trainyard/core/blob/blob-address';
@@ -18,6 +18,39 @@ export async function packDirectory(dir: string, outFile: string): Promise<void>
   // GNU tar refuses to create an empty archive from an empty list; an empty file list is fine.
   const files = entries.length > 0 ? ['--', ...entries] : ['-T', '/dev/null'];
   await run('tar', ['-czf', outFile, '-C', dir, ...files], { maxBuffer: 1 << 20 });
+}
+
+/**
+ * Packs the folders of every instance of a job into one archive, as SageMaker aggregates
+ * /opt/ml/model (and /opt/ml/output/data) of all hosts. Scripts are told to avoid name clashes;
+ * on one the file of the lower-numbered host is kept. `mergeDir` is a scratch folder.
+ * @returns the relative paths that clashed (later hosts' copies were left out)
+ */
+export async function packHostDirectories(
+  dirs: string[],
+  outFile: string,
+  mergeDir: string,
+): Promise<string[]> {
+  if (dirs.length === 1) {
+    await packDirectory(dirs[0]!, outFile);
+    return [];
+  }
+  const kept = new Set<string>();
+  const clashes: string[] = [];
+  for (const dir of dirs) {
+    for await (const file of filesUnder(dir)) {
+      const path = relative(dir, file);
+      if (kept.has(path)) {
+        clashes.push(path);
+        continue;
+      }
+      kept.add(path);
+      await mkdir(dirname(join(mergeDir, path)), { recursive: true });
+      await copyFile(file, join(mergeDir, path));
+    }
+  }
+  await packDirectory(mergeDir, outFile);
+  return clashes;
 }
 
 /** Unpacks a .tar.gz into `dir`; GNU tar drops absolute paths and `..` members. */

@@ -23,7 +23,7 @@ import { classifyJobExit } from '../jobs/job-exit.js';
 import { JobInputStager } from '../jobs/job-input-staging.js';
 import type { JobKindRunner, JobRunContext, JobRunOutcome } from '../jobs/job-kind-runner.js';
 import { hostPathOf, prepareTrainingLayout, rewriteOptMlArgs } from '../jobs/opt-ml-layout.js';
-import { FolderSync, hasFiles, packDirectory, unpackArchive, uploadFile } from './model-packaging.js';
+import { FolderSync, hasFiles, packHostDirectories, unpackArchive, uploadFile } from './model-packaging.js';
 import {
   hyperParameterArgs,
   missingPythonPackages,
@@ -335,7 +335,16 @@ export class TrainingJobRunner implements JobKindRunner<CreateTrainingJobBody> {
     }
     const modelUri = modelArtifactsUri(spec, job.name);
     const modelTar = join(workdir, 'tmp', 'model.tar.gz');
-    await packDirectory(first.modelDir, modelTar);
+    const modelClashes = await packHostDirectories(
+      layouts.map((l) => l.modelDir),
+      modelTar,
+      join(workdir, 'tmp', 'merged-model'),
+    );
+    if (modelClashes.length > 0) {
+      context.log(
+        `model: ${modelClashes.length} file(s) written by more than one instance, algo-1's kept: ${modelClashes.slice(0, 5).join(', ')}`,
+      );
+    }
     const modelBytes = await uploadFile(
       this.options.blobs,
       modelTar,
@@ -348,10 +357,11 @@ export class TrainingJobRunner implements JobKindRunner<CreateTrainingJobBody> {
       metrics: metrics.series(),
       trainingSeconds,
     };
-    if (await hasFiles(first.outputDataDir)) {
+    const outputDirs = layouts.map((l) => l.outputDataDir);
+    if ((await Promise.all(outputDirs.map(hasFiles))).some(Boolean)) {
       const outputUri = modelUri.replace(/model\.tar\.gz$/, 'output.tar.gz');
       const outputTar = join(workdir, 'tmp', 'output.tar.gz');
-      await packDirectory(first.outputDataDir, outputTar);
+      await packHostDirectories(outputDirs, outputTar, join(workdir, 'tmp', 'merged-output'));
       await uploadFile(this.options.blobs, outputTar, outputUri, 'OutputDataConfig.S3OutputPath');
       result.outputArtifacts = outputUri;
       context.log(`output data -> ${outputUri}`);

@@ -169,10 +169,28 @@ describe('SageMaker door with @aws-sdk/client-sagemaker', () => {
       token = page.NextToken;
     } while (token);
     expect(names.slice(0, 2)).toEqual(['sm-other', 'sm-upper']);
-    expect(await awsError(sm.send(new ListProcessingJobsCommand({ SortOrder: 'Ascending' })))).toMatchObject({
-      name: 'ValidationException',
-      status: 400,
-    });
+    const byNameAscending = await sm.send(
+      new ListProcessingJobsCommand({ NameContains: 'sm-', SortBy: 'Name', SortOrder: 'Ascending' }),
+    );
+    expect(byNameAscending.ProcessingJobSummaries?.map((s) => s.ProcessingJobName)).toEqual([
+      'sm-other',
+      'sm-upper',
+    ]);
+    const upper = byName.ProcessingJobSummaries?.[0]?.CreationTime as Date;
+    const since = await sm.send(
+      new ListProcessingJobsCommand({
+        NameContains: 'sm-',
+        CreationTimeAfter: new Date(upper.getTime() - 1000),
+      }),
+    );
+    expect(since.ProcessingJobSummaries?.map((s) => s.ProcessingJobName)).toEqual(['sm-other', 'sm-upper']);
+    const later = await sm.send(
+      new ListProcessingJobsCommand({
+        NameContains: 'sm-',
+        CreationTimeAfter: new Date(Date.now() + 60_000),
+      }),
+    );
+    expect(later.ProcessingJobSummaries).toEqual([]);
 
     await sm.send(new StopProcessingJobCommand({ ProcessingJobName: 'sm-other' })).catch(() => undefined);
     const stopped = await waitUntilProcessingJobCompletedOrStopped(

@@ -45,29 +45,31 @@ async function orCouldNotFind<T>(kind: string, name: string, call: () => Promise
   }
 }
 
-/** ListX's NextToken/MaxResults and the filters the native lists support. */
+/** An AWS timestamp member (epoch seconds, as the JSON protocol sends it, or an ISO string) as ISO 8601. */
+function instantOf(value: unknown, member: string): string | undefined {
+  if (value === undefined) return undefined;
+  const ms =
+    typeof value === 'number' ? value * 1000 : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new SageMakerError('ValidationException', 400, `Value at '${member}' is not a timestamp`);
+  }
+  return new Date(ms).toISOString();
+}
+
+/** ListX's NextToken/MaxResults, filters and order, as the native job lists take them. */
 function listFilter(input: Json, statusMember = 'StatusEquals') {
-  for (const member of [
-    'CreationTimeAfter',
-    'CreationTimeBefore',
-    'LastModifiedTimeAfter',
-    'LastModifiedTimeBefore',
-  ]) {
-    if (input[member] !== undefined) {
-      throw notSupported(member, 'filter by name or status, or page through the newest-first list');
-    }
-  }
-  if (input.SortBy !== undefined && input.SortBy !== 'CreationTime') {
-    throw notSupported(`SortBy ${String(input.SortBy)}`, 'lists are sorted by CreationTime');
-  }
-  if (input.SortOrder !== undefined && input.SortOrder !== 'Descending') {
-    throw notSupported(`SortOrder ${String(input.SortOrder)}`, 'lists are newest first (Descending)');
-  }
+  const sortBy = input.SortBy as 'CreationTime' | 'Name' | 'Status' | undefined;
   return {
     limit: (input.MaxResults as number | undefined) ?? 10,
     pageToken: input.NextToken as string | undefined,
     nameContains: input.NameContains as string | undefined,
     status: input[statusMember] as ProcessingJob['ProcessingJobStatus'] | undefined,
+    sortBy,
+    sortOrder: input.SortOrder as 'Ascending' | 'Descending' | undefined,
+    createdAfter: instantOf(input.CreationTimeAfter, 'creationTimeAfter'),
+    createdBefore: instantOf(input.CreationTimeBefore, 'creationTimeBefore'),
+    modifiedAfter: instantOf(input.LastModifiedTimeAfter, 'lastModifiedTimeAfter'),
+    modifiedBefore: instantOf(input.LastModifiedTimeBefore, 'lastModifiedTimeBefore'),
   };
 }
 
@@ -382,7 +384,7 @@ export function sageMakerOperations({
     ListProcessingJobs: {
       access: 'read',
       summary:
-        'processing job list, newest first: `NameContains`, `StatusEquals`, `MaxResults`/`NextToken` (creation/modified-time bounds and `SortOrder: Ascending` refused)',
+        'processing job list: `NameContains`, `StatusEquals`, creation and modification time bounds, `SortBy` (`CreationTime`, `Name`, `Status`) and `SortOrder`, `MaxResults`/`NextToken`',
       async handle(input) {
         const page = await processingJobs.list(listFilter(input));
         return defined({
@@ -433,7 +435,7 @@ export function sageMakerOperations({
     ListTrainingJobs: {
       access: 'read',
       summary:
-        'training job list, newest first: `NameContains`, `StatusEquals`, `MaxResults`/`NextToken` (time bounds, `SortOrder: Ascending` and `WarmPoolStatusEquals` refused)',
+        'training job list: `NameContains`, `StatusEquals`, creation and modification time bounds, `SortBy` (`CreationTime`, `Name`, `Status`) and `SortOrder`, `MaxResults`/`NextToken` (`WarmPoolStatusEquals` refused: there are no warm pools)',
       async handle(input) {
         if (input.WarmPoolStatusEquals !== undefined) {
           throw notSupported('WarmPoolStatusEquals', 'there are no warm pools');
