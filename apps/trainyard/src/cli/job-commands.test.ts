@@ -71,5 +71,5 @@ print('done', flush=True)
     const stopEnded = await cli(['processing-jobs', 'stop', 'cli-1']);
     expect(stopEnded.code).toBe(1);
     expect(stopEnded.stderr).toMatch(/has already ended \(Completed\).*FAILED_PRECONDITION/);
-  });
+  }, 90_000);
 });

@@ -1,28 +1,17 @@
-import type { CreateProcessingJobInput, ProcessingJob } from '@trainyard/contracts/processing-jobs';
+import type {
+  CreateProcessingJobInput,
+  ProcessingJob,
+  ProcessingJobSummary,
+} from '@trainyard/contracts/processing-jobs';
 import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
 import type { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { loadServerConfig } from '../config.js';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
-import {
-  addJobListOptions,
-  type JobListFlags,
-  jobListQuery,
-  printJobLog,
-  readSpecFile,
-  watchJob,
-} from './job-follow.js';
+import { readSpecFile, watchJob } from './job-follow.js';
+import { addJobKindCommands, type JobKindCli, streamJobLog } from './job-kind-commands.js';
 import { printObject, printRows } from './output.js';
-
-/** Prints the log from `cursor` on; with `follow`, keeps polling until the job has ended. */
-function streamLogs(client: TrainyardClient, name: string, follow: boolean, cursor = 0): Promise<number> {
-  return printJobLog(
-    (at) => client.call('getProcessingJobLogs', { params: { name }, query: { cursor: at, limit: 1000 } }),
-    follow,
-    cursor,
-  );
-}
 
 function statusLine(job: ProcessingJob): string {
   const last = job.SecondaryStatusTransitions.at(-1);
@@ -37,18 +26,31 @@ function watch(client: TrainyardClient, name: string, logs: boolean): Promise<Pr
       `${job.ProcessingJobStatus}/${job.SecondaryStatus}/${job.SecondaryStatusTransitions.length}`,
     line: statusLine,
     ended: (job) => JobLifecycle.isTerminal(job.ProcessingJobStatus),
-    ...(logs ? { logs: (cursor: number) => streamLogs(client, name, false, cursor) } : {}),
+    ...(logs ? { logs: (cursor: number) => streamJobLog(processingCli, client, name, false, cursor) } : {}),
   });
 }
 
-const listColumns = [
-  'ProcessingJobName',
-  'ProcessingJobStatus',
-  'SecondaryStatus',
-  'CreationTime',
-  'ProcessingEndTime',
-  'FailureReason',
-];
+const processingCli: JobKindCli<ProcessingJob, ProcessingJobSummary> = {
+  noun: 'processing',
+  listColumns: [
+    'ProcessingJobName',
+    'ProcessingJobStatus',
+    'SecondaryStatus',
+    'CreationTime',
+    'ProcessingEndTime',
+    'FailureReason',
+  ],
+  list: (client, query) => client.listAll('listProcessingJobs', { query }),
+  stop: (client, name) => client.call('stopProcessingJob', { params: { name } }),
+  logPage: (client, name, cursor) =>
+    client.call('getProcessingJobLogs', { params: { name }, query: { cursor, limit: 1000 } }),
+  watch,
+  brief: (job) => ({
+    ProcessingJobName: job.ProcessingJobName,
+    ProcessingJobStatus: job.ProcessingJobStatus,
+    SecondaryStatus: job.SecondaryStatus,
+  }),
+};
 
 export function addJobCommands(program: Command): void {
   const jobs = program
@@ -88,17 +90,7 @@ export function addJobCommands(program: Command): void {
       if (final.ProcessingJobStatus !== 'Completed') process.exitCode = 1;
     });
 
-  addJobListOptions(
-    clientCommand(jobs, 'list', 'List processing jobs, newest first unless --sort-by / --ascending'),
-  ).action(async (flags: ClientFlags & JobListFlags) => {
-    const rows = [];
-    const query = jobListQuery(flags);
-    for await (const job of clientOf(flags).listAll('listProcessingJobs', { query })) {
-      rows.push(job);
-      if (rows.length >= flags.limit) break;
-    }
-    printRows(rows, listColumns, flags.json ?? false);
-  });
+  addJobKindCommands(jobs, processingCli);
 
   clientCommand(jobs, 'describe', 'Show a processing job: status, transitions, failure, outputs')
     .argument('<name>')
@@ -124,31 +116,6 @@ export function addJobCommands(program: Command): void {
       await clientOf(flags).call('deleteProcessingJob', { params: { name } });
       if (!flags.json) process.stdout.write(`deleted ${name}\n`);
     });
-  clientCommand(jobs, 'stop', 'Stop a processing job (SIGTERM, then SIGKILL after the grace period)')
-    .argument('<name>')
-    .option('--wait', 'wait until it has stopped')
-    .action(async (name: string, flags: ClientFlags & { wait?: boolean }) => {
-      const client = clientOf(flags);
-      let job = await client.call('stopProcessingJob', { params: { name } });
-      if (flags.wait) job = await watch(client, name, false);
-      printObject(
-        {
-          ProcessingJobName: job.ProcessingJobName,
-          ProcessingJobStatus: job.ProcessingJobStatus,
-          SecondaryStatus: job.SecondaryStatus,
-        },
-        flags.json ?? false,
-      );
-    });
-
-  clientCommand(jobs, 'logs', 'Print a processing job log (stderr lines go to stderr)')
-    .argument('<name>')
-    .option('-f, --follow', 'keep printing new lines until the job ends')
-    .option('--cursor <n>', 'start after this event number', Number, 0)
-    .action(async (name: string, flags: ClientFlags & { follow?: boolean; cursor: number }) => {
-      await streamLogs(clientOf(flags), name, flags.follow ?? false, flags.cursor);
-    });
-
   program
     .command('worker')
     .description('Run only a job worker: takes jobs from the queue of the same stores the server uses')

@@ -2,30 +2,15 @@ import type {
   CreateTrainingJobInput,
   EvaluationReport,
   TrainingJob,
+  TrainingJobSummary,
 } from '@trainyard/contracts/training-jobs';
 import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
 import type { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { type Command, Option } from 'commander';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
-import {
-  addJobListOptions,
-  type JobListFlags,
-  jobListQuery,
-  printJobLog,
-  readSpecFile,
-  watchJob,
-} from './job-follow.js';
+import { readSpecFile, watchJob } from './job-follow.js';
+import { addJobKindCommands, type JobKindCli, streamJobLog } from './job-kind-commands.js';
 import { printObject, printRows } from './output.js';
-
-/** Prints the log from `cursor` on; with `follow`, keeps polling until the job has ended. */
-function streamLogs(client: TrainyardClient, name: string, follow: boolean, cursor = 0): Promise<number> {
-  return printJobLog(
-    (at) => client.call('getTrainingJobLogs', { params: { name }, query: { cursor: at, limit: 1000 } }),
-    follow,
-    cursor,
-    500,
-  );
-}
 
 /** One progress line: time, status, secondary status, elapsed seconds, the latest metrics. */
 function progressLine(job: TrainingJob): string {
@@ -58,11 +43,34 @@ function watch(client: TrainyardClient, name: string, logs: boolean): Promise<Tr
         `${job.TrainingJobStatus}/${job.SecondaryStatus}/${job.SecondaryStatusTransitions.length}/${JSON.stringify(job.FinalMetricDataList?.map((m) => m.Value))}`,
       line: progressLine,
       ended: (job) => JobLifecycle.isTerminal(job.TrainingJobStatus),
-      ...(logs ? { logs: (cursor: number) => streamLogs(client, name, false, cursor) } : {}),
+      ...(logs ? { logs: (cursor: number) => streamJobLog(trainingCli, client, name, false, cursor) } : {}),
     },
     500,
   );
 }
+
+const trainingCli: JobKindCli<TrainingJob, TrainingJobSummary> = {
+  noun: 'training',
+  listColumns: [
+    'TrainingJobName',
+    'TrainingJobStatus',
+    'SecondaryStatus',
+    'CreationTime',
+    'TrainingEndTime',
+    'FailureReason',
+  ],
+  list: (client, query) => client.listAll('listTrainingJobs', { query }),
+  stop: (client, name) => client.call('stopTrainingJob', { params: { name } }),
+  logPage: (client, name, cursor) =>
+    client.call('getTrainingJobLogs', { params: { name }, query: { cursor, limit: 1000 } }),
+  watch,
+  brief: (job) => ({
+    TrainingJobName: job.TrainingJobName,
+    TrainingJobStatus: job.TrainingJobStatus,
+    SecondaryStatus: job.SecondaryStatus,
+  }),
+  followPollMs: 500,
+};
 
 const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : String(v));
 
@@ -137,15 +145,6 @@ function printJob(job: TrainingJob): void {
   if (report) printEvaluation(report);
 }
 
-const listColumns = [
-  'TrainingJobName',
-  'TrainingJobStatus',
-  'SecondaryStatus',
-  'CreationTime',
-  'TrainingEndTime',
-  'FailureReason',
-];
-
 export function addTrainingCommands(program: Command): void {
   const jobs = program
     .command('training-jobs')
@@ -189,17 +188,7 @@ export function addTrainingCommands(program: Command): void {
       if (final.TrainingJobStatus !== 'Completed') process.exitCode = 1;
     });
 
-  addJobListOptions(
-    clientCommand(jobs, 'list', 'List training jobs, newest first unless --sort-by / --ascending'),
-  ).action(async (flags: ClientFlags & JobListFlags) => {
-    const rows = [];
-    const query = jobListQuery(flags);
-    for await (const job of clientOf(flags).listAll('listTrainingJobs', { query })) {
-      rows.push(job);
-      if (rows.length >= flags.limit) break;
-    }
-    printRows(rows, listColumns, flags.json ?? false);
-  });
+  addJobKindCommands(jobs, trainingCli);
 
   clientCommand(
     jobs,
@@ -228,35 +217,10 @@ export function addTrainingCommands(program: Command): void {
       printRows(rows, ['metric', 'Iteration', 'Value', 'Timestamp'], flags.json ?? false);
     });
 
-  clientCommand(jobs, 'stop', 'Stop a training job (SIGTERM, then SIGKILL after the grace period)')
-    .argument('<name>')
-    .option('--wait', 'wait until it has stopped')
-    .action(async (name: string, flags: ClientFlags & { wait?: boolean }) => {
-      const client = clientOf(flags);
-      let job = await client.call('stopTrainingJob', { params: { name } });
-      if (flags.wait) job = await watch(client, name, false);
-      printObject(
-        {
-          TrainingJobName: job.TrainingJobName,
-          TrainingJobStatus: job.TrainingJobStatus,
-          SecondaryStatus: job.SecondaryStatus,
-        },
-        flags.json ?? false,
-      );
-    });
-
   clientCommand(jobs, 'delete', 'Delete an ended training job and its log (artifacts stay)')
     .argument('<name>')
     .action(async (name: string, flags: ClientFlags) => {
       printObject(await clientOf(flags).call('deleteTrainingJob', { params: { name } }), flags.json ?? false);
-    });
-
-  clientCommand(jobs, 'logs', 'Print a training job log (stderr lines go to stderr)')
-    .argument('<name>')
-    .option('-f, --follow', 'keep printing new lines until the job ends')
-    .option('--cursor <n>', 'start after this event number', Number, 0)
-    .action(async (name: string, flags: ClientFlags & { follow?: boolean; cursor: number }) => {
-      await streamLogs(clientOf(flags), name, flags.follow ?? false, flags.cursor);
     });
 
   const experiments = program
