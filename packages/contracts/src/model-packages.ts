@@ -139,6 +139,13 @@ export const CreateModelPackageBody = z
     Domain: z.string().max(256).optional(),
     Task: z.string().max(256).optional(),
     Tags: Tags.optional(),
+    /** A retry with the same token returns the version the first call made, instead of a new one. */
+    ClientToken: z
+      .string()
+      .min(1)
+      .max(36)
+      .regex(/^[a-zA-Z0-9-]+$/, 'letters, digits and "-"')
+      .optional(),
   })
   .strict()
   .refine((b) => b.InferenceSpecification !== undefined || b.SourceTrainingJobName !== undefined, {
@@ -217,6 +224,8 @@ export const ModelPackage = z.object({
   Task: z.string().optional(),
   SourceTrainingJob: SourceTrainingJob.optional(),
   Tags: Tags.optional(),
+  /** The CreateModelPackage idempotency token it was made with. */
+  ClientToken: z.string().optional(),
 });
 export type ModelPackage = z.infer<typeof ModelPackage>;
 

@@ -42,7 +42,15 @@ export const registryRoutes = {
     access: 'read',
     summary: 'List model package groups by name',
     tag: 'registry',
-    query: PageQuery.extend({ nameContains: z.string().max(63).optional() }),
+    query: PageQuery.extend({
+      nameContains: z
+        .string()
+        .max(63)
+        .regex(/^[a-zA-Z0-9-]+$/, 'use letters, digits and "-"')
+        .optional(),
+      sortBy: z.enum(['Name', 'CreationTime']).default('Name'),
+      sortOrder: z.enum(['Ascending', 'Descending']).default('Ascending'),
+    }),
     response: pageOf(ModelPackageGroup),
   }),
   describeModelPackageGroup: defineRoute({
@@ -83,6 +91,7 @@ export const registryRoutes = {
     query: PageQuery.extend({
       group: ModelPackageGroupName.optional(),
       approvalStatus: ModelApprovalStatus.optional(),
+      sortOrder: z.enum(['Ascending', 'Descending']).default('Ascending'),
     }),
     response: pageOf(ModelPackageSummary),
   }),

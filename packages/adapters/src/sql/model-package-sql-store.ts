@@ -2,8 +2,11 @@ import { TrainyardError } from '@trainyard/contracts/errors';
 import type { ModelPackage, ModelPackageGroup } from '@trainyard/contracts/model-packages';
 import type { Page } from '@trainyard/contracts/pagination';
 import { decodePageToken, pageSize, toPage } from '@trainyard/core/paging/page-token';
-import type { PageRequest } from '@trainyard/core/ports/metadata-store';
-import type { ModelPackageFilter, ModelPackageStore } from '@trainyard/core/ports/model-package-store';
+import type {
+  ModelPackageFilter,
+  ModelPackageGroupFilter,
+  ModelPackageStore,
+} from '@trainyard/core/ports/model-package-store';
 import type { Kysely } from 'kysely';
 import type { Database } from './database.js';
 import type { RegistryTables } from './registry-tables.js';
@@ -57,25 +60,44 @@ export class ModelPackageSqlStore implements ModelPackageStore {
     return groupOf(row);
   }
 
-  async listGroups(
-    page: PageRequest & { nameContains?: string | undefined } = {},
-  ): Promise<Page<ModelPackageGroup>> {
-    const size = pageSize(page.limit);
-    const after = decodePageToken(page.pageToken);
-    let query = this.db.selectFrom('model_package_groups').select(['name_key', 'document', 'latest_version']);
-    if (after !== undefined) query = query.where('name_key', '>', after);
-    if (page.nameContains) {
-      // Names are letters, digits and "-": no LIKE wildcard can come from them, but escape anyway.
-      const needle = page.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
-      query = query.where('name_key', 'like', `%${needle}%`);
+  async listGroups(filter: ModelPackageGroupFilter = {}): Promise<Page<ModelPackageGroup>> {
+    const size = pageSize(filter.limit);
+    const after = decodePageToken(filter.pageToken);
+    const byTime = filter.sortBy === 'CreationTime';
+    const direction = filter.descending ? 'desc' : 'asc';
+    const past = filter.descending ? '<' : '>';
+    let query = this.db
+      .selectFrom('model_package_groups')
+      .select(['name_key', 'created_at', 'document', 'latest_version']);
+    if (after !== undefined) {
+      if (byTime) {
+        const cut = after.indexOf('/');
+        const time = Number(after.slice(0, cut));
+        const key = after.slice(cut + 1);
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', past, time),
+            eb.and([eb('created_at', '=', time), eb('name_key', past, key)]),
+          ]),
+        );
+      } else query = query.where('name_key', past, after);
     }
+    if (filter.nameContains) {
+      // Callers check it is letters, digits and "-": nothing in it is a LIKE wildcard.
+      if (!/^[a-zA-Z0-9-]+$/.test(filter.nameContains))
+        throw new TrainyardError('INVALID_ARGUMENT', 'nameContains: use letters, digits and "-"', {
+          field: 'nameContains',
+        });
+      query = query.where('name_key', 'like', `%${filter.nameContains.toLowerCase()}%`);
+    }
+    if (byTime) query = query.orderBy('created_at', direction);
     const rows = await sqlCall('model package groups', () =>
       query
-        .orderBy('name_key')
+        .orderBy('name_key', direction)
         .limit(size + 1)
         .execute(),
     );
-    const paged = toPage(rows, size, (r) => r.name_key);
+    const paged = toPage(rows, size, (r) => (byTime ? `${Number(r.created_at)}/${r.name_key}` : r.name_key));
     return { ...paged, items: paged.items.map(groupOf) };
   }
 
@@ -164,21 +186,23 @@ export class ModelPackageSqlStore implements ModelPackageStore {
     if (filter.group !== undefined) query = query.where('group_key', '=', filter.group.toLowerCase());
     if (filter.approvalStatus !== undefined)
       query = query.where('approval_status', '=', filter.approvalStatus);
+    const direction = filter.descending ? 'desc' : 'asc';
+    const past = filter.descending ? '<' : '>';
     if (after !== undefined) {
       const cut = after.lastIndexOf('/');
       const afterGroup = after.slice(0, cut);
       const afterVersion = Number(after.slice(cut + 1));
       query = query.where((eb) =>
         eb.or([
-          eb('group_key', '>', afterGroup),
-          eb.and([eb('group_key', '=', afterGroup), eb('version', '>', afterVersion)]),
+          eb('group_key', past, afterGroup),
+          eb.and([eb('group_key', '=', afterGroup), eb('version', past, afterVersion)]),
         ]),
       );
     }
     const rows = await sqlCall('model packages', () =>
       query
-        .orderBy('group_key')
-        .orderBy('version')
+        .orderBy('group_key', direction)
+        .orderBy('version', direction)
         .limit(size + 1)
         .execute(),
     );

@@ -10,6 +10,15 @@ import type { PageRequest } from './metadata-store.js';
 export interface ModelPackageFilter extends PageRequest {
   group?: string | undefined;
   approvalStatus?: ModelApprovalStatus | undefined;
+  /** By group then version, newest version first when descending. */
+  descending?: boolean | undefined;
+}
+
+/** A group listing: by name (default) or creation time, ascending unless said. */
+export interface ModelPackageGroupFilter extends PageRequest {
+  nameContains?: string | undefined;
+  sortBy?: 'Name' | 'CreationTime' | undefined;
+  descending?: boolean | undefined;
 }
 
 /**
@@ -21,7 +30,7 @@ export interface ModelPackageStore {
   createGroup(group: ModelPackageGroup): Promise<ModelPackageGroup>;
   /** @throws NOT_FOUND */
   getGroup(name: string): Promise<ModelPackageGroup>;
-  listGroups(page?: PageRequest & { nameContains?: string | undefined }): Promise<Page<ModelPackageGroup>>;
+  listGroups(filter?: ModelPackageGroupFilter): Promise<Page<ModelPackageGroup>>;
   /** @throws NOT_FOUND, FAILED_PRECONDITION (the group still holds packages) */
   deleteGroup(name: string): Promise<void>;
 

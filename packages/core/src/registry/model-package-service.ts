@@ -20,7 +20,11 @@ import type { Principal } from '../access/access-key-service.js';
 import type { DatasetStore } from '../ports/dataset-store.js';
 import type { EndpointStore } from '../ports/endpoint-store.js';
 import type { PageRequest } from '../ports/metadata-store.js';
-import type { ModelPackageFilter, ModelPackageStore } from '../ports/model-package-store.js';
+import type {
+  ModelPackageFilter,
+  ModelPackageGroupFilter,
+  ModelPackageStore,
+} from '../ports/model-package-store.js';
 
 const arnPrefix = 'arn:aws:sagemaker:us-east-1:000000000000';
 /** The serving image of models trained by a built-in algorithm named by AlgorithmName. */
@@ -116,10 +120,8 @@ export class ModelPackageService {
     return this.#store.getGroup(name);
   }
 
-  listGroups(
-    page: PageRequest & { nameContains?: string | undefined } = {},
-  ): Promise<Page<ModelPackageGroup>> {
-    return this.#store.listGroups(page);
+  listGroups(filter: ModelPackageGroupFilter = {}): Promise<Page<ModelPackageGroup>> {
+    return this.#store.listGroups(filter);
   }
 
   deleteGroup(name: string): Promise<void> {
@@ -137,6 +139,14 @@ export class ModelPackageService {
           )
         : error;
     });
+    if (body.ClientToken !== undefined) {
+      const token = body.ClientToken;
+      const earlier = await all((page) =>
+        this.#store.listPackages({ ...page, group: body.ModelPackageGroupName }),
+      );
+      const same = earlier.find((p) => p.ClientToken === token);
+      if (same) return same;
+    }
     let spec: InferenceSpecification | undefined = body.InferenceSpecification;
     let fromJob: Partial<ModelPackage> = {};
     if (body.SourceTrainingJobName !== undefined) {
@@ -199,6 +209,7 @@ export class ModelPackageService {
       ...(body.Domain !== undefined ? { Domain: body.Domain } : {}),
       ...(body.Task !== undefined ? { Task: body.Task } : {}),
       ...(body.Tags ? { Tags: body.Tags } : {}),
+      ...(body.ClientToken !== undefined ? { ClientToken: body.ClientToken } : {}),
     }));
   }
 
