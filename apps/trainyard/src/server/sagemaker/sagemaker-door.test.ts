@@ -23,6 +23,7 @@ import { openTestServer, type TestServer } from '../../testing/platform-fixture.
 import { operationsMarkdown } from './sagemaker-door.js';
 import { type ModelShape, operationInputs, shapes } from './sagemaker-model.generated.js';
 import { sageMakerOperations } from './sagemaker-operations.js';
+import { registryFuzzInputs } from './sagemaker-registry-fuzz-inputs.js';
 
 const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', '..', '..');
 
@@ -546,6 +547,7 @@ describe('SageMaker door fuzzing from the service model', () => {
     DescribeTrainingJob: { TrainingJobName: 'sm-xgb' },
     ListTrainingJobs: { NameContains: 'x', StatusEquals: 'Completed', MaxResults: 5 },
     StopTrainingJob: { TrainingJobName: 'fuzz-never-created' },
+    ...registryFuzzInputs,
   };
 
   it('answers an operation outside the dispatcher with UnknownOperationException', async () => {

@@ -152,7 +152,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '^(https|s3)://([^/]+)/?(.*)$',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingLocalPath: {
@@ -160,7 +160,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingS3DataType: {
@@ -218,7 +218,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   AthenaQueryString: {
@@ -227,7 +227,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 4096,
     pattern: {
       source: '[\\s\\S]+',
-      flags: '',
+      flags: 'u',
     },
   },
   AthenaWorkGroup: {
@@ -236,7 +236,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 128,
     pattern: {
       source: '[a-zA-Z0-9._-]+',
-      flags: '',
+      flags: 'u',
     },
   },
   KmsKeyId: {
@@ -244,7 +244,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 2048,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   AthenaResultFormat: {
@@ -284,7 +284,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   RedshiftDatabase: {
@@ -293,7 +293,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   RedshiftUserName: {
@@ -302,7 +302,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 128,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   RedshiftQueryString: {
@@ -311,7 +311,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 4096,
     pattern: {
       source: '[\\s\\S]+',
-      flags: '',
+      flags: 'u',
     },
   },
   RoleArn: {
@@ -320,7 +320,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 2048,
     pattern: {
       source: '^arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$',
-      flags: '',
+      flags: 'u',
     },
   },
   RedshiftResultFormat: {
@@ -389,7 +389,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingJobName: {
@@ -398,7 +398,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingResources: {
@@ -503,7 +503,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ContainerEntrypoint: {
@@ -517,7 +517,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ContainerArguments: {
@@ -531,7 +531,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingEnvironmentMap: {
@@ -545,7 +545,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '[a-zA-Z_][a-zA-Z0-9_]*',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingEnvironmentValue: {
@@ -553,7 +553,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '[\\S\\s]*',
-      flags: '',
+      flags: 'u',
     },
   },
   NetworkConfig: {
@@ -586,7 +586,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 32,
     pattern: {
       source: '[-0-9a-zA-Z]+',
-      flags: '',
+      flags: 'u',
     },
   },
   Subnets: {
@@ -600,7 +600,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 32,
     pattern: {
       source: '[-0-9a-zA-Z]+',
-      flags: '',
+      flags: 'u',
     },
   },
   TagList: {
@@ -623,7 +623,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 128,
     pattern: {
       source: '^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$',
-      flags: '',
+      flags: 'u',
     },
   },
   TagValue: {
@@ -632,7 +632,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$',
-      flags: '',
+      flags: 'u',
     },
   },
   ExperimentConfig: {
@@ -650,7 +650,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 120,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}',
-      flags: '',
+      flags: 'u',
     },
   },
   DescribeProcessingJobRequest: {
@@ -695,7 +695,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 8192,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   MaxResults: {
@@ -751,7 +751,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
-      flags: '',
+      flags: 'u',
     },
   },
   HyperParameters: {
@@ -766,7 +766,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   HyperParameterValue: {
@@ -774,7 +774,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 2500,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   AlgorithmSpecification: {
@@ -795,7 +795,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ArnOrName: {
@@ -805,7 +805,7 @@ export const shapes: Record<string, ModelShape> = {
     pattern: {
       source:
         '(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)$',
-      flags: '',
+      flags: 'u',
     },
   },
   TrainingInputMode: {
@@ -832,7 +832,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '.+',
-      flags: '',
+      flags: 'u',
     },
   },
   MetricRegex: {
@@ -841,7 +841,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 500,
     pattern: {
       source: '.+',
-      flags: '',
+      flags: 'u',
     },
   },
   TrainingContainerEntrypoint: {
@@ -855,7 +855,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   TrainingContainerArguments: {
@@ -869,7 +869,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   InputDataConfig: {
@@ -897,7 +897,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '[A-Za-z0-9\\.\\-_]+',
-      flags: '',
+      flags: 'u',
     },
   },
   DataSource: {
@@ -937,7 +937,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.+',
-      flags: '',
+      flags: 'u',
     },
   },
   InstanceGroupNames: {
@@ -951,7 +951,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.+',
-      flags: '',
+      flags: 'u',
     },
   },
   FileSystemDataSource: {
@@ -969,7 +969,7 @@ export const shapes: Record<string, ModelShape> = {
     min: 11,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   FileSystemAccessMode: {
@@ -985,7 +985,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 4096,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ContentType: {
@@ -993,7 +993,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   CompressionType: {
@@ -1161,7 +1161,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ConfigValue: {
@@ -1169,7 +1169,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   CollectionConfigurations: {
@@ -1191,7 +1191,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   CollectionParameters: {
@@ -1226,7 +1226,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   OptionalVolumeSizeInGB: {
@@ -1300,7 +1300,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 512,
     pattern: {
       source: '[a-zA-Z_][a-zA-Z0-9_]*',
-      flags: '',
+      flags: 'u',
     },
   },
   TrainingEnvironmentValue: {
@@ -1308,7 +1308,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 512,
     pattern: {
       source: '[\\S\\s]*',
-      flags: '',
+      flags: 'u',
     },
   },
   RetryStrategy: {
@@ -1351,7 +1351,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '[a-zA-Z0-9\\-]+',
-      flags: '',
+      flags: 'u',
     },
   },
   TrainingJobStatus: {
@@ -1384,7 +1384,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$',
-      flags: '',
+      flags: 'u',
     },
   },
   EntityDescription: {
@@ -1392,7 +1392,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '[\\p{L}\\p{M}\\p{Z}\\p{S}\\p{N}\\p{P}]*',
-      flags: '',
+      flags: 'u',
     },
   },
   DescribeModelPackageGroupInput: {
@@ -1489,7 +1489,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
-      flags: '',
+      flags: 'u',
     },
   },
   ContainerImage: {
@@ -1497,7 +1497,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '[\\S]+',
-      flags: '',
+      flags: 'u',
     },
   },
   ImageDigest: {
@@ -1505,7 +1505,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 72,
     pattern: {
       source: '^[Ss][Hh][Aa]256:[0-9a-fA-F]{64}$',
-      flags: '',
+      flags: 'u',
     },
   },
   Url: {
@@ -1513,7 +1513,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '^(https|s3)://([^/]+)/?(.*)$',
-      flags: '',
+      flags: 'u',
     },
   },
   ProductId: {
@@ -1521,7 +1521,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*$',
-      flags: '',
+      flags: 'u',
     },
   },
   EnvironmentMap: {
@@ -1535,7 +1535,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '[a-zA-Z_][a-zA-Z0-9_]*',
-      flags: '',
+      flags: 'u',
     },
   },
   EnvironmentValue: {
@@ -1543,7 +1543,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '[\\S\\s]*',
-      flags: '',
+      flags: 'u',
     },
   },
   ModelInput: {
@@ -1559,7 +1559,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '[\\S\\s]+',
-      flags: '',
+      flags: 'u',
     },
   },
   ModelPackageFrameworkVersion: {
@@ -1568,7 +1568,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 10,
     pattern: {
       source: '[0-9]\\.[A-Za-z0-9.-]+',
-      flags: '',
+      flags: 'u',
     },
   },
   TransformInstanceTypes: {
@@ -1775,7 +1775,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '^[-\\w]+\\/.+$',
-      flags: '',
+      flags: 'u',
     },
   },
   ModelPackageValidationSpecification: {
@@ -1836,7 +1836,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '[a-zA-Z_][a-zA-Z0-9_]{0,1023}',
-      flags: '',
+      flags: 'u',
     },
   },
   TransformEnvironmentValue: {
@@ -1844,7 +1844,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 10240,
     pattern: {
       source: '[\\S\\s]*',
-      flags: '',
+      flags: 'u',
     },
   },
   TransformInput: {
@@ -1891,7 +1891,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   AssemblyType: {
@@ -1953,7 +1953,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ModelMetrics: {
@@ -1986,7 +1986,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 72,
     pattern: {
       source: '^[Ss][Hh][Aa]256:[0-9a-fA-F]{64}$',
-      flags: '',
+      flags: 'u',
     },
   },
   ModelDataQuality: {
@@ -2016,7 +2016,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 36,
     pattern: {
       source: '^[a-zA-Z0-9-]+$',
-      flags: '',
+      flags: 'u',
     },
   },
   CustomerMetadataMap: {
@@ -2116,7 +2116,7 @@ export const shapes: Record<string, ModelShape> = {
     pattern: {
       source:
         '(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)(\\/[0-9]{1,5})?$',
-      flags: '',
+      flags: 'u',
     },
   },
   ListModelPackagesInput: {
@@ -2160,7 +2160,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 2048,
     pattern: {
       source: 'arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:model-package/.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ApprovalDescription: {
@@ -2168,7 +2168,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   CustomerMetadataKeyList: {
@@ -2195,7 +2195,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: 'arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+',
-      flags: '',
+      flags: 'u',
     },
   },
   ListTagsInput: {
@@ -2246,7 +2246,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
-      flags: '',
+      flags: 'u',
     },
   },
   'runtime.BodyBlob': {
@@ -2258,7 +2258,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '\\p{ASCII}*',
-      flags: '',
+      flags: 'u',
     },
   },
   'runtime.CustomAttributesHeader': {
@@ -2266,7 +2266,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '\\p{ASCII}*',
-      flags: '',
+      flags: 'u',
     },
   },
   'runtime.TargetModelHeader': {
@@ -2283,7 +2283,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
-      flags: '',
+      flags: 'u',
     },
   },
   'runtime.TargetContainerHostnameHeader': {
@@ -2291,7 +2291,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
-      flags: '',
+      flags: 'u',
     },
   },
   'runtime.InferenceId': {
@@ -2309,7 +2309,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
 };
