@@ -14,6 +14,14 @@ export const registryFuzzInputs: Record<string, Record<string, unknown>> = {
     },
     ModelApprovalStatus: 'PendingManualApproval',
     CustomerMetadataProperties: { team: 'fuzz' },
+    ModelMetrics: {
+      ModelQuality: {
+        Statistics: { ContentType: 'application/json', S3Uri: 's3://work/eval/statistics.json' },
+      },
+    },
+    Tags: [{ Key: 'team', Value: 'fuzz' }],
+    Domain: 'MACHINE_LEARNING',
+    Task: 'CLASSIFICATION',
   },
   DescribeModelPackage: { ModelPackageName: 'fuzz-never-created/1' },
   ListModelPackages: {
@@ -29,3 +37,6 @@ export const registryFuzzInputs: Record<string, Record<string, unknown>> = {
   },
   DeleteModelPackage: { ModelPackageName: 'fuzz-never-created/1' },
 };
+
+/** CreateModelPackageGroup has three members: far fewer ways to corrupt it than the job creates. */
+export const registryMinimumMutations: Record<string, number> = { CreateModelPackageGroup: 8 };
