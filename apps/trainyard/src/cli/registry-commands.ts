@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TrainyardError } from '@trainyard/contracts/errors';
-import type { Lineage, ModelPackage } from '@trainyard/contracts/model-packages';
+import { type Lineage, lineageKinds, type ModelPackage } from '@trainyard/contracts/model-packages';
 import type { Command } from 'commander';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
 import { printObject, printRows } from './output.js';
@@ -255,45 +255,35 @@ export function addRegistryCommands(program: Command): void {
   clientCommand(
     program,
     'lineage',
-    'Lineage both ways: dataset version -> training job -> package -> model -> endpoint',
+    'Lineage both ways: dataset version -> training job -> model package -> model -> endpoint',
   )
-    .option('--dataset <name[@version]>', 'start at a dataset (all versions) or one version')
-    .option('--training-job <name>', 'start at a training job')
-    .option('--model-package <package>', 'start at a package: <group>/<version> or its ARN')
-    .option('--model <name>', 'start at a model')
-    .option('--endpoint <name>', 'start at an endpoint')
-    .action(
-      async (
-        flags: ClientFlags & {
-          dataset?: string;
-          trainingJob?: string;
-          modelPackage?: string;
-          model?: string;
-          endpoint?: string;
-        },
-      ) => {
-        const starts = [
-          flags.dataset !== undefined && { kind: 'dataset' as const, name: flags.dataset },
-          flags.trainingJob !== undefined && { kind: 'training-job' as const, name: flags.trainingJob },
-          flags.modelPackage !== undefined && { kind: 'model-package' as const, name: flags.modelPackage },
-          flags.model !== undefined && { kind: 'model' as const, name: flags.model },
-          flags.endpoint !== undefined && { kind: 'endpoint' as const, name: flags.endpoint },
-        ].filter((s) => s !== false);
-        const start = starts[0];
-        if (!start || starts.length > 1)
-          throw new TrainyardError(
-            'INVALID_ARGUMENT',
-            'give exactly one of --dataset, --training-job, --model-package, --model, --endpoint',
-            { field: 'start' },
-          );
-        let query: { kind: typeof start.kind; name: string; version?: number } = start;
-        if (start.kind === 'dataset' && start.name.includes('@')) {
-          const [name, version] = start.name.split('@');
-          query = { kind: 'dataset', name: name ?? '', version: Number(version) };
-        }
-        const lineage = await clientOf(flags).call('lineage', { query });
-        if (flags.json) printObject(lineage, true);
-        else printLineage(lineage);
-      },
-    );
+    .argument('<kind>', `where to start: ${lineageKinds.join(' | ')}`)
+    .argument(
+      '<name>',
+      'its name; a dataset as name or name@version, a model package as <group>/<version> or ARN',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  trainyard lineage dataset churn@3\n  trainyard lineage endpoint churn',
+    )
+    .action(async (kind: string, name: string, flags: ClientFlags) => {
+      if (!(lineageKinds as readonly string[]).includes(kind))
+        throw new TrainyardError(
+          'INVALID_ARGUMENT',
+          `kind "${kind}": use one of ${lineageKinds.join(', ')}`,
+          {
+            field: 'kind',
+          },
+        );
+      let query: { kind: (typeof lineageKinds)[number]; name: string; version?: number } = {
+        kind: kind as (typeof lineageKinds)[number],
+        name,
+      };
+      const at = name.lastIndexOf('@');
+      if (kind === 'dataset' && at > 0)
+        query = { ...query, name: name.slice(0, at), version: Number(name.slice(at + 1)) };
+      const lineage = await clientOf(flags).call('lineage', { query });
+      if (flags.json) printObject(lineage, true);
+      else printLineage(lineage);
+    });
 }
