@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { TrainingJob } from '@trainyard/contracts/training-jobs';
 import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
@@ -433,4 +436,47 @@ describe('model registry', () => {
     );
     expect(gone.code).toBe('NOT_FOUND');
   });
+});
+
+describe('model registry across a restart', () => {
+  it('keeps versions, approvals and their history; numbering continues', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-registry-restart-'));
+    try {
+      const first = await openTestServer({ dataDir });
+      const secret = await first.keyWithRole('developer');
+      const post = (s: TestServer, url: string, payload: unknown) =>
+        s.app.inject({ method: 'POST', url, headers: s.auth(secret), payload });
+      expect(
+        (await post(first, '/api/v1/model-package-groups', { ModelPackageGroupName: 'kept' })).statusCode,
+      ).toBe(201);
+      const body = { ModelPackageGroupName: 'kept', InferenceSpecification: spec() };
+      expect((await post(first, '/api/v1/model-packages', body)).json().ModelPackageVersion).toBe(1);
+      await post(first, '/api/v1/model-packages/kept/1/update', {
+        ModelApprovalStatus: 'Approved',
+        ApprovalDescription: 'before the restart',
+      });
+      await first.close();
+
+      const second = await openTestServer({ dataDir });
+      try {
+        const kept = await second.app.inject({
+          url: '/api/v1/model-packages/kept/1',
+          headers: second.auth(secret),
+        });
+        expect(kept.json()).toMatchObject({
+          ModelApprovalStatus: 'Approved',
+          ApprovalDescription: 'before the restart',
+          ApprovalHistory: [
+            { ModelApprovalStatus: 'PendingManualApproval' },
+            { ModelApprovalStatus: 'Approved' },
+          ],
+        });
+        expect((await post(second, '/api/v1/model-packages', body)).json().ModelPackageVersion).toBe(2);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
