@@ -36,6 +36,7 @@ export function openEndpointServices(
     endpoints: store,
     trainingJobs,
     datasets: new DatasetSqlStore(stores.metadata.db),
+    blobs: stores.blobs,
   });
   const script = runtimeEntryPoint('model-server');
   const reconciler = new EndpointReconciler({

@@ -185,6 +185,23 @@ describe('model registry', () => {
     expect(pkg.FinalMetricDataList).toEqual(job.FinalMetricDataList);
     expect(job.EvaluationReport).toBeDefined();
     expect(pkg.EvaluationReport).toEqual(job.EvaluationReport);
+    // The same figures as SageMaker's ModelMetrics document, in the platform's read-only bucket.
+    const statistics = pkg.ModelMetrics?.ModelQuality?.Statistics;
+    expect(statistics).toMatchObject({ ContentType: 'application/json' });
+    expect(statistics?.S3Uri).toMatch(
+      /^s3:\/\/trainyard\/registry\/model-quality\/reg-xgb\/[0-9a-f-]+\.json$/,
+    );
+    const stored = await t.platform.blobs.get({
+      bucket: 'trainyard',
+      key: statistics!.S3Uri.slice('s3://trainyard/'.length),
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of stored.body) chunks.push(chunk as Buffer);
+    expect(JSON.parse(Buffer.concat(chunks).toString('utf8'))).toMatchObject({
+      TrainingJobName: 'reg-xgb',
+      FinalMetricDataList: job.FinalMetricDataList,
+      EvaluationReport: job.EvaluationReport,
+    });
 
     const notDone = await refusal(
       clients.developer.call('createModelPackage', {

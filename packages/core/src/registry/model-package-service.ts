@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ContainerDefinition } from '@trainyard/contracts/endpoints';
 import { invalidArgument, parseOrRefuse, TrainyardError } from '@trainyard/contracts/errors';
 import {
@@ -15,8 +16,10 @@ import {
   UpdateModelPackageBody,
 } from '@trainyard/contracts/model-packages';
 import type { Page } from '@trainyard/contracts/pagination';
+import { platformBucket } from '@trainyard/contracts/platform-namespace';
 import type { TrainingJob } from '@trainyard/contracts/training-jobs';
 import type { Principal } from '../access/access-key-service.js';
+import type { BlobStore } from '../ports/blob-store.js';
 import type { DatasetStore } from '../ports/dataset-store.js';
 import type { EndpointStore } from '../ports/endpoint-store.js';
 import type { PageRequest } from '../ports/metadata-store.js';
@@ -37,6 +40,11 @@ export interface ModelPackageServiceOptions {
   trainingJobs: { describe(name: string): Promise<TrainingJob> };
   /** Resolves a job's "latest" dataset channel to the version it read; optional. */
   datasets?: Pick<DatasetStore, 'listVersions'> | undefined;
+  /**
+   * Where a job's metrics and evaluation are written as the package's ModelMetrics document
+   * (`s3://trainyard/registry/…`, read-only to users); without it they are only inline.
+   */
+  blobs?: Pick<BlobStore, 'put' | 'createBucket'> | undefined;
 }
 
 /** `<group>/<version>` or an ARN `…:model-package/<group>/<version>` as its parts. */
@@ -165,9 +173,21 @@ export class ModelPackageService {
           ...(spec?.Containers.slice(1) ?? []),
         ],
       };
+      const quality =
+        body.ModelMetrics?.ModelQuality?.Statistics === undefined
+          ? await this.#qualityDocument(job)
+          : undefined;
       fromJob = {
         ...(job.FinalMetricDataList ? { FinalMetricDataList: job.FinalMetricDataList } : {}),
         ...(job.EvaluationReport ? { EvaluationReport: job.EvaluationReport } : {}),
+        ...(quality
+          ? {
+              ModelMetrics: {
+                ...(body.ModelMetrics ?? {}),
+                ModelQuality: { ...(body.ModelMetrics?.ModelQuality ?? {}), Statistics: quality },
+              },
+            }
+          : {}),
         SourceTrainingJob: await this.#sourceOf(job),
       };
     }
@@ -211,6 +231,34 @@ export class ModelPackageService {
       ...(body.Tags ? { Tags: body.Tags } : {}),
       ...(body.ClientToken !== undefined ? { ClientToken: body.ClientToken } : {}),
     }));
+  }
+
+  /**
+   * The job's final metrics and evaluation report as one JSON document in the platform's bucket,
+   * so SageMaker clients find them through ModelMetrics.ModelQuality.Statistics.
+   */
+  async #qualityDocument(job: TrainingJob) {
+    const blobs = this.#options.blobs;
+    if (!blobs || (!job.FinalMetricDataList?.length && !job.EvaluationReport)) return undefined;
+    const address = {
+      bucket: platformBucket,
+      key: `registry/model-quality/${job.TrainingJobName}/${randomUUID()}.json`,
+    };
+    const document = JSON.stringify({
+      TrainingJobName: job.TrainingJobName,
+      TrainingJobArn: job.TrainingJobArn,
+      FinalMetricDataList: job.FinalMetricDataList ?? [],
+      ...(job.EvaluationReport ? { EvaluationReport: job.EvaluationReport } : {}),
+    });
+    const put = () => blobs.put(address, document, { contentType: 'application/json' });
+    await put().catch(async (error: unknown) => {
+      if (!TrainyardError.is(error, 'NOT_FOUND')) throw error;
+      await blobs.createBucket(platformBucket).catch((e: unknown) => {
+        if (!TrainyardError.is(e, 'ALREADY_EXISTS')) throw e;
+      });
+      await put();
+    });
+    return { ContentType: 'application/json', S3Uri: `s3://${address.bucket}/${address.key}` };
   }
 
   async #completedJob(name: string): Promise<TrainingJob> {
