@@ -116,6 +116,10 @@ export function modelPackageStoreConformance(name: string, open: ModelPackageSto
         token = page.nextPageToken;
       } while (token);
       expect(newest).toEqual([5, 4, 3, 2, 1]);
+      // A token of another listing (or forged) is a clear refusal, never a database error.
+      const forged = Buffer.from(JSON.stringify({ k: 'a/x' })).toString('base64url');
+      await expectCode(store.listPackages({ pageToken: forged }), 'INVALID_ARGUMENT');
+      await expectCode(store.listGroups({ pageToken: forged, sortBy: 'CreationTime' }), 'INVALID_ARGUMENT');
       const approved = await store.listPackages({ approvalStatus: 'Approved' });
       expect(approved.items.map((p) => `${p.ModelPackageGroupName}/${p.ModelPackageVersion}`)).toEqual([
         'a/2',

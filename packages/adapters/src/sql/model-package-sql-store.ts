@@ -23,6 +23,13 @@ function packageKey(groupKey: string, version: number): string {
   return `${groupKey}/${String(version).padStart(9, '0')}`;
 }
 
+/** A token that decodes but is not one of this listing's (another list's, or forged). */
+function badToken(): TrainyardError {
+  return new TrainyardError('INVALID_ARGUMENT', 'pageToken: is not a token returned by a previous page', {
+    field: 'pageToken',
+  });
+}
+
 /** ModelPackageStore over Kysely (SQLite and PostgreSQL). */
 export class ModelPackageSqlStore implements ModelPackageStore {
   private readonly db: Db;
@@ -74,6 +81,7 @@ export class ModelPackageSqlStore implements ModelPackageStore {
         const cut = after.indexOf('/');
         const time = Number(after.slice(0, cut));
         const key = after.slice(cut + 1);
+        if (cut < 1 || !Number.isSafeInteger(time)) throw badToken();
         query = query.where((eb) =>
           eb.or([
             eb('created_at', past, time),
@@ -192,6 +200,7 @@ export class ModelPackageSqlStore implements ModelPackageStore {
       const cut = after.lastIndexOf('/');
       const afterGroup = after.slice(0, cut);
       const afterVersion = Number(after.slice(cut + 1));
+      if (cut < 1 || !Number.isSafeInteger(afterVersion)) throw badToken();
       query = query.where((eb) =>
         eb.or([
           eb('group_key', past, afterGroup),
