@@ -25,6 +25,15 @@ const operations = {
     'DescribeTrainingJob',
     'ListTrainingJobs',
     'StopTrainingJob',
+    'CreateModelPackageGroup',
+    'DescribeModelPackageGroup',
+    'ListModelPackageGroups',
+    'DeleteModelPackageGroup',
+    'CreateModelPackage',
+    'DescribeModelPackage',
+    'ListModelPackages',
+    'UpdateModelPackage',
+    'DeleteModelPackage',
     'AddTags',
     'ListTags',
     'DeleteTags',
@@ -44,9 +53,12 @@ try {
   process.exit(1);
 }
 
-/** A Java pattern as a JavaScript RegExp source matched against the whole value, or undefined. */
+/**
+ * A Java pattern as a JavaScript RegExp source matched against the whole value, or undefined.
+ * Unicode mode first: without it `\p{L}` is the letters "p{L}" and descriptions of plain words fail.
+ */
 function jsPattern(pattern) {
-  for (const flags of ['', 'u']) {
+  for (const flags of ['u', '']) {
     try {
       new RegExp(pattern, flags);
       return { source: pattern, flags };

@@ -31,6 +31,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     recipeRuns: { runRecipe: (body) => platform.jobs.runRecipe(body) },
     datasets: platform.datasets,
     endpoints: platform.endpoints.service,
+    modelPackages: platform.endpoints.registry,
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),
     ready: () => platform.metadata.ping(),

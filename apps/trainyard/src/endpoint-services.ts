@@ -1,6 +1,10 @@
 import { join } from 'node:path';
+import { DatasetSqlStore } from '@trainyard/adapters/sql/dataset-sql-store';
 import { EndpointSqlStore } from '@trainyard/adapters/sql/endpoint-sql-store';
+import { ModelPackageSqlStore } from '@trainyard/adapters/sql/model-package-sql-store';
+import type { TrainingJob } from '@trainyard/contracts/training-jobs';
 import { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
+import { ModelPackageService } from '@trainyard/core/registry/model-package-service';
 import { EndpointReconciler } from '@trainyard/runtime/endpoints/endpoint-reconciler';
 import { LocalProcessExecutor } from '@trainyard/runtime/jobs/local-process-executor';
 import type { Logger } from 'pino';
@@ -11,6 +15,8 @@ import type { PlatformStores } from './platform-stores.js';
 /** Endpoints: the service the doors call and the reconciler that runs instances (leader only). */
 export interface EndpointServices {
   service: EndpointService;
+  /** The model registry: CreateModel copies a package's container through it. */
+  registry: ModelPackageService;
   reconciler: EndpointReconciler;
   /** Starts the reconciler loop; it acts only while this process holds the lease. */
   startReconciler(): void;
@@ -22,8 +28,16 @@ export function openEndpointServices(
   config: ResolvedServerConfig,
   log: Logger,
   stores: PlatformStores,
+  trainingJobs: { describe(name: string): Promise<TrainingJob> },
 ): EndpointServices {
   const store = new EndpointSqlStore(stores.metadata.db);
+  const registry = new ModelPackageService({
+    store: new ModelPackageSqlStore(stores.metadata.db),
+    endpoints: store,
+    trainingJobs,
+    datasets: new DatasetSqlStore(stores.metadata.db),
+    blobs: stores.blobs,
+  });
   const script = runtimeEntryPoint('model-server');
   const reconciler = new EndpointReconciler({
     store,
@@ -43,7 +57,8 @@ export function openEndpointServices(
   });
   let started = false;
   return {
-    service: new EndpointService(store, stores.metadata.instanceTypes),
+    service: new EndpointService(store, stores.metadata.instanceTypes, registry),
+    registry,
     reconciler,
     startReconciler: () => {
       started = true;

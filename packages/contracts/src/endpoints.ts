@@ -40,12 +40,34 @@ export const ContainerDefinition = z.object({
 });
 export type ContainerDefinition = z.output<typeof ContainerDefinition>;
 
-export const CreateModelBody = z.object({
-  ModelName: ResourceName,
-  PrimaryContainer: ContainerDefinition,
-  /** Accepted for SageMaker compatibility and ignored: there are no IAM roles here. */
-  ExecutionRoleArn: z.string().max(2048).optional(),
-});
+export const CreateModelBody = z
+  .object({
+    ModelName: ResourceName,
+    /** The container to run; or give `modelPackageName` and it is copied from the package. */
+    PrimaryContainer: ContainerDefinition.optional(),
+    /**
+     * A registered model package (`<group>/<version>` or its ARN) whose first container the model
+     * copies. The package must be Approved, unless `allowUnapprovedModelPackage` is set (then
+     * PendingManualApproval is accepted too); a Rejected package is never deployed.
+     */
+    modelPackageName: z
+      .string()
+      .min(1)
+      .max(2048)
+      .regex(
+        /^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:model-package\/)?[a-zA-Z0-9](-*[a-zA-Z0-9])*\/[0-9]{1,9}$/,
+        'use "<group>/<version>" or the package ARN',
+      )
+      .optional(),
+    /** Deploy a package still PendingManualApproval (never a Rejected one). Native API only. */
+    allowUnapprovedModelPackage: z.boolean().optional(),
+    /** Accepted for SageMaker compatibility and ignored: there are no IAM roles here. */
+    ExecutionRoleArn: z.string().max(2048).optional(),
+  })
+  .refine((b) => (b.PrimaryContainer === undefined) !== (b.modelPackageName === undefined), {
+    message: 'give exactly one of PrimaryContainer and modelPackageName',
+    path: ['PrimaryContainer'],
+  });
 export type CreateModelInput = z.input<typeof CreateModelBody>;
 export type CreateModelBody = z.output<typeof CreateModelBody>;
 
@@ -53,6 +75,8 @@ export const Model = z.object({
   ModelName: ResourceName,
   ModelArn: z.string(),
   PrimaryContainer: ContainerDefinition,
+  /** The ARN of the model package the container was copied from, when it was. */
+  ModelPackageName: z.string().optional(),
   CreationTime: z.string(),
 });
 export type Model = z.infer<typeof Model>;

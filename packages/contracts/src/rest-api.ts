@@ -4,6 +4,7 @@ import { experimentRoutes } from './experiment-routes.js';
 import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
+import { registryRoutes } from './registry-routes.js';
 import { trainingRoutes } from './training-routes.js';
 
 /**
@@ -18,6 +19,7 @@ export const restApi = {
   ...datasetRoutes,
   ...messagingRoutes,
   ...endpointRoutes,
+  ...registryRoutes,
 };
 
 export type RestApi = typeof restApi;

@@ -102,6 +102,14 @@ export function addEndpointCommands(program: Command): void {
     .option('--image <image>', 'PrimaryContainer.Image', 'trainyard/model-server')
     .option('--model-data-url <s3uri>', 'PrimaryContainer.ModelDataUrl: s3://bucket/key/model.tar.gz')
     .option('--env <KEY=VALUE>', 'PrimaryContainer.Environment entry (repeatable)', collect, [])
+    .option(
+      '--model-package <package>',
+      'copy the container of a registered package (<group>/<version> or its ARN) instead; it must be Approved',
+    )
+    .option(
+      '--allow-unapproved',
+      'with --model-package: accept a PendingManualApproval package (never a Rejected one)',
+    )
     .action(
       async (
         flags: ClientFlags & {
@@ -110,18 +118,26 @@ export function addEndpointCommands(program: Command): void {
           image: string;
           modelDataUrl?: string;
           env: string[];
+          modelPackage?: string;
+          allowUnapproved?: boolean;
         },
       ) => {
         const body = flags.spec
           ? readJson(flags.spec, 'spec')
-          : {
-              ModelName: flags.name,
-              PrimaryContainer: {
-                Image: flags.image,
-                ModelDataUrl: flags.modelDataUrl,
-                Environment: envOf(flags.env),
-              },
-            };
+          : flags.modelPackage
+            ? {
+                ModelName: flags.name,
+                modelPackageName: flags.modelPackage,
+                ...(flags.allowUnapproved ? { allowUnapprovedModelPackage: true } : {}),
+              }
+            : {
+                ModelName: flags.name,
+                PrimaryContainer: {
+                  Image: flags.image,
+                  ModelDataUrl: flags.modelDataUrl,
+                  Environment: envOf(flags.env),
+                },
+              };
         if (flags.spec && flags.name) body.ModelName = flags.name;
         const model = await clientOf(flags).call('createModel', { body: body as never });
         printObject(model, flags.json ?? false);

@@ -7,6 +7,7 @@ import type { EndpointService } from '@trainyard/core/endpoints/endpoint-service
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
 import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
+import type { ModelPackageService } from '@trainyard/core/registry/model-package-service';
 import type { ExperimentService } from '@trainyard/core/training/experiment-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
@@ -48,6 +49,8 @@ export interface DoorServices {
   datasets: DatasetService;
   /** Models, endpoint configs and endpoints; the router reads routes from it. */
   endpoints: EndpointService;
+  /** The model registry: package groups, versions, approval, lineage. */
+  modelPackages: ModelPackageService;
   /** The S3 door's object store; it is the domain of S3 itself, there is no service above it. */
   blobs: BlobStore;
   multipartUploads: MultipartUploadService;

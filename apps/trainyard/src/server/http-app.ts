@@ -24,6 +24,7 @@ import { messagingHandlers } from './messaging-handlers.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { platformHandlers } from './platform-handlers.js';
 import { processingHandlers } from './processing-handlers.js';
+import { registryHandlers } from './registry-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
 import { sageMakerDoor } from './sagemaker/sagemaker-door.js';
@@ -42,6 +43,7 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...experimentHandlers(services),
     ...messagingHandlers(services),
     ...endpointHandlers(services),
+    ...registryHandlers(services),
   } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 }
 

@@ -1,4 +1,5 @@
 import {
+  ContainerDefinition,
   CreateEndpointBody,
   CreateEndpointConfigBody,
   CreateModelBody,
@@ -55,6 +56,15 @@ export function endpointView(endpoint: StoredEndpoint, instances: readonly Endpo
   };
 }
 
+/** What CreateModel needs of the model registry (ModelPackageService). */
+export interface ModelPackageResolver {
+  /** @throws INVALID_ARGUMENT (no such package), FAILED_PRECONDITION (not deployable) */
+  containerForDeployment(
+    ref: string,
+    allowUnapproved: boolean,
+  ): Promise<{ arn: string; container: ContainerDefinition }>;
+}
+
 /** What a router needs of one endpoint: variant weights and the instances serving each. */
 export interface EndpointRoute {
   name: string;
@@ -69,15 +79,45 @@ export interface EndpointRoute {
 export class EndpointService {
   readonly #store: EndpointStore;
   readonly #instanceTypes: InstanceTypeStore;
+  readonly #modelPackages: ModelPackageResolver | undefined;
 
-  constructor(store: EndpointStore, instanceTypes: InstanceTypeStore) {
+  constructor(store: EndpointStore, instanceTypes: InstanceTypeStore, modelPackages?: ModelPackageResolver) {
     this.#store = store;
     this.#instanceTypes = instanceTypes;
+    this.#modelPackages = modelPackages;
   }
 
   async createModel(input: unknown): Promise<Model> {
     const body = parseOrRefuse(CreateModelBody, input, 'body');
-    for (const name of Object.keys(body.PrimaryContainer.Environment ?? {})) {
+    let container = body.PrimaryContainer;
+    let packageArn: string | undefined;
+    if (body.modelPackageName !== undefined) {
+      if (!this.#modelPackages)
+        throw new TrainyardError(
+          'FAILED_PRECONDITION',
+          'body.modelPackageName: the model registry is not available here',
+          {
+            field: 'body.modelPackageName',
+          },
+        );
+      const resolved = await this.#modelPackages.containerForDeployment(
+        body.modelPackageName,
+        body.allowUnapprovedModelPackage === true,
+      );
+      // The package's container passes the same checks as one given directly.
+      const checked = ContainerDefinition.safeParse(resolved.container);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        throw invalidArgument(
+          'body.modelPackageName',
+          `the package's container cannot be served: ${issue?.path.join('.')}: ${issue?.message}`,
+        );
+      }
+      container = checked.data;
+      packageArn = resolved.arn;
+    }
+    if (!container) throw invalidArgument('body.PrimaryContainer', 'is required');
+    for (const name of Object.keys(container.Environment ?? {})) {
       if (isLoaderVariable(name)) {
         throw invalidArgument(
           `body.PrimaryContainer.Environment.${name}`,
@@ -88,7 +128,8 @@ export class EndpointService {
     return this.#store.createModel({
       ModelName: body.ModelName,
       ModelArn: `${arnPrefix}:model/${body.ModelName.toLowerCase()}`,
-      PrimaryContainer: body.PrimaryContainer,
+      PrimaryContainer: container,
+      ...(packageArn !== undefined ? { ModelPackageName: packageArn } : {}),
       CreationTime: new Date().toISOString(),
     });
   }

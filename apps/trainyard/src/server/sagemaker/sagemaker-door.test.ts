@@ -23,6 +23,7 @@ import { openTestServer, type TestServer } from '../../testing/platform-fixture.
 import { operationsMarkdown } from './sagemaker-door.js';
 import { type ModelShape, operationInputs, shapes } from './sagemaker-model.generated.js';
 import { sageMakerOperations } from './sagemaker-operations.js';
+import { registryFuzzInputs, registryMinimumMutations } from './sagemaker-registry-fuzz-inputs.js';
 
 const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', '..', '..');
 
@@ -564,6 +565,7 @@ describe('SageMaker door fuzzing from the service model', () => {
     DescribeTrainingJob: { TrainingJobName: 'sm-xgb' },
     ListTrainingJobs: { NameContains: 'x', StatusEquals: 'Completed', MaxResults: 5 },
     StopTrainingJob: { TrainingJobName: 'fuzz-never-created' },
+    ...registryFuzzInputs,
   };
 
   it('answers an operation outside the dispatcher with UnknownOperationException', async () => {
@@ -583,7 +585,9 @@ describe('SageMaker door fuzzing from the service model', () => {
   for (const operation of Object.keys(valid)) {
     it(`answers malformed ${operation} members with 400 ValidationException naming the member`, async () => {
       const cases = mutations(operation, valid[operation] as Record<string, unknown>);
-      expect(cases.length).toBeGreaterThan(operation.startsWith('Create') ? 100 : 3);
+      expect(cases.length).toBeGreaterThan(
+        registryMinimumMutations[operation] ?? (operation.startsWith('Create') ? 100 : 3),
+      );
       const wrong: string[] = [];
       for (const mutation of cases) {
         const answer = await sendRaw(

@@ -85,7 +85,9 @@ export async function sageMakerDoor(
         throw new SageMakerError('SerializationException', 400, 'the request body is not valid JSON');
       }
       validateInput(name, input);
-      const output = await operation.handle(input as Record<string, unknown>);
+      const output = await operation.handle(input as Record<string, unknown>, {
+        principal: caller.principal,
+      });
       return reply
         .code(200)
         .header('x-amzn-RequestId', request.id)

@@ -6,8 +6,10 @@ import {
 } from '@trainyard/contracts/processing-jobs';
 import type { Access } from '@trainyard/contracts/route';
 import { CreateTrainingJobBody, type TrainingJob } from '@trainyard/contracts/training-jobs';
+import type { Principal } from '@trainyard/core/access/access-key-service';
 import type { DoorServices } from '../door-services.js';
 import { SageMakerError } from './sagemaker-error.js';
+import { sageMakerRegistryOperations } from './sagemaker-registry-operations.js';
 
 type Json = Record<string, unknown>;
 
@@ -16,7 +18,8 @@ export interface SageMakerOperation {
   access: Access;
   /** What it maps to, for the README's table. */
   summary: string;
-  handle(input: Json): Promise<Json>;
+  /** `caller` is who signed the request (operations that record a creator read it). */
+  handle(input: Json, caller: { principal: Principal }): Promise<Json>;
 }
 
 /** ISO text (native) to epoch seconds with milliseconds (AWS JSON 1.1 timestamps). */
@@ -320,8 +323,13 @@ function describedTrainingJob(job: TrainingJob): Json {
 export function sageMakerOperations({
   processingJobs,
   trainingJobs,
-}: Pick<DoorServices, 'processingJobs' | 'trainingJobs'>): Record<string, SageMakerOperation> {
+  modelPackages,
+}: Pick<DoorServices, 'processingJobs' | 'trainingJobs' | 'modelPackages'>): Record<
+  string,
+  SageMakerOperation
+> {
   return {
+    ...sageMakerRegistryOperations({ modelPackages }),
     CreateProcessingJob: {
       access: 'write',
       summary:
