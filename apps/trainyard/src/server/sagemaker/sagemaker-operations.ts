@@ -6,10 +6,13 @@ import {
 } from '@trainyard/contracts/processing-jobs';
 import type { Access } from '@trainyard/contracts/route';
 import { CreateTrainingJobBody, type TrainingJob } from '@trainyard/contracts/training-jobs';
+import type { ResourceTag } from '@trainyard/core/ports/tag-store';
 import type { DoorServices } from '../door-services.js';
+import { sageMakerEndpointOperations } from './sagemaker-endpoint-operations.js';
 import { SageMakerError } from './sagemaker-error.js';
-
-type Json = Record<string, unknown>;
+import { sageMakerExperimentOperations } from './sagemaker-experiment-operations.js';
+import { defined, epochSeconds, type Json, notSupported, orCouldNotFind } from './sagemaker-mapping.js';
+import { sageMakerTagOperations } from './sagemaker-tag-operations.js';
 
 /** One operation of the door: the access it needs and its mapping onto native services. */
 export interface SageMakerOperation {
@@ -17,32 +20,6 @@ export interface SageMakerOperation {
   /** What it maps to, for the README's table. */
   summary: string;
   handle(input: Json): Promise<Json>;
-}
-
-/** ISO text (native) to epoch seconds with milliseconds (AWS JSON 1.1 timestamps). */
-function epochSeconds(iso: string | undefined): number | undefined {
-  return iso === undefined ? undefined : Date.parse(iso) / 1000;
-}
-
-/** Drops undefined members, so the JSON has only what is set (as AWS sends it). */
-function defined(record: Json): Json {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
-}
-
-function notSupported(member: string, why: string): SageMakerError {
-  return new SageMakerError('ValidationException', 400, `${member} is not supported by Trainyard: ${why}`);
-}
-
-/** SageMaker answers a name it does not know with a ValidationException, not a 404. */
-async function orCouldNotFind<T>(kind: string, name: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (TrainyardError.is(error, 'NOT_FOUND')) {
-      throw new SageMakerError('ValidationException', 400, `Could not find ${kind} with name ${name}`);
-    }
-    throw error;
-  }
 }
 
 /** ListX's NextToken/MaxResults and the filters the native lists support. */
@@ -315,10 +292,10 @@ function describedTrainingJob(job: TrainingJob): Json {
  * same ones the REST API calls, never a second implementation). The README's list of supported
  * operations is generated from this table.
  */
-export function sageMakerOperations({
-  processingJobs,
-  trainingJobs,
-}: Pick<DoorServices, 'processingJobs' | 'trainingJobs'>): Record<string, SageMakerOperation> {
+export function sageMakerOperations(
+  services: Pick<DoorServices, 'processingJobs' | 'trainingJobs' | 'endpoints' | 'experiments' | 'tags'>,
+): Record<string, SageMakerOperation> {
+  const { processingJobs, trainingJobs, tags } = services;
   return {
     CreateProcessingJob: {
       access: 'write',
@@ -366,6 +343,7 @@ export function sageMakerOperations({
           }
           throw error;
         });
+        await tags.replace(job.ProcessingJobArn, input.Tags as ResourceTag[] | undefined);
         return { ProcessingJobArn: job.ProcessingJobArn };
       },
     },
@@ -416,6 +394,7 @@ export function sageMakerOperations({
           }
           throw error;
         });
+        await tags.replace(job.TrainingJobArn, input.Tags as ResourceTag[] | undefined);
         return { TrainingJobArn: job.TrainingJobArn };
       },
     },
@@ -463,5 +442,8 @@ export function sageMakerOperations({
         return {};
       },
     },
+    ...sageMakerEndpointOperations(services),
+    ...sageMakerExperimentOperations(services),
+    ...sageMakerTagOperations(services),
   };
 }
