@@ -66,7 +66,8 @@ try {
 
 /** A Java pattern as a JavaScript RegExp source matched against the whole value, or undefined. */
 function jsPattern(pattern) {
-  for (const flags of ['', 'u']) {
+  // Unicode mode first: without it `\p{L}` compiles but means the letters "p{L}".
+  for (const flags of ['u', '']) {
     try {
       new RegExp(pattern, flags);
       return { source: pattern, flags };

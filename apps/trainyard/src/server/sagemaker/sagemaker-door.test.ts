@@ -4,20 +4,39 @@ import { text } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
+  AddTagsCommand,
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
   CreateProcessingJobCommand,
   type CreateProcessingJobCommandInput,
   CreateTrainingJobCommand,
   type CreateTrainingJobCommandInput,
+  DeleteEndpointCommand,
+  DeleteTagsCommand,
+  DescribeEndpointCommand,
+  DescribeModelCommand,
   DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
+  ListEndpointsCommand,
+  ListModelsCommand,
   ListProcessingJobsCommand,
+  ListTagsCommand,
   ListTrainingJobsCommand,
   SageMakerClient,
   SageMakerServiceException,
   StopProcessingJobCommand,
+  UpdateEndpointWeightsAndCapacitiesCommand,
+  waitUntilEndpointDeleted,
+  waitUntilEndpointInService,
   waitUntilProcessingJobCompletedOrStopped,
   waitUntilTrainingJobCompletedOrStopped,
 } from '@aws-sdk/client-sagemaker';
+import {
+  InvokeEndpointCommand,
+  SageMakerRuntimeClient,
+  SageMakerRuntimeServiceException,
+} from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 import { operationsMarkdown } from './sagemaker-door.js';
@@ -52,6 +71,42 @@ async function awsError(
   } catch (error) {
     if (error instanceof SageMakerServiceException) {
       return { name: error.name, status: error.$metadata.httpStatusCode ?? 0, message: error.message };
+    }
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+function runtime(
+  role: Role,
+  extra: { secret?: string; clockOffsetMs?: number } = {},
+): SageMakerRuntimeClient {
+  const key = keys[role];
+  const rt = new SageMakerRuntimeClient({
+    endpoint: t.baseUrl,
+    region: 'us-east-1',
+    credentials: { accessKeyId: key.id, secretAccessKey: extra.secret ?? key.secret },
+    maxAttempts: 1,
+  });
+  if (extra.clockOffsetMs !== undefined) rt.config.systemClockOffset = extra.clockOffsetMs;
+  return rt;
+}
+
+async function runtimeError(
+  promise: Promise<unknown>,
+): Promise<{ name: string; status: number; message: string; originalStatusCode?: number }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof SageMakerRuntimeServiceException) {
+      return {
+        name: error.name,
+        status: error.$metadata.httpStatusCode ?? 0,
+        message: error.message,
+        ...((error as { OriginalStatusCode?: number }).OriginalStatusCode !== undefined
+          ? { originalStatusCode: (error as { OriginalStatusCode?: number }).OriginalStatusCode }
+          : {}),
+      };
     }
     throw error;
   }
@@ -102,6 +157,7 @@ function s3Input(uri: string) {
 beforeAll(async () => {
   t = await openTestServer({ jobStopGraceSeconds: 1 }, { listen: true });
   await t.platform.jobs.startWorker();
+  t.platform.endpoints.startReconciler();
   const entries = await Promise.all(
     (['admin', 'developer', 'viewer', 'invoker'] as const).map(async (role) => {
       const key = await t.platform.keys.create(`sm-${role}`, role);
@@ -519,6 +575,242 @@ describe('SageMaker door: training jobs with the SDK', () => {
     );
     expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b])); // gzip
 
+    // Serve it: CreateModel -> CreateEndpointConfig -> CreateEndpoint -> waitUntilEndpointInService.
+    const image = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
+    const modelUrl = job.ModelArtifacts?.S3ModelArtifacts as string;
+    const createdModel = await sm.send(
+      new CreateModelCommand({
+        ModelName: 'sm-xgb',
+        PrimaryContainer: { Image: image, ModelDataUrl: modelUrl, Environment: { SAGEMAKER_PROGRAM: 'x' } },
+        ExecutionRoleArn: 'arn:aws:iam::000000000000:role/trainyard',
+        Tags: [{ Key: 'team', Value: 'fraud' }],
+      }),
+    );
+    expect(createdModel.ModelArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:model/sm-xgb');
+    const duplicateModel = await awsError(
+      sm.send(
+        new CreateModelCommand({
+          ModelName: 'sm-xgb',
+          ExecutionRoleArn: 'arn:aws:iam::000000000000:role/trainyard',
+          PrimaryContainer: { Image: image, ModelDataUrl: modelUrl },
+        }),
+      ),
+    );
+    expect(duplicateModel).toEqual({
+      name: 'ValidationException',
+      status: 400,
+      message:
+        'Cannot create already existing model "arn:aws:sagemaker:us-east-1:000000000000:model/sm-xgb".',
+    });
+    const describedModel = await sm.send(new DescribeModelCommand({ ModelName: 'sm-xgb' }));
+    expect(describedModel.PrimaryContainer).toMatchObject({ Image: image, ModelDataUrl: modelUrl });
+    expect(describedModel.CreationTime).toBeInstanceOf(Date);
+    expect(
+      (await sm.send(new ListModelsCommand({ NameContains: 'XGB' }))).Models?.map((m) => m.ModelName),
+    ).toEqual(['sm-xgb']);
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'sm-xgb',
+        ProductionVariants: [
+          {
+            VariantName: 'AllTraffic',
+            ModelName: 'sm-xgb',
+            InstanceType: 'ml.m5.large',
+            InitialInstanceCount: 1,
+          },
+        ],
+      }),
+    );
+    const createdEndpoint = await sm.send(
+      new CreateEndpointCommand({ EndpointName: 'sm-xgb', EndpointConfigName: 'sm-xgb' }),
+    );
+    expect(createdEndpoint.EndpointArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:endpoint/sm-xgb');
+    const inService = await waitUntilEndpointInService(
+      { client: sm, minDelay: 1, maxDelay: 1, maxWaitTime: 90 },
+      { EndpointName: 'sm-xgb' },
+    );
+    expect(inService.state).toBe('SUCCESS');
+    const endpoint = await sm.send(new DescribeEndpointCommand({ EndpointName: 'sm-xgb' }));
+    expect(endpoint.EndpointStatus).toBe('InService');
+    expect(endpoint.ProductionVariants).toEqual([
+      {
+        VariantName: 'AllTraffic',
+        CurrentWeight: 1,
+        DesiredWeight: 1,
+        CurrentInstanceCount: 1,
+        DesiredInstanceCount: 1,
+      },
+    ]);
+    expect(
+      (await sm.send(new ListEndpointsCommand({ StatusEquals: 'InService' }))).Endpoints?.map(
+        (e) => e.EndpointName,
+      ),
+    ).toEqual(['sm-xgb']);
+
+    // InvokeEndpoint through @aws-sdk/client-sagemaker-runtime, SigV4-signed for sagemaker.
+    const rows = labelFirstCsv(5)
+      .trim()
+      .split('\n')
+      .map((line) => line.split(',').slice(1).join(','));
+    const invoked = await runtime('invoker').send(
+      new InvokeEndpointCommand({
+        EndpointName: 'sm-xgb',
+        ContentType: 'text/csv',
+        Accept: 'text/csv',
+        Body: Buffer.from(`${rows.join('\n')}\n`),
+      }),
+    );
+    expect(invoked.InvokedProductionVariant).toBe('AllTraffic');
+    const scores = Buffer.from(invoked.Body as Uint8Array)
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map(Number);
+    expect(scores).toHaveLength(5);
+    for (const score of scores) expect(score).toBeGreaterThanOrEqual(0);
+    for (const score of scores) expect(score).toBeLessThanOrEqual(1);
+    // A row the model cannot read: the model's own 4xx comes back as ModelError (424).
+    expect(
+      await runtimeError(
+        runtime('invoker').send(
+          new InvokeEndpointCommand({
+            EndpointName: 'sm-xgb',
+            ContentType: 'text/csv',
+            Body: Buffer.from('a,b\n'),
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'ModelError', status: 424, originalStatusCode: 400 });
+    expect(
+      await runtimeError(
+        runtime('invoker').send(
+          new InvokeEndpointCommand({
+            EndpointName: 'sm-xgb',
+            ContentType: 'text/csv',
+            TargetVariant: 'Blue',
+            Body: Buffer.from('1,2,3,4\n'),
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'ValidationError', status: 400, message: expect.stringContaining('Blue') });
+    expect(
+      await runtimeError(
+        runtime('invoker').send(
+          new InvokeEndpointCommand({
+            EndpointName: 'nope',
+            ContentType: 'text/csv',
+            Body: Buffer.from('1\n'),
+          }),
+        ),
+      ),
+    ).toEqual({
+      name: 'ValidationError',
+      status: 400,
+      message: 'Endpoint nope of account 000000000000 not found.',
+    });
+    expect(
+      await runtimeError(
+        runtime('invoker', { secret: 'wrong' }).send(
+          new InvokeEndpointCommand({
+            EndpointName: 'sm-xgb',
+            ContentType: 'text/csv',
+            Body: Buffer.from('1,2,3,4\n'),
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'InvalidSignatureException', status: 403 });
+    expect(
+      await runtimeError(
+        runtime('invoker', { clockOffsetMs: 20 * 60_000 }).send(
+          new InvokeEndpointCommand({
+            EndpointName: 'sm-xgb',
+            ContentType: 'text/csv',
+            Body: Buffer.from('1,2,3,4\n'),
+          }),
+        ),
+      ),
+    ).toMatchObject({
+      name: 'InvalidSignatureException',
+      status: 403,
+      message: expect.stringMatching(/Signature expired/),
+    });
+    expect(
+      await runtimeError(
+        runtime('viewer').send(
+          new InvokeEndpointCommand({
+            EndpointName: 'sm-xgb',
+            ContentType: 'text/csv',
+            Body: Buffer.from('1,2,3,4\n'),
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('InvokeEndpoint') });
+
+    // Tags: kept from CreateModel, added, listed, deleted; an unknown ARN is refused.
+    const modelArn = createdModel.ModelArn as string;
+    await sm.send(new AddTagsCommand({ ResourceArn: modelArn, Tags: [{ Key: 'stage', Value: 'prod' }] }));
+    expect((await sm.send(new ListTagsCommand({ ResourceArn: modelArn }))).Tags).toEqual([
+      { Key: 'stage', Value: 'prod' },
+      { Key: 'team', Value: 'fraud' },
+    ]);
+    await sm.send(new DeleteTagsCommand({ ResourceArn: modelArn, TagKeys: ['team'] }));
+    expect((await sm.send(new ListTagsCommand({ ResourceArn: modelArn }))).Tags).toEqual([
+      { Key: 'stage', Value: 'prod' },
+    ]);
+    await sm.send(
+      new AddTagsCommand({ ResourceArn: job.TrainingJobArn as string, Tags: [{ Key: 'run', Value: '1' }] }),
+    );
+    expect((await sm.send(new ListTagsCommand({ ResourceArn: job.TrainingJobArn as string }))).Tags).toEqual([
+      { Key: 'run', Value: '1' },
+    ]);
+    expect(
+      await awsError(
+        sm.send(
+          new AddTagsCommand({
+            ResourceArn: 'arn:aws:sagemaker:us-east-1:000000000000:model/nope',
+            Tags: [{ Key: 'a', Value: 'b' }],
+          }),
+        ),
+      ),
+    ).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(/^Could not find resource/),
+    });
+    expect(
+      await awsError(
+        client('viewer').send(
+          new AddTagsCommand({ ResourceArn: modelArn, Tags: [{ Key: 'a', Value: 'b' }] }),
+        ),
+      ),
+    ).toMatchObject({ name: 'AccessDeniedException' });
+
+    // Weights move at once; an unknown variant is named.
+    await sm.send(
+      new UpdateEndpointWeightsAndCapacitiesCommand({
+        EndpointName: 'sm-xgb',
+        DesiredWeightsAndCapacities: [{ VariantName: 'AllTraffic', DesiredWeight: 2 }],
+      }),
+    );
+    expect(
+      (await sm.send(new DescribeEndpointCommand({ EndpointName: 'sm-xgb' }))).ProductionVariants?.[0],
+    ).toMatchObject({
+      CurrentWeight: 2,
+      DesiredWeight: 2,
+    });
+
+    // DeleteEndpoint, then the waiter sees "Could not find endpoint" as deleted.
+    await sm.send(new DeleteEndpointCommand({ EndpointName: 'sm-xgb' }));
+    const deleted = await waitUntilEndpointDeleted(
+      { client: sm, minDelay: 1, maxDelay: 1, maxWaitTime: 60 },
+      { EndpointName: 'sm-xgb' },
+    );
+    expect(deleted.state).toBe('SUCCESS');
+    expect(await awsError(sm.send(new DescribeEndpointCommand({ EndpointName: 'sm-xgb' })))).toEqual({
+      name: 'ValidationException',
+      status: 400,
+      message: 'Could not find endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/sm-xgb".',
+    });
+
     const listed = await sm.send(
       new ListTrainingJobsCommand({ NameContains: 'xgb', StatusEquals: 'Completed' }),
     );
@@ -533,7 +825,7 @@ describe('SageMaker door: training jobs with the SDK', () => {
       message: expect.stringMatching(/^Could not find/),
     });
     s3.destroy();
-  }, 180_000);
+  }, 240_000);
 });
 
 describe('SageMaker door fuzzing from the service model', () => {

@@ -185,7 +185,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '^(https|s3)://([^/]+)/?(.*)$',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingLocalPath: {
@@ -193,7 +193,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingS3DataType: {
@@ -251,7 +251,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   AthenaQueryString: {
@@ -260,7 +260,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 4096,
     pattern: {
       source: '[\\s\\S]+',
-      flags: '',
+      flags: 'u',
     },
   },
   AthenaWorkGroup: {
@@ -269,7 +269,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 128,
     pattern: {
       source: '[a-zA-Z0-9._-]+',
-      flags: '',
+      flags: 'u',
     },
   },
   KmsKeyId: {
@@ -277,7 +277,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 2048,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   AthenaResultFormat: {
@@ -317,7 +317,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   RedshiftDatabase: {
@@ -326,7 +326,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   RedshiftUserName: {
@@ -335,7 +335,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 128,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   RedshiftQueryString: {
@@ -344,7 +344,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 4096,
     pattern: {
       source: '[\\s\\S]+',
-      flags: '',
+      flags: 'u',
     },
   },
   RoleArn: {
@@ -353,7 +353,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 2048,
     pattern: {
       source: '^arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$',
-      flags: '',
+      flags: 'u',
     },
   },
   RedshiftResultFormat: {
@@ -422,7 +422,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingJobName: {
@@ -431,7 +431,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingResources: {
@@ -536,7 +536,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ContainerEntrypoint: {
@@ -550,7 +550,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ContainerArguments: {
@@ -564,7 +564,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingEnvironmentMap: {
@@ -578,7 +578,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '[a-zA-Z_][a-zA-Z0-9_]*',
-      flags: '',
+      flags: 'u',
     },
   },
   ProcessingEnvironmentValue: {
@@ -586,7 +586,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '[\\S\\s]*',
-      flags: '',
+      flags: 'u',
     },
   },
   NetworkConfig: {
@@ -619,7 +619,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 32,
     pattern: {
       source: '[-0-9a-zA-Z]+',
-      flags: '',
+      flags: 'u',
     },
   },
   Subnets: {
@@ -633,7 +633,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 32,
     pattern: {
       source: '[-0-9a-zA-Z]+',
-      flags: '',
+      flags: 'u',
     },
   },
   TagList: {
@@ -656,7 +656,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 128,
     pattern: {
       source: '^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$',
-      flags: '',
+      flags: 'u',
     },
   },
   TagValue: {
@@ -665,7 +665,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$',
-      flags: '',
+      flags: 'u',
     },
   },
   ExperimentConfig: {
@@ -683,7 +683,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 120,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}',
-      flags: '',
+      flags: 'u',
     },
   },
   DescribeProcessingJobRequest: {
@@ -728,7 +728,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 8192,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   MaxResults: {
@@ -784,7 +784,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
-      flags: '',
+      flags: 'u',
     },
   },
   HyperParameters: {
@@ -799,7 +799,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   HyperParameterValue: {
@@ -807,7 +807,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 2500,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   AlgorithmSpecification: {
@@ -828,7 +828,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ArnOrName: {
@@ -838,7 +838,7 @@ export const shapes: Record<string, ModelShape> = {
     pattern: {
       source:
         '(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)$',
-      flags: '',
+      flags: 'u',
     },
   },
   TrainingInputMode: {
@@ -865,7 +865,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '.+',
-      flags: '',
+      flags: 'u',
     },
   },
   MetricRegex: {
@@ -874,7 +874,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 500,
     pattern: {
       source: '.+',
-      flags: '',
+      flags: 'u',
     },
   },
   TrainingContainerEntrypoint: {
@@ -888,7 +888,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   TrainingContainerArguments: {
@@ -902,7 +902,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   InputDataConfig: {
@@ -930,7 +930,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '[A-Za-z0-9\\.\\-_]+',
-      flags: '',
+      flags: 'u',
     },
   },
   DataSource: {
@@ -970,7 +970,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.+',
-      flags: '',
+      flags: 'u',
     },
   },
   InstanceGroupNames: {
@@ -984,7 +984,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.+',
-      flags: '',
+      flags: 'u',
     },
   },
   FileSystemDataSource: {
@@ -1002,7 +1002,7 @@ export const shapes: Record<string, ModelShape> = {
     min: 11,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   FileSystemAccessMode: {
@@ -1018,7 +1018,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 4096,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ContentType: {
@@ -1026,7 +1026,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   CompressionType: {
@@ -1194,7 +1194,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ConfigValue: {
@@ -1202,7 +1202,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   CollectionConfigurations: {
@@ -1224,7 +1224,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   CollectionParameters: {
@@ -1259,7 +1259,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   OptionalVolumeSizeInGB: {
@@ -1333,7 +1333,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 512,
     pattern: {
       source: '[a-zA-Z_][a-zA-Z0-9_]*',
-      flags: '',
+      flags: 'u',
     },
   },
   TrainingEnvironmentValue: {
@@ -1341,7 +1341,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 512,
     pattern: {
       source: '[\\S\\s]*',
-      flags: '',
+      flags: 'u',
     },
   },
   RetryStrategy: {
@@ -1384,7 +1384,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '[a-zA-Z0-9\\-]+',
-      flags: '',
+      flags: 'u',
     },
   },
   TrainingJobStatus: {
@@ -1421,7 +1421,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
-      flags: '',
+      flags: 'u',
     },
   },
   ContainerDefinition: {
@@ -1443,7 +1443,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
-      flags: '',
+      flags: 'u',
     },
   },
   ContainerImage: {
@@ -1451,7 +1451,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '[\\S]+',
-      flags: '',
+      flags: 'u',
     },
   },
   ImageConfig: {
@@ -1479,7 +1479,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 2048,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ContainerMode: {
@@ -1491,7 +1491,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '^(https|s3)://([^/]+)/?(.*)$',
-      flags: '',
+      flags: 'u',
     },
   },
   EnvironmentMap: {
@@ -1505,7 +1505,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '[a-zA-Z_][a-zA-Z0-9_]*',
-      flags: '',
+      flags: 'u',
     },
   },
   EnvironmentValue: {
@@ -1513,7 +1513,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '[\\S\\s]*',
-      flags: '',
+      flags: 'u',
     },
   },
   VersionedArnOrName: {
@@ -1523,7 +1523,7 @@ export const shapes: Record<string, ModelShape> = {
     pattern: {
       source:
         '(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)(\\/[0-9]{1,5})?$',
-      flags: '',
+      flags: 'u',
     },
   },
   InferenceSpecificationName: {
@@ -1532,7 +1532,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$',
-      flags: '',
+      flags: 'u',
     },
   },
   MultiModelConfig: {
@@ -1593,7 +1593,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 8192,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ModelNameContains: {
@@ -1601,7 +1601,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '[a-zA-Z0-9-]+',
-      flags: '',
+      flags: 'u',
     },
   },
   DeleteModelInput: {
@@ -1630,7 +1630,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
-      flags: '',
+      flags: 'u',
     },
   },
   ProductionVariantList: {
@@ -1662,7 +1662,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
-      flags: '',
+      flags: 'u',
     },
   },
   InitialTaskCount: {
@@ -1842,7 +1842,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 512,
     pattern: {
       source: '^(https|s3)://([^/])/?(.*)$',
-      flags: '',
+      flags: 'u',
     },
   },
   ProductionVariantServerlessConfig: {
@@ -1934,7 +1934,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*',
-      flags: '',
+      flags: 'u',
     },
   },
   JsonContentTypes: {
@@ -1949,7 +1949,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*',
-      flags: '',
+      flags: 'u',
     },
   },
   AsyncInferenceConfig: {
@@ -1992,7 +1992,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 2048,
     pattern: {
       source: 'arn:aws[a-z\\-]*:sns:[a-z0-9\\-]*:[0-9]{12}:[a-zA-Z0-9_.-]+',
-      flags: '',
+      flags: 'u',
     },
   },
   ExplainerConfig: {
@@ -2016,7 +2016,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ClarifyInferenceConfig: {
@@ -2041,7 +2041,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ClarifyContentTemplate: {
@@ -2050,7 +2050,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ClarifyMaxRecordCount: {
@@ -2076,7 +2076,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ClarifyLabelAttribute: {
@@ -2085,7 +2085,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ClarifyLabelHeaders: {
@@ -2100,7 +2100,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
   ClarifyFeatureHeaders: {
@@ -2143,7 +2143,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9+.])*',
-      flags: '',
+      flags: 'u',
     },
   },
   ClarifyShapBaseline: {
@@ -2152,7 +2152,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 4096,
     pattern: {
       source: '[\\s\\S]+',
-      flags: '',
+      flags: 'u',
     },
   },
   ClarifyShapNumberOfSamples: {
@@ -2270,7 +2270,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '[a-zA-Z0-9-]+',
-      flags: '',
+      flags: 'u',
     },
   },
   DeleteEndpointConfigInput: {
@@ -2295,7 +2295,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
-      flags: '',
+      flags: 'u',
     },
   },
   DeploymentConfig: {
@@ -2384,7 +2384,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 255,
     pattern: {
       source: '^(?!\\s*$).+',
-      flags: '',
+      flags: 'u',
     },
   },
   DescribeEndpointInput: {
@@ -2418,7 +2418,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '[a-zA-Z0-9-]+',
-      flags: '',
+      flags: 'u',
     },
   },
   EndpointStatus: {
@@ -2578,7 +2578,7 @@ export const shapes: Record<string, ModelShape> = {
     pattern: {
       source:
         '(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:(experiment|experiment-trial|experiment-trial-component|artifact|action|context)\\/)?([a-zA-Z0-9](-*[a-zA-Z0-9]){0,119})',
-      flags: '',
+      flags: 'u',
     },
   },
   AddTagsInput: {
@@ -2594,7 +2594,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 256,
     pattern: {
       source: 'arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+',
-      flags: '',
+      flags: 'u',
     },
   },
   ListTagsInput: {
@@ -2645,7 +2645,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
-      flags: '',
+      flags: 'u',
     },
   },
   'runtime.BodyBlob': {
@@ -2657,7 +2657,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '\\p{ASCII}*',
-      flags: '',
+      flags: 'u',
     },
   },
   'runtime.CustomAttributesHeader': {
@@ -2665,7 +2665,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 1024,
     pattern: {
       source: '\\p{ASCII}*',
-      flags: '',
+      flags: 'u',
     },
   },
   'runtime.TargetModelHeader': {
@@ -2682,7 +2682,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
-      flags: '',
+      flags: 'u',
     },
   },
   'runtime.TargetContainerHostnameHeader': {
@@ -2690,7 +2690,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 63,
     pattern: {
       source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
-      flags: '',
+      flags: 'u',
     },
   },
   'runtime.InferenceId': {
@@ -2708,7 +2708,7 @@ export const shapes: Record<string, ModelShape> = {
     max: 64,
     pattern: {
       source: '.*',
-      flags: '',
+      flags: 'u',
     },
   },
 };
