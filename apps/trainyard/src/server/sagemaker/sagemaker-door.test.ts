@@ -15,14 +15,19 @@ import {
   DeleteEndpointCommand,
   DeleteTagsCommand,
   DescribeEndpointCommand,
+  DescribeExperimentCommand,
   DescribeModelCommand,
   DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
+  DescribeTrialComponentCommand,
   ListEndpointsCommand,
+  ListExperimentsCommand,
   ListModelsCommand,
   ListProcessingJobsCommand,
   ListTagsCommand,
   ListTrainingJobsCommand,
+  ListTrialComponentsCommand,
+  ListTrialsCommand,
   SageMakerClient,
   SageMakerServiceException,
   StopProcessingJobCommand,
@@ -546,7 +551,12 @@ describe('SageMaker door: training jobs with the SDK', () => {
       }),
     );
     const sm = client('developer');
-    const created = await sm.send(new CreateTrainingJobCommand(trainingSpec('sm-xgb')));
+    const created = await sm.send(
+      new CreateTrainingJobCommand({
+        ...trainingSpec('sm-xgb'),
+        ExperimentConfig: { ExperimentName: 'churn', RunName: 'depth-3' },
+      }),
+    );
     expect(created.TrainingJobArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:training-job/sm-xgb');
     const waited = await waitUntilTrainingJobCompletedOrStopped(
       { client: sm, minDelay: 1, maxDelay: 1, maxWaitTime: 120 },
@@ -572,6 +582,33 @@ describe('SageMaker door: training jobs with the SDK', () => {
       await (model.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
     );
     expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b])); // gzip
+
+    // SageMaker Experiments over the native ones: the job is trial component `<job>-aws-training-job`.
+    const experiments = await sm.send(new ListExperimentsCommand({}));
+    expect(experiments.ExperimentSummaries?.map((e) => e.ExperimentName)).toEqual(['churn']);
+    expect((await sm.send(new DescribeExperimentCommand({ ExperimentName: 'churn' }))).ExperimentArn).toBe(
+      'arn:aws:sagemaker:us-east-1:000000000000:experiment/churn',
+    );
+    expect(
+      (await sm.send(new ListTrialsCommand({ ExperimentName: 'churn' }))).TrialSummaries?.map(
+        (tr) => tr.TrialName,
+      ),
+    ).toEqual(['depth-3']);
+    const components = await sm.send(new ListTrialComponentsCommand({ TrialName: 'depth-3' }));
+    expect(components.TrialComponentSummaries?.map((c) => c.TrialComponentName)).toEqual([
+      'sm-xgb-aws-training-job',
+    ]);
+    const component = await sm.send(
+      new DescribeTrialComponentCommand({ TrialComponentName: 'sm-xgb-aws-training-job' }),
+    );
+    expect(component.Status?.PrimaryStatus).toBe('Completed');
+    expect(component.Parameters?.num_round).toEqual({ StringValue: '20' });
+    expect(component.Metrics?.map((m) => m.MetricName)).toContain('validation:logloss');
+    expect(component.Source).toEqual({ SourceArn: job.TrainingJobArn, SourceType: 'SageMakerTrainingJob' });
+    expect(await awsError(sm.send(new DescribeExperimentCommand({ ExperimentName: 'nope' })))).toMatchObject({
+      name: 'ResourceNotFound',
+      status: 400,
+    });
 
     // Serve it: CreateModel -> CreateEndpointConfig -> CreateEndpoint -> waitUntilEndpointInService.
     const image = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
