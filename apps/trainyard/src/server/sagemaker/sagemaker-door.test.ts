@@ -31,6 +31,7 @@ import {
   SageMakerClient,
   SageMakerServiceException,
   StopProcessingJobCommand,
+  UpdateEndpointCommand,
   UpdateEndpointWeightsAndCapacitiesCommand,
   waitUntilEndpointDeleted,
   waitUntilEndpointInService,
@@ -832,6 +833,32 @@ describe('SageMaker door: training jobs with the SDK', () => {
       CurrentWeight: 2,
       DesiredWeight: 2,
     });
+
+    // UpdateEndpoint to another config: Updating, then InService on the new config (blue/green).
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'sm-xgb-green',
+        ProductionVariants: [
+          { VariantName: 'Green', ModelName: 'sm-xgb', InstanceType: 'ml.m5.large', InitialInstanceCount: 1 },
+        ],
+      }),
+    );
+    await sm.send(new UpdateEndpointCommand({ EndpointName: 'sm-xgb', EndpointConfigName: 'sm-xgb-green' }));
+    expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'sm-xgb' }))).EndpointStatus).toBe(
+      'Updating',
+    );
+    expect(
+      await awsError(
+        sm.send(new UpdateEndpointCommand({ EndpointName: 'sm-xgb', EndpointConfigName: 'sm-xgb' })),
+      ),
+    ).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('Updating') });
+    await waitUntilEndpointInService(
+      { client: sm, minDelay: 1, maxDelay: 1, maxWaitTime: 90 },
+      { EndpointName: 'sm-xgb' },
+    );
+    const updated = await sm.send(new DescribeEndpointCommand({ EndpointName: 'sm-xgb' }));
+    expect(updated.EndpointConfigName).toBe('sm-xgb-green');
+    expect(updated.ProductionVariants?.map((v) => v.VariantName)).toEqual(['Green']);
 
     // DeleteEndpoint, then the waiter sees "Could not find endpoint" as deleted.
     await sm.send(new DeleteEndpointCommand({ EndpointName: 'sm-xgb' }));
