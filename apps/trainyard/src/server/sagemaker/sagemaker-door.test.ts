@@ -820,6 +820,12 @@ describe('SageMaker door: training jobs with the SDK', () => {
       ),
     ).toMatchObject({ name: 'AccessDeniedException' });
 
+    expect(
+      await awsError(
+        sm.send(new AddTagsCommand({ ResourceArn: modelArn, Tags: [{ Key: 'aws:owner', Value: 'x' }] })),
+      ),
+    ).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('reserved') });
+
     // Weights move at once; an unknown variant is named.
     await sm.send(
       new UpdateEndpointWeightsAndCapacitiesCommand({
