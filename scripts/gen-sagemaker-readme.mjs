@@ -21,6 +21,6 @@ const end = '<!-- sagemaker-operations:end -->';
 const from = text.indexOf(start);
 const to = text.indexOf(end);
 if (from < 0 || to < from) throw new Error(`README.md has no ${start} … ${end} block`);
-const table = operationsMarkdown(sageMakerOperations({ processingJobs: undefined, trainingJobs: undefined }));
+const table = operationsMarkdown(sageMakerOperations({}));
 writeFileSync(readme, `${text.slice(0, from + start.length)}\n${table}${text.slice(to)}`);
 console.log('README.md: supported SageMaker operations rewritten');

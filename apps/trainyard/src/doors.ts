@@ -1,6 +1,7 @@
 import { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
 import { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
 import { MessagingService } from '@trainyard/core/messaging/messaging-service';
+import { TagService } from '@trainyard/core/tags/tag-service';
 import type { Platform } from './platform.js';
 import type { DoorServices } from './server/door-services.js';
 import { serverPathsOf } from './server/server-paths.js';
@@ -34,6 +35,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     modelPackages: platform.endpoints.registry,
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),
+    tags: new TagService(platform.metadata.tags),
     ready: () => platform.metadata.ping(),
   };
 }

@@ -138,5 +138,25 @@ export function metadataStoreConformance(name: string, open: MetadataStoreFactor
       );
       expect(winners.filter(Boolean)).toHaveLength(1);
     });
+
+    it("keeps tags per resource: put replaces a key's value, remove and clear touch only that resource", async () => {
+      const model = 'arn:aws:sagemaker:us-east-1:000000000000:model/m';
+      const other = 'arn:aws:sagemaker:us-east-1:000000000000:endpoint/m';
+      await store.tags.put(model, [
+        { Key: 'team', Value: 'a' },
+        { Key: 'stage', Value: 'dev' },
+      ]);
+      await store.tags.put(other, [{ Key: 'team', Value: 'b' }]);
+      await store.tags.put(model, [{ Key: 'team', Value: 'c' }]);
+      expect(await store.tags.list(model)).toEqual([
+        { Key: 'stage', Value: 'dev' },
+        { Key: 'team', Value: 'c' },
+      ]);
+      await store.tags.remove(model, ['stage', 'absent']);
+      expect(await store.tags.list(model)).toEqual([{ Key: 'team', Value: 'c' }]);
+      await store.tags.clear(model);
+      expect(await store.tags.list(model)).toEqual([]);
+      expect(await store.tags.list(other)).toEqual([{ Key: 'team', Value: 'b' }]);
+    });
   });
 }

@@ -8,6 +8,7 @@ import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type
 import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { ModelPackageService } from '@trainyard/core/registry/model-package-service';
+import type { TagService } from '@trainyard/core/tags/tag-service';
 import type { ExperimentService } from '@trainyard/core/training/experiment-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
@@ -54,6 +55,8 @@ export interface DoorServices {
   /** The S3 door's object store; it is the domain of S3 itself, there is no service above it. */
   blobs: BlobStore;
   multipartUploads: MultipartUploadService;
+  /** Tags on resources by ARN (the SageMaker door's AddTags/ListTags/DeleteTags and create-time Tags). */
+  tags: TagService;
   /** True when the metadata store answers; `/readyz` reports it. */
   ready(): Promise<boolean>;
 }

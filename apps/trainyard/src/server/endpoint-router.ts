@@ -18,6 +18,8 @@ export interface InvocationRequest {
   contentType: string;
   accept: string | undefined;
   targetVariant: string | undefined;
+  /** X-Amzn-SageMaker-Custom-Attributes: passed to the model and back, verbatim. */
+  customAttributes?: string | undefined;
 }
 
 interface CachedRoute {
@@ -29,6 +31,7 @@ interface ForwardResult {
   status: number;
   contentType: string | undefined;
   body: Buffer;
+  customAttributes?: string | undefined;
 }
 
 /** A failure before the instance answered: the request can go to another instance. */
@@ -178,6 +181,8 @@ export class EndpointRouter {
         const headers: Record<string, string> = { 'x-amzn-invoked-production-variant': variant.name };
         if (answer.status >= 200 && answer.status < 300) {
           headers['content-type'] = answer.contentType ?? 'application/octet-stream';
+          if (answer.customAttributes !== undefined)
+            headers['x-amzn-sagemaker-custom-attributes'] = answer.customAttributes;
           return { status: 200, headers, body: answer.body, variant: variant.name, modelMs };
         }
         const result = modelError(variant.name, answer.status, answer.body.toString('utf8'));
@@ -202,6 +207,8 @@ export class EndpointRouter {
         'content-length': request.body.length,
       };
       if (request.accept) headers.accept = request.accept;
+      if (request.customAttributes !== undefined)
+        headers['x-amzn-sagemaker-custom-attributes'] = request.customAttributes;
       let answered = false;
       const outgoing = httpRequest(
         `${url}/invocations`,
@@ -214,6 +221,9 @@ export class EndpointRouter {
             resolve({
               status: response.statusCode ?? 500,
               contentType: (response.headers as IncomingHttpHeaders)['content-type'],
+              customAttributes: (response.headers as IncomingHttpHeaders)[
+                'x-amzn-sagemaker-custom-attributes'
+              ] as string | undefined,
               body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
             }),
           );

@@ -28,6 +28,12 @@ import { registryHandlers } from './registry-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
 import { sageMakerDoor } from './sagemaker/sagemaker-door.js';
+import {
+  authenticateInvocation,
+  isSigV4Invocation,
+  runtimeModelError,
+  sendRuntimeError,
+} from './sagemaker/sagemaker-runtime.js';
 import { redactServerPaths } from './server-paths.js';
 import { trainingHandlers } from './training-handlers.js';
 
@@ -304,9 +310,14 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.post<{ Params: { name: string } }>('/endpoints/:name/invocations', async (request, reply) => {
+      // The AWS SDKs, the aws CLI and boto3 sign InvokeEndpoint with SigV4 (service sagemaker).
+      const signed = isSigV4Invocation(request);
       try {
         const started = performance.now();
-        const principal = await authenticate(services, request);
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const principal = signed
+          ? await authenticateInvocation(services, request, body)
+          : await authenticate(services, request);
         if (!roleMayAccess(principal.role, 'invoke'))
           throw new TrainyardError(
             'PERMISSION_DENIED',
@@ -316,12 +327,14 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
           const value = request.headers[name];
           return Array.isArray(value) ? value[0] : value;
         };
-        const result = await router.invoke(request.params.name, {
-          body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+        const answer = await router.invoke(request.params.name, {
+          body,
           contentType: header('content-type') ?? '',
           accept: header('accept'),
           targetVariant: header('x-amzn-sagemaker-target-variant'),
+          customAttributes: header('x-amzn-sagemaker-custom-attributes'),
         });
+        const result = signed && answer.status === 424 ? runtimeModelError(answer) : answer;
         const variant = result.variant ?? '';
         invocations.labels(request.params.name, variant, `${Math.floor(result.status / 100)}xx`).inc();
         if (result.modelMs !== undefined) {
@@ -337,6 +350,7 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
         // Names a caller made up (unknown endpoint, no key) must not grow the label set.
         const known = !TrainyardError.is(error, 'NOT_FOUND') && !TrainyardError.is(error, 'UNAUTHENTICATED');
         invocations.labels(known ? request.params.name : '', '', `${Math.floor(status / 100)}xx`).inc();
+        if (signed) return sendRuntimeError(request, reply, error, request.params.name);
         throw error;
       }
     });

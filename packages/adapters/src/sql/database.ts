@@ -55,4 +55,11 @@ export interface Database {
   audit_log: AuditLogTable;
   instance_types: InstanceTypesTable;
   leases: LeasesTable;
+  resource_tags: ResourceTagsTable;
+}
+
+export interface ResourceTagsTable {
+  resource: string;
+  tag_key: string;
+  tag_value: string;
 }

@@ -7,6 +7,7 @@ import { s3Migration } from './migrations/0005-s3.js';
 import { trustMigration } from './migrations/0007-trust.js';
 import { endpointsMigration } from './migrations/0010-endpoints.js';
 import { registryMigration } from './migrations/0013-registry.js';
+import { tagsMigration } from './migrations/0014-tags.js';
 
 /**
  * Every migration in order. Names are stored in the database, so never rename or reorder one:
@@ -21,4 +22,5 @@ export const migrationList: Record<string, Migration> = {
   '0007-trust': trustMigration,
   '0010-endpoints': endpointsMigration,
   '0013-registry': registryMigration,
+  '0014-tags': tagsMigration,
 };

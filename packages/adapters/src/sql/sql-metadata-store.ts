@@ -8,6 +8,7 @@ import { JobSqlStore } from './job-sql-store.js';
 import { LeaseSqlStore } from './lease-sql-store.js';
 import { migrationList } from './migration-list.js';
 import { MultipartUploadSqlStore } from './multipart-upload-sql-store.js';
+import { TagSqlStore } from './tag-sql-store.js';
 
 /** The MetadataStore over Kysely: the SQLite and PostgreSQL adapters differ only in their dialect. */
 export class SqlMetadataStore implements MetadataStore {
@@ -17,6 +18,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly leases: LeaseSqlStore;
   readonly multipartUploads: MultipartUploadSqlStore;
   readonly jobs: JobSqlStore;
+  readonly tags: TagSqlStore;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -31,6 +33,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.leases = new LeaseSqlStore(db);
     this.multipartUploads = new MultipartUploadSqlStore(db);
     this.jobs = new JobSqlStore(db);
+    this.tags = new TagSqlStore(db);
   }
 
   async migrate(): Promise<string[]> {

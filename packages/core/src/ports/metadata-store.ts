@@ -9,6 +9,7 @@ import type { Role } from '@trainyard/contracts/route';
 import type { AuditLog } from './audit-log.js';
 import type { JobStore } from './job-store.js';
 import type { MultipartUploadStore } from './multipart-upload-store.js';
+import type { TagStore } from './tag-store.js';
 
 /** Paging arguments every list method takes. `limit` defaults to 100. */
 export interface PageRequest {
@@ -96,6 +97,8 @@ export interface MetadataStore {
   readonly leases: LeaseStore;
   readonly multipartUploads: MultipartUploadStore;
   readonly jobs: JobStore;
+  /** Tags by resource ARN (the SageMaker door's AddTags/ListTags/DeleteTags). */
+  readonly tags: TagStore;
   /** Applies pending migrations; returns the names applied. */
   migrate(): Promise<string[]>;
   /** True when the store answers a trivial query. */

@@ -132,7 +132,7 @@ export function requireRole(principal: Principal, access: Access, what: string):
   if (roleMayAccess(principal.role, access)) return;
   throw new AwsAuthError(
     'role',
-    access === 'read' || principal.role === 'invoker'
+    access !== 'write' || principal.role === 'invoker'
       ? `key ${principal.keyId} has role "${principal.role}", which may not use ${what}`
       : `key ${principal.keyId} has role "${principal.role}", which may only read`,
     principal.keyId,

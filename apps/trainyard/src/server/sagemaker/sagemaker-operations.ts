@@ -7,11 +7,14 @@ import {
 import type { Access } from '@trainyard/contracts/route';
 import { CreateTrainingJobBody, type TrainingJob } from '@trainyard/contracts/training-jobs';
 import type { Principal } from '@trainyard/core/access/access-key-service';
+import type { ResourceTag } from '@trainyard/core/ports/tag-store';
 import type { DoorServices } from '../door-services.js';
+import { sageMakerEndpointOperations } from './sagemaker-endpoint-operations.js';
 import { SageMakerError } from './sagemaker-error.js';
+import { sageMakerExperimentOperations } from './sagemaker-experiment-operations.js';
+import { defined, epochSeconds, type Json, notSupported, orCouldNotFind } from './sagemaker-mapping.js';
 import { sageMakerRegistryOperations } from './sagemaker-registry-operations.js';
-
-type Json = Record<string, unknown>;
+import { sageMakerTagOperations } from './sagemaker-tag-operations.js';
 
 /** One operation of the door: the access it needs and its mapping onto native services. */
 export interface SageMakerOperation {
@@ -20,32 +23,6 @@ export interface SageMakerOperation {
   summary: string;
   /** `caller` is who signed the request (operations that record a creator read it). */
   handle(input: Json, caller: { principal: Principal }): Promise<Json>;
-}
-
-/** ISO text (native) to epoch seconds with milliseconds (AWS JSON 1.1 timestamps). */
-function epochSeconds(iso: string | undefined): number | undefined {
-  return iso === undefined ? undefined : Date.parse(iso) / 1000;
-}
-
-/** Drops undefined members, so the JSON has only what is set (as AWS sends it). */
-function defined(record: Json): Json {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
-}
-
-function notSupported(member: string, why: string): SageMakerError {
-  return new SageMakerError('ValidationException', 400, `${member} is not supported by Trainyard: ${why}`);
-}
-
-/** SageMaker answers a name it does not know with a ValidationException, not a 404. */
-async function orCouldNotFind<T>(kind: string, name: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (TrainyardError.is(error, 'NOT_FOUND')) {
-      throw new SageMakerError('ValidationException', 400, `Could not find ${kind} with name ${name}`);
-    }
-    throw error;
-  }
 }
 
 /** An AWS timestamp member (epoch seconds, as the JSON protocol sends it, or an ISO string) as ISO 8601. */
@@ -320,14 +297,13 @@ function describedTrainingJob(job: TrainingJob): Json {
  * same ones the REST API calls, never a second implementation). The README's list of supported
  * operations is generated from this table.
  */
-export function sageMakerOperations({
-  processingJobs,
-  trainingJobs,
-  modelPackages,
-}: Pick<DoorServices, 'processingJobs' | 'trainingJobs' | 'modelPackages'>): Record<
-  string,
-  SageMakerOperation
-> {
+export function sageMakerOperations(
+  services: Pick<
+    DoorServices,
+    'processingJobs' | 'trainingJobs' | 'endpoints' | 'experiments' | 'tags' | 'modelPackages'
+  >,
+): Record<string, SageMakerOperation> {
+  const { processingJobs, trainingJobs, tags, modelPackages } = services;
   return {
     ...sageMakerRegistryOperations({ modelPackages }),
     CreateProcessingJob: {
@@ -376,6 +352,7 @@ export function sageMakerOperations({
           }
           throw error;
         });
+        await tags.replace(job.ProcessingJobArn, input.Tags as ResourceTag[] | undefined);
         return { ProcessingJobArn: job.ProcessingJobArn };
       },
     },
@@ -426,6 +403,7 @@ export function sageMakerOperations({
           }
           throw error;
         });
+        await tags.replace(job.TrainingJobArn, input.Tags as ResourceTag[] | undefined);
         return { TrainingJobArn: job.TrainingJobArn };
       },
     },
@@ -473,5 +451,8 @@ export function sageMakerOperations({
         return {};
       },
     },
+    ...sageMakerEndpointOperations(services),
+    ...sageMakerExperimentOperations(services),
+    ...sageMakerTagOperations(services),
   };
 }

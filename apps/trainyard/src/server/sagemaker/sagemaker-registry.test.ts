@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  AddTagsCommand,
   CreateModelPackageCommand,
   type CreateModelPackageCommandInput,
   CreateModelPackageGroupCommand,
@@ -13,6 +14,7 @@ import {
   DescribeModelPackageGroupCommand,
   ListModelPackageGroupsCommand,
   ListModelPackagesCommand,
+  ListTagsCommand,
   SageMakerClient,
   SageMakerServiceException,
   UpdateModelPackageCommand,
@@ -115,6 +117,24 @@ describe('SageMaker door: model registry with @aws-sdk/client-sagemaker', () => 
       expect(group.CreationTime).toBeInstanceOf(Date);
     }
     await sm.admin.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'fraud' }));
+    // Tags on a group's ARN through the door's tag operations.
+    const fraudArn = `${arnPrefix}:model-package-group/fraud`;
+    await sm.developer.send(
+      new AddTagsCommand({ ResourceArn: fraudArn, Tags: [{ Key: 'stage', Value: 'dev' }] }),
+    );
+    expect((await sm.viewer.send(new ListTagsCommand({ ResourceArn: fraudArn }))).Tags).toEqual([
+      { Key: 'stage', Value: 'dev' },
+    ]);
+    expect(
+      await awsError(
+        sm.developer.send(
+          new AddTagsCommand({
+            ResourceArn: `${arnPrefix}:model-package/fraud/99`,
+            Tags: [{ Key: 'stage', Value: 'dev' }],
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'ValidationException' });
 
     expect(
       await awsError(
