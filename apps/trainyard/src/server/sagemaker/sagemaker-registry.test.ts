@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   AddTagsCommand,
+  CreateModelCommand,
   CreateModelPackageCommand,
   type CreateModelPackageCommandInput,
   CreateModelPackageGroupCommand,
   DeleteModelPackageCommand,
   DeleteModelPackageGroupCommand,
+  DescribeModelCommand,
   DescribeModelPackageCommand,
   DescribeModelPackageGroupCommand,
   ListModelPackageGroupsCommand,
@@ -272,20 +274,29 @@ describe('SageMaker door: model registry with @aws-sdk/client-sagemaker', () => 
     const both = await sm.viewer.send(new ListModelPackagesCommand({ ModelPackageType: 'Both' }));
     expect(both.ModelPackageSummaryList).toHaveLength(2);
 
-    // The native CreateModel takes the package's ARN as SageMaker's ModelPackageName maps to it.
-    const model = await t.platform.endpoints.service.createModel({
-      ModelName: 'churn-from-registry',
-      modelPackageName: first.ModelPackageArn,
-    });
+    // SageMaker's CreateModel with PrimaryContainer.ModelPackageName deploys an approved package only.
+    await sm.developer.send(
+      new CreateModelCommand({
+        ModelName: 'churn-from-registry',
+        PrimaryContainer: { ModelPackageName: first.ModelPackageArn },
+        ExecutionRoleArn: 'arn:aws:iam::000000000000:role/trainyard',
+      }),
+    );
+    const model = await sm.viewer.send(new DescribeModelCommand({ ModelName: 'churn-from-registry' }));
     expect(model.PrimaryContainer).toMatchObject({
       ModelDataUrl: 's3://work/models/churn/output/model.tar.gz',
     });
-    await expect(
-      t.platform.endpoints.service.createModel({
-        ModelName: 'churn-two',
-        modelPackageName: second.ModelPackageArn,
-      }),
-    ).rejects.toThrow(/PendingManualApproval/);
+    const pending = await awsError(
+      sm.developer.send(
+        new CreateModelCommand({
+          ModelName: 'churn-two',
+          Containers: [{ ModelPackageName: second.ModelPackageArn }],
+          ExecutionRoleArn: 'arn:aws:iam::000000000000:role/trainyard',
+        }),
+      ),
+    );
+    expect(pending).toMatchObject({ name: 'ValidationException', status: 400 });
+    expect(pending.message).toMatch(/PendingManualApproval/);
   });
 
   it('answers a missing package with ValidationException "Could not find …" and keeps a non-empty group', async () => {
