@@ -13,6 +13,7 @@ import { invalidArgument, parseOrRefuse, TrainyardError } from '@trainyard/contr
 import type { Page } from '@trainyard/contracts/pagination';
 import type { EndpointStore, StoredEndpoint, VariantState } from '../ports/endpoint-store.js';
 import type { InstanceTypeStore, PageRequest } from '../ports/metadata-store.js';
+import { servingContainerOf } from './serving-container.js';
 
 const arnPrefix = 'arn:aws:sagemaker:us-east-1:000000000000';
 
@@ -85,6 +86,7 @@ export class EndpointService {
         );
       }
     }
+    servingContainerOf(body.PrimaryContainer, 'body.PrimaryContainer');
     return this.#store.createModel({
       ModelName: body.ModelName,
       ModelArn: `${arnPrefix}:model/${body.ModelName.toLowerCase()}`,

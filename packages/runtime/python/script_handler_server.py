@@ -1,0 +1,240 @@
+"""Trainyard's server for Python script handlers (SageMaker inference-toolkit hooks).
+
+Run by an endpoint instance as ``/usr/bin/python3 script_handler_server.py --code-dir DIR --program
+inference.py``, with SM_MODEL_DIR (the extracted model archive) and SAGEMAKER_BIND_TO_PORT set.
+It imports the program from the code directory, calls ``model_fn(model_dir)`` once, then answers
+``GET /ping`` with 200 and ``POST /invocations`` through ``input_fn`` -> ``predict_fn`` ->
+``output_fn`` (or ``transform_fn``), using the toolkit's defaults for hooks the program leaves
+out. Standard library only, plus numpy for the default decoders and encoders.
+"""
+
+import argparse
+import importlib.util
+import io
+import json
+import os
+import sys
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_BODY_BYTES = 6 * 1024 * 1024
+JSON = "application/json"
+CSV = "text/csv"
+NPY = "application/x-npy"
+JSON_LINES = ("application/jsonlines", "application/x-jsonlines", "application/jsonl")
+
+
+class HttpError(Exception):
+    """An error answered with its own status (4xx) instead of 500."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def _numpy():
+    import numpy
+
+    return numpy
+
+
+def default_model_fn(model_dir):
+    raise NotImplementedError(
+        "the program defines no model_fn(model_dir); a script handler must load its model"
+    )
+
+
+def default_input_fn(input_data, content_type):
+    """Decodes json, csv, jsonlines or npy to a numpy array (float32 for the text types)."""
+    np = _numpy()
+    if content_type == NPY:
+        return np.load(io.BytesIO(input_data), allow_pickle=False)
+    text = input_data.decode("utf-8") if isinstance(input_data, (bytes, bytearray)) else input_data
+    try:
+        if content_type == JSON:
+            array = np.array(json.loads(text))
+        elif content_type == CSV:
+            # One CSV row is one row of a 2-D array, as predict() wants it.
+            array = np.genfromtxt(io.StringIO(text), delimiter=",", ndmin=2)
+        elif content_type in JSON_LINES:
+            array = np.array([json.loads(line) for line in text.splitlines() if line.strip()])
+        else:
+            raise HttpError(
+                415,
+                f"content type {content_type!r} is not supported by the default input_fn; "
+                "use application/json, text/csv, application/jsonlines or application/x-npy, or define input_fn",
+            )
+        return array.astype(np.float32)
+    except HttpError:
+        raise
+    except ValueError as error:
+        raise HttpError(400, f"the {content_type} body cannot be read as numbers: {error}") from error
+
+
+def default_predict_fn(data, model):
+    if not hasattr(model, "predict"):
+        raise NotImplementedError("the model model_fn returned has no predict(data); define predict_fn")
+    return model.predict(data)
+
+
+def default_output_fn(prediction, accept):
+    """Encodes a prediction as json, csv, jsonlines or npy."""
+    np = _numpy()
+    if hasattr(prediction, "tolist"):
+        values = prediction.tolist()
+    else:
+        values = prediction
+    if accept == JSON:
+        return json.dumps(values)
+    if accept in JSON_LINES:
+        rows = values if isinstance(values, list) else [values]
+        return "".join(json.dumps(row) + "\n" for row in rows)
+    if accept == CSV:
+        stream = io.StringIO()
+        np.savetxt(stream, np.atleast_1d(np.asarray(prediction)), delimiter=",", fmt="%s")
+        return stream.getvalue()
+    if accept == NPY:
+        stream = io.BytesIO()
+        np.save(stream, np.asarray(prediction), allow_pickle=False)
+        return stream.getvalue()
+    raise HttpError(
+        406,
+        f"Accept {accept!r} is not supported by the default output_fn; "
+        "use application/json, text/csv, application/jsonlines or application/x-npy, or define output_fn",
+    )
+
+
+def load_program(code_dir, program):
+    path = os.path.join(code_dir, program)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'SAGEMAKER_PROGRAM "{program}" is not in the code directory')
+    # The program imports its neighbours, as it would from /opt/ml/code.
+    sys.path.insert(0, os.path.dirname(path))
+    name = os.path.splitext(os.path.basename(program))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def media_type(header):
+    if not header:
+        return None
+    value = header.split(",")[0].split(";")[0].strip().lower()
+    return value or None
+
+
+class Handlers:
+    """The hooks to call, with the toolkit's defaults; transform_fn replaces the other three."""
+
+    def __init__(self, module, default_accept):
+        self.model_fn = getattr(module, "model_fn", default_model_fn)
+        self.transform_fn = getattr(module, "transform_fn", None)
+        custom = [n for n in ("input_fn", "predict_fn", "output_fn") if hasattr(module, n)]
+        if self.transform_fn and custom:
+            raise ValueError(
+                "transform_fn cannot be combined with " + ", ".join(custom) + ": define one or the other"
+            )
+        self.input_fn = getattr(module, "input_fn", default_input_fn)
+        self.predict_fn = getattr(module, "predict_fn", default_predict_fn)
+        self.output_fn = getattr(module, "output_fn", default_output_fn)
+        self.default_accept = default_accept
+        self.model = None
+
+    def invoke(self, body, content_type, accept):
+        if self.transform_fn:
+            result = self.transform_fn(self.model, body, content_type, accept)
+        else:
+            data = self.input_fn(body, content_type)
+            prediction = self.predict_fn(data, self.model)
+            result = self.output_fn(prediction, accept)
+        # A (body, content type) pair is what the toolkit's transformer also accepts.
+        if isinstance(result, tuple) and len(result) == 2:
+            result, accept = result
+        if isinstance(result, str):
+            result = result.encode("utf-8")
+        if not isinstance(result, (bytes, bytearray)):
+            raise TypeError(f"output_fn returned {type(result).__name__}; return str or bytes")
+        return bytes(result), accept
+
+
+def make_request_handler(handlers):
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):  # noqa: A002 - the base class's name
+            pass
+
+        def _send(self, status, body, content_type="text/plain"):
+            data = body.encode("utf-8") if isinstance(body, str) else body
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            if self.path == "/ping":
+                self._send(200, b"")
+            else:
+                self._send(404, f"no route GET {self.path}\n")
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self.close_connection = True
+                self._send(413, "the body is larger than 6 MiB")
+                return
+            body = self.rfile.read(length) if length > 0 else b""
+            if self.path != "/invocations":
+                self._send(404, f"no route POST {self.path}\n")
+                return
+            if not body:
+                self._send(400, "the body is empty")
+                return
+            content_type = media_type(self.headers.get("Content-Type")) or JSON
+            wanted = media_type(self.headers.get("Accept"))
+            accept = handlers.default_accept if wanted in (None, "*/*") else wanted
+            try:
+                data, answer_type = handlers.invoke(body, content_type, accept)
+            except HttpError as error:
+                self._send(error.status, str(error))
+                return
+            except Exception as error:  # the model's own failure: 500 with its message
+                traceback.print_exc()
+                self._send(500, f"{type(error).__name__}: {error}")
+                return
+            self._send(200, data, answer_type)
+
+    return RequestHandler
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--code-dir", required=True)
+    parser.add_argument("--program", required=True)
+    args = parser.parse_args()
+    model_dir = os.environ["SM_MODEL_DIR"]
+    port = int(os.environ["SAGEMAKER_BIND_TO_PORT"])
+    default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or JSON
+    try:
+        handlers = Handlers(load_program(args.code_dir, args.program), default_accept)
+    except Exception as error:
+        traceback.print_exc()
+        print(f"{args.program} could not be loaded: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    try:
+        handlers.model = handlers.model_fn(model_dir)
+    except Exception as error:
+        traceback.print_exc()
+        print(f"model_fn failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_request_handler(handlers))
+    server.daemon_threads = True
+    print(f"script handler {args.program}: listening on port {port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
