@@ -72,7 +72,8 @@ describe('ONNX models on the built-in model server', () => {
       .map((line) => line.split(',').map(Number));
     expect(got).toHaveLength(torchFixture.rows.length);
     for (let i = 0; i < got.length; i++)
-      for (let k = 0; k < 3; k++) expect(Math.abs(got[i]![k]! - torchFixture.outputs[i]![k]!)).toBeLessThan(1e-5);
+      for (let k = 0; k < 3; k++)
+        expect(Math.abs(got[i]![k]! - torchFixture.outputs[i]![k]!)).toBeLessThan(1e-5);
     const one = await fetch(`${torchUrl}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

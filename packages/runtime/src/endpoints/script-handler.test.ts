@@ -123,10 +123,14 @@ async function startPython(
 ): Promise<{ url: string; child: ChildProcess } | { exitCode: number | null; stderr: string }> {
   const { modelDir, codeDir } = modelFolder(code);
   const port = await freePort();
-  const child = spawn('/usr/bin/python3', [scriptHandlerServer, '--code-dir', codeDir, '--program', program], {
-    env: { PATH: '/usr/bin:/bin', SM_MODEL_DIR: modelDir, SAGEMAKER_BIND_TO_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    '/usr/bin/python3',
+    [scriptHandlerServer, '--code-dir', codeDir, '--program', program],
+    {
+      env: { PATH: '/usr/bin:/bin', SM_MODEL_DIR: modelDir, SAGEMAKER_BIND_TO_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
