@@ -10,6 +10,7 @@ import { canImportPython, requireDependency } from '@trainyard/testing/require-d
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeEntryPoint } from '../entry-points.js';
 import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
+import { runCli } from '../testing/server-process.js';
 
 const python = requireDependency(
   'scikit-learn, pandas, joblib and flask for /usr/bin/python3',
@@ -400,6 +401,48 @@ def predict_fn(input_data, model):
     expect(after.FailureReason).toContain('did not answer GET /ping within 10 s');
     expect(failures).toEqual([]);
   }, 60_000);
+
+  it('creates a server-command model from the CLI (--entrypoint as a JSON array) and refuses a bad one', async () => {
+    const server = { baseUrl: t.baseUrl, key: t.adminKey };
+    const created = await runCli(
+      [
+        'models',
+        'create',
+        '--name',
+        'flask-cli',
+        '--image',
+        'my-registry/flask-server:1',
+        '--model-data-url',
+        's3://work/flask/model.tar.gz',
+        '--entrypoint',
+        '["python3","/opt/ml/model/code/app.py"]',
+        '--env',
+        'SCALE=3',
+        '--json',
+      ],
+      server,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout).PrimaryContainer.ContainerEntrypoint).toEqual([
+      'python3',
+      '/opt/ml/model/code/app.py',
+    ]);
+    const bad = await runCli(
+      [
+        'models',
+        'create',
+        '--name',
+        'x',
+        '--model-data-url',
+        's3://work/x.tar.gz',
+        '--entrypoint',
+        'python3 app.py',
+      ],
+      server,
+    );
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--entrypoint must be a JSON array of strings');
+  }, 30_000);
 
   it('fails an endpoint whose model_fn raises or whose SAGEMAKER_PROGRAM is missing, with the reason', async () => {
     const raised = await waitFor('py-raises', (e) => e.EndpointStatus !== 'Creating');
