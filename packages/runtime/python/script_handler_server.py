@@ -180,13 +180,51 @@ def make_request_handler(handlers):
             else:
                 self._send(404, f"no route GET {self.path}\n")
 
-        def do_POST(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
+        def _read_chunked(self):
+            parts, size = [], 0
+            while True:
+                line = self.rfile.readline(1024)
+                chunk = int(line.split(b";")[0].strip() or b"x", 16)
+                if chunk == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                size += chunk
+                if size > MAX_BODY_BYTES:
+                    raise OverflowError
+                parts.append(self.rfile.read(chunk))
+                self.rfile.readline(1024)
+
+        def _read_body(self):
+            """The request body; None after answering an unreadable or too large one."""
+            try:
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    return self._read_chunked()
+                length = int(self.headers.get("Content-Length") or 0)
+                if length < 0:
+                    raise ValueError(length)
+                if length > MAX_BODY_BYTES:
+                    # Read it away (up to a bound), so the client gets the answer, not a broken pipe.
+                    left = min(length, 8 * MAX_BODY_BYTES)
+                    while left > 0:
+                        got = self.rfile.read(min(left, 65536))
+                        if not got:
+                            break
+                        left -= len(got)
+                    raise OverflowError
+                return self.rfile.read(length) if length > 0 else b""
+            except OverflowError:
                 self.close_connection = True
                 self._send(413, "the body is larger than 6 MiB")
+            except ValueError:
+                self.close_connection = True
+                self._send(400, "the body's length cannot be read (Content-Length or chunked encoding)")
+            return None
+
+        def do_POST(self):
+            body = self._read_body()
+            if body is None:
                 return
-            body = self.rfile.read(length) if length > 0 else b""
             if self.path != "/invocations":
                 self._send(404, f"no route POST {self.path}\n")
                 return

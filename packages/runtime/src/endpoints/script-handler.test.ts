@@ -192,6 +192,17 @@ def model_fn(model_dir):
     expect(await broken.text()).toBe('RuntimeError: the model broke');
     const empty = await post(url, '', 'text/csv');
     expect(empty.status).toBe(400);
+    // A streamed (chunked) body is read too.
+    const streamed = await fetch(`${url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: new Blob(['1,1,1\n', '0,0,2']).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(await streamed.json()).toEqual([6.5, 6.5]);
+    const huge = await post(url, '1,1,1\n'.repeat(1_200_000), 'text/csv');
+    expect(huge.status).toBe(413);
+    expect((await fetch(`${url}/ping`)).status).toBe(200);
   });
 
   it('exits naming the problem when model_fn raises or transform_fn is combined with input_fn', async () => {
