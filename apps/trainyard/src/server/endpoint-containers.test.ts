@@ -188,17 +188,23 @@ describe.skipIf(!python)('model containers: ONNX, script handlers and server com
       Image: 'trainyard/model-server',
       ModelDataUrl: await upload('js-hooks/model.tar.gz', {
         'weights.json': JSON.stringify({ w: [1, 2, 3, 4] }),
-        'code/inference.mjs': `
+        'code/inference.ts': `
 import { readFileSync } from 'node:fs';
-export function modelFn(modelDir) {
-  return JSON.parse(readFileSync(modelDir + '/weights.json', 'utf8'));
+import { scaled } from './scale.ts';
+
+interface Weights {
+  w: number[];
 }
-export function predictFn(rows, model) {
-  return rows.map((r) => r.reduce((s, v, j) => s + v * model.w[j], 0) * Number(process.env.SCALE));
+export function modelFn(modelDir: string): Weights {
+  return JSON.parse(readFileSync(modelDir + '/weights.json', 'utf8')) as Weights;
+}
+export function predictFn(rows: number[][], model: Weights): number[] {
+  return rows.map((r) => scaled(r.reduce((s, v, j) => s + v * model.w[j]!, 0)));
 }
 `,
+        'code/scale.ts': 'export const scaled = (v: number): number => v * Number(process.env.SCALE);\n',
       }),
-      Environment: { SAGEMAKER_PROGRAM: 'inference.mjs', SCALE: '2' },
+      Environment: { SAGEMAKER_PROGRAM: 'inference.ts', SCALE: '2' },
     });
     const flask = { 'code/app.py': flaskApp(200) };
     await deploy('flask', {
@@ -292,7 +298,7 @@ export function predictFn(rows, model) {
     for (let i = 0; i < 50; i++) expect(Math.abs(scores[i]! - native[i]!)).toBeLessThan(1e-5);
   }, 60_000);
 
-  it('serves TS/JS hooks from code/ in the model archive, with the model Environment passed through', async () => {
+  it('serves TypeScript hooks (and what they import) from code/ in the model archive, with the model Environment passed through', async () => {
     await inService('js-hooks');
     const response = await invoke('js-hooks', '1,1,1,1\n1,0,0,0');
     expect(response.status).toBe(200);

@@ -7,7 +7,7 @@ import { invalidArgument } from '@trainyard/contracts/errors';
  *
  * - `built-in`: Trainyard's model server (Node) for `model.json`, `xgboost-model` and `*.onnx`;
  * - `script`: SageMaker's inference-toolkit hooks (`model_fn`, `input_fn`, `predict_fn`,
- *   `output_fn`) in a `.py` program on Debian's python3, or the same hooks in a `.js`/`.mjs`
+ *   `output_fn`) in a `.py` program on Debian's python3, or the same hooks in a `.ts`/`.js`/`.mjs`
  *   module on Node (`modelFn`, `inputFn`, `predictFn`, `outputFn`);
  * - `command`: any server command (`ContainerEntrypoint`) answering `GET /ping` and
  *   `POST /invocations` on `SAGEMAKER_BIND_TO_PORT`.
@@ -73,11 +73,11 @@ export function servingContainerOf(
   const programField = `${field}.Environment.SAGEMAKER_PROGRAM`;
   if (!programPattern.test(program) || program.split('/').includes('..'))
     throw invalidArgument(programField, `"${program}" must be a relative path inside the code directory`);
-  const language = /\.py$/.test(program) ? 'python' : /\.(m?js|cjs)$/.test(program) ? 'node' : undefined;
+  const language = /\.py$/.test(program) ? 'python' : /\.(m?js|cjs|m?ts)$/.test(program) ? 'node' : undefined;
   if (!language)
     throw invalidArgument(
       programField,
-      `"${program}" must be a .py file (Python hooks) or a .js/.mjs/.cjs module (TS/JS hooks)`,
+      `"${program}" must be a .py file (Python hooks) or a .ts/.mts/.js/.mjs/.cjs module (TS/JS hooks)`,
     );
   const submitDirectory = (env.SAGEMAKER_SUBMIT_DIRECTORY ?? '/opt/ml/model/code').trim();
   const submitField = `${field}.Environment.SAGEMAKER_SUBMIT_DIRECTORY`;

@@ -1,8 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServingContainer } from '@trainyard/core/endpoints/serving-container';
-import { missingPythonPackages, readRequirements } from '../training/script-mode.js';
+import {
+  missingPythonPackages,
+  readRequirements,
+  ScriptModeError,
+  scriptCommand,
+} from '../training/script-mode.js';
 
 /** The Python server of script handlers (standard library + numpy), shipped beside the runtime's sources. */
 export const scriptHandlerServer = fileURLToPath(
@@ -48,17 +53,31 @@ export async function instanceCommandOf(
   const path = join(codeDir, program);
   if (!existsSync(path) || !statSync(path).isFile())
     throw new Error(`SAGEMAKER_PROGRAM "${program}" is not in ${where}`);
-  if (container.language === 'node')
+  if (container.language === 'node') {
+    // TypeScript is bundled to one ES module first (esbuild, as script-mode training does).
+    const module = /\.m?ts$/.test(program)
+      ? relative(codeDir, (await compiled(codeDir, program)).args[0]!)
+      : program;
     return {
       command: modelServer.command,
-      args: [...modelServer.args, '--code-dir', codeDir, '--program', program],
+      args: [...modelServer.args, '--code-dir', codeDir, '--program', module],
     };
+  }
   const missing = await missingPythonPackages(await readRequirements(codeDir));
   if (missing.length > 0)
     throw new Error(
       `requirements.txt names packages Debian's python3 does not have: ${missing.join(', ')} (nothing is downloaded; install them with apt)`,
     );
   return { command: python, args: [scriptHandlerServer, '--code-dir', codeDir, '--program', program] };
+}
+
+async function compiled(codeDir: string, program: string) {
+  try {
+    return await scriptCommand(codeDir, program, 'node');
+  } catch (error) {
+    if (error instanceof ScriptModeError) throw new Error(`SAGEMAKER_PROGRAM: ${error.message}`);
+    throw error;
+  }
 }
 
 /** `/opt/ml/model[/…]` (alone or after `=`) → the extracted archive, as SageMaker mounts it there. */
