@@ -13,8 +13,10 @@ import importlib.util
 import io
 import json
 import os
+import signal
 import sys
 import traceback
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY_BYTES = 6 * 1024 * 1024
@@ -162,17 +164,19 @@ class Handlers:
 def make_request_handler(handlers):
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, format, *args):  # noqa: A002 - the base class's name
             pass
 
         def _send(self, status, body, content_type="text/plain"):
             data = body.encode("utf-8") if isinstance(body, str) else body
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {content_type}\r\nContent-Length: {len(data)}\r\n"
+            if self.close_connection:
+                head += "Connection: close\r\n"
+            # Status, headers and body in one write: with keep-alive, a second small write would
+            # wait for the client's delayed ACK (~40 ms a request).
+            self.wfile.write(head.encode("latin-1") + b"\r\n" + data)
 
         def do_GET(self):
             if self.path == "/ping":
@@ -248,30 +252,88 @@ def make_request_handler(handlers):
     return RequestHandler
 
 
+def serve(args, server, report):
+    """One worker: loads the program and the model, then answers on the shared listening socket."""
+    model_dir = os.environ["SM_MODEL_DIR"]
+    default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or JSON
+    try:
+        handlers = Handlers(load_program(args.code_dir, args.program), default_accept)
+    except Exception as error:
+        fail(report, f"{args.program} could not be loaded: {type(error).__name__}: {error}")
+    try:
+        handlers.model = handlers.model_fn(model_dir)
+    except Exception as error:
+        fail(report, f"model_fn failed: {type(error).__name__}: {error}")
+    server.RequestHandlerClass = make_request_handler(handlers)
+    print(f"script handler {args.program}: worker {os.getpid()} serving", flush=True)
+    server.serve_forever()
+
+
+def fail(report, message):
+    traceback.print_exc()
+    sys.stderr.flush()
+    if report is not None:
+        os.write(report, (message + "\n").encode("utf-8", "replace")[:4000])
+    else:
+        print(message, file=sys.stderr, flush=True)
+    os._exit(1)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--code-dir", required=True)
     parser.add_argument("--program", required=True)
     args = parser.parse_args()
-    model_dir = os.environ["SM_MODEL_DIR"]
     port = int(os.environ["SAGEMAKER_BIND_TO_PORT"])
-    default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or JSON
-    try:
-        handlers = Handlers(load_program(args.code_dir, args.program), default_accept)
-    except Exception as error:
-        traceback.print_exc()
-        print(f"{args.program} could not be loaded: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-        sys.exit(1)
-    try:
-        handlers.model = handlers.model_fn(model_dir)
-    except Exception as error:
-        traceback.print_exc()
-        print(f"model_fn failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-        sys.exit(1)
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_request_handler(handlers))
+    workers = max(1, min(64, int(os.environ.get("SAGEMAKER_MODEL_SERVER_WORKERS") or 1)))
+    # The socket is bound before the workers start, so they all accept on it.
+    server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
     server.daemon_threads = True
-    print(f"script handler {args.program}: listening on port {port}", flush=True)
-    server.serve_forever()
+    if workers == 1:
+        serve(args, server, None)
+        return
+    # Each worker imports the program and runs model_fn itself, as the toolkit's model server does:
+    # forking after model_fn could hang libraries that started threads (OpenMP) in the parent.
+    read_end, write_end = os.pipe()
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            serve(args, server, write_end)
+            os._exit(0)
+        children.append(pid)
+    os.close(write_end)
+    server.socket.close()
+
+    def stop(signum, _frame):
+        for child in children:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for child in children:
+            try:
+                os.waitpid(child, 0)
+            except ChildProcessError:
+                pass
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    # A worker that ends ends the instance (the supervisor restarts it whole); its reason is the last line.
+    _pid, status = os.wait()
+    for child in children:
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    os.set_blocking(read_end, False)
+    try:
+        reason = os.read(read_end, 4000).decode("utf-8", "replace").splitlines()
+    except BlockingIOError:
+        reason = []
+    print(reason[0] if reason else f"a worker ended (status {status})", file=sys.stderr, flush=True)
+    sys.exit(1)
 
 
 if __name__ == "__main__":

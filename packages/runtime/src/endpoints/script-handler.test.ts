@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -113,6 +113,7 @@ function freePort(): Promise<number> {
 async function startPython(
   program: string,
   code: Record<string, string>,
+  workers = 1,
 ): Promise<{ url: string; child: ChildProcess } | { exitCode: number | null; stderr: string }> {
   const { modelDir, codeDir } = modelFolder(code);
   const port = await freePort();
@@ -120,7 +121,12 @@ async function startPython(
     '/usr/bin/python3',
     [scriptHandlerServer, '--code-dir', codeDir, '--program', program],
     {
-      env: { PATH: '/usr/bin:/bin', SM_MODEL_DIR: modelDir, SAGEMAKER_BIND_TO_PORT: String(port) },
+      env: {
+        PATH: '/usr/bin:/bin',
+        SM_MODEL_DIR: modelDir,
+        SAGEMAKER_BIND_TO_PORT: String(port),
+        SAGEMAKER_MODEL_SERVER_WORKERS: String(workers),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -130,7 +136,7 @@ async function startPython(
   });
   return new Promise((resolve) => {
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('listening')) resolve({ url: `http://127.0.0.1:${port}`, child });
+      if (chunk.toString().includes('serving')) resolve({ url: `http://127.0.0.1:${port}`, child });
     });
     child.on('exit', (exitCode) => resolve({ exitCode, stderr }));
   });
@@ -142,8 +148,10 @@ describe('Python script handlers (model_fn, input_fn, predict_fn, output_fn)', (
   let child: ChildProcess;
 
   beforeAll(async () => {
-    const started = await startPython('inference.py', {
-      'inference.py': `
+    const started = await startPython(
+      'inference.py',
+      {
+        'inference.py': `
 import json, os
 import numpy as np
 from helper import bias
@@ -154,6 +162,8 @@ class Linear:
     def predict(self, x):
         if x[0][0] == 666:
             raise RuntimeError("the model broke")
+        if x[0][0] == 777:
+            return np.array([os.getpid()])
         return x @ self.w + self.b + bias()
 
 def model_fn(model_dir):
@@ -161,8 +171,10 @@ def model_fn(model_dir):
         d = json.load(f)
     return Linear(d["w"], d["b"])
 `,
-      'helper.py': 'def bias():\n    return 0.0\n',
-    });
+        'helper.py': 'def bias():\n    return 0.0\n',
+      },
+      2,
+    );
     if (!('url' in started)) throw new Error(`the script handler server did not start: ${started.stderr}`);
     ({ url, child } = started);
   });
@@ -206,13 +218,18 @@ def model_fn(model_dir):
   });
 
   it('exits naming the problem when model_fn raises or transform_fn is combined with input_fn', async () => {
-    const raising = await startPython('inference.py', {
-      'inference.py': 'def model_fn(model_dir):\n    raise ValueError("weights.bin is missing")\n',
-    });
-    expect(raising).toMatchObject({ exitCode: 1 });
-    expect((raising as { stderr: string }).stderr.trim().split('\n').at(-1)).toBe(
-      'model_fn failed: ValueError: weights.bin is missing',
-    );
+    // One worker, and two (each runs model_fn; the supervisor says why as its last line).
+    for (const workers of [1, 2]) {
+      const raising = await startPython(
+        'inference.py',
+        { 'inference.py': 'def model_fn(model_dir):\n    raise ValueError("weights.bin is missing")\n' },
+        workers,
+      );
+      expect(raising).toMatchObject({ exitCode: 1 });
+      expect((raising as { stderr: string }).stderr.trim().split('\n').at(-1)).toBe(
+        'model_fn failed: ValueError: weights.bin is missing',
+      );
+    }
     const both = await startPython('serve.py', {
       'serve.py':
         'def model_fn(d):\n    return 1\ndef transform_fn(m, b, c, a):\n    return b\ndef input_fn(b, c):\n    return b\n',
@@ -220,5 +237,22 @@ def model_fn(model_dir):
     expect((both as { stderr: string }).stderr).toContain(
       'transform_fn cannot be combined with input_fn: define one or the other',
     );
+  });
+  it('runs SAGEMAKER_MODEL_SERVER_WORKERS worker processes on one port and stops them all on SIGTERM', async () => {
+    const pids = new Set<number>();
+    for (let i = 0; i < 60 && pids.size < 2; i++) {
+      const response = await fetch(`${url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv', connection: 'close' },
+        body: '777,0,0',
+      });
+      pids.add(((await response.json()) as number[])[0]!);
+    }
+    expect(pids.size).toBe(2);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    // Gone, not left running (the supervisor reaps them before it exits).
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`), `worker ${pid}`).toBe(false);
   });
 });
