@@ -48,10 +48,11 @@ mkdirSync(join(xgbDir, 'code'), { recursive: true });
 writeFileSync(
   join(xgbDir, 'code', 'hooks.mjs'),
   `import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DenseMatrix } from '@trainyard/ml/data/matrix';
 import { importXgboostModel } from '@trainyard/ml/formats/xgboost-json';
 export function modelFn(modelDir) {
-  return importXgboostModel(readFileSync(modelDir + '/xgboost-model'));
+  return importXgboostModel(readFileSync(join(modelDir, 'xgboost-model')));
 }
 export function predictFn(rows, model) {
   return Array.from(model.predict(DenseMatrix.fromRows(rows)));
