@@ -67,6 +67,12 @@ export const ProductionVariant = z.object({
   InitialInstanceCount: z.number().int().min(1).max(16),
   /** Relative weight; the share of traffic is weight / sum of weights. */
   InitialVariantWeight: z.number().min(0).max(1000).default(1),
+  /**
+   * Seconds a new instance has to answer `GET /ping` with 200 before it fails (an update then rolls
+   * back); default: the server's `endpointHealthTimeoutSeconds` (60). SageMaker accepts 60..3600;
+   * Trainyard accepts from 1.
+   */
+  ContainerStartupHealthCheckTimeoutInSeconds: z.number().int().min(1).max(3600).optional(),
 });
 export type ProductionVariant = z.output<typeof ProductionVariant>;
 

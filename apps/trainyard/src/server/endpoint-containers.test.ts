@@ -95,13 +95,24 @@ describe.skipIf(!python)('model containers: ONNX, script handlers and server com
   }
 
   /** Creates a model, a one-variant config and (unless `endpoint` is false) an endpoint, all named `name`. */
-  async function deploy(name: string, container: Record<string, unknown>, endpoint = true): Promise<void> {
+  async function deploy(
+    name: string,
+    container: Record<string, unknown>,
+    endpoint = true,
+    variant: Record<string, unknown> = {},
+  ): Promise<void> {
     const model = await api('POST', '/api/v1/models', { ModelName: name, PrimaryContainer: container });
     expect(model.status, JSON.stringify(model.body)).toBe(201);
     const config = await api('POST', '/api/v1/endpoint-configs', {
       EndpointConfigName: name,
       ProductionVariants: [
-        { VariantName: 'main', ModelName: name, InstanceType: 'ml.m5.large', InitialInstanceCount: 1 },
+        {
+          VariantName: 'main',
+          ModelName: name,
+          InstanceType: 'ml.m5.large',
+          InitialInstanceCount: 1,
+          ...variant,
+        },
       ],
     });
     expect(config.status, JSON.stringify(config.body)).toBe(201);
@@ -142,8 +153,7 @@ describe.skipIf(!python)('model containers: ONNX, script handlers and server com
     if (!runtimeEntryPoint('model-server'))
       throw new Error('the model server entry is not built: run "npx tsc -b" first (npm test builds first)');
     scratch = mkdtempSync(join(tmpdir(), 'endpoint-containers-'));
-    // New instances get 10 s to answer /ping (60 s by default), so the never-healthy update rolls back soon.
-    t = await openTestServer({ workerConcurrency: 1, endpointHealthTimeoutSeconds: 10 }, { listen: true });
+    t = await openTestServer({ workerConcurrency: 1 }, { listen: true });
     await t.platform.blobs.createBucket('work');
     await t.platform.jobs.startWorker();
     t.platform.endpoints.startReconciler();
@@ -222,7 +232,31 @@ export function predictFn(rows: number[][], model: Weights): number[] {
         Environment: { SCALE: '10' },
       },
       false,
+      // SageMaker's per-variant startup health check (60 s by default here), so the update rolls back soon.
+      { ContainerStartupHealthCheckTimeoutInSeconds: 8 },
     );
+    // As the SageMaker Python SDK repacks it: code/inference.py inside model.tar.gz, no variables.
+    await deploy('py-code', {
+      Image: '763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1.0-cpu-py310',
+      ModelDataUrl: await upload('py-code/model.tar.gz', {
+        'weights.json': JSON.stringify({ w: [1, 2, 3, 4] }),
+        'code/inference.py': `
+import json, os
+import numpy as np
+
+class Dot:
+    def __init__(self, w):
+        self.w = np.array(w)
+    def predict(self, x):
+        return x @ self.w * float(os.environ["SCALE"])
+
+def model_fn(model_dir):
+    with open(os.path.join(model_dir, "weights.json")) as f:
+        return Dot(json.load(f)["w"])
+`,
+      }),
+      Environment: { SCALE: '3' },
+    });
     await deploy('py-raises', {
       Image: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3',
       ModelDataUrl: await upload('py-raises/model.tar.gz', {
@@ -303,6 +337,18 @@ export function predictFn(rows: number[][], model: Weights): number[] {
     const response = await invoke('js-hooks', '1,1,1,1\n1,0,0,0');
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual([20, 2]);
+  }, 60_000);
+
+  it('serves inference.py from code/ in model.tar.gz with the toolkit defaults for input_fn, predict_fn and output_fn', async () => {
+    await inService('py-code');
+    const json = await invoke('py-code', '1,1,1,1\n1,0,0,0');
+    expect(json.status).toBe(200);
+    expect(await json.json()).toEqual([30, 3]);
+    const csv = await invoke('py-code', JSON.stringify([[0, 0, 0, 1]]), {
+      'content-type': 'application/json',
+      accept: 'text/csv',
+    });
+    expect((await csv.text()).trim()).toBe('12.0');
   }, 60_000);
 
   it('serves a SageMaker-style scikit-learn inference.py on the model train.py trained', async () => {
@@ -404,7 +450,7 @@ def predict_fn(input_data, model):
     expect(after.FailureReason).toContain(
       'update to endpoint config "flask-sick" failed and was rolled back',
     );
-    expect(after.FailureReason).toContain('did not answer GET /ping within 10 s');
+    expect(after.FailureReason).toContain('did not answer GET /ping with 200 within 8 s');
     expect(failures).toEqual([]);
   }, 60_000);
 

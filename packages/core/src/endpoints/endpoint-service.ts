@@ -25,6 +25,9 @@ export function variantsOf(config: EndpointConfig): VariantState[] {
     CurrentWeight: v.InitialVariantWeight,
     DesiredWeight: v.InitialVariantWeight,
     DesiredInstanceCount: v.InitialInstanceCount,
+    ...(v.ContainerStartupHealthCheckTimeoutInSeconds
+      ? { HealthCheckTimeoutSeconds: v.ContainerStartupHealthCheckTimeoutInSeconds }
+      : {}),
   }));
 }
 

@@ -435,11 +435,21 @@ export class EndpointReconciler {
     };
     await this.#put(running);
     void process.exited.then((exit) => this.#onExit(running, process, exit, variant));
-    void this.#waitHealthy(running, process, port);
+    void this.#waitHealthy(
+      running,
+      process,
+      port,
+      variant.HealthCheckTimeoutSeconds ? variant.HealthCheckTimeoutSeconds * 1000 : this.#o.healthTimeoutMs,
+    );
   }
 
-  async #waitHealthy(running: Running, process: ExecutorInstance, port: number): Promise<void> {
-    const deadline = Date.now() + this.#o.healthTimeoutMs;
+  async #waitHealthy(
+    running: Running,
+    process: ExecutorInstance,
+    port: number,
+    timeoutMs: number,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     let exited = false;
     void process.exited.then(() => {
       exited = true;
@@ -460,7 +470,7 @@ export class EndpointReconciler {
       if (Date.now() > deadline) {
         await this.#fail(
           running,
-          `did not answer GET /ping within ${Math.round(this.#o.healthTimeoutMs / 1000)} s`,
+          `did not answer GET /ping with 200 within ${Math.round(timeoutMs / 1000)} s`,
         );
         running.stopping = true;
         await process.stop();
