@@ -58,6 +58,11 @@ export const ServerConfig = z
     /** Starts of a job before a lost worker fails it. */
     jobMaxAttempts: z.coerce.number().int().min(1).max(100).default(3),
     /**
+     * Seconds a new endpoint instance has to answer `GET /ping` with 200 before it fails (and an
+     * update rolls back). SageMaker's default container startup health check is 4 minutes.
+     */
+    endpointHealthTimeoutSeconds: z.coerce.number().min(1).max(3600).default(60),
+    /**
      * Networks webhooks may reach although loopback, link-local or private, as CIDRs or addresses
      * (`"10.1.0.0/16,127.0.0.1"` in the environment). Default: none, so users cannot make the
      * server call its own or its network's services.
@@ -116,6 +121,7 @@ const envNames: Record<keyof ServerConfig, string> = {
   jobStopGraceSeconds: 'TRAINYARD_JOB_STOP_GRACE_SECONDS',
   jobVisibilityTimeoutSeconds: 'TRAINYARD_JOB_VISIBILITY_TIMEOUT_SECONDS',
   jobMaxAttempts: 'TRAINYARD_JOB_MAX_ATTEMPTS',
+  endpointHealthTimeoutSeconds: 'TRAINYARD_ENDPOINT_HEALTH_TIMEOUT_SECONDS',
   jobIsolation: 'TRAINYARD_JOB_ISOLATION',
   webhookAllowedNetworks: 'TRAINYARD_WEBHOOK_ALLOWED_NETWORKS',
 };

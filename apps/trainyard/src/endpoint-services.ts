@@ -53,6 +53,7 @@ export function openEndpointServices(
           args: ['-e', 'console.error("the model server is not built; run npx tsc -b"); process.exit(1)'],
         },
     workDir: join(config.dataDir, 'endpoints'),
+    healthTimeoutMs: config.endpointHealthTimeoutSeconds * 1000,
     log: log.child({ component: 'endpoint-reconciler' }),
   });
   let started = false;

@@ -12,20 +12,23 @@ const ModelDataUrl = z
   .max(1024)
   .regex(/^s3:\/\/[^/]+\/.+\.tar\.gz$/, 'must be an s3://bucket/key address of a .tar.gz file');
 
-/** The built-in model server; any other Image is refused until script and server containers land. */
+/** The built-in model server (@trainyard/ml `model.json`, XGBoost `xgboost-model`, `*.onnx`). */
 export const builtInModelImage = 'trainyard/model-server';
-/** SageMaker's XGBoost image names end in this; its `xgboost-model` artifacts serve on the built-in server. */
-const xgboostImage = /(^|\/)sagemaker-xgboost(:.*)?$/;
 
 export const ContainerDefinition = z.object({
-  /** `trainyard/model-server` (@trainyard/ml `model.json`, XGBoost `xgboost-model`) or a SageMaker XGBoost image URI. */
-  Image: z
-    .string()
-    .min(1)
-    .max(255)
-    .refine((image) => image === builtInModelImage || xgboostImage.test(image), {
-      message: `must be "${builtInModelImage}" or a sagemaker-xgboost image; script and custom server containers are not supported yet`,
-    }),
+  /**
+   * Names what serves the model (there is no container runtime): `trainyard/model-server` or a
+   * sagemaker-xgboost image (the built-in server), a framework image (scikit-learn, pytorch, python,
+   * …) running the SAGEMAKER_PROGRAM script handler, or a label when ContainerEntrypoint is given.
+   * Checked by the endpoint service, which names the field when it refuses one.
+   */
+  Image: z.string().min(1).max(255),
+  /**
+   * Trainyard extension (as in CreateTrainingJob / CreateProcessingJob): the command of a server
+   * answering `GET /ping` and `POST /invocations` on `SAGEMAKER_BIND_TO_PORT`, e.g.
+   * `["python3", "/opt/ml/model/code/app.py"]`; `/opt/ml/model` means the extracted model archive.
+   */
+  ContainerEntrypoint: z.array(z.string().min(1).max(1024)).min(1).max(100).optional(),
   ModelDataUrl,
   Environment: z
     .record(
@@ -88,6 +91,12 @@ export const ProductionVariant = z.object({
   InitialInstanceCount: z.number().int().min(1).max(16),
   /** Relative weight; the share of traffic is weight / sum of weights. */
   InitialVariantWeight: z.number().min(0).max(1000).default(1),
+  /**
+   * Seconds a new instance has to answer `GET /ping` with 200 before it fails (an update then rolls
+   * back); default: the server's `endpointHealthTimeoutSeconds` (60). SageMaker accepts 60..3600;
+   * Trainyard accepts from 1.
+   */
+  ContainerStartupHealthCheckTimeoutInSeconds: z.number().int().min(1).max(3600).optional(),
 });
 export type ProductionVariant = z.output<typeof ProductionVariant>;
 

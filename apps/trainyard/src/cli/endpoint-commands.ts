@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Endpoint } from '@trainyard/contracts/endpoints';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { TrainyardClient } from '@trainyard/sdk/trainyard-client';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
 import { printObject, printRows } from './output.js';
 
@@ -92,6 +92,20 @@ async function printSettled(client: TrainyardClient, name: string, flags: Client
   if (final.EndpointStatus !== 'InService' || final.FailureReason) process.exitCode = 1;
 }
 
+function parseEntrypoint(text: string): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string'))
+    throw new InvalidArgumentError(
+      `--entrypoint must be a JSON array of strings, e.g. '["python3","/opt/ml/model/code/app.py"]'; got ${text}`,
+    );
+  return value as string[];
+}
+
 export function addEndpointCommands(program: Command): void {
   const models = program
     .command('models')
@@ -101,7 +115,17 @@ export function addEndpointCommands(program: Command): void {
     .option('--name <name>', 'ModelName')
     .option('--image <image>', 'PrimaryContainer.Image', 'trainyard/model-server')
     .option('--model-data-url <s3uri>', 'PrimaryContainer.ModelDataUrl: s3://bucket/key/model.tar.gz')
-    .option('--env <KEY=VALUE>', 'PrimaryContainer.Environment entry (repeatable)', collect, [])
+    .option(
+      '--env <KEY=VALUE>',
+      'PrimaryContainer.Environment entry (repeatable), e.g. SAGEMAKER_PROGRAM=inference.py for a script handler',
+      collect,
+      [],
+    )
+    .option(
+      '--entrypoint <json>',
+      'PrimaryContainer.ContainerEntrypoint: a server command as a JSON array, e.g. \'["python3","/opt/ml/model/code/app.py"]\'',
+      parseEntrypoint,
+    )
     .option(
       '--model-package <package>',
       'copy the container of a registered package (<group>/<version> or its ARN) instead; it must be Approved',
@@ -120,8 +144,10 @@ export function addEndpointCommands(program: Command): void {
           env: string[];
           modelPackage?: string;
           allowUnapproved?: boolean;
+          entrypoint?: string[];
         },
       ) => {
+        const entrypoint = flags.entrypoint;
         const body = flags.spec
           ? readJson(flags.spec, 'spec')
           : flags.modelPackage
@@ -136,6 +162,7 @@ export function addEndpointCommands(program: Command): void {
                   Image: flags.image,
                   ModelDataUrl: flags.modelDataUrl,
                   Environment: envOf(flags.env),
+                  ...(entrypoint ? { ContainerEntrypoint: entrypoint } : {}),
                 },
               };
         if (flags.spec && flags.name) body.ModelName = flags.name;

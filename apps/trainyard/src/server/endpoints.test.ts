@@ -334,7 +334,7 @@ describe('models, endpoints and the router', () => {
     );
     expect(after.EndpointConfigName).toBe('pair-b');
     expect(after.FailureReason).toContain('rolled back');
-    expect(after.FailureReason).toContain('no model.json or xgboost-model');
+    expect(after.FailureReason).toContain('no model.json, xgboost-model or *.onnx');
     expect((await invoke('pair', '1,2,3,4')).status).toBe(200);
   }, 120_000);
 

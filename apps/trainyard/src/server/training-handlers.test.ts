@@ -17,6 +17,9 @@ import { requireBuild } from '../testing/server-process.js';
 
 // The built-in algorithms run as the built entry script; the checks compare with python3-xgboost and scikit-learn.
 const built = requireBuild();
+/** SageMaker-style scikit-learn entry point; endpoint-containers.test.ts serves what it trains. */
+const sklearnTrainPy = readFileSync(new URL('../../fixtures/sklearn/train.py', import.meta.url), 'utf8');
+
 const hasPython = requireDependency(
   'xgboost, scikit-learn, pandas and joblib for /usr/bin/python3',
   () => canImportPython('xgboost, sklearn, pandas, joblib'),
@@ -432,26 +435,7 @@ describe.skipIf(!hasPython)('training jobs: script mode', () => {
     await put(
       'code/sklearn/sourcedir.tar.gz',
       sourceDir({
-        'train.py': `
-import argparse, glob, json, os
-import joblib, pandas as pd
-from sklearn.linear_model import LogisticRegression
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--C", type=float, default=1.0)
-    parser.add_argument("--max-iter", type=int, default=100)
-    parser.add_argument("--model-dir", type=str, default=os.environ["SM_MODEL_DIR"])
-    parser.add_argument("--train", type=str, default=os.environ["SM_CHANNEL_TRAIN"])
-    args = parser.parse_args()
-    frames = [pd.read_csv(f, header=None) for f in glob.glob(os.path.join(args.train, "*.csv"))]
-    data = pd.concat(frames)
-    model = LogisticRegression(C=args.C, max_iter=args.max_iter).fit(data.iloc[:, 1:], data.iloc[:, 0])
-    print(f"train accuracy={model.score(data.iloc[:, 1:], data.iloc[:, 0]):.4f};")
-    print("hosts", os.environ["SM_HOSTS"], "current", os.environ["SM_CURRENT_HOST"], "cpus", os.environ["SM_NUM_CPUS"])
-    print("hps", os.environ["SM_HPS"])
-    joblib.dump(model, os.path.join(args.model_dir, "model.joblib"))
-`,
+        'train.py': sklearnTrainPy,
         'requirements.txt': 'pandas>=1.0\nscikit-learn\n',
       }),
     );

@@ -14,6 +14,7 @@ import { invalidArgument, parseOrRefuse, TrainyardError } from '@trainyard/contr
 import type { Page } from '@trainyard/contracts/pagination';
 import type { EndpointStore, StoredEndpoint, VariantState } from '../ports/endpoint-store.js';
 import type { InstanceTypeStore, PageRequest } from '../ports/metadata-store.js';
+import { servingContainerOf } from './serving-container.js';
 
 const arnPrefix = 'arn:aws:sagemaker:us-east-1:000000000000';
 
@@ -25,6 +26,9 @@ export function variantsOf(config: EndpointConfig): VariantState[] {
     CurrentWeight: v.InitialVariantWeight,
     DesiredWeight: v.InitialVariantWeight,
     DesiredInstanceCount: v.InitialInstanceCount,
+    ...(v.ContainerStartupHealthCheckTimeoutInSeconds
+      ? { HealthCheckTimeoutSeconds: v.ContainerStartupHealthCheckTimeoutInSeconds }
+      : {}),
   }));
 }
 
@@ -125,6 +129,10 @@ export class EndpointService {
         );
       }
     }
+    servingContainerOf(
+      container,
+      packageArn !== undefined ? 'body.modelPackageName' : 'body.PrimaryContainer',
+    );
     return this.#store.createModel({
       ModelName: body.ModelName,
       ModelArn: `${arnPrefix}:model/${body.ModelName.toLowerCase()}`,

@@ -10,6 +10,8 @@ export interface VariantState {
   CurrentWeight: number;
   DesiredWeight: number;
   DesiredInstanceCount: number;
+  /** The config's ContainerStartupHealthCheckTimeoutInSeconds, when it sets one. */
+  HealthCheckTimeoutSeconds?: number;
 }
 
 /** An endpoint's desired and observed state; `version` guards read-modify-write. */

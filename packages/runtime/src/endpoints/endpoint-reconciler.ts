@@ -6,10 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EndpointConfig, EndpointInstance } from '@trainyard/contracts/endpoints';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { isLoaderVariable, variantsOf } from '@trainyard/core/endpoints/endpoint-service';
+import { servingContainerOf } from '@trainyard/core/endpoints/serving-container';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { EndpointStore, StoredEndpoint, VariantState } from '@trainyard/core/ports/endpoint-store';
 import type { Executor, ExecutorExit, ExecutorInstance } from '@trainyard/core/ports/executor';
 import type { InstanceTypeStore, LeaseStore } from '@trainyard/core/ports/metadata-store';
+import { instanceCommandOf } from './instance-command.js';
 import { extractModelArchive } from './model-archive.js';
 
 export interface ReconcilerLog {
@@ -381,13 +383,26 @@ export class EndpointReconciler {
       join(this.#o.workDir, 'models'),
       `${model.ModelName}-${Date.parse(model.CreationTime)}`,
     );
+    const { command, args } = await instanceCommandOf({
+      container: servingContainerOf(model.PrimaryContainer),
+      modelDir,
+      modelServer: this.#o.modelServer,
+      extractSourceDir: (uri) =>
+        extractModelArchive(
+          this.#o.blobs,
+          uri,
+          join(this.#o.workDir, 'models'),
+          `${model.ModelName}-${Date.parse(model.CreationTime)}-code`,
+          'SAGEMAKER_SUBMIT_DIRECTORY',
+        ),
+    });
     const dir = join(this.#o.workDir, 'instances', running.row.InstanceId);
     mkdirSync(dir, { recursive: true });
     const logFile = join(dir, 'instance.log');
     const port = await freePort();
     const process = this.#o.executor.spawn({
-      command: this.#o.modelServer.command,
-      args: this.#o.modelServer.args,
+      command,
+      args,
       env: {
         PATH: '/usr/local/bin:/usr/bin:/bin',
         HOME: dir,
@@ -420,11 +435,21 @@ export class EndpointReconciler {
     };
     await this.#put(running);
     void process.exited.then((exit) => this.#onExit(running, process, exit, variant));
-    void this.#waitHealthy(running, process, port);
+    void this.#waitHealthy(
+      running,
+      process,
+      port,
+      variant.HealthCheckTimeoutSeconds ? variant.HealthCheckTimeoutSeconds * 1000 : this.#o.healthTimeoutMs,
+    );
   }
 
-  async #waitHealthy(running: Running, process: ExecutorInstance, port: number): Promise<void> {
-    const deadline = Date.now() + this.#o.healthTimeoutMs;
+  async #waitHealthy(
+    running: Running,
+    process: ExecutorInstance,
+    port: number,
+    timeoutMs: number,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     let exited = false;
     void process.exited.then(() => {
       exited = true;
@@ -445,7 +470,7 @@ export class EndpointReconciler {
       if (Date.now() > deadline) {
         await this.#fail(
           running,
-          `did not answer GET /ping within ${Math.round(this.#o.healthTimeoutMs / 1000)} s`,
+          `did not answer GET /ping with 200 within ${Math.round(timeoutMs / 1000)} s`,
         );
         running.stopping = true;
         await process.stop();

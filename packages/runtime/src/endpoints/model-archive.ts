@@ -15,13 +15,15 @@ export async function extractModelArchive(
   uri: string,
   cacheDir: string,
   key: string,
+  /** The field the URI came from, for errors. Default `ModelDataUrl`. */
+  field = 'ModelDataUrl',
 ): Promise<string> {
   const dir = join(cacheDir, key);
   if (existsSync(dir)) return dir;
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(tmp, { recursive: true });
   try {
-    const { body } = await blobs.get(parseBlobUri(uri, 'ModelDataUrl'));
+    const { body } = await blobs.get(parseBlobUri(uri, field));
     const tar = spawn('tar', ['-xzf', '-', '-C', tmp, '--no-same-owner'], {
       stdio: ['pipe', 'ignore', 'pipe'],
     });

@@ -93,7 +93,7 @@ describe('the built-in model server', () => {
 
   it('says which file it wanted when the archive holds no model, and refuses the deprecated binary xgboost-model', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'model-empty-'));
-    await expect(loadServedModel(empty)).rejects.toThrow('no model.json or xgboost-model');
+    await expect(loadServedModel(empty)).rejects.toThrow('no model.json, xgboost-model or *.onnx');
     writeFileSync(join(empty, 'xgboost-model'), Buffer.from([0x62, 0x69, 0x6e, 0x66]));
     await expect(loadServedModel(empty)).rejects.toThrow(
       "xgboost-model: model: is in XGBoost's deprecated binary format",

@@ -28,7 +28,12 @@ function acceptOf(
   return undefined;
 }
 
-function invoke(model: ServedModel, request: IncomingMessage, response: ServerResponse, body: Buffer): void {
+function invoke(
+  model: ServedModel,
+  request: IncomingMessage,
+  response: ServerResponse,
+  body: Buffer,
+): void | Promise<void> {
   const type = invocationTypeOf(request.headers['content-type']);
   if (!type)
     throw new BadInvocationError(
@@ -43,7 +48,33 @@ function invoke(model: ServedModel, request: IncomingMessage, response: ServerRe
     );
   const x = parseInvocation(body.toString('utf8'), type, model.numFeatures);
   const predictions = model.predict(x);
+  // The built-in runtimes answer at once; only ONNX Runtime's run() is asynchronous.
+  if (predictions instanceof Promise)
+    return predictions.then((p) => send(response, 200, accept, formatPredictions(p, x.rows, accept)));
   send(response, 200, accept, formatPredictions(predictions, x.rows, accept));
+}
+
+/**
+ * A model that reads request bodies itself, such as a script handler's hooks: it gets the bytes
+ * with their content type and the wanted `Accept`, and returns the response body and its type.
+ */
+export interface InvocationHandler {
+  description: string;
+  invoke(
+    body: Buffer,
+    contentType: string | undefined,
+    accept: string | undefined,
+  ): Promise<{ body: string | Uint8Array; contentType: string }>;
+}
+
+function sendError(response: ServerResponse, error: unknown): void {
+  if (error instanceof BadInvocationError) send(response, error.status, 'text/plain', error.message);
+  else if ((error as Error).name === 'MlInputError')
+    send(response, 400, 'text/plain', (error as Error).message);
+  else {
+    process.stderr.write(`invocation failed: ${(error as Error).stack ?? String(error)}\n`);
+    send(response, 500, 'text/plain', `prediction failed: ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -51,11 +82,20 @@ function invoke(model: ServedModel, request: IncomingMessage, response: ServerRe
  * model is loaded, `POST /invocations` predicts rows of `text/csv`, `application/json` or
  * `application/jsonlines`. Input problems answer 4xx with a plain-text message the router passes on.
  */
-export async function startModelServer(options: { modelDir: string; port: number; host?: string }): Promise<{
+export async function startModelServer(options: {
+  modelDir: string;
+  port: number;
+  host?: string;
+  /** ONNX Runtime threads per prediction. Default 1. */
+  threads?: number;
+  /** Serve this handler (script hooks) instead of the model found in `modelDir`. */
+  handler?: InvocationHandler;
+}): Promise<{
   server: Server;
-  model: ServedModel;
+  model: ServedModel | InvocationHandler;
 }> {
-  const model = await loadServedModel(options.modelDir);
+  const handler = options.handler;
+  const model = handler ?? (await loadServedModel(options.modelDir, { threads: options.threads ?? 1 }));
   const server = createServer((request, response) => {
     if (request.method === 'GET' && request.url === '/ping') return send(response, 200, 'text/plain', 'ok\n');
     if (request.method !== 'POST' || request.url !== '/invocations')
@@ -69,15 +109,24 @@ export async function startModelServer(options: { modelDir: string; port: number
     request.on('end', () => {
       try {
         if (size > maxBodyBytes) throw new BadInvocationError('the body is larger than 6 MiB', 413);
-        invoke(model, request, response, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-      } catch (error) {
-        if (error instanceof BadInvocationError) send(response, error.status, 'text/plain', error.message);
-        else if ((error as Error).name === 'MlInputError')
-          send(response, 400, 'text/plain', (error as Error).message);
-        else {
-          process.stderr.write(`invocation failed: ${(error as Error).stack ?? String(error)}\n`);
-          send(response, 500, 'text/plain', `prediction failed: ${(error as Error).message}`);
+        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        if (handler) {
+          handler.invoke(body, request.headers['content-type'], request.headers.accept).then(
+            (answer) => {
+              response.writeHead(200, {
+                'content-type': answer.contentType,
+                'content-length': Buffer.byteLength(answer.body),
+              });
+              response.end(answer.body);
+            },
+            (error: unknown) => sendError(response, error),
+          );
+          return;
         }
+        const pending = invoke(model as ServedModel, request, response, body);
+        if (pending) pending.catch((error: unknown) => sendError(response, error));
+      } catch (error) {
+        sendError(response, error);
       }
     });
   });

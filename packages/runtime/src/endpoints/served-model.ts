@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DenseMatrix } from '@trainyard/ml/data/matrix';
 import { loadModel } from '@trainyard/ml/formats/model-json';
@@ -21,8 +21,8 @@ export interface ServedModel {
   /** Where it came from, e.g. `model.json (gbdt)`. */
   description: string;
   numFeatures: number;
-  /** Predictions row-major, `rows × (length / rows)`. */
-  predict(x: DenseMatrix): ArrayLike<number>;
+  /** Predictions row-major, `rows × (length / rows)`; ONNX models answer asynchronously. */
+  predict(x: DenseMatrix): ArrayLike<number> | Promise<ArrayLike<number>>;
 }
 
 interface Predictor {
@@ -30,11 +30,20 @@ interface Predictor {
   predict(x: DenseMatrix): ArrayLike<number>;
 }
 
+export interface LoadServedModelOptions {
+  /** Threads ONNX Runtime may use within one prediction. Default 1. */
+  threads?: number;
+}
+
 /**
- * Loads the model found in an extracted model.tar.gz: `model.json` (@trainyard/ml `saveModel`) or
- * `xgboost-model` (what SageMaker's XGBoost container writes: JSON or UBJSON).
+ * Loads the model found in an extracted model.tar.gz: `model.json` (@trainyard/ml `saveModel`),
+ * `xgboost-model` (what SageMaker's XGBoost container writes: JSON or UBJSON) or an ONNX model
+ * (`model.onnx`, or the one `*.onnx` file), scored by onnxruntime-node.
  */
-export async function loadServedModel(modelDir: string): Promise<ServedModel> {
+export async function loadServedModel(
+  modelDir: string,
+  options: LoadServedModelOptions = {},
+): Promise<ServedModel> {
   const trainyard = join(modelDir, 'model.json');
   if (existsSync(trainyard)) {
     const model = loadModel(await readFile(trainyard, 'utf8')) as unknown as Predictor & {
@@ -62,7 +71,85 @@ export async function loadServedModel(modelDir: string): Promise<ServedModel> {
       predict: (x) => model.predict(x),
     };
   }
-  throw new Error(`no model.json or xgboost-model in the model archive (looked in ${modelDir})`);
+  const onnx = (await readdir(modelDir)).filter((name) => name.endsWith('.onnx')).sort();
+  if (onnx.length > 0) {
+    const name = onnx.includes('model.onnx') ? 'model.onnx' : onnx.length === 1 ? onnx[0]! : undefined;
+    if (!name)
+      throw new Error(
+        `the model archive holds several ONNX files (${onnx.join(', ')}); name the one to serve model.onnx`,
+      );
+    return loadOnnxModel(join(modelDir, name), name, options.threads ?? 1);
+  }
+  throw new Error(
+    `no model.json, xgboost-model or *.onnx in the model archive (looked in ${modelDir}); a script handler needs SAGEMAKER_PROGRAM`,
+  );
+}
+
+/**
+ * An ONNX model with one tensor input `[N, features]` (float or double, `features` fixed). It
+ * answers its `probabilities` output when it has one (a `[N, 2]` one as P(class 1), like the
+ * built-in server's binary scores), else its first numeric tensor output.
+ */
+async function loadOnnxModel(path: string, name: string, threads: number): Promise<ServedModel> {
+  // Loaded only when a model needs it: the native library costs startup time and memory.
+  const ort = await import('onnxruntime-node');
+  let session: import('onnxruntime-node').InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(await readFile(path), {
+      intraOpNumThreads: Math.max(1, threads),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+  } catch (error) {
+    throw new Error(`${name}: ONNX Runtime cannot load it: ${(error as Error).message}`);
+  }
+  const [input, ...otherInputs] = session.inputMetadata;
+  if (!input || otherInputs.length > 0 || !input.isTensor)
+    throw new Error(
+      `${name}: the built-in server feeds one tensor input [N, features]; this model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')})`,
+    );
+  if (input.type !== 'float32' && input.type !== 'float64')
+    throw new Error(`${name}: input "${input.name}" is ${input.type}; the server feeds float32 or float64`);
+  const width = input.shape[1];
+  if (input.shape.length !== 2 || typeof width !== 'number' || !(width > 0))
+    throw new Error(
+      `${name}: input "${input.name}" has shape [${input.shape.join(', ')}]; the server feeds [N, features] with a fixed feature count`,
+    );
+  const tensors = session.outputMetadata.filter(
+    (o): o is import('onnxruntime-node').InferenceSession.TensorValueMetadata => o.isTensor,
+  );
+  const numeric = tensors.filter((o) => ['float32', 'float64', 'int64', 'int32'].includes(o.type));
+  const output =
+    numeric.find((o) => o.name === 'probabilities') ??
+    numeric.find((o) => o.type === 'float32' || o.type === 'float64') ??
+    numeric[0];
+  if (!output) throw new Error(`${name}: the model has no numeric tensor output to answer`);
+  const double = input.type === 'float64';
+  const inputName = input.name;
+  const outputName = output.name;
+  const binaryProbabilities = output.name === 'probabilities' && output.shape[1] === 2;
+  return {
+    description: `${name} (ONNX, output "${outputName}")`,
+    numFeatures: width,
+    predict: async (x) => {
+      const rowMajor = x.toRowMajor();
+      const feed = new ort.Tensor(
+        double ? 'float64' : 'float32',
+        double ? Float64Array.from(rowMajor) : rowMajor,
+        [x.rows, width],
+      );
+      const result = await session.run({ [inputName]: feed }, [outputName]);
+      const data = result[outputName]!.data as ArrayLike<number | bigint>;
+      if (binaryProbabilities) {
+        const p = new Float64Array(x.rows);
+        for (let i = 0; i < x.rows; i++) p[i] = Number(data[2 * i + 1]);
+        return p;
+      }
+      return typeof data[0] === 'bigint'
+        ? Float64Array.from(data as ArrayLike<bigint>, Number)
+        : (data as ArrayLike<number>);
+    },
+  };
 }
 
 function parseCell(text: string, row: number, column: number): number {
