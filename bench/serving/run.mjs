@@ -1,21 +1,29 @@
 // Serving bench: (a) a Trainyard endpoint with one instance, (b) a bare node:http server calling
 // the same predict in process (the floor), (c) gunicorn + Flask + xgboost (SageMaker's XGBoost
 // container stack), one after another in one run, driven by wrk with single-row CSV requests.
-// Usage: node bench/serving/run.mjs [--duration 10] [--connections 16]
+// The servers run side by side; each round drives each of them in turn (alternating, so the other
+// engineers' load on this shared machine falls on all of them alike), and the table shows medians
+// and ranges over the rounds. Then a fixed-rate run at half of (a)'s median peak gives its p99.
+// Usage: node bench/serving/run.mjs [--duration 10] [--connections 16] [--rounds 3]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openBlobStore } from '@trainyard/adapters/blob/open-blob-store';
 import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
+import { fixedRate } from './fixed-rate.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } },
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '3' },
+  },
 });
 const out = join(here, 'out');
 const modelDir = join(out, 'model');
@@ -96,16 +104,24 @@ if (!existsSync(join(modelDir, 'xgboost-model')))
   );
 execFileSync('tar', ['-czf', join(out, 'model.tar.gz'), '-C', modelDir, 'xgboost-model']);
 
-const results = {};
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const loadBefore = load();
+/** Label → the URL wrk drives and its headers, filled as each server comes up. */
+const targets = {};
 
 // (a) Trainyard: a server process, a model, an endpoint with one ml.m5.large instance.
+const dataDir = join(tmpdir(), `trainyard-bench-serving-${process.pid}`);
+const port = await freePort();
+const key = 'bench-serving-admin-key-0123456789';
+const base = `http://127.0.0.1:${port}`;
+let trainyardServer;
 {
-  const dataDir = join(tmpdir(), `trainyard-bench-serving-${process.pid}`);
   const blobs = await openBlobStore(`file:${join(dataDir, 'blobs')}`);
   await blobs.createBucket('models');
   await blobs.putFile({ bucket: 'models', key: 'bench/model.tar.gz' }, join(out, 'model.tar.gz'));
-  const port = await freePort();
-  const key = 'bench-serving-admin-key-0123456789';
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" shows where the server spends its time.
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const server = start(
@@ -118,7 +134,7 @@ const results = {};
       TRAINYARD_WORKER_CONCURRENCY: '0',
     },
   );
-  const base = `http://127.0.0.1:${port}`;
+  trainyardServer = server;
   for (let i = 0; i < 300 && !server.output().includes('listening on'); i++)
     await new Promise((r) => setTimeout(r, 100));
   const client = new TrainyardClient({ endpoint: base, key });
@@ -150,15 +166,13 @@ const results = {};
   process.stdout.write(
     `trainyard endpoint answers ${check.body.trim()} (variant ${check.invokedProductionVariant})\n`,
   );
-  results['(a) trainyard endpoint'] = wrk(`${base}/endpoints/bench/invocations`, {
-    Authorization: `Bearer ${key}`,
-  });
+  targets['(a) trainyard endpoint'] = {
+    url: `${base}/endpoints/bench/invocations`,
+    headers: { Authorization: `Bearer ${key}` },
+  };
   // Where the time goes: the same instance without the router in front.
   const [instance] = (await client.call('listEndpointInstances', { params: { name: 'bench' } })).items;
-  results['(a) its instance alone'] = wrk(`${instance.Url}/invocations`, {});
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
-  rmSync(dataDir, { recursive: true, force: true });
+  targets['(a) its instance alone'] = { url: `${instance.Url}/invocations`, headers: {} };
 }
 
 // (b) the floor: node:http + predict in process.
@@ -169,8 +183,7 @@ const results = {};
     SAGEMAKER_BIND_TO_PORT: String(port),
   });
   await waitPing(`http://127.0.0.1:${port}`, bare);
-  results['(b) bare node:http'] = wrk(`http://127.0.0.1:${port}/invocations`, {});
-  bare.kill('SIGKILL');
+  targets['(b) bare node:http'] = { url: `http://127.0.0.1:${port}/invocations`, headers: {} };
 }
 
 // (c) gunicorn + Flask + xgboost, 2 sync workers (the instance's 2 vCPUs), as SageMaker's container.
@@ -182,18 +195,64 @@ const results = {};
     { SM_MODEL_DIR: modelDir, OMP_NUM_THREADS: '1' },
   );
   await waitPing(`http://127.0.0.1:${port}`, peer);
-  results['(c) gunicorn+flask+xgboost'] = wrk(`http://127.0.0.1:${port}/invocations`, {});
-  peer.kill('SIGTERM');
+  targets['(c) gunicorn+flask+xgboost'] = { url: `http://127.0.0.1:${port}/invocations`, headers: {} };
 }
 
+const rounds = Number(values.rounds);
+const results = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
+for (let round = 0; round < rounds; round++)
+  for (const [name, target] of Object.entries(targets)) results[name].push(wrk(target.url, target.headers));
+
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const stat = (runs, field, digits) => {
+  const xs = runs.map((r) => r[field]);
+  return `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]`;
+};
+
+// p99 at half of (a)'s peak: a fixed rate, latency from each request's scheduled time.
+const peak = median(results['(a) trainyard endpoint'].map((r) => r.rps));
+const row = readFileSync(join(modelDir, 'row.csv'), 'utf8');
+const half = await fixedRate({
+  ...targets['(a) trainyard endpoint'],
+  headers: { ...targets['(a) trainyard endpoint'].headers, 'content-type': 'text/csv' },
+  body: row,
+  rate: Math.max(1, Math.round(peak / 2)),
+  seconds: Number(values.duration),
+});
+const loadAfter = load();
+
 process.stdout.write(
-  `\nload generator: wrk -t2 -c${values.connections} -d${values.duration}s, single-row text/csv, 100-tree depth-6 GBDT on 28 features\n`,
+  `\nload generator: wrk -t2 -c${values.connections} -d${values.duration}s, single-row text/csv, 100-tree depth-6 GBDT on 28 features; ${rounds} rounds, each server in turn; median [min–max]\n`,
+);
+process.stdout.write(
+  `load average (1, 5, 15 min): before ${loadBefore}, after ${loadAfter}; ${process.env.BENCH_NOTE ?? ''}\n`,
 );
 process.stdout.write('| server | req/s | p50 ms | p99 ms | non-2xx |\n| --- | --- | --- | --- | --- |\n');
-for (const [name, r] of Object.entries(results))
+for (const [name, runs] of Object.entries(results)) {
+  const errors = runs.reduce((sum, r) => sum + r.errors, 0);
+  const socket = runs.map((r) => r.socket).filter(Boolean);
   process.stdout.write(
-    `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors}${r.socket ? ` (${r.socket})` : ''} |\n`,
+    `| ${name} | ${stat(runs, 'rps', 0)} | ${stat(runs, 'p50', 2)} | ${stat(runs, 'p99', 2)} | ${errors}${socket.length ? ` (${socket.join('; ')})` : ''} |\n`,
   );
-const { '(a) trainyard endpoint': a, '(b) bare node:http': b, '(c) gunicorn+flask+xgboost': c } = results;
-process.stdout.write(`\n(a)/(b) req/s = ${(a.rps / b.rps).toFixed(2)} (target >= 0.7)\n`);
-process.stdout.write(`(a)/(c) req/s = ${(a.rps / c.rps).toFixed(2)} (target >= 5)\n`);
+}
+const ratios = (x, y) => {
+  const r = results[x].map((run, i) => run.rps / results[y][i].rps);
+  return `${median(r).toFixed(2)} [${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}]`;
+};
+process.stdout.write(
+  `\n(a)/(b) req/s = ${ratios('(a) trainyard endpoint', '(b) bare node:http')} (per round; target >= 0.7)\n`,
+);
+process.stdout.write(
+  `(a)/(c) req/s = ${ratios('(a) trainyard endpoint', '(c) gunicorn+flask+xgboost')} (per round; target >= 5)\n`,
+);
+process.stdout.write(
+  `(a) at a fixed ${Math.round(peak / 2)} req/s (half its median peak), ${values.duration} s, fixed-rate.mjs (Node, latency from the scheduled time): achieved ${half.rps.toFixed(0)} req/s, p50 ${half.p50.toFixed(2)} ms, p90 ${half.p90.toFixed(2)} ms, p99 ${half.p99.toFixed(2)} ms, max ${half.max.toFixed(2)} ms, ${half.failed} failed (target p99 < 5 ms)\n`,
+);
+// The server stops its instances on SIGTERM; the other servers are killed on exit.
+trainyardServer.kill('SIGTERM');
+await new Promise((r) => trainyardServer.once('exit', r));
+rmSync(dataDir, { recursive: true, force: true });
+process.exit(0);

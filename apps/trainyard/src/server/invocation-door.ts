@@ -221,7 +221,10 @@ export class InvocationDoor {
     if (TrainyardError.is(error)) failure = error;
     else {
       this.#services.log.error({ err: error, reqId: requestId }, 'internal error');
-      failure = new TrainyardError('INTERNAL', 'internal error; the request id identifies it in the server log');
+      failure = new TrainyardError(
+        'INTERNAL',
+        'internal error; the request id identifies it in the server log',
+      );
     }
     const json = failure.toJSON();
     json.error.requestId = requestId;
