@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { EndpointSqlStore } from '@trainyard/adapters/sql/endpoint-sql-store';
 import { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
 import { EndpointReconciler } from '@trainyard/runtime/endpoints/endpoint-reconciler';
+import type { Executor } from '@trainyard/core/ports/executor';
+import type { JobIsolation } from '@trainyard/runtime/jobs/job-sandbox';
 import { LocalProcessExecutor } from '@trainyard/runtime/jobs/local-process-executor';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
@@ -22,15 +24,26 @@ export function openEndpointServices(
   config: ResolvedServerConfig,
   log: Logger,
   stores: PlatformStores,
+  isolation: () => JobIsolation,
 ): EndpointServices {
   const store = new EndpointSqlStore(stores.metadata.db);
+  // Instances run in the jobs' sandbox (bubblewrap as the job user when available), decided on the
+  // first spawn: a server that never serves an endpoint never prepares it for them. When it cannot
+  // be prepared, the spawn throws and the instance fails with the reason.
+  let local: LocalProcessExecutor | undefined;
+  const executor: Executor = {
+    spawn: (spec) => {
+      local ??= new LocalProcessExecutor({ isolation: isolation() });
+      return local.spawn(spec);
+    },
+  };
   const script = runtimeEntryPoint('model-server');
   const reconciler = new EndpointReconciler({
     store,
     instanceTypes: stores.metadata.instanceTypes,
     leases: stores.metadata.leases,
     blobs: stores.blobs,
-    executor: new LocalProcessExecutor(),
+    executor,
     modelServer: script
       ? { command: process.execPath, args: [script] }
       : {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -330,6 +330,7 @@ export class EndpointReconciler {
     await running.process?.stop();
     this.#running.delete(running.row.InstanceId);
     await this.#o.store.deleteInstance(running.row.InstanceId);
+    rmSync(join(this.#o.workDir, 'instances', running.row.InstanceId), { recursive: true, force: true });
     this.#o.log.info({ instance: running.row.InstanceId }, 'endpoint instance stopped');
   }
 
@@ -381,9 +382,20 @@ export class EndpointReconciler {
       join(this.#o.workDir, 'models'),
       `${model.ModelName}-${Date.parse(model.CreationTime)}`,
     );
-    const dir = join(this.#o.workDir, 'instances', running.row.InstanceId);
+    // The instance's own folder, the only one a sandboxed instance sees of the data folder: the
+    // model is copied in (a shared copy would let one instance change another's model), and its
+    // log is written outside it (a file the instance can replace, e.g. by a link, is never
+    // written by the server).
+    const instances = join(this.#o.workDir, 'instances');
+    const dir = join(instances, running.row.InstanceId);
+    const logs = join(this.#o.workDir, 'logs');
     mkdirSync(dir, { recursive: true });
-    const logFile = join(dir, 'instance.log');
+    mkdirSync(logs, { recursive: true, mode: 0o700 });
+    chmodSync(join(this.#o.workDir, 'models'), 0o700);
+    const ownModel = join(dir, 'model');
+    rmSync(ownModel, { recursive: true, force: true });
+    cpSync(modelDir, ownModel, { recursive: true });
+    const logFile = join(logs, `${running.row.InstanceId}.log`);
     const port = await freePort();
     const process = this.#o.executor.spawn({
       command: this.#o.modelServer.command,
@@ -398,7 +410,7 @@ export class EndpointReconciler {
             ([name]) => !isLoaderVariable(name),
           ),
         ),
-        SM_MODEL_DIR: modelDir,
+        SM_MODEL_DIR: ownModel,
         SAGEMAKER_BIND_TO_PORT: String(port),
         SAGEMAKER_MODEL_SERVER_WORKERS: String(instanceType.vcpus),
       },
