@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { EndpointSqlStore } from '@trainyard/adapters/sql/endpoint-sql-store';
 import { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
-import { EndpointReconciler } from '@trainyard/runtime/endpoints/endpoint-reconciler';
 import type { Executor } from '@trainyard/core/ports/executor';
+import { EndpointReconciler } from '@trainyard/runtime/endpoints/endpoint-reconciler';
 import type { JobIsolation } from '@trainyard/runtime/jobs/job-sandbox';
 import { LocalProcessExecutor } from '@trainyard/runtime/jobs/local-process-executor';
 import type { Logger } from 'pino';
