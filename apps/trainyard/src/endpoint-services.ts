@@ -53,10 +53,11 @@ export function openEndpointServices(
         },
     workDir: join(config.dataDir, 'endpoints'),
     log: log.child({ component: 'endpoint-reconciler' }),
+    events: stores.events,
   });
   let started = false;
   return {
-    service: new EndpointService(store, stores.metadata.instanceTypes),
+    service: new EndpointService(store, stores.metadata.instanceTypes, stores.events),
     reconciler,
     startReconciler: () => {
       started = true;

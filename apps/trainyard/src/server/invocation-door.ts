@@ -4,7 +4,7 @@ import { invocationLimits } from '@trainyard/contracts/endpoints';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { roleMayAccess } from '@trainyard/contracts/route';
 import { anonymousAdmin, type Principal } from '@trainyard/core/access/access-key-service';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DoorServices } from './door-services.js';
 import { EndpointRouter, type InvocationResult } from './endpoint-router.js';
 import { redactServerPaths } from './server-paths.js';
@@ -68,6 +68,58 @@ export class InvocationDoor {
       buckets: latencyBuckets,
       registers: [metrics],
     });
+    // Per instance, from the rows the reconciler samples (/proc of its process tree every few s),
+    // so any API process shows every instance wherever the leader runs.
+    const labelNames = ['endpoint', 'variant', 'instance'] as const;
+    const cpu = new Gauge({
+      name: 'trainyard_endpoint_instance_cpu_percent',
+      help: 'CPU used by an endpoint instance over the last sample interval (100 = one core)',
+      labelNames,
+      registers: [metrics],
+    });
+    const memory = new Gauge({
+      name: 'trainyard_endpoint_instance_memory_bytes',
+      help: 'Resident memory of an endpoint instance at the last sample',
+      labelNames,
+      registers: [metrics],
+    });
+    const memoryPercent = new Gauge({
+      name: 'trainyard_endpoint_instance_memory_percent',
+      help: "Resident memory of an endpoint instance as a percentage of its instance type's memory",
+      labelNames,
+      registers: [metrics],
+    });
+    const restarts = new Gauge({
+      name: 'trainyard_endpoint_instance_restarts',
+      help: 'Times an endpoint instance was restarted after a crash',
+      labelNames,
+      registers: [metrics],
+    });
+    // One read of the store per scrape fills all four (prom-client collects each gauge in turn).
+    let reading: Promise<void> | undefined;
+    const refresh = () => {
+      reading ??= services.endpoints
+        .allInstances()
+        .then((instances) => {
+          for (const gauge of [cpu, memory, memoryPercent, restarts]) gauge.reset();
+          for (const i of instances) {
+            const labels = { endpoint: i.EndpointName, variant: i.VariantName, instance: i.InstanceId };
+            restarts.set(labels, i.Restarts);
+            if (i.CpuPercent !== undefined) cpu.set(labels, i.CpuPercent);
+            if (i.MemoryBytes !== undefined) memory.set(labels, i.MemoryBytes);
+            if (i.MemoryPercent !== undefined) memoryPercent.set(labels, i.MemoryPercent);
+          }
+        })
+        .catch((err: unknown) => services.log.warn({ err }, 'could not read endpoint instances for /metrics'))
+        .finally(() => {
+          setTimeout(() => {
+            reading = undefined;
+          }, 100).unref();
+        });
+      return reading;
+    };
+    for (const gauge of [cpu, memory, memoryPercent, restarts])
+      (gauge as unknown as { collect: () => Promise<void> }).collect = refresh;
   }
 
   #counter(endpoint: string, variant: string, status: string): { inc(): void } {

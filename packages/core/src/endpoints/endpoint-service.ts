@@ -14,6 +14,15 @@ import type { Page } from '@trainyard/contracts/pagination';
 import type { EndpointStore, StoredEndpoint, VariantState } from '../ports/endpoint-store.js';
 import type { InstanceTypeStore, PageRequest } from '../ports/metadata-store.js';
 
+/** The EventPublisher's `stateChange`, as far as endpoints use it. */
+export interface EndpointStateEvents {
+  stateChange(
+    resource: 'endpoint',
+    name: string,
+    detail: { state: string; previousState?: string; [key: string]: unknown },
+  ): Promise<unknown>;
+}
+
 const arnPrefix = 'arn:aws:sagemaker:us-east-1:000000000000';
 
 export function variantsOf(config: EndpointConfig): VariantState[] {
@@ -70,9 +79,25 @@ export class EndpointService {
   readonly #store: EndpointStore;
   readonly #instanceTypes: InstanceTypeStore;
 
-  constructor(store: EndpointStore, instanceTypes: InstanceTypeStore) {
+  readonly #events: EndpointStateEvents | undefined;
+
+  /** @param events receives `trainyard.endpoint.state-change` for the changes the API makes (the reconciler sends the rest) */
+  constructor(store: EndpointStore, instanceTypes: InstanceTypeStore, events?: EndpointStateEvents) {
     this.#store = store;
     this.#instanceTypes = instanceTypes;
+    this.#events = events;
+  }
+
+  /** A state change the API made; publishing never fails the call that made it (the change is stored). */
+  async #changed(next: StoredEndpoint, previous: string | undefined): Promise<void> {
+    if (!this.#events || next.status === previous) return;
+    await this.#events
+      .stateChange('endpoint', next.name, {
+        state: next.status,
+        ...(previous ? { previousState: previous } : {}),
+        endpointConfigName: next.pendingConfigName ?? next.configName,
+      })
+      .catch(() => undefined);
   }
 
   async createModel(input: unknown): Promise<Model> {
@@ -195,6 +220,7 @@ export class EndpointService {
       updatedAt: now,
       version: 1,
     });
+    await this.#changed(created, undefined);
     return endpointView(created, []);
   }
 
@@ -231,6 +257,11 @@ export class EndpointService {
     };
   }
 
+  /** Every recorded instance of every endpoint, with its last CPU and memory sample (for /metrics). */
+  async allInstances(): Promise<EndpointInstance[]> {
+    return (await this.#store.listInstances()).map(({ owner: _owner, ...instance }) => instance);
+  }
+
   listInstances(name: string): Promise<EndpointInstance[]> {
     return this.#store
       .getEndpoint(name)
@@ -254,6 +285,7 @@ export class EndpointService {
       failureReason: undefined,
       updatedAt: new Date(),
     });
+    await this.#changed(next, endpoint.status);
     return endpointView(next, await this.#store.listInstances(name));
   }
 
@@ -296,6 +328,7 @@ export class EndpointService {
         : 'InService',
       updatedAt: new Date(),
     });
+    await this.#changed(next, endpoint.status);
     return endpointView(next, await this.#store.listInstances(name));
   }
 
@@ -309,6 +342,7 @@ export class EndpointService {
             status: 'Deleting',
             updatedAt: new Date(),
           });
+    await this.#changed(next, endpoint.status);
     return endpointView(next, await this.#store.listInstances(name));
   }
 }
