@@ -153,13 +153,13 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
     });
     expect(big.status).toBe(400);
     expect(await big.text()).toContain('6 MiB');
-    const escape = await fetch(`${t.baseUrl}/endpoints/%E0%A4%A/invocations`, {
+    const badEscape = await fetch(`${t.baseUrl}/endpoints/%E0%A4%A/invocations`, {
       method: 'POST',
       headers: { ...t.auth(), 'content-type': 'text/csv' },
       body: '1',
     });
-    expect(escape.status).toBeGreaterThanOrEqual(400);
-    expect(escape.status).toBeLessThan(500);
+    expect(badEscape.status).toBeGreaterThanOrEqual(400);
+    expect(badEscape.status).toBeLessThan(500);
     const unknown = await fetch(`${t.baseUrl}/endpoints/nope/invocations`, {
       method: 'POST',
       headers: { ...t.auth(), 'content-type': 'text/csv' },
