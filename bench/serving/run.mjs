@@ -28,9 +28,12 @@ const { values } = parseArgs({
 const out = join(here, 'out');
 const modelDir = join(out, 'model');
 const children = [];
+// The Trainyard server gets SIGTERM (it stops its instances itself); the others are killed.
 process.on('exit', () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null) child.kill(child.graceful ? 'SIGTERM' : 'SIGKILL');
 });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 function freePort() {
   return new Promise((resolve) => {
@@ -132,9 +135,12 @@ let trainyardServer;
       TRAINYARD_ADMIN_KEY: key,
       TRAINYARD_LOG_LEVEL: 'warn',
       TRAINYARD_WORKER_CONCURRENCY: '0',
+      // BENCH_JOB_ISOLATION=none measures the instance outside the sandbox (default: auto, as served).
+      TRAINYARD_JOB_ISOLATION: process.env.BENCH_JOB_ISOLATION ?? 'auto',
     },
   );
   trainyardServer = server;
+  server.graceful = true;
   for (let i = 0; i < 300 && !server.output().includes('listening on'); i++)
     await new Promise((r) => setTimeout(r, 100));
   const client = new TrainyardClient({ endpoint: base, key });

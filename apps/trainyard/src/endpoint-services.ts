@@ -33,7 +33,9 @@ export function openEndpointServices(
   let local: LocalProcessExecutor | undefined;
   const executor: Executor = {
     spawn: (spec) => {
-      local ??= new LocalProcessExecutor({ isolation: isolation() });
+      // The memory watchdog scans /proc in this (API) process: once a second for instances, which
+      // live for days, instead of the jobs' 200 ms.
+      local ??= new LocalProcessExecutor({ isolation: isolation(), memorySampleMs: 1000 });
       return local.spawn(spec);
     },
   };
