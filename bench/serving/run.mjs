@@ -6,7 +6,7 @@
 // and ranges over the rounds. Then a fixed-rate run at half of (a)'s median peak gives its p99.
 // Usage: node bench/serving/run.mjs [--duration 10] [--connections 16] [--rounds 3]
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -69,7 +69,31 @@ async function waitPing(url, child) {
   throw new Error(`${url} never answered /ping`);
 }
 
-function wrk(url, headers) {
+/** CPU seconds (user + system) used so far by the process trees under `roots`, from /proc/<pid>/stat. */
+function treeCpuSeconds(roots) {
+  const stats = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.push({ pid: Number(entry), ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) });
+    } catch {}
+  }
+  const members = new Set(roots);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const s of stats)
+      if (!members.has(s.pid) && members.has(s.ppid)) {
+        members.add(s.pid);
+        grew = true;
+      }
+  }
+  return stats.filter((s) => members.has(s.pid)).reduce((sum, s) => sum + s.ticks, 0) / 100;
+}
+
+function wrk(url, headers, pids = []) {
+  const cpuBefore = treeCpuSeconds(pids);
   const row = readFileSync(join(modelDir, 'row.csv'), 'utf8');
   const script = join(out, 'post.lua');
   const lines = [
@@ -89,6 +113,8 @@ function wrk(url, headers) {
     if (!m) return Number.NaN;
     return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
   };
+  const cpu = treeCpuSeconds(pids) - cpuBefore;
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? '0';
   const socket = /Socket errors: (.*)/.exec(text)?.[1];
   return {
@@ -97,6 +123,9 @@ function wrk(url, headers) {
     p99: ms('99'),
     errors: Number(errors),
     socket,
+    // Server-side CPU per request (all processes of the server under test): what a saturated
+    // machine's throughput follows, and far less moved by the other load than wall time.
+    cpuUs: requests > 0 ? (cpu / requests) * 1e6 : Number.NaN,
   };
 }
 
@@ -175,10 +204,15 @@ let trainyardServer;
   targets['(a) trainyard endpoint'] = {
     url: `${base}/endpoints/bench/invocations`,
     headers: { Authorization: `Bearer ${key}` },
+    pids: [server.pid],
   };
   // Where the time goes: the same instance without the router in front.
   const [instance] = (await client.call('listEndpointInstances', { params: { name: 'bench' } })).items;
-  targets['(a) its instance alone'] = { url: `${instance.Url}/invocations`, headers: {} };
+  targets['(a) its instance alone'] = {
+    url: `${instance.Url}/invocations`,
+    headers: {},
+    pids: [instance.Pid],
+  };
 }
 
 // (b) the floor: node:http + predict in process.
@@ -189,7 +223,11 @@ let trainyardServer;
     SAGEMAKER_BIND_TO_PORT: String(port),
   });
   await waitPing(`http://127.0.0.1:${port}`, bare);
-  targets['(b) bare node:http'] = { url: `http://127.0.0.1:${port}/invocations`, headers: {} };
+  targets['(b) bare node:http'] = {
+    url: `http://127.0.0.1:${port}/invocations`,
+    headers: {},
+    pids: [bare.pid],
+  };
 }
 
 // (c) gunicorn + Flask + xgboost, 2 sync workers (the instance's 2 vCPUs), as SageMaker's container.
@@ -201,13 +239,27 @@ let trainyardServer;
     { SM_MODEL_DIR: modelDir, OMP_NUM_THREADS: '1' },
   );
   await waitPing(`http://127.0.0.1:${port}`, peer);
-  targets['(c) gunicorn+flask+xgboost'] = { url: `http://127.0.0.1:${port}/invocations`, headers: {} };
+  targets['(c) gunicorn+flask+xgboost'] = {
+    url: `http://127.0.0.1:${port}/invocations`,
+    headers: {},
+    pids: [peer.pid],
+  };
+}
+
+// What the servers burn with no request at all (reconciler passes, the instance's memory
+// watchdog, metric sampling), as a share of one core over 5 s.
+const idle = {};
+{
+  const before = Object.fromEntries(Object.entries(targets).map(([n, t]) => [n, treeCpuSeconds(t.pids)]));
+  await new Promise((r) => setTimeout(r, 5000));
+  for (const [n, t] of Object.entries(targets)) idle[n] = ((treeCpuSeconds(t.pids) - before[n]) / 5) * 100;
 }
 
 const rounds = Number(values.rounds);
 const results = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
 for (let round = 0; round < rounds; round++)
-  for (const [name, target] of Object.entries(targets)) results[name].push(wrk(target.url, target.headers));
+  for (const [name, target] of Object.entries(targets))
+    results[name].push(wrk(target.url, target.headers, target.pids));
 
 const median = (xs) => {
   const s = [...xs].sort((x, y) => x - y);
@@ -236,14 +288,21 @@ process.stdout.write(
 process.stdout.write(
   `load average (1, 5, 15 min): before ${loadBefore}, after ${loadAfter}; ${process.env.BENCH_NOTE ?? ''}\n`,
 );
-process.stdout.write('| server | req/s | p50 ms | p99 ms | non-2xx |\n| --- | --- | --- | --- | --- |\n');
+process.stdout.write(
+  '| server | req/s | p50 ms | p99 ms | server CPU µs/request | non-2xx |\n| --- | --- | --- | --- | --- | --- |\n',
+);
 for (const [name, runs] of Object.entries(results)) {
   const errors = runs.reduce((sum, r) => sum + r.errors, 0);
   const socket = runs.map((r) => r.socket).filter(Boolean);
   process.stdout.write(
-    `| ${name} | ${stat(runs, 'rps', 0)} | ${stat(runs, 'p50', 2)} | ${stat(runs, 'p99', 2)} | ${errors}${socket.length ? ` (${socket.join('; ')})` : ''} |\n`,
+    `| ${name} | ${stat(runs, 'rps', 0)} | ${stat(runs, 'p50', 2)} | ${stat(runs, 'p99', 2)} | ${stat(runs, 'cpuUs', 0)} | ${errors}${socket.length ? ` (${socket.join('; ')})` : ''} |\n`,
   );
 }
+process.stdout.write(
+  `\nidle (no requests, 5 s), % of one core: ${Object.entries(idle)
+    .map(([n, v]) => `${n} ${v.toFixed(1)}`)
+    .join(', ')}\n`,
+);
 const ratios = (x, y) => {
   const r = results[x].map((run, i) => run.rps / results[y][i].rps);
   return `${median(r).toFixed(2)} [${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}]`;
