@@ -146,8 +146,11 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
       const server = createServer((request, response) => {
         if (!fastInvocations?.(request, response)) handler(request, response);
       });
-      // Fastify's own defaults for the server it would have made.
+      // What Fastify sets on the server it would have made (its defaults): keep-alive 72 s, and no
+      // request timeout (node's own 300 s would cut off a long S3 upload).
       server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
       return server;
     },
     loggerInstance: services.log as FastifyBaseLogger,
