@@ -1,28 +1,39 @@
 // Serving bench: (a) a Trainyard endpoint with one instance, (b) a bare node:http server calling
 // the same predict in process (the floor), (c) gunicorn + Flask + xgboost (SageMaker's XGBoost
 // container stack), one after another in one run, driven by wrk with single-row CSV requests.
-// Usage: node bench/serving/run.mjs [--duration 10] [--connections 16]
+// The servers run side by side; each round drives each of them in turn (alternating, so the other
+// engineers' load on this shared machine falls on all of them alike), and the table shows medians
+// and ranges over the rounds. Then a fixed-rate run at half of (a)'s median peak gives its p99.
+// Usage: node bench/serving/run.mjs [--duration 10] [--connections 16] [--rounds 3]
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openBlobStore } from '@trainyard/adapters/blob/open-blob-store';
 import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
+import { fixedRate } from './fixed-rate.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } },
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '3' },
+  },
 });
 const out = join(here, 'out');
 const modelDir = join(out, 'model');
 const children = [];
+// The Trainyard server gets SIGTERM (it stops its instances itself); the others are killed.
 process.on('exit', () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null) child.kill(child.graceful ? 'SIGTERM' : 'SIGKILL');
 });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 function freePort() {
   return new Promise((resolve) => {
@@ -58,7 +69,31 @@ async function waitPing(url, child) {
   throw new Error(`${url} never answered /ping`);
 }
 
-function wrk(url, headers) {
+/** CPU seconds (user + system) used so far by the process trees under `roots`, from /proc/<pid>/stat. */
+function treeCpuSeconds(roots) {
+  const stats = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.push({ pid: Number(entry), ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) });
+    } catch {}
+  }
+  const members = new Set(roots);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const s of stats)
+      if (!members.has(s.pid) && members.has(s.ppid)) {
+        members.add(s.pid);
+        grew = true;
+      }
+  }
+  return stats.filter((s) => members.has(s.pid)).reduce((sum, s) => sum + s.ticks, 0) / 100;
+}
+
+function wrk(url, headers, pids = []) {
+  const cpuBefore = treeCpuSeconds(pids);
   const row = readFileSync(join(modelDir, 'row.csv'), 'utf8');
   const script = join(out, 'post.lua');
   const lines = [
@@ -78,6 +113,8 @@ function wrk(url, headers) {
     if (!m) return Number.NaN;
     return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
   };
+  const cpu = treeCpuSeconds(pids) - cpuBefore;
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? '0';
   const socket = /Socket errors: (.*)/.exec(text)?.[1];
   return {
@@ -86,6 +123,9 @@ function wrk(url, headers) {
     p99: ms('99'),
     errors: Number(errors),
     socket,
+    // Server-side CPU per request (all processes of the server under test): what a saturated
+    // machine's throughput follows, and far less moved by the other load than wall time.
+    cpuUs: requests > 0 ? (cpu / requests) * 1e6 : Number.NaN,
   };
 }
 
@@ -96,16 +136,24 @@ if (!existsSync(join(modelDir, 'xgboost-model')))
   );
 execFileSync('tar', ['-czf', join(out, 'model.tar.gz'), '-C', modelDir, 'xgboost-model']);
 
-const results = {};
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const loadBefore = load();
+/** Label → the URL wrk drives and its headers, filled as each server comes up. */
+const targets = {};
 
 // (a) Trainyard: a server process, a model, an endpoint with one ml.m5.large instance.
+const dataDir = join(tmpdir(), `trainyard-bench-serving-${process.pid}`);
+const port = await freePort();
+const key = 'bench-serving-admin-key-0123456789';
+const base = `http://127.0.0.1:${port}`;
+let trainyardServer;
 {
-  const dataDir = join(tmpdir(), `trainyard-bench-serving-${process.pid}`);
   const blobs = await openBlobStore(`file:${join(dataDir, 'blobs')}`);
   await blobs.createBucket('models');
   await blobs.putFile({ bucket: 'models', key: 'bench/model.tar.gz' }, join(out, 'model.tar.gz'));
-  const port = await freePort();
-  const key = 'bench-serving-admin-key-0123456789';
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" shows where the server spends its time.
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const server = start(
@@ -116,9 +164,12 @@ const results = {};
       TRAINYARD_ADMIN_KEY: key,
       TRAINYARD_LOG_LEVEL: 'warn',
       TRAINYARD_WORKER_CONCURRENCY: '0',
+      // BENCH_JOB_ISOLATION=none measures the instance outside the sandbox (default: auto, as served).
+      TRAINYARD_JOB_ISOLATION: process.env.BENCH_JOB_ISOLATION ?? 'auto',
     },
   );
-  const base = `http://127.0.0.1:${port}`;
+  trainyardServer = server;
+  server.graceful = true;
   for (let i = 0; i < 300 && !server.output().includes('listening on'); i++)
     await new Promise((r) => setTimeout(r, 100));
   const client = new TrainyardClient({ endpoint: base, key });
@@ -150,15 +201,18 @@ const results = {};
   process.stdout.write(
     `trainyard endpoint answers ${check.body.trim()} (variant ${check.invokedProductionVariant})\n`,
   );
-  results['(a) trainyard endpoint'] = wrk(`${base}/endpoints/bench/invocations`, {
-    Authorization: `Bearer ${key}`,
-  });
+  targets['(a) trainyard endpoint'] = {
+    url: `${base}/endpoints/bench/invocations`,
+    headers: { Authorization: `Bearer ${key}` },
+    pids: [server.pid],
+  };
   // Where the time goes: the same instance without the router in front.
   const [instance] = (await client.call('listEndpointInstances', { params: { name: 'bench' } })).items;
-  results['(a) its instance alone'] = wrk(`${instance.Url}/invocations`, {});
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
-  rmSync(dataDir, { recursive: true, force: true });
+  targets['(a) its instance alone'] = {
+    url: `${instance.Url}/invocations`,
+    headers: {},
+    pids: [instance.Pid],
+  };
 }
 
 // (b) the floor: node:http + predict in process.
@@ -169,8 +223,11 @@ const results = {};
     SAGEMAKER_BIND_TO_PORT: String(port),
   });
   await waitPing(`http://127.0.0.1:${port}`, bare);
-  results['(b) bare node:http'] = wrk(`http://127.0.0.1:${port}/invocations`, {});
-  bare.kill('SIGKILL');
+  targets['(b) bare node:http'] = {
+    url: `http://127.0.0.1:${port}/invocations`,
+    headers: {},
+    pids: [bare.pid],
+  };
 }
 
 // (c) gunicorn + Flask + xgboost, 2 sync workers (the instance's 2 vCPUs), as SageMaker's container.
@@ -182,18 +239,85 @@ const results = {};
     { SM_MODEL_DIR: modelDir, OMP_NUM_THREADS: '1' },
   );
   await waitPing(`http://127.0.0.1:${port}`, peer);
-  results['(c) gunicorn+flask+xgboost'] = wrk(`http://127.0.0.1:${port}/invocations`, {});
-  peer.kill('SIGTERM');
+  targets['(c) gunicorn+flask+xgboost'] = {
+    url: `http://127.0.0.1:${port}/invocations`,
+    headers: {},
+    pids: [peer.pid],
+  };
 }
 
+// What the servers burn with no request at all (reconciler passes, the instance's memory
+// watchdog, metric sampling), as a share of one core over 5 s.
+const idle = {};
+{
+  const before = Object.fromEntries(Object.entries(targets).map(([n, t]) => [n, treeCpuSeconds(t.pids)]));
+  await new Promise((r) => setTimeout(r, 5000));
+  for (const [n, t] of Object.entries(targets)) idle[n] = ((treeCpuSeconds(t.pids) - before[n]) / 5) * 100;
+}
+
+const rounds = Number(values.rounds);
+const results = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
+for (let round = 0; round < rounds; round++)
+  for (const [name, target] of Object.entries(targets))
+    results[name].push(wrk(target.url, target.headers, target.pids));
+
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const stat = (runs, field, digits) => {
+  const xs = runs.map((r) => r[field]);
+  return `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]`;
+};
+
+// p99 at half of (a)'s peak: a fixed rate, latency from each request's scheduled time.
+const peak = median(results['(a) trainyard endpoint'].map((r) => r.rps));
+const row = readFileSync(join(modelDir, 'row.csv'), 'utf8');
+const half = await fixedRate({
+  ...targets['(a) trainyard endpoint'],
+  headers: { ...targets['(a) trainyard endpoint'].headers, 'content-type': 'text/csv' },
+  body: row,
+  rate: Math.max(1, Math.round(peak / 2)),
+  seconds: Number(values.duration),
+});
+const loadAfter = load();
+
 process.stdout.write(
-  `\nload generator: wrk -t2 -c${values.connections} -d${values.duration}s, single-row text/csv, 100-tree depth-6 GBDT on 28 features\n`,
+  `\nload generator: wrk -t2 -c${values.connections} -d${values.duration}s, single-row text/csv, 100-tree depth-6 GBDT on 28 features; ${rounds} rounds, each server in turn; median [min–max]\n`,
 );
-process.stdout.write('| server | req/s | p50 ms | p99 ms | non-2xx |\n| --- | --- | --- | --- | --- |\n');
-for (const [name, r] of Object.entries(results))
+process.stdout.write(
+  `load average (1, 5, 15 min): before ${loadBefore}, after ${loadAfter}; ${process.env.BENCH_NOTE ?? ''}\n`,
+);
+process.stdout.write(
+  '| server | req/s | p50 ms | p99 ms | server CPU µs/request | non-2xx |\n| --- | --- | --- | --- | --- | --- |\n',
+);
+for (const [name, runs] of Object.entries(results)) {
+  const errors = runs.reduce((sum, r) => sum + r.errors, 0);
+  const socket = runs.map((r) => r.socket).filter(Boolean);
   process.stdout.write(
-    `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors}${r.socket ? ` (${r.socket})` : ''} |\n`,
+    `| ${name} | ${stat(runs, 'rps', 0)} | ${stat(runs, 'p50', 2)} | ${stat(runs, 'p99', 2)} | ${stat(runs, 'cpuUs', 0)} | ${errors}${socket.length ? ` (${socket.join('; ')})` : ''} |\n`,
   );
-const { '(a) trainyard endpoint': a, '(b) bare node:http': b, '(c) gunicorn+flask+xgboost': c } = results;
-process.stdout.write(`\n(a)/(b) req/s = ${(a.rps / b.rps).toFixed(2)} (target >= 0.7)\n`);
-process.stdout.write(`(a)/(c) req/s = ${(a.rps / c.rps).toFixed(2)} (target >= 5)\n`);
+}
+process.stdout.write(
+  `\nidle (no requests, 5 s), % of one core: ${Object.entries(idle)
+    .map(([n, v]) => `${n} ${v.toFixed(1)}`)
+    .join(', ')}\n`,
+);
+const ratios = (x, y) => {
+  const r = results[x].map((run, i) => run.rps / results[y][i].rps);
+  return `${median(r).toFixed(2)} [${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}]`;
+};
+process.stdout.write(
+  `\n(a)/(b) req/s = ${ratios('(a) trainyard endpoint', '(b) bare node:http')} (per round; target >= 0.7)\n`,
+);
+process.stdout.write(
+  `(a)/(c) req/s = ${ratios('(a) trainyard endpoint', '(c) gunicorn+flask+xgboost')} (per round; target >= 5)\n`,
+);
+process.stdout.write(
+  `(a) at a fixed ${Math.round(peak / 2)} req/s (half its median peak), ${values.duration} s, fixed-rate.mjs (Node, latency from the scheduled time): achieved ${half.rps.toFixed(0)} req/s, p50 ${half.p50.toFixed(2)} ms, p90 ${half.p90.toFixed(2)} ms, p99 ${half.p99.toFixed(2)} ms, max ${half.max.toFixed(2)} ms, ${half.failed} failed (target p99 < 5 ms)\n`,
+);
+// The server stops its instances on SIGTERM; the other servers are killed on exit.
+trainyardServer.kill('SIGTERM');
+await new Promise((r) => trainyardServer.once('exit', r));
+rmSync(dataDir, { recursive: true, force: true });
+process.exit(0);

@@ -4,8 +4,10 @@ import { EndpointSqlStore } from '@trainyard/adapters/sql/endpoint-sql-store';
 import { ModelPackageSqlStore } from '@trainyard/adapters/sql/model-package-sql-store';
 import type { TrainingJob } from '@trainyard/contracts/training-jobs';
 import { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
+import type { Executor } from '@trainyard/core/ports/executor';
 import { ModelPackageService } from '@trainyard/core/registry/model-package-service';
 import { EndpointReconciler } from '@trainyard/runtime/endpoints/endpoint-reconciler';
+import type { JobIsolation } from '@trainyard/runtime/jobs/job-sandbox';
 import { LocalProcessExecutor } from '@trainyard/runtime/jobs/local-process-executor';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
@@ -29,6 +31,7 @@ export function openEndpointServices(
   log: Logger,
   stores: PlatformStores,
   trainingJobs: { describe(name: string): Promise<TrainingJob> },
+  isolation: () => JobIsolation,
 ): EndpointServices {
   const store = new EndpointSqlStore(stores.metadata.db);
   const registry = new ModelPackageService({
@@ -38,13 +41,25 @@ export function openEndpointServices(
     datasets: new DatasetSqlStore(stores.metadata.db),
     blobs: stores.blobs,
   });
+  // Instances run in the jobs' sandbox (bubblewrap as the job user when available), decided on the
+  // first spawn: a server that never serves an endpoint never prepares it for them. When it cannot
+  // be prepared, the spawn throws and the instance fails with the reason.
+  let local: LocalProcessExecutor | undefined;
+  const executor: Executor = {
+    spawn: (spec) => {
+      // The memory watchdog scans /proc in this (API) process: once a second for instances, which
+      // live for days, instead of the jobs' 200 ms.
+      local ??= new LocalProcessExecutor({ isolation: isolation(), memorySampleMs: 1000 });
+      return local.spawn(spec);
+    },
+  };
   const script = runtimeEntryPoint('model-server');
   const reconciler = new EndpointReconciler({
     store,
     instanceTypes: stores.metadata.instanceTypes,
     leases: stores.metadata.leases,
     blobs: stores.blobs,
-    executor: new LocalProcessExecutor(),
+    executor,
     modelServer: script
       ? { command: process.execPath, args: [script] }
       : {
@@ -55,10 +70,11 @@ export function openEndpointServices(
     workDir: join(config.dataDir, 'endpoints'),
     healthTimeoutMs: config.endpointHealthTimeoutSeconds * 1000,
     log: log.child({ component: 'endpoint-reconciler' }),
+    events: stores.events,
   });
   let started = false;
   return {
-    service: new EndpointService(store, stores.metadata.instanceTypes, registry),
+    service: new EndpointService(store, stores.metadata.instanceTypes, registry, stores.events),
     registry,
     reconciler,
     startReconciler: () => {

@@ -52,6 +52,8 @@ export interface JobServices {
   worker(): JobWorker | undefined;
   /** How this process's worker isolates job processes; undefined until a worker started. */
   isolation(): JobIsolation | undefined;
+  /** Decides the isolation on first call (jobs and endpoint instances share it). @throws FAILED_PRECONDITION */
+  prepareIsolation(): JobIsolation;
   close(): Promise<void>;
 }
 
@@ -118,6 +120,21 @@ export async function openJobServices(parts: {
   });
   let worker: JobWorker | undefined;
   let isolation: JobIsolation | undefined;
+  // Decided once, before the first job or endpoint instance: creates the job user and closes the data folder to it.
+  const prepareIsolation = (): JobIsolation => {
+    try {
+      isolation ??= prepareJobIsolation({
+        dataDir: config.dataDir,
+        mode: config.jobIsolation,
+        hiddenPaths: config.configFile ? [config.configFile] : [],
+      });
+    } catch (error) {
+      throw new TrainyardError('FAILED_PRECONDITION', `jobIsolation: ${(error as Error).message}`, {
+        field: 'jobIsolation',
+      });
+    }
+    return isolation;
+  };
   return {
     jobs,
     processingJobs,
@@ -134,20 +151,10 @@ export async function openJobServices(parts: {
     },
     worker: () => worker,
     isolation: () => isolation,
+    prepareIsolation,
     async startWorker() {
       if (worker && !worker.closed) return worker;
-      // Decided once, before the first job: creates the job user and closes the data folder to it.
-      try {
-        isolation ??= prepareJobIsolation({
-          dataDir: config.dataDir,
-          mode: config.jobIsolation,
-          hiddenPaths: config.configFile ? [config.configFile] : [],
-        });
-      } catch (error) {
-        throw new TrainyardError('FAILED_PRECONDITION', `jobIsolation: ${(error as Error).message}`, {
-          field: 'jobIsolation',
-        });
-      }
+      const isolation = prepareIsolation();
       if (isolation.mode === 'none') parts.log.warn({ jobIsolation: isolation.mode }, isolation.summary);
       else parts.log.info({ jobIsolation: isolation.mode }, isolation.summary);
       worker = new JobWorker({

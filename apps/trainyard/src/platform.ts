@@ -126,7 +126,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
         jobs,
         // The API serves datasets directly, so it opens DuckDB at start.
         datasets: await datasets.get(),
-        endpoints: openEndpointServices(config, log, stores, jobs.trainingJobs),
+        endpoints: openEndpointServices(config, log, stores, jobs.trainingJobs, jobs.prepareIsolation),
         bootstrapKey,
       };
     },

@@ -208,6 +208,14 @@ export const EndpointInstance = z.object({
   Restarts: z.number().int(),
   LastError: z.string().optional(),
   StartTime: z.string(),
+  /** CPU the instance's processes used over the last sample interval: 100 = one core busy. */
+  CpuPercent: z.number().optional(),
+  /** Resident memory of the instance's processes at the last sample. */
+  MemoryBytes: z.number().int().optional(),
+  /** Resident memory as a percentage of its instance type's memory. */
+  MemoryPercent: z.number().optional(),
+  /** When CpuPercent and MemoryBytes were sampled (ISO 8601). */
+  SampledAt: z.string().optional(),
 });
 export type EndpointInstance = z.infer<typeof EndpointInstance>;
 

@@ -259,13 +259,35 @@ export function addEndpointCommands(program: Command): void {
       const e = await clientOf(flags).call('describeEndpoint', { params: { name } });
       printObject(flags.json ? e : endpointRow(e), flags.json ?? false);
     });
-  clientCommand(endpoints, 'instances', 'List the running instances of an endpoint')
+  clientCommand(
+    endpoints,
+    'instances',
+    'List the running instances of an endpoint, with CPU (100 = one core) and memory of the last sample',
+  )
     .argument('<name>')
     .action(async (name: string, flags: ClientFlags) => {
       const { items } = await clientOf(flags).call('listEndpointInstances', { params: { name } });
+      const rows = flags.json
+        ? items
+        : items.map((i) => ({
+            ...i,
+            CpuPercent: i.CpuPercent === undefined ? '' : `${i.CpuPercent}%`,
+            MemoryMiB: i.MemoryBytes === undefined ? '' : (i.MemoryBytes / 1048576).toFixed(0),
+          }));
       printRows(
-        items,
-        ['InstanceId', 'VariantName', 'EndpointConfigName', 'Status', 'Url', 'Pid', 'Restarts', 'LastError'],
+        rows,
+        [
+          'InstanceId',
+          'VariantName',
+          'EndpointConfigName',
+          'Status',
+          'Url',
+          'Pid',
+          'Restarts',
+          'CpuPercent',
+          'MemoryMiB',
+          'LastError',
+        ],
         flags.json ?? false,
       );
     });

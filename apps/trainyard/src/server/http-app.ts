@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseOrRefuse, TrainyardError } from '@trainyard/contracts/errors';
 import { type RouteName, restApi } from '@trainyard/contracts/rest-api';
 import { type RouteContract, roleMayAccess, type StreamEvent } from '@trainyard/contracts/route';
@@ -12,14 +13,14 @@ import Fastify, {
   LogController,
   type RouteOptions,
 } from 'fastify';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { z } from 'zod';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
 import { endpointHandlers } from './endpoint-handlers.js';
-import { EndpointRouter } from './endpoint-router.js';
 import { experimentHandlers } from './experiment-handlers.js';
 import { homePage } from './home-page.js';
+import { InvocationDoor } from './invocation-door.js';
 import { messagingHandlers } from './messaging-handlers.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { platformHandlers } from './platform-handlers.js';
@@ -146,7 +147,20 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
   const handlers = restHandlers(services);
   let closing = false;
   const { serverPaths } = services.settings;
+  // Set once the invocation door exists: it answers invocations before Fastify sees them.
+  let fastInvocations: ((request: IncomingMessage, response: ServerResponse) => boolean) | undefined;
   const app = Fastify({
+    serverFactory: (handler) => {
+      const server = createServer((request, response) => {
+        if (!fastInvocations?.(request, response)) handler(request, response);
+      });
+      // What Fastify sets on the server it would have made (its defaults): keep-alive 72 s, and no
+      // request timeout (node's own 300 s would cut off a long S3 upload).
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
     loggerInstance: services.log as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -282,74 +296,29 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.metrics()),
   );
-  const router = new EndpointRouter(services.endpoints);
-  const invocations = new Counter({
-    name: 'trainyard_endpoint_invocations_total',
-    help: 'Endpoint invocations by endpoint, variant (empty when none was picked) and status class',
-    labelNames: ['endpoint', 'variant', 'status'],
-    registers: [metrics],
-  });
-  const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 60];
-  const modelLatency = new Histogram({
-    name: 'trainyard_endpoint_model_latency_seconds',
-    help: 'Time the instance took to answer an invocation',
-    labelNames: ['endpoint', 'variant'],
-    buckets: latencyBuckets,
-    registers: [metrics],
-  });
-  const overheadLatency = new Histogram({
-    name: 'trainyard_endpoint_overhead_latency_seconds',
-    help: 'Time an invocation spent in the router (auth, routing, forwarding) beyond the model',
-    labelNames: ['endpoint', 'variant'],
-    buckets: latencyBuckets,
-    registers: [metrics],
-  });
-  app.addHook('onClose', async () => router.close());
-  // The invoke path stays out of the contract pipeline: raw bytes in, the model's bytes out.
+  const invocationDoor = new InvocationDoor(services, metrics, requestDuration);
+  fastInvocations = (request, response) => !closing && invocationDoor.serve(request, response);
+  app.addHook('onClose', async () => invocationDoor.close());
+  // The same path through Fastify, for what the fast path leaves (SigV4, no key, inject() in tests).
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.post<{ Params: { name: string } }>('/endpoints/:name/invocations', async (request, reply) => {
       // The AWS SDKs, the aws CLI and boto3 sign InvokeEndpoint with SigV4 (service sagemaker).
       const signed = isSigV4Invocation(request);
+      const started = performance.now();
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       try {
-        const started = performance.now();
-        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const principal = signed
-          ? await authenticateInvocation(services, request, body)
-          : await authenticate(services, request);
-        if (!roleMayAccess(principal.role, 'invoke'))
-          throw new TrainyardError(
-            'PERMISSION_DENIED',
-            `role "${principal.role}" may not invoke endpoints (needs invoke access)`,
-          );
-        const header = (name: string) => {
-          const value = request.headers[name];
-          return Array.isArray(value) ? value[0] : value;
-        };
-        const answer = await router.invoke(request.params.name, {
+        const result = await invocationDoor.invoke(
+          request.params.name,
+          signed ? authenticateInvocation(services, request, body) : authenticate(services, request),
+          request.headers,
           body,
-          contentType: header('content-type') ?? '',
-          accept: header('accept'),
-          targetVariant: header('x-amzn-sagemaker-target-variant'),
-          customAttributes: header('x-amzn-sagemaker-custom-attributes'),
-        });
-        const result = signed && answer.status === 424 ? runtimeModelError(answer) : answer;
-        const variant = result.variant ?? '';
-        invocations.labels(request.params.name, variant, `${Math.floor(result.status / 100)}xx`).inc();
-        if (result.modelMs !== undefined) {
-          modelLatency.labels(request.params.name, variant).observe(result.modelMs / 1000);
-          overheadLatency
-            .labels(request.params.name, variant)
-            .observe(Math.max(0, performance.now() - started - result.modelMs) / 1000);
-        }
-        return reply.status(result.status).headers(result.headers).send(result.body);
+          started,
+        );
+        const answer = signed && result.status === 424 ? runtimeModelError(result) : result;
+        return reply.status(answer.status).headers(answer.headers).send(answer.body);
       } catch (error) {
-        // Refused before a variant was picked (auth, content type, unknown endpoint, no instance).
-        const status = TrainyardError.is(error) ? error.httpStatus : 500;
-        // Names a caller made up (unknown endpoint, no key) must not grow the label set.
-        const known = !TrainyardError.is(error, 'NOT_FOUND') && !TrainyardError.is(error, 'UNAUTHENTICATED');
-        invocations.labels(known ? request.params.name : '', '', `${Math.floor(status / 100)}xx`).inc();
         if (signed) return sendRuntimeError(request, reply, error, request.params.name);
         throw error;
       }

@@ -22,6 +22,15 @@ export const anonymousAdmin: Principal = Object.freeze({
 /** How often a key's last-used time is written: at most once a minute per key. */
 const touchIntervalMs = 60_000;
 
+/**
+ * How long a verified key's row is reused without reading the store again. A revocation or rotation
+ * through this service takes effect at once in this process; one made by another API process
+ * within this time. Expiry and rotation grace are checked on every call either way.
+ */
+const verifiedCacheMs = 1000;
+/** Verified keys remembered at most; unknown secrets are never remembered (no growth by guessing). */
+const verifiedCacheMax = 10_000;
+
 function publicView(key: StoredAccessKey): AccessKey {
   const {
     secretHash: _hash,
@@ -38,10 +47,18 @@ export class AccessKeyService {
   readonly #store: AccessKeyStore;
   readonly #sealer: SecretSealer;
   readonly #lastTouched = new Map<string, number>();
+  /** Secret hash → the key row it matched and when it was read: the invoke path checks a key per request. */
+  readonly #verified = new Map<string, { key: StoredAccessKey; at: number }>();
+  readonly #verifiedMs: number;
 
-  constructor(store: AccessKeyStore, sealer: SecretSealer) {
+  constructor(store: AccessKeyStore, sealer: SecretSealer, options: { verifiedCacheMs?: number } = {}) {
     this.#store = store;
     this.#sealer = sealer;
+    this.#verifiedMs = options.verifiedCacheMs ?? verifiedCacheMs;
+  }
+
+  #forget(id: string): void {
+    for (const [hash, entry] of this.#verified) if (entry.key.id === id) this.#verified.delete(hash);
   }
 
   /**
@@ -102,11 +119,13 @@ export class AccessKeyService {
    */
   async rotate(id: string, graceSeconds: number): Promise<CreatedKey> {
     const secret = newSecret();
+    this.#forget(id);
     const stored = await this.#store.rotate(id, {
       secretHash: hashSecret(secret),
       secretSealed: this.#sealer.seal(secret),
       previousExpiresAt: new Date(Date.now() + graceSeconds * 1000),
     });
+    this.#forget(id);
     return { ...publicView(stored), secret };
   }
 
@@ -132,8 +151,21 @@ export class AccessKeyService {
   /** @throws UNAUTHENTICATED for unknown, revoked or expired secrets */
   async authenticate(secret: string): Promise<Principal> {
     const hash = hashSecret(secret);
-    const key = await this.#store.findBySecretHash(hash);
-    if (!key) throw new TrainyardError('UNAUTHENTICATED', 'the access key is not known');
+    const now = Date.now();
+    const cached = this.#verified.get(hash);
+    let key: StoredAccessKey | undefined;
+    if (cached && now - cached.at < this.#verifiedMs) key = cached.key;
+    else {
+      key = await this.#store.findBySecretHash(hash);
+      if (!key) {
+        this.#verified.delete(hash);
+        throw new TrainyardError('UNAUTHENTICATED', 'the access key is not known');
+      }
+      if (this.#verifiedMs > 0) {
+        if (this.#verified.size >= verifiedCacheMax) this.#verified.clear();
+        this.#verified.set(hash, { key, at: now });
+      }
+    }
     this.#check(key, key.secretHash !== hash);
     await this.#touch(key.id);
     return { keyId: key.id, name: key.name, role: key.role };
@@ -174,7 +206,10 @@ export class AccessKeyService {
   }
 
   async revoke(id: string): Promise<AccessKey> {
-    return publicView(await this.#store.revoke(id));
+    this.#forget(id);
+    const revoked = await this.#store.revoke(id);
+    this.#forget(id);
+    return publicView(revoked);
   }
 
   async #touch(id: string): Promise<void> {

@@ -16,6 +16,15 @@ import type { EndpointStore, StoredEndpoint, VariantState } from '../ports/endpo
 import type { InstanceTypeStore, PageRequest } from '../ports/metadata-store.js';
 import { servingContainerOf } from './serving-container.js';
 
+/** The EventPublisher's `stateChange`, as far as endpoints use it. */
+export interface EndpointStateEvents {
+  stateChange(
+    resource: 'endpoint',
+    name: string,
+    detail: { state: string; previousState?: string; [key: string]: unknown },
+  ): Promise<unknown>;
+}
+
 const arnPrefix = 'arn:aws:sagemaker:us-east-1:000000000000';
 
 export function variantsOf(config: EndpointConfig): VariantState[] {
@@ -85,10 +94,31 @@ export class EndpointService {
   readonly #instanceTypes: InstanceTypeStore;
   readonly #modelPackages: ModelPackageResolver | undefined;
 
-  constructor(store: EndpointStore, instanceTypes: InstanceTypeStore, modelPackages?: ModelPackageResolver) {
+  readonly #events: EndpointStateEvents | undefined;
+
+  /** @param events receives `trainyard.endpoint.state-change` for the changes the API makes (the reconciler sends the rest) */
+  constructor(
+    store: EndpointStore,
+    instanceTypes: InstanceTypeStore,
+    modelPackages?: ModelPackageResolver,
+    events?: EndpointStateEvents,
+  ) {
     this.#store = store;
     this.#instanceTypes = instanceTypes;
     this.#modelPackages = modelPackages;
+    this.#events = events;
+  }
+
+  /** A state change the API made; publishing never fails the call that made it (the change is stored). */
+  async #changed(next: StoredEndpoint, previous: string | undefined): Promise<void> {
+    if (!this.#events || next.status === previous) return;
+    await this.#events
+      .stateChange('endpoint', next.name, {
+        state: next.status,
+        ...(previous ? { previousState: previous } : {}),
+        endpointConfigName: next.pendingConfigName ?? next.configName,
+      })
+      .catch(() => undefined);
   }
 
   async createModel(input: unknown): Promise<Model> {
@@ -244,6 +274,7 @@ export class EndpointService {
       updatedAt: now,
       version: 1,
     });
+    await this.#changed(created, undefined);
     return endpointView(created, []);
   }
 
@@ -280,6 +311,11 @@ export class EndpointService {
     };
   }
 
+  /** Every recorded instance of every endpoint, with its last CPU and memory sample (for /metrics). */
+  async allInstances(): Promise<EndpointInstance[]> {
+    return (await this.#store.listInstances()).map(({ owner: _owner, ...instance }) => instance);
+  }
+
   listInstances(name: string): Promise<EndpointInstance[]> {
     return this.#store
       .getEndpoint(name)
@@ -303,6 +339,7 @@ export class EndpointService {
       failureReason: undefined,
       updatedAt: new Date(),
     });
+    await this.#changed(next, endpoint.status);
     return endpointView(next, await this.#store.listInstances(name));
   }
 
@@ -345,6 +382,7 @@ export class EndpointService {
         : 'InService',
       updatedAt: new Date(),
     });
+    await this.#changed(next, endpoint.status);
     return endpointView(next, await this.#store.listInstances(name));
   }
 
@@ -358,6 +396,7 @@ export class EndpointService {
             status: 'Deleting',
             updatedAt: new Date(),
           });
+    await this.#changed(next, endpoint.status);
     return endpointView(next, await this.#store.listInstances(name));
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +11,7 @@ import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { EndpointStore, StoredEndpoint, VariantState } from '@trainyard/core/ports/endpoint-store';
 import type { Executor, ExecutorExit, ExecutorInstance } from '@trainyard/core/ports/executor';
 import type { InstanceTypeStore, LeaseStore } from '@trainyard/core/ports/metadata-store';
+import { processTreeUsage } from '../jobs/process-tree-memory.js';
 import { instanceCommandOf } from './instance-command.js';
 import { extractModelArchive } from './model-archive.js';
 
@@ -42,6 +43,22 @@ export interface EndpointReconcilerOptions {
   /** Crashes before an instance that was never healthy counts as failed. Default 3. */
   maxStartAttempts?: number;
   stopGraceMs?: number;
+  /**
+   * Receives `trainyard.endpoint.state-change` and `trainyard.endpoint-instance.state-change`
+   * events (the platform's EventPublisher, which publishes them to the topics of those names).
+   */
+  events?: EndpointEventSink | undefined;
+  /** ms between CPU and memory samples of each instance (written to its row). Default 5000. */
+  sampleMs?: number;
+}
+
+/** Where endpoint and instance state changes go: the EventPublisher's `stateChange`. */
+export interface EndpointEventSink {
+  stateChange(
+    resource: 'endpoint' | 'endpoint-instance',
+    name: string,
+    detail: { state: string; previousState?: string; reason?: string; [key: string]: unknown },
+  ): Promise<unknown>;
 }
 
 /** One instance this process runs, with its supervision state. */
@@ -54,6 +71,12 @@ interface Running {
   /** Set once its endpoint no longer wants it: stop after the drain time. */
   unwantedSince: number | undefined;
   stderrTail: string[];
+  /** Its instance type's memory, for MemoryPercent. */
+  memoryMiB?: number;
+  /** The last CPU sample: seconds used by then, and when (ms). */
+  cpu?: { seconds: number; at: number };
+  /** The status last published as an event. */
+  published?: string;
 }
 
 const leaseName = 'endpoint-reconciler';
@@ -88,7 +111,9 @@ function describeExit(exit: ExecutorExit): string {
  */
 export class EndpointReconciler {
   readonly holder: string;
-  readonly #o: Required<Omit<EndpointReconcilerOptions, 'holder'>>;
+  readonly #o: Required<Omit<EndpointReconcilerOptions, 'holder' | 'events'>>;
+  readonly #events: EndpointEventSink | undefined;
+  #sampledAt = 0;
   readonly #running = new Map<string, Running>();
   #loop: Promise<void> | undefined;
   #stopped = false;
@@ -103,8 +128,10 @@ export class EndpointReconciler {
       drainMs: 1500,
       maxStartAttempts: 3,
       stopGraceMs: 5000,
+      sampleMs: 5000,
       ...options,
     };
+    this.#events = options.events;
   }
 
   start(): void {
@@ -156,6 +183,57 @@ export class EndpointReconciler {
       }
     }
     await this.#stopDrained();
+    await this.#sample();
+  }
+
+  /** Publishes a state change; a failing topic never stops the reconciler. */
+  #publish(
+    resource: 'endpoint' | 'endpoint-instance',
+    name: string,
+    detail: {
+      state: string;
+      previousState?: string | undefined;
+      reason?: string | undefined;
+      [key: string]: unknown;
+    },
+  ): void {
+    if (!this.#events) return;
+    const clean = Object.fromEntries(Object.entries(detail).filter(([, v]) => v !== undefined)) as {
+      state: string;
+    };
+    this.#events
+      .stateChange(resource, name, clean)
+      .catch((error: unknown) =>
+        this.#o.log.warn({ err: error, resource, name }, 'could not publish an endpoint event'),
+      );
+  }
+
+  /** CPU and memory of every running instance, from /proc, into its row (so any API process shows them). */
+  async #sample(): Promise<void> {
+    const now = Date.now();
+    if (now - this.#sampledAt < this.#o.sampleMs) return;
+    this.#sampledAt = now;
+    for (const running of this.#running.values()) {
+      const pid = running.process?.pid;
+      if (!pid || running.stopping || running.row.Status === 'Failed') continue;
+      const usage = await processTreeUsage(pid);
+      if (usage.rssBytes === 0) continue;
+      const previous = running.cpu;
+      running.cpu = { seconds: usage.cpuSeconds, at: now };
+      // The first sample has no interval; a restarted process's counter starts again from 0.
+      if (!previous || usage.cpuSeconds < previous.seconds || now <= previous.at) continue;
+      const cpuPercent = ((usage.cpuSeconds - previous.seconds) / ((now - previous.at) / 1000)) * 100;
+      running.row = {
+        ...running.row,
+        CpuPercent: Math.round(cpuPercent * 10) / 10,
+        MemoryBytes: usage.rssBytes,
+        ...(running.memoryMiB
+          ? { MemoryPercent: Math.round((usage.rssBytes / (running.memoryMiB * 1024 * 1024)) * 1000) / 10 }
+          : {}),
+        SampledAt: new Date(now).toISOString(),
+      };
+      await this.#put(running);
+    }
   }
 
   /** Instances recorded by an earlier leader are gone with it: kill what may remain and forget the rows. */
@@ -238,6 +316,13 @@ export class EndpointReconciler {
       { endpoint: endpoint.name, status: next.status, failureReason: next.failureReason },
       'endpoint state',
     );
+    if (next.status !== endpoint.status)
+      this.#publish('endpoint', endpoint.name, {
+        state: next.status,
+        previousState: endpoint.status,
+        reason: next.failureReason,
+        endpointConfigName: next.configName,
+      });
     return next;
   }
 
@@ -248,6 +333,7 @@ export class EndpointReconciler {
       if (![...this.#running.values()].some((r) => r.row.EndpointName === name)) {
         await this.#o.store.deleteEndpoint(name);
         this.#o.log.info({ endpoint: name }, 'endpoint deleted');
+        this.#publish('endpoint', name, { state: 'Deleted', previousState: 'Deleting' });
       }
       return;
     }
@@ -332,6 +418,8 @@ export class EndpointReconciler {
     await running.process?.stop();
     this.#running.delete(running.row.InstanceId);
     await this.#o.store.deleteInstance(running.row.InstanceId);
+    rmSync(join(this.#o.workDir, 'instances', running.row.InstanceId), { recursive: true, force: true });
+    this.#instanceEvent(running, 'Stopped', running.published);
     this.#o.log.info({ instance: running.row.InstanceId }, 'endpoint instance stopped');
   }
 
@@ -366,6 +454,24 @@ export class EndpointReconciler {
   async #put(running: Running): Promise<void> {
     if (!this.#running.has(running.row.InstanceId)) return;
     await this.#o.store.putInstance({ ...running.row, owner: this.holder });
+    if (running.published !== running.row.Status) {
+      const previous = running.published;
+      running.published = running.row.Status;
+      this.#instanceEvent(running, running.row.Status, previous);
+    }
+  }
+
+  #instanceEvent(running: Running, state: string, previous: string | undefined): void {
+    const { row } = running;
+    this.#publish('endpoint-instance', row.InstanceId, {
+      state,
+      previousState: previous,
+      reason: state === 'Restarting' || state === 'Failed' ? row.LastError : undefined,
+      endpointName: row.EndpointName,
+      endpointConfigName: row.EndpointConfigName,
+      variantName: row.VariantName,
+      restarts: row.Restarts,
+    });
   }
 
   async #fail(running: Running, reason: string): Promise<void> {
@@ -377,28 +483,46 @@ export class EndpointReconciler {
   async #launch(running: Running, variant: VariantState): Promise<void> {
     const model = await this.#o.store.getModel(variant.ModelName);
     const instanceType = await this.#o.instanceTypes.get(variant.InstanceType);
+    running.memoryMiB = instanceType.memoryMiB;
     const modelDir = await extractModelArchive(
       this.#o.blobs,
       model.PrimaryContainer.ModelDataUrl,
       join(this.#o.workDir, 'models'),
       `${model.ModelName}-${Date.parse(model.CreationTime)}`,
     );
+    // The instance's own folder, the only one a sandboxed instance sees of the data folder: the
+    // model is copied in (a shared copy would let one instance change another's model), and its
+    // log is written outside it (a file the instance can replace, e.g. by a link, is never
+    // written by the server).
+    const instances = join(this.#o.workDir, 'instances');
+    const dir = join(instances, running.row.InstanceId);
+    const logs = join(this.#o.workDir, 'logs');
+    mkdirSync(dir, { recursive: true });
+    mkdirSync(logs, { recursive: true, mode: 0o700 });
+    chmodSync(join(this.#o.workDir, 'models'), 0o700);
+    const ownModel = join(dir, 'model');
+    rmSync(ownModel, { recursive: true, force: true });
+    cpSync(modelDir, ownModel, { recursive: true });
     const { command, args } = await instanceCommandOf({
       container: servingContainerOf(model.PrimaryContainer),
-      modelDir,
+      modelDir: ownModel,
       modelServer: this.#o.modelServer,
-      extractSourceDir: (uri) =>
-        extractModelArchive(
+      // A source directory from S3 is extracted once per model, then copied in like the model.
+      extractSourceDir: async (uri) => {
+        const cached = await extractModelArchive(
           this.#o.blobs,
           uri,
           join(this.#o.workDir, 'models'),
           `${model.ModelName}-${Date.parse(model.CreationTime)}-code`,
           'SAGEMAKER_SUBMIT_DIRECTORY',
-        ),
+        );
+        const ownCode = join(dir, 'code');
+        rmSync(ownCode, { recursive: true, force: true });
+        cpSync(cached, ownCode, { recursive: true });
+        return ownCode;
+      },
     });
-    const dir = join(this.#o.workDir, 'instances', running.row.InstanceId);
-    mkdirSync(dir, { recursive: true });
-    const logFile = join(dir, 'instance.log');
+    const logFile = join(logs, `${running.row.InstanceId}.log`);
     const port = await freePort();
     const process = this.#o.executor.spawn({
       command,
@@ -413,7 +537,7 @@ export class EndpointReconciler {
             ([name]) => !isLoaderVariable(name),
           ),
         ),
-        SM_MODEL_DIR: modelDir,
+        SM_MODEL_DIR: ownModel,
         SAGEMAKER_BIND_TO_PORT: String(port),
         SAGEMAKER_MODEL_SERVER_WORKERS: String(instanceType.vcpus),
       },

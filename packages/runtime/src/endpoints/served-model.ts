@@ -153,10 +153,12 @@ async function loadOnnxModel(path: string, name: string, threads: number): Promi
 }
 
 function parseCell(text: string, row: number, column: number): number {
+  // Number() skips surrounding blanks itself; only its 0 (blank cell) and NaN need a second look.
+  const value = Number(text);
+  if (value !== 0 && !Number.isNaN(value)) return value;
   const cell = text.trim();
   // An empty cell is a missing value, as XGBoost reads CSV.
   if (cell === '') return Number.NaN;
-  const value = Number(cell);
   if (Number.isNaN(value) && cell.toLowerCase() !== 'nan')
     throw new BadInvocationError(
       `row ${row}, column ${column}: ${JSON.stringify(cell.slice(0, 40))} is not a number`,
@@ -170,7 +172,16 @@ function widthError(row: number, got: number, want: number): BadInvocationError 
 
 /** Parses `text/csv` (one row per line, no header) into a column-major matrix. */
 export function parseCsv(body: string, numFeatures: number): DenseMatrix {
-  const lines = body.split('\n').filter((line) => line.trim() !== '');
+  // A single row (most real-time requests) skips the line array.
+  const newline = body.indexOf('\n');
+  const single =
+    newline < 0 || (body.indexOf('\n', newline + 1) < 0 && body.slice(newline + 1).trim() === '');
+  const first = newline < 0 ? body : body.slice(0, newline);
+  const lines = single
+    ? first.trim() === ''
+      ? []
+      : [first]
+    : body.split('\n').filter((line) => line.trim() !== '');
   if (lines.length === 0) throw new BadInvocationError('the body is empty; send at least one CSV row');
   const n = lines.length;
   const data = new Float32Array(n * numFeatures);

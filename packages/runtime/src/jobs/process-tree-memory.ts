@@ -8,7 +8,12 @@ interface ProcStat {
   ppid: number;
   pgrp: number;
   rssBytes: number;
+  /** User + system CPU time, in clock ticks (USER_HZ, 100 on Linux). */
+  cpuTicks: number;
 }
+
+/** USER_HZ: /proc/<pid>/stat counts CPU time in these (100 per second on every Linux ABI). */
+const ticksPerSecond = 100;
 
 function parseStat(text: string): ProcStat | undefined {
   // The command name (field 2) may hold spaces and parentheses: parse after the last ")".
@@ -20,8 +25,16 @@ function parseStat(text: string): ProcStat | undefined {
   const ppid = Number(rest[1]);
   const pgrp = Number(rest[2]);
   const rssPages = Number(rest[21]);
+  // utime field 14, stime field 15.
+  const cpuTicks = Number(rest[11]) + Number(rest[12]);
   if (!Number.isFinite(pid) || !Number.isFinite(rssPages)) return undefined;
-  return { pid, ppid, pgrp, rssBytes: rssPages * pageBytes };
+  return {
+    pid,
+    ppid,
+    pgrp,
+    rssBytes: rssPages * pageBytes,
+    cpuTicks: Number.isFinite(cpuTicks) ? cpuTicks : 0,
+  };
 }
 
 async function treeMembers(rootPid: number): Promise<ProcStat[]> {
@@ -78,4 +91,18 @@ export async function processTreeRssBytes(rootPid: number): Promise<number> {
 /** Process ids of the same tree as {@link processTreeRssBytes}, the root included. */
 export async function processTreePids(rootPid: number): Promise<number[]> {
   return (await treeMembers(rootPid)).map((s) => s.pid);
+}
+
+/**
+ * CPU seconds used so far (user + system, live members of the tree) and resident memory of the
+ * same tree as {@link processTreeRssBytes}, from /proc/<pid>/stat; an endpoint instance's usage.
+ */
+export async function processTreeUsage(rootPid: number): Promise<{ cpuSeconds: number; rssBytes: number }> {
+  let ticks = 0;
+  let rssBytes = 0;
+  for (const s of await treeMembers(rootPid)) {
+    ticks += s.cpuTicks;
+    rssBytes += s.rssBytes;
+  }
+  return { cpuSeconds: ticks / ticksPerSecond, rssBytes };
 }
