@@ -636,7 +636,7 @@ describe('SageMaker door: training jobs with the SDK', () => {
     const createdModel = await sm.send(
       new CreateModelCommand({
         ModelName: 'sm-xgb',
-        PrimaryContainer: { Image: image, ModelDataUrl: modelUrl, Environment: { SAGEMAKER_PROGRAM: 'x' } },
+        PrimaryContainer: { Image: image, ModelDataUrl: modelUrl, Environment: { MODEL_FLAVOUR: 'x' } },
         ExecutionRoleArn: 'arn:aws:iam::000000000000:role/trainyard',
         Tags: [{ Key: 'team', Value: 'fraud' }],
       }),
