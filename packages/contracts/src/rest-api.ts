@@ -5,6 +5,7 @@ import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
 import { trainingRoutes } from './training-routes.js';
+import { tuningRoutes } from './tuning-routes.js';
 
 /**
  * Every route of the REST API under /api/v1, one table per area. The server, the OpenAPI
@@ -14,6 +15,7 @@ export const restApi = {
   ...platformRoutes,
   ...processingRoutes,
   ...trainingRoutes,
+  ...tuningRoutes,
   ...experimentRoutes,
   ...datasetRoutes,
   ...messagingRoutes,

@@ -29,6 +29,7 @@ import { s3Door } from './s3/s3-door.js';
 import { sageMakerDoor } from './sagemaker/sagemaker-door.js';
 import { redactServerPaths } from './server-paths.js';
 import { trainingHandlers } from './training-handlers.js';
+import { tuningHandlers } from './tuning-handlers.js';
 
 export const serverVersion = '0.1.0';
 
@@ -39,6 +40,7 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...datasetHandlers(services),
     ...processingHandlers(services),
     ...trainingHandlers(services),
+    ...tuningHandlers(services),
     ...experimentHandlers(services),
     ...messagingHandlers(services),
     ...endpointHandlers(services),
