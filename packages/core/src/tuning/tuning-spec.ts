@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { invalidArgument } from '@trainyard/contracts/errors';
+import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import type { CreateTrainingJobBody } from '@trainyard/contracts/training-jobs';
 import type { CreateTuningJobBody, TuningObjective } from '@trainyard/contracts/tuning-jobs';
 import { type BuiltInAlgorithm, resolveTrainingLaunch } from '../training/training-algorithms.js';
@@ -226,13 +226,14 @@ export function resolveTuningSpec(body: CreateTuningJobBody): Omit<ResolvedTunin
   return out;
 }
 
-/** Re-raises an INVALID_ARGUMENT of a training request under the tuning request's member. */
+/** Re-raises a refusal of a training request (a field named) under the tuning request's member. */
 export function prefixField(error: unknown, prefix: string): unknown {
-  const e = error as { code?: string; field?: string; message?: string };
-  if (e?.code !== 'INVALID_ARGUMENT' || !e.field) return error;
-  const field = e.field.startsWith('HyperParameters.') ? e.field.replace('HyperParameters.', 'StaticHyperParameters.') : e.field;
-  const problem = (e.message ?? '').startsWith(`${e.field}: `) ? e.message!.slice(e.field.length + 2) : e.message ?? '';
-  return invalidArgument(`${prefix}.${field}`, problem);
+  if (!(error instanceof TrainyardError)) return error;
+  const field = error.details.field;
+  if (typeof field !== 'string') return error;
+  const renamed = `${prefix}.${field.startsWith('HyperParameters.') ? field.replace('HyperParameters.', 'StaticHyperParameters.') : field}`;
+  const problem = error.message.startsWith(`${field}: `) ? error.message.slice(field.length + 2) : error.message;
+  return new TrainyardError(error.code, `${renamed}: ${problem}`, { ...error.details, field: renamed });
 }
 
 /** `<tuning>-NNN-<hash>`: the same trial of the same tuning job always gets the same name. */
