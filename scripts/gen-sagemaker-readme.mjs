@@ -11,6 +11,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { sageMakerOperations } = await import(
   join(root, 'apps', 'trainyard', 'dist', 'server', 'sagemaker', 'sagemaker-operations.js')
 );
+const { sageMakerTuningOperations } = await import(
+  join(root, 'apps', 'trainyard', 'dist', 'server', 'sagemaker', 'sagemaker-tuning-operations.js')
+);
 const { operationsMarkdown } = await import(
   join(root, 'apps', 'trainyard', 'dist', 'server', 'sagemaker', 'sagemaker-door.js')
 );
@@ -21,6 +24,9 @@ const end = '<!-- sagemaker-operations:end -->';
 const from = text.indexOf(start);
 const to = text.indexOf(end);
 if (from < 0 || to < from) throw new Error(`README.md has no ${start} … ${end} block`);
-const table = operationsMarkdown(sageMakerOperations({ processingJobs: undefined, trainingJobs: undefined }));
+const table = operationsMarkdown({
+  ...sageMakerOperations({ processingJobs: undefined, trainingJobs: undefined }),
+  ...sageMakerTuningOperations({ tuningJobs: undefined }),
+});
 writeFileSync(readme, `${text.slice(0, from + start.length)}\n${table}${text.slice(to)}`);
 console.log('README.md: supported SageMaker operations rewritten');

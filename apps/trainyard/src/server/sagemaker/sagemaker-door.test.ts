@@ -23,6 +23,7 @@ import { openTestServer, type TestServer } from '../../testing/platform-fixture.
 import { operationsMarkdown } from './sagemaker-door.js';
 import { type ModelShape, operationInputs, shapes } from './sagemaker-model.generated.js';
 import { sageMakerOperations } from './sagemaker-operations.js';
+import { sageMakerTuningOperations } from './sagemaker-tuning-operations.js';
 
 const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..', '..', '..');
 
@@ -259,9 +260,10 @@ describe('SageMaker door with @aws-sdk/client-sagemaker', () => {
       readme,
     );
     expect(block?.[1], 'run: npx tsc -b && node scripts/gen-sagemaker-readme.mjs').toBe(
-      operationsMarkdown(
-        sageMakerOperations({ processingJobs: undefined as never, trainingJobs: undefined as never }),
-      ),
+      operationsMarkdown({
+        ...sageMakerOperations({ processingJobs: undefined as never, trainingJobs: undefined as never }),
+        ...sageMakerTuningOperations({ tuningJobs: undefined as never }),
+      }),
     );
   });
 

@@ -4,6 +4,7 @@ import { authenticateSigV4, requireRole, sigV4RequestOf } from '../aws/aws-auth.
 import type { DoorServices } from '../door-services.js';
 import { SageMakerError, sageMakerErrorOf } from './sagemaker-error.js';
 import { type SageMakerOperation, sageMakerOperations } from './sagemaker-operations.js';
+import { sageMakerTuningOperations } from './sagemaker-tuning-operations.js';
 import { validateInput } from './sagemaker-validate.js';
 
 /** The SageMaker control plane's target prefix: `X-Amz-Target: SageMaker.<Operation>`. */
@@ -41,7 +42,7 @@ export async function sageMakerDoor(
   options: { services: DoorServices },
 ): Promise<void> {
   const { services } = options;
-  const operations = sageMakerOperations(services);
+  const operations = { ...sageMakerOperations(services), ...sageMakerTuningOperations(services) };
 
   app.addHook('onRequest', async (request, reply) => {
     const target = request.headers['x-amz-target'];
