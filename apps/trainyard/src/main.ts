@@ -6,6 +6,7 @@ import { addEndpointCommands } from './cli/endpoint-commands.js';
 import { addJobCommands } from './cli/job-commands.js';
 import { addMessagingCommands } from './cli/messaging-commands.js';
 import { addTrainingCommands } from './cli/training-commands.js';
+import { addTuningCommands } from './cli/tuning-commands.js';
 import { loadServerConfig } from './config.js';
 import { runServer } from './run-server.js';
 
@@ -84,6 +85,7 @@ addClientCommands(program);
 addDatasetCommands(program);
 addJobCommands(program);
 addTrainingCommands(program);
+addTuningCommands(program);
 addMessagingCommands(program);
 addEndpointCommands(program);
 
