@@ -131,6 +131,20 @@ beforeAll(async () => {
   await t.platform.blobs.createBucket('work');
   for (const [file, text] of Object.entries(scripts))
     await t.platform.blobs.put({ bucket: 'work', key: `tuning-code/${file}` }, text);
+  // A small, noisy binary problem for the built-in XGBoost (label first, no header).
+  let seed = 99;
+  const rnd = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 4294967296;
+  };
+  const rows = (n: number) =>
+    Array.from({ length: n }, () => {
+      const x = Array.from({ length: 6 }, () => Math.round((rnd() * 4 - 2) * 1000) / 1000);
+      const z = Math.sin(x[0]! * 1.5) + x[1]! * x[2]! - 0.5 * x[3]! ** 2 + (rnd() - 0.5) * 2;
+      return [z > 0 ? 1 : 0, ...x].join(',');
+    }).join('\n');
+  await t.platform.blobs.put({ bucket: 'work', key: 'gbdt/train/part.csv' }, `${rows(600)}\n`);
+  await t.platform.blobs.put({ bucket: 'work', key: 'gbdt/validation/part.csv' }, `${rows(400)}\n`);
   await t.platform.jobs.startWorker();
   t.platform.jobs.startTuner();
 }, 30_000);
@@ -265,6 +279,52 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     expect(h.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBeLessThan(-0.2);
     expect(b.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBeLessThan(30);
   }, 90_000);
+
+  it('tunes the built-in XGBoost on validation AUC (Bayesian)', async () => {
+    const channel = (name: string) => ({
+      ChannelName: name,
+      ContentType: 'text/csv',
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: `s3://work/gbdt/${name}/` } },
+    });
+    const body: CreateTuningJobInput = {
+      HyperParameterTuningJobName: 'gbdt-auc',
+      HyperParameterTuningJobConfig: {
+        Strategy: 'Bayesian',
+        HyperParameterTuningJobObjective: { Type: 'Maximize', MetricName: 'validation:auc' },
+        ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2 },
+        ParameterRanges: {
+          ContinuousParameterRanges: [{ Name: 'eta', MinValue: '0.02', MaxValue: '0.5', ScalingType: 'Logarithmic' }],
+          IntegerParameterRanges: [{ Name: 'max_depth', MinValue: '1', MaxValue: '6' }],
+        },
+        RandomSeed: 1,
+      },
+      TrainingJobDefinition: {
+        AlgorithmSpecification: { AlgorithmName: 'xgboost' },
+        StaticHyperParameters: { objective: 'binary:logistic', num_round: '30' },
+        InputDataConfig: [channel('train'), channel('validation')],
+        OutputDataConfig: { S3OutputPath: 's3://work/gbdt-out' },
+        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+      },
+    };
+    const r = await create(body);
+    expect(r.statusCode, r.body).toBe(201);
+    const job = await waitEnded('gbdt-auc', 90_000);
+    expect(job.HyperParameterTuningJobStatus, JSON.stringify(job)).toBe('Completed');
+    const trials = await trialsOf('gbdt-auc');
+    expect(trials).toHaveLength(4);
+    for (const trial of trials) {
+      const auc = trial.FinalHyperParameterTuningJobObjectiveMetric!.Value;
+      expect(auc).toBeGreaterThan(0.5);
+      expect(auc).toBeLessThanOrEqual(1);
+    }
+    expect(job.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBeGreaterThan(0.7);
+    // SageMaker's XGBoost scores the objective even when eval_metric is not given: the child says so.
+    const child = await t.app.inject({ method: 'GET', url: `/api/v1/training-jobs/${job.BestTrainingJob!.TrainingJobName}`, headers: t.auth() });
+    expect(child.json().HyperParameters).toMatchObject({ eval_metric: 'auc', _tuning_objective_metric: 'validation:auc' });
+    // The objective is the last validation:auc the job reported.
+    const metrics = await t.app.inject({ method: 'GET', url: `/api/v1/training-jobs/${job.BestTrainingJob!.TrainingJobName}/metrics`, headers: t.auth() });
+    expect(metrics.json().metrics['validation:auc'].at(-1).Value).toBe(job.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value);
+  }, 120_000);
 
   it('Grid runs every point of its grid exactly once', async () => {
     const body = tuning('grid-1', 'Grid', {
