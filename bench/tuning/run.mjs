@@ -8,8 +8,8 @@
 // Build first: npx tsc -b ; then: node bench/tuning/run.mjs [--seeds 10] [--trials 40] [--parallel 4] [--only branin,hartmann6,gbdt]
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { proposeTrials } from '../../packages/core/dist/tuning/tuning-strategies.js';
 import { SearchSpace } from '../../packages/core/dist/tuning/tuning-space.js';
+import { proposeTrials } from '../../packages/core/dist/tuning/tuning-strategies.js';
 import { DenseMatrix } from '../../packages/ml/dist/data/matrix.js';
 import { trainGbdt } from '../../packages/ml/dist/gbdt/gbdt.js';
 import { rocAuc } from '../../packages/ml/dist/metrics/ranking.js';
@@ -32,8 +32,18 @@ function branin(v) {
   const c = 5 / Math.PI;
   return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
 }
-const A = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]];
-const P = [[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991], [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]];
+const A = [
+  [10, 3, 17, 3.5, 1.7, 8],
+  [0.05, 10, 17, 0.1, 8, 14],
+  [3, 3.5, 1.7, 10, 17, 8],
+  [17, 8, 0.05, 10, 0.1, 14],
+];
+const P = [
+  [1312, 1696, 5569, 124, 8283, 5886],
+  [2329, 4135, 8307, 3736, 1004, 9991],
+  [2348, 1451, 3522, 2883, 3047, 6650],
+  [4047, 8828, 8732, 5743, 1091, 381],
+];
 const ALPHA = [1, 1.2, 3, 3.2];
 function hartmann6(v) {
   let s = 0;
@@ -61,7 +71,12 @@ function gbdtData() {
       r.forEach((v, j) => {
         x[i * cols + j] = v;
       });
-      const z = Math.sin(r[0] * 1.5) + r[1] * r[2] - 0.7 * r[3] ** 2 + 0.5 * (r[4] > 0.5 ? 1 : -1) + (rnd() - 0.5) * 2.2;
+      const z =
+        Math.sin(r[0] * 1.5) +
+        r[1] * r[2] -
+        0.7 * r[3] ** 2 +
+        0.5 * (r[4] > 0.5 ? 1 : -1) +
+        (rnd() - 0.5) * 2.2;
       y[i] = z > 0 ? 1 : 0;
     }
     return { x: DenseMatrix.fromRowMajor(x, n, cols), y };
@@ -99,7 +114,13 @@ const problems = {
     f: hartmann6,
     direction: 'Minimize',
     optimum: -3.32237,
-    dims: [0, 1, 2, 3, 4, 5].map((i) => ({ kind: 'Continuous', name: `x${i}`, min: 0, max: 1, scaling: 'Linear' })),
+    dims: [0, 1, 2, 3, 4, 5].map((i) => ({
+      kind: 'Continuous',
+      name: `x${i}`,
+      min: 0,
+      max: 1,
+      scaling: 'Linear',
+    })),
   },
   gbdt: {
     f: gbdtAuc,
@@ -132,7 +153,16 @@ function runTrainyard(name, seed) {
   while (observations.length < budget) {
     const t = performance.now();
     const batch = proposeTrials(
-      { space, strategy: 'Bayesian', direction: p.direction, observations, pending: [], trialIndex: observations.length, seed, budget },
+      {
+        space,
+        strategy: 'Bayesian',
+        direction: p.direction,
+        observations,
+        pending: [],
+        trialIndex: observations.length,
+        seed,
+        budget,
+      },
       Math.min(parallel, budget - observations.length),
     );
     tunerS += (performance.now() - t) / 1000;
@@ -198,8 +228,14 @@ try {
       // ratio of median regrets (best - optimum): below 1 means Trainyard got closer.
       best_ratio: r4(oursBest / theirBest),
       wins: ours.filter((r, i) => !better(p.direction, theirs[i].best, r.best)).length,
-      trainyard_tuner_ms_per_trial: stats(ours.map((r) => (r.tunerS * 1000) / budget), 3),
-      optuna_tuner_ms_per_trial: stats(theirs.map((r) => (r.tunerS * 1000) / budget), 3),
+      trainyard_tuner_ms_per_trial: stats(
+        ours.map((r) => (r.tunerS * 1000) / budget),
+        3,
+      ),
+      optuna_tuner_ms_per_trial: stats(
+        theirs.map((r) => (r.tunerS * 1000) / budget),
+        3,
+      ),
       load1: stats(loads, 3),
     };
     if (p.optimum !== undefined) {

@@ -85,7 +85,12 @@ export const TuningJobConfig = z
       })
       .strict()
       .optional(),
-    RandomSeed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    RandomSeed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
   })
   .strict();
 export type TuningJobConfig = z.output<typeof TuningJobConfig>;

@@ -6,7 +6,8 @@ import { type ClientFlags, clientCommand, clientOf } from './client-command.js';
 import { readSpecFile, watchJob } from './job-follow.js';
 import { printObject, printRows } from './output.js';
 
-const ended = (job: TuningJob) => ['Completed', 'Failed', 'Stopped'].includes(job.HyperParameterTuningJobStatus);
+const ended = (job: TuningJob) =>
+  ['Completed', 'Failed', 'Stopped'].includes(job.HyperParameterTuningJobStatus);
 const num = (v: number | undefined) => (v === undefined ? '' : String(Number(v.toPrecision(6))));
 
 /** The live progress line: trials done of the budget, running, failed, the best objective so far. */
@@ -33,7 +34,8 @@ function watch(client: TrainyardClient, name: string): Promise<TuningJob> {
   return watchJob<TuningJob>(
     {
       describe: () => client.call('describeTuningJob', { params: { name } }),
-      key: (job) => `${job.HyperParameterTuningJobStatus}/${JSON.stringify(job.TrainingJobStatusCounters)}/${job.BestTrainingJob?.TrainingJobName}`,
+      key: (job) =>
+        `${job.HyperParameterTuningJobStatus}/${JSON.stringify(job.TrainingJobStatusCounters)}/${job.BestTrainingJob?.TrainingJobName}`,
       line: tuningProgressLine,
       ended,
     },
@@ -54,7 +56,8 @@ function printTuningJob(job: TuningJob): void {
   };
   if (job.HyperParameterTuningEndTime) out.EndTime = job.HyperParameterTuningEndTime;
   if (job.FailureReason) out.FailureReason = job.FailureReason;
-  if (job.TuningJobCompletionDetails?.CompletionReason) out.CompletionReason = job.TuningJobCompletionDetails.CompletionReason;
+  if (job.TuningJobCompletionDetails?.CompletionReason)
+    out.CompletionReason = job.TuningJobCompletionDetails.CompletionReason;
   if (job.WarmStartObservations !== undefined) out.WarmStartObservations = job.WarmStartObservations;
   printObject(out, false);
   for (const [title, best] of [
@@ -75,7 +78,10 @@ function printTuningJob(job: TuningJob): void {
 }
 
 /** Trials as a table: index, name, status, each tuned value, objective and the running best. */
-export function trialRows(job: TuningJob, trials: TuningTrial[]): { rows: Record<string, unknown>[]; columns: string[] } {
+export function trialRows(
+  job: TuningJob,
+  trials: TuningTrial[],
+): { rows: Record<string, unknown>[]; columns: string[] } {
   const names = [...new Set(trials.flatMap((t) => Object.keys(t.TunedHyperParameters)))];
   const maximize = job.HyperParameterTuningJobConfig.HyperParameterTuningJobObjective?.Type === 'Maximize';
   let best: number | undefined;
@@ -95,7 +101,10 @@ export function trialRows(job: TuningJob, trials: TuningTrial[]): { rows: Record
     'best so far': num(running.get(t.TrainingJobName)),
     note: t.EarlyStopReason ?? t.FailureReason ?? '',
   }));
-  return { rows, columns: ['trial', 'TrainingJobName', 'status', ...names, 'objective', 'best so far', 'note'] };
+  return {
+    rows,
+    columns: ['trial', 'TrainingJobName', 'status', ...names, 'objective', 'best so far', 'note'],
+  };
 }
 
 export function addTuningCommands(program: Command): void {
@@ -103,10 +112,20 @@ export function addTuningCommands(program: Command): void {
     .command('tuning-jobs')
     .description('Hyperparameter tuning jobs: Bayesian, Random, Grid or Hyperband search over training jobs');
 
-  clientCommand(jobs, 'create', 'Start a tuning job from a JSON spec (SageMaker CreateHyperParameterTuningJob fields)')
-    .requiredOption('--spec <file>', 'JSON with HyperParameterTuningJobName, HyperParameterTuningJobConfig, TrainingJobDefinition, ...')
+  clientCommand(
+    jobs,
+    'create',
+    'Start a tuning job from a JSON spec (SageMaker CreateHyperParameterTuningJob fields)',
+  )
+    .requiredOption(
+      '--spec <file>',
+      'JSON with HyperParameterTuningJobName, HyperParameterTuningJobConfig, TrainingJobDefinition, ...',
+    )
     .option('--name <name>', 'overrides HyperParameterTuningJobName')
-    .option('--wait', 'show live progress (trials done, best so far) until it ends; exit 1 unless it completed')
+    .option(
+      '--wait',
+      'show live progress (trials done, best so far) until it ends; exit 1 unless it completed',
+    )
     .action(async (flags: ClientFlags & { spec: string; name?: string; wait?: boolean }) => {
       const body = readSpecFile<CreateTuningJobInput>(flags.spec);
       if (flags.name) body.HyperParameterTuningJobName = flags.name;
@@ -136,35 +155,43 @@ export function addTuningCommands(program: Command): void {
     .addOption(new Option('--status <status>', 'only jobs in this status').choices(TuningJobStatus.options))
     .option('--name-contains <text>', 'only jobs whose name contains this')
     .option('--limit <n>', 'at most this many', Number, 100)
-    .action(async (flags: ClientFlags & { status?: TuningJobStatus; nameContains?: string; limit: number }) => {
-      const rows = [];
-      const query = { status: flags.status, nameContains: flags.nameContains };
-      for await (const job of clientOf(flags).listAll('listTuningJobs', { query })) {
-        rows.push(
-          flags.json
-            ? job
-            : {
-                name: job.HyperParameterTuningJobName,
-                status: job.HyperParameterTuningJobStatus,
-                strategy: job.Strategy,
-                completed: job.TrainingJobStatusCounters.Completed,
-                running: job.TrainingJobStatusCounters.InProgress,
-                budget: job.ResourceLimits.MaxNumberOfTrainingJobs ?? '',
-                best: num(job.BestObjectiveValue),
-                created: job.CreationTime,
-              },
+    .action(
+      async (flags: ClientFlags & { status?: TuningJobStatus; nameContains?: string; limit: number }) => {
+        const rows = [];
+        const query = { status: flags.status, nameContains: flags.nameContains };
+        for await (const job of clientOf(flags).listAll('listTuningJobs', { query })) {
+          rows.push(
+            flags.json
+              ? job
+              : {
+                  name: job.HyperParameterTuningJobName,
+                  status: job.HyperParameterTuningJobStatus,
+                  strategy: job.Strategy,
+                  completed: job.TrainingJobStatusCounters.Completed,
+                  running: job.TrainingJobStatusCounters.InProgress,
+                  budget: job.ResourceLimits.MaxNumberOfTrainingJobs ?? '',
+                  best: num(job.BestObjectiveValue),
+                  created: job.CreationTime,
+                },
+          );
+          if (rows.length >= flags.limit) break;
+        }
+        printRows(
+          rows,
+          ['name', 'status', 'strategy', 'completed', 'running', 'budget', 'best', 'created'],
+          flags.json ?? false,
         );
-        if (rows.length >= flags.limit) break;
-      }
-      printRows(rows, ['name', 'status', 'strategy', 'completed', 'running', 'budget', 'best', 'created'], flags.json ?? false);
-    });
+      },
+    );
 
   clientCommand(jobs, 'describe', 'Show a tuning job: status, counters, best training job')
     .argument('<name>')
     .option('--watch', 'show live progress until it ends')
     .action(async (name: string, flags: ClientFlags & { watch?: boolean }) => {
       const client = clientOf(flags);
-      const job = flags.watch ? await watch(client, name) : await client.call('describeTuningJob', { params: { name } });
+      const job = flags.watch
+        ? await watch(client, name)
+        : await client.call('describeTuningJob', { params: { name } });
       if (flags.json) printObject(job, true);
       else printTuningJob(job);
     });
@@ -176,7 +203,9 @@ export function addTuningCommands(program: Command): void {
         .choices(['Name', 'CreationTime', 'Status', 'FinalObjectiveMetricValue'])
         .default('CreationTime'),
     )
-    .addOption(new Option('--order <order>', 'sort order').choices(['Ascending', 'Descending']).default('Ascending'))
+    .addOption(
+      new Option('--order <order>', 'sort order').choices(['Ascending', 'Descending']).default('Ascending'),
+    )
     .action(
       async (
         name: string,
@@ -205,7 +234,10 @@ export function addTuningCommands(program: Command): void {
       let job = await client.call('stopTuningJob', { params: { name } });
       if (flags.wait) job = await watch(client, name);
       printObject(
-        { HyperParameterTuningJobName: job.HyperParameterTuningJobName, Status: job.HyperParameterTuningJobStatus },
+        {
+          HyperParameterTuningJobName: job.HyperParameterTuningJobName,
+          Status: job.HyperParameterTuningJobStatus,
+        },
         flags.json ?? false,
       );
     });

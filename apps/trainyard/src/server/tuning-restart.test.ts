@@ -48,7 +48,12 @@ const body = (name: string, jobs: number): CreateTuningJobInput => ({
       MetricDefinitions: [{ Name: 'objective', Regex: 'objective=([-0-9.e]+);' }],
     },
     StaticHyperParameters: { sagemaker_program: 'quad.mjs' },
-    InputDataConfig: [{ ChannelName: 'code', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://work/code/' } } }],
+    InputDataConfig: [
+      {
+        ChannelName: 'code',
+        DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://work/code/' } },
+      },
+    ],
     OutputDataConfig: { S3OutputPath: 's3://work/out' },
     ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
     StoppingCondition: { MaxRuntimeInSeconds: 120 },
@@ -93,7 +98,9 @@ describe.skipIf(!built)('tuning jobs across a restart', () => {
     // Close while trials run and the budget is half spent.
     await until('trials in flight', async () => {
       const job = await platform!.jobs.tuningJobs.describe('quad');
-      return job.TrainingJobStatusCounters.Completed >= 1 && job.TrainingJobStatusCounters.InProgress >= 1 ? job : undefined;
+      return job.TrainingJobStatusCounters.Completed >= 1 && job.TrainingJobStatusCounters.InProgress >= 1
+        ? job
+        : undefined;
     });
     const before = await platform.jobs.tuningJobs.trials('quad');
     await platform.close();
@@ -112,7 +119,9 @@ describe.skipIf(!built)('tuning jobs across a restart', () => {
       expect(a.TunedHyperParameters).toEqual(b.TunedHyperParameters);
     }
     expect(await childrenOf(platform, 'quad')).toEqual(trials.map((x) => x.TrainingJobName).sort());
-    expect(trials.every((x) => x.TrainingJobStatus === 'Completed' && x.ObjectiveStatus === 'Succeeded')).toBe(true);
+    expect(
+      trials.every((x) => x.TrainingJobStatus === 'Completed' && x.ObjectiveStatus === 'Succeeded'),
+    ).toBe(true);
   }, 120_000);
 
   it('a leader that died between storing a proposal and creating its job: the next one adopts or creates it, once', async () => {
@@ -135,7 +144,9 @@ describe.skipIf(!built)('tuning jobs across a restart', () => {
     });
     const state: TuningState = { trials: [trial(0, '2.5'), trial(1, '-4')] };
     await p.metadata.jobs.update(row.id, { result: state }, { version: row.version });
-    await p.jobs.trainingJobs.create(childBody(spec.request, state.trials[0]!.name, state.trials[0]!.values, spec.fixedHyperParameters));
+    await p.jobs.trainingJobs.create(
+      childBody(spec.request, state.trials[0]!.name, state.trials[0]!.values, spec.fixedHyperParameters),
+    );
     p.jobs.startTuner();
     const job = await until('the staged tuning job to end', async () => {
       const j = await p.jobs.tuningJobs.describe('crash');

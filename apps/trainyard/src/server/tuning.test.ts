@@ -105,7 +105,11 @@ async function describeJob(name: string): Promise<TuningJob> {
 }
 
 async function trialsOf(name: string, query = ''): Promise<TuningTrial[]> {
-  const r = await t.app.inject({ method: 'GET', url: `/api/v1/tuning-jobs/${name}/trials${query}`, headers: t.auth() });
+  const r = await t.app.inject({
+    method: 'GET',
+    url: `/api/v1/tuning-jobs/${name}/trials${query}`,
+    headers: t.auth(),
+  });
   expect(r.statusCode, r.body).toBe(200);
   return r.json().items;
 }
@@ -115,7 +119,10 @@ async function waitEnded(name: string, timeoutMs = 60_000): Promise<TuningJob> {
   for (;;) {
     const job = await describeJob(name);
     if (['Completed', 'Failed', 'Stopped'].includes(job.HyperParameterTuningJobStatus)) return job;
-    if (Date.now() > deadline) throw new Error(`${name} still ${job.HyperParameterTuningJobStatus}: ${JSON.stringify(job.TrainingJobStatusCounters)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${name} still ${job.HyperParameterTuningJobStatus}: ${JSON.stringify(job.TrainingJobStatusCounters)}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -166,18 +173,26 @@ describe('tuning jobs: validation and access', () => {
         ParameterRanges: { IntegerParameterRanges: [{ Name: 'depth', MinValue: '9', MaxValue: '2' }] },
       }),
     );
-    expect(minMax.field).toBe('HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges.0.MinValue');
+    expect(minMax.field).toBe(
+      'HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges.0.MinValue',
+    );
     expect(minMax.message).toContain('greater than MaxValue 2');
     const logZero = await refused(
       tuning('bad-2', 'Random', {
         ParameterRanges: {
-          ContinuousParameterRanges: [{ Name: 'eta', MinValue: '0', MaxValue: '1', ScalingType: 'Logarithmic' }],
+          ContinuousParameterRanges: [
+            { Name: 'eta', MinValue: '0', MaxValue: '1', ScalingType: 'Logarithmic' },
+          ],
         },
       }),
     );
-    expect(logZero.field).toBe('HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges.0.ScalingType');
+    expect(logZero.field).toBe(
+      'HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges.0.ScalingType',
+    );
     const metric = await refused(
-      tuning('bad-3', 'Random', { HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:rmse' } }),
+      tuning('bad-3', 'Random', {
+        HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:rmse' },
+      }),
     );
     expect(metric.field).toBe('HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName');
     expect(metric.message).toContain('validation:rmse');
@@ -186,13 +201,17 @@ describe('tuning jobs: validation and access', () => {
     const reverse = await refused(
       tuning('bad-5', 'Random', {
         ParameterRanges: {
-          ContinuousParameterRanges: [{ Name: 'm', MinValue: '0.5', MaxValue: '1', ScalingType: 'ReverseLogarithmic' }],
+          ContinuousParameterRanges: [
+            { Name: 'm', MinValue: '0.5', MaxValue: '1', ScalingType: 'ReverseLogarithmic' },
+          ],
         },
       }),
     );
     expect(reverse.field).toContain('ContinuousParameterRanges.0.ScalingType');
     const notNumber = await refused(
-      tuning('bad-6', 'Random', { ParameterRanges: { ContinuousParameterRanges: [{ Name: 'x1', MinValue: 'abc', MaxValue: '1' }] } }),
+      tuning('bad-6', 'Random', {
+        ParameterRanges: { ContinuousParameterRanges: [{ Name: 'x1', MinValue: 'abc', MaxValue: '1' }] },
+      }),
     );
     expect(notNumber.field).toContain('ContinuousParameterRanges.0.MinValue');
     const budget = await refused(
@@ -206,7 +225,10 @@ describe('tuning jobs: validation and access', () => {
     expect(staticTwice.field).toContain('ContinuousParameterRanges.0.Name');
     const instance = await refused({
       ...tuning('bad-9', 'Random'),
-      TrainingJobDefinition: { ...definition('branin.mjs'), ResourceConfig: { InstanceType: 'ml.nope', InstanceCount: 1, VolumeSizeInGB: 1 } },
+      TrainingJobDefinition: {
+        ...definition('branin.mjs'),
+        ResourceConfig: { InstanceType: 'ml.nope', InstanceCount: 1, VolumeSizeInGB: 1 },
+      },
     });
     expect(instance.field).toBe('TrainingJobDefinition.ResourceConfig.InstanceType');
     const hostileName = await create({ ...tuning('x', 'Random'), HyperParameterTuningJobName: '../../etc' });
@@ -221,17 +243,31 @@ describe('tuning jobs: validation and access', () => {
     expect((await create(tuning('role-i', 'Random'), invoker)).statusCode).toBe(403);
     const list = await t.app.inject({ method: 'GET', url: '/api/v1/tuning-jobs', headers: t.auth(viewer) });
     expect(list.statusCode).toBe(200);
-    const denied = await t.app.inject({ method: 'GET', url: '/api/v1/tuning-jobs', headers: t.auth(invoker) });
+    const denied = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/tuning-jobs',
+      headers: t.auth(invoker),
+    });
     expect(denied.statusCode).toBe(403);
     const made = await create(
-      tuning('role-d', 'Random', { ResourceLimits: { MaxNumberOfTrainingJobs: 1, MaxParallelTrainingJobs: 1 } }),
+      tuning('role-d', 'Random', {
+        ResourceLimits: { MaxNumberOfTrainingJobs: 1, MaxParallelTrainingJobs: 1 },
+      }),
       developer,
     );
     expect(made.statusCode, made.body).toBe(201);
     expect((await create(tuning('role-d', 'Random'), developer)).statusCode).toBe(409);
-    const stop = await t.app.inject({ method: 'POST', url: '/api/v1/tuning-jobs/role-d/stop', headers: t.auth(viewer) });
+    const stop = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/tuning-jobs/role-d/stop',
+      headers: t.auth(viewer),
+    });
     expect(stop.statusCode).toBe(403);
-    const missing = await t.app.inject({ method: 'GET', url: '/api/v1/tuning-jobs/nope', headers: t.auth(viewer) });
+    const missing = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/tuning-jobs/nope',
+      headers: t.auth(viewer),
+    });
     expect(missing.statusCode).toBe(404);
     await waitEnded('role-d');
   });
@@ -243,7 +279,11 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     expect(r.statusCode, r.body).toBe(201);
     const job = await waitEnded('branin-rnd');
     expect(job.HyperParameterTuningJobStatus).toBe('Completed');
-    expect(job.TrainingJobStatusCounters).toMatchObject({ Completed: 6, InProgress: 0, NonRetryableError: 0 });
+    expect(job.TrainingJobStatusCounters).toMatchObject({
+      Completed: 6,
+      InProgress: 0,
+      NonRetryableError: 0,
+    });
     const trials = await trialsOf('branin-rnd');
     expect(trials).toHaveLength(6);
     for (const trial of trials) {
@@ -251,7 +291,11 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
       const expected = branin(Number(trial.TunedHyperParameters.x1), Number(trial.TunedHyperParameters.x2));
       expect(trial.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBeCloseTo(expected, 6);
     }
-    const child = await t.app.inject({ method: 'GET', url: `/api/v1/training-jobs/${trials[0]!.TrainingJobName}`, headers: t.auth() });
+    const child = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/training-jobs/${trials[0]!.TrainingJobName}`,
+      headers: t.auth(),
+    });
     expect(child.json().HyperParameters._tuning_objective_metric).toBe('objective');
     const best = Math.min(...trials.map((x) => x.FinalHyperParameterTuningJobObjectiveMetric!.Value));
     expect(job.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBe(best);
@@ -260,14 +304,31 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
   }, 60_000);
 
   it('Bayesian on Hartmann-6 and Branin completes its budget with distinct proposals', async () => {
-    const hartmann = tuning('hart-bo', 'Bayesian', {
-      ResourceLimits: { MaxNumberOfTrainingJobs: 8, MaxParallelTrainingJobs: 4 },
-      ParameterRanges: {
-        ContinuousParameterRanges: [0, 1, 2, 3, 4, 5].map((i) => ({ Name: `x${i}`, MinValue: '0', MaxValue: '1' })),
+    const hartmann = tuning(
+      'hart-bo',
+      'Bayesian',
+      {
+        ResourceLimits: { MaxNumberOfTrainingJobs: 8, MaxParallelTrainingJobs: 4 },
+        ParameterRanges: {
+          ContinuousParameterRanges: [0, 1, 2, 3, 4, 5].map((i) => ({
+            Name: `x${i}`,
+            MinValue: '0',
+            MaxValue: '1',
+          })),
+        },
       },
-    }, 'hartmann.mjs');
+      'hartmann.mjs',
+    );
     expect((await create(hartmann)).statusCode).toBe(201);
-    expect((await create(tuning('branin-bo', 'Bayesian', { ResourceLimits: { MaxNumberOfTrainingJobs: 8, MaxParallelTrainingJobs: 4 } }))).statusCode).toBe(201);
+    expect(
+      (
+        await create(
+          tuning('branin-bo', 'Bayesian', {
+            ResourceLimits: { MaxNumberOfTrainingJobs: 8, MaxParallelTrainingJobs: 4 },
+          }),
+        )
+      ).statusCode,
+    ).toBe(201);
     const [h, b] = await Promise.all([waitEnded('hart-bo'), waitEnded('branin-bo')]);
     for (const job of [h, b]) {
       expect(job.HyperParameterTuningJobStatus).toBe('Completed');
@@ -293,7 +354,9 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
         HyperParameterTuningJobObjective: { Type: 'Maximize', MetricName: 'validation:auc' },
         ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2 },
         ParameterRanges: {
-          ContinuousParameterRanges: [{ Name: 'eta', MinValue: '0.02', MaxValue: '0.5', ScalingType: 'Logarithmic' }],
+          ContinuousParameterRanges: [
+            { Name: 'eta', MinValue: '0.02', MaxValue: '0.5', ScalingType: 'Logarithmic' },
+          ],
           IntegerParameterRanges: [{ Name: 'max_depth', MinValue: '1', MaxValue: '6' }],
         },
         RandomSeed: 1,
@@ -319,11 +382,24 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     }
     expect(job.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBeGreaterThan(0.7);
     // SageMaker's XGBoost scores the objective even when eval_metric is not given: the child says so.
-    const child = await t.app.inject({ method: 'GET', url: `/api/v1/training-jobs/${job.BestTrainingJob!.TrainingJobName}`, headers: t.auth() });
-    expect(child.json().HyperParameters).toMatchObject({ eval_metric: 'auc', _tuning_objective_metric: 'validation:auc' });
+    const child = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/training-jobs/${job.BestTrainingJob!.TrainingJobName}`,
+      headers: t.auth(),
+    });
+    expect(child.json().HyperParameters).toMatchObject({
+      eval_metric: 'auc',
+      _tuning_objective_metric: 'validation:auc',
+    });
     // The objective is the last validation:auc the job reported.
-    const metrics = await t.app.inject({ method: 'GET', url: `/api/v1/training-jobs/${job.BestTrainingJob!.TrainingJobName}/metrics`, headers: t.auth() });
-    expect(metrics.json().metrics['validation:auc'].at(-1).Value).toBe(job.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value);
+    const metrics = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/training-jobs/${job.BestTrainingJob!.TrainingJobName}/metrics`,
+      headers: t.auth(),
+    });
+    expect(metrics.json().metrics['validation:auc'].at(-1).Value).toBe(
+      job.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value,
+    );
   }, 120_000);
 
   it('Grid runs every point of its grid exactly once', async () => {
@@ -337,7 +413,9 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     expect((await create(body)).statusCode).toBe(201);
     const job = await waitEnded('grid-1');
     expect(job.HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs).toBeUndefined();
-    const points = (await trialsOf('grid-1')).map((x) => `${x.TunedHyperParameters.x1},${x.TunedHyperParameters.x2}`);
+    const points = (await trialsOf('grid-1')).map(
+      (x) => `${x.TunedHyperParameters.x1},${x.TunedHyperParameters.x2}`,
+    );
     expect(points.sort()).toEqual(['-3,2', '-3,3', '3,2', '3,3', '9,2', '9,3']);
     expect(job.TrainingJobStatusCounters.Completed).toBe(6);
   }, 60_000);
@@ -348,7 +426,9 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
         ResourceLimits: { MaxParallelTrainingJobs: 1 },
         HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'loss' },
         TrainingJobEarlyStoppingType: 'Auto',
-        ParameterRanges: { CategoricalParameterRanges: [{ Name: 'level', Values: ['1', '1.1', '1.2', '40'] }] },
+        ParameterRanges: {
+          CategoricalParameterRanges: [{ Name: 'level', Values: ['1', '1.1', '1.2', '40'] }],
+        },
       }),
       TrainingJobDefinition: definition('curve.mjs', { epochs: '10', pause: '60' }),
     };
@@ -384,9 +464,15 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     expect(stopped.length).toBeGreaterThan(0);
     // The trials that ran to the end include the best level.
     const bestLevel = Math.min(...trials.map((x) => Number(x.TunedHyperParameters.level)));
-    const kept = trials.filter((x) => x.TrainingJobStatus === 'Completed').map((x) => Number(x.TunedHyperParameters.level));
+    const kept = trials
+      .filter((x) => x.TrainingJobStatus === 'Completed')
+      .map((x) => Number(x.TunedHyperParameters.level));
     expect(kept).toContain(bestLevel);
-    const child = await t.app.inject({ method: 'GET', url: `/api/v1/training-jobs/${trials[0]!.TrainingJobName}`, headers: t.auth() });
+    const child = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/training-jobs/${trials[0]!.TrainingJobName}`,
+      headers: t.auth(),
+    });
     expect(child.json().HyperParameters.epochs).toBe('12');
   }, 60_000);
 
@@ -394,7 +480,9 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     await waitEnded('branin-rnd');
     const parent = await describeJob('branin-rnd');
     const body: CreateTuningJobInput = {
-      ...tuning('branin-warm', 'Bayesian', { ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 3 } }),
+      ...tuning('branin-warm', 'Bayesian', {
+        ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 3 },
+      }),
       WarmStartConfig: {
         ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: 'branin-rnd' }],
         WarmStartType: 'IdenticalDataAndAlgorithm',
@@ -406,19 +494,26 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     const job = await waitEnded('branin-warm');
     expect(job.OverallBestTrainingJob).toBeDefined();
     const parentBest = parent.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value;
-    expect(job.OverallBestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBeLessThanOrEqual(parentBest);
+    expect(
+      job.OverallBestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value,
+    ).toBeLessThanOrEqual(parentBest);
     // With 6 observations already, the first proposals come from the model, not a fresh design.
     const warmTrials = await trialsOf('branin-warm');
-    expect(Math.min(...warmTrials.map((x) => x.FinalHyperParameterTuningJobObjectiveMetric!.Value))).toBeLessThan(
-      parent.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value + 5,
-    );
+    expect(
+      Math.min(...warmTrials.map((x) => x.FinalHyperParameterTuningJobObjectiveMetric!.Value)),
+    ).toBeLessThan(parent.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value + 5);
     const otherMetric = await create({
       ...tuning('warm-bad', 'Random'),
-      HyperParameterTuningJobConfig: { ...body.HyperParameterTuningJobConfig, HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'loss' } },
+      HyperParameterTuningJobConfig: {
+        ...body.HyperParameterTuningJobConfig,
+        HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'loss' },
+      },
       WarmStartConfig: body.WarmStartConfig,
     });
     expect(otherMetric.statusCode).toBe(400);
-    expect(otherMetric.json().error.field).toBe('WarmStartConfig.ParentHyperParameterTuningJobs.0.HyperParameterTuningJobName');
+    expect(otherMetric.json().error.field).toBe(
+      'WarmStartConfig.ParentHyperParameterTuningJobs.0.HyperParameterTuningJobName',
+    );
   }, 60_000);
 
   it('stopping the tuning job stops its running trials', async () => {
@@ -434,7 +529,11 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     const deadline = Date.now() + 20_000;
     while ((await describeJob('stop-1')).TrainingJobStatusCounters.InProgress < 2 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
-    const stop = await t.app.inject({ method: 'POST', url: '/api/v1/tuning-jobs/stop-1/stop', headers: t.auth() });
+    const stop = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/tuning-jobs/stop-1/stop',
+      headers: t.auth(),
+    });
     expect(stop.statusCode, stop.body).toBe(200);
     expect(['Stopping', 'Stopped']).toContain(stop.json().HyperParameterTuningJobStatus);
     const job = await waitEnded('stop-1', 30_000);
@@ -442,14 +541,21 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     const trials = await trialsOf('stop-1');
     expect(trials).toHaveLength(2);
     for (const trial of trials) expect(trial.TrainingJobStatus).toBe('Stopped');
-    const again = await t.app.inject({ method: 'POST', url: '/api/v1/tuning-jobs/stop-1/stop', headers: t.auth() });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/tuning-jobs/stop-1/stop',
+      headers: t.auth(),
+    });
     expect(again.statusCode).toBe(412);
   }, 60_000);
 });
 
 describe.skipIf(!built)('tuning jobs: the SageMaker door', () => {
   const client = async (role: 'developer' | 'viewer') => {
-    const key = await t.platform.keys.create(`sm-tuning-${role}-${Math.random().toString(36).slice(2, 8)}`, role);
+    const key = await t.platform.keys.create(
+      `sm-tuning-${role}-${Math.random().toString(36).slice(2, 8)}`,
+      role,
+    );
     return new SageMakerClient({
       endpoint: t.baseUrl,
       region: 'us-east-1',
@@ -471,47 +577,66 @@ describe.skipIf(!built)('tuning jobs: the SageMaker door', () => {
     const sm = await client('developer');
     const viewer = await client('viewer');
     // The SDK's model requires RoleArn and TrainingInputMode, as AWS does.
-    const native = tuning('sm-rnd', 'Random', { ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2 } });
+    const native = tuning('sm-rnd', 'Random', {
+      ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2 },
+    });
     const body = {
       ...native,
       TrainingJobDefinition: {
         ...native.TrainingJobDefinition,
         RoleArn: 'arn:aws:iam::000000000000:role/tuning',
-        AlgorithmSpecification: { ...native.TrainingJobDefinition.AlgorithmSpecification, TrainingInputMode: 'File' },
+        AlgorithmSpecification: {
+          ...native.TrainingJobDefinition.AlgorithmSpecification,
+          TrainingInputMode: 'File',
+        },
       },
     };
     const created = await sm.send(new CreateHyperParameterTuningJobCommand(body as never));
-    expect(created.HyperParameterTuningJobArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/sm-rnd');
-    expect(await awsError(sm.send(new CreateHyperParameterTuningJobCommand(body as never)))).toMatchObject({ name: 'ResourceInUse' });
-    expect(await awsError(viewer.send(new CreateHyperParameterTuningJobCommand({ ...body, HyperParameterTuningJobName: 'sm-v' } as never)))).toMatchObject({
+    expect(created.HyperParameterTuningJobArn).toBe(
+      'arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/sm-rnd',
+    );
+    expect(await awsError(sm.send(new CreateHyperParameterTuningJobCommand(body as never)))).toMatchObject({
+      name: 'ResourceInUse',
+    });
+    expect(
+      await awsError(
+        viewer.send(
+          new CreateHyperParameterTuningJobCommand({ ...body, HyperParameterTuningJobName: 'sm-v' } as never),
+        ),
+      ),
+    ).toMatchObject({
       name: 'AccessDeniedException',
     });
     const bad = await awsError(
       sm.send(
-        new CreateHyperParameterTuningJobCommand(
-          {
-            ...body,
-            HyperParameterTuningJobName: 'sm-bad',
-            HyperParameterTuningJobConfig: {
-              ...body.HyperParameterTuningJobConfig,
-              ParameterRanges: { ContinuousParameterRanges: [{ Name: 'x1', MinValue: '5', MaxValue: '1' }] },
-            },
-          } as never,
-        ),
+        new CreateHyperParameterTuningJobCommand({
+          ...body,
+          HyperParameterTuningJobName: 'sm-bad',
+          HyperParameterTuningJobConfig: {
+            ...body.HyperParameterTuningJobConfig,
+            ParameterRanges: { ContinuousParameterRanges: [{ Name: 'x1', MinValue: '5', MaxValue: '1' }] },
+          },
+        } as never),
       ),
     );
     expect(bad.name).toBe('ValidationException');
     expect(bad.message).toContain('ContinuousParameterRanges.0.MinValue');
-    let described = await viewer.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'sm-rnd' }));
+    let described = await viewer.send(
+      new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'sm-rnd' }),
+    );
     const deadline = Date.now() + 60_000;
     while (described.HyperParameterTuningJobStatus === 'InProgress' && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
-      described = await viewer.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'sm-rnd' }));
+      described = await viewer.send(
+        new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'sm-rnd' }),
+      );
     }
     expect(described.HyperParameterTuningJobStatus).toBe('Completed');
     expect(described.CreationTime).toBeInstanceOf(Date);
     expect(described.TrainingJobStatusCounters).toMatchObject({ Completed: 4 });
-    expect(described.BestTrainingJob?.FinalHyperParameterTuningJobObjectiveMetric?.MetricName).toBe('objective');
+    expect(described.BestTrainingJob?.FinalHyperParameterTuningJobObjectiveMetric?.MetricName).toBe(
+      'objective',
+    );
     const first = await viewer.send(
       new ListTrainingJobsForHyperParameterTuningJobCommand({
         HyperParameterTuningJobName: 'sm-rnd',
@@ -532,12 +657,20 @@ describe.skipIf(!built)('tuning jobs: the SageMaker door', () => {
     );
     expect(rest.TrainingJobSummaries).toHaveLength(1);
     const listed = await viewer.send(new ListHyperParameterTuningJobsCommand({ NameContains: 'sm-rnd' }));
-    expect(listed.HyperParameterTuningJobSummaries?.map((s) => s.HyperParameterTuningJobName)).toEqual(['sm-rnd']);
-    expect(await awsError(sm.send(new StopHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'sm-rnd' })))).toMatchObject({
+    expect(listed.HyperParameterTuningJobSummaries?.map((s) => s.HyperParameterTuningJobName)).toEqual([
+      'sm-rnd',
+    ]);
+    expect(
+      await awsError(
+        sm.send(new StopHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'sm-rnd' })),
+      ),
+    ).toMatchObject({
       name: 'ValidationException',
     });
     expect(
-      await awsError(viewer.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'nope' }))),
+      await awsError(
+        viewer.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'nope' })),
+      ),
     ).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('Could not find') });
   }, 60_000);
 });

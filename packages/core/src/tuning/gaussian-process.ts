@@ -57,7 +57,12 @@ function matern(a: readonly number[], b: readonly number[], inv: Float64Array, v
 }
 
 /** Nelder-Mead minimisation of `f` from `x0` (steps of `step`), at most `maxEvals` evaluations. */
-export function nelderMead(f: (x: number[]) => number, x0: number[], step: number, maxEvals: number): number[] {
+export function nelderMead(
+  f: (x: number[]) => number,
+  x0: number[],
+  step: number,
+  maxEvals: number,
+): number[] {
   const n = x0.length;
   let simplex = [x0, ...x0.map((_, i) => x0.map((v, j) => (i === j ? v + step : v)))];
   let values = simplex.map(f);
@@ -244,7 +249,10 @@ function normalCdf(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
   const erf =
-    1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-x * x);
   return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
 

@@ -13,9 +13,9 @@ import { newJobId } from '../jobs/job-dispatch.js';
 import { JobLifecycle } from '../jobs/job-lifecycle.js';
 import type { JobRecord, JobStore } from '../ports/job-store.js';
 import type { TrainingJobService } from '../training/training-job-service.js';
+import { type ParameterValues, SearchSpace } from './tuning-space.js';
 import { childBody, prefixField, type ResolvedTuningSpec, resolveTuningSpec } from './tuning-spec.js';
 import type { IntermediatePoint } from './tuning-strategies.js';
-import { type ParameterValues, SearchSpace } from './tuning-space.js';
 
 /** One trial as the tuning job's row records it. */
 export interface TrialState {
@@ -62,7 +62,8 @@ export function better(direction: 'Minimize' | 'Maximize', a: number, b: number)
 export function bestTrial(spec: ResolvedTuningSpec, trials: readonly TrialState[]): TrialState | undefined {
   let best: TrialState | undefined;
   for (const t of trials)
-    if (t.objective !== undefined && (!best || better(spec.objective.Type, t.objective, best.objective!))) best = t;
+    if (t.objective !== undefined && (!best || better(spec.objective.Type, t.objective, best.objective!)))
+      best = t;
   return best;
 }
 
@@ -76,7 +77,11 @@ function trialView(spec: ResolvedTuningSpec, tuningName: string, t: TrialState):
     TrainingJobStatus: t.status,
     TunedHyperParameters: t.values,
     ObjectiveStatus:
-      t.objective !== undefined ? 'Succeeded' : t.status === 'Pending' || t.status === 'InProgress' || t.status === 'Stopping' ? 'Pending' : 'Failed',
+      t.objective !== undefined
+        ? 'Succeeded'
+        : t.status === 'Pending' || t.status === 'InProgress' || t.status === 'Stopping'
+          ? 'Pending'
+          : 'Failed',
   };
   if (t.startedAt) out.TrainingStartTime = t.startedAt;
   if (t.endedAt) out.TrainingEndTime = t.endedAt;
@@ -162,7 +167,9 @@ export function toTuningJob(job: JobRecord): TuningJob {
   }
   if (Object.keys(details).length > 0) out.TuningJobCompletionDetails = details;
   const end = job.endedAt ?? (JobLifecycle.isTerminal(job.status) ? job.updatedAt : new Date());
-  out.ConsumedResources = { RuntimeInSeconds: Math.max(0, Math.round((end.getTime() - job.createdAt.getTime()) / 1000)) };
+  out.ConsumedResources = {
+    RuntimeInSeconds: Math.max(0, Math.round((end.getTime() - job.createdAt.getTime()) / 1000)),
+  };
   return out;
 }
 
@@ -203,13 +210,21 @@ export class TuningJobService {
     const resolved = resolveTuningSpec(body);
     const space = new SearchSpace(resolved.dimensions);
     // The training definition as a trial would get it (the middle of every range).
-    const probe = childBody(body, `${body.HyperParameterTuningJobName}-001-00000000`, space.decode(space.dimensions.map(() => 0.5)), resolved.fixedHyperParameters);
+    const probe = childBody(
+      body,
+      `${body.HyperParameterTuningJobName}-001-00000000`,
+      space.decode(space.dimensions.map(() => 0.5)),
+      resolved.fixedHyperParameters,
+    );
     try {
       await this.options.trainingJobs.validate(probe);
     } catch (error) {
       throw prefixField(error, 'TrainingJobDefinition');
     }
-    const spec: ResolvedTuningSpec = { ...resolved, priorObservations: await this.#warmStart(body, resolved, space) };
+    const spec: ResolvedTuningSpec = {
+      ...resolved,
+      priorObservations: await this.#warmStart(body, resolved, space),
+    };
     const at = new Date();
     try {
       const job = await this.options.store.create({
@@ -224,9 +239,13 @@ export class TuningJobService {
       return toTuningJob(job);
     } catch (error) {
       if (TrainyardError.is(error, 'ALREADY_EXISTS'))
-        throw new TrainyardError('ALREADY_EXISTS', `hyperparameter tuning job "${body.HyperParameterTuningJobName}" already exists`, {
-          field: 'HyperParameterTuningJobName',
-        });
+        throw new TrainyardError(
+          'ALREADY_EXISTS',
+          `hyperparameter tuning job "${body.HyperParameterTuningJobName}" already exists`,
+          {
+            field: 'HyperParameterTuningJobName',
+          },
+        );
       throw error;
     }
   }
@@ -249,7 +268,8 @@ export class TuningJobService {
       try {
         row = await this.options.store.get('tuning', name);
       } catch (error) {
-        if (TrainyardError.is(error, 'NOT_FOUND')) throw invalidArgument(field, `there is no tuning job "${name}"`);
+        if (TrainyardError.is(error, 'NOT_FOUND'))
+          throw invalidArgument(field, `there is no tuning job "${name}"`);
         throw error;
       }
       if (!JobLifecycle.isTerminal(row.status))
@@ -267,7 +287,10 @@ export class TuningJobService {
         const a = parentSpec.request.TrainingJobDefinition;
         const b = body.TrainingJobDefinition;
         const same = (x: unknown, y: unknown) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
-        if (!same(a.AlgorithmSpecification, b.AlgorithmSpecification) || !same(a.InputDataConfig, b.InputDataConfig))
+        if (
+          !same(a.AlgorithmSpecification, b.AlgorithmSpecification) ||
+          !same(a.InputDataConfig, b.InputDataConfig)
+        )
           throw invalidArgument(
             field,
             `"${name}" used another algorithm or other input data; IdenticalDataAndAlgorithm needs the same (use TransferLearning)`,
@@ -289,7 +312,14 @@ export class TuningJobService {
     return toTuningJob(await this.#get(name));
   }
 
-  async list(filter: { status?: TuningJobStatus | undefined; nameContains?: string | undefined; limit?: number; pageToken?: string | undefined } = {}): Promise<Page<TuningJobSummary>> {
+  async list(
+    filter: {
+      status?: TuningJobStatus | undefined;
+      nameContains?: string | undefined;
+      limit?: number;
+      pageToken?: string | undefined;
+    } = {},
+  ): Promise<Page<TuningJobSummary>> {
     const page = await this.options.store.list('tuning', filter);
     const out: Page<TuningJobSummary> = { items: page.items.map(toTuningJobSummary) };
     if (page.nextPageToken) out.nextPageToken = page.nextPageToken;
@@ -304,12 +334,20 @@ export class TuningJobService {
     for (;;) {
       const job = await this.#get(name);
       if (JobLifecycle.isTerminal(job.status))
-        throw new TrainyardError('FAILED_PRECONDITION', `hyperparameter tuning job "${name}" has already ended (${job.status})`, { name });
+        throw new TrainyardError(
+          'FAILED_PRECONDITION',
+          `hyperparameter tuning job "${name}" has already ended (${job.status})`,
+          { name },
+        );
       if (job.status === 'Stopping') return toTuningJob(job);
       try {
-        const updated = await this.options.store.update(job.id, JobLifecycle.advance(job, 'Stopping', new Date(), 'Stop requested'), {
-          version: job.version,
-        });
+        const updated = await this.options.store.update(
+          job.id,
+          JobLifecycle.advance(job, 'Stopping', new Date(), 'Stop requested'),
+          {
+            version: job.version,
+          },
+        );
         return toTuningJob(updated);
       } catch (error) {
         if (!TrainyardError.is(error, 'CONFLICT')) throw error;

@@ -107,7 +107,8 @@ export class SearchSpace {
     const out: ParameterValues = {};
     this.dimensions.forEach((d, i) => {
       const u = Math.min(1, Math.max(0, unit[i] ?? 0.5));
-      if (d.kind === 'Categorical') out[d.name] = d.values[Math.min(d.values.length - 1, Math.floor(u * d.values.length))]!;
+      if (d.kind === 'Categorical')
+        out[d.name] = d.values[Math.min(d.values.length - 1, Math.floor(u * d.values.length))]!;
       else {
         const x = fromUnit(d, u);
         out[d.name] =
@@ -173,7 +174,10 @@ export class SearchSpace {
 
   /** Every point of a grid of categorical and integer dimensions, in a fixed order (last dimension fastest). */
   gridSize(): number {
-    return this.dimensions.reduce((n, d) => n * (d.kind === 'Categorical' ? d.values.length : d.max - d.min + 1), 1);
+    return this.dimensions.reduce(
+      (n, d) => n * (d.kind === 'Categorical' ? d.values.length : d.max - d.min + 1),
+      1,
+    );
   }
 
   gridPoint(index: number): ParameterValues {

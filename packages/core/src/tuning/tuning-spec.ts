@@ -3,8 +3,8 @@ import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import type { CreateTrainingJobBody } from '@trainyard/contracts/training-jobs';
 import type { CreateTuningJobBody, TuningObjective } from '@trainyard/contracts/tuning-jobs';
 import { type BuiltInAlgorithm, resolveTrainingLaunch } from '../training/training-algorithms.js';
-import type { Observation, TuningStrategy } from './tuning-strategies.js';
 import { type Dimension, type ParameterValues, SearchSpace } from './tuning-space.js';
+import type { Observation, TuningStrategy } from './tuning-strategies.js';
 
 const configField = 'HyperParameterTuningJobConfig';
 const rangesField = `${configField}.ParameterRanges`;
@@ -46,8 +46,7 @@ export interface ResolvedTuningSpec {
 
 function parseBound(field: string, raw: string, integer: boolean): number {
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value))
-    throw invalidArgument(field, `"${raw}" is not a number`);
+  if (raw.trim() === '' || !Number.isFinite(value)) throw invalidArgument(field, `"${raw}" is not a number`);
   if (integer && !Number.isInteger(value)) throw invalidArgument(field, `"${raw}" is not an integer`);
   return value;
 }
@@ -61,11 +60,15 @@ export function dimensionsOf(body: CreateTuningJobBody, strategy: TuningStrategy
   const dimensions: Dimension[] = [];
   const names = new Map<string, string>();
   const claim = (field: string, name: string) => {
-    if (names.has(name)) throw invalidArgument(`${field}.Name`, `"${name}" is also tuned by ${names.get(name)}`);
+    if (names.has(name))
+      throw invalidArgument(`${field}.Name`, `"${name}" is also tuned by ${names.get(name)}`);
     if (name.startsWith('sagemaker_') || name.startsWith('_tuning'))
       throw invalidArgument(`${field}.Name`, `"${name}" is reserved for the platform`);
     if (body.TrainingJobDefinition.StaticHyperParameters?.[name] !== undefined)
-      throw invalidArgument(`${field}.Name`, `"${name}" is also in TrainingJobDefinition.StaticHyperParameters`);
+      throw invalidArgument(
+        `${field}.Name`,
+        `"${name}" is also in TrainingJobDefinition.StaticHyperParameters`,
+      );
     names.set(name, field);
   };
   for (const [key, kind] of [
@@ -76,11 +79,15 @@ export function dimensionsOf(body: CreateTuningJobBody, strategy: TuningStrategy
       const field = `${rangesField}.${key}.${i}`;
       claim(field, range.Name);
       if (kind === 'Continuous' && strategy === 'Grid')
-        throw invalidArgument(`${rangesField}.${key}`, 'the Grid strategy takes categorical and integer ranges only');
+        throw invalidArgument(
+          `${rangesField}.${key}`,
+          'the Grid strategy takes categorical and integer ranges only',
+        );
       const min = parseBound(`${field}.MinValue`, range.MinValue, kind === 'Integer');
       const max = parseBound(`${field}.MaxValue`, range.MaxValue, kind === 'Integer');
       if (min > max) throw invalidArgument(`${field}.MinValue`, `${min} is greater than MaxValue ${max}`);
-      const scaling = range.ScalingType === 'Auto' || range.ScalingType === undefined ? 'Linear' : range.ScalingType;
+      const scaling =
+        range.ScalingType === 'Auto' || range.ScalingType === undefined ? 'Linear' : range.ScalingType;
       if (scaling === 'Logarithmic' && min <= 0)
         throw invalidArgument(
           `${field}.ScalingType`,
@@ -88,7 +95,10 @@ export function dimensionsOf(body: CreateTuningJobBody, strategy: TuningStrategy
         );
       if (scaling === 'ReverseLogarithmic') {
         if (kind === 'Integer')
-          throw invalidArgument(`${field}.ScalingType`, 'ReverseLogarithmic applies to continuous ranges only');
+          throw invalidArgument(
+            `${field}.ScalingType`,
+            'ReverseLogarithmic applies to continuous ranges only',
+          );
         if (min < 0 || max >= 1)
           throw invalidArgument(
             `${field}.ScalingType`,
@@ -116,7 +126,10 @@ export function dimensionsOf(body: CreateTuningJobBody, strategy: TuningStrategy
 }
 
 /** The objective must be a metric the trials print: a MetricDefinitions name or the built-in's own. */
-function checkObjectiveMetric(body: CreateTuningJobBody, launch: ReturnType<typeof resolveTrainingLaunch>): void {
+function checkObjectiveMetric(
+  body: CreateTuningJobBody,
+  launch: ReturnType<typeof resolveTrainingLaunch>,
+): void {
   const objective = body.HyperParameterTuningJobConfig.HyperParameterTuningJobObjective!;
   const field = `${configField}.HyperParameterTuningJobObjective.MetricName`;
   const definitions = body.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions ?? [];
@@ -125,12 +138,17 @@ function checkObjectiveMetric(body: CreateTuningJobBody, launch: ReturnType<type
     const channel = objective.MetricName.split(':')[0]!;
     const channels = (body.TrainingJobDefinition.InputDataConfig ?? []).map((c) => c.ChannelName);
     if (!channels.includes(channel))
-      throw invalidArgument(field, `"${objective.MetricName}" needs a "${channel}" channel in TrainingJobDefinition.InputDataConfig`);
+      throw invalidArgument(
+        field,
+        `"${objective.MetricName}" needs a "${channel}" channel in TrainingJobDefinition.InputDataConfig`,
+      );
     return;
   }
   const known = [
     ...definitions.map((d) => d.Name),
-    ...(launch.mode === 'builtin' ? [`the ${launch.algorithm} metrics (${builtInMetrics[launch.algorithm].source})`] : []),
+    ...(launch.mode === 'builtin'
+      ? [`the ${launch.algorithm} metrics (${builtInMetrics[launch.algorithm].source})`]
+      : []),
   ];
   throw invalidArgument(
     field,
@@ -148,7 +166,10 @@ export function resolveTuningSpec(body: CreateTuningJobBody): Omit<ResolvedTunin
   const strategy = config.Strategy;
   const objective = config.HyperParameterTuningJobObjective;
   if (!objective)
-    throw invalidArgument(`${configField}.HyperParameterTuningJobObjective`, 'is required (metric name and Minimize or Maximize)');
+    throw invalidArgument(
+      `${configField}.HyperParameterTuningJobObjective`,
+      'is required (metric name and Minimize or Maximize)',
+    );
   const dimensions = dimensionsOf(body, strategy);
   const space = new SearchSpace(dimensions);
   const limits = config.ResourceLimits;
@@ -159,7 +180,10 @@ export function resolveTuningSpec(body: CreateTuningJobBody): Omit<ResolvedTunin
       throw invalidArgument(rangesField, `the grid has ${size} points; Grid takes at most 10000`);
     maxTrainingJobs = Math.min(maxTrainingJobs ?? size, size);
   } else if (maxTrainingJobs === undefined) {
-    throw invalidArgument(`${configField}.ResourceLimits.MaxNumberOfTrainingJobs`, `is required with the ${strategy} strategy`);
+    throw invalidArgument(
+      `${configField}.ResourceLimits.MaxNumberOfTrainingJobs`,
+      `is required with the ${strategy} strategy`,
+    );
   }
   if (limits.MaxParallelTrainingJobs > maxTrainingJobs && strategy !== 'Grid')
     throw invalidArgument(
@@ -169,18 +193,30 @@ export function resolveTuningSpec(body: CreateTuningJobBody): Omit<ResolvedTunin
   const definition = body.TrainingJobDefinition;
   let launch: ReturnType<typeof resolveTrainingLaunch>;
   try {
-    launch = resolveTrainingLaunch({ ...childBody(body, 'probe', {}, {}), HyperParameters: definition.StaticHyperParameters ?? {} });
+    launch = resolveTrainingLaunch({
+      ...childBody(body, 'probe', {}, {}),
+      HyperParameters: definition.StaticHyperParameters ?? {},
+    });
   } catch (error) {
     throw prefixField(error, 'TrainingJobDefinition');
   }
   checkObjectiveMetric(body, launch);
   const fixed: Record<string, string> = {};
   // SageMaker's XGBoost scores the tuning objective even when eval_metric does not name it.
-  if (launch.mode === 'builtin' && launch.algorithm === 'xgboost' && !dimensions.some((d) => d.name === 'eval_metric')) {
+  if (
+    launch.mode === 'builtin' &&
+    launch.algorithm === 'xgboost' &&
+    !dimensions.some((d) => d.name === 'eval_metric')
+  ) {
     const wanted = objective.MetricName.split(':')[1]!;
     const given = definition.StaticHyperParameters?.eval_metric;
     if (given === undefined) fixed.eval_metric = wanted;
-    else if (!given.split(',').map((m) => m.trim()).includes(wanted))
+    else if (
+      !given
+        .split(',')
+        .map((m) => m.trim())
+        .includes(wanted)
+    )
       throw invalidArgument(
         'TrainingJobDefinition.StaticHyperParameters.eval_metric',
         `"${given}" does not include ${wanted}, the tuning objective's metric`,
@@ -189,11 +225,15 @@ export function resolveTuningSpec(body: CreateTuningJobBody): Omit<ResolvedTunin
   let hyperband: ResolvedTuningSpec['hyperband'];
   if (strategy === 'Hyperband') {
     if (config.TrainingJobEarlyStoppingType === 'Auto')
-      throw invalidArgument(`${configField}.TrainingJobEarlyStoppingType`, 'must be Off with Hyperband, which stops trials itself');
+      throw invalidArgument(
+        `${configField}.TrainingJobEarlyStoppingType`,
+        'must be Off with Hyperband, which stops trials itself',
+      );
     const parameter = (launch.mode === 'builtin' && iterationHyperparameter[launch.algorithm]) || 'epochs';
     const hb = config.StrategyConfig?.HyperbandStrategyConfig ?? {};
     const staticValue = Number(definition.StaticHyperParameters?.[parameter]);
-    const maxResource = hb.MaxResource ?? (Number.isInteger(staticValue) && staticValue > 0 ? staticValue : undefined);
+    const maxResource =
+      hb.MaxResource ?? (Number.isInteger(staticValue) && staticValue > 0 ? staticValue : undefined);
     if (maxResource === undefined)
       throw invalidArgument(
         `${configField}.StrategyConfig.HyperbandStrategyConfig.MaxResource`,
@@ -206,11 +246,17 @@ export function resolveTuningSpec(body: CreateTuningJobBody): Omit<ResolvedTunin
         `${minResource} is greater than MaxResource ${maxResource}`,
       );
     if (dimensions.some((d) => d.name === parameter))
-      throw invalidArgument(rangesField, `"${parameter}" is Hyperband's resource; it cannot be tuned as well`);
+      throw invalidArgument(
+        rangesField,
+        `"${parameter}" is Hyperband's resource; it cannot be tuned as well`,
+      );
     fixed[parameter] = String(maxResource);
     hyperband = { parameter, minResource, maxResource };
   } else if (config.StrategyConfig?.HyperbandStrategyConfig) {
-    throw invalidArgument(`${configField}.StrategyConfig.HyperbandStrategyConfig`, 'applies to the Hyperband strategy only');
+    throw invalidArgument(
+      `${configField}.StrategyConfig.HyperbandStrategyConfig`,
+      'applies to the Hyperband strategy only',
+    );
   }
   const out: Omit<ResolvedTuningSpec, 'priorObservations'> = {
     request: body,
@@ -232,7 +278,9 @@ export function prefixField(error: unknown, prefix: string): unknown {
   const field = error.details.field;
   if (typeof field !== 'string') return error;
   const renamed = `${prefix}.${field.startsWith('HyperParameters.') ? field.replace('HyperParameters.', 'StaticHyperParameters.') : field}`;
-  const problem = error.message.startsWith(`${field}: `) ? error.message.slice(field.length + 2) : error.message;
+  const problem = error.message.startsWith(`${field}: `)
+    ? error.message.slice(field.length + 2)
+    : error.message;
   return new TrainyardError(error.code, `${renamed}: ${problem}`, { ...error.details, field: renamed });
 }
 
@@ -268,6 +316,10 @@ export function childBody(
   if (d.RoleArn !== undefined) out.RoleArn = d.RoleArn;
   if (d.InputDataConfig) out.InputDataConfig = d.InputDataConfig;
   if (d.Environment) out.Environment = d.Environment;
-  if (d.CheckpointConfig) out.CheckpointConfig = { ...d.CheckpointConfig, S3Uri: `${d.CheckpointConfig.S3Uri.replace(/\/+$/, '')}/${name}/` };
+  if (d.CheckpointConfig)
+    out.CheckpointConfig = {
+      ...d.CheckpointConfig,
+      S3Uri: `${d.CheckpointConfig.S3Uri.replace(/\/+$/, '')}/${name}/`,
+    };
   return out;
 }

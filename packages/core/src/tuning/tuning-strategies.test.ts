@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type Dimension, SearchSpace } from './tuning-space.js';
 import {
   hyperbandDecision,
   hyperbandRungs,
@@ -7,7 +8,6 @@ import {
   proposeTrials,
   type TuningStrategy,
 } from './tuning-strategies.js';
-import { type Dimension, SearchSpace } from './tuning-space.js';
 
 /** Branin on x1 ∈ [-5, 10], x2 ∈ [0, 15]; global minimum 0.397887. */
 function branin(v: Record<string, string>): number {
@@ -48,7 +48,9 @@ const braninSpace = new SearchSpace([
   { kind: 'Continuous', name: 'x2', min: 0, max: 15, scaling: 'Linear' },
 ]);
 const hartmannSpace = new SearchSpace(
-  [0, 1, 2, 3, 4, 5].map((i): Dimension => ({ kind: 'Continuous', name: `x${i}`, min: 0, max: 1, scaling: 'Linear' })),
+  [0, 1, 2, 3, 4, 5].map(
+    (i): Dimension => ({ kind: 'Continuous', name: `x${i}`, min: 0, max: 1, scaling: 'Linear' }),
+  ),
 );
 
 /** Runs a strategy in batches of `parallel` (proposals of a batch see each other only as pending). */
@@ -159,7 +161,8 @@ describe('tuning strategies', () => {
 
   it('Hyperband keeps the top third at each rung', () => {
     expect(hyperbandRungs(1, 27)).toEqual([1, 3, 9]);
-    const curve = (v: number, steps: number) => Array.from({ length: steps }, (_, i) => ({ step: i + 1, value: v }));
+    const curve = (v: number, steps: number) =>
+      Array.from({ length: steps }, (_, i) => ({ step: i + 1, value: v }));
     const others = [curve(0.9, 3), curve(0.8, 3), curve(0.7, 3), curve(0.6, 3), curve(0.5, 3)];
     expect(hyperbandDecision('Maximize', [1, 3, 9], curve(0.4, 3), others)).toMatchObject({ rung: 1 });
     expect(hyperbandDecision('Maximize', [1, 3, 9], curve(0.95, 3), others)).toBeUndefined();

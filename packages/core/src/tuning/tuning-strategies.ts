@@ -78,7 +78,11 @@ export function proposeTrials(context: ProposalContext, count: number): Paramete
   return out;
 }
 
-function bayesianProposal(context: ProposalContext, index: number, pending: readonly ParameterValues[]): ParameterValues {
+function bayesianProposal(
+  context: ProposalContext,
+  index: number,
+  pending: readonly ParameterValues[],
+): ParameterValues {
   const { space, seed, direction } = context;
   const initial = initialDesignSize(space, context.budget);
   const usable = context.observations
@@ -110,7 +114,10 @@ function bayesianProposal(context: ProposalContext, index: number, pending: read
     random,
     3,
   );
-  const seen = new Set([...context.observations.map((o) => space.key(o.values)), ...pending.map((p) => space.key(p))]);
+  const seen = new Set([
+    ...context.observations.map((o) => space.key(o.values)),
+    ...pending.map((p) => space.key(p)),
+  ]);
   const score = (unit: number[]): { values: ParameterValues; ei: number } => {
     const values = space.decode(unit);
     if (seen.has(space.key(values))) return { values, ei: -1 };

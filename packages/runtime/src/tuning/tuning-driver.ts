@@ -9,10 +9,11 @@ import type { TrainingJobService } from '@trainyard/core/training/training-job-s
 import {
   bestTrial,
   better,
+  stateOf,
   type TrialState,
   type TuningState,
-  stateOf,
 } from '@trainyard/core/tuning/tuning-job-service';
+import { SearchSpace } from '@trainyard/core/tuning/tuning-space';
 import { childBody, childTrainingJobName, type ResolvedTuningSpec } from '@trainyard/core/tuning/tuning-spec';
 import {
   hyperbandDecision,
@@ -21,7 +22,6 @@ import {
   medianStoppingDecision,
   proposeTrials,
 } from '@trainyard/core/tuning/tuning-strategies';
-import { SearchSpace } from '@trainyard/core/tuning/tuning-space';
 
 export interface TunerLog {
   info(obj: object, msg: string): void;
@@ -44,7 +44,8 @@ const silentLog: TunerLog = { info() {}, warn() {} };
 /** Retryable create errors of one trial before it counts as failed. */
 const maxCreateRetries = 5;
 
-const active = (t: TrialState) => t.status === 'Pending' || t.status === 'InProgress' || t.status === 'Stopping';
+const active = (t: TrialState) =>
+  t.status === 'Pending' || t.status === 'InProgress' || t.status === 'Stopping';
 
 /**
  * Drives every tuning job: one leader at a time through the LeaseStore. Each pass reads a job's
@@ -90,7 +91,11 @@ export class TuningDriver {
 
   /** One pass over every running tuning job; a no-op unless this process holds the lease. */
   async passOnce(): Promise<void> {
-    const leader = await this.#o.leases.acquire(leaseName, this.holder, Math.max(5000, this.#o.intervalMs * 10));
+    const leader = await this.#o.leases.acquire(
+      leaseName,
+      this.holder,
+      Math.max(5000, this.#o.intervalMs * 10),
+    );
     if (!leader) return;
     for (const status of ['InProgress', 'Stopping'] as const) {
       let pageToken: string | undefined;
@@ -123,22 +128,45 @@ export class TuningDriver {
     await this.#follow(spec, state, stopping);
     if (!stopping && !state.finishing) {
       const reason = this.#completion(job, spec, state);
-      if (reason) state.finishing = { reason: reason.reason, at: new Date().toISOString(), ...(reason.converged ? { converged: true } : {}) };
+      if (reason)
+        state.finishing = {
+          reason: reason.reason,
+          at: new Date().toISOString(),
+          ...(reason.converged ? { converged: true } : {}),
+        };
     }
     if (stopping || state.finishing) {
       for (const t of state.trials.filter((t) => t.status === 'InProgress')) await this.#stopTrial(t);
     }
     if (!state.trials.some(active)) {
-      if (stopping) return save(JobLifecycle.advance(job, 'Stopped', new Date(), 'Stopped; every trial has ended'));
+      if (stopping)
+        return save(JobLifecycle.advance(job, 'Stopped', new Date(), 'Stopped; every trial has ended'));
       if (state.finishing || state.trials.length >= spec.maxTrainingJobs) {
         const best = bestTrial(spec, state.trials);
         if (!best && state.trials.length > 0) {
-          const first = state.trials.find((t) => t.failureReason)?.failureReason ?? 'no trial reported the objective metric';
+          const first =
+            state.trials.find((t) => t.failureReason)?.failureReason ??
+            'no trial reported the objective metric';
           return save(
-            JobLifecycle.fail(job, { code: 'FAILED_PRECONDITION', message: `no training job reported ${spec.objective.MetricName}: ${first}`, retryable: false }, new Date()),
+            JobLifecycle.fail(
+              job,
+              {
+                code: 'FAILED_PRECONDITION',
+                message: `no training job reported ${spec.objective.MetricName}: ${first}`,
+                retryable: false,
+              },
+              new Date(),
+            ),
           );
         }
-        return save(JobLifecycle.advance(job, 'Completed', new Date(), state.finishing?.reason ?? 'MaxNumberOfTrainingJobs reached'));
+        return save(
+          JobLifecycle.advance(
+            job,
+            'Completed',
+            new Date(),
+            state.finishing?.reason ?? 'MaxNumberOfTrainingJobs reached',
+          ),
+        );
       }
     }
     // New trials for the free slots: stored first, created after.
@@ -149,7 +177,9 @@ export class TuningDriver {
       const space = new SearchSpace(spec.dimensions);
       const observations = [
         ...spec.priorObservations.map(({ values, objective }) => ({ values, objective })),
-        ...state.trials.filter((t) => t.objective !== undefined).map((t) => ({ values: t.values, objective: t.objective! })),
+        ...state.trials
+          .filter((t) => t.objective !== undefined)
+          .map((t) => ({ values: t.values, objective: t.objective! })),
       ];
       const proposals = proposeTrials(
         {
@@ -167,7 +197,13 @@ export class TuningDriver {
       const at = new Date().toISOString();
       for (const values of proposals) {
         const index = state.trials.length;
-        state.trials.push({ index, name: childTrainingJobName(job.name, job.id, index), values, status: 'Pending', createdAt: at });
+        state.trials.push({
+          index,
+          name: childTrainingJobName(job.name, job.id, index),
+          values,
+          status: 'Pending',
+          createdAt: at,
+        });
       }
       await save();
       await this.#startPending(job, spec, state, false);
@@ -176,7 +212,12 @@ export class TuningDriver {
   }
 
   /** Creates the training jobs of stored proposals; a name that exists already is the trial's own. */
-  async #startPending(job: JobRecord, spec: ResolvedTuningSpec, state: TuningState, stopping: boolean): Promise<void> {
+  async #startPending(
+    job: JobRecord,
+    spec: ResolvedTuningSpec,
+    state: TuningState,
+    stopping: boolean,
+  ): Promise<void> {
     for (const t of state.trials.filter((t) => t.status === 'Pending')) {
       if (stopping || state.finishing) {
         try {
@@ -191,12 +232,17 @@ export class TuningDriver {
         continue;
       }
       try {
-        await this.#o.trainingJobs.create(childBody(spec.request, t.name, t.values, spec.fixedHyperParameters));
+        await this.#o.trainingJobs.create(
+          childBody(spec.request, t.name, t.values, spec.fixedHyperParameters),
+        );
         t.status = 'InProgress';
         this.#o.log.info({ tuningJob: job.name, trainingJob: t.name }, 'trial started');
       } catch (error) {
         if (TrainyardError.is(error, 'ALREADY_EXISTS')) t.status = 'InProgress';
-        else if (TrainyardError.is(error, 'INVALID_ARGUMENT') || TrainyardError.is(error, 'FAILED_PRECONDITION')) {
+        else if (
+          TrainyardError.is(error, 'INVALID_ARGUMENT') ||
+          TrainyardError.is(error, 'FAILED_PRECONDITION')
+        ) {
           t.status = 'Failed';
           t.nonRetryable = true;
           t.endedAt = new Date().toISOString();
@@ -222,7 +268,9 @@ export class TuningDriver {
   async #follow(spec: ResolvedTuningSpec, state: TuningState, stopping: boolean): Promise<void> {
     const config = spec.request.HyperParameterTuningJobConfig;
     const early = config.TrainingJobEarlyStoppingType === 'Auto';
-    const rungs = spec.hyperband ? hyperbandRungs(spec.hyperband.minResource, spec.hyperband.maxResource) : [];
+    const rungs = spec.hyperband
+      ? hyperbandRungs(spec.hyperband.minResource, spec.hyperband.maxResource)
+      : [];
     for (const t of state.trials.filter((t) => t.status === 'InProgress' || t.status === 'Stopping')) {
       let view: TrainingJob;
       try {
@@ -239,7 +287,8 @@ export class TuningDriver {
         t.status = view.TrainingJobStatus;
         t.endedAt = view.TrainingEndTime ?? new Date().toISOString();
         const final = view.FinalMetricDataList?.find((m) => m.MetricName === spec.objective.MetricName);
-        if (final && Number.isFinite(final.Value) && view.TrainingJobStatus !== 'Failed') t.objective = final.Value;
+        if (final && Number.isFinite(final.Value) && view.TrainingJobStatus !== 'Failed')
+          t.objective = final.Value;
         if (view.FailureReason) t.failureReason = view.FailureReason;
         else if (t.objective === undefined && view.TrainingJobStatus === 'Completed')
           t.failureReason = `the training job did not report ${spec.objective.MetricName}`;
@@ -253,7 +302,9 @@ export class TuningDriver {
       this.#curves.set(t.name, curve);
       let reason: string | undefined;
       if (early) {
-        const completed = state.trials.filter((o) => o.status === 'Completed' && o.curve).map((o) => o.curve!);
+        const completed = state.trials
+          .filter((o) => o.status === 'Completed' && o.curve)
+          .map((o) => o.curve!);
         const d = medianStoppingDecision(spec.objective.Type, curve, completed);
         if (d)
           reason = `median rule: running average ${round(d.value)} at step ${d.step} is worse than the median ${round(d.median)} of completed trials`;
@@ -279,12 +330,17 @@ export class TuningDriver {
       t.status = view.TrainingJobStatus;
     } catch (error) {
       // Ended meanwhile: the next pass records how.
-      if (!TrainyardError.is(error, 'FAILED_PRECONDITION') && !TrainyardError.is(error, 'NOT_FOUND')) throw error;
+      if (!TrainyardError.is(error, 'FAILED_PRECONDITION') && !TrainyardError.is(error, 'NOT_FOUND'))
+        throw error;
     }
   }
 
   /** The completion criterion that holds now, if any. */
-  #completion(job: JobRecord, spec: ResolvedTuningSpec, state: TuningState): { reason: string; converged?: boolean } | undefined {
+  #completion(
+    job: JobRecord,
+    spec: ResolvedTuningSpec,
+    state: TuningState,
+  ): { reason: string; converged?: boolean } | undefined {
     const config = spec.request.HyperParameterTuningJobConfig;
     const limit = config.ResourceLimits.MaxRuntimeInSeconds;
     if (limit !== undefined && Date.now() - job.createdAt.getTime() > limit * 1000)
@@ -303,7 +359,8 @@ export class TuningDriver {
     const patience = criteria.BestObjectiveNotImproving?.MaxNumberOfTrainingJobsNotImproving;
     if (patience !== undefined) {
       const since = ended.length - 1 - ended.indexOf(best);
-      if (since >= patience) return { reason: `the best objective did not improve over ${since} training jobs` };
+      if (since >= patience)
+        return { reason: `the best objective did not improve over ${since} training jobs` };
     }
     if (criteria.ConvergenceDetected?.CompleteOnConvergence === 'Enabled') {
       // Converged: the last W results moved the best by less than 0.01% of the spread seen.
@@ -313,7 +370,10 @@ export class TuningDriver {
         const values = ended.map((t) => t.objective!);
         const spread = Math.max(...values) - Math.min(...values);
         if (Math.abs(best.objective! - before.objective!) <= 1e-4 * spread)
-          return { reason: `converged: the last ${window} training jobs did not improve the best objective`, converged: true };
+          return {
+            reason: `converged: the last ${window} training jobs did not improve the best objective`,
+            converged: true,
+          };
       }
     }
     return undefined;

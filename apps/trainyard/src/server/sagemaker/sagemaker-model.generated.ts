@@ -4,7 +4,18 @@
 
 /** One shape of the service model, reduced to what input validation needs. */
 export interface ModelShape {
-  type: 'structure' | 'list' | 'map' | 'string' | 'integer' | 'long' | 'float' | 'double' | 'boolean' | 'timestamp' | 'blob';
+  type:
+    | 'structure'
+    | 'list'
+    | 'map'
+    | 'string'
+    | 'integer'
+    | 'long'
+    | 'float'
+    | 'double'
+    | 'boolean'
+    | 'timestamp'
+    | 'blob';
   min?: number;
   max?: number;
   enum?: string[];
@@ -19,2064 +30,1797 @@ export interface ModelShape {
 }
 
 export const operationInputs: Record<string, { input: string }> = {
-  "CreateProcessingJob": {
-    "input": "CreateProcessingJobRequest"
+  CreateProcessingJob: {
+    input: 'CreateProcessingJobRequest',
   },
-  "DescribeProcessingJob": {
-    "input": "DescribeProcessingJobRequest"
+  DescribeProcessingJob: {
+    input: 'DescribeProcessingJobRequest',
   },
-  "ListProcessingJobs": {
-    "input": "ListProcessingJobsRequest"
+  ListProcessingJobs: {
+    input: 'ListProcessingJobsRequest',
   },
-  "StopProcessingJob": {
-    "input": "StopProcessingJobRequest"
+  StopProcessingJob: {
+    input: 'StopProcessingJobRequest',
   },
-  "CreateTrainingJob": {
-    "input": "CreateTrainingJobRequest"
+  CreateTrainingJob: {
+    input: 'CreateTrainingJobRequest',
   },
-  "DescribeTrainingJob": {
-    "input": "DescribeTrainingJobRequest"
+  DescribeTrainingJob: {
+    input: 'DescribeTrainingJobRequest',
   },
-  "ListTrainingJobs": {
-    "input": "ListTrainingJobsRequest"
+  ListTrainingJobs: {
+    input: 'ListTrainingJobsRequest',
   },
-  "StopTrainingJob": {
-    "input": "StopTrainingJobRequest"
+  StopTrainingJob: {
+    input: 'StopTrainingJobRequest',
   },
-  "CreateHyperParameterTuningJob": {
-    "input": "CreateHyperParameterTuningJobRequest"
+  CreateHyperParameterTuningJob: {
+    input: 'CreateHyperParameterTuningJobRequest',
   },
-  "DescribeHyperParameterTuningJob": {
-    "input": "DescribeHyperParameterTuningJobRequest"
+  DescribeHyperParameterTuningJob: {
+    input: 'DescribeHyperParameterTuningJobRequest',
   },
-  "ListHyperParameterTuningJobs": {
-    "input": "ListHyperParameterTuningJobsRequest"
+  ListHyperParameterTuningJobs: {
+    input: 'ListHyperParameterTuningJobsRequest',
   },
-  "StopHyperParameterTuningJob": {
-    "input": "StopHyperParameterTuningJobRequest"
+  StopHyperParameterTuningJob: {
+    input: 'StopHyperParameterTuningJobRequest',
   },
-  "ListTrainingJobsForHyperParameterTuningJob": {
-    "input": "ListTrainingJobsForHyperParameterTuningJobRequest"
+  ListTrainingJobsForHyperParameterTuningJob: {
+    input: 'ListTrainingJobsForHyperParameterTuningJobRequest',
   },
-  "AddTags": {
-    "input": "AddTagsInput"
+  AddTags: {
+    input: 'AddTagsInput',
   },
-  "ListTags": {
-    "input": "ListTagsInput"
+  ListTags: {
+    input: 'ListTagsInput',
   },
-  "DeleteTags": {
-    "input": "DeleteTagsInput"
+  DeleteTags: {
+    input: 'DeleteTagsInput',
   },
-  "InvokeEndpoint": {
-    "input": "runtime.InvokeEndpointInput"
-  }
+  InvokeEndpoint: {
+    input: 'runtime.InvokeEndpointInput',
+  },
 };
 
 export const shapes: Record<string, ModelShape> = {
-  "CreateProcessingJobRequest": {
-    "type": "structure",
-    "required": [
-      "ProcessingJobName",
-      "ProcessingResources",
-      "AppSpecification",
-      "RoleArn"
+  CreateProcessingJobRequest: {
+    type: 'structure',
+    required: ['ProcessingJobName', 'ProcessingResources', 'AppSpecification', 'RoleArn'],
+    members: {
+      ProcessingInputs: 'ProcessingInputs',
+      ProcessingOutputConfig: 'ProcessingOutputConfig',
+      ProcessingJobName: 'ProcessingJobName',
+      ProcessingResources: 'ProcessingResources',
+      StoppingCondition: 'ProcessingStoppingCondition',
+      AppSpecification: 'AppSpecification',
+      Environment: 'ProcessingEnvironmentMap',
+      NetworkConfig: 'NetworkConfig',
+      RoleArn: 'RoleArn',
+      Tags: 'TagList',
+      ExperimentConfig: 'ExperimentConfig',
+    },
+  },
+  ProcessingInputs: {
+    type: 'list',
+    min: 0,
+    max: 10,
+    member: 'ProcessingInput',
+  },
+  ProcessingInput: {
+    type: 'structure',
+    required: ['InputName'],
+    members: {
+      InputName: 'String',
+      AppManaged: 'AppManaged',
+      S3Input: 'ProcessingS3Input',
+      DatasetDefinition: 'DatasetDefinition',
+    },
+  },
+  String: {
+    type: 'string',
+  },
+  AppManaged: {
+    type: 'boolean',
+  },
+  ProcessingS3Input: {
+    type: 'structure',
+    required: ['S3Uri', 'S3DataType'],
+    members: {
+      S3Uri: 'S3Uri',
+      LocalPath: 'ProcessingLocalPath',
+      S3DataType: 'ProcessingS3DataType',
+      S3InputMode: 'ProcessingS3InputMode',
+      S3DataDistributionType: 'ProcessingS3DataDistributionType',
+      S3CompressionType: 'ProcessingS3CompressionType',
+    },
+  },
+  S3Uri: {
+    type: 'string',
+    max: 1024,
+    pattern: {
+      source: '^(https|s3)://([^/]+)/?(.*)$',
+      flags: '',
+    },
+  },
+  ProcessingLocalPath: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  ProcessingS3DataType: {
+    type: 'string',
+    enum: ['ManifestFile', 'S3Prefix'],
+  },
+  ProcessingS3InputMode: {
+    type: 'string',
+    enum: ['Pipe', 'File'],
+  },
+  ProcessingS3DataDistributionType: {
+    type: 'string',
+    enum: ['FullyReplicated', 'ShardedByS3Key'],
+  },
+  ProcessingS3CompressionType: {
+    type: 'string',
+    enum: ['None', 'Gzip'],
+  },
+  DatasetDefinition: {
+    type: 'structure',
+    members: {
+      AthenaDatasetDefinition: 'AthenaDatasetDefinition',
+      RedshiftDatasetDefinition: 'RedshiftDatasetDefinition',
+      LocalPath: 'ProcessingLocalPath',
+      DataDistributionType: 'DataDistributionType',
+      InputMode: 'InputMode',
+    },
+  },
+  AthenaDatasetDefinition: {
+    type: 'structure',
+    required: ['Catalog', 'Database', 'QueryString', 'OutputS3Uri', 'OutputFormat'],
+    members: {
+      Catalog: 'AthenaCatalog',
+      Database: 'AthenaDatabase',
+      QueryString: 'AthenaQueryString',
+      WorkGroup: 'AthenaWorkGroup',
+      OutputS3Uri: 'S3Uri',
+      KmsKeyId: 'KmsKeyId',
+      OutputFormat: 'AthenaResultFormat',
+      OutputCompression: 'AthenaResultCompressionType',
+    },
+  },
+  AthenaCatalog: {
+    type: 'string',
+    min: 1,
+    max: 256,
+    pattern: {
+      source: '[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*',
+      flags: 'u',
+    },
+  },
+  AthenaDatabase: {
+    type: 'string',
+    min: 1,
+    max: 255,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  AthenaQueryString: {
+    type: 'string',
+    min: 1,
+    max: 4096,
+    pattern: {
+      source: '[\\s\\S]+',
+      flags: '',
+    },
+  },
+  AthenaWorkGroup: {
+    type: 'string',
+    min: 1,
+    max: 128,
+    pattern: {
+      source: '[a-zA-Z0-9._-]+',
+      flags: '',
+    },
+  },
+  KmsKeyId: {
+    type: 'string',
+    max: 2048,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  AthenaResultFormat: {
+    type: 'string',
+    enum: ['PARQUET', 'ORC', 'AVRO', 'JSON', 'TEXTFILE'],
+  },
+  AthenaResultCompressionType: {
+    type: 'string',
+    enum: ['GZIP', 'SNAPPY', 'ZLIB'],
+  },
+  RedshiftDatasetDefinition: {
+    type: 'structure',
+    required: [
+      'ClusterId',
+      'Database',
+      'DbUser',
+      'QueryString',
+      'ClusterRoleArn',
+      'OutputS3Uri',
+      'OutputFormat',
     ],
-    "members": {
-      "ProcessingInputs": "ProcessingInputs",
-      "ProcessingOutputConfig": "ProcessingOutputConfig",
-      "ProcessingJobName": "ProcessingJobName",
-      "ProcessingResources": "ProcessingResources",
-      "StoppingCondition": "ProcessingStoppingCondition",
-      "AppSpecification": "AppSpecification",
-      "Environment": "ProcessingEnvironmentMap",
-      "NetworkConfig": "NetworkConfig",
-      "RoleArn": "RoleArn",
-      "Tags": "TagList",
-      "ExperimentConfig": "ExperimentConfig"
-    }
+    members: {
+      ClusterId: 'RedshiftClusterId',
+      Database: 'RedshiftDatabase',
+      DbUser: 'RedshiftUserName',
+      QueryString: 'RedshiftQueryString',
+      ClusterRoleArn: 'RoleArn',
+      OutputS3Uri: 'S3Uri',
+      KmsKeyId: 'KmsKeyId',
+      OutputFormat: 'RedshiftResultFormat',
+      OutputCompression: 'RedshiftResultCompressionType',
+    },
   },
-  "ProcessingInputs": {
-    "type": "list",
-    "min": 0,
-    "max": 10,
-    "member": "ProcessingInput"
+  RedshiftClusterId: {
+    type: 'string',
+    min: 1,
+    max: 63,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
   },
-  "ProcessingInput": {
-    "type": "structure",
-    "required": [
-      "InputName"
+  RedshiftDatabase: {
+    type: 'string',
+    min: 1,
+    max: 64,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  RedshiftUserName: {
+    type: 'string',
+    min: 1,
+    max: 128,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  RedshiftQueryString: {
+    type: 'string',
+    min: 1,
+    max: 4096,
+    pattern: {
+      source: '[\\s\\S]+',
+      flags: '',
+    },
+  },
+  RoleArn: {
+    type: 'string',
+    min: 20,
+    max: 2048,
+    pattern: {
+      source: '^arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$',
+      flags: '',
+    },
+  },
+  RedshiftResultFormat: {
+    type: 'string',
+    enum: ['PARQUET', 'CSV'],
+  },
+  RedshiftResultCompressionType: {
+    type: 'string',
+    enum: ['None', 'GZIP', 'BZIP2', 'ZSTD', 'SNAPPY'],
+  },
+  DataDistributionType: {
+    type: 'string',
+    enum: ['FullyReplicated', 'ShardedByS3Key'],
+  },
+  InputMode: {
+    type: 'string',
+    enum: ['Pipe', 'File'],
+  },
+  ProcessingOutputConfig: {
+    type: 'structure',
+    required: ['Outputs'],
+    members: {
+      Outputs: 'ProcessingOutputs',
+      KmsKeyId: 'KmsKeyId',
+    },
+  },
+  ProcessingOutputs: {
+    type: 'list',
+    min: 0,
+    max: 10,
+    member: 'ProcessingOutput',
+  },
+  ProcessingOutput: {
+    type: 'structure',
+    required: ['OutputName'],
+    members: {
+      OutputName: 'String',
+      S3Output: 'ProcessingS3Output',
+      FeatureStoreOutput: 'ProcessingFeatureStoreOutput',
+      AppManaged: 'AppManaged',
+    },
+  },
+  ProcessingS3Output: {
+    type: 'structure',
+    required: ['S3Uri', 'LocalPath', 'S3UploadMode'],
+    members: {
+      S3Uri: 'S3Uri',
+      LocalPath: 'ProcessingLocalPath',
+      S3UploadMode: 'ProcessingS3UploadMode',
+    },
+  },
+  ProcessingS3UploadMode: {
+    type: 'string',
+    enum: ['Continuous', 'EndOfJob'],
+  },
+  ProcessingFeatureStoreOutput: {
+    type: 'structure',
+    required: ['FeatureGroupName'],
+    members: {
+      FeatureGroupName: 'FeatureGroupName',
+    },
+  },
+  FeatureGroupName: {
+    type: 'string',
+    min: 1,
+    max: 64,
+    pattern: {
+      source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}',
+      flags: '',
+    },
+  },
+  ProcessingJobName: {
+    type: 'string',
+    min: 1,
+    max: 63,
+    pattern: {
+      source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
+      flags: '',
+    },
+  },
+  ProcessingResources: {
+    type: 'structure',
+    required: ['ClusterConfig'],
+    members: {
+      ClusterConfig: 'ProcessingClusterConfig',
+    },
+  },
+  ProcessingClusterConfig: {
+    type: 'structure',
+    required: ['InstanceCount', 'InstanceType', 'VolumeSizeInGB'],
+    members: {
+      InstanceCount: 'ProcessingInstanceCount',
+      InstanceType: 'ProcessingInstanceType',
+      VolumeSizeInGB: 'ProcessingVolumeSizeInGB',
+      VolumeKmsKeyId: 'KmsKeyId',
+    },
+  },
+  ProcessingInstanceCount: {
+    type: 'integer',
+    min: 1,
+    max: 100,
+  },
+  ProcessingInstanceType: {
+    type: 'string',
+    enum: [
+      'ml.t3.medium',
+      'ml.t3.large',
+      'ml.t3.xlarge',
+      'ml.t3.2xlarge',
+      'ml.m4.xlarge',
+      'ml.m4.2xlarge',
+      'ml.m4.4xlarge',
+      'ml.m4.10xlarge',
+      'ml.m4.16xlarge',
+      'ml.c4.xlarge',
+      'ml.c4.2xlarge',
+      'ml.c4.4xlarge',
+      'ml.c4.8xlarge',
+      'ml.p2.xlarge',
+      'ml.p2.8xlarge',
+      'ml.p2.16xlarge',
+      'ml.p3.2xlarge',
+      'ml.p3.8xlarge',
+      'ml.p3.16xlarge',
+      'ml.c5.xlarge',
+      'ml.c5.2xlarge',
+      'ml.c5.4xlarge',
+      'ml.c5.9xlarge',
+      'ml.c5.18xlarge',
+      'ml.m5.large',
+      'ml.m5.xlarge',
+      'ml.m5.2xlarge',
+      'ml.m5.4xlarge',
+      'ml.m5.12xlarge',
+      'ml.m5.24xlarge',
+      'ml.r5.large',
+      'ml.r5.xlarge',
+      'ml.r5.2xlarge',
+      'ml.r5.4xlarge',
+      'ml.r5.8xlarge',
+      'ml.r5.12xlarge',
+      'ml.r5.16xlarge',
+      'ml.r5.24xlarge',
+      'ml.g4dn.xlarge',
+      'ml.g4dn.2xlarge',
+      'ml.g4dn.4xlarge',
+      'ml.g4dn.8xlarge',
+      'ml.g4dn.12xlarge',
+      'ml.g4dn.16xlarge',
     ],
-    "members": {
-      "InputName": "String",
-      "AppManaged": "AppManaged",
-      "S3Input": "ProcessingS3Input",
-      "DatasetDefinition": "DatasetDefinition"
-    }
   },
-  "String": {
-    "type": "string"
+  ProcessingVolumeSizeInGB: {
+    type: 'integer',
+    min: 1,
+    max: 16384,
   },
-  "AppManaged": {
-    "type": "boolean"
+  ProcessingStoppingCondition: {
+    type: 'structure',
+    required: ['MaxRuntimeInSeconds'],
+    members: {
+      MaxRuntimeInSeconds: 'ProcessingMaxRuntimeInSeconds',
+    },
   },
-  "ProcessingS3Input": {
-    "type": "structure",
-    "required": [
-      "S3Uri",
-      "S3DataType"
+  ProcessingMaxRuntimeInSeconds: {
+    type: 'integer',
+    min: 1,
+    max: 604800,
+  },
+  AppSpecification: {
+    type: 'structure',
+    required: ['ImageUri'],
+    members: {
+      ImageUri: 'ImageUri',
+      ContainerEntrypoint: 'ContainerEntrypoint',
+      ContainerArguments: 'ContainerArguments',
+    },
+  },
+  ImageUri: {
+    type: 'string',
+    max: 255,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  ContainerEntrypoint: {
+    type: 'list',
+    min: 1,
+    max: 100,
+    member: 'ContainerEntrypointString',
+  },
+  ContainerEntrypointString: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  ContainerArguments: {
+    type: 'list',
+    min: 1,
+    max: 100,
+    member: 'ContainerArgument',
+  },
+  ContainerArgument: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  ProcessingEnvironmentMap: {
+    type: 'map',
+    max: 100,
+    key: 'ProcessingEnvironmentKey',
+    value: 'ProcessingEnvironmentValue',
+  },
+  ProcessingEnvironmentKey: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '[a-zA-Z_][a-zA-Z0-9_]*',
+      flags: '',
+    },
+  },
+  ProcessingEnvironmentValue: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '[\\S\\s]*',
+      flags: '',
+    },
+  },
+  NetworkConfig: {
+    type: 'structure',
+    members: {
+      EnableInterContainerTrafficEncryption: 'Boolean',
+      EnableNetworkIsolation: 'Boolean',
+      VpcConfig: 'VpcConfig',
+    },
+  },
+  Boolean: {
+    type: 'boolean',
+  },
+  VpcConfig: {
+    type: 'structure',
+    required: ['SecurityGroupIds', 'Subnets'],
+    members: {
+      SecurityGroupIds: 'VpcSecurityGroupIds',
+      Subnets: 'Subnets',
+    },
+  },
+  VpcSecurityGroupIds: {
+    type: 'list',
+    min: 1,
+    max: 5,
+    member: 'SecurityGroupId',
+  },
+  SecurityGroupId: {
+    type: 'string',
+    max: 32,
+    pattern: {
+      source: '[-0-9a-zA-Z]+',
+      flags: '',
+    },
+  },
+  Subnets: {
+    type: 'list',
+    min: 1,
+    max: 16,
+    member: 'SubnetId',
+  },
+  SubnetId: {
+    type: 'string',
+    max: 32,
+    pattern: {
+      source: '[-0-9a-zA-Z]+',
+      flags: '',
+    },
+  },
+  TagList: {
+    type: 'list',
+    min: 0,
+    max: 50,
+    member: 'Tag',
+  },
+  Tag: {
+    type: 'structure',
+    required: ['Key', 'Value'],
+    members: {
+      Key: 'TagKey',
+      Value: 'TagValue',
+    },
+  },
+  TagKey: {
+    type: 'string',
+    min: 1,
+    max: 128,
+    pattern: {
+      source: '^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$',
+      flags: '',
+    },
+  },
+  TagValue: {
+    type: 'string',
+    min: 0,
+    max: 256,
+    pattern: {
+      source: '^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$',
+      flags: '',
+    },
+  },
+  ExperimentConfig: {
+    type: 'structure',
+    members: {
+      ExperimentName: 'ExperimentEntityName',
+      TrialName: 'ExperimentEntityName',
+      TrialComponentDisplayName: 'ExperimentEntityName',
+      RunName: 'ExperimentEntityName',
+    },
+  },
+  ExperimentEntityName: {
+    type: 'string',
+    min: 1,
+    max: 120,
+    pattern: {
+      source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}',
+      flags: '',
+    },
+  },
+  DescribeProcessingJobRequest: {
+    type: 'structure',
+    required: ['ProcessingJobName'],
+    members: {
+      ProcessingJobName: 'ProcessingJobName',
+    },
+  },
+  ListProcessingJobsRequest: {
+    type: 'structure',
+    members: {
+      CreationTimeAfter: 'Timestamp',
+      CreationTimeBefore: 'Timestamp',
+      LastModifiedTimeAfter: 'Timestamp',
+      LastModifiedTimeBefore: 'Timestamp',
+      NameContains: 'String',
+      StatusEquals: 'ProcessingJobStatus',
+      SortBy: 'SortBy',
+      SortOrder: 'SortOrder',
+      NextToken: 'NextToken',
+      MaxResults: 'MaxResults',
+    },
+  },
+  Timestamp: {
+    type: 'timestamp',
+  },
+  ProcessingJobStatus: {
+    type: 'string',
+    enum: ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'],
+  },
+  SortBy: {
+    type: 'string',
+    enum: ['Name', 'CreationTime', 'Status'],
+  },
+  SortOrder: {
+    type: 'string',
+    enum: ['Ascending', 'Descending'],
+  },
+  NextToken: {
+    type: 'string',
+    max: 8192,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  MaxResults: {
+    type: 'integer',
+    min: 1,
+    max: 100,
+  },
+  StopProcessingJobRequest: {
+    type: 'structure',
+    required: ['ProcessingJobName'],
+    members: {
+      ProcessingJobName: 'ProcessingJobName',
+    },
+  },
+  CreateTrainingJobRequest: {
+    type: 'structure',
+    required: [
+      'TrainingJobName',
+      'AlgorithmSpecification',
+      'RoleArn',
+      'OutputDataConfig',
+      'ResourceConfig',
+      'StoppingCondition',
     ],
-    "members": {
-      "S3Uri": "S3Uri",
-      "LocalPath": "ProcessingLocalPath",
-      "S3DataType": "ProcessingS3DataType",
-      "S3InputMode": "ProcessingS3InputMode",
-      "S3DataDistributionType": "ProcessingS3DataDistributionType",
-      "S3CompressionType": "ProcessingS3CompressionType"
-    }
+    members: {
+      TrainingJobName: 'TrainingJobName',
+      HyperParameters: 'HyperParameters',
+      AlgorithmSpecification: 'AlgorithmSpecification',
+      RoleArn: 'RoleArn',
+      InputDataConfig: 'InputDataConfig',
+      OutputDataConfig: 'OutputDataConfig',
+      ResourceConfig: 'ResourceConfig',
+      VpcConfig: 'VpcConfig',
+      StoppingCondition: 'StoppingCondition',
+      Tags: 'TagList',
+      EnableNetworkIsolation: 'Boolean',
+      EnableInterContainerTrafficEncryption: 'Boolean',
+      EnableManagedSpotTraining: 'Boolean',
+      CheckpointConfig: 'CheckpointConfig',
+      DebugHookConfig: 'DebugHookConfig',
+      DebugRuleConfigurations: 'DebugRuleConfigurations',
+      TensorBoardOutputConfig: 'TensorBoardOutputConfig',
+      ExperimentConfig: 'ExperimentConfig',
+      ProfilerConfig: 'ProfilerConfig',
+      ProfilerRuleConfigurations: 'ProfilerRuleConfigurations',
+      Environment: 'TrainingEnvironmentMap',
+      RetryStrategy: 'RetryStrategy',
+    },
   },
-  "S3Uri": {
-    "type": "string",
-    "max": 1024,
-    "pattern": {
-      "source": "^(https|s3)://([^/]+)/?(.*)$",
-      "flags": ""
-    }
+  TrainingJobName: {
+    type: 'string',
+    min: 1,
+    max: 63,
+    pattern: {
+      source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
+      flags: '',
+    },
   },
-  "ProcessingLocalPath": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
+  HyperParameters: {
+    type: 'map',
+    min: 0,
+    max: 100,
+    key: 'HyperParameterKey',
+    value: 'HyperParameterValue',
   },
-  "ProcessingS3DataType": {
-    "type": "string",
-    "enum": [
-      "ManifestFile",
-      "S3Prefix"
-    ]
+  HyperParameterKey: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
   },
-  "ProcessingS3InputMode": {
-    "type": "string",
-    "enum": [
-      "Pipe",
-      "File"
-    ]
+  HyperParameterValue: {
+    type: 'string',
+    max: 2500,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
   },
-  "ProcessingS3DataDistributionType": {
-    "type": "string",
-    "enum": [
-      "FullyReplicated",
-      "ShardedByS3Key"
-    ]
+  AlgorithmSpecification: {
+    type: 'structure',
+    required: ['TrainingInputMode'],
+    members: {
+      TrainingImage: 'AlgorithmImage',
+      AlgorithmName: 'ArnOrName',
+      TrainingInputMode: 'TrainingInputMode',
+      MetricDefinitions: 'MetricDefinitionList',
+      EnableSageMakerMetricsTimeSeries: 'Boolean',
+      ContainerEntrypoint: 'TrainingContainerEntrypoint',
+      ContainerArguments: 'TrainingContainerArguments',
+    },
   },
-  "ProcessingS3CompressionType": {
-    "type": "string",
-    "enum": [
-      "None",
-      "Gzip"
-    ]
+  AlgorithmImage: {
+    type: 'string',
+    max: 255,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
   },
-  "DatasetDefinition": {
-    "type": "structure",
-    "members": {
-      "AthenaDatasetDefinition": "AthenaDatasetDefinition",
-      "RedshiftDatasetDefinition": "RedshiftDatasetDefinition",
-      "LocalPath": "ProcessingLocalPath",
-      "DataDistributionType": "DataDistributionType",
-      "InputMode": "InputMode"
-    }
+  ArnOrName: {
+    type: 'string',
+    min: 1,
+    max: 170,
+    pattern: {
+      source:
+        '(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)$',
+      flags: '',
+    },
   },
-  "AthenaDatasetDefinition": {
-    "type": "structure",
-    "required": [
-      "Catalog",
-      "Database",
-      "QueryString",
-      "OutputS3Uri",
-      "OutputFormat"
+  TrainingInputMode: {
+    type: 'string',
+    enum: ['Pipe', 'File', 'FastFile'],
+  },
+  MetricDefinitionList: {
+    type: 'list',
+    min: 0,
+    max: 40,
+    member: 'MetricDefinition',
+  },
+  MetricDefinition: {
+    type: 'structure',
+    required: ['Name', 'Regex'],
+    members: {
+      Name: 'MetricName',
+      Regex: 'MetricRegex',
+    },
+  },
+  MetricName: {
+    type: 'string',
+    min: 1,
+    max: 255,
+    pattern: {
+      source: '.+',
+      flags: '',
+    },
+  },
+  MetricRegex: {
+    type: 'string',
+    min: 1,
+    max: 500,
+    pattern: {
+      source: '.+',
+      flags: '',
+    },
+  },
+  TrainingContainerEntrypoint: {
+    type: 'list',
+    min: 1,
+    max: 10,
+    member: 'TrainingContainerEntrypointString',
+  },
+  TrainingContainerEntrypointString: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  TrainingContainerArguments: {
+    type: 'list',
+    min: 1,
+    max: 100,
+    member: 'TrainingContainerArgument',
+  },
+  TrainingContainerArgument: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  InputDataConfig: {
+    type: 'list',
+    min: 1,
+    max: 20,
+    member: 'Channel',
+  },
+  Channel: {
+    type: 'structure',
+    required: ['ChannelName', 'DataSource'],
+    members: {
+      ChannelName: 'ChannelName',
+      DataSource: 'DataSource',
+      ContentType: 'ContentType',
+      CompressionType: 'CompressionType',
+      RecordWrapperType: 'RecordWrapper',
+      InputMode: 'TrainingInputMode',
+      ShuffleConfig: 'ShuffleConfig',
+    },
+  },
+  ChannelName: {
+    type: 'string',
+    min: 1,
+    max: 64,
+    pattern: {
+      source: '[A-Za-z0-9\\.\\-_]+',
+      flags: '',
+    },
+  },
+  DataSource: {
+    type: 'structure',
+    members: {
+      S3DataSource: 'S3DataSource',
+      FileSystemDataSource: 'FileSystemDataSource',
+    },
+  },
+  S3DataSource: {
+    type: 'structure',
+    required: ['S3DataType', 'S3Uri'],
+    members: {
+      S3DataType: 'S3DataType',
+      S3Uri: 'S3Uri',
+      S3DataDistributionType: 'S3DataDistribution',
+      AttributeNames: 'AttributeNames',
+      InstanceGroupNames: 'InstanceGroupNames',
+    },
+  },
+  S3DataType: {
+    type: 'string',
+    enum: ['ManifestFile', 'S3Prefix', 'AugmentedManifestFile'],
+  },
+  S3DataDistribution: {
+    type: 'string',
+    enum: ['FullyReplicated', 'ShardedByS3Key'],
+  },
+  AttributeNames: {
+    type: 'list',
+    max: 16,
+    member: 'AttributeName',
+  },
+  AttributeName: {
+    type: 'string',
+    min: 1,
+    max: 256,
+    pattern: {
+      source: '.+',
+      flags: '',
+    },
+  },
+  InstanceGroupNames: {
+    type: 'list',
+    max: 5,
+    member: 'InstanceGroupName',
+  },
+  InstanceGroupName: {
+    type: 'string',
+    min: 1,
+    max: 64,
+    pattern: {
+      source: '.+',
+      flags: '',
+    },
+  },
+  FileSystemDataSource: {
+    type: 'structure',
+    required: ['FileSystemId', 'FileSystemAccessMode', 'FileSystemType', 'DirectoryPath'],
+    members: {
+      FileSystemId: 'FileSystemId',
+      FileSystemAccessMode: 'FileSystemAccessMode',
+      FileSystemType: 'FileSystemType',
+      DirectoryPath: 'DirectoryPath',
+    },
+  },
+  FileSystemId: {
+    type: 'string',
+    min: 11,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  FileSystemAccessMode: {
+    type: 'string',
+    enum: ['rw', 'ro'],
+  },
+  FileSystemType: {
+    type: 'string',
+    enum: ['EFS', 'FSxLustre'],
+  },
+  DirectoryPath: {
+    type: 'string',
+    max: 4096,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  ContentType: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  CompressionType: {
+    type: 'string',
+    enum: ['None', 'Gzip'],
+  },
+  RecordWrapper: {
+    type: 'string',
+    enum: ['None', 'RecordIO'],
+  },
+  ShuffleConfig: {
+    type: 'structure',
+    required: ['Seed'],
+    members: {
+      Seed: 'Seed',
+    },
+  },
+  Seed: {
+    type: 'long',
+  },
+  OutputDataConfig: {
+    type: 'structure',
+    required: ['S3OutputPath'],
+    members: {
+      KmsKeyId: 'KmsKeyId',
+      S3OutputPath: 'S3Uri',
+    },
+  },
+  ResourceConfig: {
+    type: 'structure',
+    required: ['VolumeSizeInGB'],
+    members: {
+      InstanceType: 'TrainingInstanceType',
+      InstanceCount: 'TrainingInstanceCount',
+      VolumeSizeInGB: 'VolumeSizeInGB',
+      VolumeKmsKeyId: 'KmsKeyId',
+      InstanceGroups: 'InstanceGroups',
+      KeepAlivePeriodInSeconds: 'KeepAlivePeriodInSeconds',
+    },
+  },
+  TrainingInstanceType: {
+    type: 'string',
+    enum: [
+      'ml.m4.xlarge',
+      'ml.m4.2xlarge',
+      'ml.m4.4xlarge',
+      'ml.m4.10xlarge',
+      'ml.m4.16xlarge',
+      'ml.g4dn.xlarge',
+      'ml.g4dn.2xlarge',
+      'ml.g4dn.4xlarge',
+      'ml.g4dn.8xlarge',
+      'ml.g4dn.12xlarge',
+      'ml.g4dn.16xlarge',
+      'ml.m5.large',
+      'ml.m5.xlarge',
+      'ml.m5.2xlarge',
+      'ml.m5.4xlarge',
+      'ml.m5.12xlarge',
+      'ml.m5.24xlarge',
+      'ml.c4.xlarge',
+      'ml.c4.2xlarge',
+      'ml.c4.4xlarge',
+      'ml.c4.8xlarge',
+      'ml.p2.xlarge',
+      'ml.p2.8xlarge',
+      'ml.p2.16xlarge',
+      'ml.p3.2xlarge',
+      'ml.p3.8xlarge',
+      'ml.p3.16xlarge',
+      'ml.p3dn.24xlarge',
+      'ml.p4d.24xlarge',
+      'ml.c5.xlarge',
+      'ml.c5.2xlarge',
+      'ml.c5.4xlarge',
+      'ml.c5.9xlarge',
+      'ml.c5.18xlarge',
+      'ml.c5n.xlarge',
+      'ml.c5n.2xlarge',
+      'ml.c5n.4xlarge',
+      'ml.c5n.9xlarge',
+      'ml.c5n.18xlarge',
+      'ml.g5.xlarge',
+      'ml.g5.2xlarge',
+      'ml.g5.4xlarge',
+      'ml.g5.8xlarge',
+      'ml.g5.16xlarge',
+      'ml.g5.12xlarge',
+      'ml.g5.24xlarge',
+      'ml.g5.48xlarge',
+      'ml.trn1.2xlarge',
+      'ml.trn1.32xlarge',
     ],
-    "members": {
-      "Catalog": "AthenaCatalog",
-      "Database": "AthenaDatabase",
-      "QueryString": "AthenaQueryString",
-      "WorkGroup": "AthenaWorkGroup",
-      "OutputS3Uri": "S3Uri",
-      "KmsKeyId": "KmsKeyId",
-      "OutputFormat": "AthenaResultFormat",
-      "OutputCompression": "AthenaResultCompressionType"
-    }
-  },
-  "AthenaCatalog": {
-    "type": "string",
-    "min": 1,
-    "max": 256,
-    "pattern": {
-      "source": "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*",
-      "flags": "u"
-    }
-  },
-  "AthenaDatabase": {
-    "type": "string",
-    "min": 1,
-    "max": 255,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "AthenaQueryString": {
-    "type": "string",
-    "min": 1,
-    "max": 4096,
-    "pattern": {
-      "source": "[\\s\\S]+",
-      "flags": ""
-    }
-  },
-  "AthenaWorkGroup": {
-    "type": "string",
-    "min": 1,
-    "max": 128,
-    "pattern": {
-      "source": "[a-zA-Z0-9._-]+",
-      "flags": ""
-    }
-  },
-  "KmsKeyId": {
-    "type": "string",
-    "max": 2048,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "AthenaResultFormat": {
-    "type": "string",
-    "enum": [
-      "PARQUET",
-      "ORC",
-      "AVRO",
-      "JSON",
-      "TEXTFILE"
-    ]
-  },
-  "AthenaResultCompressionType": {
-    "type": "string",
-    "enum": [
-      "GZIP",
-      "SNAPPY",
-      "ZLIB"
-    ]
-  },
-  "RedshiftDatasetDefinition": {
-    "type": "structure",
-    "required": [
-      "ClusterId",
-      "Database",
-      "DbUser",
-      "QueryString",
-      "ClusterRoleArn",
-      "OutputS3Uri",
-      "OutputFormat"
-    ],
-    "members": {
-      "ClusterId": "RedshiftClusterId",
-      "Database": "RedshiftDatabase",
-      "DbUser": "RedshiftUserName",
-      "QueryString": "RedshiftQueryString",
-      "ClusterRoleArn": "RoleArn",
-      "OutputS3Uri": "S3Uri",
-      "KmsKeyId": "KmsKeyId",
-      "OutputFormat": "RedshiftResultFormat",
-      "OutputCompression": "RedshiftResultCompressionType"
-    }
-  },
-  "RedshiftClusterId": {
-    "type": "string",
-    "min": 1,
-    "max": 63,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "RedshiftDatabase": {
-    "type": "string",
-    "min": 1,
-    "max": 64,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "RedshiftUserName": {
-    "type": "string",
-    "min": 1,
-    "max": 128,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "RedshiftQueryString": {
-    "type": "string",
-    "min": 1,
-    "max": 4096,
-    "pattern": {
-      "source": "[\\s\\S]+",
-      "flags": ""
-    }
-  },
-  "RoleArn": {
-    "type": "string",
-    "min": 20,
-    "max": 2048,
-    "pattern": {
-      "source": "^arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$",
-      "flags": ""
-    }
-  },
-  "RedshiftResultFormat": {
-    "type": "string",
-    "enum": [
-      "PARQUET",
-      "CSV"
-    ]
-  },
-  "RedshiftResultCompressionType": {
-    "type": "string",
-    "enum": [
-      "None",
-      "GZIP",
-      "BZIP2",
-      "ZSTD",
-      "SNAPPY"
-    ]
-  },
-  "DataDistributionType": {
-    "type": "string",
-    "enum": [
-      "FullyReplicated",
-      "ShardedByS3Key"
-    ]
-  },
-  "InputMode": {
-    "type": "string",
-    "enum": [
-      "Pipe",
-      "File"
-    ]
-  },
-  "ProcessingOutputConfig": {
-    "type": "structure",
-    "required": [
-      "Outputs"
-    ],
-    "members": {
-      "Outputs": "ProcessingOutputs",
-      "KmsKeyId": "KmsKeyId"
-    }
-  },
-  "ProcessingOutputs": {
-    "type": "list",
-    "min": 0,
-    "max": 10,
-    "member": "ProcessingOutput"
-  },
-  "ProcessingOutput": {
-    "type": "structure",
-    "required": [
-      "OutputName"
-    ],
-    "members": {
-      "OutputName": "String",
-      "S3Output": "ProcessingS3Output",
-      "FeatureStoreOutput": "ProcessingFeatureStoreOutput",
-      "AppManaged": "AppManaged"
-    }
-  },
-  "ProcessingS3Output": {
-    "type": "structure",
-    "required": [
-      "S3Uri",
-      "LocalPath",
-      "S3UploadMode"
-    ],
-    "members": {
-      "S3Uri": "S3Uri",
-      "LocalPath": "ProcessingLocalPath",
-      "S3UploadMode": "ProcessingS3UploadMode"
-    }
-  },
-  "ProcessingS3UploadMode": {
-    "type": "string",
-    "enum": [
-      "Continuous",
-      "EndOfJob"
-    ]
-  },
-  "ProcessingFeatureStoreOutput": {
-    "type": "structure",
-    "required": [
-      "FeatureGroupName"
-    ],
-    "members": {
-      "FeatureGroupName": "FeatureGroupName"
-    }
-  },
-  "FeatureGroupName": {
-    "type": "string",
-    "min": 1,
-    "max": 64,
-    "pattern": {
-      "source": "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}",
-      "flags": ""
-    }
-  },
-  "ProcessingJobName": {
-    "type": "string",
-    "min": 1,
-    "max": 63,
-    "pattern": {
-      "source": "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
-      "flags": ""
-    }
-  },
-  "ProcessingResources": {
-    "type": "structure",
-    "required": [
-      "ClusterConfig"
-    ],
-    "members": {
-      "ClusterConfig": "ProcessingClusterConfig"
-    }
-  },
-  "ProcessingClusterConfig": {
-    "type": "structure",
-    "required": [
-      "InstanceCount",
-      "InstanceType",
-      "VolumeSizeInGB"
-    ],
-    "members": {
-      "InstanceCount": "ProcessingInstanceCount",
-      "InstanceType": "ProcessingInstanceType",
-      "VolumeSizeInGB": "ProcessingVolumeSizeInGB",
-      "VolumeKmsKeyId": "KmsKeyId"
-    }
-  },
-  "ProcessingInstanceCount": {
-    "type": "integer",
-    "min": 1,
-    "max": 100
-  },
-  "ProcessingInstanceType": {
-    "type": "string",
-    "enum": [
-      "ml.t3.medium",
-      "ml.t3.large",
-      "ml.t3.xlarge",
-      "ml.t3.2xlarge",
-      "ml.m4.xlarge",
-      "ml.m4.2xlarge",
-      "ml.m4.4xlarge",
-      "ml.m4.10xlarge",
-      "ml.m4.16xlarge",
-      "ml.c4.xlarge",
-      "ml.c4.2xlarge",
-      "ml.c4.4xlarge",
-      "ml.c4.8xlarge",
-      "ml.p2.xlarge",
-      "ml.p2.8xlarge",
-      "ml.p2.16xlarge",
-      "ml.p3.2xlarge",
-      "ml.p3.8xlarge",
-      "ml.p3.16xlarge",
-      "ml.c5.xlarge",
-      "ml.c5.2xlarge",
-      "ml.c5.4xlarge",
-      "ml.c5.9xlarge",
-      "ml.c5.18xlarge",
-      "ml.m5.large",
-      "ml.m5.xlarge",
-      "ml.m5.2xlarge",
-      "ml.m5.4xlarge",
-      "ml.m5.12xlarge",
-      "ml.m5.24xlarge",
-      "ml.r5.large",
-      "ml.r5.xlarge",
-      "ml.r5.2xlarge",
-      "ml.r5.4xlarge",
-      "ml.r5.8xlarge",
-      "ml.r5.12xlarge",
-      "ml.r5.16xlarge",
-      "ml.r5.24xlarge",
-      "ml.g4dn.xlarge",
-      "ml.g4dn.2xlarge",
-      "ml.g4dn.4xlarge",
-      "ml.g4dn.8xlarge",
-      "ml.g4dn.12xlarge",
-      "ml.g4dn.16xlarge"
-    ]
-  },
-  "ProcessingVolumeSizeInGB": {
-    "type": "integer",
-    "min": 1,
-    "max": 16384
-  },
-  "ProcessingStoppingCondition": {
-    "type": "structure",
-    "required": [
-      "MaxRuntimeInSeconds"
-    ],
-    "members": {
-      "MaxRuntimeInSeconds": "ProcessingMaxRuntimeInSeconds"
-    }
-  },
-  "ProcessingMaxRuntimeInSeconds": {
-    "type": "integer",
-    "min": 1,
-    "max": 604800
-  },
-  "AppSpecification": {
-    "type": "structure",
-    "required": [
-      "ImageUri"
-    ],
-    "members": {
-      "ImageUri": "ImageUri",
-      "ContainerEntrypoint": "ContainerEntrypoint",
-      "ContainerArguments": "ContainerArguments"
-    }
-  },
-  "ImageUri": {
-    "type": "string",
-    "max": 255,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "ContainerEntrypoint": {
-    "type": "list",
-    "min": 1,
-    "max": 100,
-    "member": "ContainerEntrypointString"
-  },
-  "ContainerEntrypointString": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "ContainerArguments": {
-    "type": "list",
-    "min": 1,
-    "max": 100,
-    "member": "ContainerArgument"
-  },
-  "ContainerArgument": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "ProcessingEnvironmentMap": {
-    "type": "map",
-    "max": 100,
-    "key": "ProcessingEnvironmentKey",
-    "value": "ProcessingEnvironmentValue"
-  },
-  "ProcessingEnvironmentKey": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": "[a-zA-Z_][a-zA-Z0-9_]*",
-      "flags": ""
-    }
-  },
-  "ProcessingEnvironmentValue": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": "[\\S\\s]*",
-      "flags": ""
-    }
-  },
-  "NetworkConfig": {
-    "type": "structure",
-    "members": {
-      "EnableInterContainerTrafficEncryption": "Boolean",
-      "EnableNetworkIsolation": "Boolean",
-      "VpcConfig": "VpcConfig"
-    }
-  },
-  "Boolean": {
-    "type": "boolean"
-  },
-  "VpcConfig": {
-    "type": "structure",
-    "required": [
-      "SecurityGroupIds",
-      "Subnets"
-    ],
-    "members": {
-      "SecurityGroupIds": "VpcSecurityGroupIds",
-      "Subnets": "Subnets"
-    }
-  },
-  "VpcSecurityGroupIds": {
-    "type": "list",
-    "min": 1,
-    "max": 5,
-    "member": "SecurityGroupId"
-  },
-  "SecurityGroupId": {
-    "type": "string",
-    "max": 32,
-    "pattern": {
-      "source": "[-0-9a-zA-Z]+",
-      "flags": ""
-    }
-  },
-  "Subnets": {
-    "type": "list",
-    "min": 1,
-    "max": 16,
-    "member": "SubnetId"
-  },
-  "SubnetId": {
-    "type": "string",
-    "max": 32,
-    "pattern": {
-      "source": "[-0-9a-zA-Z]+",
-      "flags": ""
-    }
-  },
-  "TagList": {
-    "type": "list",
-    "min": 0,
-    "max": 50,
-    "member": "Tag"
-  },
-  "Tag": {
-    "type": "structure",
-    "required": [
-      "Key",
-      "Value"
-    ],
-    "members": {
-      "Key": "TagKey",
-      "Value": "TagValue"
-    }
-  },
-  "TagKey": {
-    "type": "string",
-    "min": 1,
-    "max": 128,
-    "pattern": {
-      "source": "^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$",
-      "flags": ""
-    }
-  },
-  "TagValue": {
-    "type": "string",
-    "min": 0,
-    "max": 256,
-    "pattern": {
-      "source": "^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$",
-      "flags": ""
-    }
-  },
-  "ExperimentConfig": {
-    "type": "structure",
-    "members": {
-      "ExperimentName": "ExperimentEntityName",
-      "TrialName": "ExperimentEntityName",
-      "TrialComponentDisplayName": "ExperimentEntityName",
-      "RunName": "ExperimentEntityName"
-    }
-  },
-  "ExperimentEntityName": {
-    "type": "string",
-    "min": 1,
-    "max": 120,
-    "pattern": {
-      "source": "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}",
-      "flags": ""
-    }
-  },
-  "DescribeProcessingJobRequest": {
-    "type": "structure",
-    "required": [
-      "ProcessingJobName"
-    ],
-    "members": {
-      "ProcessingJobName": "ProcessingJobName"
-    }
-  },
-  "ListProcessingJobsRequest": {
-    "type": "structure",
-    "members": {
-      "CreationTimeAfter": "Timestamp",
-      "CreationTimeBefore": "Timestamp",
-      "LastModifiedTimeAfter": "Timestamp",
-      "LastModifiedTimeBefore": "Timestamp",
-      "NameContains": "String",
-      "StatusEquals": "ProcessingJobStatus",
-      "SortBy": "SortBy",
-      "SortOrder": "SortOrder",
-      "NextToken": "NextToken",
-      "MaxResults": "MaxResults"
-    }
-  },
-  "Timestamp": {
-    "type": "timestamp"
-  },
-  "ProcessingJobStatus": {
-    "type": "string",
-    "enum": [
-      "InProgress",
-      "Completed",
-      "Failed",
-      "Stopping",
-      "Stopped"
-    ]
-  },
-  "SortBy": {
-    "type": "string",
-    "enum": [
-      "Name",
-      "CreationTime",
-      "Status"
-    ]
-  },
-  "SortOrder": {
-    "type": "string",
-    "enum": [
-      "Ascending",
-      "Descending"
-    ]
-  },
-  "NextToken": {
-    "type": "string",
-    "max": 8192,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "MaxResults": {
-    "type": "integer",
-    "min": 1,
-    "max": 100
-  },
-  "StopProcessingJobRequest": {
-    "type": "structure",
-    "required": [
-      "ProcessingJobName"
-    ],
-    "members": {
-      "ProcessingJobName": "ProcessingJobName"
-    }
-  },
-  "CreateTrainingJobRequest": {
-    "type": "structure",
-    "required": [
-      "TrainingJobName",
-      "AlgorithmSpecification",
-      "RoleArn",
-      "OutputDataConfig",
-      "ResourceConfig",
-      "StoppingCondition"
-    ],
-    "members": {
-      "TrainingJobName": "TrainingJobName",
-      "HyperParameters": "HyperParameters",
-      "AlgorithmSpecification": "AlgorithmSpecification",
-      "RoleArn": "RoleArn",
-      "InputDataConfig": "InputDataConfig",
-      "OutputDataConfig": "OutputDataConfig",
-      "ResourceConfig": "ResourceConfig",
-      "VpcConfig": "VpcConfig",
-      "StoppingCondition": "StoppingCondition",
-      "Tags": "TagList",
-      "EnableNetworkIsolation": "Boolean",
-      "EnableInterContainerTrafficEncryption": "Boolean",
-      "EnableManagedSpotTraining": "Boolean",
-      "CheckpointConfig": "CheckpointConfig",
-      "DebugHookConfig": "DebugHookConfig",
-      "DebugRuleConfigurations": "DebugRuleConfigurations",
-      "TensorBoardOutputConfig": "TensorBoardOutputConfig",
-      "ExperimentConfig": "ExperimentConfig",
-      "ProfilerConfig": "ProfilerConfig",
-      "ProfilerRuleConfigurations": "ProfilerRuleConfigurations",
-      "Environment": "TrainingEnvironmentMap",
-      "RetryStrategy": "RetryStrategy"
-    }
-  },
-  "TrainingJobName": {
-    "type": "string",
-    "min": 1,
-    "max": 63,
-    "pattern": {
-      "source": "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
-      "flags": ""
-    }
-  },
-  "HyperParameters": {
-    "type": "map",
-    "min": 0,
-    "max": 100,
-    "key": "HyperParameterKey",
-    "value": "HyperParameterValue"
-  },
-  "HyperParameterKey": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "HyperParameterValue": {
-    "type": "string",
-    "max": 2500,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "AlgorithmSpecification": {
-    "type": "structure",
-    "required": [
-      "TrainingInputMode"
-    ],
-    "members": {
-      "TrainingImage": "AlgorithmImage",
-      "AlgorithmName": "ArnOrName",
-      "TrainingInputMode": "TrainingInputMode",
-      "MetricDefinitions": "MetricDefinitionList",
-      "EnableSageMakerMetricsTimeSeries": "Boolean",
-      "ContainerEntrypoint": "TrainingContainerEntrypoint",
-      "ContainerArguments": "TrainingContainerArguments"
-    }
-  },
-  "AlgorithmImage": {
-    "type": "string",
-    "max": 255,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "ArnOrName": {
-    "type": "string",
-    "min": 1,
-    "max": 170,
-    "pattern": {
-      "source": "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)$",
-      "flags": ""
-    }
-  },
-  "TrainingInputMode": {
-    "type": "string",
-    "enum": [
-      "Pipe",
-      "File",
-      "FastFile"
-    ]
-  },
-  "MetricDefinitionList": {
-    "type": "list",
-    "min": 0,
-    "max": 40,
-    "member": "MetricDefinition"
-  },
-  "MetricDefinition": {
-    "type": "structure",
-    "required": [
-      "Name",
-      "Regex"
-    ],
-    "members": {
-      "Name": "MetricName",
-      "Regex": "MetricRegex"
-    }
-  },
-  "MetricName": {
-    "type": "string",
-    "min": 1,
-    "max": 255,
-    "pattern": {
-      "source": ".+",
-      "flags": ""
-    }
-  },
-  "MetricRegex": {
-    "type": "string",
-    "min": 1,
-    "max": 500,
-    "pattern": {
-      "source": ".+",
-      "flags": ""
-    }
-  },
-  "TrainingContainerEntrypoint": {
-    "type": "list",
-    "min": 1,
-    "max": 10,
-    "member": "TrainingContainerEntrypointString"
-  },
-  "TrainingContainerEntrypointString": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "TrainingContainerArguments": {
-    "type": "list",
-    "min": 1,
-    "max": 100,
-    "member": "TrainingContainerArgument"
-  },
-  "TrainingContainerArgument": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "InputDataConfig": {
-    "type": "list",
-    "min": 1,
-    "max": 20,
-    "member": "Channel"
-  },
-  "Channel": {
-    "type": "structure",
-    "required": [
-      "ChannelName",
-      "DataSource"
-    ],
-    "members": {
-      "ChannelName": "ChannelName",
-      "DataSource": "DataSource",
-      "ContentType": "ContentType",
-      "CompressionType": "CompressionType",
-      "RecordWrapperType": "RecordWrapper",
-      "InputMode": "TrainingInputMode",
-      "ShuffleConfig": "ShuffleConfig"
-    }
-  },
-  "ChannelName": {
-    "type": "string",
-    "min": 1,
-    "max": 64,
-    "pattern": {
-      "source": "[A-Za-z0-9\\.\\-_]+",
-      "flags": ""
-    }
-  },
-  "DataSource": {
-    "type": "structure",
-    "members": {
-      "S3DataSource": "S3DataSource",
-      "FileSystemDataSource": "FileSystemDataSource"
-    }
-  },
-  "S3DataSource": {
-    "type": "structure",
-    "required": [
-      "S3DataType",
-      "S3Uri"
-    ],
-    "members": {
-      "S3DataType": "S3DataType",
-      "S3Uri": "S3Uri",
-      "S3DataDistributionType": "S3DataDistribution",
-      "AttributeNames": "AttributeNames",
-      "InstanceGroupNames": "InstanceGroupNames"
-    }
-  },
-  "S3DataType": {
-    "type": "string",
-    "enum": [
-      "ManifestFile",
-      "S3Prefix",
-      "AugmentedManifestFile"
-    ]
-  },
-  "S3DataDistribution": {
-    "type": "string",
-    "enum": [
-      "FullyReplicated",
-      "ShardedByS3Key"
-    ]
-  },
-  "AttributeNames": {
-    "type": "list",
-    "max": 16,
-    "member": "AttributeName"
-  },
-  "AttributeName": {
-    "type": "string",
-    "min": 1,
-    "max": 256,
-    "pattern": {
-      "source": ".+",
-      "flags": ""
-    }
-  },
-  "InstanceGroupNames": {
-    "type": "list",
-    "max": 5,
-    "member": "InstanceGroupName"
-  },
-  "InstanceGroupName": {
-    "type": "string",
-    "min": 1,
-    "max": 64,
-    "pattern": {
-      "source": ".+",
-      "flags": ""
-    }
-  },
-  "FileSystemDataSource": {
-    "type": "structure",
-    "required": [
-      "FileSystemId",
-      "FileSystemAccessMode",
-      "FileSystemType",
-      "DirectoryPath"
-    ],
-    "members": {
-      "FileSystemId": "FileSystemId",
-      "FileSystemAccessMode": "FileSystemAccessMode",
-      "FileSystemType": "FileSystemType",
-      "DirectoryPath": "DirectoryPath"
-    }
-  },
-  "FileSystemId": {
-    "type": "string",
-    "min": 11,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "FileSystemAccessMode": {
-    "type": "string",
-    "enum": [
-      "rw",
-      "ro"
-    ]
-  },
-  "FileSystemType": {
-    "type": "string",
-    "enum": [
-      "EFS",
-      "FSxLustre"
-    ]
-  },
-  "DirectoryPath": {
-    "type": "string",
-    "max": 4096,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "ContentType": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "CompressionType": {
-    "type": "string",
-    "enum": [
-      "None",
-      "Gzip"
-    ]
-  },
-  "RecordWrapper": {
-    "type": "string",
-    "enum": [
-      "None",
-      "RecordIO"
-    ]
-  },
-  "ShuffleConfig": {
-    "type": "structure",
-    "required": [
-      "Seed"
-    ],
-    "members": {
-      "Seed": "Seed"
-    }
-  },
-  "Seed": {
-    "type": "long"
-  },
-  "OutputDataConfig": {
-    "type": "structure",
-    "required": [
-      "S3OutputPath"
-    ],
-    "members": {
-      "KmsKeyId": "KmsKeyId",
-      "S3OutputPath": "S3Uri"
-    }
-  },
-  "ResourceConfig": {
-    "type": "structure",
-    "required": [
-      "VolumeSizeInGB"
-    ],
-    "members": {
-      "InstanceType": "TrainingInstanceType",
-      "InstanceCount": "TrainingInstanceCount",
-      "VolumeSizeInGB": "VolumeSizeInGB",
-      "VolumeKmsKeyId": "KmsKeyId",
-      "InstanceGroups": "InstanceGroups",
-      "KeepAlivePeriodInSeconds": "KeepAlivePeriodInSeconds"
-    }
-  },
-  "TrainingInstanceType": {
-    "type": "string",
-    "enum": [
-      "ml.m4.xlarge",
-      "ml.m4.2xlarge",
-      "ml.m4.4xlarge",
-      "ml.m4.10xlarge",
-      "ml.m4.16xlarge",
-      "ml.g4dn.xlarge",
-      "ml.g4dn.2xlarge",
-      "ml.g4dn.4xlarge",
-      "ml.g4dn.8xlarge",
-      "ml.g4dn.12xlarge",
-      "ml.g4dn.16xlarge",
-      "ml.m5.large",
-      "ml.m5.xlarge",
-      "ml.m5.2xlarge",
-      "ml.m5.4xlarge",
-      "ml.m5.12xlarge",
-      "ml.m5.24xlarge",
-      "ml.c4.xlarge",
-      "ml.c4.2xlarge",
-      "ml.c4.4xlarge",
-      "ml.c4.8xlarge",
-      "ml.p2.xlarge",
-      "ml.p2.8xlarge",
-      "ml.p2.16xlarge",
-      "ml.p3.2xlarge",
-      "ml.p3.8xlarge",
-      "ml.p3.16xlarge",
-      "ml.p3dn.24xlarge",
-      "ml.p4d.24xlarge",
-      "ml.c5.xlarge",
-      "ml.c5.2xlarge",
-      "ml.c5.4xlarge",
-      "ml.c5.9xlarge",
-      "ml.c5.18xlarge",
-      "ml.c5n.xlarge",
-      "ml.c5n.2xlarge",
-      "ml.c5n.4xlarge",
-      "ml.c5n.9xlarge",
-      "ml.c5n.18xlarge",
-      "ml.g5.xlarge",
-      "ml.g5.2xlarge",
-      "ml.g5.4xlarge",
-      "ml.g5.8xlarge",
-      "ml.g5.16xlarge",
-      "ml.g5.12xlarge",
-      "ml.g5.24xlarge",
-      "ml.g5.48xlarge",
-      "ml.trn1.2xlarge",
-      "ml.trn1.32xlarge"
-    ]
-  },
-  "TrainingInstanceCount": {
-    "type": "integer",
-    "min": 0
-  },
-  "VolumeSizeInGB": {
-    "type": "integer",
-    "min": 1
-  },
-  "InstanceGroups": {
-    "type": "list",
-    "max": 5,
-    "member": "InstanceGroup"
-  },
-  "InstanceGroup": {
-    "type": "structure",
-    "required": [
-      "InstanceType",
-      "InstanceCount",
-      "InstanceGroupName"
-    ],
-    "members": {
-      "InstanceType": "TrainingInstanceType",
-      "InstanceCount": "TrainingInstanceCount",
-      "InstanceGroupName": "InstanceGroupName"
-    }
-  },
-  "KeepAlivePeriodInSeconds": {
-    "type": "integer",
-    "min": 0,
-    "max": 3600
-  },
-  "StoppingCondition": {
-    "type": "structure",
-    "members": {
-      "MaxRuntimeInSeconds": "MaxRuntimeInSeconds",
-      "MaxWaitTimeInSeconds": "MaxWaitTimeInSeconds"
-    }
-  },
-  "MaxRuntimeInSeconds": {
-    "type": "integer",
-    "min": 1
-  },
-  "MaxWaitTimeInSeconds": {
-    "type": "integer",
-    "min": 1
-  },
-  "CheckpointConfig": {
-    "type": "structure",
-    "required": [
-      "S3Uri"
-    ],
-    "members": {
-      "S3Uri": "S3Uri",
-      "LocalPath": "DirectoryPath"
-    }
-  },
-  "DebugHookConfig": {
-    "type": "structure",
-    "required": [
-      "S3OutputPath"
-    ],
-    "members": {
-      "LocalPath": "DirectoryPath",
-      "S3OutputPath": "S3Uri",
-      "HookParameters": "HookParameters",
-      "CollectionConfigurations": "CollectionConfigurations"
-    }
-  },
-  "HookParameters": {
-    "type": "map",
-    "min": 0,
-    "max": 20,
-    "key": "ConfigKey",
-    "value": "ConfigValue"
-  },
-  "ConfigKey": {
-    "type": "string",
-    "min": 1,
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "ConfigValue": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "CollectionConfigurations": {
-    "type": "list",
-    "min": 0,
-    "max": 20,
-    "member": "CollectionConfiguration"
-  },
-  "CollectionConfiguration": {
-    "type": "structure",
-    "members": {
-      "CollectionName": "CollectionName",
-      "CollectionParameters": "CollectionParameters"
-    }
-  },
-  "CollectionName": {
-    "type": "string",
-    "min": 1,
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "CollectionParameters": {
-    "type": "map",
-    "min": 0,
-    "max": 20,
-    "key": "ConfigKey",
-    "value": "ConfigValue"
-  },
-  "DebugRuleConfigurations": {
-    "type": "list",
-    "min": 0,
-    "max": 20,
-    "member": "DebugRuleConfiguration"
-  },
-  "DebugRuleConfiguration": {
-    "type": "structure",
-    "required": [
-      "RuleConfigurationName",
-      "RuleEvaluatorImage"
-    ],
-    "members": {
-      "RuleConfigurationName": "RuleConfigurationName",
-      "LocalPath": "DirectoryPath",
-      "S3OutputPath": "S3Uri",
-      "RuleEvaluatorImage": "AlgorithmImage",
-      "InstanceType": "ProcessingInstanceType",
-      "VolumeSizeInGB": "OptionalVolumeSizeInGB",
-      "RuleParameters": "RuleParameters"
-    }
-  },
-  "RuleConfigurationName": {
-    "type": "string",
-    "min": 1,
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "OptionalVolumeSizeInGB": {
-    "type": "integer",
-    "min": 0
-  },
-  "RuleParameters": {
-    "type": "map",
-    "min": 0,
-    "max": 100,
-    "key": "ConfigKey",
-    "value": "ConfigValue"
-  },
-  "TensorBoardOutputConfig": {
-    "type": "structure",
-    "required": [
-      "S3OutputPath"
-    ],
-    "members": {
-      "LocalPath": "DirectoryPath",
-      "S3OutputPath": "S3Uri"
-    }
-  },
-  "ProfilerConfig": {
-    "type": "structure",
-    "members": {
-      "S3OutputPath": "S3Uri",
-      "ProfilingIntervalInMilliseconds": "ProfilingIntervalInMilliseconds",
-      "ProfilingParameters": "ProfilingParameters",
-      "DisableProfiler": "DisableProfiler"
-    }
-  },
-  "ProfilingIntervalInMilliseconds": {
-    "type": "long"
-  },
-  "ProfilingParameters": {
-    "type": "map",
-    "min": 0,
-    "max": 20,
-    "key": "ConfigKey",
-    "value": "ConfigValue"
-  },
-  "DisableProfiler": {
-    "type": "boolean"
-  },
-  "ProfilerRuleConfigurations": {
-    "type": "list",
-    "min": 0,
-    "max": 20,
-    "member": "ProfilerRuleConfiguration"
-  },
-  "ProfilerRuleConfiguration": {
-    "type": "structure",
-    "required": [
-      "RuleConfigurationName",
-      "RuleEvaluatorImage"
-    ],
-    "members": {
-      "RuleConfigurationName": "RuleConfigurationName",
-      "LocalPath": "DirectoryPath",
-      "S3OutputPath": "S3Uri",
-      "RuleEvaluatorImage": "AlgorithmImage",
-      "InstanceType": "ProcessingInstanceType",
-      "VolumeSizeInGB": "OptionalVolumeSizeInGB",
-      "RuleParameters": "RuleParameters"
-    }
-  },
-  "TrainingEnvironmentMap": {
-    "type": "map",
-    "max": 48,
-    "key": "TrainingEnvironmentKey",
-    "value": "TrainingEnvironmentValue"
-  },
-  "TrainingEnvironmentKey": {
-    "type": "string",
-    "max": 512,
-    "pattern": {
-      "source": "[a-zA-Z_][a-zA-Z0-9_]*",
-      "flags": ""
-    }
-  },
-  "TrainingEnvironmentValue": {
-    "type": "string",
-    "max": 512,
-    "pattern": {
-      "source": "[\\S\\s]*",
-      "flags": ""
-    }
-  },
-  "RetryStrategy": {
-    "type": "structure",
-    "required": [
-      "MaximumRetryAttempts"
-    ],
-    "members": {
-      "MaximumRetryAttempts": "MaximumRetryAttempts"
-    }
-  },
-  "MaximumRetryAttempts": {
-    "type": "integer",
-    "min": 1,
-    "max": 30
-  },
-  "DescribeTrainingJobRequest": {
-    "type": "structure",
-    "required": [
-      "TrainingJobName"
-    ],
-    "members": {
-      "TrainingJobName": "TrainingJobName"
-    }
-  },
-  "ListTrainingJobsRequest": {
-    "type": "structure",
-    "members": {
-      "NextToken": "NextToken",
-      "MaxResults": "MaxResults",
-      "CreationTimeAfter": "Timestamp",
-      "CreationTimeBefore": "Timestamp",
-      "LastModifiedTimeAfter": "Timestamp",
-      "LastModifiedTimeBefore": "Timestamp",
-      "NameContains": "NameContains",
-      "StatusEquals": "TrainingJobStatus",
-      "SortBy": "SortBy",
-      "SortOrder": "SortOrder",
-      "WarmPoolStatusEquals": "WarmPoolResourceStatus"
-    }
-  },
-  "NameContains": {
-    "type": "string",
-    "max": 63,
-    "pattern": {
-      "source": "[a-zA-Z0-9\\-]+",
-      "flags": ""
-    }
-  },
-  "TrainingJobStatus": {
-    "type": "string",
-    "enum": [
-      "InProgress",
-      "Completed",
-      "Failed",
-      "Stopping",
-      "Stopped"
-    ]
-  },
-  "WarmPoolResourceStatus": {
-    "type": "string",
-    "enum": [
-      "Available",
-      "Terminated",
-      "Reused",
-      "InUse"
-    ]
-  },
-  "StopTrainingJobRequest": {
-    "type": "structure",
-    "required": [
-      "TrainingJobName"
-    ],
-    "members": {
-      "TrainingJobName": "TrainingJobName"
-    }
-  },
-  "CreateHyperParameterTuningJobRequest": {
-    "type": "structure",
-    "required": [
-      "HyperParameterTuningJobName",
-      "HyperParameterTuningJobConfig"
-    ],
-    "members": {
-      "HyperParameterTuningJobName": "HyperParameterTuningJobName",
-      "HyperParameterTuningJobConfig": "HyperParameterTuningJobConfig",
-      "TrainingJobDefinition": "HyperParameterTrainingJobDefinition",
-      "TrainingJobDefinitions": "HyperParameterTrainingJobDefinitions",
-      "WarmStartConfig": "HyperParameterTuningJobWarmStartConfig",
-      "Tags": "TagList"
-    }
-  },
-  "HyperParameterTuningJobName": {
-    "type": "string",
-    "min": 1,
-    "max": 32,
-    "pattern": {
-      "source": "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}",
-      "flags": ""
-    }
-  },
-  "HyperParameterTuningJobConfig": {
-    "type": "structure",
-    "required": [
-      "Strategy",
-      "ResourceLimits"
-    ],
-    "members": {
-      "Strategy": "HyperParameterTuningJobStrategyType",
-      "StrategyConfig": "HyperParameterTuningJobStrategyConfig",
-      "HyperParameterTuningJobObjective": "HyperParameterTuningJobObjective",
-      "ResourceLimits": "ResourceLimits",
-      "ParameterRanges": "ParameterRanges",
-      "TrainingJobEarlyStoppingType": "TrainingJobEarlyStoppingType",
-      "TuningJobCompletionCriteria": "TuningJobCompletionCriteria"
-    }
-  },
-  "HyperParameterTuningJobStrategyType": {
-    "type": "string",
-    "enum": [
-      "Bayesian",
-      "Random",
-      "Hyperband",
-      "Grid"
-    ]
-  },
-  "HyperParameterTuningJobStrategyConfig": {
-    "type": "structure",
-    "members": {
-      "HyperbandStrategyConfig": "HyperbandStrategyConfig"
-    }
-  },
-  "HyperbandStrategyConfig": {
-    "type": "structure",
-    "members": {
-      "MinResource": "HyperbandStrategyMinResource",
-      "MaxResource": "HyperbandStrategyMaxResource"
-    }
-  },
-  "HyperbandStrategyMinResource": {
-    "type": "integer",
-    "min": 1
-  },
-  "HyperbandStrategyMaxResource": {
-    "type": "integer",
-    "min": 1
-  },
-  "HyperParameterTuningJobObjective": {
-    "type": "structure",
-    "required": [
-      "Type",
-      "MetricName"
-    ],
-    "members": {
-      "Type": "HyperParameterTuningJobObjectiveType",
-      "MetricName": "MetricName"
-    }
-  },
-  "HyperParameterTuningJobObjectiveType": {
-    "type": "string",
-    "enum": [
-      "Maximize",
-      "Minimize"
-    ]
-  },
-  "ResourceLimits": {
-    "type": "structure",
-    "required": [
-      "MaxParallelTrainingJobs"
-    ],
-    "members": {
-      "MaxNumberOfTrainingJobs": "MaxNumberOfTrainingJobs",
-      "MaxParallelTrainingJobs": "MaxParallelTrainingJobs"
-    }
-  },
-  "MaxNumberOfTrainingJobs": {
-    "type": "integer",
-    "min": 1
-  },
-  "MaxParallelTrainingJobs": {
-    "type": "integer",
-    "min": 1
-  },
-  "ParameterRanges": {
-    "type": "structure",
-    "members": {
-      "IntegerParameterRanges": "IntegerParameterRanges",
-      "ContinuousParameterRanges": "ContinuousParameterRanges",
-      "CategoricalParameterRanges": "CategoricalParameterRanges"
-    }
-  },
-  "IntegerParameterRanges": {
-    "type": "list",
-    "min": 0,
-    "max": 30,
-    "member": "IntegerParameterRange"
-  },
-  "IntegerParameterRange": {
-    "type": "structure",
-    "required": [
-      "Name",
-      "MinValue",
-      "MaxValue"
-    ],
-    "members": {
-      "Name": "ParameterKey",
-      "MinValue": "ParameterValue",
-      "MaxValue": "ParameterValue",
-      "ScalingType": "HyperParameterScalingType"
-    }
-  },
-  "ParameterKey": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "ParameterValue": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  },
-  "HyperParameterScalingType": {
-    "type": "string",
-    "enum": [
-      "Auto",
-      "Linear",
-      "Logarithmic",
-      "ReverseLogarithmic"
-    ]
-  },
-  "ContinuousParameterRanges": {
-    "type": "list",
-    "min": 0,
-    "max": 30,
-    "member": "ContinuousParameterRange"
-  },
-  "ContinuousParameterRange": {
-    "type": "structure",
-    "required": [
-      "Name",
-      "MinValue",
-      "MaxValue"
-    ],
-    "members": {
-      "Name": "ParameterKey",
-      "MinValue": "ParameterValue",
-      "MaxValue": "ParameterValue",
-      "ScalingType": "HyperParameterScalingType"
-    }
-  },
-  "CategoricalParameterRanges": {
-    "type": "list",
-    "min": 0,
-    "max": 30,
-    "member": "CategoricalParameterRange"
-  },
-  "CategoricalParameterRange": {
-    "type": "structure",
-    "required": [
-      "Name",
-      "Values"
-    ],
-    "members": {
-      "Name": "ParameterKey",
-      "Values": "ParameterValues"
-    }
-  },
-  "ParameterValues": {
-    "type": "list",
-    "min": 1,
-    "max": 30,
-    "member": "ParameterValue"
-  },
-  "TrainingJobEarlyStoppingType": {
-    "type": "string",
-    "enum": [
-      "Off",
-      "Auto"
-    ]
-  },
-  "TuningJobCompletionCriteria": {
-    "type": "structure",
-    "required": [
-      "TargetObjectiveMetricValue"
-    ],
-    "members": {
-      "TargetObjectiveMetricValue": "TargetObjectiveMetricValue"
-    }
-  },
-  "TargetObjectiveMetricValue": {
-    "type": "float"
-  },
-  "HyperParameterTrainingJobDefinition": {
-    "type": "structure",
-    "required": [
-      "AlgorithmSpecification",
-      "RoleArn",
-      "OutputDataConfig",
-      "StoppingCondition"
-    ],
-    "members": {
-      "DefinitionName": "HyperParameterTrainingJobDefinitionName",
-      "TuningObjective": "HyperParameterTuningJobObjective",
-      "HyperParameterRanges": "ParameterRanges",
-      "StaticHyperParameters": "HyperParameters",
-      "AlgorithmSpecification": "HyperParameterAlgorithmSpecification",
-      "RoleArn": "RoleArn",
-      "InputDataConfig": "InputDataConfig",
-      "VpcConfig": "VpcConfig",
-      "OutputDataConfig": "OutputDataConfig",
-      "ResourceConfig": "ResourceConfig",
-      "StoppingCondition": "StoppingCondition",
-      "EnableNetworkIsolation": "Boolean",
-      "EnableInterContainerTrafficEncryption": "Boolean",
-      "EnableManagedSpotTraining": "Boolean",
-      "CheckpointConfig": "CheckpointConfig",
-      "RetryStrategy": "RetryStrategy",
-      "HyperParameterTuningResourceConfig": "HyperParameterTuningResourceConfig"
-    }
-  },
-  "HyperParameterTrainingJobDefinitionName": {
-    "type": "string",
-    "min": 1,
-    "max": 64,
-    "pattern": {
-      "source": "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}",
-      "flags": ""
-    }
-  },
-  "HyperParameterAlgorithmSpecification": {
-    "type": "structure",
-    "required": [
-      "TrainingInputMode"
-    ],
-    "members": {
-      "TrainingImage": "AlgorithmImage",
-      "TrainingInputMode": "TrainingInputMode",
-      "AlgorithmName": "ArnOrName",
-      "MetricDefinitions": "MetricDefinitionList"
-    }
-  },
-  "HyperParameterTuningResourceConfig": {
-    "type": "structure",
-    "members": {
-      "InstanceType": "TrainingInstanceType",
-      "InstanceCount": "TrainingInstanceCount",
-      "VolumeSizeInGB": "OptionalVolumeSizeInGB",
-      "VolumeKmsKeyId": "KmsKeyId",
-      "AllocationStrategy": "HyperParameterTuningAllocationStrategy",
-      "InstanceConfigs": "HyperParameterTuningInstanceConfigs"
-    }
-  },
-  "HyperParameterTuningAllocationStrategy": {
-    "type": "string",
-    "enum": [
-      "Prioritized"
-    ]
-  },
-  "HyperParameterTuningInstanceConfigs": {
-    "type": "list",
-    "min": 1,
-    "max": 6,
-    "member": "HyperParameterTuningInstanceConfig"
-  },
-  "HyperParameterTuningInstanceConfig": {
-    "type": "structure",
-    "required": [
-      "InstanceType",
-      "InstanceCount",
-      "VolumeSizeInGB"
-    ],
-    "members": {
-      "InstanceType": "TrainingInstanceType",
-      "InstanceCount": "TrainingInstanceCount",
-      "VolumeSizeInGB": "VolumeSizeInGB"
-    }
-  },
-  "HyperParameterTrainingJobDefinitions": {
-    "type": "list",
-    "min": 1,
-    "max": 10,
-    "member": "HyperParameterTrainingJobDefinition"
-  },
-  "HyperParameterTuningJobWarmStartConfig": {
-    "type": "structure",
-    "required": [
-      "ParentHyperParameterTuningJobs",
-      "WarmStartType"
-    ],
-    "members": {
-      "ParentHyperParameterTuningJobs": "ParentHyperParameterTuningJobs",
-      "WarmStartType": "HyperParameterTuningJobWarmStartType"
-    }
-  },
-  "ParentHyperParameterTuningJobs": {
-    "type": "list",
-    "min": 1,
-    "max": 5,
-    "member": "ParentHyperParameterTuningJob"
-  },
-  "ParentHyperParameterTuningJob": {
-    "type": "structure",
-    "members": {
-      "HyperParameterTuningJobName": "HyperParameterTuningJobName"
-    }
-  },
-  "HyperParameterTuningJobWarmStartType": {
-    "type": "string",
-    "enum": [
-      "IdenticalDataAndAlgorithm",
-      "TransferLearning"
-    ]
-  },
-  "DescribeHyperParameterTuningJobRequest": {
-    "type": "structure",
-    "required": [
-      "HyperParameterTuningJobName"
-    ],
-    "members": {
-      "HyperParameterTuningJobName": "HyperParameterTuningJobName"
-    }
-  },
-  "ListHyperParameterTuningJobsRequest": {
-    "type": "structure",
-    "members": {
-      "NextToken": "NextToken",
-      "MaxResults": "MaxResults",
-      "SortBy": "HyperParameterTuningJobSortByOptions",
-      "SortOrder": "SortOrder",
-      "NameContains": "NameContains",
-      "CreationTimeAfter": "Timestamp",
-      "CreationTimeBefore": "Timestamp",
-      "LastModifiedTimeAfter": "Timestamp",
-      "LastModifiedTimeBefore": "Timestamp",
-      "StatusEquals": "HyperParameterTuningJobStatus"
-    }
-  },
-  "HyperParameterTuningJobSortByOptions": {
-    "type": "string",
-    "enum": [
-      "Name",
-      "Status",
-      "CreationTime"
-    ]
-  },
-  "HyperParameterTuningJobStatus": {
-    "type": "string",
-    "enum": [
-      "Completed",
-      "InProgress",
-      "Failed",
-      "Stopped",
-      "Stopping"
-    ]
-  },
-  "StopHyperParameterTuningJobRequest": {
-    "type": "structure",
-    "required": [
-      "HyperParameterTuningJobName"
-    ],
-    "members": {
-      "HyperParameterTuningJobName": "HyperParameterTuningJobName"
-    }
-  },
-  "ListTrainingJobsForHyperParameterTuningJobRequest": {
-    "type": "structure",
-    "required": [
-      "HyperParameterTuningJobName"
-    ],
-    "members": {
-      "HyperParameterTuningJobName": "HyperParameterTuningJobName",
-      "NextToken": "NextToken",
-      "MaxResults": "MaxResults",
-      "StatusEquals": "TrainingJobStatus",
-      "SortBy": "TrainingJobSortByOptions",
-      "SortOrder": "SortOrder"
-    }
-  },
-  "TrainingJobSortByOptions": {
-    "type": "string",
-    "enum": [
-      "Name",
-      "CreationTime",
-      "Status",
-      "FinalObjectiveMetricValue"
-    ]
-  },
-  "AddTagsInput": {
-    "type": "structure",
-    "required": [
-      "ResourceArn",
-      "Tags"
-    ],
-    "members": {
-      "ResourceArn": "ResourceArn",
-      "Tags": "TagList"
-    }
-  },
-  "ResourceArn": {
-    "type": "string",
-    "max": 256,
-    "pattern": {
-      "source": "arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+",
-      "flags": ""
-    }
-  },
-  "ListTagsInput": {
-    "type": "structure",
-    "required": [
-      "ResourceArn"
-    ],
-    "members": {
-      "ResourceArn": "ResourceArn",
-      "NextToken": "NextToken",
-      "MaxResults": "ListTagsMaxResults"
-    }
-  },
-  "ListTagsMaxResults": {
-    "type": "integer",
-    "min": 50
-  },
-  "DeleteTagsInput": {
-    "type": "structure",
-    "required": [
-      "ResourceArn",
-      "TagKeys"
-    ],
-    "members": {
-      "ResourceArn": "ResourceArn",
-      "TagKeys": "TagKeyList"
-    }
-  },
-  "TagKeyList": {
-    "type": "list",
-    "min": 1,
-    "max": 50,
-    "member": "TagKey"
-  },
-  "runtime.InvokeEndpointInput": {
-    "type": "structure",
-    "required": [
-      "EndpointName",
-      "Body"
-    ],
-    "members": {
-      "EndpointName": "runtime.EndpointName",
-      "Body": "runtime.BodyBlob",
-      "ContentType": "runtime.Header",
-      "Accept": "runtime.Header",
-      "CustomAttributes": "runtime.CustomAttributesHeader",
-      "TargetModel": "runtime.TargetModelHeader",
-      "TargetVariant": "runtime.TargetVariantHeader",
-      "TargetContainerHostname": "runtime.TargetContainerHostnameHeader",
-      "InferenceId": "runtime.InferenceId",
-      "EnableExplanations": "runtime.EnableExplanationsHeader"
-    }
-  },
-  "runtime.EndpointName": {
-    "type": "string",
-    "max": 63,
-    "pattern": {
-      "source": "^[a-zA-Z0-9](-*[a-zA-Z0-9])*",
-      "flags": ""
-    }
-  },
-  "runtime.BodyBlob": {
-    "type": "blob",
-    "max": 6291456
-  },
-  "runtime.Header": {
-    "type": "string",
-    "max": 1024,
-    "pattern": {
-      "source": "\\p{ASCII}*",
-      "flags": ""
-    }
-  },
-  "runtime.CustomAttributesHeader": {
-    "type": "string",
-    "max": 1024,
-    "pattern": {
-      "source": "\\p{ASCII}*",
-      "flags": ""
-    }
-  },
-  "runtime.TargetModelHeader": {
-    "type": "string",
-    "min": 1,
-    "max": 1024,
-    "pattern": {
-      "source": "\\A\\S[\\p{Print}]*\\z",
-      "flags": ""
-    }
-  },
-  "runtime.TargetVariantHeader": {
-    "type": "string",
-    "max": 63,
-    "pattern": {
-      "source": "^[a-zA-Z0-9](-*[a-zA-Z0-9])*",
-      "flags": ""
-    }
-  },
-  "runtime.TargetContainerHostnameHeader": {
-    "type": "string",
-    "max": 63,
-    "pattern": {
-      "source": "^[a-zA-Z0-9](-*[a-zA-Z0-9])*",
-      "flags": ""
-    }
-  },
-  "runtime.InferenceId": {
-    "type": "string",
-    "min": 1,
-    "max": 64,
-    "pattern": {
-      "source": "\\A\\S[\\p{Print}]*\\z",
-      "flags": ""
-    }
-  },
-  "runtime.EnableExplanationsHeader": {
-    "type": "string",
-    "min": 1,
-    "max": 64,
-    "pattern": {
-      "source": ".*",
-      "flags": ""
-    }
-  }
+  },
+  TrainingInstanceCount: {
+    type: 'integer',
+    min: 0,
+  },
+  VolumeSizeInGB: {
+    type: 'integer',
+    min: 1,
+  },
+  InstanceGroups: {
+    type: 'list',
+    max: 5,
+    member: 'InstanceGroup',
+  },
+  InstanceGroup: {
+    type: 'structure',
+    required: ['InstanceType', 'InstanceCount', 'InstanceGroupName'],
+    members: {
+      InstanceType: 'TrainingInstanceType',
+      InstanceCount: 'TrainingInstanceCount',
+      InstanceGroupName: 'InstanceGroupName',
+    },
+  },
+  KeepAlivePeriodInSeconds: {
+    type: 'integer',
+    min: 0,
+    max: 3600,
+  },
+  StoppingCondition: {
+    type: 'structure',
+    members: {
+      MaxRuntimeInSeconds: 'MaxRuntimeInSeconds',
+      MaxWaitTimeInSeconds: 'MaxWaitTimeInSeconds',
+    },
+  },
+  MaxRuntimeInSeconds: {
+    type: 'integer',
+    min: 1,
+  },
+  MaxWaitTimeInSeconds: {
+    type: 'integer',
+    min: 1,
+  },
+  CheckpointConfig: {
+    type: 'structure',
+    required: ['S3Uri'],
+    members: {
+      S3Uri: 'S3Uri',
+      LocalPath: 'DirectoryPath',
+    },
+  },
+  DebugHookConfig: {
+    type: 'structure',
+    required: ['S3OutputPath'],
+    members: {
+      LocalPath: 'DirectoryPath',
+      S3OutputPath: 'S3Uri',
+      HookParameters: 'HookParameters',
+      CollectionConfigurations: 'CollectionConfigurations',
+    },
+  },
+  HookParameters: {
+    type: 'map',
+    min: 0,
+    max: 20,
+    key: 'ConfigKey',
+    value: 'ConfigValue',
+  },
+  ConfigKey: {
+    type: 'string',
+    min: 1,
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  ConfigValue: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  CollectionConfigurations: {
+    type: 'list',
+    min: 0,
+    max: 20,
+    member: 'CollectionConfiguration',
+  },
+  CollectionConfiguration: {
+    type: 'structure',
+    members: {
+      CollectionName: 'CollectionName',
+      CollectionParameters: 'CollectionParameters',
+    },
+  },
+  CollectionName: {
+    type: 'string',
+    min: 1,
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  CollectionParameters: {
+    type: 'map',
+    min: 0,
+    max: 20,
+    key: 'ConfigKey',
+    value: 'ConfigValue',
+  },
+  DebugRuleConfigurations: {
+    type: 'list',
+    min: 0,
+    max: 20,
+    member: 'DebugRuleConfiguration',
+  },
+  DebugRuleConfiguration: {
+    type: 'structure',
+    required: ['RuleConfigurationName', 'RuleEvaluatorImage'],
+    members: {
+      RuleConfigurationName: 'RuleConfigurationName',
+      LocalPath: 'DirectoryPath',
+      S3OutputPath: 'S3Uri',
+      RuleEvaluatorImage: 'AlgorithmImage',
+      InstanceType: 'ProcessingInstanceType',
+      VolumeSizeInGB: 'OptionalVolumeSizeInGB',
+      RuleParameters: 'RuleParameters',
+    },
+  },
+  RuleConfigurationName: {
+    type: 'string',
+    min: 1,
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  OptionalVolumeSizeInGB: {
+    type: 'integer',
+    min: 0,
+  },
+  RuleParameters: {
+    type: 'map',
+    min: 0,
+    max: 100,
+    key: 'ConfigKey',
+    value: 'ConfigValue',
+  },
+  TensorBoardOutputConfig: {
+    type: 'structure',
+    required: ['S3OutputPath'],
+    members: {
+      LocalPath: 'DirectoryPath',
+      S3OutputPath: 'S3Uri',
+    },
+  },
+  ProfilerConfig: {
+    type: 'structure',
+    members: {
+      S3OutputPath: 'S3Uri',
+      ProfilingIntervalInMilliseconds: 'ProfilingIntervalInMilliseconds',
+      ProfilingParameters: 'ProfilingParameters',
+      DisableProfiler: 'DisableProfiler',
+    },
+  },
+  ProfilingIntervalInMilliseconds: {
+    type: 'long',
+  },
+  ProfilingParameters: {
+    type: 'map',
+    min: 0,
+    max: 20,
+    key: 'ConfigKey',
+    value: 'ConfigValue',
+  },
+  DisableProfiler: {
+    type: 'boolean',
+  },
+  ProfilerRuleConfigurations: {
+    type: 'list',
+    min: 0,
+    max: 20,
+    member: 'ProfilerRuleConfiguration',
+  },
+  ProfilerRuleConfiguration: {
+    type: 'structure',
+    required: ['RuleConfigurationName', 'RuleEvaluatorImage'],
+    members: {
+      RuleConfigurationName: 'RuleConfigurationName',
+      LocalPath: 'DirectoryPath',
+      S3OutputPath: 'S3Uri',
+      RuleEvaluatorImage: 'AlgorithmImage',
+      InstanceType: 'ProcessingInstanceType',
+      VolumeSizeInGB: 'OptionalVolumeSizeInGB',
+      RuleParameters: 'RuleParameters',
+    },
+  },
+  TrainingEnvironmentMap: {
+    type: 'map',
+    max: 48,
+    key: 'TrainingEnvironmentKey',
+    value: 'TrainingEnvironmentValue',
+  },
+  TrainingEnvironmentKey: {
+    type: 'string',
+    max: 512,
+    pattern: {
+      source: '[a-zA-Z_][a-zA-Z0-9_]*',
+      flags: '',
+    },
+  },
+  TrainingEnvironmentValue: {
+    type: 'string',
+    max: 512,
+    pattern: {
+      source: '[\\S\\s]*',
+      flags: '',
+    },
+  },
+  RetryStrategy: {
+    type: 'structure',
+    required: ['MaximumRetryAttempts'],
+    members: {
+      MaximumRetryAttempts: 'MaximumRetryAttempts',
+    },
+  },
+  MaximumRetryAttempts: {
+    type: 'integer',
+    min: 1,
+    max: 30,
+  },
+  DescribeTrainingJobRequest: {
+    type: 'structure',
+    required: ['TrainingJobName'],
+    members: {
+      TrainingJobName: 'TrainingJobName',
+    },
+  },
+  ListTrainingJobsRequest: {
+    type: 'structure',
+    members: {
+      NextToken: 'NextToken',
+      MaxResults: 'MaxResults',
+      CreationTimeAfter: 'Timestamp',
+      CreationTimeBefore: 'Timestamp',
+      LastModifiedTimeAfter: 'Timestamp',
+      LastModifiedTimeBefore: 'Timestamp',
+      NameContains: 'NameContains',
+      StatusEquals: 'TrainingJobStatus',
+      SortBy: 'SortBy',
+      SortOrder: 'SortOrder',
+      WarmPoolStatusEquals: 'WarmPoolResourceStatus',
+    },
+  },
+  NameContains: {
+    type: 'string',
+    max: 63,
+    pattern: {
+      source: '[a-zA-Z0-9\\-]+',
+      flags: '',
+    },
+  },
+  TrainingJobStatus: {
+    type: 'string',
+    enum: ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'],
+  },
+  WarmPoolResourceStatus: {
+    type: 'string',
+    enum: ['Available', 'Terminated', 'Reused', 'InUse'],
+  },
+  StopTrainingJobRequest: {
+    type: 'structure',
+    required: ['TrainingJobName'],
+    members: {
+      TrainingJobName: 'TrainingJobName',
+    },
+  },
+  CreateHyperParameterTuningJobRequest: {
+    type: 'structure',
+    required: ['HyperParameterTuningJobName', 'HyperParameterTuningJobConfig'],
+    members: {
+      HyperParameterTuningJobName: 'HyperParameterTuningJobName',
+      HyperParameterTuningJobConfig: 'HyperParameterTuningJobConfig',
+      TrainingJobDefinition: 'HyperParameterTrainingJobDefinition',
+      TrainingJobDefinitions: 'HyperParameterTrainingJobDefinitions',
+      WarmStartConfig: 'HyperParameterTuningJobWarmStartConfig',
+      Tags: 'TagList',
+    },
+  },
+  HyperParameterTuningJobName: {
+    type: 'string',
+    min: 1,
+    max: 32,
+    pattern: {
+      source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}',
+      flags: '',
+    },
+  },
+  HyperParameterTuningJobConfig: {
+    type: 'structure',
+    required: ['Strategy', 'ResourceLimits'],
+    members: {
+      Strategy: 'HyperParameterTuningJobStrategyType',
+      StrategyConfig: 'HyperParameterTuningJobStrategyConfig',
+      HyperParameterTuningJobObjective: 'HyperParameterTuningJobObjective',
+      ResourceLimits: 'ResourceLimits',
+      ParameterRanges: 'ParameterRanges',
+      TrainingJobEarlyStoppingType: 'TrainingJobEarlyStoppingType',
+      TuningJobCompletionCriteria: 'TuningJobCompletionCriteria',
+    },
+  },
+  HyperParameterTuningJobStrategyType: {
+    type: 'string',
+    enum: ['Bayesian', 'Random', 'Hyperband', 'Grid'],
+  },
+  HyperParameterTuningJobStrategyConfig: {
+    type: 'structure',
+    members: {
+      HyperbandStrategyConfig: 'HyperbandStrategyConfig',
+    },
+  },
+  HyperbandStrategyConfig: {
+    type: 'structure',
+    members: {
+      MinResource: 'HyperbandStrategyMinResource',
+      MaxResource: 'HyperbandStrategyMaxResource',
+    },
+  },
+  HyperbandStrategyMinResource: {
+    type: 'integer',
+    min: 1,
+  },
+  HyperbandStrategyMaxResource: {
+    type: 'integer',
+    min: 1,
+  },
+  HyperParameterTuningJobObjective: {
+    type: 'structure',
+    required: ['Type', 'MetricName'],
+    members: {
+      Type: 'HyperParameterTuningJobObjectiveType',
+      MetricName: 'MetricName',
+    },
+  },
+  HyperParameterTuningJobObjectiveType: {
+    type: 'string',
+    enum: ['Maximize', 'Minimize'],
+  },
+  ResourceLimits: {
+    type: 'structure',
+    required: ['MaxParallelTrainingJobs'],
+    members: {
+      MaxNumberOfTrainingJobs: 'MaxNumberOfTrainingJobs',
+      MaxParallelTrainingJobs: 'MaxParallelTrainingJobs',
+    },
+  },
+  MaxNumberOfTrainingJobs: {
+    type: 'integer',
+    min: 1,
+  },
+  MaxParallelTrainingJobs: {
+    type: 'integer',
+    min: 1,
+  },
+  ParameterRanges: {
+    type: 'structure',
+    members: {
+      IntegerParameterRanges: 'IntegerParameterRanges',
+      ContinuousParameterRanges: 'ContinuousParameterRanges',
+      CategoricalParameterRanges: 'CategoricalParameterRanges',
+    },
+  },
+  IntegerParameterRanges: {
+    type: 'list',
+    min: 0,
+    max: 30,
+    member: 'IntegerParameterRange',
+  },
+  IntegerParameterRange: {
+    type: 'structure',
+    required: ['Name', 'MinValue', 'MaxValue'],
+    members: {
+      Name: 'ParameterKey',
+      MinValue: 'ParameterValue',
+      MaxValue: 'ParameterValue',
+      ScalingType: 'HyperParameterScalingType',
+    },
+  },
+  ParameterKey: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  ParameterValue: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
+  HyperParameterScalingType: {
+    type: 'string',
+    enum: ['Auto', 'Linear', 'Logarithmic', 'ReverseLogarithmic'],
+  },
+  ContinuousParameterRanges: {
+    type: 'list',
+    min: 0,
+    max: 30,
+    member: 'ContinuousParameterRange',
+  },
+  ContinuousParameterRange: {
+    type: 'structure',
+    required: ['Name', 'MinValue', 'MaxValue'],
+    members: {
+      Name: 'ParameterKey',
+      MinValue: 'ParameterValue',
+      MaxValue: 'ParameterValue',
+      ScalingType: 'HyperParameterScalingType',
+    },
+  },
+  CategoricalParameterRanges: {
+    type: 'list',
+    min: 0,
+    max: 30,
+    member: 'CategoricalParameterRange',
+  },
+  CategoricalParameterRange: {
+    type: 'structure',
+    required: ['Name', 'Values'],
+    members: {
+      Name: 'ParameterKey',
+      Values: 'ParameterValues',
+    },
+  },
+  ParameterValues: {
+    type: 'list',
+    min: 1,
+    max: 30,
+    member: 'ParameterValue',
+  },
+  TrainingJobEarlyStoppingType: {
+    type: 'string',
+    enum: ['Off', 'Auto'],
+  },
+  TuningJobCompletionCriteria: {
+    type: 'structure',
+    required: ['TargetObjectiveMetricValue'],
+    members: {
+      TargetObjectiveMetricValue: 'TargetObjectiveMetricValue',
+    },
+  },
+  TargetObjectiveMetricValue: {
+    type: 'float',
+  },
+  HyperParameterTrainingJobDefinition: {
+    type: 'structure',
+    required: ['AlgorithmSpecification', 'RoleArn', 'OutputDataConfig', 'StoppingCondition'],
+    members: {
+      DefinitionName: 'HyperParameterTrainingJobDefinitionName',
+      TuningObjective: 'HyperParameterTuningJobObjective',
+      HyperParameterRanges: 'ParameterRanges',
+      StaticHyperParameters: 'HyperParameters',
+      AlgorithmSpecification: 'HyperParameterAlgorithmSpecification',
+      RoleArn: 'RoleArn',
+      InputDataConfig: 'InputDataConfig',
+      VpcConfig: 'VpcConfig',
+      OutputDataConfig: 'OutputDataConfig',
+      ResourceConfig: 'ResourceConfig',
+      StoppingCondition: 'StoppingCondition',
+      EnableNetworkIsolation: 'Boolean',
+      EnableInterContainerTrafficEncryption: 'Boolean',
+      EnableManagedSpotTraining: 'Boolean',
+      CheckpointConfig: 'CheckpointConfig',
+      RetryStrategy: 'RetryStrategy',
+      HyperParameterTuningResourceConfig: 'HyperParameterTuningResourceConfig',
+    },
+  },
+  HyperParameterTrainingJobDefinitionName: {
+    type: 'string',
+    min: 1,
+    max: 64,
+    pattern: {
+      source: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}',
+      flags: '',
+    },
+  },
+  HyperParameterAlgorithmSpecification: {
+    type: 'structure',
+    required: ['TrainingInputMode'],
+    members: {
+      TrainingImage: 'AlgorithmImage',
+      TrainingInputMode: 'TrainingInputMode',
+      AlgorithmName: 'ArnOrName',
+      MetricDefinitions: 'MetricDefinitionList',
+    },
+  },
+  HyperParameterTuningResourceConfig: {
+    type: 'structure',
+    members: {
+      InstanceType: 'TrainingInstanceType',
+      InstanceCount: 'TrainingInstanceCount',
+      VolumeSizeInGB: 'OptionalVolumeSizeInGB',
+      VolumeKmsKeyId: 'KmsKeyId',
+      AllocationStrategy: 'HyperParameterTuningAllocationStrategy',
+      InstanceConfigs: 'HyperParameterTuningInstanceConfigs',
+    },
+  },
+  HyperParameterTuningAllocationStrategy: {
+    type: 'string',
+    enum: ['Prioritized'],
+  },
+  HyperParameterTuningInstanceConfigs: {
+    type: 'list',
+    min: 1,
+    max: 6,
+    member: 'HyperParameterTuningInstanceConfig',
+  },
+  HyperParameterTuningInstanceConfig: {
+    type: 'structure',
+    required: ['InstanceType', 'InstanceCount', 'VolumeSizeInGB'],
+    members: {
+      InstanceType: 'TrainingInstanceType',
+      InstanceCount: 'TrainingInstanceCount',
+      VolumeSizeInGB: 'VolumeSizeInGB',
+    },
+  },
+  HyperParameterTrainingJobDefinitions: {
+    type: 'list',
+    min: 1,
+    max: 10,
+    member: 'HyperParameterTrainingJobDefinition',
+  },
+  HyperParameterTuningJobWarmStartConfig: {
+    type: 'structure',
+    required: ['ParentHyperParameterTuningJobs', 'WarmStartType'],
+    members: {
+      ParentHyperParameterTuningJobs: 'ParentHyperParameterTuningJobs',
+      WarmStartType: 'HyperParameterTuningJobWarmStartType',
+    },
+  },
+  ParentHyperParameterTuningJobs: {
+    type: 'list',
+    min: 1,
+    max: 5,
+    member: 'ParentHyperParameterTuningJob',
+  },
+  ParentHyperParameterTuningJob: {
+    type: 'structure',
+    members: {
+      HyperParameterTuningJobName: 'HyperParameterTuningJobName',
+    },
+  },
+  HyperParameterTuningJobWarmStartType: {
+    type: 'string',
+    enum: ['IdenticalDataAndAlgorithm', 'TransferLearning'],
+  },
+  DescribeHyperParameterTuningJobRequest: {
+    type: 'structure',
+    required: ['HyperParameterTuningJobName'],
+    members: {
+      HyperParameterTuningJobName: 'HyperParameterTuningJobName',
+    },
+  },
+  ListHyperParameterTuningJobsRequest: {
+    type: 'structure',
+    members: {
+      NextToken: 'NextToken',
+      MaxResults: 'MaxResults',
+      SortBy: 'HyperParameterTuningJobSortByOptions',
+      SortOrder: 'SortOrder',
+      NameContains: 'NameContains',
+      CreationTimeAfter: 'Timestamp',
+      CreationTimeBefore: 'Timestamp',
+      LastModifiedTimeAfter: 'Timestamp',
+      LastModifiedTimeBefore: 'Timestamp',
+      StatusEquals: 'HyperParameterTuningJobStatus',
+    },
+  },
+  HyperParameterTuningJobSortByOptions: {
+    type: 'string',
+    enum: ['Name', 'Status', 'CreationTime'],
+  },
+  HyperParameterTuningJobStatus: {
+    type: 'string',
+    enum: ['Completed', 'InProgress', 'Failed', 'Stopped', 'Stopping'],
+  },
+  StopHyperParameterTuningJobRequest: {
+    type: 'structure',
+    required: ['HyperParameterTuningJobName'],
+    members: {
+      HyperParameterTuningJobName: 'HyperParameterTuningJobName',
+    },
+  },
+  ListTrainingJobsForHyperParameterTuningJobRequest: {
+    type: 'structure',
+    required: ['HyperParameterTuningJobName'],
+    members: {
+      HyperParameterTuningJobName: 'HyperParameterTuningJobName',
+      NextToken: 'NextToken',
+      MaxResults: 'MaxResults',
+      StatusEquals: 'TrainingJobStatus',
+      SortBy: 'TrainingJobSortByOptions',
+      SortOrder: 'SortOrder',
+    },
+  },
+  TrainingJobSortByOptions: {
+    type: 'string',
+    enum: ['Name', 'CreationTime', 'Status', 'FinalObjectiveMetricValue'],
+  },
+  AddTagsInput: {
+    type: 'structure',
+    required: ['ResourceArn', 'Tags'],
+    members: {
+      ResourceArn: 'ResourceArn',
+      Tags: 'TagList',
+    },
+  },
+  ResourceArn: {
+    type: 'string',
+    max: 256,
+    pattern: {
+      source: 'arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+',
+      flags: '',
+    },
+  },
+  ListTagsInput: {
+    type: 'structure',
+    required: ['ResourceArn'],
+    members: {
+      ResourceArn: 'ResourceArn',
+      NextToken: 'NextToken',
+      MaxResults: 'ListTagsMaxResults',
+    },
+  },
+  ListTagsMaxResults: {
+    type: 'integer',
+    min: 50,
+  },
+  DeleteTagsInput: {
+    type: 'structure',
+    required: ['ResourceArn', 'TagKeys'],
+    members: {
+      ResourceArn: 'ResourceArn',
+      TagKeys: 'TagKeyList',
+    },
+  },
+  TagKeyList: {
+    type: 'list',
+    min: 1,
+    max: 50,
+    member: 'TagKey',
+  },
+  'runtime.InvokeEndpointInput': {
+    type: 'structure',
+    required: ['EndpointName', 'Body'],
+    members: {
+      EndpointName: 'runtime.EndpointName',
+      Body: 'runtime.BodyBlob',
+      ContentType: 'runtime.Header',
+      Accept: 'runtime.Header',
+      CustomAttributes: 'runtime.CustomAttributesHeader',
+      TargetModel: 'runtime.TargetModelHeader',
+      TargetVariant: 'runtime.TargetVariantHeader',
+      TargetContainerHostname: 'runtime.TargetContainerHostnameHeader',
+      InferenceId: 'runtime.InferenceId',
+      EnableExplanations: 'runtime.EnableExplanationsHeader',
+    },
+  },
+  'runtime.EndpointName': {
+    type: 'string',
+    max: 63,
+    pattern: {
+      source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
+      flags: '',
+    },
+  },
+  'runtime.BodyBlob': {
+    type: 'blob',
+    max: 6291456,
+  },
+  'runtime.Header': {
+    type: 'string',
+    max: 1024,
+    pattern: {
+      source: '\\p{ASCII}*',
+      flags: '',
+    },
+  },
+  'runtime.CustomAttributesHeader': {
+    type: 'string',
+    max: 1024,
+    pattern: {
+      source: '\\p{ASCII}*',
+      flags: '',
+    },
+  },
+  'runtime.TargetModelHeader': {
+    type: 'string',
+    min: 1,
+    max: 1024,
+    pattern: {
+      source: '\\A\\S[\\p{Print}]*\\z',
+      flags: '',
+    },
+  },
+  'runtime.TargetVariantHeader': {
+    type: 'string',
+    max: 63,
+    pattern: {
+      source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
+      flags: '',
+    },
+  },
+  'runtime.TargetContainerHostnameHeader': {
+    type: 'string',
+    max: 63,
+    pattern: {
+      source: '^[a-zA-Z0-9](-*[a-zA-Z0-9])*',
+      flags: '',
+    },
+  },
+  'runtime.InferenceId': {
+    type: 'string',
+    min: 1,
+    max: 64,
+    pattern: {
+      source: '\\A\\S[\\p{Print}]*\\z',
+      flags: '',
+    },
+  },
+  'runtime.EnableExplanationsHeader': {
+    type: 'string',
+    min: 1,
+    max: 64,
+    pattern: {
+      source: '.*',
+      flags: '',
+    },
+  },
 };

@@ -7,7 +7,8 @@ import type { SageMakerOperation } from './sagemaker-operations.js';
 type Json = Record<string, unknown>;
 
 const epochSeconds = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso) / 1000);
-const defined = (record: Json): Json => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
+const defined = (record: Json): Json =>
+  Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
 const notSupported = (member: string, why: string) =>
   new SageMakerError('ValidationException', 400, `${member} is not supported by Trainyard: ${why}`);
 
@@ -16,7 +17,11 @@ async function orCouldNotFind<T>(name: string, call: () => Promise<T>): Promise<
     return await call();
   } catch (error) {
     if (TrainyardError.is(error, 'NOT_FOUND'))
-      throw new SageMakerError('ValidationException', 400, `Could not find hyper-parameter tuning job with name ${name}`);
+      throw new SageMakerError(
+        'ValidationException',
+        400,
+        `Could not find hyper-parameter tuning job with name ${name}`,
+      );
     throw error;
   }
 }
@@ -24,19 +29,28 @@ async function orCouldNotFind<T>(name: string, call: () => Promise<T>): Promise<
 /** CreateHyperParameterTuningJob's input onto the native request (one training definition). */
 function tuningJobBody(input: Json): Json {
   for (const member of ['TrainingJobDefinitions', 'Autotune'])
-    if (input[member] !== undefined) throw notSupported(member, 'give one TrainingJobDefinition and explicit ranges');
+    if (input[member] !== undefined)
+      throw notSupported(member, 'give one TrainingJobDefinition and explicit ranges');
   const config = (input.HyperParameterTuningJobConfig ?? {}) as Json;
   const definition = input.TrainingJobDefinition as Json | undefined;
   if (!definition) throw new SageMakerError('ValidationException', 400, 'TrainingJobDefinition is required');
-  for (const member of ['VpcConfig', 'HyperParameterTuningResourceConfig', 'RetryStrategy', 'TuningObjective', 'HyperParameterRanges'])
-    if (definition[member] !== undefined) throw notSupported(`TrainingJobDefinition.${member}`, 'not applicable here');
+  for (const member of [
+    'VpcConfig',
+    'HyperParameterTuningResourceConfig',
+    'RetryStrategy',
+    'TuningObjective',
+    'HyperParameterRanges',
+  ])
+    if (definition[member] !== undefined)
+      throw notSupported(`TrainingJobDefinition.${member}`, 'not applicable here');
   const algorithm = (definition.AlgorithmSpecification ?? {}) as Json;
   const output = (definition.OutputDataConfig ?? {}) as Json;
   const resources = (definition.ResourceConfig ?? {}) as Json;
   const stopping = definition.StoppingCondition as Json | undefined;
   const checkpoint = definition.CheckpointConfig as Json | undefined;
   const ranges = config.ParameterRanges as Json | undefined;
-  if (ranges?.AutoParameters !== undefined) throw notSupported('ParameterRanges.AutoParameters', 'give explicit ranges');
+  if (ranges?.AutoParameters !== undefined)
+    throw notSupported('ParameterRanges.AutoParameters', 'give explicit ranges');
   return defined({
     HyperParameterTuningJobName: input.HyperParameterTuningJobName,
     HyperParameterTuningJobConfig: defined({
@@ -62,12 +76,21 @@ function tuningJobBody(input: Json): Json {
       InputDataConfig: (definition.InputDataConfig as Json[] | undefined)?.map((channel, i) => {
         const source = (channel.DataSource ?? {}) as Json;
         if (source.FileSystemDataSource !== undefined)
-          throw notSupported(`TrainingJobDefinition.InputDataConfig.${i + 1}.DataSource.FileSystemDataSource`, 'use S3DataSource');
+          throw notSupported(
+            `TrainingJobDefinition.InputDataConfig.${i + 1}.DataSource.FileSystemDataSource`,
+            'use S3DataSource',
+          );
         const s3 = source.S3DataSource as Json | undefined;
         return defined({
           ChannelName: channel.ChannelName,
           DataSource: s3
-            ? { S3DataSource: defined({ S3DataType: s3.S3DataType, S3Uri: s3.S3Uri, S3DataDistributionType: s3.S3DataDistributionType }) }
+            ? {
+                S3DataSource: defined({
+                  S3DataType: s3.S3DataType,
+                  S3Uri: s3.S3Uri,
+                  S3DataDistributionType: s3.S3DataDistributionType,
+                }),
+              }
             : {},
           ContentType: channel.ContentType,
           CompressionType: channel.CompressionType,
@@ -75,15 +98,23 @@ function tuningJobBody(input: Json): Json {
           InputMode: channel.InputMode,
         });
       }),
-      OutputDataConfig: defined({ S3OutputPath: output.S3OutputPath, KmsKeyId: output.KmsKeyId, CompressionType: output.CompressionType }),
+      OutputDataConfig: defined({
+        S3OutputPath: output.S3OutputPath,
+        KmsKeyId: output.KmsKeyId,
+        CompressionType: output.CompressionType,
+      }),
       ResourceConfig: defined({
         InstanceType: resources.InstanceType,
         InstanceCount: resources.InstanceCount,
         VolumeSizeInGB: resources.VolumeSizeInGB,
       }),
-      StoppingCondition: stopping ? defined({ MaxRuntimeInSeconds: stopping.MaxRuntimeInSeconds }) : undefined,
+      StoppingCondition: stopping
+        ? defined({ MaxRuntimeInSeconds: stopping.MaxRuntimeInSeconds })
+        : undefined,
       Environment: definition.Environment,
-      CheckpointConfig: checkpoint ? defined({ S3Uri: checkpoint.S3Uri, LocalPath: checkpoint.LocalPath }) : undefined,
+      CheckpointConfig: checkpoint
+        ? defined({ S3Uri: checkpoint.S3Uri, LocalPath: checkpoint.LocalPath })
+        : undefined,
     }),
     WarmStartConfig: input.WarmStartConfig,
     Tags: input.Tags,
@@ -121,7 +152,9 @@ function describedTuningJob(job: TuningJob): Json {
     TrainingJobStatusCounters: job.TrainingJobStatusCounters,
     ObjectiveStatusCounters: job.ObjectiveStatusCounters,
     BestTrainingJob: job.BestTrainingJob ? trainingJobSummary(job.BestTrainingJob) : undefined,
-    OverallBestTrainingJob: job.OverallBestTrainingJob ? trainingJobSummary(job.OverallBestTrainingJob) : undefined,
+    OverallBestTrainingJob: job.OverallBestTrainingJob
+      ? trainingJobSummary(job.OverallBestTrainingJob)
+      : undefined,
     WarmStartConfig: job.WarmStartConfig,
     FailureReason: job.FailureReason,
     TuningJobCompletionDetails: details
@@ -172,7 +205,8 @@ export function sageMakerTuningOperations({
     },
     DescribeHyperParameterTuningJob: {
       access: 'read',
-      summary: 'tuning job describe: status, counters, `BestTrainingJob`, `OverallBestTrainingJob`, completion details',
+      summary:
+        'tuning job describe: status, counters, `BestTrainingJob`, `OverallBestTrainingJob`, completion details',
       async handle(input) {
         const name = input.HyperParameterTuningJobName as string;
         return describedTuningJob(await orCouldNotFind(name, () => tuningJobs.describe(name)));
@@ -180,11 +214,18 @@ export function sageMakerTuningOperations({
     },
     ListHyperParameterTuningJobs: {
       access: 'read',
-      summary: 'tuning job list, newest first: `NameContains`, `StatusEquals`, `MaxResults`/`NextToken` (time bounds and other sorts refused)',
+      summary:
+        'tuning job list, newest first: `NameContains`, `StatusEquals`, `MaxResults`/`NextToken` (time bounds and other sorts refused)',
       async handle(input) {
-        for (const member of ['CreationTimeAfter', 'CreationTimeBefore', 'LastModifiedTimeAfter', 'LastModifiedTimeBefore'])
+        for (const member of [
+          'CreationTimeAfter',
+          'CreationTimeBefore',
+          'LastModifiedTimeAfter',
+          'LastModifiedTimeBefore',
+        ])
           if (input[member] !== undefined) throw notSupported(member, 'filter by name or status');
-        if (input.SortBy !== undefined && input.SortBy !== 'CreationTime') throw notSupported(`SortBy ${String(input.SortBy)}`, 'lists are sorted by CreationTime');
+        if (input.SortBy !== undefined && input.SortBy !== 'CreationTime')
+          throw notSupported(`SortBy ${String(input.SortBy)}`, 'lists are sorted by CreationTime');
         if (input.SortOrder !== undefined && input.SortOrder !== 'Descending')
           throw notSupported(`SortOrder ${String(input.SortOrder)}`, 'lists are newest first (Descending)');
         const page = await tuningJobs.list({
@@ -230,7 +271,13 @@ export function sageMakerTuningOperations({
         const trials = await orCouldNotFind(name, () =>
           tuningJobs.trials(name, {
             ...(input.StatusEquals ? { status: input.StatusEquals as TuningTrial['TrainingJobStatus'] } : {}),
-            sortBy: (input.SortBy as 'Name' | 'CreationTime' | 'Status' | 'FinalObjectiveMetricValue' | undefined) ?? 'CreationTime',
+            sortBy:
+              (input.SortBy as
+                | 'Name'
+                | 'CreationTime'
+                | 'Status'
+                | 'FinalObjectiveMetricValue'
+                | undefined) ?? 'CreationTime',
             order: (input.SortOrder as 'Ascending' | 'Descending' | undefined) ?? 'Ascending',
           }),
         );
