@@ -8,6 +8,8 @@
 import type { SeededRandom } from './tuning-space.js';
 
 const sqrt5 = Math.sqrt(5);
+/** Above this many features the kernel has one length scale instead of one per feature. */
+export const maxArdFeatures = 20;
 
 /** Lower Cholesky factor of a symmetric positive definite n×n matrix (row-major), or undefined. */
 function cholesky(a: Float64Array, n: number): Float64Array | undefined {
@@ -156,14 +158,30 @@ export class GaussianProcess {
     const mean = y.reduce((s, v) => s + v, 0) / Math.max(1, n);
     const sd = Math.sqrt(y.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, n)) || 1;
     const z = Float64Array.from(y, (v) => (v - mean) / sd);
-    const unpack = (t: number[]): GpHyperparameters => ({
-      variance: Math.exp(Math.min(5, Math.max(-5, t[0]!))),
-      lengthScales: t.slice(1, dims + 1).map((v) => Math.exp(Math.min(3, Math.max(-5, v)))),
-      noise: Math.exp(Math.min(0, Math.max(-14, t[dims + 1]!))),
-    });
+    // Many features (wide categoricals): one shared length scale keeps the fit cheap and stable.
+    const scales = dims > maxArdFeatures ? 1 : dims;
+    const unpack = (t: number[]): GpHyperparameters => {
+      const ls = t.slice(1, scales + 1).map((v) => Math.exp(Math.min(3, Math.max(-5, v))));
+      return {
+        variance: Math.exp(Math.min(5, Math.max(-5, t[0]!))),
+        lengthScales: scales === dims ? ls : Array.from({ length: dims }, () => ls[0]!),
+        noise: Math.exp(Math.min(0, Math.max(-14, t[scales + 1]!))),
+      };
+    };
+    // With one shared length scale the distances never change: compute them once.
+    let distances: Float64Array | undefined;
+    if (scales !== dims) {
+      distances = new Float64Array(n * n);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < i; j++) {
+          let d2 = 0;
+          for (let d = 0; d < dims; d++) d2 += (x[i]![d]! - x[j]![d]!) ** 2;
+          distances[i * n + j] = Math.sqrt(d2);
+        }
+    }
     const objective = (t: number[]): number => {
       const h = unpack(t);
-      const fitted = GaussianProcess.#factor(x, z, h);
+      const fitted = GaussianProcess.#factor(x, z, h, distances);
       if (!fitted) return 1e10;
       let nll = 0.5 * fitted.dataFit + fitted.logDet;
       // Priors: length scales log-normal around 0.5, variance around 1, noise toward small.
@@ -177,17 +195,17 @@ export class GaussianProcess {
     for (let r = 0; r < Math.max(1, restarts); r++) {
       const start = [
         r === 0 ? 0 : random.normal() * 0.5,
-        ...Array.from({ length: dims }, () => Math.log(0.5) + (r === 0 ? 0 : random.normal() * 0.7)),
+        ...Array.from({ length: scales }, () => Math.log(0.5) + (r === 0 ? 0 : random.normal() * 0.7)),
         r === 0 ? -8 : -8 + random.normal(),
       ];
-      const t = nelderMead(objective, start, 0.7, 120 + 40 * dims);
+      const t = nelderMead(objective, start, 0.7, 120 + 40 * scales);
       const v = objective(t);
       if (v < bestValue) {
         bestValue = v;
         best = t;
       }
     }
-    let h = unpack(best ?? [0, ...Array.from({ length: dims }, () => Math.log(0.5)), -8]);
+    let h = unpack(best ?? [0, ...Array.from({ length: scales }, () => Math.log(0.5)), -8]);
     let fitted = GaussianProcess.#factor(x, z, h);
     for (let jitter = 1e-6; !fitted && jitter < 10; jitter *= 10) {
       h = { ...h, noise: h.noise + jitter };
@@ -201,13 +219,18 @@ export class GaussianProcess {
     x: number[][],
     z: Float64Array,
     h: GpHyperparameters,
+    distances?: Float64Array,
   ): { l: Float64Array; alpha: Float64Array; dataFit: number; logDet: number } | undefined {
     const n = z.length;
     const inv = Float64Array.from(h.lengthScales, (s) => 1 / s);
     const k = new Float64Array(n * n);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < i; j++) {
-        const v = matern(x[i]!, x[j]!, inv, h.variance);
+        let v: number;
+        if (distances) {
+          const r = distances[i * n + j]! * inv[0]!;
+          v = h.variance * (1 + sqrt5 * r + (5 / 3) * r * r) * Math.exp(-sqrt5 * r);
+        } else v = matern(x[i]!, x[j]!, inv, h.variance);
         k[i * n + j] = v;
         k[j * n + i] = v;
       }

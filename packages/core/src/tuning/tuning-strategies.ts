@@ -45,6 +45,9 @@ function mix(seed: number, index: number): number {
   return fmix(fmix(seed) + Math.imul(index + 1, 0x9e3779b1));
 }
 
+/** Observations the Bayesian model is fitted to at most (half the best, half the latest). */
+export const maxModelObservations = 200;
+
 /** Trials of the Bayesian strategy's initial design (a Latin hypercube) before the GP leads. */
 export function initialDesignSize(space: SearchSpace, budget: number): number {
   return Math.max(3, Math.min(space.size + 2, Math.ceil(budget / 5), 10));
@@ -102,12 +105,22 @@ function bayesianProposal(
   const random = new SeededRandom(mix(seed, index));
   if (usable.length < 2) return space.decode(space.randomUnit(random));
   const best = Math.min(...usable.map((o) => o.y));
+  // The GP is cubic in its observations: past a few hundred, it models the best and the latest.
+  const modelled =
+    usable.length <= maxModelObservations
+      ? usable
+      : [
+          ...new Set([
+            ...[...usable].sort((a, b) => a.y - b.y).slice(0, maxModelObservations / 2),
+            ...usable.slice(-maxModelObservations / 2),
+          ]),
+        ];
   // Constant liar: a pending trial is told the best value so far, so the batch spreads out.
   const lies = pending
     .map((values) => space.features(values))
     .filter((f): f is number[] => f !== undefined)
     .map((features) => ({ features, y: best }));
-  const data = [...usable.map(({ features, y }) => ({ features, y })), ...lies];
+  const data = [...modelled.map(({ features, y }) => ({ features, y })), ...lies.slice(0, 50)];
   const gp = GaussianProcess.fit(
     data.map((o) => o.features),
     data.map((o) => o.y),
@@ -125,7 +138,7 @@ function bayesianProposal(
   };
   // Random candidates, then a local search from the best few with shrinking steps.
   const scored: { unit: number[]; values: ParameterValues; ei: number }[] = [];
-  for (let i = 0; i < 1000 + 200 * space.size; i++) {
+  for (let i = 0; i < Math.min(3000, 1000 + 200 * space.size); i++) {
     const unit = space.randomUnit(random);
     scored.push({ unit, ...score(unit) });
   }
