@@ -24,7 +24,8 @@ const a = process.argv.slice(2); const hp = {};
 for (let i = 0; i < a.length; i += 2) hp[a[i].replace(/^--/, '')] = Number(a[i + 1]);
 const { x1, x2 } = hp; const b = 5.1 / (4 * Math.PI ** 2), c = 5 / Math.PI;
 const f = (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
-console.log('objective=' + f + ';');
+if (hp.epochs) for (let e = 1; e <= hp.epochs; e++) { console.log('objective=' + (f + 20 / e) + ';'); await new Promise((r) => setTimeout(r, 60)); }
+else console.log('objective=' + f + ';');
 `,
   'hartmann.mjs': `
 const a = process.argv.slice(2); const hp = {};
@@ -33,7 +34,8 @@ const A = [[10,3,17,3.5,1.7,8],[0.05,10,17,0.1,8,14],[3,3.5,1.7,10,17,8],[17,8,0
 const P = [[1312,1696,5569,124,8283,5886],[2329,4135,8307,3736,1004,9991],[2348,1451,3522,2883,3047,6650],[4047,8828,8732,5743,1091,381]];
 const al = [1, 1.2, 3, 3.2]; let s = 0;
 for (let i = 0; i < 4; i++) { let e = 0; for (let j = 0; j < 6; j++) e += A[i][j] * (hp['x' + j] - P[i][j] * 1e-4) ** 2; s += al[i] * Math.exp(-e); }
-console.log('objective=' + (-s) + ';');
+if (hp.epochs) for (let e = 1; e <= hp.epochs; e++) { console.log('objective=' + (-s + 1 / e) + ';'); await new Promise((r) => setTimeout(r, 60)); }
+else console.log('objective=' + (-s) + ';');
 `,
   // A learning curve: loss falls toward 'level' over epochs; a high level is a clearly bad trial.
   'curve.mjs': `
@@ -340,6 +342,66 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     expect(h.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBeLessThan(-0.2);
     expect(b.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBeLessThan(30);
   }, 90_000);
+
+  it('Random, Grid and Hyperband on Hartmann-6, Hyperband on Branin', async () => {
+    const unit = [0, 1, 2, 3, 4, 5].map((i) => ({ Name: `x${i}`, MinValue: '0', MaxValue: '1' }));
+    const hartmann = (name: string, strategy: 'Random' | 'Grid' | 'Hyperband', extra = {}) =>
+      tuning(
+        name,
+        strategy,
+        {
+          ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 4 },
+          ParameterRanges: { ContinuousParameterRanges: unit },
+          ...extra,
+        },
+        'hartmann.mjs',
+      );
+    const hyperband = { StrategyConfig: { HyperbandStrategyConfig: { MinResource: 1, MaxResource: 6 } } };
+    const grid = hartmann('hart-grid', 'Grid', {
+      ParameterRanges: {
+        CategoricalParameterRanges: ['x0', 'x1', 'x2', 'x3', 'x4', 'x5'].map((Name, i) => ({
+          Name,
+          Values: i < 2 ? ['0.2', '0.4'] : ['0.3'],
+        })),
+      },
+    });
+    for (const body of [
+      hartmann('hart-rnd', 'Random'),
+      grid,
+      hartmann('hart-hb', 'Hyperband', hyperband),
+      tuning('branin-hb', 'Hyperband', {
+        ...hyperband,
+        ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 4 },
+      }),
+    ]) {
+      const r = await create(body);
+      expect(r.statusCode, r.body).toBe(201);
+    }
+    for (const name of ['hart-rnd', 'hart-grid', 'hart-hb', 'branin-hb']) {
+      const job = await waitEnded(name, 90_000);
+      expect(job.HyperParameterTuningJobStatus, name).toBe('Completed');
+      const trials = await trialsOf(name);
+      expect(trials, name).toHaveLength(4);
+      const values = trials
+        .map((x) => x.FinalHyperParameterTuningJobObjectiveMetric?.Value)
+        .filter((v) => v !== undefined);
+      expect(job.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBe(
+        Math.min(...values),
+      );
+    }
+    expect(
+      (await trialsOf('hart-grid'))
+        .map((x) => `${x.TunedHyperParameters.x0},${x.TunedHyperParameters.x1}`)
+        .sort(),
+    ).toEqual(['0.2,0.2', '0.2,0.4', '0.4,0.2', '0.4,0.4']);
+    // Hyperband runs each trial with epochs = MaxResource and cuts the worst at its rungs.
+    const child = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/training-jobs/${(await trialsOf('hart-hb'))[0]!.TrainingJobName}`,
+      headers: t.auth(),
+    });
+    expect(child.json().HyperParameters.epochs).toBe('6');
+  }, 120_000);
 
   it('tunes the built-in XGBoost on validation AUC (Bayesian)', async () => {
     const channel = (name: string) => ({
