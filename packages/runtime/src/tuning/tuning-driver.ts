@@ -13,7 +13,7 @@ import {
   type TrialState,
   type TuningState,
 } from '@trainyard/core/tuning/tuning-job-service';
-import { SearchSpace } from '@trainyard/core/tuning/tuning-space';
+import { type ParameterValues, SearchSpace } from '@trainyard/core/tuning/tuning-space';
 import { childBody, childTrainingJobName, type ResolvedTuningSpec } from '@trainyard/core/tuning/tuning-spec';
 import {
   hyperbandDecision,
@@ -181,19 +181,27 @@ export class TuningDriver {
           .filter((t) => t.objective !== undefined)
           .map((t) => ({ values: t.values, objective: t.objective! })),
       ];
-      const proposals = proposeTrials(
-        {
-          space,
-          strategy: spec.strategy,
-          direction: spec.objective.Type,
-          observations,
-          pending: state.trials.filter(active).map((t) => t.values),
-          trialIndex: state.trials.length,
-          seed: spec.seed,
-          budget: spec.maxTrainingJobs,
-        },
-        count,
-      );
+      // One proposal at a time, yielding between them: a model fit blocks this process's event
+      // loop for up to a few hundred ms, and the API shares it.
+      const proposals: ParameterValues[] = [];
+      for (let k = 0; k < count; k++) {
+        const [values] = proposeTrials(
+          {
+            space,
+            strategy: spec.strategy,
+            direction: spec.objective.Type,
+            observations,
+            pending: [...state.trials.filter(active).map((t) => t.values), ...proposals],
+            trialIndex: state.trials.length + k,
+            seed: spec.seed,
+            budget: spec.maxTrainingJobs,
+          },
+          1,
+        );
+        if (!values) break;
+        proposals.push(values);
+        await new Promise((r) => setImmediate(r));
+      }
       const at = new Date().toISOString();
       for (const values of proposals) {
         const index = state.trials.length;
