@@ -578,6 +578,35 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     );
   }, 60_000);
 
+  it('completion criteria end the job early: target objective, best not improving', async () => {
+    const target = tuning('target-1', 'Random', {
+      ResourceLimits: { MaxNumberOfTrainingJobs: 8, MaxParallelTrainingJobs: 1 },
+      TuningJobCompletionCriteria: { TargetObjectiveMetricValue: 1e6 },
+    });
+    const patience = tuning('patience-1', 'Grid', {
+      ResourceLimits: { MaxParallelTrainingJobs: 1 },
+      TuningJobCompletionCriteria: { BestObjectiveNotImproving: { MaxNumberOfTrainingJobsNotImproving: 3 } },
+      // The optimum first, then worse points: three trials without improvement end it.
+      ParameterRanges: {
+        CategoricalParameterRanges: [
+          { Name: 'x1', Values: ['3.14159', '0', '1', '2', '4', '5', '6', '7'] },
+          { Name: 'x2', Values: ['2.275'] },
+        ],
+      },
+    });
+    for (const body of [target, patience]) expect((await create(body)).statusCode).toBe(201);
+    const t1 = await waitEnded('target-1');
+    expect(t1.HyperParameterTuningJobStatus).toBe('Completed');
+    expect(t1.TuningJobCompletionDetails?.CompletionReason).toMatch(/TargetObjectiveMetricValue/);
+    expect((await trialsOf('target-1')).length).toBeLessThan(8);
+    const t2 = await waitEnded('patience-1');
+    expect(t2.HyperParameterTuningJobStatus).toBe('Completed');
+    expect(t2.TuningJobCompletionDetails?.CompletionReason).toMatch(/did not improve over 3/);
+    expect(t2.BestTrainingJob!.TunedHyperParameters.x1).toBe('3.14159');
+    expect((await trialsOf('patience-1')).length).toBe(4);
+    expect(t2.TuningJobCompletionDetails?.NumberOfTrainingJobsObjectiveNotImproving).toBe(3);
+  }, 90_000);
+
   it('stopping the tuning job stops its running trials', async () => {
     const body: CreateTuningJobInput = {
       ...tuning('stop-1', 'Random', {
