@@ -29,6 +29,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     processingJobs: platform.jobs.processingJobs,
     trainingJobs: platform.jobs.trainingJobs,
     experiments: platform.jobs.experiments,
+    tuningJobs: platform.jobs.tuningJobs,
     recipeRuns: { runRecipe: (body) => platform.jobs.runRecipe(body) },
     datasets: platform.datasets,
     endpoints: platform.endpoints.service,

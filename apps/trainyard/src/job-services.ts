@@ -13,6 +13,7 @@ import type { JobQueue } from '@trainyard/core/ports/job-queue';
 import type { MetadataStore } from '@trainyard/core/ports/metadata-store';
 import { ExperimentService } from '@trainyard/core/training/experiment-service';
 import { TrainingJobService, trainingJobKind } from '@trainyard/core/training/training-job-service';
+import { TuningJobService } from '@trainyard/core/tuning/tuning-job-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import { DatasetJobCatalog } from '@trainyard/runtime/jobs/dataset-job-catalog';
 import { type JobIsolation, prepareJobIsolation } from '@trainyard/runtime/jobs/job-sandbox';
@@ -22,6 +23,7 @@ import { type BuiltInProcessor, ProcessingJobRunner } from '@trainyard/runtime/j
 import { RecipeJobs } from '@trainyard/runtime/jobs/recipe-jobs';
 import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
 import { TrainingJobRunner } from '@trainyard/runtime/training/training-job-runner';
+import { TuningDriver } from '@trainyard/runtime/tuning/tuning-driver';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 import { runtimeEntryPoint } from './entry-points.js';
@@ -41,6 +43,10 @@ export interface JobServices {
   processingJobs: ProcessingJobs;
   trainingJobs: TrainingJobs;
   experiments: ExperimentService;
+  /** Hyperparameter tuning jobs; their trials run as training jobs. */
+  tuningJobs: TuningJobService;
+  /** Starts the tuner's loop (idempotent); it drives tuning jobs only while this process holds its lease. */
+  startTuner(): TuningDriver;
   /**
    * `POST /recipes/run`: checks the recipe on a few rows and queues a recipe-processor job.
    * @throws FAILED_PRECONDITION when datasets or the built recipe processor are missing here
@@ -135,11 +141,25 @@ export async function openJobServices(parts: {
     }
     return isolation;
   };
+  let tuner: TuningDriver | undefined;
   return {
     jobs,
     processingJobs,
     trainingJobs,
     experiments: new ExperimentService({ store: metadata.jobs }),
+    tuningJobs: new TuningJobService({ store: metadata.jobs, trainingJobs }),
+    startTuner() {
+      if (!tuner) {
+        tuner = new TuningDriver({
+          store: metadata.jobs,
+          leases: metadata.leases,
+          trainingJobs,
+          log: parts.log.child({ component: 'tuner' }),
+        });
+        tuner.start();
+      }
+      return tuner;
+    },
     runRecipe: async (body) => {
       if (!recipeJobs) {
         throw new TrainyardError(
@@ -179,6 +199,7 @@ export async function openJobServices(parts: {
       return worker;
     },
     async close() {
+      await tuner?.close();
       await worker?.close();
     },
   };

@@ -7,6 +7,7 @@ import { addJobCommands } from './cli/job-commands.js';
 import { addMessagingCommands } from './cli/messaging-commands.js';
 import { addRegistryCommands } from './cli/registry-commands.js';
 import { addTrainingCommands } from './cli/training-commands.js';
+import { addTuningCommands } from './cli/tuning-commands.js';
 import { loadServerConfig } from './config.js';
 import { runServer } from './run-server.js';
 
@@ -85,6 +86,7 @@ addClientCommands(program);
 addDatasetCommands(program);
 addJobCommands(program);
 addTrainingCommands(program);
+addTuningCommands(program);
 addMessagingCommands(program);
 addEndpointCommands(program);
 addRegistryCommands(program);

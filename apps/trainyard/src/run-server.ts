@@ -35,6 +35,7 @@ export async function runServer(sources: ConfigSources): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.host });
   if (config.workerConcurrency > 0) await platform.jobs.startWorker();
   platform.endpoints.startReconciler();
+  platform.jobs.startTuner();
   log.info(
     { address, dataDir: config.dataDir, metadata: platform.metadata.kind, blobs: platform.blobs.kind },
     'listening',

@@ -6,6 +6,7 @@ import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
 import { registryRoutes } from './registry-routes.js';
 import { trainingRoutes } from './training-routes.js';
+import { tuningRoutes } from './tuning-routes.js';
 
 /**
  * Every route of the REST API under /api/v1, one table per area. The server, the OpenAPI
@@ -15,6 +16,7 @@ export const restApi = {
   ...platformRoutes,
   ...processingRoutes,
   ...trainingRoutes,
+  ...tuningRoutes,
   ...experimentRoutes,
   ...datasetRoutes,
   ...messagingRoutes,

@@ -10,6 +10,7 @@ import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { ModelPackageService } from '@trainyard/core/registry/model-package-service';
 import type { TagService } from '@trainyard/core/tags/tag-service';
 import type { ExperimentService } from '@trainyard/core/training/experiment-service';
+import type { TuningJobService } from '@trainyard/core/tuning/tuning-job-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
 import type { ProcessingJobs, TrainingJobs } from '../job-services.js';
@@ -45,6 +46,8 @@ export interface DoorServices {
   trainingJobs: TrainingJobs;
   /** Training jobs grouped by ExperimentConfig, compared side by side. */
   experiments: ExperimentService;
+  /** Hyperparameter tuning jobs (their trials are training jobs). */
+  tuningJobs: TuningJobService;
   /** `POST /recipes/run`: checks the recipe on a few rows, then queues a recipe-processor job. */
   recipeRuns: { runRecipe(body: RunRecipeBody): Promise<ProcessingJob> };
   datasets: DatasetService;

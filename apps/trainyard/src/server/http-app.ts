@@ -37,6 +37,7 @@ import {
 } from './sagemaker/sagemaker-runtime.js';
 import { redactServerPaths } from './server-paths.js';
 import { trainingHandlers } from './training-handlers.js';
+import { tuningHandlers } from './tuning-handlers.js';
 
 export const serverVersion = '0.1.0';
 
@@ -47,6 +48,7 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...datasetHandlers(services),
     ...processingHandlers(services),
     ...trainingHandlers(services),
+    ...tuningHandlers(services),
     ...experimentHandlers(services),
     ...messagingHandlers(services),
     ...endpointHandlers(services),

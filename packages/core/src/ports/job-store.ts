@@ -8,8 +8,11 @@ import type {
 import type { Page } from '@trainyard/contracts/pagination';
 import type { PageRequest } from './metadata-store.js';
 
-/** Job kinds sharing the runner. Names are unique per kind, as in SageMaker. */
-export type JobKind = 'processing' | 'training' | 'transform' | 'monitoring';
+/**
+ * Job kinds in the jobs table. Names are unique per kind, as in SageMaker. `tuning` rows are
+ * driven by the tuner's leader loop, not by a worker (no queue message is ever sent for them).
+ */
+export type JobKind = 'processing' | 'training' | 'transform' | 'monitoring' | 'tuning';
 
 /** One job of any kind. `spec` and `result` are kind-specific JSON documents. */
 export interface JobRecord {

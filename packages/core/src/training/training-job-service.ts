@@ -168,6 +168,14 @@ export class TrainingJobService {
     return finals.length > 0 ? { ...view, FinalMetricDataList: finals } : view;
   }
 
+  /**
+   * Checks a request as create does, without storing anything (the tuner checks its training
+   * definition at create time). @throws INVALID_ARGUMENT naming the field
+   */
+  async validate(body: CreateTrainingJobBody): Promise<void> {
+    await this.#validate(body);
+  }
+
   list(filter: JobListFilter = {}): Promise<Page<TrainingJobSummary>> {
     return this.#kind.list(filter);
   }

@@ -926,6 +926,47 @@ describe('SageMaker door fuzzing from the service model', () => {
     ListTrainingJobs: { NameContains: 'x', StatusEquals: 'Completed', MaxResults: 5 },
     StopTrainingJob: { TrainingJobName: 'fuzz-never-created' },
     ...registryFuzzInputs,
+    CreateHyperParameterTuningJob: {
+      HyperParameterTuningJobName: 'fuzz-never-created',
+      HyperParameterTuningJobConfig: {
+        Strategy: 'Bayesian',
+        HyperParameterTuningJobObjective: { Type: 'Maximize', MetricName: 'validation:auc' },
+        ResourceLimits: { MaxNumberOfTrainingJobs: 2, MaxParallelTrainingJobs: 1 },
+        ParameterRanges: {
+          ContinuousParameterRanges: [
+            { Name: 'eta', MinValue: '0.01', MaxValue: '0.5', ScalingType: 'Logarithmic' },
+          ],
+          IntegerParameterRanges: [{ Name: 'max_depth', MinValue: '2', MaxValue: '8' }],
+        },
+        TrainingJobEarlyStoppingType: 'Off',
+      },
+      TrainingJobDefinition: {
+        AlgorithmSpecification: {
+          TrainingImage: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
+          TrainingInputMode: 'File',
+        },
+        StaticHyperParameters: { num_round: '5', objective: 'binary:logistic' },
+        RoleArn: 'arn:aws:iam::000000000000:role/trainyard',
+        OutputDataConfig: { S3OutputPath: 's3://work/none/' },
+        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+        StoppingCondition: { MaxRuntimeInSeconds: 60 },
+      },
+    },
+    DescribeHyperParameterTuningJob: { HyperParameterTuningJobName: 'fuzz-never-created' },
+    ListHyperParameterTuningJobs: {
+      NameContains: 'x',
+      StatusEquals: 'Completed',
+      SortBy: 'Name',
+      SortOrder: 'Ascending',
+      MaxResults: 5,
+    },
+    StopHyperParameterTuningJob: { HyperParameterTuningJobName: 'fuzz-never-created' },
+    ListTrainingJobsForHyperParameterTuningJob: {
+      HyperParameterTuningJobName: 'fuzz-never-created',
+      StatusEquals: 'Completed',
+      SortBy: 'Name',
+      MaxResults: 5,
+    },
     CreateModel: {
       ModelName: 'fuzz-never-created',
       ExecutionRoleArn: 'arn:aws:iam::000000000000:role/trainyard',

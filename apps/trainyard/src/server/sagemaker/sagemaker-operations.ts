@@ -15,6 +15,7 @@ import { sageMakerExperimentOperations } from './sagemaker-experiment-operations
 import { defined, epochSeconds, type Json, notSupported, orCouldNotFind } from './sagemaker-mapping.js';
 import { sageMakerRegistryOperations } from './sagemaker-registry-operations.js';
 import { sageMakerTagOperations } from './sagemaker-tag-operations.js';
+import { sageMakerTuningOperations } from './sagemaker-tuning-operations.js';
 
 /** One operation of the door: the access it needs and its mapping onto native services. */
 export interface SageMakerOperation {
@@ -300,12 +301,13 @@ function describedTrainingJob(job: TrainingJob): Json {
 export function sageMakerOperations(
   services: Pick<
     DoorServices,
-    'processingJobs' | 'trainingJobs' | 'endpoints' | 'experiments' | 'tags' | 'modelPackages'
+    'processingJobs' | 'trainingJobs' | 'endpoints' | 'experiments' | 'tags' | 'modelPackages' | 'tuningJobs'
   >,
 ): Record<string, SageMakerOperation> {
-  const { processingJobs, trainingJobs, tags, modelPackages } = services;
+  const { processingJobs, trainingJobs, tags, modelPackages, tuningJobs } = services;
   return {
     ...sageMakerRegistryOperations({ modelPackages }),
+    ...sageMakerTuningOperations({ tuningJobs }),
     CreateProcessingJob: {
       access: 'write',
       summary:
