@@ -62,6 +62,50 @@ export interface WasmKernels {
     b: number,
   ): void;
   linGrad(cols: number, n: number, d: number, dz: number, i0: number, m: number, grad: number): void;
+  kmPass(
+    X: number,
+    n: number,
+    d: number,
+    C: number,
+    C32: number,
+    delta: number,
+    k: number,
+    labels: number,
+    upper: number,
+    lower: number,
+    move: number,
+    half: number,
+    m1: number,
+    m2: number,
+    am: number,
+    sums: number,
+    counts: number,
+    dd: number,
+    f32: number,
+    eps: number,
+    eta: number,
+    init: number,
+  ): number;
+  kmAssign(
+    X: number,
+    n: number,
+    d: number,
+    C: number,
+    C32: number,
+    k: number,
+    labels: number,
+    f32: number,
+  ): number;
+  kmNearest(
+    X: number,
+    n: number,
+    d: number,
+    c: number,
+    c32: number,
+    f32: number,
+    dist: number,
+    out: number,
+  ): number;
 }
 
 // @types/node does not declare WebAssembly (lib.dom does); only what is used here, typed locally so the
