@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Trainyard linear learner / k-means / PCA vs scikit-learn on the same data, alternating run by run.
 // Build first: npx tsc -b packages/ml ; then: node bench/ml/run.mjs [--threads 1] [--runs 5] [--seeds 0,1,2,3,4]
+// [--warmup 1] [--only linear,kmeans,pca]
 // Each algorithm runs `runs` times on both sides (k-means: once per seed, seeds 0-4 by default, the same
 // seed on both sides), ours and the peer alternating and taking turns to go first; the 1-minute load
 // average is recorded before every run. Ratios pair each of our runs with the peer run beside it.
@@ -26,6 +27,10 @@ const threads = arg('threads', '1');
 const runs = Number(arg('runs', '5'));
 const seeds = arg('seeds', '0,1,2,3,4').split(',').map(Number);
 const only = arg('only', 'linear,kmeans,pca').split(',');
+// One untimed call per side before each algorithm's runs (--warmup 0 to skip): our first call also pays
+// for compiling its code (JS and WebAssembly tiers), which the long-lived peer process has done for its own
+// by the time it answers (imports, first-call set-up). Both sides warm up the same way.
+const warmup = Number(arg('warmup', '1'));
 if (!existsSync(join(dataDir, 'meta.json'))) {
   execFileSync(PY, [join(here, '..', 'gbdt', 'peer.py'), 'data', dataDir], { stdio: 'inherit' });
 }
@@ -90,20 +95,20 @@ function report(algo, quality, runsOut, extra = {}) {
 try {
   if (only.includes('linear')) {
     // sklearn's C = 1 is an L2 penalty of 1 / n on the row-averaged loss.
+    const fit = () =>
+      trainLinearLearner(tr, {
+        predictor_type: 'binary_classifier',
+        optimizer: 'lbfgs',
+        wd: 1 / tr.y.length,
+      });
+    for (let w = 0; w < warmup; w++) {
+      fit();
+      await peer.ask({ algo: 'logistic' });
+    }
     const out = await alternate(
       runs,
       () => {
-        const {
-          s,
-          cpu,
-          out: m,
-        } = timed(() =>
-          trainLinearLearner(tr, {
-            predictor_type: 'binary_classifier',
-            optimizer: 'lbfgs',
-            wd: 1 / tr.y.length,
-          }),
-        );
+        const { s, cpu, out: m } = timed(fit);
         return { s, cpu, q: logLoss(te.y, m.predict(te.x)) };
       },
       async () => {
@@ -116,6 +121,10 @@ try {
   if (only.includes('kmeans')) {
     let oursIt = [];
     let peerIt = [];
+    for (let w = 0; w < warmup; w++) {
+      trainKMeans(tr.x, { k: 8, seed: 1000, epochs: 10 });
+      await peer.ask({ algo: 'kmeans', seed: 1000, max_iter: 10 });
+    }
     const out = await alternate(
       seeds.length,
       (r) => {
@@ -153,6 +162,10 @@ try {
     );
   }
   if (only.includes('pca')) {
+    for (let w = 0; w < warmup; w++) {
+      trainPca(tr.x, { num_components: 5 });
+      await peer.ask({ algo: 'pca' });
+    }
     const out = await alternate(
       runs,
       () => {

@@ -2,7 +2,7 @@ import { MlInputError } from '../core/errors.js';
 import { type HyperValue, ParamReader } from '../core/params.js';
 import { Random } from '../core/random.js';
 import type { DenseMatrix } from '../data/matrix.js';
-import { kernelArena, type WasmKernels } from '../wasm/kernels.js';
+import { reusedKernelArena, type WasmKernels } from '../wasm/kernels.js';
 
 const FORMAT_VERSION = 1;
 
@@ -453,10 +453,13 @@ export interface KmKernels {
   nearest(w: KmWork, dist: Float64Array<ArrayBufferLike>, out: Float64Array<ArrayBufferLike> | null): number;
 }
 
-/** Allocates the workspace, in WebAssembly memory with the WebAssembly kernels when `wasm` and available. */
+/**
+ * Allocates the workspace, in WebAssembly memory with the WebAssembly kernels when `wasm` and available (the
+ * thread's reused kernel memory: valid until the next call).
+ */
 export function kmWorkspace(n: number, d: number, k: number, wasm: boolean): KmWork {
   const ka = wasm
-    ? kernelArena(4 * n * d + 4 * n + 8 * (5 * n + 2 * k * d + 5 * k + d) + 4 * (k * d + d), 18)
+    ? reusedKernelArena(4 * n * d + 4 * n + 8 * (5 * n + 2 * k * d + 5 * k + d) + 4 * (k * d + d), 18)
     : null;
   const f64 = (len: number) => (ka ? ka.arena.f64(len) : new Float64Array(len));
   const f32 = (len: number) => (ka ? ka.arena.f32(len) : new Float32Array(len));

@@ -163,6 +163,28 @@ export function kernelArena(bytes: number, count: number): { arena: WasmArena; k
   return arena ? { arena, kern: instantiateKernels({ module, memory: arena.memory }) } : null;
 }
 
+let reusable: { arena: WasmArena; kern: WasmKernels } | null = null;
+
+/**
+ * As kernelArena, but the same memory serves every call on this thread (reset, not zeroed) while it is large
+ * enough: a fresh shared memory costs a page fault per 4 KiB page on first touch (≈ 80 ms for 22 MB under
+ * load), which a repeated fit would pay every time. For synchronous callers that copy out what they return
+ * and never keep a view past the call; the memory of the largest call so far stays allocated.
+ */
+export function reusedKernelArena(
+  bytes: number,
+  count: number,
+): { arena: WasmArena; kern: WasmKernels } | null {
+  if (reusable && reusable.arena.capacity >= bytes + 64 * count) {
+    reusable.arena.reset();
+    return reusable;
+  }
+  reusable = null;
+  const ka = kernelArena(bytes, count);
+  if (ka) reusable = ka;
+  return ka;
+}
+
 /** Instantiates the kernels over `memory` (one instance per thread). */
 export function instantiateKernels(shared: WasmShared): WasmKernels {
   const inst = new wasmApi!.Instance(shared.module, { env: { memory: shared.memory } });
@@ -189,6 +211,16 @@ export class WasmArena {
     const pages = Math.ceil(total / PAGE);
     if (pages > MAX_PAGES) return null;
     return new WasmArena(new wasmApi!.Memory({ initial: pages, maximum: pages, shared: true }), total);
+  }
+
+  /** Bytes available to arrays when empty. */
+  get capacity(): number {
+    return this.end - PAGE;
+  }
+
+  /** Frees every array at once (their views must no longer be used). */
+  reset(): void {
+    this.top = PAGE;
   }
 
   private take(bytes: number): number {
