@@ -495,28 +495,34 @@ export function kmAssign(
 }
 
 /**
- * k-means++ step: out[i] = min(dist[i], squared distance of row i to the candidate centre (float32 at c32
- * when f32 is 1, else float64 at c)); returns Σ out in row order (as the JS kmNearest). out may be dist.
+ * k-means++ step for t candidate centres at once (one pass over the rows): out[q n + i] = min(dist[i],
+ * squared distance of row i to candidate q (float32 at cand32 + q d floats when f32 is 1, else float64 at
+ * cand + q d doubles)), and tsum[q] = Σ_i out[q n + i] in row order (as the JS nearest).
  */
 export function kmNearest(
   X: usize,
   n: i32,
   d: i32,
-  c: usize,
-  c32: usize,
+  cand: usize,
+  cand32: usize,
+  t: i32,
   f32: i32,
   dist: usize,
   out: usize,
-): f64 {
-  let total: f64 = 0;
+  tsum: usize,
+): void {
   const rowBytes = (<usize>d) << 2;
+  const cBytes = (<usize>d) << 3;
+  memory.fill(tsum, 0, (<usize>t) << 3);
   for (let i = 0; i < n; i++) {
-    const x = X + <usize>i * rowBytes;
-    const s = f32 ? kmDist32(x, c32, d) : kmDist(x, c, d);
+    const x = X + (<usize>i) * rowBytes;
     const p = load<f64>(dist + ((<usize>i) << 3));
-    const v = min(s, p);
-    store<f64>(out + ((<usize>i) << 3), v);
-    total += v;
+    for (let q = 0; q < t; q++) {
+      const s = f32 ? kmDist32(x, cand32 + (<usize>q) * rowBytes, d) : kmDist(x, cand + (<usize>q) * cBytes, d);
+      const v = min(s, p);
+      store<f64>(out + (((<usize>q) * <usize>n + <usize>i) << 3), v);
+      const tp = tsum + ((<usize>q) << 3);
+      store<f64>(tp, load<f64>(tp) + v);
+    }
   }
-  return total;
 }

@@ -160,19 +160,22 @@ describe('trainKMeans', () => {
       }
       expect(bits([wa.ops.assign(wa)])).toEqual(bits([wj.ops.assign(wj)]));
       same('assign');
-      wa.dist.fill(Number.POSITIVE_INFINITY);
-      wj.dist.fill(Number.POSITIVE_INFINITY);
+      for (const w of [wa, wj]) w.dist.fill(Number.POSITIVE_INFINITY);
       for (let r = 0; r < 3; r++) {
-        const row = Math.floor(rnd() * n);
-        for (const w of [wa, wj]) {
-          for (let j = 0; j < d; j++) w.cand[j] = wa.X[row * d + j]!;
-          w.cand32.set(w.cand);
+        const t = r === 0 ? 1 : Math.min(4, wa.tsum.length);
+        for (let q = 0; q < t; q++) {
+          const row = Math.floor(rnd() * n);
+          for (const w of [wa, wj]) {
+            for (let j = 0; j < d; j++) w.cand[q * d + j] = wa.X[row * d + j]!;
+            for (let j = 0; j < d; j++) w.cand32[q * d + j] = wa.X[row * d + j]!;
+          }
         }
-        const out = r === 1 ? [wa.t1, wj.t1] : [null, null];
-        expect(bits([wa.ops.nearest(wa, wa.dist, out[0]!)])).toEqual(
-          bits([wj.ops.nearest(wj, wj.dist, out[1]!)]),
-        );
-        expect(bits(out[0] ?? wa.dist)).toEqual(bits(out[1] ?? wj.dist));
+        wa.ops.nearest(wa, t);
+        wj.ops.nearest(wj, t);
+        expect(bits(wa.tsum.subarray(0, t))).toEqual(bits(wj.tsum.subarray(0, t)));
+        expect(bits(wa.trial.subarray(0, t * n))).toEqual(bits(wj.trial.subarray(0, t * n)));
+        wa.dist.set(wa.trial.subarray(0, n));
+        wj.dist.set(wj.trial.subarray(0, n));
       }
     }
   });

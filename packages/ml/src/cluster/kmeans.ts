@@ -322,26 +322,27 @@ function randomInit(X: Float32Array, n: number, d: number, k: number, rng: Rando
  * distance to the nearest centre so far, "best" being the candidate that leaves the smallest total.
  */
 function greedyPlusPlus(w: KmWork, rng: Random): void {
-  const { X, C, n, d, k, cand } = w;
-  const trials = 2 + Math.floor(Math.log(k));
+  const { X, C, n, d, k, dist, trial, tsum } = w;
+  const trials = kmTrials(k);
   const cum = new Float64Array(n);
-  let dist = w.dist;
-  let best = w.t1;
-  let trial = w.t2;
   dist.fill(Number.POSITIVE_INFINITY);
-  let pick = rng.int(n);
-  for (let j = 0; j < d; j++) cand[j] = X[pick * d + j]!;
-  w.cand32.set(cand);
-  C.set(cand, 0);
-  let pot = w.ops.nearest(w, dist, null);
+  const setCand = (q: number, row: number) => {
+    for (let j = 0; j < d; j++) w.cand[q * d + j] = X[row * d + j]!;
+    for (let j = 0; j < d; j++) w.cand32[q * d + j] = X[row * d + j]!;
+  };
+  const first = rng.int(n);
+  setCand(0, first);
+  for (let j = 0; j < d; j++) C[j] = X[first * d + j]!;
+  w.ops.nearest(w, 1);
+  dist.set(trial.subarray(0, n));
+  let pot = tsum[0]!;
+  const picks = new Int32Array(trials);
   for (let c = 1; c < k; c++) {
     let s = 0;
     for (let i = 0; i < n; i++) {
       s += dist[i]!;
       cum[i] = s;
     }
-    let bestPot = Number.POSITIVE_INFINITY;
-    let bestRow = 0;
     for (let t = 0; t < trials; t++) {
       // The first row whose running total reaches u (clipped to the last row, as scikit-learn).
       const u = rng.next() * pot;
@@ -352,24 +353,22 @@ function greedyPlusPlus(w: KmWork, rng: Random): void {
         if (cum[mid]! < u) lo = mid + 1;
         else hi = mid;
       }
-      pick = lo;
-      for (let j = 0; j < d; j++) cand[j] = X[pick * d + j]!;
-      w.cand32.set(cand);
-      const p = w.ops.nearest(w, dist, trial);
-      if (p < bestPot) {
-        bestPot = p;
-        bestRow = pick;
-        const sw = best;
-        best = trial;
-        trial = sw;
-      }
+      picks[t] = lo;
+      setCand(t, lo);
     }
-    for (let j = 0; j < d; j++) C[c * d + j] = X[bestRow * d + j]!;
-    const sw = dist;
-    dist = best;
-    best = sw;
-    pot = bestPot;
+    // All candidates in one pass over the rows; the first with the smallest total wins.
+    w.ops.nearest(w, trials);
+    let best = 0;
+    for (let t = 1; t < trials; t++) if (tsum[t]! < tsum[best]!) best = t;
+    for (let j = 0; j < d; j++) C[c * d + j] = X[picks[best]! * d + j]!;
+    dist.set(trial.subarray(best * n, (best + 1) * n));
+    pot = tsum[best]!;
   }
+}
+
+/** Candidates per centre in greedy k-means++ (scikit-learn's 2 + ⌊ln k⌋). */
+function kmTrials(k: number): number {
+  return 2 + Math.floor(Math.log(k));
 }
 
 /** Row-major float32 copy into `out`; rejects missing or infinite values, which k-means cannot place. */
@@ -426,11 +425,14 @@ export interface KmWork {
   counts: Float64Array<ArrayBufferLike>;
   /** Scratch for the WebAssembly pass (two doubles). */
   dd: Float64Array<ArrayBufferLike>;
-  /** Seeding: squared distance to the nearest centre, and two trial buffers. */
+  /**
+   * Seeding: squared distance to the nearest centre; per candidate q, the same with the candidate added
+   * (trial[q n + i]) and its sum (tsum[q]).
+   */
   dist: Float64Array<ArrayBufferLike>;
-  t1: Float64Array<ArrayBufferLike>;
-  t2: Float64Array<ArrayBufferLike>;
-  /** Seeding: the candidate centre (d values) and its float32 copy. */
+  trial: Float64Array<ArrayBufferLike>;
+  tsum: Float64Array<ArrayBufferLike>;
+  /** Seeding: the candidate centres (t × d) and their float32 copy. */
   cand: Float64Array<ArrayBufferLike>;
   cand32: Float32Array<ArrayBufferLike>;
   /**
@@ -449,8 +451,8 @@ export interface KmKernels {
   pass(w: KmWork, m1: number, m2: number, am: number, init: boolean): number;
   /** Labels every row with its nearest centre; returns the inertia (float64 distances). */
   assign(w: KmWork): number;
-  /** min(dist, squared distance to `w.cand`) into `out` (or `dist`); returns its sum. */
-  nearest(w: KmWork, dist: Float64Array<ArrayBufferLike>, out: Float64Array<ArrayBufferLike> | null): number;
+  /** For the first t candidates q: trial[q n + i] = min(dist[i], squared distance to candidate q), tsum[q] = Σ. */
+  nearest(w: KmWork, t: number): void;
 }
 
 /**
@@ -458,8 +460,12 @@ export interface KmKernels {
  * thread's reused kernel memory: valid until the next call).
  */
 export function kmWorkspace(n: number, d: number, k: number, wasm: boolean): KmWork {
+  const t = kmTrials(k);
   const ka = wasm
-    ? reusedKernelArena(4 * n * d + 4 * n + 8 * (5 * n + 2 * k * d + 5 * k + d) + 4 * (k * d + d), 18)
+    ? reusedKernelArena(
+        4 * n * d + 4 * n + 8 * ((3 + t) * n + 2 * k * d + 5 * k + t + t * d) + 4 * (k * d + t * d),
+        18,
+      )
     : null;
   const f64 = (len: number) => (ka ? ka.arena.f64(len) : new Float64Array(len));
   const f32 = (len: number) => (ka ? ka.arena.f32(len) : new Float32Array(len));
@@ -480,10 +486,10 @@ export function kmWorkspace(n: number, d: number, k: number, wasm: boolean): KmW
     counts: f64(k),
     dd: f64(k),
     dist: f64(n),
-    t1: f64(n),
-    t2: f64(n),
-    cand: f64(d),
-    cand32: f32(d),
+    trial: f64(t * n),
+    tsum: f64(t),
+    cand: f64(t * d),
+    cand32: f32(t * d),
     f32: true,
     eps: (d + 20) * 2 ** -24,
     eta: (d + 16) * 2 ** -126,
@@ -540,16 +546,18 @@ function wasmKmKernels(kern: WasmKernels): KmKernels {
         w.labels.byteOffset,
         w.f32 ? 1 : 0,
       ),
-    nearest: (w, dist, out) =>
+    nearest: (w, t) =>
       kern.kmNearest(
         w.X.byteOffset,
         w.n,
         w.d,
         w.cand.byteOffset,
         w.cand32.byteOffset,
+        t,
         w.f32 ? 1 : 0,
-        dist.byteOffset,
-        (out ?? dist).byteOffset,
+        w.dist.byteOffset,
+        w.trial.byteOffset,
+        w.tsum.byteOffset,
       ),
   };
 }
@@ -692,18 +700,18 @@ export const JS_KM_KERNELS: KmKernels = {
     }
     return inertia;
   },
-  nearest(w, dist, out) {
-    const { X, n, d, cand, cand32, f32 } = w;
-    const dst = out ?? dist;
-    let total = 0;
+  nearest(w, t) {
+    const { X, n, d, cand, cand32, f32, dist, trial, tsum } = w;
+    tsum.fill(0, 0, t);
     for (let i = 0; i < n; i++) {
-      const s = f32 ? kmDist32(X, i * d, cand32, 0, d) : kmDist(X, i * d, cand, 0, d);
       const p = dist[i]!;
-      const v = Math.min(s, p);
-      dst[i] = v;
-      total += v;
+      for (let q = 0; q < t; q++) {
+        const s = f32 ? kmDist32(X, i * d, cand32, q * d, d) : kmDist(X, i * d, cand, q * d, d);
+        const v = Math.min(s, p);
+        trial[q * n + i] = v;
+        tsum[q]! += v;
+      }
     }
-    return total;
   },
 };
 

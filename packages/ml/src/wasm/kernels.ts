@@ -100,12 +100,14 @@ export interface WasmKernels {
     X: number,
     n: number,
     d: number,
-    c: number,
-    c32: number,
+    cand: number,
+    cand32: number,
+    t: number,
     f32: number,
     dist: number,
     out: number,
-  ): number;
+    tsum: number,
+  ): void;
 }
 
 // @types/node does not declare WebAssembly (lib.dom does); only what is used here, typed locally so the
