@@ -526,3 +526,109 @@ export function kmNearest(
     }
   }
 }
+
+// ---- GBDT gradients --------------------------------------------------------------------------------
+
+/**
+ * exp(x) with the arithmetic of fdlibm's __ieee754_exp (e_exp.c, as V8 ports it for Math.exp): argument
+ * reduction x = k ln2 + r (ln2 in a high and a low part), a degree-5 rational approximation on r, then
+ * scaling by 2^k, with V8's special case exp(1) = E. Same operations in the same order, so it returns
+ * Math.exp's bits (tested on random inputs over the whole range).
+ */
+// @ts-expect-error: AssemblyScript decorator
+@inline
+function fdlibmExp(x: f64): f64 {
+  const ln2HI: f64 = 6.93147180369123816490e-1;
+  const ln2LO: f64 = 1.90821492927058770002e-10;
+  const invln2: f64 = 1.44269504088896338700e0;
+  const P1: f64 = 1.66666666666666019037e-1;
+  const P2: f64 = -2.77777777770155933842e-3;
+  const P3: f64 = 6.61375632143793436117e-5;
+  const P4: f64 = -1.65339022054652515390e-6;
+  const P5: f64 = 4.13813679705723846039e-8;
+  const o_threshold: f64 = 7.09782712893383973096e2;
+  const u_threshold: f64 = -7.45133219101941108420e2;
+  const twom1000: f64 = 9.33263618503218878990e-302;
+  const huge: f64 = 1.0e300;
+  const bits = reinterpret<u64>(x);
+  let hx = <u32>(bits >> 32);
+  const xsb = <i32>(hx >> 31);
+  hx &= 0x7fffffff;
+  if (hx >= 0x40862e42) {
+    if (hx >= 0x7ff00000) {
+      if (((hx & 0xfffff) | <u32>bits) != 0) return x + x;
+      return xsb == 0 ? x : 0.0;
+    }
+    if (x > o_threshold) return huge * huge;
+    if (x < u_threshold) return twom1000 * twom1000;
+  }
+  let hi: f64 = 0;
+  let lo: f64 = 0;
+  let k: i32 = 0;
+  if (hx > 0x3fd62e42) {
+    if (hx < 0x3ff0a2b2) {
+      // V8 returns E itself for x = 1 (the reduction below gets its last bit wrong).
+      if (x == 1.0) return 2.718281828459045;
+      if (xsb == 0) {
+        hi = x - ln2HI;
+        lo = ln2LO;
+        k = 1;
+      } else {
+        hi = x + ln2HI;
+        lo = -ln2LO;
+        k = -1;
+      }
+    } else {
+      k = <i32>(invln2 * x + (xsb == 0 ? 0.5 : -0.5));
+      const t = <f64>k;
+      hi = x - t * ln2HI;
+      lo = t * ln2LO;
+    }
+    x = hi - lo;
+  } else if (hx < 0x3e300000) {
+    if (huge + x > 1.0) return 1.0 + x;
+  } else k = 0;
+  const t = x * x;
+  let twopk: f64;
+  if (k >= -1021) twopk = reinterpret<f64>((<u64>(<u32>(0x3ff + k) << 20)) << 32);
+  else twopk = reinterpret<f64>((<u64>(<u32>(0x3ff + (k + 1000)) << 20)) << 32);
+  const c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+  if (k == 0) return 1.0 - ((x * c) / (c - 2.0) - x);
+  const y = 1.0 - (lo - (x * c) / (2.0 - c) - hi);
+  if (k >= -1021) {
+    if (k == 1024) return y * 2.0 * 8.98846567431158e307;
+    return y * twopk;
+  }
+  return y * twopk * twom1000;
+}
+
+/** exp(x) as Math.exp (exported for the test that checks the bits). */
+export function exp64(x: f64): f64 {
+  return fdlibmExp(x);
+}
+
+/**
+ * Logistic objective's (gradient, hessian) for rows [i0, i1), as gradKernel: p = 1 / (1 + exp(−margin)),
+ * weight w[i] (when hasW) times spw for positive rows, g = (p − y) w, h = max(p (1 − p), 1e-16) w.
+ */
+export function gradLogistic(
+  margin: usize,
+  y: usize,
+  w: usize,
+  hasW: i32,
+  spw: f64,
+  gh: usize,
+  i0: i32,
+  i1: i32,
+): void {
+  for (let i = i0; i < i1; i++) {
+    const o = (<usize>i) << 3;
+    const p = 1 / (1 + fdlibmExp(-load<f64>(margin + o)));
+    const yi = load<f64>(y + o);
+    let wi: f64 = hasW ? load<f64>(w + o) : 1;
+    if (yi == 1) wi *= spw;
+    const q = gh + ((<usize>i) << 4);
+    store<f64>(q, (p - yi) * wi);
+    store<f64>(q, max<f64>(p * (1 - p), 1e-16) * wi, 8);
+  }
+}

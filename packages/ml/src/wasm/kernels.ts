@@ -86,6 +86,17 @@ export interface WasmKernels {
     eta: number,
     init: number,
   ): number;
+  exp64(x: number): number;
+  gradLogistic(
+    margin: number,
+    y: number,
+    w: number,
+    hasW: number,
+    spw: number,
+    gh: number,
+    i0: number,
+    i1: number,
+  ): void;
   kmAssign(
     X: number,
     n: number,
