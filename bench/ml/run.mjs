@@ -95,20 +95,20 @@ function report(algo, quality, runsOut, extra = {}) {
 try {
   if (only.includes('linear')) {
     // sklearn's C = 1 is an L2 penalty of 1 / n on the row-averaged loss.
-    const fit = () =>
+    const fitLinear = () =>
       trainLinearLearner(tr, {
         predictor_type: 'binary_classifier',
         optimizer: 'lbfgs',
         wd: 1 / tr.y.length,
       });
     for (let w = 0; w < warmup; w++) {
-      fit();
+      fitLinear();
       await peer.ask({ algo: 'logistic' });
     }
     const out = await alternate(
       runs,
       () => {
-        const { s, cpu, out: m } = timed(fit);
+        const { s, cpu, out: m } = timed(fitLinear);
         return { s, cpu, q: logLoss(te.y, m.predict(te.x)) };
       },
       async () => {
