@@ -3,7 +3,8 @@
 
   /usr/bin/python3 peer.py DATA_DIR THREADS  -> reads one JSON command a line on stdin, answers one JSON line:
       {"algo": "logistic"}            -> {"train_s", "logloss"}   (StandardScaler + LogisticRegression(C=1, lbfgs))
-      {"algo": "kmeans", "seed": 3}   -> {"train_s", "inertia", "iterations"}  (KMeans k=8, n_init=1, lloyd)
+      {"algo": "kmeans", "seed": 3}   -> {"train_s", "inertia", "iterations"}  (KMeans k=8, n_init=1, lloyd;
+                                                                              "max_iter" optional, 300)
       {"algo": "pca"}                 -> {"train_s", "explained_variance"}     (PCA(5, svd_solver=full))
   Every answer also has "cpu_s" (process CPU seconds of the call). run.mjs drives it so that scikit-learn
   and Trainyard alternate run by run (threadpoolctl-limited).
@@ -34,7 +35,7 @@ with threadpool_limits(limits=nt):
             s = time.perf_counter() - t
             out = {"train_s": s, "logloss": float(log_loss(yte, m.predict_proba(sc.transform(Xte))[:, 1]))}
         elif c["algo"] == "kmeans":
-            km = KMeans(n_clusters=8, n_init=1, init="k-means++", max_iter=300, tol=1e-4, algorithm="lloyd",
+            km = KMeans(n_clusters=8, n_init=1, init="k-means++", max_iter=c.get("max_iter", 300), tol=1e-4, algorithm="lloyd",
                         random_state=c["seed"]).fit(Xtr)
             s = time.perf_counter() - t
             out = {"train_s": s, "inertia": float(km.inertia_), "iterations": int(km.n_iter_)}

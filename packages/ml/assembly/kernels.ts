@@ -245,3 +245,390 @@ export function radixSort(keys: usize, idx: usize, k2: usize, i2: usize, m: i32,
   memory.copy(keys, srcK, (<usize>m) << 2);
   memory.copy(idx, srcI, (<usize>m) << 2);
 }
+
+// ---- k-means -----------------------------------------------------------------------------------------
+
+/**
+ * Squared distance from the float32 row at x to the float64 centre at c (d features). Four features per
+ * step as two f64x2 lane pairs: lane sums s0..s3 over features j ≡ 0..3 (mod 4), then (s0 + s1) + (s2 + s3),
+ * then the d mod 4 tail in order, as the JS kmDist.
+ */
+// @ts-expect-error: AssemblyScript decorator
+@inline
+function kmDist(x: usize, c: usize, d: i32): f64 {
+  let a0 = f64x2.splat(0);
+  let a1 = f64x2.splat(0);
+  let j = 0;
+  for (; j + 4 <= d; j += 4) {
+    const v = v128.load(x + ((<usize>j) << 2), 0, 4);
+    const cp = c + ((<usize>j) << 3);
+    const lo = f64x2.sub(f64x2.promote_low_f32x4(v), v128.load(cp, 0, 8));
+    const hi = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1)), v128.load(cp, 16, 8));
+    a0 = f64x2.add(a0, f64x2.mul(lo, lo));
+    a1 = f64x2.add(a1, f64x2.mul(hi, hi));
+  }
+  let s =
+    f64x2.extract_lane(a0, 0) +
+    f64x2.extract_lane(a0, 1) +
+    (f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1));
+  for (; j < d; j++) {
+    const t = <f64>load<f32>(x + ((<usize>j) << 2)) - load<f64>(c + ((<usize>j) << 3));
+    s += t * t;
+  }
+  return s;
+}
+
+/**
+ * The same in float32 against the float32 copy of the centre at c: lane sums s0..s3 (f32x4), then
+ * (s0 + s1) + (s2 + s3) and the tail in order, every operation rounded to float32 (as the JS kmDist32).
+ */
+// @ts-expect-error: AssemblyScript decorator
+@inline
+function kmDist32(x: usize, c: usize, d: i32): f64 {
+  let a = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= d; j += 4) {
+    const t = f32x4.sub(v128.load(x + ((<usize>j) << 2), 0, 4), v128.load(c + ((<usize>j) << 2), 0, 4));
+    a = f32x4.add(a, f32x4.mul(t, t));
+  }
+  let s: f32 =
+    f32x4.extract_lane(a, 0) +
+    f32x4.extract_lane(a, 1) +
+    (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+  for (; j < d; j++) {
+    const t: f32 = load<f32>(x + ((<usize>j) << 2)) - load<f32>(c + ((<usize>j) << 2));
+    s += t * t;
+  }
+  return <f64>s;
+}
+
+/** kmDist32 of one row against the two float32 centres at c and c + d floats (x loaded once for both). */
+// @ts-expect-error: AssemblyScript decorator
+@inline
+function kmDist32x2(x: usize, c: usize, d: i32, out: usize): void {
+  let a = f32x4.splat(0);
+  let b = f32x4.splat(0);
+  const c2 = c + ((<usize>d) << 2);
+  let j = 0;
+  for (; j + 4 <= d; j += 4) {
+    const v = v128.load(x + ((<usize>j) << 2), 0, 4);
+    const t = f32x4.sub(v, v128.load(c + ((<usize>j) << 2), 0, 4));
+    const u = f32x4.sub(v, v128.load(c2 + ((<usize>j) << 2), 0, 4));
+    a = f32x4.add(a, f32x4.mul(t, t));
+    b = f32x4.add(b, f32x4.mul(u, u));
+  }
+  let s: f32 =
+    f32x4.extract_lane(a, 0) +
+    f32x4.extract_lane(a, 1) +
+    (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+  let r: f32 =
+    f32x4.extract_lane(b, 0) +
+    f32x4.extract_lane(b, 1) +
+    (f32x4.extract_lane(b, 2) + f32x4.extract_lane(b, 3));
+  for (; j < d; j++) {
+    const v = load<f32>(x + ((<usize>j) << 2));
+    const t: f32 = v - load<f32>(c + ((<usize>j) << 2));
+    const u: f32 = v - load<f32>(c2 + ((<usize>j) << 2));
+    s += t * t;
+    r += u * u;
+  }
+  store<f64>(out, <f64>s);
+  store<f64>(out, <f64>r, 8);
+}
+
+/**
+ * One Lloyd pass with Hamerly's bounds over rows [0, n) of X (n × d float32, row-major) against k centres,
+ * as the JS kmPass. Distances are ranked with kmDist32 against the float32 centres C32 when f32 is 1 (else
+ * kmDist against C): a squared distance s computed so is within relative eps of the squared distance to
+ * the float32 centre (plus eta for underflow), which is within delta[c] of the true centre, so the bounds
+ * sqrt(s / (1 + eps)) − delta[c] and sqrt((s + eta) / (1 − eps)) + delta[c] hold (eps = eta = delta = 0
+ * for kmDist; eps is chosen with room for the rounding of these bounds themselves). Per row: upper[i] bounds the distance to its centre labels[i], lower[i] the distance to
+ * every other centre; the bounds first move by how far the centres moved (move[c]; the largest move m1 at
+ * centre am, the second largest m2). A row is kept when its upper bound is at most max(lower, half[a])
+ * (half: half the distance from each centre to its nearest other one), first as is, then with the upper
+ * bound recomputed; otherwise all k distances are taken (ties to the lowest index; the lower bound from
+ * the second smallest, less the largest delta; dd is scratch for two doubles). A row that changes centre moves its values between the centres' sums and counts. With init = 1
+ * every row is assigned from scratch and added to its centre. Returns the number of rows that changed.
+ */
+export function kmPass(
+  X: usize,
+  n: i32,
+  d: i32,
+  C: usize,
+  C32: usize,
+  delta: usize,
+  k: i32,
+  labels: usize,
+  upper: usize,
+  lower: usize,
+  move: usize,
+  half: usize,
+  m1: f64,
+  m2: f64,
+  am: i32,
+  sums: usize,
+  counts: usize,
+  dd: usize,
+  f32: i32,
+  eps: f64,
+  eta: f64,
+  init: i32,
+): i32 {
+  let changed = 0;
+  const rowBytes = (<usize>d) << 2;
+  const cBytes = (<usize>d) << 3;
+  // Lower bounds scale by 1 / (1 + eps), upper ones by 1 / (1 - eps); every lower bound drops by the
+  // largest delta.
+  const lo = 1 / (1 + eps);
+  const hi = 1 / (1 - eps);
+  let dmax: f64 = 0;
+  for (let c = 0; c < k; c++) dmax = max(dmax, load<f64>(delta + ((<usize>c) << 3)));
+  for (let i = 0; i < n; i++) {
+    const x = X + <usize>i * rowBytes;
+    const lp = labels + ((<usize>i) << 2);
+    const up = upper + ((<usize>i) << 3);
+    const wp = lower + ((<usize>i) << 3);
+    const a = load<i32>(lp);
+    if (!init) {
+      let u = load<f64>(up) + load<f64>(move + ((<usize>a) << 3));
+      const l = load<f64>(wp) - (a === am ? m2 : m1);
+      const m = max(load<f64>(half + ((<usize>a) << 3)), l);
+      if (u <= m) {
+        store<f64>(up, u);
+        store<f64>(wp, l);
+        continue;
+      }
+      const s = f32 ? kmDist32(x, C32 + <usize>a * rowBytes, d) : kmDist(x, C + <usize>a * cBytes, d);
+      u = sqrt<f64>((s + eta) * hi) + load<f64>(delta + ((<usize>a) << 3));
+      if (u <= m) {
+        store<f64>(up, u);
+        store<f64>(wp, l);
+        continue;
+      }
+    }
+    let b1 = Infinity;
+    let b2 = Infinity;
+    let best = 0;
+    let c = 0;
+    if (f32)
+      for (; c + 2 <= k; c += 2) {
+        kmDist32x2(x, C32 + <usize>c * rowBytes, d, dd);
+        const s0 = load<f64>(dd);
+        if (s0 < b1) {
+          b2 = b1;
+          b1 = s0;
+          best = c;
+        } else if (s0 < b2) b2 = s0;
+        const s1 = load<f64>(dd, 8);
+        if (s1 < b1) {
+          b2 = b1;
+          b1 = s1;
+          best = c + 1;
+        } else if (s1 < b2) b2 = s1;
+      }
+    for (; c < k; c++) {
+      const s = f32 ? kmDist32(x, C32 + <usize>c * rowBytes, d) : kmDist(x, C + <usize>c * cBytes, d);
+      if (s < b1) {
+        b2 = b1;
+        b1 = s;
+        best = c;
+      } else if (s < b2) b2 = s;
+    }
+    store<f64>(up, sqrt<f64>((b1 + eta) * hi) + load<f64>(delta + ((<usize>best) << 3)));
+    store<f64>(wp, sqrt<f64>(b2 * lo) - dmax);
+    if (init || best !== a) {
+      changed++;
+      store<i32>(lp, best);
+      const cb = counts + ((<usize>best) << 3);
+      store<f64>(cb, load<f64>(cb) + 1);
+      const sb = sums + <usize>best * cBytes;
+      for (let j = 0; j < d; j++) {
+        const p = sb + ((<usize>j) << 3);
+        store<f64>(p, load<f64>(p) + <f64>load<f32>(x + ((<usize>j) << 2)));
+      }
+      if (!init) {
+        const ca = counts + ((<usize>a) << 3);
+        store<f64>(ca, load<f64>(ca) - 1);
+        const sa = sums + <usize>a * cBytes;
+        for (let j = 0; j < d; j++) {
+          const p = sa + ((<usize>j) << 3);
+          store<f64>(p, load<f64>(p) - <f64>load<f32>(x + ((<usize>j) << 2)));
+        }
+      }
+    }
+  }
+  return changed;
+}
+
+/**
+ * Labels each row with its nearest centre (ranked as kmPass ranks; ties to the lowest index) and returns
+ * the inertia: the sum over rows, in row order, of the float64 squared distance (kmDist) to that centre.
+ */
+export function kmAssign(
+  X: usize,
+  n: i32,
+  d: i32,
+  C: usize,
+  C32: usize,
+  k: i32,
+  labels: usize,
+  f32: i32,
+): f64 {
+  let inertia: f64 = 0;
+  const rowBytes = (<usize>d) << 2;
+  const cBytes = (<usize>d) << 3;
+  for (let i = 0; i < n; i++) {
+    const x = X + <usize>i * rowBytes;
+    let b1 = Infinity;
+    let best = 0;
+    for (let c = 0; c < k; c++) {
+      const s = f32 ? kmDist32(x, C32 + <usize>c * rowBytes, d) : kmDist(x, C + <usize>c * cBytes, d);
+      if (s < b1) {
+        b1 = s;
+        best = c;
+      }
+    }
+    store<i32>(labels + ((<usize>i) << 2), best);
+    inertia += f32 ? kmDist(x, C + <usize>best * cBytes, d) : b1;
+  }
+  return inertia;
+}
+
+/**
+ * k-means++ step for t candidate centres at once (one pass over the rows): out[q n + i] = min(dist[i],
+ * squared distance of row i to candidate q (float32 at cand32 + q d floats when f32 is 1, else float64 at
+ * cand + q d doubles)), and tsum[q] = Σ_i out[q n + i] in row order (as the JS nearest).
+ */
+export function kmNearest(
+  X: usize,
+  n: i32,
+  d: i32,
+  cand: usize,
+  cand32: usize,
+  t: i32,
+  f32: i32,
+  dist: usize,
+  out: usize,
+  tsum: usize,
+): void {
+  const rowBytes = (<usize>d) << 2;
+  const cBytes = (<usize>d) << 3;
+  memory.fill(tsum, 0, (<usize>t) << 3);
+  for (let i = 0; i < n; i++) {
+    const x = X + (<usize>i) * rowBytes;
+    const p = load<f64>(dist + ((<usize>i) << 3));
+    for (let q = 0; q < t; q++) {
+      const s = f32 ? kmDist32(x, cand32 + (<usize>q) * rowBytes, d) : kmDist(x, cand + (<usize>q) * cBytes, d);
+      const v = min(s, p);
+      store<f64>(out + (((<usize>q) * <usize>n + <usize>i) << 3), v);
+      const tp = tsum + ((<usize>q) << 3);
+      store<f64>(tp, load<f64>(tp) + v);
+    }
+  }
+}
+
+// ---- GBDT gradients --------------------------------------------------------------------------------
+
+/**
+ * exp(x) with the arithmetic of fdlibm's __ieee754_exp (e_exp.c, as V8 ports it for Math.exp): argument
+ * reduction x = k ln2 + r (ln2 in a high and a low part), a degree-5 rational approximation on r, then
+ * scaling by 2^k, with V8's special case exp(1) = E. Same operations in the same order, so it returns
+ * Math.exp's bits (tested on random inputs over the whole range).
+ */
+// @ts-expect-error: AssemblyScript decorator
+@inline
+function fdlibmExp(x: f64): f64 {
+  const ln2HI: f64 = 6.93147180369123816490e-1;
+  const ln2LO: f64 = 1.90821492927058770002e-10;
+  const invln2: f64 = 1.44269504088896338700e0;
+  const P1: f64 = 1.66666666666666019037e-1;
+  const P2: f64 = -2.77777777770155933842e-3;
+  const P3: f64 = 6.61375632143793436117e-5;
+  const P4: f64 = -1.65339022054652515390e-6;
+  const P5: f64 = 4.13813679705723846039e-8;
+  const o_threshold: f64 = 7.09782712893383973096e2;
+  const u_threshold: f64 = -7.45133219101941108420e2;
+  const twom1000: f64 = 9.33263618503218878990e-302;
+  const huge: f64 = 1.0e300;
+  const bits = reinterpret<u64>(x);
+  let hx = <u32>(bits >> 32);
+  const xsb = <i32>(hx >> 31);
+  hx &= 0x7fffffff;
+  if (hx >= 0x40862e42) {
+    if (hx >= 0x7ff00000) {
+      if (((hx & 0xfffff) | <u32>bits) != 0) return x + x;
+      return xsb == 0 ? x : 0.0;
+    }
+    if (x > o_threshold) return huge * huge;
+    if (x < u_threshold) return twom1000 * twom1000;
+  }
+  let hi: f64 = 0;
+  let lo: f64 = 0;
+  let k: i32 = 0;
+  if (hx > 0x3fd62e42) {
+    if (hx < 0x3ff0a2b2) {
+      // V8 returns E itself for x = 1 (the reduction below gets its last bit wrong).
+      if (x == 1.0) return 2.718281828459045;
+      if (xsb == 0) {
+        hi = x - ln2HI;
+        lo = ln2LO;
+        k = 1;
+      } else {
+        hi = x + ln2HI;
+        lo = -ln2LO;
+        k = -1;
+      }
+    } else {
+      k = <i32>(invln2 * x + (xsb == 0 ? 0.5 : -0.5));
+      const t = <f64>k;
+      hi = x - t * ln2HI;
+      lo = t * ln2LO;
+    }
+    x = hi - lo;
+  } else if (hx < 0x3e300000) {
+    if (huge + x > 1.0) return 1.0 + x;
+  } else k = 0;
+  const t = x * x;
+  let twopk: f64;
+  if (k >= -1021) twopk = reinterpret<f64>((<u64>(<u32>(0x3ff + k) << 20)) << 32);
+  else twopk = reinterpret<f64>((<u64>(<u32>(0x3ff + (k + 1000)) << 20)) << 32);
+  const c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+  if (k == 0) return 1.0 - ((x * c) / (c - 2.0) - x);
+  const y = 1.0 - (lo - (x * c) / (2.0 - c) - hi);
+  if (k >= -1021) {
+    if (k == 1024) return y * 2.0 * 8.98846567431158e307;
+    return y * twopk;
+  }
+  return y * twopk * twom1000;
+}
+
+/** exp(x) as Math.exp (exported for the test that checks the bits). */
+export function exp64(x: f64): f64 {
+  return fdlibmExp(x);
+}
+
+/**
+ * Logistic objective's (gradient, hessian) for rows [i0, i1), as gradKernel: p = 1 / (1 + exp(−margin)),
+ * weight w[i] (when hasW) times spw for positive rows, g = (p − y) w, h = max(p (1 − p), 1e-16) w.
+ */
+export function gradLogistic(
+  margin: usize,
+  y: usize,
+  w: usize,
+  hasW: i32,
+  spw: f64,
+  gh: usize,
+  i0: i32,
+  i1: i32,
+): void {
+  for (let i = i0; i < i1; i++) {
+    const o = (<usize>i) << 3;
+    const p = 1 / (1 + fdlibmExp(-load<f64>(margin + o)));
+    const yi = load<f64>(y + o);
+    let wi: f64 = hasW ? load<f64>(w + o) : 1;
+    if (yi == 1) wi *= spw;
+    const q = gh + ((<usize>i) << 4);
+    store<f64>(q, (p - yi) * wi);
+    store<f64>(q, max<f64>(p * (1 - p), 1e-16) * wi, 8);
+  }
+}

@@ -135,12 +135,22 @@ export function trainGbdt(
   const m0 = baseMargin(p.objective, p.baseScore);
   const f64 = (len: number) => new Float64Array(alloc(8 * len));
   // The arrays the WebAssembly kernels read and write (bins, gradients, row index and scratch,
-  // histograms, margins) live in their (shared) memory.
+  // histograms, margins, labels and weights) live in their (shared) memory.
   const histLen = slots * stride * FEATURE_STRIDE;
   const wasmModule = options.kernels === 'js' ? null : wasmKernelModule();
   const scratchLen = (4 * n + 6144) * (parallel ? threads : 1);
   const arena = wasmModule
-    ? WasmArena.create(n * stride + 16 * n + 12 * n + 8 * histLen + n * d + 8 * n * K + 4 * scratchLen, 9)
+    ? WasmArena.create(
+        n * stride +
+          16 * n +
+          12 * n +
+          8 * histLen +
+          n * d +
+          8 * n * K +
+          4 * scratchLen +
+          8 * n * (train.weight ? 2 : 1),
+        11,
+      )
     : null;
   const rowBins = arena ? arena.u8(n * stride) : new Uint8Array(alloc(n * stride));
   let xData = x.data;
@@ -169,8 +179,8 @@ export function trainGbdt(
     featMask: new Uint8Array(alloc(d)),
     margin: (arena ? arena.f64(n * K) : f64(n * K)).fill(m0),
     prob: f64(multi ? n * K : 0),
-    y: f64(n),
-    w: f64(train.weight ? n : 0),
+    y: arena ? arena.f64(n) : f64(n),
+    w: train.weight && arena ? arena.f64(n) : f64(train.weight ? n : 0),
     params: f64(8),
     taskI: new Int32Array(
       alloc(4 * (T_REC + Math.max(PIECE, LEAF_PIECE, HJOB) * (2 * slots + 2 * MAX_GROUPS + 8))),

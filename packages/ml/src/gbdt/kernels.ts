@@ -236,14 +236,28 @@ export function gradKernel(ws: GbdtWorkspace, i0: number, i1: number): void {
   }
   if (obj === OBJ_LOGISTIC) {
     const spw = ws.params[4]!;
-    for (let i = i0; i < i1; i++) {
-      const p = 1 / (1 + Math.exp(-margin[i]!));
-      const yi = y[i]!;
-      let wi = hasW ? w[i]! : 1;
-      if (yi === 1) wi *= spw;
-      gh[2 * i] = (p - yi) * wi;
-      gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16) * wi;
-    }
+    const kern = ws.kern;
+    // The WebAssembly kernel computes exp with Math.exp's arithmetic (fdlibm, as V8): the same bits.
+    if (kern !== null)
+      kern.gradLogistic(
+        margin.byteOffset,
+        y.byteOffset,
+        w.byteOffset,
+        hasW ? 1 : 0,
+        spw,
+        gh.byteOffset,
+        i0,
+        i1,
+      );
+    else
+      for (let i = i0; i < i1; i++) {
+        const p = 1 / (1 + Math.exp(-margin[i]!));
+        const yi = y[i]!;
+        let wi = hasW ? w[i]! : 1;
+        if (yi === 1) wi *= spw;
+        gh[2 * i] = (p - yi) * wi;
+        gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16) * wi;
+      }
   } else if (obj === OBJ_SOFTMAX) {
     const pr = ws.prob;
     if (t[4] === 1) {

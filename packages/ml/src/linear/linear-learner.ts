@@ -2,7 +2,7 @@ import { MlInputError } from '../core/errors.js';
 import { type HyperValue, ParamReader } from '../core/params.js';
 import { Random } from '../core/random.js';
 import { type Dataset, validateDataset } from '../data/dataset.js';
-import { kernelArena, type WasmKernels } from '../wasm/kernels.js';
+import { reusedKernelArena, type WasmKernels } from '../wasm/kernels.js';
 import { lbfgs } from './lbfgs.js';
 import { LinearModel, type PredictorType } from './model.js';
 
@@ -268,7 +268,8 @@ function prepare(
   const n = x.rows;
   const d = x.cols;
   const cols: Float32Array[] = [];
-  const ka = useWasm ? kernelArena(4 * n * d + 8 * (2 * LIN_BLOCK + 2 * d + 2), 4) : null;
+  // The thread's reused kernel memory: nothing of it outlives this fit.
+  const ka = useWasm ? reusedKernelArena(4 * n * d + 8 * (2 * LIN_BLOCK + 2 * d + 2), 4) : null;
   const block = ka ? ka.arena.f32(n * d) : undefined;
   for (let j = 0; j < d; j++) {
     const c = x.column(j);

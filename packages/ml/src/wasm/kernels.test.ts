@@ -108,6 +108,27 @@ describe('WebAssembly kernels', () => {
     }
   });
 
+  it('exp in the WebAssembly gradient kernel returns Math.exp bits on random inputs over the whole range', () => {
+    const mod = wasmKernelModule();
+    expect(mod).not.toBeNull();
+    const arena = WasmArena.create(64, 1)!;
+    const kern = instantiateKernels({ module: mod!, memory: arena.memory });
+    const rnd = lcg(2026);
+    const f = new Float64Array(1);
+    const u = new Uint32Array(f.buffer);
+    const xs = [0, -0, 1, -1, 709.78, 709.79, -745.13, -745.14, -708.4, -720, Infinity, -Infinity, NaN];
+    xs.push(2 ** -28, -(2 ** -29), 0.5 * Math.LN2, 1.5 * Math.LN2, 1e-300, 1024 * Math.LN2 - 1e-9);
+    for (let i = 0; i < 50_000; i++) xs.push((rnd() - 0.5) * 60, (rnd() - 0.5) * 1500, (rnd() - 0.5) * 1e-6);
+    for (let i = 0; i < 50_000; i++) {
+      u[0] = rnd() * 2 ** 32;
+      u[1] = rnd() * 2 ** 32;
+      xs.push(f[0]!);
+    }
+    const got = Float64Array.from(xs, (x) => kern.exp64(x));
+    const want = Float64Array.from(xs, (x) => Math.exp(x));
+    expect(firstBitDifference(got, want)).toBe(-1);
+  });
+
   it('models are identical with WebAssembly and JS kernels for every objective, with missing values and weights, on 1 and 2 threads', () => {
     expect(wasmKernelModule()).not.toBeNull();
     // Large enough (n >= 16384 rows, n × d >= 100k) that every kind of task is cut between the threads.

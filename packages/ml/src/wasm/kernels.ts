@@ -62,6 +62,63 @@ export interface WasmKernels {
     b: number,
   ): void;
   linGrad(cols: number, n: number, d: number, dz: number, i0: number, m: number, grad: number): void;
+  kmPass(
+    X: number,
+    n: number,
+    d: number,
+    C: number,
+    C32: number,
+    delta: number,
+    k: number,
+    labels: number,
+    upper: number,
+    lower: number,
+    move: number,
+    half: number,
+    m1: number,
+    m2: number,
+    am: number,
+    sums: number,
+    counts: number,
+    dd: number,
+    f32: number,
+    eps: number,
+    eta: number,
+    init: number,
+  ): number;
+  exp64(x: number): number;
+  gradLogistic(
+    margin: number,
+    y: number,
+    w: number,
+    hasW: number,
+    spw: number,
+    gh: number,
+    i0: number,
+    i1: number,
+  ): void;
+  kmAssign(
+    X: number,
+    n: number,
+    d: number,
+    C: number,
+    C32: number,
+    k: number,
+    labels: number,
+    f32: number,
+  ): number;
+  kmNearest(
+    X: number,
+    n: number,
+    d: number,
+    cand: number,
+    cand32: number,
+    t: number,
+    f32: number,
+    dist: number,
+    out: number,
+    tsum: number,
+  ): void;
 }
 
 // @types/node does not declare WebAssembly (lib.dom does); only what is used here, typed locally so the
@@ -119,6 +176,28 @@ export function kernelArena(bytes: number, count: number): { arena: WasmArena; k
   return arena ? { arena, kern: instantiateKernels({ module, memory: arena.memory }) } : null;
 }
 
+let reusable: { arena: WasmArena; kern: WasmKernels } | null = null;
+
+/**
+ * As kernelArena, but the same memory serves every call on this thread (reset, not zeroed) while it is large
+ * enough: a fresh shared memory costs a page fault per 4 KiB page on first touch (≈ 80 ms for 22 MB under
+ * load), which a repeated fit would pay every time. For synchronous callers that copy out what they return
+ * and never keep a view past the call; the memory of the largest call so far stays allocated.
+ */
+export function reusedKernelArena(
+  bytes: number,
+  count: number,
+): { arena: WasmArena; kern: WasmKernels } | null {
+  if (reusable && reusable.arena.capacity >= bytes + 64 * count) {
+    reusable.arena.reset();
+    return reusable;
+  }
+  reusable = null;
+  const ka = kernelArena(bytes, count);
+  if (ka) reusable = ka;
+  return ka;
+}
+
 /** Instantiates the kernels over `memory` (one instance per thread). */
 export function instantiateKernels(shared: WasmShared): WasmKernels {
   const inst = new wasmApi!.Instance(shared.module, { env: { memory: shared.memory } });
@@ -145,6 +224,16 @@ export class WasmArena {
     const pages = Math.ceil(total / PAGE);
     if (pages > MAX_PAGES) return null;
     return new WasmArena(new wasmApi!.Memory({ initial: pages, maximum: pages, shared: true }), total);
+  }
+
+  /** Bytes available to arrays when empty. */
+  get capacity(): number {
+    return this.end - PAGE;
+  }
+
+  /** Frees every array at once (their views must no longer be used). */
+  reset(): void {
+    this.top = PAGE;
   }
 
   private take(bytes: number): number {
