@@ -34,6 +34,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     endpoints: platform.endpoints.service,
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),
+    liveEvents: platform.liveEvents,
     ready: () => platform.metadata.ping(),
   };
 }

@@ -17,6 +17,7 @@ import type { z } from 'zod';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
 import { endpointHandlers } from './endpoint-handlers.js';
+import { eventHandlers } from './event-handlers.js';
 import { EndpointRouter } from './endpoint-router.js';
 import { experimentHandlers } from './experiment-handlers.js';
 import { homePage } from './home-page.js';
@@ -45,6 +46,7 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...experimentHandlers(services),
     ...messagingHandlers(services),
     ...endpointHandlers(services),
+    ...eventHandlers(services),
   } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 }
 
@@ -86,11 +88,24 @@ async function sendEventStream(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
+  // Headers go out now: a client sees the stream open before its first event (or heartbeat).
+  res.flushHeaders();
   let closed = false;
-  request.raw.on('close', () => {
-    closed = true;
-  });
   const iterator = events[Symbol.asyncIterator]();
+  // A client that goes away ends the handler's iterator at once, even while it waits for an event.
+  const onClose = () => {
+    closed = true;
+    void iterator.return?.()?.catch(() => undefined);
+  };
+  request.raw.on('close', onClose);
+  res.on('close', onClose);
+  const heartbeat =
+    route.heartbeatMs === undefined
+      ? undefined
+      : setInterval(() => {
+          if (!closed) res.write(': heartbeat\n\n');
+        }, route.heartbeatMs);
+  heartbeat?.unref();
   try {
     while (!closed) {
       const next = await iterator.next();
@@ -115,6 +130,7 @@ async function sendEventStream(
       : { code: 'INTERNAL', message: 'stream failed' };
     res.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
   } finally {
+    if (heartbeat) clearInterval(heartbeat);
     await iterator.return?.();
     res.end();
   }
