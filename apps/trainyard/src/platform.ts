@@ -62,7 +62,10 @@ export interface Platform {
 
 /** Stable per server address, so a restart reuses its event queue instead of leaving one behind. */
 function feedNameOf(config: ResolvedServerConfig): string {
-  return createHash('sha256').update(`${hostname()}:${config.host}:${config.port}`).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(`${hostname()}:${config.host}:${config.port}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function loadMasterKey(config: ResolvedServerConfig): string {

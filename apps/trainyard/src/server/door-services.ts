@@ -25,6 +25,8 @@ export interface DoorSettings {
   blobs: string;
   /** The server's own folders (data folder, SQLite file, blob root): replaced in every error shown to a caller. */
   serverPaths: readonly string[];
+  /** Folder of the built web console (its index.html and assets); served at `/` when it holds a build. */
+  consoleDir: string;
   /** Which isolation this process's job worker gives job processes (`bubblewrap`, `unprivileged-user`, `none`), undefined without a worker; `/readyz` reports it. */
   jobIsolation?: (() => { mode: string; summary: string } | undefined) | undefined;
 }

@@ -5,7 +5,9 @@ import type { DoorServices } from './door-services.js';
 import type { HandlersOf } from './route-handlers.js';
 
 /** `/api/v1/events`: the platform's live events as server-sent events. */
-export function eventHandlers({ liveEvents }: Pick<DoorServices, 'liveEvents'>): HandlersOf<typeof eventRoutes> {
+export function eventHandlers({
+  liveEvents,
+}: Pick<DoorServices, 'liveEvents'>): HandlersOf<typeof eventRoutes> {
   return {
     streamEvents: async ({ query }) => {
       const wanted = query.types ? new Set(query.types) : undefined;

@@ -67,9 +67,16 @@ describe('GET /api/v1/events: live platform events over SSE', () => {
       headers: t.auth(),
       payload: {
         ProcessingJobName: 'live-hello',
-        ProcessingResources: { ClusterConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 1 } },
-        AppSpecification: { ImageUri: 'node:20', ContainerEntrypoint: ['node', '/opt/ml/processing/input/code/hello.mjs'] },
-        ProcessingInputs: [{ InputName: 'code', S3Input: { S3Uri: 's3://work/code/hello.mjs', S3DataType: 'S3Prefix' } }],
+        ProcessingResources: {
+          ClusterConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 1 },
+        },
+        AppSpecification: {
+          ImageUri: 'node:20',
+          ContainerEntrypoint: ['node', '/opt/ml/processing/input/code/hello.mjs'],
+        },
+        ProcessingInputs: [
+          { InputName: 'code', S3Input: { S3Uri: 's3://work/code/hello.mjs', S3DataType: 'S3Prefix' } },
+        ],
       },
     });
     expect(created.statusCode).toBe(201);
@@ -101,24 +108,37 @@ describe('GET /api/v1/events: live platform events over SSE', () => {
     const stream = await open({ cookie });
     expect(stream.status).toBe(200);
     await t.platform.events.stateChange('training-job', 'seen-by-cookie', { state: 'InProgress' });
-    const { events } = await readUntil(stream, (got) => got.some((e) => e.data.resource.name === 'seen-by-cookie'));
-    expect(events.find((e) => e.data.resource.name === 'seen-by-cookie')?.event).toBe('training-job.state-change');
+    const { events } = await readUntil(stream, (got) =>
+      got.some((e) => e.data.resource.name === 'seen-by-cookie'),
+    );
+    expect(events.find((e) => e.data.resource.name === 'seen-by-cookie')?.event).toBe(
+      'training-job.state-change',
+    );
   });
 
   it('lets go of a reader when its client disconnects, and the SDK reads the stream', async () => {
     const before = t.platform.liveEvents.readerCount;
     const client = new TrainyardClient({ endpoint: t.baseUrl, key: viewer });
     const abort = new AbortController();
-    const iterator = client.events('streamEvents', { query: { types: 'endpoint.state-change' } }, { signal: abort.signal });
+    const iterator = client.events(
+      'streamEvents',
+      { query: { types: 'endpoint.state-change' } },
+      { signal: abort.signal },
+    );
     const first = iterator.next();
     // The reader is registered once the response started; then an event reaches it.
-    for (let i = 0; i < 100 && t.platform.liveEvents.readerCount === before; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && t.platform.liveEvents.readerCount === before; i++)
+      await new Promise((r) => setTimeout(r, 20));
     await t.platform.events.stateChange('endpoint', 'sdk-seen', { state: 'InService' });
     const got = await first;
-    expect(got.value).toMatchObject({ event: 'endpoint.state-change', data: { resource: { name: 'sdk-seen' } } });
+    expect(got.value).toMatchObject({
+      event: 'endpoint.state-change',
+      data: { resource: { name: 'sdk-seen' } },
+    });
     abort.abort();
     await iterator.return(undefined).catch(() => undefined);
-    for (let i = 0; i < 100 && t.platform.liveEvents.readerCount > before; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && t.platform.liveEvents.readerCount > before; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(t.platform.liveEvents.readerCount).toBe(before);
   });
 });

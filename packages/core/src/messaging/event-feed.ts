@@ -108,7 +108,9 @@ export class EventFeed {
    * Events from now on (those `accepts` lets through) until the reader ends it with `return()`
    * or the feed closes. Resolves once the feed is subscribed, so nothing published after it is missed.
    */
-  async subscribe(accepts: (event: PlatformEvent) => boolean = () => true): Promise<AsyncIterableIterator<PlatformEvent>> {
+  async subscribe(
+    accepts: (event: PlatformEvent) => boolean = () => true,
+  ): Promise<AsyncIterableIterator<PlatformEvent>> {
     if (this.#closed) throw new TrainyardError('UNAVAILABLE', 'the server is shutting down');
     const reader = new Reader(accepts, this.#options.bufferSize, (r) => this.#readers.delete(r));
     this.#readers.add(reader);
@@ -180,7 +182,8 @@ export class EventFeed {
           await topics.unsubscribe(s.id).catch(() => undefined);
         }
       }
-      if (!mine) await topics.subscribe(topic.name, { kind: 'queue', queue }, { retryPolicy: { maxAttempts: 3 } });
+      if (!mine)
+        await topics.subscribe(topic.name, { kind: 'queue', queue }, { retryPolicy: { maxAttempts: 3 } });
       this.#subscribed.add(topic.name);
     }
   }
