@@ -5,6 +5,7 @@ import { addDatasetCommands } from './cli/dataset-commands.js';
 import { addEndpointCommands } from './cli/endpoint-commands.js';
 import { addJobCommands } from './cli/job-commands.js';
 import { addMessagingCommands } from './cli/messaging-commands.js';
+import { addQuickstartCommands } from './cli/quickstart-commands.js';
 import { addTrainingCommands } from './cli/training-commands.js';
 import { loadServerConfig } from './config.js';
 import { runServer } from './run-server.js';
@@ -86,6 +87,7 @@ addJobCommands(program);
 addTrainingCommands(program);
 addMessagingCommands(program);
 addEndpointCommands(program);
+addQuickstartCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof TrainyardError) {

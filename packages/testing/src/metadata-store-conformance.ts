@@ -88,6 +88,34 @@ export function metadataStoreConformance(name: string, open: MetadataStoreFactor
       await store.sessions.delete('nope');
     });
 
+    it('keeps quickstart runs whole, replaces them by id and lists newest first', async () => {
+      const run = (id: string, at: string, status: 'running' | 'done') => ({
+        id,
+        status,
+        createdAt: at,
+        updatedAt: at,
+        startedBy: 'admin',
+        steps: [
+          {
+            name: 'ingest' as const,
+            title: 'Ingest',
+            status: 'done' as const,
+            links: { dataset: { name: 'p', version: 1 } },
+          },
+        ],
+      });
+      await store.quickstarts.save(run('qs-1', '2026-01-01T00:00:00.000Z', 'running'));
+      await store.quickstarts.save(run('qs-2', '2026-01-02T00:00:00.000Z', 'running'));
+      await store.quickstarts.save(run('qs-1', '2026-01-01T00:00:00.000Z', 'done'));
+      expect(await store.quickstarts.get('qs-1')).toMatchObject({
+        status: 'done',
+        steps: [{ links: { dataset: { version: 1 } } }],
+      });
+      expect((await store.quickstarts.list(10)).map((r) => r.id)).toEqual(['qs-2', 'qs-1']);
+      expect(await store.quickstarts.list(1)).toHaveLength(1);
+      await expectCode(store.quickstarts.get('qs-none'), 'NOT_FOUND');
+    });
+
     it('answers NOT_FOUND for missing rows', async () => {
       await expectCode(store.accessKeys.get('TYMISSING'), 'NOT_FOUND');
       await expectCode(store.accessKeys.revoke('TYMISSING'), 'NOT_FOUND');

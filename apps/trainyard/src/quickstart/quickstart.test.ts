@@ -1,5 +1,6 @@
-import type { Quickstart } from '@trainyard/contracts/quickstart-routes';
+import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createdBy, runQuickstart } from '../cli/quickstart-commands.js';
 import { runtimeEntryPoint } from '../entry-points.js';
 import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 
@@ -33,13 +34,11 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
     expect(
       (await t.app.inject({ method: 'POST', url: '/api/v1/quickstart', headers: t.auth(viewer) })).statusCode,
     ).toBe(403);
-    const started = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/quickstart',
-      headers: t.auth(developer),
-    });
-    expect(started.statusCode).toBe(201);
-    const run = started.json() as Quickstart;
+    // Started and followed as `trainyard quickstart` does it, through the SDK.
+    const progress: string[] = [];
+    const cli = new TrainyardClient({ endpoint: t.baseUrl, key: developer });
+    const run = await runQuickstart(cli, { wait: false }, { progress: (line) => progress.push(line) });
+    expect(progress[0]).toMatch(/^quickstart qs-[0-9a-f]{8}: the Palmer penguins sample project, 7 steps$/);
     expect(run.steps.map((s) => s.name)).toEqual([
       'ingest',
       'profile',
@@ -54,13 +53,28 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
     const again = await t.app.inject({ method: 'POST', url: '/api/v1/quickstart', headers: t.auth() });
     expect(again.statusCode).toBe(409);
     expect(again.json().error.id).toBe(run.id);
+    expect((await get(run.id)).json().status).toBe('running');
 
-    const deadline = Date.now() + 90_000;
-    let current = run;
-    while (current.status === 'running' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
-      current = (await get(run.id)).json() as Quickstart;
-    }
+    const current = await Promise.race([
+      runQuickstart(cli, { id: run.id, pollMs: 300 }, { progress: (line) => progress.push(line) }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(progress.join('\n'))), 90_000)),
+    ]);
+    // One line per step as it starts and as it ends, numbered.
+    expect(
+      progress.some((l) => /^\[1\/7\] ✓ .*ingest: version \d+: 342 rows/.test(l)),
+      progress.join('\n'),
+    ).toBe(true);
+    expect(progress.some((l) => /^\[7\/7\] ✓ .*invoke: predicted /.test(l))).toBe(true);
+    expect(createdBy(current).map((r) => r.resource)).toEqual([
+      'dataset',
+      'dataset',
+      'dataset',
+      'processing job',
+      'training job',
+      'model',
+      'endpoint config',
+      'endpoint',
+    ]);
     const failed = current.steps.find((s) => s.status === 'failed');
     expect(current.status, `${failed?.name}: ${failed?.message}`).toBe('done');
     expect(current.steps.every((s) => s.status === 'done' && s.message)).toBe(true);
@@ -118,5 +132,30 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
     expect((await get('qs-00000000')).statusCode).toBe(404);
     expect((await get('qs-00000000', await t.keyWithRole('invoker'))).statusCode).toBe(403);
     expect((await t.app.inject({ url: '/api/v1/quickstart/qs-1' })).statusCode).toBe(401);
+  });
+
+  it('a run a stopped server left "running" reads as failed, saying why; a run it still heartbeats does not', async () => {
+    const old = new Date(Date.now() - 120_000).toISOString();
+    const fresh = new Date().toISOString();
+    const left = (id: string, at: string) => ({
+      id,
+      status: 'running' as const,
+      createdAt: at,
+      updatedAt: at,
+      startedBy: 'admin',
+      steps: [
+        { name: 'ingest' as const, title: 'Ingest', status: 'done' as const, links: {} },
+        { name: 'profile' as const, title: 'Profile', status: 'running' as const, links: {} },
+      ],
+    });
+    await t.platform.metadata.quickstarts.save(left('qs-deadbeef', old));
+    await t.platform.metadata.quickstarts.save(left('qs-0a1b2c3d', fresh));
+    const stale = (await get('qs-deadbeef')).json();
+    expect(stale.status).toBe('failed');
+    expect(stale.steps[1]).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/server stopped/),
+    });
+    expect((await get('qs-0a1b2c3d')).json().status).toBe('running');
   });
 });
