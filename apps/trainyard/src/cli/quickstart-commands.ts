@@ -94,7 +94,7 @@ export function addQuickstartCommands(program: Command): void {
           const p = run.prediction;
           const share = ((p.probabilities[p.predicted] ?? 0) * 100).toFixed(1);
           process.stdout.write(
-            `\nprediction: ${p.predicted} (${share}%)${p.expected ? `, the penguin is a ${p.expected}` : ''}\n`,
+            `\nprediction: ${p.predicted} (${share}%)${p.expected ? `; its true species: ${p.expected}` : ''}\n`,
           );
         }
         const endpoint = run.steps.find((s) => s.links.endpoint)?.links.endpoint;

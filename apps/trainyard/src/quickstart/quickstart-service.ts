@@ -375,7 +375,7 @@ export class QuickstartService {
           predicted: species[best] as string,
           probabilities: Object.fromEntries(species.map((s, i) => [s, probabilities[i] as number])),
         };
-        return `predicted ${species[best]} (${((probabilities[best] ?? 0) * 100).toFixed(1)}%)${run.prediction.expected ? `; the penguin is a ${run.prediction.expected}` : ''}`;
+        return `predicted ${species[best]} (${((probabilities[best] ?? 0) * 100).toFixed(1)}%)${run.prediction.expected ? `; its true species: ${run.prediction.expected}` : ''}`;
       },
     };
 
