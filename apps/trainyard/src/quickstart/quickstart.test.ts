@@ -159,3 +159,34 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
     expect((await get('qs-0a1b2c3d')).json().status).toBe('running');
   });
 });
+
+describe('quickstart: a server shutting down mid-run', () => {
+  it('ends the run failed at the step it was waiting in, saying the server stopped', async () => {
+    // No worker: the run reaches "prepare" and waits there for its recipe job.
+    const t = await openTestServer({ workerConcurrency: 0 });
+    try {
+      const run = await t.platform.quickstart.start({ keyId: 'k', name: 'admin', role: 'admin' });
+      let current = run;
+      for (let i = 0; i < 200 && current.steps[2]?.status !== 'running'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        current = await t.platform.metadata.quickstarts.get(run.id);
+      }
+      expect(current.steps[2]).toMatchObject({ name: 'prepare', status: 'running' });
+      await t.platform.quickstart.close();
+      const ended = await t.platform.metadata.quickstarts.get(run.id);
+      expect(ended.status).toBe('failed');
+      expect(ended.steps.slice(0, 2).every((s) => s.status === 'done')).toBe(true);
+      expect(ended.steps[2]).toMatchObject({
+        status: 'failed',
+        message: expect.stringMatching(/server stopped/),
+      });
+      await expect(
+        t.platform.quickstart.start({ keyId: 'k', name: 'admin', role: 'admin' }),
+      ).rejects.toMatchObject({
+        code: 'UNAVAILABLE',
+      });
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+});
