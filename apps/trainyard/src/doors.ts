@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
 import { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
 import { MessagingService } from '@trainyard/core/messaging/messaging-service';
@@ -5,6 +6,9 @@ import { TagService } from '@trainyard/core/tags/tag-service';
 import type { Platform } from './platform.js';
 import type { DoorServices } from './server/door-services.js';
 import { serverPathsOf } from './server/server-paths.js';
+
+/** apps/console/dist, found the same way from src/doors.ts (tests) and dist/doors.js (node). */
+const defaultConsoleDir = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 /** Builds the services the doors call from a wired platform: handlers never see the platform itself. */
 export function doorServicesOf(platform: Platform): DoorServices {
@@ -17,12 +21,14 @@ export function doorServicesOf(platform: Platform): DoorServices {
       metadata: config.metadata,
       blobs: config.blobs,
       serverPaths: serverPathsOf(config),
+      consoleDir: config.consoleDir ?? defaultConsoleDir,
       jobIsolation: () => {
         const isolation = platform.jobs.isolation();
         return isolation && { mode: isolation.mode, summary: isolation.summary };
       },
     },
     keys: platform.keys,
+    sessions: platform.sessions,
     audit: platform.audit,
     instanceTypes: new InstanceTypeService(platform.metadata.instanceTypes),
     messaging: new MessagingService(platform.messaging),
@@ -37,6 +43,8 @@ export function doorServicesOf(platform: Platform): DoorServices {
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),
     tags: new TagService(platform.metadata.tags),
+    liveEvents: platform.liveEvents,
+    quickstart: platform.quickstart,
     ready: () => platform.metadata.ping(),
   };
 }

@@ -5,6 +5,7 @@ import { addDatasetCommands } from './cli/dataset-commands.js';
 import { addEndpointCommands } from './cli/endpoint-commands.js';
 import { addJobCommands } from './cli/job-commands.js';
 import { addMessagingCommands } from './cli/messaging-commands.js';
+import { addQuickstartCommands } from './cli/quickstart-commands.js';
 import { addRegistryCommands } from './cli/registry-commands.js';
 import { addTrainingCommands } from './cli/training-commands.js';
 import { addTuningCommands } from './cli/tuning-commands.js';
@@ -90,6 +91,7 @@ addTuningCommands(program);
 addMessagingCommands(program);
 addEndpointCommands(program);
 addRegistryCommands(program);
+addQuickstartCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof TrainyardError) {

@@ -1,10 +1,16 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Messaging } from '@trainyard/adapters/messaging/open-messaging';
 import type { CreatedKey } from '@trainyard/contracts/access-keys';
+import { liveEventTopics } from '@trainyard/contracts/event-routes';
+import { sessionLifetimeSeconds } from '@trainyard/contracts/session-routes';
 import { AccessKeyService } from '@trainyard/core/access/access-key-service';
 import { AuditService } from '@trainyard/core/access/audit-service';
 import { SecretSealer } from '@trainyard/core/access/key-material';
+import { SessionService } from '@trainyard/core/access/session-service';
+import { EventFeed } from '@trainyard/core/messaging/event-feed';
 import type { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
@@ -20,6 +26,8 @@ import {
   openPlatformStores,
   type PlatformStores,
 } from './platform-stores.js';
+import { QuickstartService } from './quickstart/quickstart-service.js';
+import { EndpointRouter } from './server/endpoint-router.js';
 
 /**
  * The API role (`trainyard server`): what the REST and S3 doors serve, and the worker the server
@@ -31,6 +39,8 @@ export interface Platform {
   metadata: MetadataStore;
   blobs: BlobStore;
   keys: AccessKeyService;
+  /** Console sessions: an access key traded for an HttpOnly cookie at sign-in. */
+  sessions: SessionService;
   /** The audit log of mutating calls (doors record, admins list). */
   audit: AuditService;
   /** Job dispatch queues (`trainyard-jobs-<kind>`): `messaging.queues`. */
@@ -39,15 +49,27 @@ export interface Platform {
   messaging: Messaging;
   /** Publishes `trainyard.<resource>.state-change` events to their topics. */
   events: EventPublisher;
+  /** Events of every process as they happen, for `/api/v1/events` (starts with its first reader). */
+  liveEvents: EventFeed;
   /** Job services and this process's job worker (started by `startWorker`). */
   jobs: JobServices;
   /** Datasets, their versions and recipes, on DuckDB. */
   datasets: DatasetService;
   /** Models, endpoint configs, endpoints and the reconciler (started by `startReconciler`). */
   endpoints: EndpointServices;
+  /** The sample project (`POST /api/v1/quickstart`, `trainyard quickstart`). */
+  quickstart: QuickstartService;
   /** The admin key created at this start, to be printed once; undefined when keys existed. */
   bootstrapKey: CreatedKey | undefined;
   close(): Promise<void>;
+}
+
+/** Stable per server address, so a restart reuses its event queue instead of leaving one behind. */
+function feedNameOf(config: ResolvedServerConfig): string {
+  return createHash('sha256')
+    .update(`${hostname()}:${config.host}:${config.port}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function loadMasterKey(config: ResolvedServerConfig): string {
@@ -112,6 +134,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
     async ({ stores, datasets, jobs }) => {
       const { metadata, blobs, messaging, events } = stores;
       const keys = new AccessKeyService(metadata.accessKeys, sealer);
+      const endpoints = openEndpointServices(config, log, stores, jobs.trainingJobs, jobs.prepareIsolation);
       const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
       return {
         config,
@@ -119,14 +142,34 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
         metadata,
         blobs,
         keys,
+        sessions: new SessionService(metadata.sessions, keys, { lifetimeMs: sessionLifetimeSeconds * 1000 }),
         audit: new AuditService(metadata.auditLog),
         jobQueue: messaging.queues,
         messaging,
         events,
+        liveEvents: new EventFeed({
+          topics: messaging.topics,
+          queues: messaging.queues,
+          leases: metadata.leases,
+          name: feedNameOf(config),
+          knownTopics: liveEventTopics,
+          onError: (err) => log.warn({ err }, 'live event feed error'),
+        }),
         jobs,
         // The API serves datasets directly, so it opens DuckDB at start.
         datasets: await datasets.get(),
-        endpoints: openEndpointServices(config, log, stores, jobs.trainingJobs, jobs.prepareIsolation),
+        endpoints,
+        quickstart: new QuickstartService({
+          datasets: () => datasets.get(),
+          recipeRuns: { runRecipe: (body) => jobs.runRecipe(body) },
+          processingJobs: jobs.processingJobs,
+          trainingJobs: jobs.trainingJobs,
+          endpoints: endpoints.service,
+          router: new EndpointRouter(endpoints.service),
+          events,
+          store: metadata.quickstarts,
+          log,
+        }),
         bootstrapKey,
       };
     },
@@ -135,6 +178,8 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
   return {
     ...platform,
     close: async () => {
+      await platform.quickstart.close();
+      await platform.liveEvents.close();
       // Instances stop before the stores they are recorded in close.
       await platform.endpoints.close();
       await closeRole();

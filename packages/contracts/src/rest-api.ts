@@ -1,10 +1,13 @@
 import { datasetRoutes } from './dataset-routes.js';
 import { endpointRoutes } from './endpoint-routes.js';
+import { eventRoutes } from './event-routes.js';
 import { experimentRoutes } from './experiment-routes.js';
 import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
+import { quickstartRoutes } from './quickstart-routes.js';
 import { registryRoutes } from './registry-routes.js';
+import { sessionRoutes } from './session-routes.js';
 import { trainingRoutes } from './training-routes.js';
 import { tuningRoutes } from './tuning-routes.js';
 
@@ -14,6 +17,7 @@ import { tuningRoutes } from './tuning-routes.js';
  */
 export const restApi = {
   ...platformRoutes,
+  ...sessionRoutes,
   ...processingRoutes,
   ...trainingRoutes,
   ...tuningRoutes,
@@ -22,6 +26,8 @@ export const restApi = {
   ...messagingRoutes,
   ...endpointRoutes,
   ...registryRoutes,
+  ...eventRoutes,
+  ...quickstartRoutes,
 };
 
 export type RestApi = typeof restApi;

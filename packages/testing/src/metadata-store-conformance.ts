@@ -66,6 +66,56 @@ export function metadataStoreConformance(name: string, open: MetadataStoreFactor
       expect((await store.accessKeys.revoke(created.id)).revokedAt).toBe(revoked.revokedAt);
     });
 
+    it('keeps sessions by id hash, ends the sessions of a key and sweeps expired ones', async () => {
+      const now = Date.now();
+      const session = (n: number, keyId: string, expiresIn: number) => ({
+        idHash: `session-${n}`.padEnd(64, '0'),
+        keyId,
+        createdAt: new Date(now),
+        expiresAt: new Date(now + expiresIn),
+      });
+      await store.sessions.create(session(1, 'TYA', 60_000));
+      await store.sessions.create(session(2, 'TYA', 60_000));
+      await store.sessions.create(session(3, 'TYB', -1));
+      const found = await store.sessions.find(session(1, 'TYA', 0).idHash);
+      expect(found).toMatchObject({ keyId: 'TYA' });
+      expect(found?.expiresAt.getTime()).toBe(now + 60_000);
+      expect(await store.sessions.find('nope')).toBeUndefined();
+      expect(await store.sessions.deleteExpired(new Date(now))).toBe(1);
+      expect(await store.sessions.find(session(3, 'TYB', 0).idHash)).toBeUndefined();
+      expect(await store.sessions.deleteForKey('TYA')).toBe(2);
+      expect(await store.sessions.find(session(2, 'TYA', 0).idHash)).toBeUndefined();
+      await store.sessions.delete('nope');
+    });
+
+    it('keeps quickstart runs whole, replaces them by id and lists newest first', async () => {
+      const run = (id: string, at: string, status: 'running' | 'done') => ({
+        id,
+        status,
+        createdAt: at,
+        updatedAt: at,
+        startedBy: 'admin',
+        steps: [
+          {
+            name: 'ingest' as const,
+            title: 'Ingest',
+            status: 'done' as const,
+            links: { dataset: { name: 'p', version: 1 } },
+          },
+        ],
+      });
+      await store.quickstarts.save(run('qs-1', '2026-01-01T00:00:00.000Z', 'running'));
+      await store.quickstarts.save(run('qs-2', '2026-01-02T00:00:00.000Z', 'running'));
+      await store.quickstarts.save(run('qs-1', '2026-01-01T00:00:00.000Z', 'done'));
+      expect(await store.quickstarts.get('qs-1')).toMatchObject({
+        status: 'done',
+        steps: [{ links: { dataset: { version: 1 } } }],
+      });
+      expect((await store.quickstarts.list(10)).map((r) => r.id)).toEqual(['qs-2', 'qs-1']);
+      expect(await store.quickstarts.list(1)).toHaveLength(1);
+      await expectCode(store.quickstarts.get('qs-none'), 'NOT_FOUND');
+    });
+
     it('answers NOT_FOUND for missing rows', async () => {
       await expectCode(store.accessKeys.get('TYMISSING'), 'NOT_FOUND');
       await expectCode(store.accessKeys.revoke('TYMISSING'), 'NOT_FOUND');

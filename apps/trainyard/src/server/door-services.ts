@@ -2,9 +2,11 @@ import type { ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import type { RunRecipeBody } from '@trainyard/contracts/recipes';
 import type { AccessKeyService } from '@trainyard/core/access/access-key-service';
 import type { AuditService } from '@trainyard/core/access/audit-service';
+import type { SessionService } from '@trainyard/core/access/session-service';
 import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
 import type { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
+import type { EventFeed } from '@trainyard/core/messaging/event-feed';
 import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { ModelPackageService } from '@trainyard/core/registry/model-package-service';
@@ -14,6 +16,7 @@ import type { TuningJobService } from '@trainyard/core/tuning/tuning-job-service
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
 import type { ProcessingJobs, TrainingJobs } from '../job-services.js';
+import type { QuickstartService } from '../quickstart/quickstart-service.js';
 
 /** What a door shows of the server's settings: auth, addressing and the home page. */
 export interface DoorSettings {
@@ -26,6 +29,8 @@ export interface DoorSettings {
   blobs: string;
   /** The server's own folders (data folder, SQLite file, blob root): replaced in every error shown to a caller. */
   serverPaths: readonly string[];
+  /** Folder of the built web console (its index.html and assets); served at `/` when it holds a build. */
+  consoleDir: string;
   /** Which isolation this process's job worker gives job processes (`bubblewrap`, `unprivileged-user`, `none`), undefined without a worker; `/readyz` reports it. */
   jobIsolation?: (() => { mode: string; summary: string } | undefined) | undefined;
 }
@@ -38,6 +43,8 @@ export interface DoorServices {
   log: Logger;
   settings: DoorSettings;
   keys: AccessKeyService;
+  /** Console sessions (the /api/v1 session cookie); the S3 and SageMaker doors never read them. */
+  sessions: SessionService;
   /** Every door records its mutating calls here; admins list them. */
   audit: AuditService;
   instanceTypes: InstanceTypeService;
@@ -60,6 +67,10 @@ export interface DoorServices {
   multipartUploads: MultipartUploadService;
   /** Tags on resources by ARN (the SageMaker door's AddTags/ListTags/DeleteTags and create-time Tags). */
   tags: TagService;
+  /** Platform events from every process, live (`/api/v1/events`). */
+  liveEvents: Pick<EventFeed, 'subscribe'>;
+  /** The sample project's runs. */
+  quickstart: Pick<QuickstartService, 'start' | 'get' | 'list'>;
   /** True when the metadata store answers; `/readyz` reports it. */
   ready(): Promise<boolean>;
 }

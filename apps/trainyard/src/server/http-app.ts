@@ -15,9 +15,12 @@ import Fastify, {
 } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { z } from 'zod';
+import { ConsolePages } from './console-pages.js';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
 import { endpointHandlers } from './endpoint-handlers.js';
+import { EndpointRouter } from './endpoint-router.js';
+import { eventHandlers } from './event-handlers.js';
 import { experimentHandlers } from './experiment-handlers.js';
 import { homePage } from './home-page.js';
 import { InvocationDoor } from './invocation-door.js';
@@ -25,6 +28,7 @@ import { messagingHandlers } from './messaging-handlers.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { platformHandlers } from './platform-handlers.js';
 import { processingHandlers } from './processing-handlers.js';
+import { quickstartHandlers } from './quickstart-handlers.js';
 import { registryHandlers } from './registry-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
@@ -36,6 +40,8 @@ import {
   sendRuntimeError,
 } from './sagemaker/sagemaker-runtime.js';
 import { redactServerPaths } from './server-paths.js';
+import { authenticate } from './session-auth.js';
+import { sessionHandlers } from './session-handlers.js';
 import { trainingHandlers } from './training-handlers.js';
 import { tuningHandlers } from './tuning-handlers.js';
 
@@ -45,6 +51,7 @@ export const serverVersion = '0.1.0';
 function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<RouteContract>> {
   return {
     ...platformHandlers(services),
+    ...sessionHandlers(services),
     ...datasetHandlers(services),
     ...processingHandlers(services),
     ...trainingHandlers(services),
@@ -53,6 +60,8 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...messagingHandlers(services),
     ...endpointHandlers(services),
     ...registryHandlers(services),
+    ...eventHandlers(services),
+    ...quickstartHandlers(services),
   } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 }
 
@@ -65,6 +74,8 @@ declare module 'fastify' {
     principal?: Principal;
     /** Set by a door once it knows the call: the audit log records mutating ones. */
     audit?: { door: 'rest' | 's3' | 'sagemaker'; action: string };
+    /** Set when the caller came with the console's session cookie (not a bearer key). */
+    session?: { id: string; csrfToken: string };
   }
 }
 
@@ -73,7 +84,6 @@ function parseWith<S extends z.ZodType>(schema: S | undefined, value: unknown, w
   return parseOrRefuse(schema, value ?? (where === 'body' ? undefined : {}), where);
 }
 
-/** Resolves the caller from `Authorization: Bearer <key>`. */
 /**
  * Writes a handler's events as server-sent events until it ends or the client goes away; an event
  * whose data breaks the route's contract ends the stream with an `error` event.
@@ -93,11 +103,24 @@ async function sendEventStream(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
+  // Headers go out now: a client sees the stream open before its first event (or heartbeat).
+  res.flushHeaders();
   let closed = false;
-  request.raw.on('close', () => {
-    closed = true;
-  });
   const iterator = events[Symbol.asyncIterator]();
+  // A client that goes away ends the handler's iterator at once, even while it waits for an event.
+  const onClose = () => {
+    closed = true;
+    void iterator.return?.()?.catch(() => undefined);
+  };
+  request.raw.on('close', onClose);
+  res.on('close', onClose);
+  const heartbeat =
+    route.heartbeatMs === undefined
+      ? undefined
+      : setInterval(() => {
+          if (!closed) res.write(': heartbeat\n\n');
+        }, route.heartbeatMs);
+  heartbeat?.unref();
   try {
     while (!closed) {
       const next = await iterator.next();
@@ -122,23 +145,10 @@ async function sendEventStream(
       : { code: 'INTERNAL', message: 'stream failed' };
     res.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
   } finally {
+    if (heartbeat) clearInterval(heartbeat);
     await iterator.return?.();
     res.end();
   }
-}
-
-export async function authenticate(
-  { settings, keys }: Pick<DoorServices, 'settings' | 'keys'>,
-  request: FastifyRequest,
-): Promise<Principal> {
-  if (!settings.auth) return anonymousAdmin;
-  const header = request.headers.authorization;
-  if (!header)
-    throw new TrainyardError('UNAUTHENTICATED', 'missing Authorization header; send "Bearer <access key>"');
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match?.[1])
-    throw new TrainyardError('UNAUTHENTICATED', 'Authorization header must be "Bearer <access key>"');
-  return keys.authenticate(match[1]);
 }
 
 /**
@@ -271,7 +281,10 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
     const redacted = JSON.parse(redactServerPaths(JSON.stringify(body), serverPaths)) as typeof body;
     return reply.status(failure.httpStatus).send(redacted);
   });
+  const consolePages = new ConsolePages(services.settings.consoleDir);
   app.setNotFoundHandler(async (request, reply) => {
+    // Files of the built console, and index.html for its deep links (a browser asking for HTML).
+    if (await consolePages.sendFallback(request, reply)) return reply;
     const failure = new TrainyardError(
       'NOT_FOUND',
       `no route ${request.method} ${request.url.split('?')[0]}`,
@@ -281,9 +294,11 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
     return reply.status(404).send(body);
   });
 
-  app.get('/', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(homePage(services.settings, serverVersion)),
-  );
+  // The console when it is built (the install step builds it); the plain home page otherwise.
+  app.get('/', async (_request, reply) => {
+    if (await consolePages.sendIndex(reply)) return reply;
+    return reply.type('text/html; charset=utf-8').send(homePage(services.settings, serverVersion));
+  });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const metadata = !closing && (await services.ready());
@@ -335,9 +350,9 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
       method: route.method,
       url: route.path,
       handler: async (request, reply) => {
-        const principal = route.access === 'public' ? anonymousAdmin : await authenticate(services, request);
-        request.principal = principal;
         if (route.access !== 'public') request.audit = { door: 'rest', action: name };
+        const principal = route.access === 'public' ? anonymousAdmin : await authenticate(services, request);
+        if (route.access !== 'public') request.principal = principal;
         if (!roleMayAccess(principal.role, route.access)) {
           throw new TrainyardError(
             'PERMISSION_DENIED',
@@ -347,7 +362,7 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
         const params = parseWith(route.params, request.params, 'params');
         const query = parseWith(route.query, request.query, 'query');
         const body = parseWith(route.body, request.body, 'body');
-        const result = await handler({ params, query, body, principal, request } as never);
+        const result = await handler({ params, query, body, principal, request, reply } as never);
         if (route.eventStream)
           return sendEventStream(request, reply, name, route, result as AsyncIterable<StreamEvent>);
         const checked = route.response.safeParse(result);

@@ -32,6 +32,21 @@ export interface AuditLogTable {
   request_id: string;
 }
 
+export interface ConsoleSessionsTable {
+  id_hash: string;
+  key_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface QuickstartsTable {
+  id: string;
+  status: string;
+  document: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface InstanceTypesTable {
   name: string;
   vcpus: number;
@@ -53,6 +68,8 @@ export interface LeasesTable {
 export interface Database {
   access_keys: AccessKeysTable;
   audit_log: AuditLogTable;
+  console_sessions: ConsoleSessionsTable;
+  quickstarts: QuickstartsTable;
   instance_types: InstanceTypesTable;
   leases: LeasesTable;
   resource_tags: ResourceTagsTable;

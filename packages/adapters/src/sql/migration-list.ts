@@ -8,6 +8,7 @@ import { trustMigration } from './migrations/0007-trust.js';
 import { endpointsMigration } from './migrations/0010-endpoints.js';
 import { registryMigration } from './migrations/0013-registry.js';
 import { tagsMigration } from './migrations/0014-tags.js';
+import { sessionsMigration } from './migrations/0015-sessions.js';
 
 /**
  * Every migration in order. Names are stored in the database, so never rename or reorder one:
@@ -23,4 +24,5 @@ export const migrationList: Record<string, Migration> = {
   '0010-endpoints': endpointsMigration,
   '0013-registry': registryMigration,
   '0014-tags': tagsMigration,
+  '0015-sessions': sessionsMigration,
 };

@@ -5,6 +5,7 @@ import type {
   UpdateInstanceTypeBody,
 } from '@trainyard/contracts/instance-types';
 import type { Page } from '@trainyard/contracts/pagination';
+import type { Quickstart } from '@trainyard/contracts/quickstart-routes';
 import type { Role } from '@trainyard/contracts/route';
 import type { AuditLog } from './audit-log.js';
 import type { JobStore } from './job-store.js';
@@ -61,6 +62,37 @@ export interface AccessKeyStore {
   countActive(): Promise<number>;
 }
 
+/** A console session: only the hash of its id is kept, never the id or the key's secret. */
+export interface StoredSession {
+  /** SHA-256 (hex) of the session id the cookie carries. */
+  idHash: string;
+  keyId: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** Console sessions (sign-in with an access key, then an HttpOnly cookie). */
+export interface SessionStore {
+  create(session: StoredSession): Promise<void>;
+  /** The session with this id hash, expired or not; undefined when there is none. */
+  find(idHash: string): Promise<StoredSession | undefined>;
+  delete(idHash: string): Promise<void>;
+  /** Ends every session of a key (its revocation); returns how many ended. */
+  deleteForKey(keyId: string): Promise<number>;
+  /** Removes sessions that expired before `now`; returns how many. */
+  deleteExpired(now: Date): Promise<number>;
+}
+
+/** Runs of the sample project (quickstart), kept whole as their public document. */
+export interface QuickstartStore {
+  /** Inserts or replaces the run with this id. */
+  save(run: Quickstart): Promise<void>;
+  /** @throws NOT_FOUND */
+  get(id: string): Promise<Quickstart>;
+  /** Newest first. */
+  list(limit: number): Promise<Quickstart[]>;
+}
+
 /** The hardware catalog. */
 export interface InstanceTypeStore {
   /** @throws ALREADY_EXISTS */
@@ -93,6 +125,8 @@ export interface MetadataStore {
   readonly kind: 'sqlite' | 'postgres';
   readonly accessKeys: AccessKeyStore;
   readonly auditLog: AuditLog;
+  readonly sessions: SessionStore;
+  readonly quickstarts: QuickstartStore;
   readonly instanceTypes: InstanceTypeStore;
   readonly leases: LeaseStore;
   readonly multipartUploads: MultipartUploadStore;
