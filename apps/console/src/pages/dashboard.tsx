@@ -1,0 +1,234 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useSearchParams } from 'react-router';
+import { can, errorText } from '../api.js';
+import { Empty, ErrorState, QueryView, StatusBadge, When } from '../components/states.js';
+import { useClient, useSession } from '../session.js';
+
+function SampleProjectCard() {
+  const client = useClient();
+  const queries = useQueryClient();
+  const [params, setParams] = useSearchParams();
+  const id = params.get('quickstart');
+  const start = useMutation({
+    mutationFn: () => client.call('startQuickstart', {}),
+    onSuccess: (run) => {
+      const p = new URLSearchParams(params);
+      p.set('quickstart', run.id);
+      setParams(p);
+      void queries.invalidateQueries({ queryKey: ['quickstart'] });
+    },
+  });
+  const progress = useQuery({
+    queryKey: ['quickstart', id],
+    queryFn: () => client.call('getQuickstart', { params: { id: id! } }),
+    enabled: id !== null,
+    // Progress events on /api/v1/events refresh this; the interval only covers a dropped stream.
+    refetchInterval: (q) =>
+      q.state.data?.steps.every((s) => s.status === 'done' || s.status === 'failed') ? false : 2000,
+  });
+  return (
+    <section className="card" aria-labelledby="sample-title">
+      <h2 id="sample-title">Sample project</h2>
+      <p>
+        One click ingests the Palmer penguins (CC0), profiles them, trains and evaluates a species classifier,
+        deploys it and invokes it. Every step links to what it made.
+      </p>
+      <button
+        type="button"
+        className="primary"
+        disabled={start.isPending || (progress.data?.steps.some((s) => s.status === 'running') ?? false)}
+        onClick={() => start.mutate()}
+      >
+        {start.isPending ? 'Starting…' : 'Run the sample project'}
+      </button>
+      {start.isError ? <ErrorState error={start.error} /> : null}
+      {id && progress.isError ? <ErrorState error={progress.error} /> : null}
+      {progress.data ? (
+        <ol className="timeline" aria-label="Sample project steps" aria-live="polite">
+          {progress.data.steps.map((s) => (
+            <li key={s.name}>
+              <strong>{s.name}</strong> <span className={`badge ${toneOf(s.status)}`}>{s.status}</span>
+              {s.message ? <span className="muted"> {s.message}</span> : null}
+              <StepLinks links={s.links} />
+            </li>
+          ))}
+        </ol>
+      ) : null}
+    </section>
+  );
+}
+
+function toneOf(status: string) {
+  return status === 'done'
+    ? 'ok'
+    : status === 'failed'
+      ? 'danger'
+      : status === 'running'
+        ? 'warn'
+        : 'neutral';
+}
+
+function StepLinks({ links }: { links?: Record<string, unknown> | undefined }) {
+  if (!links) return null;
+  const l = links as {
+    datasetName?: string;
+    trainingJobName?: string;
+    endpointName?: string;
+  };
+  return (
+    <span className="row">
+      {l.datasetName ? <Link to={`/datasets/${encodeURIComponent(l.datasetName)}`}>dataset</Link> : null}
+      {l.trainingJobName ? (
+        <Link to={`/training-jobs/${encodeURIComponent(l.trainingJobName)}`}>training job</Link>
+      ) : null}
+      {l.endpointName ? <Link to={`/endpoints/${encodeURIComponent(l.endpointName)}`}>endpoint</Link> : null}
+    </span>
+  );
+}
+
+export function DashboardPage() {
+  const client = useClient();
+  const { session } = useSession();
+  const reads = can(session.role, 'read');
+  const jobs = useQuery({
+    queryKey: ['dashboard', 'training'],
+    queryFn: () => client.call('listTrainingJobs', { query: { limit: 8 } }),
+    enabled: reads,
+  });
+  const processing = useQuery({
+    queryKey: ['dashboard', 'processing'],
+    queryFn: () => client.call('listProcessingJobs', { query: { limit: 5 } }),
+    enabled: reads,
+  });
+  const endpoints = useQuery({
+    queryKey: ['dashboard', 'endpoints'],
+    queryFn: () => client.call('listEndpoints', { query: { limit: 8 } }),
+  });
+  const failedTraining = useQuery({
+    queryKey: ['dashboard', 'failed'],
+    queryFn: () => client.call('listTrainingJobs', { query: { limit: 5, status: 'Failed' } }),
+    enabled: reads,
+  });
+  const datasets = useQuery({
+    queryKey: ['dashboard', 'datasets'],
+    queryFn: () => client.call('listDatasets', { query: { limit: 1 } }),
+    enabled: reads,
+  });
+  const emptyInstall =
+    datasets.data?.items.length === 0 && jobs.data?.items.length === 0 && endpoints.data?.items.length === 0;
+  return (
+    <>
+      <h1>Dashboard</h1>
+      <div className="grid">
+        {can(session.role, 'write') &&
+        (emptyInstall || new URLSearchParams(location.search).has('quickstart')) ? (
+          <SampleProjectCard />
+        ) : null}
+        {reads ? (
+          <section className="card" aria-labelledby="recent-jobs">
+            <h2 id="recent-jobs">Recent training jobs</h2>
+            <QueryView query={jobs} what="training jobs">
+              {(page) =>
+                page.items.length === 0 ? (
+                  <Empty>No training jobs yet.</Empty>
+                ) : (
+                  <table>
+                    <thead>
+                      <tr>
+                        <th>Name</th>
+                        <th>Status</th>
+                        <th>Created</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {page.items.map((j) => (
+                        <tr key={j.TrainingJobName}>
+                          <td>
+                            <Link to={`/training-jobs/${encodeURIComponent(j.TrainingJobName)}`}>
+                              {j.TrainingJobName}
+                            </Link>
+                          </td>
+                          <td>
+                            <StatusBadge status={j.TrainingJobStatus} />
+                          </td>
+                          <td>
+                            <When at={j.CreationTime} />
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                )
+              }
+            </QueryView>
+          </section>
+        ) : null}
+        <section className="card" aria-labelledby="endpoints-health">
+          <h2 id="endpoints-health">Endpoints</h2>
+          <QueryView query={endpoints} what="endpoints">
+            {(page) =>
+              page.items.length === 0 ? (
+                <Empty>No endpoints yet.</Empty>
+              ) : (
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Name</th>
+                      <th>Status</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {page.items.map((e) => (
+                      <tr key={e.EndpointName}>
+                        <td>
+                          <Link to={`/endpoints/${encodeURIComponent(e.EndpointName)}`}>
+                            {e.EndpointName}
+                          </Link>
+                        </td>
+                        <td>
+                          <StatusBadge status={e.EndpointStatus} />
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )
+            }
+          </QueryView>
+        </section>
+        {reads ? (
+          <section className="card" aria-labelledby="failures">
+            <h2 id="failures">What failed lately</h2>
+            <QueryView query={failedTraining} what="failures">
+              {(page) => {
+                const failedProcessing = (processing.data?.items ?? []).filter(
+                  (p) => p.ProcessingJobStatus === 'Failed',
+                );
+                if (page.items.length === 0 && failedProcessing.length === 0)
+                  return <Empty>Nothing failed.</Empty>;
+                return (
+                  <ul>
+                    {page.items.map((j) => (
+                      <li key={j.TrainingJobName}>
+                        <Link to={`/training-jobs/${encodeURIComponent(j.TrainingJobName)}`}>
+                          {j.TrainingJobName}
+                        </Link>
+                        : {j.FailureReason ?? 'failed'}
+                      </li>
+                    ))}
+                    {failedProcessing.map((p) => (
+                      <li key={p.ProcessingJobName}>
+                        processing job {p.ProcessingJobName}: {p.FailureReason ?? 'failed'}
+                      </li>
+                    ))}
+                  </ul>
+                );
+              }}
+            </QueryView>
+            {processing.isError ? <p className="muted">{errorText(processing.error)}</p> : null}
+          </section>
+        ) : null}
+      </div>
+    </>
+  );
+}

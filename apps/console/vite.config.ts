@@ -1,0 +1,25 @@
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+// Workspace packages export `source` (TypeScript): the console bundles the SDK and contracts from source.
+export default defineConfig({
+  plugins: [react()],
+  resolve: { conditions: ['source', 'browser', 'module', 'import', 'default'] },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    rollupOptions: {
+      output: {
+        // ECharts is most of the weight and only chart pages need it: its own long-cached chunk.
+        manualChunks: (id) => {
+          if (/node_modules\/(echarts|zrender)\//.test(id)) return 'echarts';
+          if (/node_modules\/(react|react-dom|scheduler|react-router|@tanstack)\//.test(id)) return 'react';
+          if (/node_modules\/zod\//.test(id)) return 'zod';
+          return undefined;
+        },
+      },
+    },
+  },
+  server: { proxy: { '/api': 'http://127.0.0.1:7070', '/endpoints': 'http://127.0.0.1:7070' } },
+});
