@@ -22,6 +22,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
       },
     },
     keys: platform.keys,
+    sessions: platform.sessions,
     audit: platform.audit,
     instanceTypes: new InstanceTypeService(platform.metadata.instanceTypes),
     messaging: new MessagingService(platform.messaging),

@@ -2,9 +2,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { Messaging } from '@trainyard/adapters/messaging/open-messaging';
 import type { CreatedKey } from '@trainyard/contracts/access-keys';
+import { sessionLifetimeSeconds } from '@trainyard/contracts/session-routes';
 import { AccessKeyService } from '@trainyard/core/access/access-key-service';
 import { AuditService } from '@trainyard/core/access/audit-service';
 import { SecretSealer } from '@trainyard/core/access/key-material';
+import { SessionService } from '@trainyard/core/access/session-service';
 import type { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
@@ -31,6 +33,8 @@ export interface Platform {
   metadata: MetadataStore;
   blobs: BlobStore;
   keys: AccessKeyService;
+  /** Console sessions: an access key traded for an HttpOnly cookie at sign-in. */
+  sessions: SessionService;
   /** The audit log of mutating calls (doors record, admins list). */
   audit: AuditService;
   /** Job dispatch queues (`trainyard-jobs-<kind>`): `messaging.queues`. */
@@ -119,6 +123,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
         metadata,
         blobs,
         keys,
+        sessions: new SessionService(metadata.sessions, keys, { lifetimeMs: sessionLifetimeSeconds * 1000 }),
         audit: new AuditService(metadata.auditLog),
         jobQueue: messaging.queues,
         messaging,

@@ -4,6 +4,7 @@ import { experimentRoutes } from './experiment-routes.js';
 import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
+import { sessionRoutes } from './session-routes.js';
 import { trainingRoutes } from './training-routes.js';
 
 /**
@@ -12,6 +13,7 @@ import { trainingRoutes } from './training-routes.js';
  */
 export const restApi = {
   ...platformRoutes,
+  ...sessionRoutes,
   ...processingRoutes,
   ...trainingRoutes,
   ...experimentRoutes,

@@ -1,12 +1,24 @@
 import { codeOfHttpStatus, type ErrorCode, errorCodes, TrainyardError } from '@trainyard/contracts/errors';
 import { type RestApi, type RouteName, restApi } from '@trainyard/contracts/rest-api';
 import type { RouteInput, RouteOutput } from '@trainyard/contracts/route';
+import { csrfHeaderName, type SessionInfo } from '@trainyard/contracts/session-routes';
 
 export interface TrainyardClientOptions {
-  /** Base URL of the server, e.g. `http://127.0.0.1:7070`. */
-  endpoint: string;
+  /** Base URL of the server, e.g. `http://127.0.0.1:7070`; `''` in a browser means the page's own origin. */
+  endpoint?: string;
+  /** Same as `endpoint` (the console's name for it); one of the two is needed. */
+  baseUrl?: string;
   /** An access key secret (`trainyard keys create`), sent as `Authorization: Bearer <key>`. */
   key?: string | undefined;
+  /**
+   * `'session'`: the console's mode. Calls carry the HttpOnly session cookie the browser holds
+   * (`credentials: 'same-origin'`), never a key; mutating calls send `csrfToken` as
+   * `x-trainyard-csrf`. {@link TrainyardClient.signIn} and {@link TrainyardClient.session} set the token.
+   * Default `'key'`.
+   */
+  credentials?: 'key' | 'session';
+  /** The session's CSRF token (session mode), as `signIn`/`session` return it. */
+  csrfToken?: string | undefined;
   /** Replaces the global fetch, e.g. for tests or proxies. */
   fetch?: typeof fetch;
 }
@@ -46,11 +58,63 @@ export class TrainyardClient {
   readonly endpoint: string;
   readonly #key: string | undefined;
   readonly #fetch: typeof fetch;
+  readonly #sessionMode: boolean;
+  #csrfToken: string | undefined;
 
   constructor(options: TrainyardClientOptions) {
-    this.endpoint = options.endpoint.replace(/\/+$/, '');
-    this.#key = options.key;
-    this.#fetch = options.fetch ?? fetch;
+    const base = options.endpoint ?? options.baseUrl;
+    if (base === undefined)
+      throw new TrainyardError('INVALID_ARGUMENT', 'endpoint: the server URL is required');
+    this.endpoint = base.replace(/\/+$/, '');
+    this.#sessionMode = options.credentials === 'session';
+    // A key never travels in session mode: the cookie is the only credential.
+    this.#key = this.#sessionMode ? undefined : options.key;
+    this.#csrfToken = options.csrfToken;
+    // Bound: a browser's fetch refuses to be called as a method of another object.
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /** The CSRF token session mode sends on mutating calls (set by signIn and session()). */
+  get csrfToken(): string | undefined {
+    return this.#csrfToken;
+  }
+
+  set csrfToken(token: string | undefined) {
+    this.#csrfToken = token;
+  }
+
+  /**
+   * Console sign-in: trades an access key secret for the HttpOnly session cookie (the browser
+   * keeps it; the secret is not kept anywhere) and remembers the CSRF token.
+   * @throws UNAUTHENTICATED for a bad secret; RESOURCE_EXHAUSTED after too many failures
+   */
+  async signIn(secret: string): Promise<SessionInfo> {
+    const session = await this.call('signIn', { body: { secret } });
+    this.#csrfToken = session.csrfToken;
+    return session;
+  }
+
+  /** The current session (and its CSRF token, remembered). @throws UNAUTHENTICATED without one */
+  async session(): Promise<SessionInfo> {
+    const session = await this.call('getSession');
+    this.#csrfToken = session.csrfToken;
+    return session;
+  }
+
+  /** Ends the session and clears its cookie. */
+  async signOut(): Promise<void> {
+    await this.call('signOut');
+    this.#csrfToken = undefined;
+  }
+
+  /** Credentials of one request: the bearer key, or in session mode the cookie and CSRF token. */
+  #authOf(method: string, headers: Record<string, string>): Pick<RequestInit, 'credentials'> {
+    if (!this.#sessionMode) {
+      if (this.#key) headers.authorization = `Bearer ${this.#key}`;
+      return {};
+    }
+    if (method !== 'GET' && method !== 'HEAD' && this.#csrfToken) headers[csrfHeaderName] = this.#csrfToken;
+    return { credentials: 'same-origin' };
   }
 
   /** Calls one route. Errors come back as TrainyardError with the server's code and details. */
@@ -66,13 +130,14 @@ export class TrainyardClient {
     };
     const url = this.#url(route.path, params, query);
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.#key) headers.authorization = `Bearer ${this.#key}`;
+    const credentials = this.#authOf(route.method, headers);
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
       response = await this.#fetch(url, {
         method: route.method,
         headers,
+        ...credentials,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
@@ -108,13 +173,14 @@ export class TrainyardClient {
       throw new TrainyardError('INVALID_ARGUMENT', `route ${name} is not an event stream; use call()`);
     const { params, query } = input as { params?: Record<string, unknown>; query?: object };
     const headers: Record<string, string> = { accept: 'text/event-stream' };
-    if (this.#key) headers.authorization = `Bearer ${this.#key}`;
+    const credentials = this.#authOf(route.method, headers);
     if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
     let response: Response;
     try {
       response = await this.#fetch(this.#url(route.path, params, query), {
         method: route.method,
         headers,
+        ...credentials,
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (error) {
@@ -170,13 +236,15 @@ export class TrainyardClient {
     }
   }
 
-  #url(pattern: string, params: Record<string, unknown> | undefined, query: object | undefined): URL {
+  #url(pattern: string, params: Record<string, unknown> | undefined, query: object | undefined): string {
     const path = pattern.replace(/:([a-zA-Z]+)/g, (_, param: string) =>
       encodeURIComponent(String(params?.[param] ?? '')),
     );
-    const url = new URL(this.endpoint + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    return url;
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) search.set(k, String(v));
+    const tail = search.size > 0 ? `?${search}` : '';
+    // An empty endpoint is the page's own origin: the path stays relative.
+    return this.endpoint === '' ? `${path}${tail}` : new URL(`${this.endpoint}${path}${tail}`).toString();
   }
 
   /**
@@ -205,7 +273,7 @@ export class TrainyardClient {
       accept: 'application/json',
       'content-type': options.contentType ?? 'application/octet-stream',
     };
-    if (this.#key) headers.authorization = `Bearer ${this.#key}`;
+    const credentials = this.#authOf(route.method, headers);
     const streamed =
       body instanceof Uint8Array || body instanceof Blob || body instanceof ReadableStream
         ? body
@@ -216,6 +284,7 @@ export class TrainyardClient {
         method: route.method,
         headers,
         body: streamed as unknown as RequestInit['body'],
+        ...credentials,
         // Node's fetch needs this to send a stream body.
         duplex: 'half',
       } as RequestInit);
@@ -264,12 +333,13 @@ export class TrainyardClient {
     const headers: Record<string, string> = { 'content-type': options.contentType ?? 'text/csv' };
     if (options.accept) headers.accept = options.accept;
     if (options.targetVariant) headers['x-amzn-sagemaker-target-variant'] = options.targetVariant;
-    if (this.#key) headers.authorization = `Bearer ${this.#key}`;
+    const credentials = this.#authOf('POST', headers);
     let response: Response;
     try {
       response = await this.#fetch(`${this.endpoint}/endpoints/${encodeURIComponent(name)}/invocations`, {
         method: 'POST',
         headers,
+        ...credentials,
         body: body as unknown as RequestInit['body'],
       });
     } catch (error) {

@@ -66,6 +66,28 @@ export function metadataStoreConformance(name: string, open: MetadataStoreFactor
       expect((await store.accessKeys.revoke(created.id)).revokedAt).toBe(revoked.revokedAt);
     });
 
+    it('keeps sessions by id hash, ends the sessions of a key and sweeps expired ones', async () => {
+      const now = Date.now();
+      const session = (n: number, keyId: string, expiresIn: number) => ({
+        idHash: `session-${n}`.padEnd(64, '0'),
+        keyId,
+        createdAt: new Date(now),
+        expiresAt: new Date(now + expiresIn),
+      });
+      await store.sessions.create(session(1, 'TYA', 60_000));
+      await store.sessions.create(session(2, 'TYA', 60_000));
+      await store.sessions.create(session(3, 'TYB', -1));
+      const found = await store.sessions.find(session(1, 'TYA', 0).idHash);
+      expect(found).toMatchObject({ keyId: 'TYA' });
+      expect(found?.expiresAt.getTime()).toBe(now + 60_000);
+      expect(await store.sessions.find('nope')).toBeUndefined();
+      expect(await store.sessions.deleteExpired(new Date(now))).toBe(1);
+      expect(await store.sessions.find(session(3, 'TYB', 0).idHash)).toBeUndefined();
+      expect(await store.sessions.deleteForKey('TYA')).toBe(2);
+      expect(await store.sessions.find(session(2, 'TYA', 0).idHash)).toBeUndefined();
+      await store.sessions.delete('nope');
+    });
+
     it('answers NOT_FOUND for missing rows', async () => {
       await expectCode(store.accessKeys.get('TYMISSING'), 'NOT_FOUND');
       await expectCode(store.accessKeys.revoke('TYMISSING'), 'NOT_FOUND');

@@ -2,6 +2,7 @@ import type { ProcessingJob } from '@trainyard/contracts/processing-jobs';
 import type { RunRecipeBody } from '@trainyard/contracts/recipes';
 import type { AccessKeyService } from '@trainyard/core/access/access-key-service';
 import type { AuditService } from '@trainyard/core/access/audit-service';
+import type { SessionService } from '@trainyard/core/access/session-service';
 import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
 import type { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
@@ -35,6 +36,8 @@ export interface DoorServices {
   log: Logger;
   settings: DoorSettings;
   keys: AccessKeyService;
+  /** Console sessions (the /api/v1 session cookie); the S3 and SageMaker doors never read them. */
+  sessions: SessionService;
   /** Every door records its mutating calls here; admins list them. */
   audit: AuditService;
   instanceTypes: InstanceTypeService;

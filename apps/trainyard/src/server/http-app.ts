@@ -28,6 +28,8 @@ import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
 import { sageMakerDoor } from './sagemaker/sagemaker-door.js';
 import { redactServerPaths } from './server-paths.js';
+import { authenticate } from './session-auth.js';
+import { sessionHandlers } from './session-handlers.js';
 import { trainingHandlers } from './training-handlers.js';
 
 export const serverVersion = '0.1.0';
@@ -36,6 +38,7 @@ export const serverVersion = '0.1.0';
 function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<RouteContract>> {
   return {
     ...platformHandlers(services),
+    ...sessionHandlers(services),
     ...datasetHandlers(services),
     ...processingHandlers(services),
     ...trainingHandlers(services),
@@ -54,6 +57,8 @@ declare module 'fastify' {
     principal?: Principal;
     /** Set by a door once it knows the call: the audit log records mutating ones. */
     audit?: { door: 'rest' | 's3' | 'sagemaker'; action: string };
+    /** Set when the caller came with the console's session cookie (not a bearer key). */
+    session?: { id: string; csrfToken: string };
   }
 }
 
@@ -62,7 +67,6 @@ function parseWith<S extends z.ZodType>(schema: S | undefined, value: unknown, w
   return parseOrRefuse(schema, value ?? (where === 'body' ? undefined : {}), where);
 }
 
-/** Resolves the caller from `Authorization: Bearer <key>`. */
 /**
  * Writes a handler's events as server-sent events until it ends or the client goes away; an event
  * whose data breaks the route's contract ends the stream with an `error` event.
@@ -114,20 +118,6 @@ async function sendEventStream(
     await iterator.return?.();
     res.end();
   }
-}
-
-export async function authenticate(
-  { settings, keys }: Pick<DoorServices, 'settings' | 'keys'>,
-  request: FastifyRequest,
-): Promise<Principal> {
-  if (!settings.auth) return anonymousAdmin;
-  const header = request.headers.authorization;
-  if (!header)
-    throw new TrainyardError('UNAUTHENTICATED', 'missing Authorization header; send "Bearer <access key>"');
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match?.[1])
-    throw new TrainyardError('UNAUTHENTICATED', 'Authorization header must be "Bearer <access key>"');
-  return keys.authenticate(match[1]);
 }
 
 /**
@@ -348,9 +338,9 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
       method: route.method,
       url: route.path,
       handler: async (request, reply) => {
-        const principal = route.access === 'public' ? anonymousAdmin : await authenticate(services, request);
-        request.principal = principal;
         if (route.access !== 'public') request.audit = { door: 'rest', action: name };
+        const principal = route.access === 'public' ? anonymousAdmin : await authenticate(services, request);
+        if (route.access !== 'public') request.principal = principal;
         if (!roleMayAccess(principal.role, route.access)) {
           throw new TrainyardError(
             'PERMISSION_DENIED',
@@ -360,7 +350,7 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
         const params = parseWith(route.params, request.params, 'params');
         const query = parseWith(route.query, request.query, 'query');
         const body = parseWith(route.body, request.body, 'body');
-        const result = await handler({ params, query, body, principal, request } as never);
+        const result = await handler({ params, query, body, principal, request, reply } as never);
         if (route.eventStream)
           return sendEventStream(request, reply, name, route, result as AsyncIterable<StreamEvent>);
         const checked = route.response.safeParse(result);

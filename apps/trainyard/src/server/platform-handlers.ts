@@ -5,9 +5,10 @@ import type { HandlersOf } from './route-handlers.js';
 
 export function platformHandlers({
   keys,
+  sessions,
   instanceTypes,
   audit,
-}: Pick<DoorServices, 'keys' | 'instanceTypes' | 'audit'>): HandlersOf<typeof platformRoutes> {
+}: Pick<DoorServices, 'keys' | 'sessions' | 'instanceTypes' | 'audit'>): HandlersOf<typeof platformRoutes> {
   return {
     whoami: async ({ principal }) => principal,
     listKeys: async ({ query }) => keys.list(query),
@@ -20,7 +21,10 @@ export function platformHandlers({
           field: 'id',
         });
       }
-      return keys.revoke(params.id);
+      const revoked = await keys.revoke(params.id);
+      // Each session call re-checks its key anyway; this also clears the rows at once.
+      await sessions.endSessionsOf(params.id);
+      return revoked;
     },
     listInstanceTypes: async ({ query }) => instanceTypes.list(query),
     getInstanceType: async ({ params }) => instanceTypes.get(params.name),

@@ -1,7 +1,7 @@
 import type { RestApi, RouteName } from '@trainyard/contracts/rest-api';
 import type { RouteContract, StreamEvent } from '@trainyard/contracts/route';
 import type { Principal } from '@trainyard/core/access/access-key-service';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 
 type Parsed<S> = S extends z.ZodNever ? undefined : S extends z.ZodType ? z.output<S> : undefined;
@@ -13,6 +13,8 @@ export interface HandlerInput<C> {
   body: C extends RouteContract<z.ZodType, z.ZodType, infer B, z.ZodType> ? Parsed<B> : never;
   principal: Principal;
   request: FastifyRequest;
+  /** For the few handlers that set headers (the session cookie); the pipeline sends the body. */
+  reply: FastifyReply;
 }
 
 type ResponseOf<C> = C extends RouteContract<z.ZodType, z.ZodType, z.ZodType, infer R> ? z.input<R> : never;

@@ -32,6 +32,13 @@ export interface AuditLogTable {
   request_id: string;
 }
 
+export interface ConsoleSessionsTable {
+  id_hash: string;
+  key_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface InstanceTypesTable {
   name: string;
   vcpus: number;
@@ -53,6 +60,7 @@ export interface LeasesTable {
 export interface Database {
   access_keys: AccessKeysTable;
   audit_log: AuditLogTable;
+  console_sessions: ConsoleSessionsTable;
   instance_types: InstanceTypesTable;
   leases: LeasesTable;
 }

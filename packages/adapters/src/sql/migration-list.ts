@@ -6,6 +6,7 @@ import { jobsMigration } from './migrations/0004-jobs.js';
 import { s3Migration } from './migrations/0005-s3.js';
 import { trustMigration } from './migrations/0007-trust.js';
 import { endpointsMigration } from './migrations/0010-endpoints.js';
+import { sessionsMigration } from './migrations/0015-sessions.js';
 
 /**
  * Every migration in order. Names are stored in the database, so never rename or reorder one:
@@ -19,4 +20,5 @@ export const migrationList: Record<string, Migration> = {
   '0005-s3': s3Migration,
   '0007-trust': trustMigration,
   '0010-endpoints': endpointsMigration,
+  '0015-sessions': sessionsMigration,
 };

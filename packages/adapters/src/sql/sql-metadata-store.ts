@@ -8,11 +8,13 @@ import { JobSqlStore } from './job-sql-store.js';
 import { LeaseSqlStore } from './lease-sql-store.js';
 import { migrationList } from './migration-list.js';
 import { MultipartUploadSqlStore } from './multipart-upload-sql-store.js';
+import { SessionSqlStore } from './session-sql-store.js';
 
 /** The MetadataStore over Kysely: the SQLite and PostgreSQL adapters differ only in their dialect. */
 export class SqlMetadataStore implements MetadataStore {
   readonly accessKeys: AccessKeySqlStore;
   readonly auditLog: AuditLogSqlStore;
+  readonly sessions: SessionSqlStore;
   readonly instanceTypes: InstanceTypeSqlStore;
   readonly leases: LeaseSqlStore;
   readonly multipartUploads: MultipartUploadSqlStore;
@@ -27,6 +29,7 @@ export class SqlMetadataStore implements MetadataStore {
   ) {
     this.accessKeys = new AccessKeySqlStore(db);
     this.auditLog = new AuditLogSqlStore(db);
+    this.sessions = new SessionSqlStore(db);
     this.instanceTypes = new InstanceTypeSqlStore(db);
     this.leases = new LeaseSqlStore(db);
     this.multipartUploads = new MultipartUploadSqlStore(db);

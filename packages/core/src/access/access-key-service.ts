@@ -168,6 +168,26 @@ export class AccessKeyService {
     };
   }
 
+  /**
+   * The principal of key `id` while the key is usable: console sessions name their key and are
+   * checked against it on every call, so a revoked or expired key ends its sessions at once.
+   * @throws UNAUTHENTICATED for an unknown, revoked or expired key
+   */
+  async principalOfKey(id: string): Promise<Principal> {
+    let key: StoredAccessKey;
+    try {
+      key = await this.#store.get(id);
+    } catch (error) {
+      if (TrainyardError.is(error, 'NOT_FOUND')) {
+        throw new TrainyardError('UNAUTHENTICATED', `access key id ${id} is not known`);
+      }
+      throw error;
+    }
+    this.#check(key, false);
+    await this.#touch(key.id);
+    return { keyId: key.id, name: key.name, role: key.role };
+  }
+
   async list(page?: PageRequest): Promise<Page<AccessKey>> {
     const result = await this.#store.list(page);
     return { ...result, items: result.items.map(publicView) };

@@ -60,6 +60,27 @@ export interface AccessKeyStore {
   countActive(): Promise<number>;
 }
 
+/** A console session: only the hash of its id is kept, never the id or the key's secret. */
+export interface StoredSession {
+  /** SHA-256 (hex) of the session id the cookie carries. */
+  idHash: string;
+  keyId: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** Console sessions (sign-in with an access key, then an HttpOnly cookie). */
+export interface SessionStore {
+  create(session: StoredSession): Promise<void>;
+  /** The session with this id hash, expired or not; undefined when there is none. */
+  find(idHash: string): Promise<StoredSession | undefined>;
+  delete(idHash: string): Promise<void>;
+  /** Ends every session of a key (its revocation); returns how many ended. */
+  deleteForKey(keyId: string): Promise<number>;
+  /** Removes sessions that expired before `now`; returns how many. */
+  deleteExpired(now: Date): Promise<number>;
+}
+
 /** The hardware catalog. */
 export interface InstanceTypeStore {
   /** @throws ALREADY_EXISTS */
@@ -92,6 +113,7 @@ export interface MetadataStore {
   readonly kind: 'sqlite' | 'postgres';
   readonly accessKeys: AccessKeyStore;
   readonly auditLog: AuditLog;
+  readonly sessions: SessionStore;
   readonly instanceTypes: InstanceTypeStore;
   readonly leases: LeaseStore;
   readonly multipartUploads: MultipartUploadStore;
