@@ -88,7 +88,7 @@ module.exports = {
       comment:
         'the web console is a client in the browser: of the platform it imports only the SDK and contracts',
       severity: 'error',
-      from: { path: '^apps/console/' },
+      from: { path: '^apps/console/src/' },
       to: {
         path: `${platform}|${pkg('ml')}`,
         pathNot: `^apps/console/|${pkg('sdk')}|${pkg('contracts')}`,

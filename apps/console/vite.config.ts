@@ -1,6 +1,9 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
+const target = process.env.TRAINYARD_URL ?? 'http://127.0.0.1:7070';
+const apiProxy = { '/api': target, '/endpoints': target };
+
 // Workspace packages export `source` (TypeScript): the console bundles the SDK and contracts from source.
 export default defineConfig({
   plugins: [react()],
@@ -21,5 +24,7 @@ export default defineConfig({
       },
     },
   },
-  server: { proxy: { '/api': 'http://127.0.0.1:7070', '/endpoints': 'http://127.0.0.1:7070' } },
+  // `npm run dev -w @trainyard/console` against a running server (TRAINYARD_URL, default :7070).
+  server: { proxy: apiProxy },
+  preview: { proxy: apiProxy },
 });

@@ -69,3 +69,27 @@ export function progressFetch(onProgress: (sent: number, total: number) => void)
       xhr.send((init.body as XMLHttpRequestBodyInit | null | undefined) ?? null);
     });
 }
+
+/** One step of the sample project (`GET /api/v1/quickstart/:id`). */
+export interface QuickstartStep {
+  name: string;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  message?: string | undefined;
+  links?: Record<string, unknown> | undefined;
+}
+export interface QuickstartRun {
+  id: string;
+  steps: QuickstartStep[];
+}
+
+type UntypedCall = (name: string, input: object) => Promise<unknown>;
+
+/** The quickstart routes (`startQuickstart`, `getQuickstart`), called through the SDK. */
+export async function startQuickstart(client: TrainyardClient): Promise<QuickstartRun> {
+  return (await (client.call as unknown as UntypedCall).call(client, 'startQuickstart', {})) as QuickstartRun;
+}
+export async function getQuickstart(client: TrainyardClient, id: string): Promise<QuickstartRun> {
+  return (await (client.call as unknown as UntypedCall).call(client, 'getQuickstart', {
+    params: { id },
+  })) as QuickstartRun;
+}

@@ -54,7 +54,7 @@ const nav: { to: string; label: string; needs: 'read' | 'invoke' }[] = [
   { to: '/training-jobs', label: 'Training', needs: 'read' },
   { to: '/experiments', label: 'Experiments', needs: 'read' },
   { to: '/models', label: 'Models', needs: 'read' },
-  { to: '/endpoints', label: 'Endpoints', needs: 'invoke' },
+  { to: '/inference', label: 'Endpoints', needs: 'invoke' },
   { to: '/messaging', label: 'Messaging', needs: 'read' },
   { to: '/settings', label: 'Settings', needs: 'read' },
 ];
@@ -120,8 +120,9 @@ function Shell() {
             <Route path="/experiments" element={<ExperimentsPage />} />
             <Route path="/models" element={<ModelsPage />} />
             <Route path="/deploy" element={<DeployPage />} />
-            <Route path="/endpoints" element={<EndpointsPage />} />
-            <Route path="/endpoints/:name" element={<EndpointPage />} />
+            {/* Not /endpoints: the server keeps /endpoints/… for invocations, outside the console. */}
+            <Route path="/inference" element={<EndpointsPage />} />
+            <Route path="/inference/:name" element={<EndpointPage />} />
             <Route path="/messaging" element={<MessagingPage />} />
             <Route path="/settings" element={<SettingsPage />} />
             <Route path="*" element={<h1>Not found</h1>} />

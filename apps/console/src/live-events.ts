@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
-import { useClient } from './session.js';
+import { can } from './api.js';
+import { useClient, useSession } from './session.js';
 
 /** Which cached queries an event touches. */
 function keysOf(type: string): string[][] {
@@ -17,8 +18,12 @@ function keysOf(type: string): string[][] {
  */
 export function useLiveEvents(): void {
   const client = useClient();
+  const { session } = useSession();
   const queries = useQueryClient();
+  // The feed needs read access; an invoker key only invokes endpoints.
+  const reads = can(session.role, 'read');
   useEffect(() => {
+    if (!reads) return;
     const abort = new AbortController();
     void (async () => {
       let delay = 1000;
@@ -36,5 +41,5 @@ export function useLiveEvents(): void {
       }
     })();
     return () => abort.abort();
-  }, [client, queries]);
+  }, [client, queries, reads]);
 }

@@ -47,7 +47,7 @@ export function DeployPage() {
     },
     onSuccess: () => {
       void queries.invalidateQueries({ queryKey: ['endpoints'] });
-      navigate(`/endpoints/${encodeURIComponent(name)}`);
+      navigate(`/inference/${encodeURIComponent(name)}`);
     },
   });
   const submit = (e: FormEvent) => {

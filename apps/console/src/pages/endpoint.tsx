@@ -153,7 +153,7 @@ export function EndpointPage() {
   return (
     <>
       <p>
-        <Link to="/endpoints">Endpoints</Link> /
+        <Link to="/inference">Endpoints</Link> /
       </p>
       <h1>Endpoint {name}</h1>
       {can(session.role, 'read') ? (

@@ -34,7 +34,7 @@ export function EndpointsPage() {
                   {page.items.map((e) => (
                     <tr key={e.EndpointName}>
                       <td>
-                        <Link to={`/endpoints/${encodeURIComponent(e.EndpointName)}`}>{e.EndpointName}</Link>
+                        <Link to={`/inference/${encodeURIComponent(e.EndpointName)}`}>{e.EndpointName}</Link>
                       </td>
                       <td>
                         <StatusBadge status={e.EndpointStatus} />

@@ -20,6 +20,7 @@ export function NewTrainingJobPage() {
   const [objective, setObjective] = useState('binary:logistic');
   const [rounds, setRounds] = useState('20');
   const [validation, setValidation] = useState(true);
+  const [output, setOutput] = useState(params.get('output') ?? 's3://models');
   const create = useMutation({
     mutationFn: () =>
       client.call('createTrainingJob', {
@@ -36,7 +37,7 @@ export function NewTrainingJobPage() {
               ? [{ ChannelName: 'validation', DataSource: { DatasetSource: { DatasetName: dataset } } }]
               : []),
           ],
-          OutputDataConfig: { S3OutputPath: 's3://trainyard/models' },
+          OutputDataConfig: { S3OutputPath: output },
           ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
         },
       }),
@@ -95,6 +96,16 @@ export function NewTrainingJobPage() {
             />
           </label>
         ) : null}
+        <label>
+          Model output location (a bucket of yours, s3://bucket/prefix)
+          <input
+            name="output"
+            required
+            pattern="s3://[^/]+(/.*)?"
+            value={output}
+            onChange={(e) => setOutput(e.target.value)}
+          />
+        </label>
         <label className="inline">
           <input type="checkbox" checked={validation} onChange={(e) => setValidation(e.target.checked)} />
           &nbsp;Evaluate on the dataset as a validation channel (evaluation report)
