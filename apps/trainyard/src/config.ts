@@ -82,6 +82,8 @@ export const ServerConfig = z
      * insists on it and refuses to start without it. See docs/security.md.
      */
     jobIsolation: z.enum(['auto', 'bubblewrap', 'unprivileged-user', 'none']).default('auto'),
+    /** The built web console served at `/` (default: apps/console/dist beside this app); without an index.html there, `/` is the plain home page. */
+    consoleDir: z.string().min(1).optional(),
   })
   .strict();
 
@@ -118,6 +120,7 @@ const envNames: Record<keyof ServerConfig, string> = {
   jobMaxAttempts: 'TRAINYARD_JOB_MAX_ATTEMPTS',
   jobIsolation: 'TRAINYARD_JOB_ISOLATION',
   webhookAllowedNetworks: 'TRAINYARD_WEBHOOK_ALLOWED_NETWORKS',
+  consoleDir: 'TRAINYARD_CONSOLE_DIR',
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ServerConfig, string>> {
@@ -194,6 +197,7 @@ export function loadServerConfig(sources: ConfigSources = {}): ResolvedServerCon
     dataDir,
     metadata: config.metadata ?? `sqlite:${join(dataDir, 'trainyard.db')}`,
     blobs: config.blobs ?? `file:${join(dataDir, 'blobs')}`,
+    ...(config.consoleDir ? { consoleDir: resolve(cwd, config.consoleDir) } : {}),
     ...(existsSync(configFile) ? { configFile } : {}),
   };
 }

@@ -1,9 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
 import { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
 import { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { Platform } from './platform.js';
 import type { DoorServices } from './server/door-services.js';
 import { serverPathsOf } from './server/server-paths.js';
+
+/** apps/console/dist, found the same way from src/doors.ts (tests) and dist/doors.js (node). */
+const defaultConsoleDir = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 /** Builds the services the doors call from a wired platform: handlers never see the platform itself. */
 export function doorServicesOf(platform: Platform): DoorServices {
@@ -16,6 +20,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
       metadata: config.metadata,
       blobs: config.blobs,
       serverPaths: serverPathsOf(config),
+      consoleDir: config.consoleDir ?? defaultConsoleDir,
       jobIsolation: () => {
         const isolation = platform.jobs.isolation();
         return isolation && { mode: isolation.mode, summary: isolation.summary };
@@ -34,6 +39,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     endpoints: platform.endpoints.service,
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),
+    liveEvents: platform.liveEvents,
     ready: () => platform.metadata.ping(),
   };
 }

@@ -1,12 +1,16 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Messaging } from '@trainyard/adapters/messaging/open-messaging';
 import type { CreatedKey } from '@trainyard/contracts/access-keys';
+import { liveEventTopics } from '@trainyard/contracts/event-routes';
 import { sessionLifetimeSeconds } from '@trainyard/contracts/session-routes';
 import { AccessKeyService } from '@trainyard/core/access/access-key-service';
 import { AuditService } from '@trainyard/core/access/audit-service';
 import { SecretSealer } from '@trainyard/core/access/key-material';
 import { SessionService } from '@trainyard/core/access/session-service';
+import { EventFeed } from '@trainyard/core/messaging/event-feed';
 import type { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { JobQueue } from '@trainyard/core/ports/job-queue';
@@ -43,6 +47,8 @@ export interface Platform {
   messaging: Messaging;
   /** Publishes `trainyard.<resource>.state-change` events to their topics. */
   events: EventPublisher;
+  /** Events of every process as they happen, for `/api/v1/events` (starts with its first reader). */
+  liveEvents: EventFeed;
   /** Job services and this process's job worker (started by `startWorker`). */
   jobs: JobServices;
   /** Datasets, their versions and recipes, on DuckDB. */
@@ -52,6 +58,14 @@ export interface Platform {
   /** The admin key created at this start, to be printed once; undefined when keys existed. */
   bootstrapKey: CreatedKey | undefined;
   close(): Promise<void>;
+}
+
+/** Stable per server address, so a restart reuses its event queue instead of leaving one behind. */
+function feedNameOf(config: ResolvedServerConfig): string {
+  return createHash('sha256')
+    .update(`${hostname()}:${config.host}:${config.port}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function loadMasterKey(config: ResolvedServerConfig): string {
@@ -128,6 +142,14 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
         jobQueue: messaging.queues,
         messaging,
         events,
+        liveEvents: new EventFeed({
+          topics: messaging.topics,
+          queues: messaging.queues,
+          leases: metadata.leases,
+          name: feedNameOf(config),
+          knownTopics: liveEventTopics,
+          onError: (err) => log.warn({ err }, 'live event feed error'),
+        }),
         jobs,
         // The API serves datasets directly, so it opens DuckDB at start.
         datasets: await datasets.get(),
@@ -140,6 +162,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
   return {
     ...platform,
     close: async () => {
+      await platform.liveEvents.close();
       // Instances stop before the stores they are recorded in close.
       await platform.endpoints.close();
       await closeRole();

@@ -1,5 +1,6 @@
 import { datasetRoutes } from './dataset-routes.js';
 import { endpointRoutes } from './endpoint-routes.js';
+import { eventRoutes } from './event-routes.js';
 import { experimentRoutes } from './experiment-routes.js';
 import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
@@ -20,6 +21,7 @@ export const restApi = {
   ...datasetRoutes,
   ...messagingRoutes,
   ...endpointRoutes,
+  ...eventRoutes,
 };
 
 export type RestApi = typeof restApi;

@@ -54,6 +54,8 @@ export interface RouteContract<
    * `Last-Event-ID` request header resumes after that id when the handler supports it).
    */
   eventStream?: boolean;
+  /** Event streams only: a comment line is written this often (ms) while no event comes. */
+  heartbeatMs?: number;
 }
 
 /** One server-sent event: `event` names its kind (default `message`), `id` lets a client resume. */

@@ -6,6 +6,7 @@ import type { SessionService } from '@trainyard/core/access/session-service';
 import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
 import type { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
+import type { EventFeed } from '@trainyard/core/messaging/event-feed';
 import type { MessagingService } from '@trainyard/core/messaging/messaging-service';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import type { ExperimentService } from '@trainyard/core/training/experiment-service';
@@ -24,6 +25,8 @@ export interface DoorSettings {
   blobs: string;
   /** The server's own folders (data folder, SQLite file, blob root): replaced in every error shown to a caller. */
   serverPaths: readonly string[];
+  /** Folder of the built web console (its index.html and assets); served at `/` when it holds a build. */
+  consoleDir: string;
   /** Which isolation this process's job worker gives job processes (`bubblewrap`, `unprivileged-user`, `none`), undefined without a worker; `/readyz` reports it. */
   jobIsolation?: (() => { mode: string; summary: string } | undefined) | undefined;
 }
@@ -54,6 +57,8 @@ export interface DoorServices {
   /** The S3 door's object store; it is the domain of S3 itself, there is no service above it. */
   blobs: BlobStore;
   multipartUploads: MultipartUploadService;
+  /** Platform events from every process, live (`/api/v1/events`). */
+  liveEvents: Pick<EventFeed, 'subscribe'>;
   /** True when the metadata store answers; `/readyz` reports it. */
   ready(): Promise<boolean>;
 }

@@ -14,10 +14,12 @@ import Fastify, {
 } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { z } from 'zod';
+import { ConsolePages } from './console-pages.js';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
 import { endpointHandlers } from './endpoint-handlers.js';
 import { EndpointRouter } from './endpoint-router.js';
+import { eventHandlers } from './event-handlers.js';
 import { experimentHandlers } from './experiment-handlers.js';
 import { homePage } from './home-page.js';
 import { messagingHandlers } from './messaging-handlers.js';
@@ -45,6 +47,7 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...experimentHandlers(services),
     ...messagingHandlers(services),
     ...endpointHandlers(services),
+    ...eventHandlers(services),
   } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 }
 
@@ -86,11 +89,24 @@ async function sendEventStream(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
+  // Headers go out now: a client sees the stream open before its first event (or heartbeat).
+  res.flushHeaders();
   let closed = false;
-  request.raw.on('close', () => {
-    closed = true;
-  });
   const iterator = events[Symbol.asyncIterator]();
+  // A client that goes away ends the handler's iterator at once, even while it waits for an event.
+  const onClose = () => {
+    closed = true;
+    void iterator.return?.()?.catch(() => undefined);
+  };
+  request.raw.on('close', onClose);
+  res.on('close', onClose);
+  const heartbeat =
+    route.heartbeatMs === undefined
+      ? undefined
+      : setInterval(() => {
+          if (!closed) res.write(': heartbeat\n\n');
+        }, route.heartbeatMs);
+  heartbeat?.unref();
   try {
     while (!closed) {
       const next = await iterator.next();
@@ -115,6 +131,7 @@ async function sendEventStream(
       : { code: 'INTERNAL', message: 'stream failed' };
     res.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
   } finally {
+    if (heartbeat) clearInterval(heartbeat);
     await iterator.return?.();
     res.end();
   }
@@ -237,7 +254,10 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
     const redacted = JSON.parse(redactServerPaths(JSON.stringify(body), serverPaths)) as typeof body;
     return reply.status(failure.httpStatus).send(redacted);
   });
+  const consolePages = new ConsolePages(services.settings.consoleDir);
   app.setNotFoundHandler(async (request, reply) => {
+    // Files of the built console, and index.html for its deep links (a browser asking for HTML).
+    if (await consolePages.sendFallback(request, reply)) return reply;
     const failure = new TrainyardError(
       'NOT_FOUND',
       `no route ${request.method} ${request.url.split('?')[0]}`,
@@ -247,9 +267,11 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
     return reply.status(404).send(body);
   });
 
-  app.get('/', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(homePage(services.settings, serverVersion)),
-  );
+  // The console when it is built (the install step builds it); the plain home page otherwise.
+  app.get('/', async (_request, reply) => {
+    if (await consolePages.sendIndex(reply)) return reply;
+    return reply.type('text/html; charset=utf-8').send(homePage(services.settings, serverVersion));
+  });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const metadata = !closing && (await services.ready());

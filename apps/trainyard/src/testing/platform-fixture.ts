@@ -34,7 +34,16 @@ export async function openTestServer(
   const config = loadServerConfig({
     env: {},
     cwd: dataDir,
-    flags: { dataDir, adminKey, logLevel: 'silent', port: 0, ...overrides },
+    // No console build unless a test passes consoleDir: route tests see the same `/` whether or
+    // not apps/console has been built on this machine.
+    flags: {
+      dataDir,
+      adminKey,
+      logLevel: 'silent',
+      port: 0,
+      consoleDir: join(dataDir, 'no-console'),
+      ...overrides,
+    },
   });
   const platform = await openPlatform(config, pino({ level: config.logLevel }));
   const app = await buildHttpApp(doorServicesOf(platform));
