@@ -70,16 +70,25 @@ export function progressFetch(onProgress: (sent: number, total: number) => void)
     });
 }
 
-/** One step of the sample project (`GET /api/v1/quickstart/:id`). */
-export interface QuickstartStep {
-  name: string;
-  status: 'pending' | 'running' | 'done' | 'failed';
-  message?: string | undefined;
-  links?: Record<string, unknown> | undefined;
-}
+/** The sample project run (`GET /api/v1/quickstart/:id`), as the quickstart contract has it. */
 export interface QuickstartRun {
   id: string;
-  steps: QuickstartStep[];
+  status: 'running' | 'done' | 'failed';
+  steps: {
+    name: string;
+    title: string;
+    status: 'pending' | 'running' | 'done' | 'failed';
+    message?: string | undefined;
+    links: {
+      dataset?: { name: string; version: number } | undefined;
+      trainingJob?: string | undefined;
+      model?: string | undefined;
+      endpoint?: string | undefined;
+    };
+  }[];
+  prediction?:
+    | { predicted: string; expected?: string | undefined; probabilities: Record<string, number> }
+    | undefined;
 }
 
 type UntypedCall = (name: string, input: object) => Promise<unknown>;

@@ -47,8 +47,9 @@ export function SessionProvider({ session, children }: { session: Session; child
       client,
       signOut: async () => {
         await client.signOut();
-        queries.clear();
+        // Leave the signed-in pages first, so none of their queries refetches without a session.
         queries.setQueryData(['session'], null);
+        queries.removeQueries({ predicate: (q) => q.queryKey[0] !== 'session' });
       },
     };
   }, [session, queries]);

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { can, errorText, getQuickstart, startQuickstart } from '../api.js';
+import { can, errorText, getQuickstart, type QuickstartRun, startQuickstart } from '../api.js';
 import { Empty, ErrorState, QueryView, StatusBadge, When } from '../components/states.js';
 import { useClient, useSession } from '../session.js';
 
@@ -22,11 +22,10 @@ function SampleProjectCard() {
   const progress = useQuery({
     queryKey: ['quickstart', id],
     queryFn: () => getQuickstart(client, id!),
+    // quickstart.progress events on /api/v1/events refresh this (see live-events.ts).
     enabled: id !== null,
-    // Progress events on /api/v1/events refresh this; the interval only covers a dropped stream.
-    refetchInterval: (q) =>
-      q.state.data?.steps.every((s) => s.status === 'done' || s.status === 'failed') ? false : 2000,
   });
+  const run = progress.data;
   return (
     <section className="card" aria-labelledby="sample-title">
       <h2 id="sample-title">Sample project</h2>
@@ -37,23 +36,34 @@ function SampleProjectCard() {
       <button
         type="button"
         className="primary"
-        disabled={start.isPending || (progress.data?.steps.some((s) => s.status === 'running') ?? false)}
+        disabled={start.isPending || run?.status === 'running'}
         onClick={() => start.mutate()}
       >
         {start.isPending ? 'Starting…' : 'Run the sample project'}
       </button>
       {start.isError ? <ErrorState error={start.error} /> : null}
       {id && progress.isError ? <ErrorState error={progress.error} /> : null}
-      {progress.data ? (
-        <ol className="timeline" aria-label="Sample project steps" aria-live="polite">
-          {progress.data.steps.map((s) => (
-            <li key={s.name}>
-              <strong>{s.name}</strong> <span className={`badge ${toneOf(s.status)}`}>{s.status}</span>
-              {s.message ? <span className="muted"> {s.message}</span> : null}
-              <StepLinks links={s.links} />
-            </li>
-          ))}
-        </ol>
+      {run ? (
+        <>
+          <p role="status" aria-live="polite" data-testid="quickstart-status">
+            {run.status === 'running' ? 'Running…' : run.status === 'done' ? 'Done.' : 'Failed.'}
+          </p>
+          <ol className="timeline" aria-label="Sample project steps">
+            {run.steps.map((s) => (
+              <li key={s.name}>
+                <strong>{s.title}</strong> <span className={`badge ${toneOf(s.status)}`}>{s.status}</span>
+                {s.message ? <div className="muted">{s.message}</div> : null}
+                <StepLinks links={s.links} />
+              </li>
+            ))}
+          </ol>
+          {run.prediction ? (
+            <p>
+              The endpoint predicted <strong>{run.prediction.predicted}</strong>
+              {run.prediction.expected ? ` (the row is a ${run.prediction.expected})` : ''}.
+            </p>
+          ) : null}
+        </>
       ) : null}
     </section>
   );
@@ -69,20 +79,22 @@ function toneOf(status: string) {
         : 'neutral';
 }
 
-function StepLinks({ links }: { links?: Record<string, unknown> | undefined }) {
-  if (!links) return null;
-  const l = links as {
-    datasetName?: string;
-    trainingJobName?: string;
-    endpointName?: string;
-  };
+function StepLinks({ links }: { links: QuickstartRun['steps'][number]['links'] }) {
   return (
     <span className="row">
-      {l.datasetName ? <Link to={`/datasets/${encodeURIComponent(l.datasetName)}`}>dataset</Link> : null}
-      {l.trainingJobName ? (
-        <Link to={`/training-jobs/${encodeURIComponent(l.trainingJobName)}`}>training job</Link>
+      {links.dataset ? (
+        <Link to={`/datasets/${encodeURIComponent(links.dataset.name)}?version=${links.dataset.version}`}>
+          dataset {links.dataset.name} v{links.dataset.version}
+        </Link>
       ) : null}
-      {l.endpointName ? <Link to={`/inference/${encodeURIComponent(l.endpointName)}`}>endpoint</Link> : null}
+      {links.trainingJob ? (
+        <Link to={`/training-jobs/${encodeURIComponent(links.trainingJob)}`}>
+          training job {links.trainingJob}
+        </Link>
+      ) : null}
+      {links.endpoint ? (
+        <Link to={`/inference/${encodeURIComponent(links.endpoint)}`}>endpoint {links.endpoint}</Link>
+      ) : null}
     </span>
   );
 }

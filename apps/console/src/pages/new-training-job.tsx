@@ -98,13 +98,7 @@ export function NewTrainingJobPage() {
         ) : null}
         <label>
           Model output location (a bucket of yours, s3://bucket/prefix)
-          <input
-            name="output"
-            required
-            pattern="s3://[^/]+(/.*)?"
-            value={output}
-            onChange={(e) => setOutput(e.target.value)}
-          />
+          <input name="output" required value={output} onChange={(e) => setOutput(e.target.value)} />
         </label>
         <label className="inline">
           <input type="checkbox" checked={validation} onChange={(e) => setValidation(e.target.checked)} />
