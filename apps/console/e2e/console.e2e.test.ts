@@ -71,8 +71,11 @@ describe.skipIf(!ready)('web console in Chromium', () => {
 
   function watch(p: Page) {
     p.on('console', (msg) => {
-      if (msg.type() === 'error')
-        problems.push({ kind: 'console error', text: `${msg.text()} @ ${p.url()}` });
+      if (msg.type() !== 'error') return;
+      // Chromium logs each 4xx/5xx response; matched against the expected failures at the end.
+      const status = /^Failed to load resource: the server responded with a status of (\d+)/.exec(msg.text());
+      if (status) resourceLogs.push({ status: Number(status[1]), text: `${msg.text()} @ ${p.url()}` });
+      else problems.push({ kind: 'console error', text: `${msg.text()} @ ${p.url()}` });
     });
     p.on('pageerror', (error) => problems.push({ kind: 'page error', text: error.message }));
     p.on('requestfailed', (request) => {
