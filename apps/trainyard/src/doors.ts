@@ -40,6 +40,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),
     liveEvents: platform.liveEvents,
+    quickstart: platform.quickstart,
     ready: () => platform.metadata.ping(),
   };
 }

@@ -26,6 +26,8 @@ import {
   openPlatformStores,
   type PlatformStores,
 } from './platform-stores.js';
+import { QuickstartService } from './quickstart/quickstart-service.js';
+import { EndpointRouter } from './server/endpoint-router.js';
 
 /**
  * The API role (`trainyard server`): what the REST and S3 doors serve, and the worker the server
@@ -55,6 +57,8 @@ export interface Platform {
   datasets: DatasetService;
   /** Models, endpoint configs, endpoints and the reconciler (started by `startReconciler`). */
   endpoints: EndpointServices;
+  /** The sample project (`POST /api/v1/quickstart`, `trainyard quickstart`). */
+  quickstart: QuickstartService;
   /** The admin key created at this start, to be printed once; undefined when keys existed. */
   bootstrapKey: CreatedKey | undefined;
   close(): Promise<void>;
@@ -130,6 +134,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
     async ({ stores, datasets, jobs }) => {
       const { metadata, blobs, messaging, events } = stores;
       const keys = new AccessKeyService(metadata.accessKeys, sealer);
+      const endpoints = openEndpointServices(config, log, stores);
       const bootstrapKey = config.auth ? await keys.bootstrap(config.adminKey) : undefined;
       return {
         config,
@@ -153,7 +158,18 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
         jobs,
         // The API serves datasets directly, so it opens DuckDB at start.
         datasets: await datasets.get(),
-        endpoints: openEndpointServices(config, log, stores),
+        endpoints,
+        quickstart: new QuickstartService({
+          datasets: () => datasets.get(),
+          recipeRuns: { runRecipe: (body) => jobs.runRecipe(body) },
+          processingJobs: jobs.processingJobs,
+          trainingJobs: jobs.trainingJobs,
+          endpoints: endpoints.service,
+          router: new EndpointRouter(endpoints.service),
+          events,
+          store: metadata.quickstarts,
+          log,
+        }),
         bootstrapKey,
       };
     },
@@ -162,6 +178,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
   return {
     ...platform,
     close: async () => {
+      await platform.quickstart.close();
       await platform.liveEvents.close();
       // Instances stop before the stores they are recorded in close.
       await platform.endpoints.close();

@@ -5,6 +5,7 @@ import { experimentRoutes } from './experiment-routes.js';
 import { messagingRoutes } from './messaging-routes.js';
 import { platformRoutes } from './platform-routes.js';
 import { processingRoutes } from './processing-routes.js';
+import { quickstartRoutes } from './quickstart-routes.js';
 import { sessionRoutes } from './session-routes.js';
 import { trainingRoutes } from './training-routes.js';
 
@@ -22,6 +23,7 @@ export const restApi = {
   ...messagingRoutes,
   ...endpointRoutes,
   ...eventRoutes,
+  ...quickstartRoutes,
 };
 
 export type RestApi = typeof restApi;

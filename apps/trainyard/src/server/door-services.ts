@@ -13,6 +13,7 @@ import type { ExperimentService } from '@trainyard/core/training/experiment-serv
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
 import type { ProcessingJobs, TrainingJobs } from '../job-services.js';
+import type { QuickstartService } from '../quickstart/quickstart-service.js';
 
 /** What a door shows of the server's settings: auth, addressing and the home page. */
 export interface DoorSettings {
@@ -59,6 +60,8 @@ export interface DoorServices {
   multipartUploads: MultipartUploadService;
   /** Platform events from every process, live (`/api/v1/events`). */
   liveEvents: Pick<EventFeed, 'subscribe'>;
+  /** The sample project's runs. */
+  quickstart: Pick<QuickstartService, 'start' | 'get' | 'list'>;
   /** True when the metadata store answers; `/readyz` reports it. */
   ready(): Promise<boolean>;
 }

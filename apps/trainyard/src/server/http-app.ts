@@ -26,6 +26,7 @@ import { messagingHandlers } from './messaging-handlers.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { platformHandlers } from './platform-handlers.js';
 import { processingHandlers } from './processing-handlers.js';
+import { quickstartHandlers } from './quickstart-handlers.js';
 import type { HandlerOf } from './route-handlers.js';
 import { s3Door } from './s3/s3-door.js';
 import { sageMakerDoor } from './sagemaker/sagemaker-door.js';
@@ -48,6 +49,7 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...messagingHandlers(services),
     ...endpointHandlers(services),
     ...eventHandlers(services),
+    ...quickstartHandlers(services),
   } as unknown as Record<RouteName, HandlerOf<RouteContract>>;
 }
 

@@ -39,6 +39,14 @@ export interface ConsoleSessionsTable {
   expires_at: number;
 }
 
+export interface QuickstartsTable {
+  id: string;
+  status: string;
+  document: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface InstanceTypesTable {
   name: string;
   vcpus: number;
@@ -61,6 +69,7 @@ export interface Database {
   access_keys: AccessKeysTable;
   audit_log: AuditLogTable;
   console_sessions: ConsoleSessionsTable;
+  quickstarts: QuickstartsTable;
   instance_types: InstanceTypesTable;
   leases: LeasesTable;
 }

@@ -8,6 +8,7 @@ import { JobSqlStore } from './job-sql-store.js';
 import { LeaseSqlStore } from './lease-sql-store.js';
 import { migrationList } from './migration-list.js';
 import { MultipartUploadSqlStore } from './multipart-upload-sql-store.js';
+import { QuickstartSqlStore } from './quickstart-sql-store.js';
 import { SessionSqlStore } from './session-sql-store.js';
 
 /** The MetadataStore over Kysely: the SQLite and PostgreSQL adapters differ only in their dialect. */
@@ -15,6 +16,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly accessKeys: AccessKeySqlStore;
   readonly auditLog: AuditLogSqlStore;
   readonly sessions: SessionSqlStore;
+  readonly quickstarts: QuickstartSqlStore;
   readonly instanceTypes: InstanceTypeSqlStore;
   readonly leases: LeaseSqlStore;
   readonly multipartUploads: MultipartUploadSqlStore;
@@ -30,6 +32,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.accessKeys = new AccessKeySqlStore(db);
     this.auditLog = new AuditLogSqlStore(db);
     this.sessions = new SessionSqlStore(db);
+    this.quickstarts = new QuickstartSqlStore(db);
     this.instanceTypes = new InstanceTypeSqlStore(db);
     this.leases = new LeaseSqlStore(db);
     this.multipartUploads = new MultipartUploadSqlStore(db);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type PlatformEvent, stateChangeEventType } from '@trainyard/contracts/events';
+import { PlatformEvent, stateChangeEventType } from '@trainyard/contracts/events';
 import type { Topic } from '../ports/topic.js';
 
 /**
@@ -20,8 +20,29 @@ export class EventPublisher {
     detail: PlatformEvent['detail'],
     time: Date = new Date(),
   ): Promise<PlatformEvent> {
-    const type = stateChangeEventType(resource);
-    const event: PlatformEvent = {
+    return this.publish(
+      stateChangeEventType(resource),
+      resource,
+      name,
+      detail,
+      time,
+      `State changes of every ${resource}`,
+    );
+  }
+
+  /**
+   * Publishes an event of another kind than a state change, e.g. `trainyard.quickstart.progress`
+   * (`type` must be `trainyard.<resource>.<change>`), to the topic of that name.
+   */
+  async publish(
+    type: string,
+    resource: string,
+    name: string,
+    detail: PlatformEvent['detail'],
+    time: Date = new Date(),
+    description = `${type.slice('trainyard.'.length)} events`,
+  ): Promise<PlatformEvent> {
+    const event = PlatformEvent.parse({
       version: '1',
       id: randomUUID(),
       type,
@@ -29,9 +50,9 @@ export class EventPublisher {
       time: time.toISOString(),
       resource: { kind: resource, name },
       detail,
-    };
+    });
     if (!this.created.has(type)) {
-      await this.topics.createTopic(type, { description: `State changes of every ${resource}` });
+      await this.topics.createTopic(type, { description });
       this.created.add(type);
     }
     await this.topics.publish(type, JSON.stringify(event), {

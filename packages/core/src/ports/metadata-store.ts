@@ -5,6 +5,7 @@ import type {
   UpdateInstanceTypeBody,
 } from '@trainyard/contracts/instance-types';
 import type { Page } from '@trainyard/contracts/pagination';
+import type { Quickstart } from '@trainyard/contracts/quickstart-routes';
 import type { Role } from '@trainyard/contracts/route';
 import type { AuditLog } from './audit-log.js';
 import type { JobStore } from './job-store.js';
@@ -81,6 +82,16 @@ export interface SessionStore {
   deleteExpired(now: Date): Promise<number>;
 }
 
+/** Runs of the sample project (quickstart), kept whole as their public document. */
+export interface QuickstartStore {
+  /** Inserts or replaces the run with this id. */
+  save(run: Quickstart): Promise<void>;
+  /** @throws NOT_FOUND */
+  get(id: string): Promise<Quickstart>;
+  /** Newest first. */
+  list(limit: number): Promise<Quickstart[]>;
+}
+
 /** The hardware catalog. */
 export interface InstanceTypeStore {
   /** @throws ALREADY_EXISTS */
@@ -114,6 +125,7 @@ export interface MetadataStore {
   readonly accessKeys: AccessKeyStore;
   readonly auditLog: AuditLog;
   readonly sessions: SessionStore;
+  readonly quickstarts: QuickstartStore;
   readonly instanceTypes: InstanceTypeStore;
   readonly leases: LeaseStore;
   readonly multipartUploads: MultipartUploadStore;

@@ -1,6 +1,9 @@
 import type { Kysely, Migration } from 'kysely';
 
-/** Console sessions (issue 16): the hash of each session id, its key and its expiry. */
+/**
+ * Console (issue 16): sessions (the hash of each session id, its key and its expiry) and the runs
+ * of the sample project.
+ */
 export const sessionsMigration: Migration = {
   async up(db: Kysely<unknown>) {
     await db.schema
@@ -16,5 +19,14 @@ export const sessionsMigration: Migration = {
       .on('console_sessions')
       .column('expires_at')
       .execute();
+    await db.schema
+      .createTable('quickstarts')
+      .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('status', 'varchar(16)', (c) => c.notNull())
+      .addColumn('document', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('quickstarts_created').on('quickstarts').column('created_at').execute();
   },
 };
