@@ -1,4 +1,5 @@
 import { TrainyardError } from '@trainyard/contracts/errors';
+import type { Quickstart } from '@trainyard/contracts/quickstart-routes';
 import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 
 export type Role = 'admin' | 'developer' | 'viewer' | 'invoker';
@@ -70,35 +71,5 @@ export function progressFetch(onProgress: (sent: number, total: number) => void)
     });
 }
 
-/** The sample project run (`GET /api/v1/quickstart/:id`), as the quickstart contract has it. */
-export interface QuickstartRun {
-  id: string;
-  status: 'running' | 'done' | 'failed';
-  steps: {
-    name: string;
-    title: string;
-    status: 'pending' | 'running' | 'done' | 'failed';
-    message?: string | undefined;
-    links: {
-      dataset?: { name: string; version: number } | undefined;
-      trainingJob?: string | undefined;
-      model?: string | undefined;
-      endpoint?: string | undefined;
-    };
-  }[];
-  prediction?:
-    | { predicted: string; expected?: string | undefined; probabilities: Record<string, number> }
-    | undefined;
-}
-
-type UntypedCall = (name: string, input: object) => Promise<unknown>;
-
-/** The quickstart routes (`startQuickstart`, `getQuickstart`), called through the SDK. */
-export async function startQuickstart(client: TrainyardClient): Promise<QuickstartRun> {
-  return (await (client.call as unknown as UntypedCall).call(client, 'startQuickstart', {})) as QuickstartRun;
-}
-export async function getQuickstart(client: TrainyardClient, id: string): Promise<QuickstartRun> {
-  return (await (client.call as unknown as UntypedCall).call(client, 'getQuickstart', {
-    params: { id },
-  })) as QuickstartRun;
-}
+/** The sample project run (`GET /api/v1/quickstart/:id`). */
+export type QuickstartRun = Quickstart;

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { can, errorText, getQuickstart, type QuickstartRun, startQuickstart } from '../api.js';
+import { can, errorText, type QuickstartRun } from '../api.js';
 import { Empty, ErrorState, QueryView, StatusBadge, When } from '../components/states.js';
 import { useClient, useSession } from '../session.js';
 
@@ -11,7 +11,7 @@ function SampleProjectCard() {
   const [params, setParams] = useSearchParams();
   const id = params.get('quickstart');
   const start = useMutation({
-    mutationFn: () => startQuickstart(client),
+    mutationFn: () => client.call('startQuickstart'),
     onSuccess: (run) => {
       const p = new URLSearchParams(params);
       p.set('quickstart', run.id);
@@ -21,7 +21,7 @@ function SampleProjectCard() {
   });
   const progress = useQuery({
     queryKey: ['quickstart', id],
-    queryFn: () => getQuickstart(client, id!),
+    queryFn: () => client.call('getQuickstart', { params: { id: id! } }),
     // quickstart.progress events on /api/v1/events refresh this (see live-events.ts).
     enabled: id !== null,
   });
