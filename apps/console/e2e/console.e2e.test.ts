@@ -398,6 +398,11 @@ describe.skipIf(!ready)('web console in Chromium', () => {
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await check(name);
     }
+    // The dark theme passes axe too (contrast included).
+    await page.getByLabel('Theme').selectOption('dark');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await check('dashboard-dark');
+    await page.getByLabel('Theme').selectOption('system');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Trainyard' }).waitFor();
     expect((await context.cookies()).find((c) => c.name === 'trainyard_session')).toBeUndefined();

@@ -41,12 +41,17 @@ export function Chart({
       if (disposed || !box.current) return;
       const c = themeColours();
       chart = init(box.current, undefined, { renderer: 'canvas' });
+      const themed: Record<string, unknown> = { ...option };
+      // Legends and colour scales draw their own text on the canvas: give them the theme's colour.
+      if (themed.legend) themed.legend = { ...(themed.legend as object), textStyle: { color: c.text } };
+      if (themed.visualMap)
+        themed.visualMap = { ...(themed.visualMap as object), textStyle: { color: c.text } };
       chart.setOption({
         backgroundColor: 'transparent',
         textStyle: { color: c.text },
         // Rich-text tooltips draw on the canvas: no HTML with inline styles (the CSP forbids them).
         tooltip: { renderMode: 'richText', trigger: 'item' },
-        ...option,
+        ...themed,
       });
       window.addEventListener('resize', onResize);
     });

@@ -50,7 +50,16 @@ function Correlations({ profile }: { profile: DatasetProfile }) {
       grid: { left: 120, right: 24, top: 16, bottom: 100 },
       xAxis: axis({ type: 'category', data: columns, axisLabel: { rotate: 45 } }),
       yAxis: axis({ type: 'category', data: columns }),
-      visualMap: { min: -1, max: 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0 },
+      visualMap: {
+        min: -1,
+        max: 1,
+        calculable: true,
+        orient: 'horizontal',
+        left: 'center',
+        bottom: 0,
+        // Diverging: negative blue, none white, positive red.
+        inRange: { color: ['#2166ac', '#f7f7f7', '#b2182b'] },
+      },
       series: [
         {
           type: 'heatmap',

@@ -92,7 +92,7 @@ function MetricCurves({ name, live }: { name: string; live: boolean }) {
   const option = useMemo(() => {
     const series = Object.entries(metrics.data?.metrics ?? {});
     return {
-      legend: { type: 'scroll', top: 0, textStyle: { color: 'inherit' } },
+      legend: { type: 'scroll', top: 0 },
       grid: { left: 56, right: 24, top: 40, bottom: 40 },
       xAxis: axis({ type: 'value', name: 'iteration' }),
       yAxis: axis({ type: 'value', scale: true }),
