@@ -348,6 +348,54 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await check('endpoint');
   }, 90_000);
 
+  it('an invoker key, by keyboard only, opens the endpoint it was given and invokes it', async () => {
+    await page.goto('/settings');
+    await page.getByLabel('Key name').fill('e2e-invoker');
+    await page.getByLabel('Role').selectOption('invoker');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = await page.getByTestId('new-key-secret').inputValue();
+
+    const invoker = await browser.newContext({ viewport: { width: 1366, height: 900 }, baseURL: baseUrl });
+    const p = await invoker.newPage();
+    watch(p);
+    const tabTo = async (match: (el: { name: string; text: string }) => boolean) => {
+      for (let i = 0; i < 40; i++) {
+        await p.keyboard.press('Tab');
+        const el = await p.evaluate(() => ({
+          name: document.activeElement?.getAttribute('name') ?? '',
+          text: document.activeElement?.textContent ?? '',
+        }));
+        if (match(el)) return;
+      }
+      throw new Error('the control was not reached by Tab');
+    };
+    expectedFailures.push({ method: 'GET', path: '/api/v1/session', status: 401 });
+    await p.goto('/');
+    await p.getByRole('heading', { name: 'Sign in to Trainyard' }).waitFor();
+    await tabTo((el) => el.name === 'secret');
+    await p.keyboard.type(secret);
+    await p.keyboard.press('Enter');
+    await p.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    // An invoker is offered no data, training or settings pages.
+    expect(await p.getByRole('link', { name: 'Data' }).count()).toBe(0);
+    expect(await p.getByRole('link', { name: 'Settings' }).count()).toBe(0);
+    await tabTo((el) => el.name === 'endpoint');
+    await p.keyboard.type('e2e-endpoint');
+    await p.keyboard.press('Enter');
+    await p.getByRole('heading', { name: 'Endpoint e2e-endpoint' }).waitFor();
+    await tabTo((el) => el.name === 'payload');
+    await p.keyboard.type('1.2,-0.5,0.3,0.1');
+    await tabTo((el) => el.text === 'Invoke');
+    await p.keyboard.press('Enter');
+    const answer = (await p.getByTestId('invoke-response').textContent()) ?? '';
+    expect(Number(answer.trim())).toBeGreaterThan(0.5);
+    const before = page;
+    page = p;
+    await check('invoker-endpoint');
+    page = before;
+    await invoker.close();
+  });
+
   it('creates a viewer key, whose session offers no writes, and revokes it', async () => {
     await page.goto('/settings');
     await page.getByLabel('Key name').fill('e2e-viewer');

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { can, errorText, type QuickstartRun } from '../api.js';
+import { EndpointPicker } from '../components/endpoint-picker.js';
 import { Empty, ErrorState, QueryView, StatusBadge, When } from '../components/states.js';
 import { useClient, useSession } from '../session.js';
 
@@ -116,6 +117,7 @@ export function DashboardPage() {
   const endpoints = useQuery({
     queryKey: ['dashboard', 'endpoints'],
     queryFn: () => client.call('listEndpoints', { query: { limit: 8 } }),
+    enabled: reads,
   });
   const failedTraining = useQuery({
     queryKey: ['dashboard', 'failed'],
@@ -181,39 +183,42 @@ export function DashboardPage() {
             </QueryView>
           </section>
         ) : null}
-        <section className="card" aria-labelledby="endpoints-health">
-          <h2 id="endpoints-health">Endpoints</h2>
-          <QueryView query={endpoints} what="endpoints">
-            {(page) =>
-              page.items.length === 0 ? (
-                <Empty>No endpoints yet.</Empty>
-              ) : (
-                <table>
-                  <thead>
-                    <tr>
-                      <th>Name</th>
-                      <th>Status</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.items.map((e) => (
-                      <tr key={e.EndpointName}>
-                        <td>
-                          <Link to={`/inference/${encodeURIComponent(e.EndpointName)}`}>
-                            {e.EndpointName}
-                          </Link>
-                        </td>
-                        <td>
-                          <StatusBadge status={e.EndpointStatus} />
-                        </td>
+        {reads ? null : <EndpointPicker />}
+        {reads ? (
+          <section className="card" aria-labelledby="endpoints-health">
+            <h2 id="endpoints-health">Endpoints</h2>
+            <QueryView query={endpoints} what="endpoints">
+              {(page) =>
+                page.items.length === 0 ? (
+                  <Empty>No endpoints yet.</Empty>
+                ) : (
+                  <table>
+                    <thead>
+                      <tr>
+                        <th>Name</th>
+                        <th>Status</th>
                       </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )
-            }
-          </QueryView>
-        </section>
+                    </thead>
+                    <tbody>
+                      {page.items.map((e) => (
+                        <tr key={e.EndpointName}>
+                          <td>
+                            <Link to={`/inference/${encodeURIComponent(e.EndpointName)}`}>
+                              {e.EndpointName}
+                            </Link>
+                          </td>
+                          <td>
+                            <StatusBadge status={e.EndpointStatus} />
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                )
+              }
+            </QueryView>
+          </section>
+        ) : null}
         {reads ? (
           <section className="card" aria-labelledby="failures">
             <h2 id="failures">What failed lately</h2>

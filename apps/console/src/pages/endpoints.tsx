@@ -1,17 +1,29 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
+import { can } from '../api.js';
+import { EndpointPicker } from '../components/endpoint-picker.js';
 import { Pager, usePageToken } from '../components/pager.js';
 import { Empty, QueryView, StatusBadge, When } from '../components/states.js';
-import { useClient } from '../session.js';
+import { useClient, useSession } from '../session.js';
 
 export function EndpointsPage() {
   const client = useClient();
+  const { session } = useSession();
+  const reads = can(session.role, 'read');
   const pageToken = usePageToken();
   const list = useQuery({
     queryKey: ['endpoints', pageToken],
     queryFn: () =>
       client.call('listEndpoints', { query: { limit: 20, ...(pageToken ? { pageToken } : {}) } }),
+    enabled: reads,
   });
+  if (!reads)
+    return (
+      <>
+        <h1>Endpoints</h1>
+        <EndpointPicker />
+      </>
+    );
   return (
     <>
       <h1>Endpoints</h1>
