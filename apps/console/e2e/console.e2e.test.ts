@@ -446,6 +446,15 @@ describe.skipIf(!ready)('web console in Chromium', () => {
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await check(name);
     }
+    // The sample project's recipe ran as a processing job: its page shows the job and its log.
+    await page.goto('/processing-jobs');
+    await page
+      .getByRole('link', { name: /^penguins-prep-/ })
+      .first()
+      .click();
+    await page.getByRole('heading', { name: /^Processing job penguins-prep-/ }).waitFor();
+    await page.getByRole('log', { name: 'Processing job log' }).waitFor();
+    await check('processing-job');
     // The dark theme passes axe too (contrast included).
     await page.getByLabel('Theme').selectOption('dark');
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');

@@ -10,6 +10,9 @@ import { SessionProvider, useCurrentSession, useSession } from './session.js';
 // Pages beyond the dashboard load on demand: the first render needs only the shell.
 const DatasetsPage = lazy(() => import('./pages/datasets.js').then((m) => ({ default: m.DatasetsPage })));
 const DatasetPage = lazy(() => import('./pages/dataset.js').then((m) => ({ default: m.DatasetPage })));
+const ProcessingJobPage = lazy(() =>
+  import('./pages/processing-job.js').then((m) => ({ default: m.ProcessingJobPage })),
+);
 const TrainingJobsPage = lazy(() =>
   import('./pages/training-jobs.js').then((m) => ({ default: m.TrainingJobsPage })),
 );
@@ -114,6 +117,7 @@ function Shell() {
             <Route path="/datasets" element={<DatasetsPage />} />
             <Route path="/datasets/:name" element={<DatasetPage />} />
             <Route path="/processing-jobs" element={<ProcessingJobsPage />} />
+            <Route path="/processing-jobs/:name" element={<ProcessingJobPage />} />
             <Route path="/training-jobs" element={<TrainingJobsPage />} />
             <Route path="/training-jobs/new" element={<NewTrainingJobPage />} />
             <Route path="/training-jobs/:name" element={<TrainingJobPage />} />

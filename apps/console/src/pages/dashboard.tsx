@@ -88,6 +88,11 @@ function StepLinks({ links }: { links: QuickstartRun['steps'][number]['links'] }
           dataset {links.dataset.name} v{links.dataset.version}
         </Link>
       ) : null}
+      {links.processingJob ? (
+        <Link to={`/processing-jobs/${encodeURIComponent(links.processingJob)}`}>
+          processing job {links.processingJob}
+        </Link>
+      ) : null}
       {links.trainingJob ? (
         <Link to={`/training-jobs/${encodeURIComponent(links.trainingJob)}`}>
           training job {links.trainingJob}
@@ -103,6 +108,7 @@ function StepLinks({ links }: { links: QuickstartRun['steps'][number]['links'] }
 export function DashboardPage() {
   const client = useClient();
   const { session } = useSession();
+  const [params] = useSearchParams();
   const reads = can(session.role, 'read');
   const jobs = useQuery({
     queryKey: ['dashboard', 'training'],
@@ -140,8 +146,7 @@ export function DashboardPage() {
     <>
       <h1>Dashboard</h1>
       <div className="grid">
-        {can(session.role, 'write') &&
-        (emptyInstall || new URLSearchParams(location.search).has('quickstart')) ? (
+        {can(session.role, 'write') && (emptyInstall || params.has('quickstart')) ? (
           <SampleProjectCard />
         ) : null}
         {reads ? (

@@ -193,7 +193,7 @@ export function DatasetPage() {
                       {v.lineage.jobName ? ` (job ${v.lineage.jobName})` : ''}
                     </td>
                     <td>
-                      <When at={(v as { createdAt?: string }).createdAt} />
+                      <When at={v.createdAt} />
                     </td>
                   </tr>
                 ))}

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useSearchParams } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { Pager, usePageToken } from '../components/pager.js';
 import { Empty, QueryView, StatusBadge, When } from '../components/states.js';
 import { useClient } from '../session.js';
@@ -57,7 +57,11 @@ export function ProcessingJobsPage() {
                 <tbody>
                   {page.items.map((j) => (
                     <tr key={j.ProcessingJobName}>
-                      <td>{j.ProcessingJobName}</td>
+                      <td>
+                        <Link to={`/processing-jobs/${encodeURIComponent(j.ProcessingJobName)}`}>
+                          {j.ProcessingJobName}
+                        </Link>
+                      </td>
                       <td>
                         <StatusBadge status={j.ProcessingJobStatus} />
                       </td>
