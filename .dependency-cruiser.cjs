@@ -84,6 +84,17 @@ module.exports = {
       },
     },
     {
+      name: 'console-speaks-through-the-sdk',
+      comment:
+        'the web console is a client in the browser: of the platform it imports only the SDK and contracts',
+      severity: 'error',
+      from: { path: '^apps/console/src/' },
+      to: {
+        path: `${platform}|${pkg('ml')}`,
+        pathNot: `^apps/console/|${pkg('sdk')}|${pkg('contracts')}`,
+      },
+    },
+    {
       name: 'nothing-imports-apps',
       comment: 'apps are the top tier: no package imports them',
       severity: 'error',
@@ -107,7 +118,7 @@ module.exports = {
       // Workspace packages resolve through their `exports` as vitest resolves them: `source` first.
       conditionNames: ['source', 'import', 'node', 'default'],
       exportsFields: ['exports'],
-      extensions: ['.ts', '.js', '.mjs', '.cjs', '.json', '.d.ts'],
+      extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.json', '.d.ts'],
     },
     moduleSystems: ['es6', 'cjs'],
   },

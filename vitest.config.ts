@@ -12,7 +12,7 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions: nodeConditions, externalConditions: nodeConditions } },
   test: {
-    include: ['{apps,packages}/*/src/**/*.test.ts', 'e2e/**/*.test.ts'],
+    include: ['{apps,packages}/*/src/**/*.test.ts', 'apps/*/e2e/**/*.test.ts', 'e2e/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -1,0 +1,477 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
+import { requireDependency } from '@trainyard/testing/require-dependency';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The console in Debian's Chromium against a real `trainyard server` started from the build:
+ * the whole workflow through the pages, failing on any console error, failed request, or
+ * serious/critical axe-core finding; a screenshot of every page visited lands in e2e/artifacts/.
+ */
+
+const chromiumPath = '/usr/bin/chromium';
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const builtMain = join(repo, 'apps/trainyard/dist/main.js');
+const consoleIndex = join(repo, 'apps/console/dist/index.html');
+const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const ready =
+  requireDependency('Chromium', () => existsSync(chromiumPath), 'apt-get install chromium') &&
+  requireDependency(
+    'the server and console builds',
+    () => existsSync(builtMain) && existsSync(consoleIndex),
+    'run "npx tsc -b && npm run build -w @trainyard/console" (npm install does both)',
+  );
+
+/** Label first, then four features: the dataset the suite uploads (target "label"). */
+function trainingCsv(rows: number): string {
+  let s = 7;
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+  const lines = ['label,f1,f2,f3,f4'];
+  for (let i = 0; i < rows; i++) {
+    const x = Array.from({ length: 4 }, () => Math.round((rnd() * 4 - 2) * 1000) / 1000);
+    const label = x[0]! * 1.5 - x[1]! + (rnd() - 0.5) > 0 ? 1 : 0;
+    lines.push([label, ...x].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+interface Problem {
+  kind: string;
+  text: string;
+}
+
+describe.skipIf(!ready)('web console in Chromium', () => {
+  const adminKey = `e2e-admin-${Math.random().toString(36).slice(2)}-secret`;
+  let dataDir: string;
+  let browser: Browser;
+  let server: ChildProcess;
+  let serverOutput = '';
+  let baseUrl: string;
+  let context: BrowserContext;
+  let page: Page;
+  const problems: Problem[] = [];
+  /** Responses the suite expects to fail, matched once each (e.g. the session probe before sign-in). */
+  const expectedFailures: { method: string; path: string; status: number }[] = [];
+  /** Statuses of the expected failures seen, and of Chromium's "Failed to load resource" logs. */
+  const expectedSeen: number[] = [];
+  const resourceLogs: { status: number; text: string }[] = [];
+  const shots: string[] = [];
+
+  function watch(p: Page) {
+    p.on('console', (msg) => {
+      if (msg.type() !== 'error') return;
+      // Chromium logs each 4xx/5xx response; matched against the expected failures at the end.
+      const status = /^Failed to load resource: the server responded with a status of (\d+)/.exec(msg.text());
+      if (status) resourceLogs.push({ status: Number(status[1]), text: `${msg.text()} @ ${p.url()}` });
+      else problems.push({ kind: 'console error', text: `${msg.text()} @ ${p.url()}` });
+    });
+    p.on('pageerror', (error) => problems.push({ kind: 'page error', text: error.message }));
+    p.on('requestfailed', (request) => {
+      const failure = request.failure()?.errorText ?? '';
+      // A GET the page gave up (it navigated away, or closed an event or log stream) is not a failure.
+      if (failure === 'net::ERR_ABORTED' && request.method() === 'GET') return;
+      problems.push({ kind: 'request failed', text: `${request.method()} ${request.url()}: ${failure}` });
+    });
+    p.on('response', (response) => {
+      if (response.status() < 400) return;
+      const path = new URL(response.url()).pathname;
+      const method = response.request().method();
+      const at = expectedFailures.findIndex(
+        (e) => e.method === method && e.path === path && e.status === response.status(),
+      );
+      if (at >= 0) {
+        expectedFailures.splice(at, 1);
+        expectedSeen.push(response.status());
+        return;
+      }
+      problems.push({ kind: 'HTTP error', text: `${method} ${response.url()} → ${response.status()}` });
+    });
+  }
+
+  /** Waits until no query is loading and every chart has drawn its canvas (the event stream never idles). */
+  async function settle(p: Page) {
+    await p.waitForFunction(
+      () =>
+        document.querySelector('[role="status"].state') === null &&
+        [...document.querySelectorAll('.chart')].every((c) => c.querySelector('canvas') !== null),
+      undefined,
+      { timeout: 20_000 },
+    );
+  }
+
+  /** axe-core inside the page (evaluated over DevTools, so the page's CSP stays on); then a screenshot. */
+  async function check(name: string) {
+    await settle(page);
+    await page.evaluate(axeSource);
+    const violations = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(o: object): Promise<{ violations: unknown[] }> } }).axe;
+      const result = await axe.run({ resultTypes: ['violations'] });
+      return (
+        result.violations as { id: string; impact: string; help: string; nodes: { target: string[] }[] }[]
+      )
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+    });
+    expect(violations, `axe on ${name}`).toEqual([]);
+    const file = join(artifacts, `${String(shots.length + 1).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    shots.push(file);
+  }
+
+  beforeAll(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    dataDir = mkdtempSync(join(tmpdir(), 'trainyard-e2e-'));
+    server = spawn(process.execPath, [builtMain, 'server', '--port', '0'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        TRAINYARD_DATA_DIR: dataDir,
+        TRAINYARD_ADMIN_KEY: adminKey,
+        TRAINYARD_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout?.on('data', (d: Buffer) => (serverOutput += d.toString()));
+    server.stderr?.on('data', (d: Buffer) => (serverOutput += d.toString()));
+    baseUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not listen:\n${serverOutput}`)), 45_000);
+      const onData = () => {
+        const match = /Trainyard listening on (http:\/\/[\d.:[\]]+)/.exec(serverOutput);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      server.stdout?.on('data', onData);
+      server.once('exit', (code) => reject(new Error(`server exited (${code}):\n${serverOutput}`)));
+    });
+    // Jobs write models to a bucket of the user's: made through the S3 door, as a user would.
+    const admin = new TrainyardClient({ endpoint: baseUrl, key: adminKey });
+    const s3Key = await admin.call('createKey', { body: { name: 'e2e-s3', role: 'developer' } });
+    const s3 = new S3Client({
+      endpoint: baseUrl,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3Key.id, secretAccessKey: s3Key.secret },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'models' }));
+    s3.destroy();
+
+    // launch() gives Chromium a fresh, throw-away user-data-dir of its own.
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    context = await browser.newContext({ viewport: { width: 1366, height: 900 }, baseURL: baseUrl });
+    page = await context.newPage();
+    watch(page);
+    page.on('dialog', (dialog) => void dialog.accept());
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('signs in by keyboard alone, and the dashboard offers the sample project on an empty install', async () => {
+    expectedFailures.push({ method: 'GET', path: '/api/v1/session', status: 401 });
+    await page.goto('/');
+    await page.getByRole('heading', { name: 'Sign in to Trainyard' }).waitFor();
+    await check('sign-in');
+    // Keyboard only: Tab to the secret field, type, Enter.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('secret');
+    await page.keyboard.type(adminKey);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    // The secret is nowhere in the browser's storage; the cookie is HttpOnly.
+    const stored = await page.evaluate(
+      () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+    );
+    expect(stored).not.toContain(adminKey);
+    expect(await page.evaluate(() => document.cookie)).not.toContain('trainyard_session');
+    const cookie = (await context.cookies()).find((c) => c.name === 'trainyard_session');
+    expect(cookie?.httpOnly).toBe(true);
+    expect(cookie?.sameSite).toBe('Strict');
+    await page.getByRole('button', { name: 'Run the sample project' }).waitFor();
+    await check('dashboard-empty');
+    // Keyboard only: Tab through the navigation to Settings and open it with Enter.
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      const text = await page.evaluate(() => document.activeElement?.textContent ?? '');
+      if (text === 'Settings') break;
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/settings');
+  });
+
+  it('measures the time to first render of the dashboard', async () => {
+    const samples: { firstRender: number; fcp: number }[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.goto('/');
+      await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+      samples.push(
+        await page.evaluate(() => ({
+          firstRender: performance.getEntriesByName('trainyard:dashboard-rendered')[0]?.startTime ?? -1,
+          fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1,
+        })),
+      );
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const render = samples.map((s) => s.firstRender);
+    const fcp = samples.map((s) => s.fcp);
+    process.stdout.write(
+      `[console e2e] dashboard first render ms: median ${median(render).toFixed(0)} (runs ${render.map((x) => x.toFixed(0)).join(', ')}); first contentful paint median ${median(fcp).toFixed(0)}\n`,
+    );
+    expect(Math.min(...render)).toBeGreaterThan(0);
+  });
+
+  it('runs the sample project from the dashboard and shows every step', async () => {
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Run the sample project' }).click();
+    const steps = page.getByRole('list', { name: 'Sample project steps' });
+    await steps.waitFor();
+    // Progress arrives as quickstart.progress events; the page is never reloaded.
+    await expect
+      .poll(async () => (await page.getByTestId('quickstart-status').textContent()) ?? '', {
+        timeout: 150_000,
+        interval: 1000,
+      })
+      .not.toBe('Running…');
+    const text = (await steps.locator('li').allTextContents()).join('\n');
+    expect(await page.getByTestId('quickstart-status').textContent(), text).toBe('Done.');
+    expect(await steps.locator('li').count()).toBeGreaterThanOrEqual(6);
+    await page.getByText('The endpoint predicted').waitFor();
+    await check('sample-project');
+  }, 180_000);
+
+  it('uploads a dataset with a progress bar and shows its profile', async () => {
+    await page.goto('/datasets');
+    await page.getByLabel('Dataset name').fill('e2e-churn');
+    await page.getByLabel('Target column (optional)').fill('label');
+    await page.getByLabel('File (CSV, JSON Lines or Parquet)').setInputFiles({
+      name: 'churn.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(trainingCsv(400)),
+    });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.getByRole('heading', { name: 'Dataset e2e-churn' }).waitFor();
+    await page.getByText('400 rows, 5 columns, target label.').waitFor();
+    await page.getByRole('img', { name: 'Correlation heatmap of the numeric columns' }).waitFor();
+    await page.getByRole('img', { name: 'Histogram of f1' }).waitFor();
+    await settle(page);
+    expect(await page.locator('.chart canvas').count()).toBeGreaterThan(3);
+    await check('dataset-profile');
+  });
+
+  it('starts a training job, follows its logs live to completion and opens its evaluation report', async () => {
+    await page.goto('/training-jobs');
+    await check('training-jobs');
+    await page.getByRole('link', { name: 'New training job' }).click();
+    await page.getByLabel('Job name').fill('e2e-xgb');
+    await page.getByLabel('Dataset (its target column is the label)').selectOption('e2e-churn');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.getByRole('heading', { name: 'Training job e2e-xgb' }).waitFor();
+    const logs = page.getByTestId('job-logs');
+    const status = page.getByTestId('job-status');
+    // Log lines appear while the page stays open: the SSE stream delivers them, nothing reloads.
+    const seen: { lines: number; status: string }[] = [];
+    await expect
+      .poll(
+        async () => {
+          const text = (await logs.textContent()) ?? '';
+          const s = (await status.textContent()) ?? '';
+          seen.push({ lines: text.startsWith('Waiting') ? 0 : text.split('\n').length, status: s });
+          return s;
+        },
+        { timeout: 120_000, interval: 250 },
+      )
+      .toBe('Completed');
+    const counts = seen.map((s) => s.lines);
+    expect(new Set(counts).size, `log line counts seen: ${counts.join(',')}`).toBeGreaterThan(1);
+    await page.getByText('complete', { exact: true }).waitFor();
+    const report = page.getByTestId('evaluation-report');
+    await report.waitFor();
+    await report.getByRole('img', { name: /Confusion matrix/ }).waitFor();
+    await report.getByRole('img', { name: 'ROC and precision-recall curves' }).waitFor();
+    expect(await report.getByRole('row').count()).toBeGreaterThan(2);
+    await check('training-job');
+  }, 150_000);
+
+  it('deploys the model and invokes it from the endpoint page', async () => {
+    await page.getByRole('link', { name: 'Deploy this model' }).click();
+    await page.getByLabel('Endpoint name').fill('e2e-endpoint');
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('heading', { name: 'Endpoint e2e-endpoint' }).waitFor();
+    await expect
+      .poll(async () => (await page.getByTestId('endpoint-status').textContent()) ?? '', {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toBe('InService');
+    await page
+      .getByLabel('Request body (one row per line for CSV, features only)')
+      .fill('1.2,-0.5,0.3,0.1\n-1.5,1.1,0,0.2');
+    await page.getByRole('button', { name: 'Invoke' }).click();
+    const answer = (await page.getByTestId('invoke-response').textContent()) ?? '';
+    const scores = answer.trim().split('\n').map(Number);
+    expect(scores).toHaveLength(2);
+    for (const s of scores) expect(s).toBeGreaterThanOrEqual(0);
+    expect(scores[0]!).toBeGreaterThan(scores[1]!);
+    await page.getByRole('img', { name: /Latency of each invocation/ }).waitFor();
+    await check('endpoint');
+  }, 90_000);
+
+  it('an invoker key, by keyboard only, opens the endpoint it was given and invokes it', async () => {
+    await page.goto('/settings');
+    await page.getByLabel('Key name').fill('e2e-invoker');
+    await page.getByLabel('Role').selectOption('invoker');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = await page.getByTestId('new-key-secret').inputValue();
+
+    const invoker = await browser.newContext({ viewport: { width: 1366, height: 900 }, baseURL: baseUrl });
+    const p = await invoker.newPage();
+    watch(p);
+    const tabTo = async (match: (el: { name: string; text: string }) => boolean) => {
+      for (let i = 0; i < 40; i++) {
+        await p.keyboard.press('Tab');
+        const el = await p.evaluate(() => ({
+          name: document.activeElement?.getAttribute('name') ?? '',
+          text: document.activeElement?.textContent ?? '',
+        }));
+        if (match(el)) return;
+      }
+      throw new Error('the control was not reached by Tab');
+    };
+    expectedFailures.push({ method: 'GET', path: '/api/v1/session', status: 401 });
+    await p.goto('/');
+    await p.getByRole('heading', { name: 'Sign in to Trainyard' }).waitFor();
+    await tabTo((el) => el.name === 'secret');
+    await p.keyboard.type(secret);
+    await p.keyboard.press('Enter');
+    await p.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    // An invoker is offered no data, training or settings pages.
+    expect(await p.getByRole('link', { name: 'Data' }).count()).toBe(0);
+    expect(await p.getByRole('link', { name: 'Settings' }).count()).toBe(0);
+    await tabTo((el) => el.name === 'endpoint');
+    await p.keyboard.type('e2e-endpoint');
+    await p.keyboard.press('Enter');
+    await p.getByRole('heading', { name: 'Endpoint e2e-endpoint' }).waitFor();
+    await tabTo((el) => el.name === 'payload');
+    await p.keyboard.type('1.2,-0.5,0.3,0.1');
+    await tabTo((el) => el.text === 'Invoke');
+    await p.keyboard.press('Enter');
+    const answer = (await p.getByTestId('invoke-response').textContent()) ?? '';
+    expect(Number(answer.trim())).toBeGreaterThan(0.5);
+    const before = page;
+    page = p;
+    await check('invoker-endpoint');
+    page = before;
+    await invoker.close();
+  });
+
+  it('creates a viewer key, whose session offers no writes, and revokes it', async () => {
+    await page.goto('/settings');
+    await page.getByLabel('Key name').fill('e2e-viewer');
+    await page.getByLabel('Role').selectOption('viewer');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = await page.getByTestId('new-key-secret').inputValue();
+    expect(secret.length).toBeGreaterThan(16);
+    await check('settings');
+
+    // The viewer, in a second tab with its own cookie jar, sees pages without write controls.
+    const viewer = await browser.newContext({ viewport: { width: 1366, height: 900 }, baseURL: baseUrl });
+    const other = await viewer.newPage();
+    watch(other);
+    expectedFailures.push({ method: 'GET', path: '/api/v1/session', status: 401 });
+    await other.goto('/');
+    await other.getByLabel('Access key secret').fill(secret);
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await other.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await other.goto('/datasets');
+    await other.getByRole('heading', { name: 'Datasets', exact: true }).waitFor();
+    expect(await other.getByRole('button', { name: 'Upload' }).count()).toBe(0);
+    await other.goto('/training-jobs');
+    await other.getByRole('heading', { name: 'Training jobs', exact: true }).waitFor();
+    expect(await other.getByRole('link', { name: 'New training job' }).count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Revoke e2e-viewer' }).click();
+    await page
+      .getByRole('row', { name: /e2e-viewer/ })
+      .getByText('revoked')
+      .waitFor();
+    // A revoked key ends its sessions at once: the viewer's next page load is the sign-in page.
+    expectedFailures.push({ method: 'GET', path: '/api/v1/session', status: 401 });
+    await other.goto('/');
+    await other.getByRole('heading', { name: 'Sign in to Trainyard' }).waitFor();
+    await viewer.close();
+  });
+
+  it('visits the remaining pages and signs out', async () => {
+    for (const [path, heading, name] of [
+      ['/processing-jobs', 'Processing jobs', 'processing-jobs'],
+      ['/experiments', 'Experiments', 'experiments'],
+      ['/models', 'Models', 'models'],
+      ['/inference', 'Endpoints', 'endpoints'],
+      ['/messaging', 'Messaging', 'messaging'],
+      ['/', 'Dashboard', 'dashboard'],
+    ] as const) {
+      await page.goto(path);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await check(name);
+    }
+    // The sample project's recipe ran as a processing job: its page shows the job and its log.
+    await page.goto('/processing-jobs');
+    await page
+      .getByRole('link', { name: /^penguins-prep-/ })
+      .first()
+      .click();
+    await page.getByRole('heading', { name: /^Processing job penguins-prep-/ }).waitFor();
+    await page.getByRole('log', { name: 'Processing job log' }).waitFor();
+    await check('processing-job');
+    // The dark theme passes axe too (contrast included).
+    await page.getByLabel('Theme').selectOption('dark');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await check('dashboard-dark');
+    await page.getByLabel('Theme').selectOption('system');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Trainyard' }).waitFor();
+    expect((await context.cookies()).find((c) => c.name === 'trainyard_session')).toBeUndefined();
+  }, 90_000);
+
+  it('saw no console error, failed request or unexpected HTTP error on any page', () => {
+    for (const log of resourceLogs) {
+      const at = expectedSeen.indexOf(log.status);
+      if (at >= 0) expectedSeen.splice(at, 1);
+      else problems.push({ kind: 'console error', text: log.text });
+    }
+    expect(problems).toEqual([]);
+    expect(shots.length).toBeGreaterThanOrEqual(12);
+  });
+});
