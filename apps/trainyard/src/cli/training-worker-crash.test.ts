@@ -54,7 +54,8 @@ describe.skipIf(!requireBuild())(
           TrainingJobName: 'crash-xgb',
           AlgorithmSpecification: { AlgorithmName: 'xgboost', TrainingInputMode: 'File' },
           HyperParameters: {
-            num_round: '200',
+            // Long enough that training outlasts the first checkpoint sync (every 2 s) by seconds.
+            num_round: '1000',
             max_depth: '6',
             eta: '0.05',
             checkpoint_frequency: '5',
@@ -112,8 +113,8 @@ describe.skipIf(!requireBuild())(
         expect(resumed).toMatch(/xgboost-checkpoint\.[1-9]\d*/);
         // Attempt 2 started after the checkpoint, not from round 0.
         const rounds = log.filter((l) => /^\[\d+\]\t/.test(l)).map((l) => Number(/^\[(\d+)\]/.exec(l)![1]));
-        expect(rounds.at(-1)).toBe(199);
-        expect(rounds.filter((r) => r === 199)).toHaveLength(1);
+        expect(rounds.at(-1)).toBe(999);
+        expect(rounds.filter((r) => r === 999)).toHaveLength(1);
         const artifacts = await t.platform.blobs.list('work', { prefix: 'models/crash-xgb/' });
         expect(artifacts.items.map((i) => i.key)).toEqual(['models/crash-xgb/output/model.tar.gz']);
       } finally {
