@@ -38,12 +38,13 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
     const progress: string[] = [];
     const cli = new TrainyardClient({ endpoint: t.baseUrl, key: developer });
     const run = await runQuickstart(cli, { wait: false }, { progress: (line) => progress.push(line) });
-    expect(progress[0]).toMatch(/^quickstart qs-[0-9a-f]{8}: the Palmer penguins sample project, 7 steps$/);
+    expect(progress[0]).toMatch(/^quickstart qs-[0-9a-f]{8}: the Palmer penguins sample project, 8 steps$/);
     expect(run.steps.map((s) => s.name)).toEqual([
       'ingest',
       'profile',
       'prepare',
       'train',
+      'register',
       'model',
       'deploy',
       'invoke',
@@ -61,10 +62,10 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
     ]);
     // One line per step as it starts and as it ends, numbered.
     expect(
-      progress.some((l) => /^\[1\/7\] ✓ .*ingest: version \d+: 342 rows/.test(l)),
+      progress.some((l) => /^\[1\/8\] ✓ .*ingest: version \d+: 342 rows/.test(l)),
       progress.join('\n'),
     ).toBe(true);
-    expect(progress.some((l) => /^\[7\/7\] ✓ .*invoke: predicted /.test(l))).toBe(true);
+    expect(progress.some((l) => /^\[8\/8\] ✓ .*invoke: predicted /.test(l))).toBe(true);
     expect(createdBy(current).map((r) => r.resource)).toEqual([
       'dataset',
       'dataset',
@@ -72,6 +73,7 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
       'processing job',
       'training job',
       'model',
+      'model package',
       'endpoint config',
       'endpoint',
     ]);
@@ -84,6 +86,7 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
       processingJob: `penguins-prep-${run.id}`,
       trainingJob: `penguins-xgb-${run.id}`,
       model: `penguins-xgb-${run.id}`,
+      modelPackage: expect.stringMatching(/^penguins\/\d+$/),
       endpoint: `penguins-${run.id}`,
     });
     expect(current.prediction?.predicted).toMatch(/^(Adelie|Chinstrap|Gentoo)$/);
@@ -101,6 +104,24 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
       await t.app.inject({ url: `/api/v1/endpoints/${links.endpoint}`, headers: t.auth(viewer) })
     ).json();
     expect(endpoint.EndpointStatus).toBe('InService');
+    // Registered and approved with its reason; the model was made from the package.
+    const [group, version] = String(links.modelPackage).split('/');
+    const registered = (
+      await t.app.inject({ url: `/api/v1/model-packages/${group}/${version}`, headers: t.auth(viewer) })
+    ).json();
+    expect(registered).toMatchObject({
+      ModelApprovalStatus: 'Approved',
+      ApprovalDescription: 'quickstart sample',
+      SourceTrainingJob: { TrainingJobName: links.trainingJob },
+    });
+    expect(registered.ApprovalHistory.at(-1)).toMatchObject({
+      ModelApprovalStatus: 'Approved',
+      By: { KeyName: expect.stringMatching(/^developer-/) },
+    });
+    const model = (
+      await t.app.inject({ url: `/api/v1/models/${links.model}`, headers: t.auth(viewer) })
+    ).json();
+    expect(model.ModelPackageName).toBe(registered.ModelPackageArn);
     const profile = await t.app.inject({
       url: `/api/v1/datasets/penguins/versions/${links.dataset.version}/profile`,
       headers: t.auth(viewer),
