@@ -363,8 +363,12 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await page.getByRole('img', { name: /^Tuned hyperparameters of each scored trial/ }).waitFor();
     const trials = page.getByRole('table', { name: 'Trials' });
     await trials.getByRole('button', { name: 'Objective' }).click();
+    await expect
+      .poll(async () => await trials.getByText('Completed', { exact: true }).count(), { timeout: 10_000 })
+      .toBe(3);
     const objectives = (await trials.locator('tbody tr td:nth-child(4)').allTextContents()).map(Number);
     expect(objectives).toHaveLength(3);
+    expect(objectives.every(Number.isFinite), objectives.join(', ')).toBe(true);
     expect(objectives).toEqual([...objectives].sort((a, b) => a - b));
     await check('tuning-job');
     await page.goto('/tuning-jobs');
@@ -521,6 +525,10 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await other.goto('/training-jobs');
     await other.getByRole('heading', { name: 'Training jobs', exact: true }).waitFor();
     expect(await other.getByRole('link', { name: 'New training job' }).count()).toBe(0);
+    // A viewer reads the registry but is offered no approval.
+    await other.goto('/registry/penguins/1');
+    await other.getByRole('heading', { name: 'Lineage' }).waitFor();
+    expect(await other.getByRole('button', { name: /^(Approve|Reject)$/ }).count()).toBe(0);
 
     await page.getByRole('button', { name: 'Revoke e2e-viewer' }).click();
     await page

@@ -182,6 +182,7 @@ function ParallelChart({ trials, job }: { trials: TuningTrial[]; job: TuningJob 
         min: Math.min(...values),
         max: Math.max(...values),
         calculable: true,
+        precision: 3,
         right: 0,
         top: 'middle',
         inRange: { color: ['#2166ac', '#f7f7f7', '#b2182b'] },
@@ -274,7 +275,12 @@ function TrialsTable({ trials, job }: { trials: TuningTrial[]; job: TuningJob })
                   {t.TrainingJobName}
                 </Link>
               )}
-              {t.TrainingJobName === best ? <span className="badge ok"> best</span> : null}
+              {t.TrainingJobName === best ? (
+                <>
+                  {' '}
+                  <span className="badge ok">best</span>
+                </>
+              ) : null}
             </td>
             <td>
               <StatusBadge status={t.TrainingJobStatus} />
@@ -301,8 +307,10 @@ export function TuningJobPage() {
     refetchInterval: (q) => whileRunning(q.state.data?.HyperParameterTuningJobStatus),
   });
   const running = whileRunning(job.data?.HyperParameterTuningJobStatus);
+  // Keyed by the job's last change too, so the trials are read again when the job moves on (its end included).
   const trials = useQuery({
-    queryKey: ['tuning-job', name, 'trials'],
+    queryKey: ['tuning-job', name, 'trials', job.data?.LastModifiedTime],
+    placeholderData: (previous) => previous,
     queryFn: () => client.call('listTuningJobTrials', { params: { name }, query: {} }),
     refetchInterval: running,
   });
