@@ -282,7 +282,10 @@ export function LineageView({ kind, name }: { kind: (typeof kindOrder)[number]; 
           const incoming = (id: string) =>
             l.edges
               .filter((e) => e.to === id)
-              .map((e) => l.nodes.find((n) => n.id === e.from)?.name ?? e.from);
+              .map((e) => {
+                const n = l.nodes.find((x) => x.id === e.from);
+                return n ? `${n.name}${n.version !== undefined ? ` v${n.version}` : ''}` : e.from;
+              });
           return (
             <div className="lineage" data-testid="lineage">
               {kindOrder
