@@ -37,6 +37,10 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
     // Started and followed as `trainyard quickstart` does it, through the SDK.
     const progress: string[] = [];
     const cli = new TrainyardClient({ endpoint: t.baseUrl, key: developer });
+    // A group "penguins" made earlier is reused, not replaced (the console e2e covers a fresh install).
+    await cli.call('createModelPackageGroup', {
+      body: { ModelPackageGroupName: 'penguins', ModelPackageGroupDescription: 'made before the run' },
+    });
     const run = await runQuickstart(cli, { wait: false }, { progress: (line) => progress.push(line) });
     expect(progress[0]).toMatch(/^quickstart qs-[0-9a-f]{8}: the Palmer penguins sample project, 8 steps$/);
     expect(run.steps.map((s) => s.name)).toEqual([
@@ -118,6 +122,11 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
       ModelApprovalStatus: 'Approved',
       By: { KeyName: expect.stringMatching(/^developer-/) },
     });
+    const penguins = (
+      await t.app.inject({ url: '/api/v1/model-package-groups/penguins', headers: t.auth(viewer) })
+    ).json();
+    expect(penguins).toMatchObject({ ModelPackageGroupDescription: 'made before the run', LatestVersion: 1 });
+    expect(version).toBe('1');
     const model = (
       await t.app.inject({ url: `/api/v1/models/${links.model}`, headers: t.auth(viewer) })
     ).json();
