@@ -174,7 +174,9 @@ function ParallelChart({ trials, job }: { trials: TuningTrial[]; job: TuningJob 
       { dim: names.length, name: metric, type: 'value', scale: true },
     ];
     return {
-      parallel: { left: 50, right: 80, top: 40, bottom: 30 },
+      // Drawn at once: the lines' entry animation left half-drawn lines in screenshots.
+      animation: false,
+      parallel: { left: 50, right: 130, top: 40, bottom: 30 },
       parallelAxis,
       visualMap: {
         type: 'continuous',
@@ -185,7 +187,7 @@ function ParallelChart({ trials, job }: { trials: TuningTrial[]; job: TuningJob 
         precision: 3,
         right: 0,
         top: 'middle',
-        inRange: { color: ['#2166ac', '#f7f7f7', '#b2182b'] },
+        inRange: { color: ['#2166ac', '#8c6bb1', '#b2182b'] },
       },
       series: [
         {
