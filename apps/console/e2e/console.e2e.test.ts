@@ -271,6 +271,111 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await check('sample-project');
   }, 180_000);
 
+  it("opens the sample project's model package: Approved with its reason, history and lineage", async () => {
+    // The card links the package the register step made; the page shows its approval and lineage.
+    await page
+      .getByRole('link', { name: /^model package penguins\/\d+$/ })
+      .first()
+      .click();
+    await page.getByRole('heading', { name: /^penguins version \d+$/ }).waitFor();
+    await page.getByTestId('approval-description').getByText('quickstart sample').waitFor();
+    const history = page.getByRole('region', { name: 'Approval history' });
+    expect(await history.getByText('Approved').count()).toBeGreaterThanOrEqual(1);
+    const lineage = page.getByTestId('lineage');
+    await lineage
+      .getByRole('link', { name: /^penguins-xgb-qs-/ })
+      .first()
+      .waitFor();
+    await lineage.getByRole('link', { name: /^penguins-qs-[0-9a-f]+-train( v\d+)?$/ }).waitFor();
+    await lineage.getByRole('link', { name: /^penguins-qs-[0-9a-f]+$/ }).waitFor();
+    await check('model-package');
+    const decisions = await history.locator('tbody tr').count();
+    // Rejecting needs a reason: none given, the form says so and nothing is sent.
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await page.getByText('Give a reason for the rejection.').waitFor();
+    await page.getByLabel('Reason (required to reject)').fill('e2e: checking the reject path');
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await history.getByText('e2e: checking the reject path').waitFor();
+    await page.getByLabel('Reason (required to reject)').fill('e2e: approved again');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await history.getByText('e2e: approved again').waitFor();
+    expect(await history.locator('tbody tr').count()).toBe(decisions + 2);
+    // The group lists the version with its status and evaluation headline.
+    await page.getByRole('link', { name: 'penguins', exact: true }).click();
+    await page.getByRole('heading', { name: 'Group penguins' }).waitFor();
+    await page
+      .getByRole('cell', { name: /^accuracy \d/ })
+      .first()
+      .waitFor();
+    await check('model-group');
+    await page.goto('/registry');
+    await page.getByRole('heading', { name: 'Model registry' }).waitFor();
+    await check('registry');
+  }, 60_000);
+
+  it('follows a small tuning job live: counters, best trial, both charts, trials sorted by objective', async () => {
+    // Three XGBoost trials on the sample project's splits (a few seconds each), started over the SDK.
+    const admin = new TrainyardClient({ endpoint: baseUrl, key: adminKey });
+    const [run] = (await admin.call('listQuickstarts')).runs;
+    const channel = (name: string) => ({
+      ChannelName: name,
+      DataSource: { DatasetSource: { DatasetName: `penguins-${run?.id}-${name}` } },
+    });
+    await admin.call('createTuningJob', {
+      body: {
+        HyperParameterTuningJobName: 'e2e-tune',
+        HyperParameterTuningJobConfig: {
+          Strategy: 'Random',
+          HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:mlogloss' },
+          ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 3 },
+          ParameterRanges: {
+            ContinuousParameterRanges: [{ Name: 'eta', MinValue: '0.05', MaxValue: '0.5' }],
+            IntegerParameterRanges: [{ Name: 'max_depth', MinValue: '1', MaxValue: '4' }],
+          },
+          RandomSeed: 7,
+        },
+        TrainingJobDefinition: {
+          AlgorithmSpecification: { AlgorithmName: 'xgboost' },
+          StaticHyperParameters: { objective: 'multi:softprob', num_class: '3', num_round: '10' },
+          InputDataConfig: [channel('train'), channel('validation')],
+          OutputDataConfig: { S3OutputPath: 's3://models/e2e-tune' },
+          ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+        },
+      },
+    });
+    await page.goto('/tuning-jobs');
+    await page.getByRole('link', { name: 'e2e-tune' }).click();
+    await page.getByRole('heading', { name: 'Tuning job e2e-tune' }).waitFor();
+    // The page refreshes itself (trial events, and every 3 s while InProgress) until it completes.
+    await page
+      .getByRole('region', { name: /^Status/ })
+      .getByText('Completed', { exact: true })
+      .waitFor({ timeout: 90_000 });
+    await page
+      .getByTestId('tuning-counters')
+      .getByText(/^3 completed/)
+      .waitFor();
+    await page
+      .getByTestId('best-trial')
+      .getByRole('link', { name: /^e2e-tune-/ })
+      .waitFor();
+    await page.getByRole('img', { name: /^validation:mlogloss by trial/ }).waitFor();
+    await page.getByRole('img', { name: /^Tuned hyperparameters of each scored trial/ }).waitFor();
+    const trials = page.getByRole('table', { name: 'Trials' });
+    await trials.getByRole('button', { name: 'Objective' }).click();
+    await expect
+      .poll(async () => await trials.getByText('Completed', { exact: true }).count(), { timeout: 10_000 })
+      .toBe(3);
+    const objectives = (await trials.locator('tbody tr td:nth-child(4)').allTextContents()).map(Number);
+    expect(objectives).toHaveLength(3);
+    expect(objectives.every(Number.isFinite), objectives.join(', ')).toBe(true);
+    expect(objectives).toEqual([...objectives].sort((a, b) => a - b));
+    await check('tuning-job');
+    await page.goto('/tuning-jobs');
+    await page.getByRole('cell', { name: 'Completed' }).waitFor();
+    await check('tuning-jobs');
+  }, 120_000);
+
   it('uploads a dataset with a progress bar and shows its profile', async () => {
     await page.goto('/datasets');
     await page.getByLabel('Dataset name').fill('e2e-churn');
@@ -420,6 +525,10 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await other.goto('/training-jobs');
     await other.getByRole('heading', { name: 'Training jobs', exact: true }).waitFor();
     expect(await other.getByRole('link', { name: 'New training job' }).count()).toBe(0);
+    // A viewer reads the registry but is offered no approval.
+    await other.goto('/registry/penguins/1');
+    await other.getByRole('heading', { name: 'Lineage' }).waitFor();
+    expect(await other.getByRole('button', { name: /^(Approve|Reject)$/ }).count()).toBe(0);
 
     await page.getByRole('button', { name: 'Revoke e2e-viewer' }).click();
     await page

@@ -29,6 +29,15 @@ const ExperimentsPage = lazy(() =>
   import('./pages/experiments.js').then((m) => ({ default: m.ExperimentsPage })),
 );
 const ModelsPage = lazy(() => import('./pages/models.js').then((m) => ({ default: m.ModelsPage })));
+const ModelGroupsPage = lazy(() =>
+  import('./pages/registry.js').then((m) => ({ default: m.ModelGroupsPage })),
+);
+const ModelGroupPage = lazy(() => import('./pages/registry.js').then((m) => ({ default: m.ModelGroupPage })));
+const ModelPackagePage = lazy(() =>
+  import('./pages/registry.js').then((m) => ({ default: m.ModelPackagePage })),
+);
+const TuningJobsPage = lazy(() => import('./pages/tuning.js').then((m) => ({ default: m.TuningJobsPage })));
+const TuningJobPage = lazy(() => import('./pages/tuning.js').then((m) => ({ default: m.TuningJobPage })));
 const EndpointsPage = lazy(() => import('./pages/endpoints.js').then((m) => ({ default: m.EndpointsPage })));
 const EndpointPage = lazy(() => import('./pages/endpoint.js').then((m) => ({ default: m.EndpointPage })));
 const DeployPage = lazy(() => import('./pages/deploy.js').then((m) => ({ default: m.DeployPage })));
@@ -55,8 +64,10 @@ const nav: { to: string; label: string; needs: 'read' | 'invoke' }[] = [
   { to: '/datasets', label: 'Data', needs: 'read' },
   { to: '/processing-jobs', label: 'Processing', needs: 'read' },
   { to: '/training-jobs', label: 'Training', needs: 'read' },
+  { to: '/tuning-jobs', label: 'Tuning', needs: 'read' },
   { to: '/experiments', label: 'Experiments', needs: 'read' },
   { to: '/models', label: 'Models', needs: 'read' },
+  { to: '/registry', label: 'Registry', needs: 'read' },
   { to: '/inference', label: 'Endpoints', needs: 'invoke' },
   { to: '/messaging', label: 'Messaging', needs: 'read' },
   { to: '/settings', label: 'Settings', needs: 'read' },
@@ -122,7 +133,12 @@ function Shell() {
             <Route path="/training-jobs/new" element={<NewTrainingJobPage />} />
             <Route path="/training-jobs/:name" element={<TrainingJobPage />} />
             <Route path="/experiments" element={<ExperimentsPage />} />
+            <Route path="/tuning-jobs" element={<TuningJobsPage />} />
+            <Route path="/tuning-jobs/:name" element={<TuningJobPage />} />
             <Route path="/models" element={<ModelsPage />} />
+            <Route path="/registry" element={<ModelGroupsPage />} />
+            <Route path="/registry/:group" element={<ModelGroupPage />} />
+            <Route path="/registry/:group/:version" element={<ModelPackagePage />} />
             <Route path="/deploy" element={<DeployPage />} />
             {/* Not /endpoints: the server keeps /endpoints/… for invocations, outside the console. */}
             <Route path="/inference" element={<EndpointsPage />} />

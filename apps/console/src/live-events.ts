@@ -5,9 +5,11 @@ import { useClient, useSession } from './session.js';
 
 /** Which cached queries an event touches. */
 function keysOf(type: string): string[][] {
-  if (type.includes('training-job')) return [['training-jobs'], ['training-job'], ['dashboard']];
+  // Tuning trials are training jobs: their events refresh the tuning pages too.
+  if (type.includes('training-job'))
+    return [['training-jobs'], ['training-job'], ['dashboard'], ['tuning-jobs'], ['tuning-job']];
   if (type.includes('processing-job')) return [['processing-jobs'], ['dashboard']];
-  if (type.includes('endpoint')) return [['endpoints'], ['endpoint'], ['dashboard']];
+  if (type.includes('endpoint')) return [['endpoints'], ['endpoint'], ['dashboard'], ['lineage']];
   if (type.includes('quickstart')) return [['quickstart'], ['dashboard'], ['datasets']];
   return [];
 }

@@ -166,6 +166,7 @@ export async function openPlatform(config: ResolvedServerConfig, log: Logger): P
           trainingJobs: jobs.trainingJobs,
           endpoints: endpoints.service,
           router: new EndpointRouter(endpoints.service),
+          registry: endpoints.registry,
           events,
           store: metadata.quickstarts,
           log,

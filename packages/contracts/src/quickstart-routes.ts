@@ -7,6 +7,7 @@ export const quickstartStepNames = [
   'profile',
   'prepare',
   'train',
+  'register',
   'model',
   'deploy',
   'invoke',

@@ -1,9 +1,10 @@
 // Only the chart types and parts the console draws, so the chunk stays small; loaded lazily.
-import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
+import { BarChart, HeatmapChart, LineChart, ParallelChart, ScatterChart } from 'echarts/charts';
 import {
   DataZoomComponent,
   GridComponent,
   LegendComponent,
+  ParallelComponent,
   TooltipComponent,
   VisualMapComponent,
 } from 'echarts/components';
@@ -14,7 +15,10 @@ use([
   BarChart,
   HeatmapChart,
   LineChart,
+  ParallelChart,
+  ScatterChart,
   GridComponent,
+  ParallelComponent,
   LegendComponent,
   TooltipComponent,
   VisualMapComponent,

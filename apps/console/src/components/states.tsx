@@ -44,6 +44,9 @@ export function QueryView<T>({
 
 const statusTone: Record<string, string> = {
   Completed: 'ok',
+  Approved: 'ok',
+  PendingManualApproval: 'warn',
+  Rejected: 'danger',
   InService: 'ok',
   Healthy: 'ok',
   InProgress: 'warn',

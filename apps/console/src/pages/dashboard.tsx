@@ -98,6 +98,11 @@ function StepLinks({ links }: { links: QuickstartRun['steps'][number]['links'] }
           training job {links.trainingJob}
         </Link>
       ) : null}
+      {links.modelPackage ? (
+        <Link to={`/registry/${links.modelPackage.split('/').map(encodeURIComponent).join('/')}`}>
+          model package {links.modelPackage}
+        </Link>
+      ) : null}
       {links.endpoint ? (
         <Link to={`/inference/${encodeURIComponent(links.endpoint)}`}>endpoint {links.endpoint}</Link>
       ) : null}

@@ -15,6 +15,7 @@ import type { Principal } from '@trainyard/core/access/access-key-service';
 import type { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
 import type { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { QuickstartStore } from '@trainyard/core/ports/metadata-store';
+import type { ModelPackageService } from '@trainyard/core/registry/model-package-service';
 import type { DatasetService } from '@trainyard/runtime/data/dataset-service';
 import type { Logger } from 'pino';
 import type { ProcessingJobs, TrainingJobs } from '../job-services.js';
@@ -29,7 +30,8 @@ const titles: Record<QuickstartStepName, string> = {
   profile: 'Profile it: column types, missing values, the species counts',
   prepare: 'Prepare it with a recipe: encode, split 80/20 by species',
   train: 'Train and evaluate XGBoost (multi:softprob) on the species',
-  model: 'Create a model from the training job',
+  register: 'Register the trained model in the registry (group penguins) and approve it',
+  model: 'Create a model from the approved model package',
   deploy: 'Deploy the model to an endpoint',
   invoke: 'Invoke the endpoint with one penguin',
 };
@@ -45,8 +47,6 @@ const ingestTypes = {
   species: 'categorical',
 } as const;
 
-const xgboostImage = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
-
 export interface QuickstartServiceOptions {
   datasets: () => Promise<DatasetService>;
   recipeRuns: DoorServices['recipeRuns'];
@@ -57,6 +57,8 @@ export interface QuickstartServiceOptions {
     'createModel' | 'createEndpointConfig' | 'createEndpoint' | 'describeEndpoint'
   >;
   router: Pick<EndpointRouter, 'invoke' | 'close'>;
+  /** The model registry: the register step files the trained model in group `penguins`. */
+  registry: Pick<ModelPackageService, 'createGroup' | 'describeGroup' | 'createPackage' | 'updatePackage'>;
   events: Pick<EventPublisher, 'publish'>;
   store: QuickstartStore;
   log: Logger;
@@ -144,7 +146,7 @@ export class QuickstartService {
       steps: quickstartStepNames.map((name) => ({ name, title: titles[name], status: 'pending', links: {} })),
     };
     await this.#o.store.save(run);
-    const work = this.#run(run)
+    const work = this.#run(run, principal)
       .catch((error: unknown) =>
         this.#o.log.error({ err: error, quickstart: id }, 'quickstart failed unexpectedly'),
       )
@@ -168,7 +170,7 @@ export class QuickstartService {
     this.#o.router.close();
   }
 
-  async #run(run: Quickstart): Promise<void> {
+  async #run(run: Quickstart, principal: Principal): Promise<void> {
     const names = {
       dataset: 'penguins',
       prepared: `penguins-${run.id}`,
@@ -176,8 +178,9 @@ export class QuickstartService {
       trainingJob: `penguins-xgb-${run.id}`,
       model: `penguins-xgb-${run.id}`,
       endpoint: `penguins-${run.id}`,
+      group: 'penguins',
     };
-    const state: { version?: number; species?: string[]; features?: string[] } = {};
+    const state: { version?: number; species?: string[]; features?: string[]; modelPackage?: string } = {};
     const steps: Record<QuickstartStepName, (step: QuickstartStep) => Promise<string>> = {
       ingest: async (step) => {
         const datasets = await this.#o.datasets();
@@ -292,16 +295,54 @@ export class QuickstartService {
         }
         return 'completed (no evaluation report)';
       },
+      register: async (step) => {
+        // The group is shared by every run: made by the first, reused after.
+        await this.#o.registry.describeGroup(names.group).catch(async (error: unknown) => {
+          if (!TrainyardError.is(error, 'NOT_FOUND')) throw error;
+          await this.#o.registry
+            .createGroup(
+              {
+                ModelPackageGroupName: names.group,
+                ModelPackageGroupDescription: 'Palmer penguins species classifiers (the quickstart sample)',
+              },
+              principal,
+            )
+            .catch((raced: unknown) => {
+              if (!TrainyardError.is(raced, 'ALREADY_EXISTS')) throw raced;
+            });
+        });
+        const made = await this.#o.registry.createPackage(
+          {
+            ModelPackageGroupName: names.group,
+            SourceTrainingJobName: names.trainingJob,
+            ModelPackageDescription: `XGBoost on the penguins species, quickstart ${run.id}`,
+            // A retry of this step returns the version the first attempt made.
+            ClientToken: run.id,
+          },
+          principal,
+        );
+        const ref = `${made.ModelPackageGroupName}/${made.ModelPackageVersion}`;
+        step.links.trainingJob = names.trainingJob;
+        step.links.modelPackage = ref;
+        await this.#save(run);
+        const approved = await this.#o.registry.updatePackage(
+          made.ModelPackageGroupName,
+          made.ModelPackageVersion,
+          { ModelApprovalStatus: 'Approved', ApprovalDescription: 'quickstart sample' },
+          principal,
+        );
+        state.modelPackage = ref;
+        return `version ${approved.ModelPackageVersion} of ${names.group}, ${approved.ModelApprovalStatus} ("quickstart sample")`;
+      },
       model: async (step) => {
-        const job = await this.#o.trainingJobs.describe(names.trainingJob);
-        await this.#o.endpoints.createModel({
+        const ref = state.modelPackage as string;
+        const model = await this.#o.endpoints.createModel({
           ModelName: names.model,
-          PrimaryContainer: { Image: xgboostImage, ModelDataUrl: job.ModelArtifacts.S3ModelArtifacts },
+          modelPackageName: ref,
         });
         step.links.model = names.model;
-        step.links.trainingJob = names.trainingJob;
-        // The model registry has not landed here yet; the model is created, not registered.
-        return `model ${names.model} from ${job.ModelArtifacts.S3ModelArtifacts}`;
+        step.links.modelPackage = ref;
+        return `model ${names.model} from package ${ref} (${model.PrimaryContainer.ModelDataUrl ?? 'no artifact'})`;
       },
       deploy: async (step) => {
         await this.#o.endpoints.createEndpointConfig({

@@ -37,13 +37,18 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
     // Started and followed as `trainyard quickstart` does it, through the SDK.
     const progress: string[] = [];
     const cli = new TrainyardClient({ endpoint: t.baseUrl, key: developer });
+    // A group "penguins" made earlier is reused, not replaced (the console e2e covers a fresh install).
+    await cli.call('createModelPackageGroup', {
+      body: { ModelPackageGroupName: 'penguins', ModelPackageGroupDescription: 'made before the run' },
+    });
     const run = await runQuickstart(cli, { wait: false }, { progress: (line) => progress.push(line) });
-    expect(progress[0]).toMatch(/^quickstart qs-[0-9a-f]{8}: the Palmer penguins sample project, 7 steps$/);
+    expect(progress[0]).toMatch(/^quickstart qs-[0-9a-f]{8}: the Palmer penguins sample project, 8 steps$/);
     expect(run.steps.map((s) => s.name)).toEqual([
       'ingest',
       'profile',
       'prepare',
       'train',
+      'register',
       'model',
       'deploy',
       'invoke',
@@ -61,10 +66,10 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
     ]);
     // One line per step as it starts and as it ends, numbered.
     expect(
-      progress.some((l) => /^\[1\/7\] ✓ .*ingest: version \d+: 342 rows/.test(l)),
+      progress.some((l) => /^\[1\/8\] ✓ .*ingest: version \d+: 342 rows/.test(l)),
       progress.join('\n'),
     ).toBe(true);
-    expect(progress.some((l) => /^\[7\/7\] ✓ .*invoke: predicted /.test(l))).toBe(true);
+    expect(progress.some((l) => /^\[8\/8\] ✓ .*invoke: predicted /.test(l))).toBe(true);
     expect(createdBy(current).map((r) => r.resource)).toEqual([
       'dataset',
       'dataset',
@@ -72,6 +77,7 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
       'processing job',
       'training job',
       'model',
+      'model package',
       'endpoint config',
       'endpoint',
     ]);
@@ -84,6 +90,7 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
       processingJob: `penguins-prep-${run.id}`,
       trainingJob: `penguins-xgb-${run.id}`,
       model: `penguins-xgb-${run.id}`,
+      modelPackage: expect.stringMatching(/^penguins\/\d+$/),
       endpoint: `penguins-${run.id}`,
     });
     expect(current.prediction?.predicted).toMatch(/^(Adelie|Chinstrap|Gentoo)$/);
@@ -101,6 +108,29 @@ describe('quickstart: the sample project from CSV to an invoked endpoint', () =>
       await t.app.inject({ url: `/api/v1/endpoints/${links.endpoint}`, headers: t.auth(viewer) })
     ).json();
     expect(endpoint.EndpointStatus).toBe('InService');
+    // Registered and approved with its reason; the model was made from the package.
+    const [group, version] = String(links.modelPackage).split('/');
+    const registered = (
+      await t.app.inject({ url: `/api/v1/model-packages/${group}/${version}`, headers: t.auth(viewer) })
+    ).json();
+    expect(registered).toMatchObject({
+      ModelApprovalStatus: 'Approved',
+      ApprovalDescription: 'quickstart sample',
+      SourceTrainingJob: { TrainingJobName: links.trainingJob },
+    });
+    expect(registered.ApprovalHistory.at(-1)).toMatchObject({
+      ModelApprovalStatus: 'Approved',
+      By: { KeyName: expect.stringMatching(/^developer-/) },
+    });
+    const penguins = (
+      await t.app.inject({ url: '/api/v1/model-package-groups/penguins', headers: t.auth(viewer) })
+    ).json();
+    expect(penguins).toMatchObject({ ModelPackageGroupDescription: 'made before the run', LatestVersion: 1 });
+    expect(version).toBe('1');
+    const model = (
+      await t.app.inject({ url: `/api/v1/models/${links.model}`, headers: t.auth(viewer) })
+    ).json();
+    expect(model.ModelPackageName).toBe(registered.ModelPackageArn);
     const profile = await t.app.inject({
       url: `/api/v1/datasets/penguins/versions/${links.dataset.version}/profile`,
       headers: t.auth(viewer),
