@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { JobListQuery, JobLogPage, JobLogQuery, JobStatus } from './jobs.js';
-import { PageQuery, pageOf } from './pagination.js';
+import { JobListQuery, JobLogPage, JobLogQuery } from './jobs.js';
+import { pageOf } from './pagination.js';
 import { CreateProcessingJobBody, ProcessingJob, ProcessingJobSummary } from './processing-jobs.js';
 import { defineRoute } from './route.js';
 

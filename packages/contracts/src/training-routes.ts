@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { JobListQuery, JobLogEvent, JobLogPage, JobLogQuery, JobStatus, SecondaryStatus } from './jobs.js';
-import { PageQuery, pageOf } from './pagination.js';
+import { pageOf } from './pagination.js';
 import { defineRoute } from './route.js';
 import {
   CreateTrainingJobBody,

@@ -19,7 +19,6 @@ import { ConsolePages } from './console-pages.js';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
 import { endpointHandlers } from './endpoint-handlers.js';
-import { EndpointRouter } from './endpoint-router.js';
 import { eventHandlers } from './event-handlers.js';
 import { experimentHandlers } from './experiment-handlers.js';
 import { homePage } from './home-page.js';
