@@ -35,6 +35,57 @@ export async function orMissing<T>(missing: () => SageMakerError, call: () => Pr
   }
 }
 
+/**
+ * The data and hardware members of a training job (InputDataConfig, OutputDataConfig,
+ * ResourceConfig, StoppingCondition, CheckpointConfig) that the native contract knows, picked from
+ * SageMaker's CreateTrainingJob input or a tuning job's TrainingJobDefinition.
+ * @param fileSystemField names a channel's refused FileSystemDataSource member (1-based, as AWS counts)
+ */
+export function trainingDataAndResourcesOf(spec: Json, fileSystemField: (member: number) => string): Json {
+  const output = (spec.OutputDataConfig ?? {}) as Json;
+  const resources = (spec.ResourceConfig ?? {}) as Json;
+  const stopping = spec.StoppingCondition as Json | undefined;
+  const checkpoint = spec.CheckpointConfig as Json | undefined;
+  return {
+    InputDataConfig: (spec.InputDataConfig as Json[] | undefined)?.map((channel, i) => {
+      const source = (channel.DataSource ?? {}) as Json;
+      if (source.FileSystemDataSource !== undefined)
+        throw notSupported(fileSystemField(i + 1), 'use S3DataSource');
+      const s3 = source.S3DataSource as Json | undefined;
+      return defined({
+        ChannelName: channel.ChannelName,
+        DataSource: s3
+          ? {
+              S3DataSource: defined({
+                S3DataType: s3.S3DataType,
+                S3Uri: s3.S3Uri,
+                S3DataDistributionType: s3.S3DataDistributionType,
+              }),
+            }
+          : {},
+        ContentType: channel.ContentType,
+        CompressionType: channel.CompressionType,
+        RecordWrapperType: channel.RecordWrapperType,
+        InputMode: channel.InputMode,
+      });
+    }),
+    OutputDataConfig: defined({
+      S3OutputPath: output.S3OutputPath,
+      KmsKeyId: output.KmsKeyId,
+      CompressionType: output.CompressionType,
+    }),
+    ResourceConfig: defined({
+      InstanceType: resources.InstanceType,
+      InstanceCount: resources.InstanceCount,
+      VolumeSizeInGB: resources.VolumeSizeInGB,
+    }),
+    StoppingCondition: stopping ? defined({ MaxRuntimeInSeconds: stopping.MaxRuntimeInSeconds }) : undefined,
+    CheckpointConfig: checkpoint
+      ? defined({ S3Uri: checkpoint.S3Uri, LocalPath: checkpoint.LocalPath })
+      : undefined,
+  };
+}
+
 /** SageMaker answers a name it does not know with a ValidationException, not a 404. */
 export function orCouldNotFind<T>(kind: string, name: string, call: () => Promise<T>): Promise<T> {
   return orMissing(

@@ -12,7 +12,14 @@ import type { DoorServices } from '../door-services.js';
 import { sageMakerEndpointOperations } from './sagemaker-endpoint-operations.js';
 import { SageMakerError } from './sagemaker-error.js';
 import { sageMakerExperimentOperations } from './sagemaker-experiment-operations.js';
-import { defined, epochSeconds, type Json, notSupported, orCouldNotFind } from './sagemaker-mapping.js';
+import {
+  defined,
+  epochSeconds,
+  type Json,
+  notSupported,
+  orCouldNotFind,
+  trainingDataAndResourcesOf,
+} from './sagemaker-mapping.js';
 import { sageMakerRegistryOperations } from './sagemaker-registry-operations.js';
 import { sageMakerTagOperations } from './sagemaker-tag-operations.js';
 import { sageMakerTuningOperations } from './sagemaker-tuning-operations.js';
@@ -151,12 +158,7 @@ function processingJobSummary(job: ProcessingJobSummary): Json {
 /** CreateTrainingJob's members that the native contract knows, picked from SageMaker's input. */
 function trainingJobBody(input: Json): Json {
   const algorithm = input.AlgorithmSpecification as Json;
-  const output = input.OutputDataConfig as Json;
-  const resources = input.ResourceConfig as Json;
-  const stopping = input.StoppingCondition as Json | undefined;
-  const checkpoint = input.CheckpointConfig as Json | undefined;
   const experiment = input.ExperimentConfig as Json | undefined;
-  const channels = input.InputDataConfig as Json[] | undefined;
   return defined({
     TrainingJobName: input.TrainingJobName,
     AlgorithmSpecification: defined({
@@ -169,49 +171,11 @@ function trainingJobBody(input: Json): Json {
     }),
     RoleArn: input.RoleArn,
     HyperParameters: input.HyperParameters,
-    InputDataConfig: channels?.map((channel, i) => {
-      const source = channel.DataSource as Json;
-      if (source.FileSystemDataSource !== undefined) {
-        throw notSupported(
-          `inputDataConfig.${i + 1}.member.dataSource.fileSystemDataSource`,
-          'use S3DataSource',
-        );
-      }
-      const s3 = source.S3DataSource as Json | undefined;
-      return defined({
-        ChannelName: channel.ChannelName,
-        DataSource: {
-          ...(s3
-            ? {
-                S3DataSource: defined({
-                  S3DataType: s3.S3DataType,
-                  S3Uri: s3.S3Uri,
-                  S3DataDistributionType: s3.S3DataDistributionType,
-                }),
-              }
-            : {}),
-        },
-        ContentType: channel.ContentType,
-        CompressionType: channel.CompressionType,
-        RecordWrapperType: channel.RecordWrapperType,
-        InputMode: channel.InputMode,
-      });
-    }),
-    OutputDataConfig: defined({
-      S3OutputPath: output.S3OutputPath,
-      KmsKeyId: output.KmsKeyId,
-      CompressionType: output.CompressionType,
-    }),
-    ResourceConfig: defined({
-      InstanceType: resources.InstanceType,
-      InstanceCount: resources.InstanceCount,
-      VolumeSizeInGB: resources.VolumeSizeInGB,
-    }),
-    StoppingCondition: stopping ? defined({ MaxRuntimeInSeconds: stopping.MaxRuntimeInSeconds }) : undefined,
+    ...trainingDataAndResourcesOf(
+      input,
+      (i) => `inputDataConfig.${i}.member.dataSource.fileSystemDataSource`,
+    ),
     Environment: input.Environment,
-    CheckpointConfig: checkpoint
-      ? defined({ S3Uri: checkpoint.S3Uri, LocalPath: checkpoint.LocalPath })
-      : undefined,
     Tags: input.Tags,
     ExperimentConfig: experiment
       ? defined({

@@ -2,29 +2,15 @@ import { parseOrRefuse, TrainyardError } from '@trainyard/contracts/errors';
 import { CreateTuningJobBody, type TuningJob, type TuningTrial } from '@trainyard/contracts/tuning-jobs';
 import type { DoorServices } from '../door-services.js';
 import { SageMakerError } from './sagemaker-error.js';
+import {
+  defined,
+  epochSeconds,
+  type Json,
+  notSupported,
+  orCouldNotFind,
+  trainingDataAndResourcesOf,
+} from './sagemaker-mapping.js';
 import type { SageMakerOperation } from './sagemaker-operations.js';
-
-type Json = Record<string, unknown>;
-
-const epochSeconds = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso) / 1000);
-const defined = (record: Json): Json =>
-  Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
-const notSupported = (member: string, why: string) =>
-  new SageMakerError('ValidationException', 400, `${member} is not supported by Trainyard: ${why}`);
-
-async function orCouldNotFind<T>(name: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (TrainyardError.is(error, 'NOT_FOUND'))
-      throw new SageMakerError(
-        'ValidationException',
-        400,
-        `Could not find hyper-parameter tuning job with name ${name}`,
-      );
-    throw error;
-  }
-}
 
 /** CreateHyperParameterTuningJob's input onto the native request (one training definition). */
 function tuningJobBody(input: Json): Json {
@@ -44,10 +30,6 @@ function tuningJobBody(input: Json): Json {
     if (definition[member] !== undefined)
       throw notSupported(`TrainingJobDefinition.${member}`, 'not applicable here');
   const algorithm = (definition.AlgorithmSpecification ?? {}) as Json;
-  const output = (definition.OutputDataConfig ?? {}) as Json;
-  const resources = (definition.ResourceConfig ?? {}) as Json;
-  const stopping = definition.StoppingCondition as Json | undefined;
-  const checkpoint = definition.CheckpointConfig as Json | undefined;
   const ranges = config.ParameterRanges as Json | undefined;
   if (ranges?.AutoParameters !== undefined)
     throw notSupported('ParameterRanges.AutoParameters', 'give explicit ranges');
@@ -73,48 +55,11 @@ function tuningJobBody(input: Json): Json {
       }),
       RoleArn: definition.RoleArn,
       StaticHyperParameters: definition.StaticHyperParameters,
-      InputDataConfig: (definition.InputDataConfig as Json[] | undefined)?.map((channel, i) => {
-        const source = (channel.DataSource ?? {}) as Json;
-        if (source.FileSystemDataSource !== undefined)
-          throw notSupported(
-            `TrainingJobDefinition.InputDataConfig.${i + 1}.DataSource.FileSystemDataSource`,
-            'use S3DataSource',
-          );
-        const s3 = source.S3DataSource as Json | undefined;
-        return defined({
-          ChannelName: channel.ChannelName,
-          DataSource: s3
-            ? {
-                S3DataSource: defined({
-                  S3DataType: s3.S3DataType,
-                  S3Uri: s3.S3Uri,
-                  S3DataDistributionType: s3.S3DataDistributionType,
-                }),
-              }
-            : {},
-          ContentType: channel.ContentType,
-          CompressionType: channel.CompressionType,
-          RecordWrapperType: channel.RecordWrapperType,
-          InputMode: channel.InputMode,
-        });
-      }),
-      OutputDataConfig: defined({
-        S3OutputPath: output.S3OutputPath,
-        KmsKeyId: output.KmsKeyId,
-        CompressionType: output.CompressionType,
-      }),
-      ResourceConfig: defined({
-        InstanceType: resources.InstanceType,
-        InstanceCount: resources.InstanceCount,
-        VolumeSizeInGB: resources.VolumeSizeInGB,
-      }),
-      StoppingCondition: stopping
-        ? defined({ MaxRuntimeInSeconds: stopping.MaxRuntimeInSeconds })
-        : undefined,
+      ...trainingDataAndResourcesOf(
+        definition,
+        (i) => `TrainingJobDefinition.InputDataConfig.${i}.DataSource.FileSystemDataSource`,
+      ),
       Environment: definition.Environment,
-      CheckpointConfig: checkpoint
-        ? defined({ S3Uri: checkpoint.S3Uri, LocalPath: checkpoint.LocalPath })
-        : undefined,
     }),
     WarmStartConfig: input.WarmStartConfig,
     Tags: input.Tags,
@@ -209,7 +154,9 @@ export function sageMakerTuningOperations({
         'tuning job describe: status, counters, `BestTrainingJob`, `OverallBestTrainingJob`, completion details',
       async handle(input) {
         const name = input.HyperParameterTuningJobName as string;
-        return describedTuningJob(await orCouldNotFind(name, () => tuningJobs.describe(name)));
+        return describedTuningJob(
+          await orCouldNotFind('hyper-parameter tuning job', name, () => tuningJobs.describe(name)),
+        );
       },
     },
     ListHyperParameterTuningJobs: {
@@ -258,7 +205,7 @@ export function sageMakerTuningOperations({
       summary: 'tuning job stop: every running trial is stopped, then the job ends Stopped',
       async handle(input) {
         const name = input.HyperParameterTuningJobName as string;
-        await orCouldNotFind(name, () => tuningJobs.stop(name));
+        await orCouldNotFind('hyper-parameter tuning job', name, () => tuningJobs.stop(name));
         return {};
       },
     },
@@ -268,7 +215,7 @@ export function sageMakerTuningOperations({
         "a tuning job's trials with `TunedHyperParameters` and `FinalHyperParameterTuningJobObjectiveMetric`: `StatusEquals`, `SortBy` (Name, CreationTime, Status, FinalObjectiveMetricValue), `SortOrder`, `MaxResults`/`NextToken`",
       async handle(input) {
         const name = input.HyperParameterTuningJobName as string;
-        const trials = await orCouldNotFind(name, () =>
+        const trials = await orCouldNotFind('hyper-parameter tuning job', name, () =>
           tuningJobs.trials(name, {
             ...(input.StatusEquals ? { status: input.StatusEquals as TuningTrial['TrainingJobStatus'] } : {}),
             sortBy:
