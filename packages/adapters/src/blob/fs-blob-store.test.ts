@@ -45,6 +45,33 @@ describe('FsBlobStore on disk', () => {
     expect((await store.head({ bucket: 'data', key: 'a/b' })).size).toBe(1);
   });
 
+  it('joins parts of uneven sizes byte for byte, with the MD5 when no ETag is given', async () => {
+    const store = await new FsBlobStore(root).init();
+    // Sizes around the 4 MiB join buffer: a part ending mid-buffer, one exactly a buffer, tiny ones.
+    const sizes = [4 * 1024 * 1024 + 3, 1, 4 * 1024 * 1024, 5 * 1024 * 1024 + 17, 2, 3 * 1024 * 1024];
+    const parts = sizes.map((size, i) => {
+      const part = Buffer.alloc(size);
+      for (let at = 0; at < size; at++) part[at] = (at * 31 + i * 7) & 0xff;
+      return part;
+    });
+    for (const [i, part] of parts.entries()) await store.putPart('join-test', `p${i}`, part);
+    const at = { bucket: 'data', key: 'joined.bin' };
+    const info = await store.composeParts(
+      at,
+      'join-test',
+      parts.map((_, i) => `p${i}`),
+    );
+    const whole = Buffer.concat(parts);
+    const stored = readFileSync(join(root, 'buckets', 'data', 'joined.bin'));
+    expect(stored.length).toBe(whole.length);
+    expect(stored.equals(whole)).toBe(true);
+    expect(info).toMatchObject({ size: whole.length, etag: createHash('md5').update(whole).digest('hex') });
+    await expect(store.composeParts(at, 'join-test', ['p0', 'missing'])).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+  });
+
   it('keeps staged multipart parts across a restart', async () => {
     const before = await new FsBlobStore(root).init();
     await before.putPart('restart-upload', '1', 'hello ');

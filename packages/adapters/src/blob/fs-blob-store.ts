@@ -1,6 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -44,6 +56,15 @@ const readChunkBytes = 512 * 1024;
 const writeBufferBytes = 1024 * 1024;
 /** Read buffer when concatenating multipart parts: one large read per fs round trip. */
 const composeChunkBytes = 4 * 1024 * 1024;
+
+/** Writes `length` bytes of `buffer` at `position`, looping over short writes. */
+async function writeAll(file: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await file.write(buffer, done, length - done, position + done);
+    done += bytesWritten;
+  }
+}
 
 function isErrno(error: unknown, ...codes: string[]): boolean {
   return codes.includes((error as NodeJS.ErrnoException)?.code ?? '');
@@ -146,7 +167,15 @@ export class FsBlobStore implements BlobStore {
   ): Promise<BlobInfo> {
     validateBlobAddress(address);
     // A given ETag (multipart) makes hashing the bytes again pointless.
-    const written = await this.#writeTemp(body, options.etag === undefined);
+    return this.#commitTemp(address, await this.#writeTemp(body, options.etag === undefined), options);
+  }
+
+  /** Renames a finished temp file into place and writes its sidecar; the temp file is gone after. */
+  async #commitTemp(
+    address: BlobAddress,
+    written: StagedPart & { path: string },
+    options: PutOptions,
+  ): Promise<BlobInfo> {
     try {
       const dataPath = this.#dataPath(address);
       await this.#placeFile(written.path, dataPath, address);
@@ -279,13 +308,51 @@ export class FsBlobStore implements BlobStore {
         });
       }
     }
-    const concatenated = Readable.from(
-      (async function* () {
-        for (const path of paths) yield* createReadStream(path, { highWaterMark: composeChunkBytes });
-      })(),
-      { objectMode: false },
-    );
-    return this.put(address, concatenated, options);
+    return this.#commitTemp(address, await this.#concatenate(paths, options.etag === undefined), options);
+  }
+
+  /**
+   * Joins files into a fresh temp file with positioned reads and writes through two reused
+   * buffers (the next read overlaps the previous write): no stream, no per-chunk allocation.
+   */
+  async #concatenate(paths: string[], hash: boolean): Promise<StagedPart & { path: string }> {
+    const path = join(this.#tmp, randomUUID());
+    const md5 = hash ? createHash('md5') : undefined;
+    const buffers = [Buffer.allocUnsafe(composeChunkBytes), Buffer.allocUnsafe(composeChunkBytes)];
+    let size = 0;
+    const target = await open(path, 'wx');
+    try {
+      let writing: Promise<void> = Promise.resolve();
+      let turn = 0;
+      for (const partPath of paths) {
+        const part = await open(partPath, 'r');
+        try {
+          for (;;) {
+            // Never the buffer of the write in flight (a part's final empty read keeps its turn).
+            const buffer = buffers[turn % 2] as Buffer;
+            const { bytesRead } = await part.read(buffer, 0, buffer.length, null);
+            if (bytesRead === 0) break;
+            turn++;
+            md5?.update(buffer.subarray(0, bytesRead));
+            // The buffer read next is the one this write's predecessor used: wait for that first.
+            await writing;
+            writing = writeAll(target, buffer, bytesRead, size);
+            // Handled here so a failure while the next read is pending is not an unhandled rejection.
+            writing.catch(() => undefined);
+            size += bytesRead;
+          }
+        } finally {
+          await part.close();
+        }
+      }
+      await writing;
+      await target.close();
+    } catch (error) {
+      await target.close().catch(() => undefined);
+      await rm(path, { force: true });
+      throw error;
+    }
+    return { path, size, etag: md5?.digest('hex') ?? '' };
   }
 
   async discardParts(uploadId: string, partIds?: string[]): Promise<void> {
