@@ -53,7 +53,8 @@ export class AwsChunkedDecoder extends Transform {
   #trailerText = '';
 
   constructor(signing: ChunkSigning | undefined) {
-    super();
+    // Room for several socket reads (64 KiB each) so the upload is not paused after every one.
+    super({ highWaterMark: 1024 * 1024 });
     this.#signing = signing;
     this.#previousSignature = signing?.seedSignature ?? '';
   }

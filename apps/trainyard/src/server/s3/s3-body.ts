@@ -46,7 +46,8 @@ class BodyVerifier extends Transform {
   #size = 0;
 
   constructor(options: BodyOptions, decoder: AwsChunkedDecoder | undefined) {
-    super();
+    // Room for several socket reads (64 KiB each) so the upload is not paused after every one.
+    super({ highWaterMark: 1024 * 1024 });
     this.#options = options;
     this.#decoder = decoder;
     const h = options.headers;
