@@ -140,6 +140,8 @@ describe.skipIf(!ready)('web console in Chromium', () => {
         TRAINYARD_DATA_DIR: dataDir,
         TRAINYARD_ADMIN_KEY: adminKey,
         TRAINYARD_LOG_LEVEL: 'warn',
+        // Traffic samples each second, so the endpoint charts fill within the test.
+        TRAINYARD_ENDPOINT_METRICS_INTERVAL_SECONDS: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -395,6 +397,25 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await check('dataset-profile');
   });
 
+  it('previews a recipe on the uploaded dataset and names the step of a mistake', async () => {
+    const editor = page.getByLabel(/^Recipe \(JSON/);
+    await editor.fill(
+      JSON.stringify({
+        name: 'prep',
+        steps: [
+          { op: 'derive', name: 'f1_twice', expression: 'f1 * 2' },
+          { op: 'drop', columns: ['f2'] },
+        ],
+      }),
+    );
+    const preview = page.getByTestId('recipe-preview');
+    await preview.getByText('f1_twice: numeric').waitFor();
+    expect(await preview.getByRole('row').count()).toBe(21);
+    await editor.fill(JSON.stringify({ steps: [{ op: 'impute', columns: ['f1'], strategy: 'constant' }] }));
+    await page.getByTestId('recipe-problems').getByText('step 1 (impute), value:').waitFor();
+    await check('dataset-recipe');
+  });
+
   it('starts a training job, follows its logs live to completion and opens its evaluation report', async () => {
     await page.goto('/training-jobs');
     await check('training-jobs');
@@ -450,6 +471,14 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     for (const s of scores) expect(s).toBeGreaterThanOrEqual(0);
     expect(scores[0]!).toBeGreaterThan(scores[1]!);
     await page.getByRole('img', { name: /Latency of each invocation/ }).waitFor();
+    // The server's own series: the two rows above show up as a sampled invocation.
+    await expect
+      .poll(async () => Number((await page.getByTestId('traffic-total').getAttribute('data-calls')) ?? 0), {
+        timeout: 20_000,
+        interval: 500,
+      })
+      .toBeGreaterThan(0);
+    await page.getByRole('img', { name: 'Invocations and 4xx/5xx errors per variant over time' }).waitFor();
     await check('endpoint');
   }, 90_000);
 

@@ -78,19 +78,22 @@ export class EndpointMetricsStore {
     }
   }
 
-  /** Turns the totals since the last tick into one sample per endpoint/variant that has a ring or traffic. */
+  /** Turns the totals since the last tick into one sample per endpoint/variant with a ring, traffic or instances. */
   async tick(now = new Date()): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
       const pending = new Map(this.#pending);
       this.#pending.clear();
-      const names = new Set([...pending.keys(), ...this.#rings.keys()]);
-      if (names.size === 0) return;
       const instances = await this.#endpoints.allInstances().catch((err: unknown) => {
         this.#log.warn({ err }, 'could not read endpoint instances for the metrics ring');
         return [];
       });
+      const names = new Set([
+        ...pending.keys(),
+        ...this.#rings.keys(),
+        ...instances.map((i) => i.EndpointName),
+      ]);
       const at = now.toISOString();
       for (const name of names) {
         const variants = new Set([
