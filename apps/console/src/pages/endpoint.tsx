@@ -135,12 +135,13 @@ type Sample = EndpointMetrics['variants'][number]['samples'][number];
 function lines(
   metrics: EndpointMetrics,
   keys: [keyof Sample, string][],
-): { type: 'line'; name: string; showSymbol: boolean; data: [string, number | null][] }[] {
+): { type: 'line'; name: string; symbolSize: number; data: [string, number | null][] }[] {
   return metrics.variants.flatMap((v) =>
     keys.map(([key, label]) => ({
       type: 'line' as const,
       name: `${v.VariantName || '(not routed)'} ${label}`,
-      showSymbol: false,
+      // Points stay visible: a latency with calls in one sample only is one point between gaps.
+      symbolSize: 4,
       data: v.samples.map((s): [string, number | null] => [s.time, s[key] as number | null]),
     })),
   );
