@@ -414,7 +414,25 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await editor.fill(JSON.stringify({ steps: [{ op: 'impute', columns: ['f1'], strategy: 'constant' }] }));
     await page.getByTestId('recipe-problems').getByText('step 1 (impute), value:').waitFor();
     await check('dataset-recipe');
-  });
+    // Fixed, it runs into a new dataset through a processing job followed on the page.
+    await editor.fill(
+      JSON.stringify({
+        name: 'prep',
+        steps: [{ op: 'impute', columns: ['f1'], strategy: 'constant', value: 0 }],
+      }),
+    );
+    await preview.getByText('f1: numeric').waitFor();
+    await page.getByRole('button', { name: 'Run into a new dataset' }).click();
+    await expect
+      .poll(async () => (await page.getByTestId('recipe-run').textContent()) ?? '', {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toContain('Completed');
+    const admin = new TrainyardClient({ endpoint: baseUrl, key: adminKey });
+    const made = await admin.call('listDatasetVersions', { params: { name: 'e2e-churn-prep' }, query: {} });
+    expect(made.items[0]?.rowCount).toBe(400);
+  }, 90_000);
 
   it('starts a training job, follows its logs live to completion and opens its evaluation report', async () => {
     await page.goto('/training-jobs');
