@@ -569,6 +569,10 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await other.goto('/datasets');
     await other.getByRole('heading', { name: 'Datasets', exact: true }).waitFor();
     expect(await other.getByRole('button', { name: 'Upload' }).count()).toBe(0);
+    // A viewer previews recipes (read) but is offered no run (write).
+    await other.goto('/datasets/e2e-churn');
+    await other.getByTestId('recipe-preview').getByText('Resulting schema').waitFor();
+    expect(await other.getByRole('button', { name: 'Run into a new dataset' }).count()).toBe(0);
     await other.goto('/training-jobs');
     await other.getByRole('heading', { name: 'Training jobs', exact: true }).waitFor();
     expect(await other.getByRole('link', { name: 'New training job' }).count()).toBe(0);
