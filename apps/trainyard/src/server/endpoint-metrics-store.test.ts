@@ -67,6 +67,13 @@ describe('the in-memory endpoint traffic ring', () => {
     await expect(store.series('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await store.tick();
     expect((await store.series('e')).variants).toEqual([]);
+    // Calls to names that do not exist (refused before routing) leave no ring behind.
+    for (let i = 0; i < 5000; i++) store.record(`made-up-${i}`, '', 403);
+    await store.tick();
+    expect(store.trackedEndpoints).toBe(0);
+    store.record('e', 'a', 200, 1, 1);
+    await store.tick();
+    expect(store.trackedEndpoints).toBe(1);
   });
 
   it('forgets an endpoint once a whole window passed without calls or instances', async () => {
@@ -76,5 +83,12 @@ describe('the in-memory endpoint traffic ring', () => {
     expect((await store.series('e')).variants).toHaveLength(1);
     await store.tick();
     expect((await store.series('e')).variants).toEqual([]);
+    // Calls to names that do not exist (refused before routing) leave no ring behind.
+    for (let i = 0; i < 5000; i++) store.record(`made-up-${i}`, '', 403);
+    await store.tick();
+    expect(store.trackedEndpoints).toBe(0);
+    store.record('e', 'a', 200, 1, 1);
+    await store.tick();
+    expect(store.trackedEndpoints).toBe(1);
   });
 });

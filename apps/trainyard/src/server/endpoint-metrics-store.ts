@@ -10,6 +10,9 @@ interface Totals {
   overheadMs: number;
 }
 
+/** Endpoints with calls between two ticks that this process tracks at most. */
+const maxPendingEndpoints = 1000;
+
 const zero = (): Totals => ({
   invocations: 0,
   errors4xx: 0,
@@ -60,6 +63,8 @@ export class EndpointMetricsStore {
   record(endpoint: string, variant: string, status: number, modelMs?: number, overheadMs?: number): void {
     let variants = this.#pending.get(endpoint);
     if (!variants) {
+      // Names are checked at the next tick; until then a flood of made-up names is capped here.
+      if (this.#pending.size >= maxPendingEndpoints) return;
       variants = new Map();
       this.#pending.set(endpoint, variants);
     }
@@ -89,11 +94,17 @@ export class EndpointMetricsStore {
         this.#log.warn({ err }, 'could not read endpoint instances for the metrics ring');
         return [];
       });
-      const names = new Set([
-        ...pending.keys(),
-        ...this.#rings.keys(),
-        ...instances.map((i) => i.EndpointName),
-      ]);
+      const names = new Set([...this.#rings.keys(), ...instances.map((i) => i.EndpointName)]);
+      // A name seen only in calls (a caller may invoke any name it likes and be refused before
+      // routing) gets a ring only when the endpoint exists.
+      for (const name of pending.keys()) {
+        if (names.has(name)) continue;
+        const exists = await this.#endpoints.describeEndpoint(name).then(
+          () => true,
+          () => false,
+        );
+        if (exists) names.add(name);
+      }
       const at = now.toISOString();
       for (const name of names) {
         const variants = new Set([
@@ -139,6 +150,11 @@ export class EndpointMetricsStore {
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /** How many endpoints have a ring (memory bound checks). */
+  get trackedEndpoints(): number {
+    return this.#rings.size;
   }
 
   /** The samples of an endpoint (which must exist), oldest first, per variant. */
