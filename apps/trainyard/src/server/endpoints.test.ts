@@ -269,6 +269,15 @@ describe('models, endpoints and the router', () => {
     expect(busy.every((x) => x.modelLatencyMs !== null && x.modelLatencyMs >= 0)).toBe(true);
     expect(b.samples.at(-1)!.instances).toBe(1);
     expect(Date.parse(b.samples.at(-1)!.time)).toBeGreaterThan(Date.now() - 60_000);
+    const cli = await runCli(['endpoints', 'metrics', 'split', '--json'], {
+      baseUrl: t.baseUrl,
+      key: t.adminKey,
+    });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect((JSON.parse(cli.stdout) as Metrics).variants.map((v) => v.VariantName)).toContain('b');
+    const table = await runCli(['endpoints', 'metrics', 'split'], { baseUrl: t.baseUrl, key: t.adminKey });
+    expect(table.stdout).toMatch(/^VARIANTNAME +SAMPLES +INVOCATIONS/);
+    expect(table.stdout).toMatch(/\nb +\d+ +\d{2,} +\d+ +\d+ /);
 
     for (const role of ['developer', 'viewer'] as const) {
       const key = await t.keyWithRole(role);
