@@ -140,6 +140,8 @@ describe.skipIf(!ready)('web console in Chromium', () => {
         TRAINYARD_DATA_DIR: dataDir,
         TRAINYARD_ADMIN_KEY: adminKey,
         TRAINYARD_LOG_LEVEL: 'warn',
+        // Traffic samples each second, so the endpoint charts fill within the test.
+        TRAINYARD_ENDPOINT_METRICS_INTERVAL_SECONDS: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -395,6 +397,43 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await check('dataset-profile');
   });
 
+  it('previews a recipe on the uploaded dataset and names the step of a mistake', async () => {
+    const editor = page.getByLabel(/^Recipe \(JSON/);
+    await editor.fill(
+      JSON.stringify({
+        name: 'prep',
+        steps: [
+          { op: 'derive', name: 'f1_twice', expression: 'f1 * 2' },
+          { op: 'drop', columns: ['f2'] },
+        ],
+      }),
+    );
+    const preview = page.getByTestId('recipe-preview');
+    await preview.getByText('f1_twice: numeric').waitFor();
+    expect(await preview.getByRole('row').count()).toBe(21);
+    await editor.fill(JSON.stringify({ steps: [{ op: 'impute', columns: ['f1'], strategy: 'constant' }] }));
+    await page.getByTestId('recipe-problems').getByText('step 1 (impute), value:').waitFor();
+    await check('dataset-recipe');
+    // Fixed, it runs into a new dataset through a processing job followed on the page.
+    await editor.fill(
+      JSON.stringify({
+        name: 'prep',
+        steps: [{ op: 'impute', columns: ['f1'], strategy: 'constant', value: 0 }],
+      }),
+    );
+    await preview.getByText('f1: numeric').waitFor();
+    await page.getByRole('button', { name: 'Run into a new dataset' }).click();
+    await expect
+      .poll(async () => (await page.getByTestId('recipe-run').textContent()) ?? '', {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toContain('Completed');
+    const admin = new TrainyardClient({ endpoint: baseUrl, key: adminKey });
+    const made = await admin.call('listDatasetVersions', { params: { name: 'e2e-churn-prep' }, query: {} });
+    expect(made.items[0]?.rowCount).toBe(400);
+  }, 90_000);
+
   it('starts a training job, follows its logs live to completion and opens its evaluation report', async () => {
     await page.goto('/training-jobs');
     await check('training-jobs');
@@ -450,6 +489,14 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     for (const s of scores) expect(s).toBeGreaterThanOrEqual(0);
     expect(scores[0]!).toBeGreaterThan(scores[1]!);
     await page.getByRole('img', { name: /Latency of each invocation/ }).waitFor();
+    // The server's own series: the two rows above show up as a sampled invocation.
+    await expect
+      .poll(async () => Number((await page.getByTestId('traffic-total').getAttribute('data-calls')) ?? 0), {
+        timeout: 20_000,
+        interval: 500,
+      })
+      .toBeGreaterThan(0);
+    await page.getByRole('img', { name: 'Invocations and 4xx/5xx errors per variant over time' }).waitFor();
     await check('endpoint');
   }, 90_000);
 
@@ -522,6 +569,10 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await other.goto('/datasets');
     await other.getByRole('heading', { name: 'Datasets', exact: true }).waitFor();
     expect(await other.getByRole('button', { name: 'Upload' }).count()).toBe(0);
+    // A viewer previews recipes (read) but is offered no run (write).
+    await other.goto('/datasets/e2e-churn');
+    await other.getByTestId('recipe-preview').getByText('Resulting schema').waitFor();
+    expect(await other.getByRole('button', { name: 'Run into a new dataset' }).count()).toBe(0);
     await other.goto('/training-jobs');
     await other.getByRole('heading', { name: 'Training jobs', exact: true }).waitFor();
     expect(await other.getByRole('link', { name: 'New training job' }).count()).toBe(0);

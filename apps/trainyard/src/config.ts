@@ -89,6 +89,8 @@ export const ServerConfig = z
     jobIsolation: z.enum(['auto', 'bubblewrap', 'unprivileged-user', 'none']).default('auto'),
     /** The built web console served at `/` (default: apps/console/dist beside this app); without an index.html there, `/` is the plain home page. */
     consoleDir: z.string().min(1).optional(),
+    /** Seconds between samples of the in-memory endpoint traffic ring behind `GET /api/v1/endpoints/:name/metrics` (30 minutes are kept). */
+    endpointMetricsIntervalSeconds: z.coerce.number().min(0.05).max(60).default(5),
   })
   .strict();
 
@@ -127,6 +129,7 @@ const envNames: Record<keyof ServerConfig, string> = {
   jobIsolation: 'TRAINYARD_JOB_ISOLATION',
   webhookAllowedNetworks: 'TRAINYARD_WEBHOOK_ALLOWED_NETWORKS',
   consoleDir: 'TRAINYARD_CONSOLE_DIR',
+  endpointMetricsIntervalSeconds: 'TRAINYARD_ENDPOINT_METRICS_INTERVAL_SECONDS',
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ServerConfig, string>> {

@@ -22,6 +22,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
       blobs: config.blobs,
       serverPaths: serverPathsOf(config),
       consoleDir: config.consoleDir ?? defaultConsoleDir,
+      endpointMetricsIntervalMs: config.endpointMetricsIntervalSeconds * 1000,
       jobIsolation: () => {
         const isolation = platform.jobs.isolation();
         return isolation && { mode: isolation.mode, summary: isolation.summary };

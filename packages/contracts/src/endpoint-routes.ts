@@ -6,6 +6,7 @@ import {
   Endpoint,
   EndpointConfig,
   EndpointInstance,
+  EndpointMetrics,
   EndpointSummary,
   Model,
   ResourceName,
@@ -164,5 +165,15 @@ export const endpointRoutes = {
     tag: 'endpoints',
     params: ByName,
     response: z.object({ items: z.array(EndpointInstance) }),
+  }),
+  getEndpointMetrics: defineRoute({
+    method: 'GET',
+    path: '/api/v1/endpoints/:name/metrics',
+    access: 'read',
+    summary:
+      "An endpoint's invocations, 4xx/5xx, model and overhead latency and instance CPU/memory per variant over the last 30 minutes (in memory, per API process)",
+    tag: 'endpoints',
+    params: ByName,
+    response: EndpointMetrics,
   }),
 };

@@ -219,6 +219,38 @@ export const EndpointInstance = z.object({
 });
 export type EndpointInstance = z.infer<typeof EndpointInstance>;
 
+/**
+ * One sample of an endpoint variant's traffic: what happened since the previous sample. Latencies
+ * are means over the invocations an instance answered (null when none did); CPU is the mean over
+ * the variant's instances and memory their sum, as last sampled by the reconciler.
+ */
+export const EndpointMetricSample = z.object({
+  time: z.string(),
+  invocations: z.number().int(),
+  errors4xx: z.number().int(),
+  errors5xx: z.number().int(),
+  modelLatencyMs: z.number().nullable(),
+  overheadLatencyMs: z.number().nullable(),
+  instances: z.number().int(),
+  cpuPercent: z.number().nullable(),
+  memoryBytes: z.number().nullable(),
+});
+export type EndpointMetricSample = z.infer<typeof EndpointMetricSample>;
+
+/**
+ * `GET /api/v1/endpoints/:name/metrics`: the last ~30 minutes of samples per variant, kept in
+ * memory by the API process that answers (`scope: "process"`), empty after a restart. Variant ""
+ * counts invocations refused before a variant was picked.
+ */
+export const EndpointMetrics = z.object({
+  EndpointName: z.string(),
+  intervalSeconds: z.number(),
+  windowSeconds: z.number(),
+  scope: z.literal('process'),
+  variants: z.array(z.object({ VariantName: z.string(), samples: z.array(EndpointMetricSample) })),
+});
+export type EndpointMetrics = z.infer<typeof EndpointMetrics>;
+
 /** Invocation limits, as SageMaker's real-time endpoints have them. */
 export const invocationLimits = {
   maxPayloadBytes: 6 * 1024 * 1024,

@@ -3,6 +3,7 @@ import type { DatasetProfile } from '@trainyard/contracts/datasets';
 import { useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { axis, Chart } from '../components/chart.js';
+import { RecipeEditor } from '../components/recipe-editor.js';
 import { Empty, QueryView, When } from '../components/states.js';
 import { useClient } from '../session.js';
 
@@ -226,6 +227,12 @@ export function DatasetPage() {
                 <ColumnCard key={c.name} column={c} />
               ))}
             </div>
+            <RecipeEditor
+              key={`${name}@${chosen}`}
+              dataset={name}
+              {...(chosen === 'latest' ? {} : { version: Number(chosen) })}
+              columns={p.columns.map((c) => c.name)}
+            />
           </div>
         )}
       </QueryView>

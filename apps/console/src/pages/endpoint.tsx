@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { EndpointMetrics } from '@trainyard/contracts/endpoints';
 import { type FormEvent, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { can } from '../api.js';
@@ -128,6 +129,107 @@ function WeightsForm({
   );
 }
 
+type Sample = EndpointMetrics['variants'][number]['samples'][number];
+
+/** One line per variant (and per `keys`), over the sample times. */
+function lines(
+  metrics: EndpointMetrics,
+  keys: [keyof Sample, string][],
+): { type: 'line'; name: string; symbolSize: number; data: [string, number | null][] }[] {
+  return metrics.variants.flatMap((v) =>
+    keys.map(([key, label]) => ({
+      type: 'line' as const,
+      name: `${v.VariantName || '(not routed)'} ${label}`,
+      // Points stay visible: a latency with calls in one sample only is one point between gaps.
+      symbolSize: 4,
+      data: v.samples.map((s): [string, number | null] => [s.time, s[key] as number | null]),
+    })),
+  );
+}
+
+function trafficOption(series: ReturnType<typeof lines>, unit: string) {
+  return {
+    grid: { left: 56, right: 24, top: 40, bottom: 40 },
+    legend: { type: 'scroll', top: 0 },
+    tooltip: { renderMode: 'richText', trigger: 'axis' },
+    xAxis: axis({ type: 'time' }),
+    yAxis: axis({ type: 'value', name: unit }),
+    series,
+  };
+}
+
+/** Traffic, errors, latency and instance load per variant from the server's in-memory ring. */
+function TrafficCharts({ name }: { name: string }) {
+  const client = useClient();
+  const metrics = useQuery({
+    queryKey: ['endpoint', name, 'metrics'],
+    queryFn: () => client.call('getEndpointMetrics', { params: { name } }),
+    refetchInterval: (q) => Math.max(2000, (q.state.data?.intervalSeconds ?? 5) * 1000),
+  });
+  const options = useMemo(() => {
+    const m = metrics.data;
+    if (!m) return undefined;
+    return {
+      traffic: trafficOption(
+        lines(m, [
+          ['invocations', 'invocations'],
+          ['errors4xx', '4xx'],
+          ['errors5xx', '5xx'],
+        ]),
+        `per ${m.intervalSeconds} s`,
+      ),
+      latency: trafficOption(
+        lines(m, [
+          ['modelLatencyMs', 'model'],
+          ['overheadLatencyMs', 'overhead'],
+        ]),
+        'ms',
+      ),
+      cpu: trafficOption(lines(m, [['cpuPercent', 'CPU']]), '% of a core'),
+    };
+  }, [metrics.data]);
+  return (
+    <section className="card stack" aria-labelledby="traffic-title">
+      <h2 id="traffic-title">Traffic and latency</h2>
+      <QueryView query={metrics} what="endpoint metrics">
+        {(m) => {
+          const samples = m.variants.flatMap((v) => v.samples);
+          const calls = samples.reduce((s, x) => s + x.invocations, 0);
+          const errors4xx = samples.reduce((s, x) => s + x.errors4xx, 0);
+          const errors5xx = samples.reduce((s, x) => s + x.errors5xx, 0);
+          if (samples.length === 0 || !options)
+            return <Empty>No samples yet: the server samples traffic every {m.intervalSeconds} s.</Empty>;
+          return (
+            <>
+              <p className="muted">
+                Last {Math.round(m.windowSeconds / 60)} minutes, one sample every {m.intervalSeconds} s, kept
+                in memory by the API process that answered (a restart starts empty).{' '}
+                <span data-testid="traffic-total" data-calls={calls}>
+                  {calls} invocations, {errors4xx} 4xx, {errors5xx} 5xx.
+                </span>
+              </p>
+              <Chart
+                option={options.traffic}
+                label="Invocations and 4xx/5xx errors per variant over time"
+                summary={`${calls} invocations, ${errors4xx} 4xx and ${errors5xx} 5xx over the window.`}
+              />
+              <Chart
+                option={options.latency}
+                label="Mean model and overhead latency per variant over time, in milliseconds"
+              />
+              <Chart
+                option={options.cpu}
+                label="Mean CPU of each variant's instances over time"
+                height={200}
+              />
+            </>
+          );
+        }}
+      </QueryView>
+    </section>
+  );
+}
+
 export function EndpointPage() {
   const { name = '' } = useParams();
   const client = useClient();
@@ -245,6 +347,7 @@ export function EndpointPage() {
                   )
                 }
               </QueryView>
+              <TrafficCharts name={name} />
               {can(session.role, 'write') && e.EndpointStatus === 'InService' ? (
                 <WeightsForm name={name} variants={e.ProductionVariants} />
               ) : null}

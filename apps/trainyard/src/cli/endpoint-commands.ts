@@ -291,6 +291,57 @@ export function addEndpointCommands(program: Command): void {
         flags.json ?? false,
       );
     });
+  clientCommand(
+    endpoints,
+    'metrics',
+    "Traffic of an endpoint per variant over the last 30 minutes, from the answering API process's in-memory samples",
+  )
+    .argument('<name>')
+    .action(async (name: string, flags: ClientFlags) => {
+      const m = await clientOf(flags).call('getEndpointMetrics', { params: { name } });
+      if (flags.json) {
+        printObject(m, true);
+        return;
+      }
+      const mean = (pairs: [number | null, number][]) => {
+        const known = pairs.filter((p): p is [number, number] => p[0] !== null && p[1] > 0);
+        const n = known.reduce((s, [, w]) => s + w, 0);
+        return n === 0 ? '' : (known.reduce((s, [v, w]) => s + v * w, 0) / n).toFixed(2);
+      };
+      const rows = m.variants.map((v) => {
+        const last = v.samples.at(-1);
+        const answered = (s: (typeof v.samples)[number]) => s.invocations;
+        return {
+          VariantName: v.VariantName || '(not routed)',
+          Samples: v.samples.length,
+          Invocations: v.samples.reduce((s, x) => s + x.invocations, 0),
+          Errors4xx: v.samples.reduce((s, x) => s + x.errors4xx, 0),
+          Errors5xx: v.samples.reduce((s, x) => s + x.errors5xx, 0),
+          ModelMs: mean(v.samples.map((s) => [s.modelLatencyMs, answered(s)])),
+          OverheadMs: mean(v.samples.map((s) => [s.overheadLatencyMs, answered(s)])),
+          Instances: last?.instances ?? '',
+          CpuPercent: last?.cpuPercent === null || last === undefined ? '' : `${last.cpuPercent.toFixed(1)}%`,
+        };
+      });
+      printRows(
+        rows,
+        [
+          'VariantName',
+          'Samples',
+          'Invocations',
+          'Errors4xx',
+          'Errors5xx',
+          'ModelMs',
+          'OverheadMs',
+          'Instances',
+          'CpuPercent',
+        ],
+        false,
+      );
+      process.stderr.write(
+        `one sample every ${m.intervalSeconds} s over ${m.windowSeconds / 60} min, in memory of the answering API process\n`,
+      );
+    });
   clientCommand(endpoints, 'update', 'Move an endpoint to another config (blue/green)')
     .argument('<name>')
     .requiredOption('--config <name>', 'the new EndpointConfigName')

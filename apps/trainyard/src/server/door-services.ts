@@ -33,6 +33,8 @@ export interface DoorSettings {
   consoleDir: string;
   /** Which isolation this process's job worker gives job processes (`bubblewrap`, `unprivileged-user`, `none`), undefined without a worker; `/readyz` reports it. */
   jobIsolation?: (() => { mode: string; summary: string } | undefined) | undefined;
+  /** How often the API process samples endpoint traffic into its in-memory ring (default 5 s; tests shorten it). */
+  endpointMetricsIntervalMs?: number | undefined;
 }
 
 /**

@@ -1,10 +1,12 @@
 import type { endpointRoutes } from '@trainyard/contracts/endpoint-routes';
 import type { DoorServices } from './door-services.js';
+import type { EndpointMetricsStore } from './endpoint-metrics-store.js';
 import type { HandlersOf } from './route-handlers.js';
 
-export function endpointHandlers({
-  endpoints,
-}: Pick<DoorServices, 'endpoints'>): HandlersOf<typeof endpointRoutes> {
+export function endpointHandlers(
+  { endpoints }: Pick<DoorServices, 'endpoints'>,
+  series: EndpointMetricsStore,
+): HandlersOf<typeof endpointRoutes> {
   return {
     createModel: async ({ body }) => endpoints.createModel(body),
     listModels: async ({ query }) => endpoints.listModels(query),
@@ -28,5 +30,6 @@ export function endpointHandlers({
       endpoints.updateWeightsAndCapacities(params.name, body),
     deleteEndpoint: async ({ params }) => endpoints.deleteEndpoint(params.name),
     listEndpointInstances: async ({ params }) => ({ items: await endpoints.listInstances(params.name) }),
+    getEndpointMetrics: async ({ params }) => series.series(params.name),
   };
 }

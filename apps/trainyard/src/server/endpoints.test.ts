@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Endpoint, EndpointInstance } from '@trainyard/contracts/endpoints';
+import type { Endpoint, EndpointInstance, EndpointMetrics } from '@trainyard/contracts/endpoints';
 import { DenseMatrix } from '@trainyard/ml/data/matrix';
 import { saveModel } from '@trainyard/ml/formats/model-json';
 import { trainGbdt } from '@trainyard/ml/gbdt/gbdt';
@@ -130,7 +130,7 @@ describe('models, endpoints and the router', () => {
         'the model server entry is not built: run "npx tsc -b" first (npm test builds before it tests)',
       );
     scratch = mkdtempSync(join(tmpdir(), 'trainyard-endpoints-'));
-    t = await openTestServer({}, { listen: true });
+    t = await openTestServer({ endpointMetricsIntervalSeconds: 0.2 }, { listen: true });
     await t.platform.blobs.createBucket('models');
     t.platform.endpoints.startReconciler();
     await createModel('gbdt-a', train(1));
@@ -246,6 +246,55 @@ describe('models, endpoints and the router', () => {
       /trainyard_endpoint_model_latency_seconds_count\{endpoint="split",variant="b"\} \d+/,
     );
   }, 30_000);
+
+  it('charts traffic per variant from GET /endpoints/:name/metrics: read roles only, 404 for an unknown endpoint, numbers move after invocations', async () => {
+    type Metrics = EndpointMetrics;
+    const total = (m: Metrics, variant: string, key: 'invocations' | 'errors4xx' | 'errors5xx') =>
+      m.variants.find((v) => v.VariantName === variant)?.samples.reduce((s, x) => s + x[key], 0) ?? 0;
+    const sampled = async (): Promise<Metrics> => {
+      await new Promise((r) => setTimeout(r, 450));
+      return (await api('GET', '/api/v1/endpoints/split/metrics')).body as Metrics;
+    };
+    const before = await sampled();
+    expect(before).toMatchObject({ EndpointName: 'split', scope: 'process', intervalSeconds: 0.2 });
+    expect(before.windowSeconds).toBe(1800);
+    for (let i = 0; i < 20; i++) await invoke('split', '1,2,3,4', { 'x-amzn-sagemaker-target-variant': 'b' });
+    await invoke('split', '1,2,3', { 'x-amzn-sagemaker-target-variant': 'b' });
+    const after = await sampled();
+    expect(total(after, 'b', 'invocations') - total(before, 'b', 'invocations')).toBe(21);
+    expect(total(after, 'b', 'errors4xx') - total(before, 'b', 'errors4xx')).toBe(1);
+    const b = after.variants.find((v) => v.VariantName === 'b')!;
+    const busy = b.samples.filter((x) => x.invocations > 0);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy.every((x) => x.modelLatencyMs !== null && x.modelLatencyMs >= 0)).toBe(true);
+    expect(b.samples.at(-1)!.instances).toBe(1);
+    expect(Date.parse(b.samples.at(-1)!.time)).toBeGreaterThan(Date.now() - 60_000);
+    const cli = await runCli(['endpoints', 'metrics', 'split', '--json'], {
+      baseUrl: t.baseUrl,
+      key: t.adminKey,
+    });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect((JSON.parse(cli.stdout) as Metrics).variants.map((v) => v.VariantName)).toContain('b');
+    const table = await runCli(['endpoints', 'metrics', 'split'], { baseUrl: t.baseUrl, key: t.adminKey });
+    expect(table.stdout).toMatch(/^VARIANTNAME +SAMPLES +INVOCATIONS/);
+    expect(table.stdout).toMatch(/\nb +\d+ +\d{2,} +\d+ +\d+ /);
+
+    for (const role of ['developer', 'viewer'] as const) {
+      const key = await t.keyWithRole(role);
+      const r = await t.app.inject({ url: '/api/v1/endpoints/split/metrics', headers: t.auth(key) });
+      expect({ role, status: r.statusCode }).toEqual({ role, status: 200 });
+    }
+    const invoker = await t.keyWithRole('invoker');
+    expect(
+      (await t.app.inject({ url: '/api/v1/endpoints/split/metrics', headers: t.auth(invoker) })).statusCode,
+    ).toBe(403);
+    expect((await t.app.inject({ url: '/api/v1/endpoints/split/metrics' })).statusCode).toBe(401);
+    const unknown = await api('GET', '/api/v1/endpoints/nope/metrics');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('NOT_FOUND');
+    const hostile = await api('GET', `/api/v1/endpoints/${encodeURIComponent('../x\'"<>')}/metrics`);
+    expect(hostile.status).toBe(400);
+  });
 
   it('lets the invoker role invoke and refuses a viewer', async () => {
     const invoker = await t.keyWithRole('invoker');

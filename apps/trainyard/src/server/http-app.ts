@@ -19,6 +19,7 @@ import { ConsolePages } from './console-pages.js';
 import { datasetHandlers } from './dataset-handlers.js';
 import type { DoorServices } from './door-services.js';
 import { endpointHandlers } from './endpoint-handlers.js';
+import { EndpointMetricsStore } from './endpoint-metrics-store.js';
 import { eventHandlers } from './event-handlers.js';
 import { experimentHandlers } from './experiment-handlers.js';
 import { homePage } from './home-page.js';
@@ -47,7 +48,10 @@ import { tuningHandlers } from './tuning-handlers.js';
 export const serverVersion = '0.1.0';
 
 /** The one handler table: each area contributes its own, given only the services it uses. */
-function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<RouteContract>> {
+function restHandlers(
+  services: DoorServices,
+  series: EndpointMetricsStore,
+): Record<RouteName, HandlerOf<RouteContract>> {
   return {
     ...platformHandlers(services),
     ...sessionHandlers(services),
@@ -57,7 +61,7 @@ function restHandlers(services: DoorServices): Record<RouteName, HandlerOf<Route
     ...tuningHandlers(services),
     ...experimentHandlers(services),
     ...messagingHandlers(services),
-    ...endpointHandlers(services),
+    ...endpointHandlers(services, series),
     ...registryHandlers(services),
     ...eventHandlers(services),
     ...quickstartHandlers(services),
@@ -155,7 +159,11 @@ async function sendEventStream(
  * Stateless: any number of these can run behind a load balancer on the same stores.
  */
 export async function buildHttpApp(services: DoorServices): Promise<FastifyInstance> {
-  const handlers = restHandlers(services);
+  const endpointSeries = new EndpointMetricsStore(services, {
+    intervalMs: services.settings.endpointMetricsIntervalMs ?? 5_000,
+  });
+  endpointSeries.start();
+  const handlers = restHandlers(services, endpointSeries);
   let closing = false;
   const { serverPaths } = services.settings;
   // Set once the invocation door exists: it answers invocations before Fastify sees them.
@@ -312,7 +320,7 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.metrics()),
   );
-  const invocationDoor = new InvocationDoor(services, metrics, requestDuration);
+  const invocationDoor = new InvocationDoor(services, metrics, requestDuration, endpointSeries);
   fastInvocations = (request, response) => !closing && invocationDoor.serve(request, response);
   app.addHook('onClose', async () => invocationDoor.close());
   // The same path through Fastify, for what the fast path leaves (SigV4, no key, inject() in tests).

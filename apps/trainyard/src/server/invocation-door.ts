@@ -6,6 +6,7 @@ import { roleMayAccess } from '@trainyard/contracts/route';
 import { anonymousAdmin, type Principal } from '@trainyard/core/access/access-key-service';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DoorServices } from './door-services.js';
+import type { EndpointMetricsStore } from './endpoint-metrics-store.js';
 import { EndpointRouter, type InvocationResult } from './endpoint-router.js';
 import { redactServerPaths } from './server-paths.js';
 
@@ -43,6 +44,7 @@ export class InvocationDoor {
     services: Pick<DoorServices, 'settings' | 'keys' | 'log' | 'endpoints'>,
     metrics: Registry,
     requestDuration: Histogram<'method' | 'route' | 'status'>,
+    readonly series?: EndpointMetricsStore,
   ) {
     this.#services = services;
     this.router = new EndpointRouter(services.endpoints);
@@ -170,11 +172,11 @@ export class InvocationDoor {
       const variant = result.variant ?? '';
       this.#counter(name, variant, `${Math.floor(result.status / 100)}xx`).inc();
       if (result.modelMs !== undefined) {
+        const overheadMs = Math.max(0, performance.now() - started - result.modelMs);
         this.#histogram('model', name, variant).observe(result.modelMs / 1000);
-        this.#histogram('overhead', name, variant).observe(
-          Math.max(0, performance.now() - started - result.modelMs) / 1000,
-        );
-      }
+        this.#histogram('overhead', name, variant).observe(overheadMs / 1000);
+        this.series?.record(name, variant, result.status, result.modelMs, overheadMs);
+      } else this.series?.record(name, variant, result.status);
       return result;
     } catch (error) {
       // Refused before a variant was picked (auth, content type, unknown endpoint, no instance).
@@ -182,6 +184,7 @@ export class InvocationDoor {
       // Names a caller made up (unknown endpoint, no key) must not grow the label set.
       const known = !TrainyardError.is(error, 'NOT_FOUND') && !TrainyardError.is(error, 'UNAUTHENTICATED');
       this.#counter(known ? name : '', '', `${Math.floor(status / 100)}xx`).inc();
+      if (known) this.series?.record(name, '', status);
       throw error;
     }
   }
@@ -303,6 +306,7 @@ export class InvocationDoor {
   }
 
   close(): void {
+    this.series?.close();
     this.router.close();
   }
 }
