@@ -176,7 +176,16 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
     expect(row?.MemoryBytes).toBeGreaterThan(10 * 1024 * 1024);
     expect(row?.MemoryPercent).toBeGreaterThan(0);
     expect(row?.CpuPercent).toBeGreaterThanOrEqual(0);
+    // A name made up by a key that may not invoke is refused before the router looks it up: it
+    // must not become a label (any signed-in key could grow the label set without end).
+    const madeUp = await fetch(`${t.baseUrl}/endpoints/made-up-by-a-viewer/invocations`, {
+      method: 'POST',
+      headers: { ...t.auth(await t.keyWithRole('viewer')), 'content-type': 'text/csv' },
+      body: '1',
+    });
+    expect(madeUp.status).toBe(403);
     const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    expect(metrics).not.toContain('made-up-by-a-viewer');
     const labels = `endpoint="ev",variant="main",instance="${row?.InstanceId}"`;
     expect(metrics).toMatch(new RegExp(`trainyard_endpoint_instance_memory_bytes\\{${labels}\\} [1-9]`));
     expect(metrics).toMatch(new RegExp(`trainyard_endpoint_instance_cpu_percent\\{${labels}\\} [0-9.]+`));

@@ -181,8 +181,12 @@ export class InvocationDoor {
     } catch (error) {
       // Refused before a variant was picked (auth, content type, unknown endpoint, no instance).
       const status = TrainyardError.is(error) ? error.httpStatus : 500;
-      // Names a caller made up (unknown endpoint, no key) must not grow the label set.
-      const known = !TrainyardError.is(error, 'NOT_FOUND') && !TrainyardError.is(error, 'UNAUTHENTICATED');
+      // Names a caller made up must not grow the label set: refusals before the router looked the
+      // name up (no key, a role that may not invoke) and unknown endpoints are counted unnamed.
+      const known =
+        !TrainyardError.is(error, 'NOT_FOUND') &&
+        !TrainyardError.is(error, 'UNAUTHENTICATED') &&
+        !TrainyardError.is(error, 'PERMISSION_DENIED');
       this.#counter(known ? name : '', '', `${Math.floor(status / 100)}xx`).inc();
       if (known) this.series?.record(name, '', status);
       throw error;
