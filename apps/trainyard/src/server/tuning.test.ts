@@ -7,6 +7,8 @@ import {
   SageMakerServiceException,
   StopHyperParameterTuningJobCommand,
 } from '@aws-sdk/client-sagemaker';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { CreateTuningJobInput, TuningJob, TuningTrial } from '@trainyard/contracts/tuning-jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
@@ -16,6 +18,28 @@ import { requireBuild } from '../testing/server-process.js';
 const built = requireBuild();
 
 let t: TestServer & { baseUrl: string };
+let hook: Server;
+/** Webhook deliveries of the `trainyard.tuning-job.*` topics, in arrival order. */
+const hooked: { type: string; resource: { name: string }; detail: { state: string; previousState?: string } }[] =
+  [];
+
+/** The states a tuning job's state-change events carried, in order. */
+const statesOf = (name: string) =>
+  hooked
+    .filter((e) => e.type === 'trainyard.tuning-job.state-change' && e.resource.name === name)
+    .map((e) => (e.detail.previousState ? `${e.detail.previousState}>${e.detail.state}` : e.detail.state));
+
+async function eventually(check: () => void, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 /** Cheap script-mode objectives: each prints its value the way a MetricDefinitions regex reads it. */
 const scripts: Record<string, string> = {
@@ -136,7 +160,11 @@ function branin(x1: number, x2: number): number {
 }
 
 beforeAll(async () => {
-  t = await openTestServer({ workerConcurrency: 4, jobStopGraceSeconds: 1 }, { listen: true });
+  t = await openTestServer(
+    // The webhook receiver of the event tests listens on 127.0.0.1.
+    { workerConcurrency: 4, jobStopGraceSeconds: 1, webhookAllowedNetworks: ['127.0.0.1'] },
+    { listen: true },
+  );
   await t.platform.blobs.createBucket('work');
   for (const [file, text] of Object.entries(scripts))
     await t.platform.blobs.put({ bucket: 'work', key: `tuning-code/${file}` }, text);
@@ -154,12 +182,35 @@ beforeAll(async () => {
     }).join('\n');
   await t.platform.blobs.put({ bucket: 'work', key: 'gbdt/train/part.csv' }, `${rows(600)}\n`);
   await t.platform.blobs.put({ bucket: 'work', key: 'gbdt/validation/part.csv' }, `${rows(400)}\n`);
+  hook = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      hooked.push(JSON.parse(JSON.parse(Buffer.concat(chunks).toString()).message));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  for (const topic of ['trainyard.tuning-job.state-change', 'trainyard.tuning-job.progress']) {
+    await t.app.inject({ method: 'POST', url: '/api/v1/topics', headers: t.auth(), payload: { name: topic } });
+    const sub = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/topics/${topic}/subscriptions`,
+      headers: t.auth(),
+      payload: {
+        endpoint: { kind: 'http', url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
+      },
+    });
+    expect(sub.statusCode, sub.body).toBe(201);
+  }
   await t.platform.jobs.startWorker();
   t.platform.jobs.startTuner();
 }, 30_000);
 
 afterAll(async () => {
   await t?.close();
+  hook?.closeAllConnections();
+  await new Promise((r) => hook?.close(r));
 });
 
 describe('tuning jobs: validation and access', () => {
@@ -607,6 +658,43 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     expect(t2.TuningJobCompletionDetails?.NumberOfTrainingJobsObjectiveNotImproving).toBe(3);
   }, 90_000);
 
+  it('CompleteOnConvergence ends the job with ConvergenceDetectedTime; its events arrive in order', async () => {
+    // The optimum first, then 11 worse points: once 10 trials have ended the best has not moved
+    // over the last 5 (the window), which is convergence.
+    const body = tuning('converge-1', 'Grid', {
+      ResourceLimits: { MaxParallelTrainingJobs: 2 },
+      TuningJobCompletionCriteria: { ConvergenceDetected: { CompleteOnConvergence: 'Enabled' } },
+      ParameterRanges: {
+        CategoricalParameterRanges: [
+          {
+            Name: 'x1',
+            Values: ['3.14159', '-5', '-4', '-3', '-2', '-1', '0', '1', '5', '6', '7', '8', '9', '10'],
+          },
+          { Name: 'x2', Values: ['2.275'] },
+        ],
+      },
+    });
+    expect((await create(body)).statusCode).toBe(201);
+    const job = await waitEnded('converge-1');
+    expect(job.HyperParameterTuningJobStatus).toBe('Completed');
+    expect(job.TuningJobCompletionDetails?.CompletionReason).toMatch(/^converged/);
+    const detected = job.TuningJobCompletionDetails?.ConvergenceDetectedTime;
+    expect(detected).toBeDefined();
+    expect(Date.parse(String(detected))).toBeLessThanOrEqual(Date.parse(String(job.HyperParameterTuningEndTime)));
+    const trials = await trialsOf('converge-1');
+    expect(trials.length).toBeGreaterThanOrEqual(10);
+    expect(trials.length).toBeLessThan(14);
+    expect(job.BestTrainingJob!.TunedHyperParameters.x1).toBe('3.14159');
+    await eventually(() => expect(statesOf('converge-1')).toEqual(['InProgress', 'InProgress>Completed']));
+    // Progress events carried the trials as the tuner recorded them, under the same status.
+    const progress = hooked.filter(
+      (e) => e.type === 'trainyard.tuning-job.progress' && e.resource.name === 'converge-1',
+    ) as unknown as { detail: { state: string; trials: number; trialsEnded: number } }[];
+    expect(progress.length).toBeGreaterThan(0);
+    for (const e of progress) expect(e.detail.state).toBe('InProgress');
+    expect(Math.max(...progress.map((e) => e.detail.trialsEnded))).toBeGreaterThanOrEqual(9);
+  }, 90_000);
+
   it('stopping the tuning job stops its running trials', async () => {
     const body: CreateTuningJobInput = {
       ...tuning('stop-1', 'Random', {
@@ -632,6 +720,10 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     const trials = await trialsOf('stop-1');
     expect(trials).toHaveLength(2);
     for (const trial of trials) expect(trial.TrainingJobStatus).toBe('Stopped');
+    // A webhook on trainyard.tuning-job.state-change got every change of status, in order.
+    await eventually(() =>
+      expect(statesOf('stop-1')).toEqual(['InProgress', 'InProgress>Stopping', 'Stopping>Stopped']),
+    );
     const again = await t.app.inject({
       method: 'POST',
       url: '/api/v1/tuning-jobs/stop-1/stop',
