@@ -182,6 +182,9 @@ beforeAll(async () => {
     }).join('\n');
   await t.platform.blobs.put({ bucket: 'work', key: 'gbdt/train/part.csv' }, `${rows(600)}\n`);
   await t.platform.blobs.put({ bucket: 'work', key: 'gbdt/validation/part.csv' }, `${rows(400)}\n`);
+  // Enough rows that a trial's rounds take seconds, so Hyperband sees its rungs while it runs.
+  await t.platform.blobs.put({ bucket: 'work', key: 'gbdt-big/train/part.csv' }, `${rows(12_000)}\n`);
+  await t.platform.blobs.put({ bucket: 'work', key: 'gbdt-big/validation/part.csv' }, `${rows(3000)}\n`);
   hook = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -513,6 +516,72 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     expect(metrics.json().metrics['validation:auc'].at(-1).Value).toBe(
       job.BestTrainingJob!.FinalHyperParameterTuningJobObjectiveMetric!.Value,
     );
+  }, 120_000);
+
+  it('Hyperband tunes the built-in XGBoost on its per-round validation:auc and stops trials at a rung', async () => {
+    const channel = (name: string) => ({
+      ChannelName: name,
+      ContentType: 'text/csv',
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: `s3://work/gbdt-big/${name}/` } },
+    });
+    const body: CreateTuningJobInput = {
+      HyperParameterTuningJobName: 'gbdt-hyperband',
+      HyperParameterTuningJobConfig: {
+        Strategy: 'Hyperband',
+        HyperParameterTuningJobObjective: { Type: 'Maximize', MetricName: 'validation:auc' },
+        ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 4 },
+        // Rungs at 3, 9 and 27 rounds of 81: at the first, only the top third of 4 goes on.
+        StrategyConfig: { HyperbandStrategyConfig: { MinResource: 3, MaxResource: 81 } },
+        ParameterRanges: {
+          ContinuousParameterRanges: [
+            { Name: 'eta', MinValue: '0.001', MaxValue: '0.5', ScalingType: 'Logarithmic' },
+          ],
+          IntegerParameterRanges: [{ Name: 'max_depth', MinValue: '1', MaxValue: '6' }],
+        },
+        RandomSeed: 3,
+      },
+      TrainingJobDefinition: {
+        AlgorithmSpecification: { AlgorithmName: 'xgboost' },
+        StaticHyperParameters: { objective: 'binary:logistic' },
+        InputDataConfig: [channel('train'), channel('validation')],
+        OutputDataConfig: { S3OutputPath: 's3://work/gbdt-out' },
+        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+      },
+    };
+    const r = await create(body);
+    expect(r.statusCode, r.body).toBe(201);
+    const job = await waitEnded('gbdt-hyperband', 90_000);
+    expect(job.HyperParameterTuningJobStatus, JSON.stringify(job)).toBe('Completed');
+    const trials = await trialsOf('gbdt-hyperband');
+    expect(trials).toHaveLength(4);
+    const stopped = trials.filter((x) => x.EarlyStopReason?.startsWith('Hyperband'));
+    expect(stopped.length, JSON.stringify(trials)).toBeGreaterThan(0);
+    const roundsOf = async (name: string): Promise<number> => {
+      const m = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/training-jobs/${name}/metrics`,
+        headers: t.auth(),
+      });
+      return m.json().metrics['validation:auc'].length;
+    };
+    for (const trial of stopped) {
+      expect(trial.TrainingJobStatus).toBe('Stopped');
+      // Stopped at a rung: it reported some rounds of its 81, not all of them.
+      const rounds = await roundsOf(trial.TrainingJobName);
+      expect(rounds).toBeGreaterThanOrEqual(3);
+      expect(rounds).toBeLessThan(81);
+    }
+    // The resource is num_round, fixed at MaxResource for every trial; the best ran it all.
+    const best = job.BestTrainingJob!;
+    expect(best.TrainingJobStatus).toBe('Completed');
+    expect(await roundsOf(best.TrainingJobName)).toBe(81);
+    const child = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/training-jobs/${best.TrainingJobName}`,
+      headers: t.auth(),
+    });
+    expect(child.json().HyperParameters).toMatchObject({ num_round: '81' });
+    expect(best.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBeGreaterThan(0.7);
   }, 120_000);
 
   it('Grid runs every point of its grid exactly once', async () => {
