@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   CreateHyperParameterTuningJobCommand,
   DescribeHyperParameterTuningJobCommand,
@@ -7,8 +9,6 @@ import {
   SageMakerServiceException,
   StopHyperParameterTuningJobCommand,
 } from '@aws-sdk/client-sagemaker';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { CreateTuningJobInput, TuningJob, TuningTrial } from '@trainyard/contracts/tuning-jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
@@ -20,8 +20,11 @@ const built = requireBuild();
 let t: TestServer & { baseUrl: string };
 let hook: Server;
 /** Webhook deliveries of the `trainyard.tuning-job.*` topics, in arrival order. */
-const hooked: { type: string; resource: { name: string }; detail: { state: string; previousState?: string } }[] =
-  [];
+const hooked: {
+  type: string;
+  resource: { name: string };
+  detail: { state: string; previousState?: string };
+}[] = [];
 
 /** The states a tuning job's state-change events carried, in order. */
 const statesOf = (name: string) =>
@@ -195,7 +198,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   for (const topic of ['trainyard.tuning-job.state-change', 'trainyard.tuning-job.progress']) {
-    await t.app.inject({ method: 'POST', url: '/api/v1/topics', headers: t.auth(), payload: { name: topic } });
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/topics',
+      headers: t.auth(),
+      payload: { name: topic },
+    });
     const sub = await t.app.inject({
       method: 'POST',
       url: `/api/v1/topics/${topic}/subscriptions`,
@@ -598,7 +606,9 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
         HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:rmse' },
         ResourceLimits: { MaxParallelTrainingJobs: 1 },
         TrainingJobEarlyStoppingType: 'Auto',
-        ParameterRanges: { CategoricalParameterRanges: [{ Name: 'eta', Values: ['0.3', '0.25', '0.2', '0.001'] }] },
+        ParameterRanges: {
+          CategoricalParameterRanges: [{ Name: 'eta', Values: ['0.3', '0.25', '0.2', '0.001'] }],
+        },
       },
       TrainingJobDefinition: {
         AlgorithmSpecification: { AlgorithmName: 'xgboost' },
@@ -790,7 +800,9 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     expect(job.TuningJobCompletionDetails?.CompletionReason).toMatch(/^converged/);
     const detected = job.TuningJobCompletionDetails?.ConvergenceDetectedTime;
     expect(detected).toBeDefined();
-    expect(Date.parse(String(detected))).toBeLessThanOrEqual(Date.parse(String(job.HyperParameterTuningEndTime)));
+    expect(Date.parse(String(detected))).toBeLessThanOrEqual(
+      Date.parse(String(job.HyperParameterTuningEndTime)),
+    );
     const trials = await trialsOf('converge-1');
     expect(trials.length).toBeGreaterThanOrEqual(10);
     expect(trials.length).toBeLessThan(14);
