@@ -810,7 +810,10 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     ) as unknown as { detail: { state: string; trials: number; trialsEnded: number } }[];
     expect(progress.length).toBeGreaterThan(0);
     for (const e of progress) expect(e.detail.state).toBe('InProgress');
-    expect(Math.max(...progress.map((e) => e.detail.trialsEnded))).toBeGreaterThanOrEqual(9);
+    // (the pass that records the last ends also completes the job, so that one is a state change)
+    const ended = Math.max(...progress.map((e) => e.detail.trialsEnded));
+    expect(ended).toBeGreaterThanOrEqual(1);
+    expect(ended).toBeLessThan(trials.length);
   }, 90_000);
 
   it('stopping the tuning job stops its running trials', async () => {
