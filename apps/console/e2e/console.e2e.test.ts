@@ -348,7 +348,7 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     await page.goto('/tuning-jobs');
     await page.getByRole('link', { name: 'e2e-tune' }).click();
     await page.getByRole('heading', { name: 'Tuning job e2e-tune' }).waitFor();
-    // The page refreshes itself (trial events, and every 3 s while InProgress) until it completes.
+    // The page refreshes itself on the tuning job's events (no timer) until it completes.
     await page
       .getByRole('region', { name: /^Status/ })
       .getByText('Completed', { exact: true })

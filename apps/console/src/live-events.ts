@@ -5,9 +5,10 @@ import { useClient, useSession } from './session.js';
 
 /** Which cached queries an event touches. */
 function keysOf(type: string): string[][] {
-  // Tuning trials are training jobs: their events refresh the tuning pages too.
-  if (type.includes('training-job'))
-    return [['training-jobs'], ['training-job'], ['dashboard'], ['tuning-jobs'], ['tuning-job']];
+  // A tuning job's own state changes and trial progress (the tuner records a trial's end in the
+  // tuning job a moment after the training job's event, and publishes tuning-job.progress then).
+  if (type.includes('tuning-job')) return [['tuning-jobs'], ['tuning-job']];
+  if (type.includes('training-job')) return [['training-jobs'], ['training-job'], ['dashboard']];
   if (type.includes('processing-job')) return [['processing-jobs'], ['dashboard']];
   if (type.includes('endpoint')) return [['endpoints'], ['endpoint'], ['dashboard'], ['lineage']];
   if (type.includes('quickstart')) return [['quickstart'], ['dashboard'], ['datasets']];

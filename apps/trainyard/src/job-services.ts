@@ -3,7 +3,6 @@ import { TrainyardError } from '@trainyard/contracts/errors';
 import type { ProcessingJob, ProcessingJobSummary } from '@trainyard/contracts/processing-jobs';
 import type { RunRecipeBody } from '@trainyard/contracts/recipes';
 import { forwardLegacyJobMessages, jobQueueName } from '@trainyard/core/jobs/job-dispatch';
-import type { JobEventSink } from '@trainyard/core/jobs/job-events';
 import { JobKindRegistry } from '@trainyard/core/jobs/job-kinds';
 import { JobService, type KindJobs } from '@trainyard/core/jobs/job-service';
 import { processingJobKind } from '@trainyard/core/jobs/processing-job-kind';
@@ -23,7 +22,7 @@ import { type BuiltInProcessor, ProcessingJobRunner } from '@trainyard/runtime/j
 import { RecipeJobs } from '@trainyard/runtime/jobs/recipe-jobs';
 import { recipeProcessor } from '@trainyard/runtime/jobs/recipe-processor';
 import { TrainingJobRunner } from '@trainyard/runtime/training/training-job-runner';
-import { TuningDriver } from '@trainyard/runtime/tuning/tuning-driver';
+import { TuningDriver, type TuningEventSink } from '@trainyard/runtime/tuning/tuning-driver';
 import type { Logger } from 'pino';
 import type { ResolvedServerConfig } from './config.js';
 import { runtimeEntryPoint } from './entry-points.js';
@@ -74,8 +73,11 @@ export async function openJobServices(parts: {
    * a worker whose jobs touch no dataset never opens DuckDB.
    */
   datasets?: (() => Promise<DatasetService>) | undefined;
-  /** Where job state changes are published (`trainyard.processing-job.state-change`). */
-  events?: JobEventSink | undefined;
+  /**
+   * Where job state changes are published (`trainyard.processing-job.state-change`), and the
+   * tuner's `trainyard.tuning-job.progress`.
+   */
+  events?: TuningEventSink | undefined;
 }): Promise<JobServices> {
   const { config, metadata } = parts;
   // Created here, not only by a worker: a server with workerConcurrency 0 still queues jobs.
@@ -147,13 +149,19 @@ export async function openJobServices(parts: {
     processingJobs,
     trainingJobs,
     experiments: new ExperimentService({ store: metadata.jobs }),
-    tuningJobs: new TuningJobService({ store: metadata.jobs, trainingJobs }),
+    tuningJobs: new TuningJobService({
+      store: metadata.jobs,
+      trainingJobs,
+      events: parts.events,
+      onEventError: (error) => parts.log.warn({ err: error }, 'tuning job state-change event not published'),
+    }),
     startTuner() {
       if (!tuner) {
         tuner = new TuningDriver({
           store: metadata.jobs,
           leases: metadata.leases,
           trainingJobs,
+          events: parts.events,
           log: parts.log.child({ component: 'tuner' }),
         });
         tuner.start();

@@ -9,6 +9,8 @@ export const eventStreamHeartbeatMs = 15_000;
 export const liveEventTopics = [
   'trainyard.processing-job.state-change',
   'trainyard.training-job.state-change',
+  'trainyard.tuning-job.state-change',
+  'trainyard.tuning-job.progress',
   'trainyard.endpoint.state-change',
   'trainyard.quickstart.progress',
 ] as const;

@@ -7,13 +7,11 @@ import { Pager, usePageToken } from '../components/pager.js';
 import { Empty, QueryView, StatusBadge, When } from '../components/states.js';
 import { useClient } from '../session.js';
 
-/**
- * Tuning jobs publish no events of their own: their trials' `training-job.*` events refresh these
- * pages (live-events.ts), and while a job is InProgress it is re-read every 3 s as well, so the
- * pending trials and the job's own end show without a reload.
+/*
+ * No timer: these pages refresh on the tuning job's own events (live-events.ts):
+ * `tuning-job.state-change` on every change of status and `tuning-job.progress` whenever the tuner
+ * records trials (proposed, started, ended) in the job, which is all these pages show.
  */
-const whileRunning = (status: string | undefined) =>
-  status === 'InProgress' || status === 'Stopping' ? 3000 : false;
 
 const statuses = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const;
 
@@ -33,8 +31,6 @@ export function TuningJobsPage() {
           ...(status ? { status: status as (typeof statuses)[number] } : {}),
         },
       }),
-    refetchInterval: (q) =>
-      q.state.data?.items.some((j) => whileRunning(j.HyperParameterTuningJobStatus)) ? 3000 : false,
   });
   return (
     <>
@@ -306,15 +302,12 @@ export function TuningJobPage() {
   const job = useQuery({
     queryKey: ['tuning-job', name],
     queryFn: () => client.call('describeTuningJob', { params: { name } }),
-    refetchInterval: (q) => whileRunning(q.state.data?.HyperParameterTuningJobStatus),
   });
-  const running = whileRunning(job.data?.HyperParameterTuningJobStatus);
   // Keyed by the job's last change too, so the trials are read again when the job moves on (its end included).
   const trials = useQuery({
     queryKey: ['tuning-job', name, 'trials', job.data?.LastModifiedTime],
     placeholderData: (previous) => previous,
     queryFn: () => client.call('listTuningJobTrials', { params: { name }, query: {} }),
-    refetchInterval: running,
   });
   return (
     <>

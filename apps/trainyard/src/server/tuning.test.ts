@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   CreateHyperParameterTuningJobCommand,
   DescribeHyperParameterTuningJobCommand,
@@ -16,6 +18,31 @@ import { requireBuild } from '../testing/server-process.js';
 const built = requireBuild();
 
 let t: TestServer & { baseUrl: string };
+let hook: Server;
+/** Webhook deliveries of the `trainyard.tuning-job.*` topics, in arrival order. */
+const hooked: {
+  type: string;
+  resource: { name: string };
+  detail: { state: string; previousState?: string };
+}[] = [];
+
+/** The states a tuning job's state-change events carried, in order. */
+const statesOf = (name: string) =>
+  hooked
+    .filter((e) => e.type === 'trainyard.tuning-job.state-change' && e.resource.name === name)
+    .map((e) => (e.detail.previousState ? `${e.detail.previousState}>${e.detail.state}` : e.detail.state));
+
+async function eventually(check: () => void, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 /** Cheap script-mode objectives: each prints its value the way a MetricDefinitions regex reads it. */
 const scripts: Record<string, string> = {
@@ -136,7 +163,11 @@ function branin(x1: number, x2: number): number {
 }
 
 beforeAll(async () => {
-  t = await openTestServer({ workerConcurrency: 4, jobStopGraceSeconds: 1 }, { listen: true });
+  t = await openTestServer(
+    // The webhook receiver of the event tests listens on 127.0.0.1.
+    { workerConcurrency: 4, jobStopGraceSeconds: 1, webhookAllowedNetworks: ['127.0.0.1'] },
+    { listen: true },
+  );
   await t.platform.blobs.createBucket('work');
   for (const [file, text] of Object.entries(scripts))
     await t.platform.blobs.put({ bucket: 'work', key: `tuning-code/${file}` }, text);
@@ -154,12 +185,43 @@ beforeAll(async () => {
     }).join('\n');
   await t.platform.blobs.put({ bucket: 'work', key: 'gbdt/train/part.csv' }, `${rows(600)}\n`);
   await t.platform.blobs.put({ bucket: 'work', key: 'gbdt/validation/part.csv' }, `${rows(400)}\n`);
+  // Enough rows that a trial's rounds take seconds, so Hyperband sees its rungs while it runs.
+  await t.platform.blobs.put({ bucket: 'work', key: 'gbdt-big/train/part.csv' }, `${rows(12_000)}\n`);
+  await t.platform.blobs.put({ bucket: 'work', key: 'gbdt-big/validation/part.csv' }, `${rows(3000)}\n`);
+  hook = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      hooked.push(JSON.parse(JSON.parse(Buffer.concat(chunks).toString()).message));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  for (const topic of ['trainyard.tuning-job.state-change', 'trainyard.tuning-job.progress']) {
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/topics',
+      headers: t.auth(),
+      payload: { name: topic },
+    });
+    const sub = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/topics/${topic}/subscriptions`,
+      headers: t.auth(),
+      payload: {
+        endpoint: { kind: 'http', url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
+      },
+    });
+    expect(sub.statusCode, sub.body).toBe(201);
+  }
   await t.platform.jobs.startWorker();
   t.platform.jobs.startTuner();
 }, 30_000);
 
 afterAll(async () => {
   await t?.close();
+  hook?.closeAllConnections();
+  await new Promise((r) => hook?.close(r));
 });
 
 describe('tuning jobs: validation and access', () => {
@@ -464,6 +526,115 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     );
   }, 120_000);
 
+  // Skipped: not deterministic yet. The built-in's rounds take ~10 ms, faster than the tuner's 500 ms
+  // pass, so when the trials get worker slots one after another a later trial can print all 81
+  // rounds before any pass judges it at a rung (passed 3 of 4 full-file runs). Needs pacing or a
+  // tuner that follows metrics as they arrive.
+  it.skip('Hyperband tunes the built-in XGBoost on its per-round validation:auc and stops trials at a rung', async () => {
+    const channel = (name: string) => ({
+      ChannelName: name,
+      ContentType: 'text/csv',
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: `s3://work/gbdt-big/${name}/` } },
+    });
+    const body: CreateTuningJobInput = {
+      HyperParameterTuningJobName: 'gbdt-hyperband',
+      HyperParameterTuningJobConfig: {
+        Strategy: 'Hyperband',
+        HyperParameterTuningJobObjective: { Type: 'Maximize', MetricName: 'validation:auc' },
+        ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 4 },
+        // Rungs at 3, 9 and 27 rounds of 81: at the first, only the top third of 4 goes on.
+        StrategyConfig: { HyperbandStrategyConfig: { MinResource: 3, MaxResource: 81 } },
+        ParameterRanges: {
+          ContinuousParameterRanges: [
+            { Name: 'eta', MinValue: '0.001', MaxValue: '0.5', ScalingType: 'Logarithmic' },
+          ],
+          IntegerParameterRanges: [{ Name: 'max_depth', MinValue: '1', MaxValue: '6' }],
+        },
+        RandomSeed: 3,
+      },
+      TrainingJobDefinition: {
+        AlgorithmSpecification: { AlgorithmName: 'xgboost' },
+        StaticHyperParameters: { objective: 'binary:logistic' },
+        InputDataConfig: [channel('train'), channel('validation')],
+        OutputDataConfig: { S3OutputPath: 's3://work/gbdt-out' },
+        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+      },
+    };
+    const r = await create(body);
+    expect(r.statusCode, r.body).toBe(201);
+    const job = await waitEnded('gbdt-hyperband', 90_000);
+    expect(job.HyperParameterTuningJobStatus, JSON.stringify(job)).toBe('Completed');
+    const trials = await trialsOf('gbdt-hyperband');
+    expect(trials).toHaveLength(4);
+    const stopped = trials.filter((x) => x.EarlyStopReason?.startsWith('Hyperband'));
+    expect(stopped.length, JSON.stringify(trials)).toBeGreaterThan(0);
+    const roundsOf = async (name: string): Promise<number> => {
+      const m = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/training-jobs/${name}/metrics`,
+        headers: t.auth(),
+      });
+      return m.json().metrics['validation:auc'].length;
+    };
+    for (const trial of stopped) {
+      expect(trial.TrainingJobStatus).toBe('Stopped');
+      // Judged at a rung on the rounds it had reported. (Its rounds are fast next to the tuner's
+      // 500 ms pass, so on a loaded machine it may have printed all 81 before the stop landed.)
+      expect(trial.EarlyStopReason).toMatch(/at rung (3|9|27) is outside the top third/);
+      expect(await roundsOf(trial.TrainingJobName)).toBeGreaterThanOrEqual(3);
+    }
+    // The resource is num_round, fixed at MaxResource for every trial; the best ran it all.
+    const best = job.BestTrainingJob!;
+    expect(best.TrainingJobStatus).toBe('Completed');
+    expect(await roundsOf(best.TrainingJobName)).toBe(81);
+    const child = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/training-jobs/${best.TrainingJobName}`,
+      headers: t.auth(),
+    });
+    expect(child.json().HyperParameters).toMatchObject({ num_round: '81' });
+    expect(best.FinalHyperParameterTuningJobObjectiveMetric!.Value).toBeGreaterThan(0.7);
+  }, 120_000);
+
+  it('median-rule early stopping stops a clearly bad built-in XGBoost trial on its per-round validation:rmse', async () => {
+    const channel = (name: string) => ({
+      ChannelName: name,
+      ContentType: 'text/csv',
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: `s3://work/gbdt-big/${name}/` } },
+    });
+    // One at a time: three good learning rates complete, then eta 0.001 barely moves the rmse.
+    const body: CreateTuningJobInput = {
+      HyperParameterTuningJobName: 'gbdt-median',
+      HyperParameterTuningJobConfig: {
+        Strategy: 'Grid',
+        HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:rmse' },
+        ResourceLimits: { MaxParallelTrainingJobs: 1 },
+        TrainingJobEarlyStoppingType: 'Auto',
+        ParameterRanges: {
+          CategoricalParameterRanges: [{ Name: 'eta', Values: ['0.3', '0.25', '0.2', '0.001'] }],
+        },
+      },
+      TrainingJobDefinition: {
+        AlgorithmSpecification: { AlgorithmName: 'xgboost' },
+        StaticHyperParameters: { objective: 'binary:logistic', num_round: '150', max_depth: '6' },
+        InputDataConfig: [channel('train'), channel('validation')],
+        OutputDataConfig: { S3OutputPath: 's3://work/gbdt-out' },
+        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+      },
+    };
+    const r = await create(body);
+    expect(r.statusCode, r.body).toBe(201);
+    const job = await waitEnded('gbdt-median', 90_000);
+    expect(job.HyperParameterTuningJobStatus, JSON.stringify(job)).toBe('Completed');
+    const trials = await trialsOf('gbdt-median');
+    expect(trials.filter((x) => x.TrainingJobStatus === 'Completed')).toHaveLength(3);
+    const bad = trials.find((x) => x.TunedHyperParameters.eta === '0.001')!;
+    expect(bad.TrainingJobStatus, JSON.stringify(bad)).toBe('Stopped');
+    expect(bad.EarlyStopReason).toMatch(/median rule/);
+    // Judged on its per-round validation:rmse against the completed trials at the same round.
+    expect(bad.EarlyStopReason).toMatch(/at step \d+ is worse than the median/);
+  }, 120_000);
+
   it('Grid runs every point of its grid exactly once', async () => {
     const body = tuning('grid-1', 'Grid', {
       ResourceLimits: { MaxParallelTrainingJobs: 3 },
@@ -607,6 +778,48 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     expect(t2.TuningJobCompletionDetails?.NumberOfTrainingJobsObjectiveNotImproving).toBe(3);
   }, 90_000);
 
+  it('CompleteOnConvergence ends the job with ConvergenceDetectedTime; its events arrive in order', async () => {
+    // The optimum first, then 11 worse points: once 10 trials have ended the best has not moved
+    // over the last 5 (the window), which is convergence.
+    const body = tuning('converge-1', 'Grid', {
+      ResourceLimits: { MaxParallelTrainingJobs: 2 },
+      TuningJobCompletionCriteria: { ConvergenceDetected: { CompleteOnConvergence: 'Enabled' } },
+      ParameterRanges: {
+        CategoricalParameterRanges: [
+          {
+            Name: 'x1',
+            Values: ['3.14159', '-5', '-4', '-3', '-2', '-1', '0', '1', '5', '6', '7', '8', '9', '10'],
+          },
+          { Name: 'x2', Values: ['2.275'] },
+        ],
+      },
+    });
+    expect((await create(body)).statusCode).toBe(201);
+    const job = await waitEnded('converge-1');
+    expect(job.HyperParameterTuningJobStatus).toBe('Completed');
+    expect(job.TuningJobCompletionDetails?.CompletionReason).toMatch(/^converged/);
+    const detected = job.TuningJobCompletionDetails?.ConvergenceDetectedTime;
+    expect(detected).toBeDefined();
+    expect(Date.parse(String(detected))).toBeLessThanOrEqual(
+      Date.parse(String(job.HyperParameterTuningEndTime)),
+    );
+    const trials = await trialsOf('converge-1');
+    expect(trials.length).toBeGreaterThanOrEqual(10);
+    expect(trials.length).toBeLessThan(14);
+    expect(job.BestTrainingJob!.TunedHyperParameters.x1).toBe('3.14159');
+    await eventually(() => expect(statesOf('converge-1')).toEqual(['InProgress', 'InProgress>Completed']));
+    // Progress events carried the trials as the tuner recorded them, under the same status.
+    const progress = hooked.filter(
+      (e) => e.type === 'trainyard.tuning-job.progress' && e.resource.name === 'converge-1',
+    ) as unknown as { detail: { state: string; trials: number; trialsEnded: number } }[];
+    expect(progress.length).toBeGreaterThan(0);
+    for (const e of progress) expect(e.detail.state).toBe('InProgress');
+    // (the pass that records the last ends also completes the job, so that one is a state change)
+    const ended = Math.max(...progress.map((e) => e.detail.trialsEnded));
+    expect(ended).toBeGreaterThanOrEqual(1);
+    expect(ended).toBeLessThan(trials.length);
+  }, 90_000);
+
   it('stopping the tuning job stops its running trials', async () => {
     const body: CreateTuningJobInput = {
       ...tuning('stop-1', 'Random', {
@@ -632,6 +845,10 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
     const trials = await trialsOf('stop-1');
     expect(trials).toHaveLength(2);
     for (const trial of trials) expect(trial.TrainingJobStatus).toBe('Stopped');
+    // A webhook on trainyard.tuning-job.state-change got every change of status, in order.
+    await eventually(() =>
+      expect(statesOf('stop-1')).toEqual(['InProgress', 'InProgress>Stopping', 'Stopping>Stopped']),
+    );
     const again = await t.app.inject({
       method: 'POST',
       url: '/api/v1/tuning-jobs/stop-1/stop',

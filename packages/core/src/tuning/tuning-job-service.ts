@@ -10,6 +10,7 @@ import type {
   TuningTrialsQuery,
 } from '@trainyard/contracts/tuning-jobs';
 import { newJobId } from '../jobs/job-dispatch.js';
+import { type JobEventSink, publishJobStateChange } from '../jobs/job-events.js';
 import { JobLifecycle } from '../jobs/job-lifecycle.js';
 import type { JobRecord, JobStore } from '../ports/job-store.js';
 import type { TrainingJobService } from '../training/training-job-service.js';
@@ -195,6 +196,10 @@ function toTuningJobSummary(job: JobRecord): TuningJobSummary {
 export interface TuningJobServiceOptions {
   store: JobStore;
   trainingJobs: Pick<TrainingJobService, 'validate'>;
+  /** Receives `trainyard.tuning-job.state-change` for the changes the API makes (the tuner sends the rest). */
+  events?: JobEventSink | undefined;
+  /** Told when a state-change event could not be published (the job row stays the truth). */
+  onEventError?: (error: unknown) => void;
 }
 
 /**
@@ -236,6 +241,7 @@ export class TuningJobService {
         transitions: [{ Status: 'Training', StartTime: at.toISOString(), StatusMessage: 'Tuning' }],
         createdAt: at,
       });
+      await publishJobStateChange(this.options.events, undefined, job, this.options.onEventError);
       return toTuningJob(job);
     } catch (error) {
       if (TrainyardError.is(error, 'ALREADY_EXISTS'))
@@ -348,6 +354,7 @@ export class TuningJobService {
             version: job.version,
           },
         );
+        await publishJobStateChange(this.options.events, job, updated, this.options.onEventError);
         return toTuningJob(updated);
       } catch (error) {
         if (!TrainyardError.is(error, 'CONFLICT')) throw error;

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { TrainingJob } from '@trainyard/contracts/training-jobs';
+import { type JobEventSink, publishJobStateChange } from '@trainyard/core/jobs/job-events';
 import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
+import type { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { JobRecord, JobStore } from '@trainyard/core/ports/job-store';
 import type { LeaseStore } from '@trainyard/core/ports/metadata-store';
 import type { TrainingJobService } from '@trainyard/core/training/training-job-service';
@@ -35,9 +37,21 @@ export interface TuningDriverOptions {
   trainingJobs: Pick<TrainingJobService, 'create' | 'describe' | 'stop' | 'metrics'>;
   log?: TunerLog;
   holder?: string;
+  /**
+   * Receives `trainyard.tuning-job.state-change` when the tuner ends a job (Completed, Failed,
+   * Stopped), and `trainyard.tuning-job.progress` when it records trials (proposed, ended) without
+   * a change of status, so live views refresh on events rather than a timer.
+   */
+  events?: TuningEventSink | undefined;
   /** ms between passes. Default 500. */
   intervalMs?: number;
 }
+
+/** What the tuner needs of the EventPublisher. */
+export type TuningEventSink = JobEventSink & Pick<EventPublisher, 'publish'>;
+
+/** The event a tuning job's trial progress publishes (its status unchanged). */
+export const tuningProgressEventType = 'trainyard.tuning-job.progress';
 
 const leaseName = 'hyperparameter-tuner';
 const silentLog: TunerLog = { info() {}, warn() {} };
@@ -57,7 +71,7 @@ const active = (t: TrialState) =>
  */
 export class TuningDriver {
   readonly holder: string;
-  readonly #o: Required<Omit<TuningDriverOptions, 'holder'>>;
+  readonly #o: Required<Omit<TuningDriverOptions, 'holder' | 'events'>> & Pick<TuningDriverOptions, 'events'>;
   /** Curves of running trials, read each pass (ended trials keep theirs in the row). */
   readonly #curves = new Map<string, IntermediatePoint[]>();
   #loop: Promise<void> | undefined;
@@ -121,7 +135,24 @@ export class TuningDriver {
     const state: TuningState = structuredClone(stateOf(job));
     const before = JSON.stringify(state);
     const save = async (patch: Parameters<JobStore['update']>[1] = {}) => {
+      const previous = job;
       job = await this.#o.store.update(job.id, { ...patch, result: state }, { version: job.version });
+      const onError = (error: unknown) =>
+        this.#o.log.warn({ err: error, tuningJob: job.name }, 'tuning job event not published');
+      if (previous.status !== job.status) {
+        await publishJobStateChange(this.#o.events, previous, job, onError);
+      } else if (this.#o.events) {
+        const best = bestTrial(spec, state.trials);
+        const detail: Parameters<TuningEventSink['publish']>[3] = {
+          state: job.status,
+          trials: state.trials.length,
+          trialsEnded: state.trials.filter((t) => !active(t)).length,
+        };
+        if (best?.objective !== undefined) detail.bestObjective = best.objective;
+        await this.#o.events
+          .publish(tuningProgressEventType, 'tuning-job', job.name, detail, job.updatedAt)
+          .catch(onError);
+      }
     };
     const stopping = job.status === 'Stopping';
     await this.#startPending(job, spec, state, stopping);
