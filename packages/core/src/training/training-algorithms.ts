@@ -1,5 +1,6 @@
 import { invalidArgument } from '@trainyard/contracts/errors';
 import type { CreateTrainingJobBody } from '@trainyard/contracts/training-jobs';
+import { parseStoppingReference, stopRuleHyperParameter } from '../tuning/tuning-strategies.js';
 
 /** Built-in algorithms, by SageMaker's image repository names. */
 export const builtInAlgorithms = [
@@ -281,6 +282,15 @@ export function validateBuiltIn(algorithm: BuiltInAlgorithm, body: CreateTrainin
   const hps = body.HyperParameters ?? {};
   for (const name of Object.keys(hps)) {
     if (name.startsWith('sagemaker_') || name === '_tuning_objective_metric') continue;
+    if (name === stopRuleHyperParameter && algorithm === 'xgboost') {
+      // A tuner's trial judges itself against it each round (see tuning-strategies).
+      try {
+        parseStoppingReference(hps[name]!);
+      } catch (error) {
+        throw invalidArgument(`HyperParameters.${name}`, (error as Error).message);
+      }
+      continue;
+    }
     if (!rule.known.includes(name)) {
       throw invalidArgument(
         `HyperParameters.${name}`,

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { type Dimension, SearchSpace } from './tuning-space.js';
 import {
+  encodeStoppingReference,
+  hyperbandCutoffs,
   hyperbandDecision,
   hyperbandRungs,
+  judgeTrial,
+  maxHyperParameterValueLength,
+  medianReference,
   medianStoppingDecision,
   type Observation,
+  parseStoppingReference,
   proposeTrials,
+  stopReason,
   type TuningStrategy,
 } from './tuning-strategies.js';
 
@@ -216,4 +223,77 @@ describe('tuning strategies at scale', () => {
     // About 2 s on an idle core; the bound leaves room for a machine shared by many.
     expect(performance.now() - started).toBeLessThan(45_000);
   }, 90_000);
+});
+
+describe('stop references handed to a trial at launch', () => {
+  const curve = (values: number[]) => values.map((value, i) => ({ step: i, value }));
+
+  it('judging against the reference at each step is the median rule at that step', () => {
+    const completed = [
+      curve([0.7, 0.8, 0.85, 0.9]),
+      curve([0.72, 0.82, 0.86]),
+      curve([0.69, 0.79, 0.84, 0.88]),
+    ];
+    const medians = medianReference(completed);
+    // Step 3 has only two completed trials: no median there.
+    expect(medians.map(([s]) => s)).toEqual([0, 1, 2]);
+    const ref = { rule: 'median' as const, direction: 'Maximize' as const, medians };
+    const bad = [0.72, 0.6, 0.5, 0.4];
+    // The first prefix the rule condemns is the step the trainer stops at.
+    const steps = bad.map((_, i) => judgeTrial(ref, curve(bad.slice(0, i + 1)))?.step);
+    expect(steps).toEqual([undefined, 1, 2, undefined]);
+    for (let i = 0; i < bad.length; i++)
+      expect(judgeTrial(ref, curve(bad.slice(0, i + 1)))?.step).toBe(
+        medianStoppingDecision('Maximize', curve(bad.slice(0, i + 1)), completed)?.step,
+      );
+    expect(stopReason(judgeTrial(ref, curve(bad.slice(0, 2)))!)).toMatch(
+      /^median rule: running average 0\.66 at step 1 is worse than the median 0\.75 of completed trials$/,
+    );
+  });
+
+  it('Hyperband cut-offs decide as successive halving does over all the trials at the rung', () => {
+    const flat = (v: number, steps: number) =>
+      Array.from({ length: steps }, (_, i) => ({ step: i + 1, value: v }));
+    const others = [flat(0.9, 9), flat(0.8, 9), flat(0.7, 3), flat(0.6, 3), flat(0.5, 1)];
+    const cutoffs = hyperbandCutoffs('Maximize', [1, 3, 9], others);
+    // Rung 1: 5 peers + the trial → keep 2 → the 2nd best peer; rung 3: 4 peers → keep 1; rung 9: 2 peers → keep 1.
+    expect(cutoffs).toEqual([
+      [1, 0.8],
+      [3, 0.9],
+      [9, 0.9],
+    ]);
+    for (const v of [0.95, 0.85, 0.75, 0.4])
+      for (const steps of [1, 3, 9]) {
+        const mine = flat(v, steps);
+        const viaRef = judgeTrial({ rule: 'hyperband', direction: 'Maximize', cutoffs }, mine);
+        const direct = hyperbandDecision('Maximize', [1, 3, 9], mine, others);
+        expect(viaRef?.rule === 'hyperband' ? viaRef.rung : undefined).toBe(direct?.rung);
+      }
+  });
+
+  it('travels as a hyperparameter under 2500 characters and is read back; bad ones are refused', () => {
+    const long = Array.from({ length: 1000 }, (_, i): [number, number] => [i, 0.5 + i / 3001]);
+    const text = encodeStoppingReference({ rule: 'median', direction: 'Minimize', medians: long })!;
+    expect(text.length).toBeLessThanOrEqual(maxHyperParameterValueLength);
+    const back = parseStoppingReference(text);
+    expect(back.rule).toBe('median');
+    const kept = back.rule === 'median' ? back.medians : [];
+    expect(kept.at(-1)).toEqual([999, Number((0.5 + 999 / 3001).toPrecision(8))]);
+    expect(kept.length).toBeGreaterThan(50);
+    const short = encodeStoppingReference({ rule: 'hyperband', direction: 'Maximize', cutoffs: [[1, 0.8]] })!;
+    expect(parseStoppingReference(short)).toEqual({
+      rule: 'hyperband',
+      direction: 'Maximize',
+      cutoffs: [[1, 0.8]],
+    });
+    expect(encodeStoppingReference({ rule: 'median', direction: 'Maximize', medians: [] })).toBeUndefined();
+    expect(() => parseStoppingReference('nope')).toThrow(/not JSON/);
+    expect(() => parseStoppingReference('{"rule":"median","direction":"Up","medians":[]}')).toThrow(
+      /direction/,
+    );
+    expect(() => parseStoppingReference('{"rule":"x","direction":"Minimize"}')).toThrow(/rule/);
+    expect(() =>
+      parseStoppingReference('{"rule":"median","direction":"Minimize","medians":[[1,"a"]]}'),
+    ).toThrow(/medians must be/);
+  });
 });

@@ -201,6 +201,113 @@ function median(values: number[]): number {
 export const medianRuleMinimumTrials = 3;
 
 /**
+ * What a running trial is judged against, fixed from the trials so far: for the median rule the
+ * median running average of completed trials at each step (steps with at least
+ * {@link medianRuleMinimumTrials} of them); for Hyperband each rung's cut-off (the value a trial must
+ * match or beat there to be in the top 1/η of the trials that reached the rung, itself included).
+ * The tuner judges live trials with it, and hands one to each built-in trial at launch (the
+ * {@link stopRuleHyperParameter} hyperparameter) so the trainer applies the same rule at the step
+ * itself. Pairs are [step or rung, value], ascending.
+ */
+export type StoppingReference =
+  | { rule: 'median'; direction: ObjectiveType; medians: [number, number][] }
+  | { rule: 'hyperband'; direction: ObjectiveType; cutoffs: [number, number][] };
+
+export type StopVerdict =
+  | { rule: 'median'; step: number; value: number; median: number }
+  | { rule: 'hyperband'; step: number; rung: number; value: number; cutoff: number };
+
+/** The hyperparameter a built-in trial gets its {@link StoppingReference} in (JSON). */
+export const stopRuleHyperParameter = '_tuning_stop_rule';
+/** SageMaker's limit on a hyperparameter value, which the encoded reference stays under. */
+export const maxHyperParameterValueLength = 2500;
+/** The status message of a training job that stopped itself by its stop rule: this, then the reason. */
+export const earlyStopMessagePrefix = 'Stopped early: ';
+
+const worse = (direction: ObjectiveType, value: number, threshold: number) =>
+  direction === 'Maximize' ? value < threshold : value > threshold;
+
+/** The median rule's reference: the median of completed trials' running averages, step by step. */
+export function medianReference(completed: readonly (readonly IntermediatePoint[])[]): [number, number][] {
+  const byStep = new Map<number, number[]>();
+  for (const curve of completed)
+    for (const [step, avg] of runningAverages(curve)) {
+      const list = byStep.get(step) ?? [];
+      list.push(avg);
+      byStep.set(step, list);
+    }
+  return [...byStep]
+    .filter(([, values]) => values.length >= medianRuleMinimumTrials)
+    .sort((a, b) => a[0] - b[0])
+    .map(([step, values]) => [step, median(values)]);
+}
+
+/** A curve's value at a rung: its last point at or before the rung, once it has reached it. */
+function valueAtRung(curve: readonly IntermediatePoint[], rung: number): number | undefined {
+  if (!curve.some((p) => p.step >= rung)) return undefined;
+  let last: IntermediatePoint | undefined;
+  for (const p of curve) if (p.step <= rung && (!last || p.step >= last.step)) last = p;
+  return last?.value;
+}
+
+/**
+ * Hyperband's cut-offs from the other trials' curves (running or ended): at a rung reached by n of
+ * them (n + 1 ≥ η with the trial judged), a trial stays when it is no worse than the k-th best of
+ * them, k = max(1, ⌊(n + 1)/η⌋), which is being in the top 1/η of all n + 1.
+ */
+export function hyperbandCutoffs(
+  direction: ObjectiveType,
+  rungs: readonly number[],
+  others: readonly (readonly IntermediatePoint[])[],
+  eta = 3,
+): [number, number][] {
+  const out: [number, number][] = [];
+  for (const rung of rungs) {
+    const peers = others.map((c) => valueAtRung(c, rung)).filter((v): v is number => v !== undefined);
+    if (peers.length + 1 < eta) continue;
+    peers.sort((a, b) => (direction === 'Maximize' ? b - a : a - b));
+    out.push([rung, peers[Math.max(1, Math.floor((peers.length + 1) / eta)) - 1]!]);
+  }
+  return out;
+}
+
+/**
+ * Judges a running trial's curve against a reference: the median rule at the curve's latest step,
+ * Hyperband at every rung the curve has reached (the first it fails). Undefined: let it run.
+ */
+export function judgeTrial(
+  reference: StoppingReference,
+  running: readonly IntermediatePoint[],
+): StopVerdict | undefined {
+  if (running.length === 0) return undefined;
+  const { direction } = reference;
+  if (reference.rule === 'median') {
+    const mine = runningAverages(running);
+    const step = Math.max(...mine.keys());
+    const m = reference.medians.find(([s]) => s === step)?.[1];
+    const value = mine.get(step)!;
+    return m !== undefined && worse(direction, value, m)
+      ? { rule: 'median', step, value, median: m }
+      : undefined;
+  }
+  const latest = Math.max(...running.map((p) => p.step));
+  for (const [rung, cutoff] of reference.cutoffs) {
+    const value = valueAtRung(running, rung);
+    if (value === undefined) break;
+    if (worse(direction, value, cutoff)) return { rule: 'hyperband', step: latest, rung, value, cutoff };
+  }
+  return undefined;
+}
+
+/** Why a trial was stopped, in the words the tuner and the built-in trainer both record. */
+export function stopReason(v: StopVerdict): string {
+  const round = (x: number) => String(Number(x.toPrecision(5)));
+  return v.rule === 'median'
+    ? `median rule: running average ${round(v.value)} at step ${v.step} is worse than the median ${round(v.median)} of completed trials`
+    : `Hyperband: ${round(v.value)} at rung ${v.rung} is outside the top third (cut-off ${round(v.cutoff)})`;
+}
+
+/**
  * SageMaker's early stopping (`TrainingJobEarlyStoppingType: Auto`): a running trial is stopped
  * when the running average of its objective at its latest step is worse than the median of the
  * running averages of completed trials at the same step. Returns the step it was judged at, or
@@ -211,17 +318,8 @@ export function medianStoppingDecision(
   running: readonly IntermediatePoint[],
   completed: readonly (readonly IntermediatePoint[])[],
 ): { step: number; value: number; median: number } | undefined {
-  if (running.length === 0) return undefined;
-  const mine = runningAverages(running);
-  const step = Math.max(...mine.keys());
-  const others = completed
-    .map((curve) => runningAverages(curve).get(step))
-    .filter((v): v is number => v !== undefined);
-  if (others.length < medianRuleMinimumTrials) return undefined;
-  const m = median(others);
-  const value = mine.get(step)!;
-  const worse = direction === 'Maximize' ? value < m : value > m;
-  return worse ? { step, value, median: m } : undefined;
+  const v = judgeTrial({ rule: 'median', direction, medians: medianReference(completed) }, running);
+  return v?.rule === 'median' ? { step: v.step, value: v.value, median: v.median } : undefined;
 }
 
 /** Hyperband's rungs: MinResource·η^k below MaxResource (η = 3). */
@@ -243,27 +341,61 @@ export function hyperbandDecision(
   others: readonly (readonly IntermediatePoint[])[],
   eta = 3,
 ): { rung: number; value: number; cutoff: number } | undefined {
-  // A curve's value at a rung: its last point at or before the rung, once it has reached it.
-  const at = (curve: readonly IntermediatePoint[], rung: number): number | undefined => {
-    if (!curve.some((p) => p.step >= rung)) return undefined;
-    let last: IntermediatePoint | undefined;
-    for (const p of curve) if (p.step <= rung && (!last || p.step >= last.step)) last = p;
-    return last?.value;
-  };
-  const sign = direction === 'Maximize' ? -1 : 1;
-  let decision: { rung: number; value: number; cutoff: number } | undefined;
-  for (const rung of rungs) {
-    const value = at(running, rung);
-    if (value === undefined) break;
-    const peers = others.map((c) => at(c, rung)).filter((v): v is number => v !== undefined);
-    const all = [...peers, value].map((v) => sign * v).sort((a, b) => a - b);
-    if (all.length < eta) continue;
-    const keep = Math.max(1, Math.floor(all.length / eta));
-    const cutoff = all[keep - 1]!;
-    if (sign * value > cutoff) {
-      decision = { rung, value, cutoff: sign * cutoff };
-      break;
-    }
+  const v = judgeTrial(
+    { rule: 'hyperband', direction, cutoffs: hyperbandCutoffs(direction, rungs, others, eta) },
+    running,
+  );
+  return v?.rule === 'hyperband' ? { rung: v.rung, value: v.value, cutoff: v.cutoff } : undefined;
+}
+
+/**
+ * The reference as a hyperparameter value of at most {@link maxHyperParameterValueLength}
+ * characters: values to 8 significant digits; a median curve too long keeps every k-th step (the
+ * smallest k that fits, the last step kept), so the trainer judges at those steps only and the
+ * tuner's live pass covers the rest. Undefined when there is nothing to judge against yet.
+ */
+export function encodeStoppingReference(reference: StoppingReference): string | undefined {
+  const pairs = reference.rule === 'median' ? reference.medians : reference.cutoffs;
+  if (pairs.length === 0) return undefined;
+  const rounded = pairs.map(([s, v]): [number, number] => [s, Number(v.toPrecision(8))]);
+  for (let k = 1; ; k++) {
+    const kept = rounded.filter((_, i) => (rounded.length - 1 - i) % k === 0);
+    const text = JSON.stringify(
+      reference.rule === 'median'
+        ? { rule: 'median', direction: reference.direction, medians: kept }
+        : { rule: 'hyperband', direction: reference.direction, cutoffs: kept },
+    );
+    if (text.length <= maxHyperParameterValueLength) return text;
   }
-  return decision;
+}
+
+/**
+ * Reads a {@link stopRuleHyperParameter} value. @throws Error saying what is wrong with it
+ */
+export function parseStoppingReference(text: string): StoppingReference {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error('is not JSON');
+  }
+  const r = raw as Record<string, unknown>;
+  if (typeof r !== 'object' || r === null) throw new Error('is not a JSON object');
+  if (r.direction !== 'Minimize' && r.direction !== 'Maximize')
+    throw new Error('direction must be Minimize or Maximize');
+  const key = r.rule === 'median' ? 'medians' : r.rule === 'hyperband' ? 'cutoffs' : undefined;
+  if (!key) throw new Error('rule must be median or hyperband');
+  const pairs = r[key];
+  if (
+    !Array.isArray(pairs) ||
+    !pairs.every(
+      (p) =>
+        Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'number' && Number.isFinite(x)),
+    )
+  )
+    throw new Error(`${key} must be a list of [step, value] number pairs`);
+  const sorted = (pairs as [number, number][]).slice().sort((a, b) => a[0] - b[0]);
+  return key === 'medians'
+    ? { rule: 'median', direction: r.direction, medians: sorted }
+    : { rule: 'hyperband', direction: r.direction, cutoffs: sorted };
 }

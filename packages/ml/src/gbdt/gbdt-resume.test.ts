@@ -34,11 +34,22 @@ describe('trainGbdt checkpoints', () => {
     const resumed = trainGbdt(train, hps, {
       initialModel: checkpoints[0]![1],
       evalTrain: true,
-      onRound: (round) => rounds.push(round),
+      onRound: (round) => {
+        rounds.push(round);
+        return undefined;
+      },
     });
     expect(rounds[0]).toBe(10);
     expect(resumed.trees.length).toBe(25);
     expect(Array.from(resumed.predict(train.x))).toEqual(Array.from(full.predict(train.x)));
+    // A callback that says 'stop' ends training at that round, keeping the rounds done.
+    const stopped = trainGbdt(train, hps, {
+      evalTrain: true,
+      onRound: (round) => (round === 6 ? 'stop' : undefined),
+    });
+    expect(stopped.trees.length).toBe(7);
+    const seven = trainGbdt(train, { ...hps, num_round: '7' });
+    expect(Array.from(stopped.predict(train.x))).toEqual(Array.from(seven.predict(train.x)));
   });
 
   it('refuses a checkpoint of another shape', () => {

@@ -40,9 +40,14 @@ export interface GbdtTrainOptions {
   workerFactory?: GbdtWorkerFactory;
   /**
    * Called after each round with the validation scores of that round (empty without validation)
-   * and, with `evalTrain`, the training set's scores.
+   * and, with `evalTrain`, the training set's scores. Returning `'stop'` ends training there: the
+   * model keeps the rounds done (a tuner's early stopping).
    */
-  onRound?: (round: number, scores: Record<string, number>, trainScores?: Record<string, number>) => void;
+  onRound?: (
+    round: number,
+    scores: Record<string, number>,
+    trainScores?: Record<string, number>,
+  ) => undefined | 'stop';
   /** Also scores the training set every round with `eval_metric` (from the margins kept anyway). */
   evalTrain?: boolean;
   /**
@@ -282,7 +287,7 @@ export function trainGbdt(
         const pred = transformForEval(p, margin, n, K);
         trainScores = {};
         for (const met of p.evalMetric) trainScores[met] = evalMetric(met, train.y, pred, K);
-        if (!val) options.onRound?.(round, {}, trainScores);
+        if (!val && options.onRound?.(round, {}, trainScores) === 'stop') break;
       }
       if (val && valMargin) {
         const pred = transformForEval(p, valMargin, val.x.rows, K);
@@ -292,13 +297,14 @@ export function trainGbdt(
           evals[met]!.push(s);
           scores[met] = s;
         }
-        options.onRound?.(round, scores, trainScores);
+        const verdict = options.onRound?.(round, scores, trainScores);
         const s = scores[stopMetric]!;
         if (bestScore === undefined || (higherIsBetter(stopMetric) ? s > bestScore : s < bestScore)) {
           bestScore = s;
           bestIteration = round;
         } else if (p.earlyStoppingRounds !== undefined && round - bestIteration >= p.earlyStoppingRounds)
           break;
+        if (verdict === 'stop') break;
       }
       const every = options.checkpointEvery ?? 0;
       if (options.onCheckpoint && every > 0 && (round + 1) % every === 0 && round + 1 < p.numRound) {

@@ -43,6 +43,8 @@ export interface JobRunContext<Spec = unknown> {
 
 export type JobRunOutcome =
   | { status: 'Completed'; result?: unknown; exitMessage?: string }
+  /** The job's own process ended it early by a rule it was given (a tuner's trial): why, and its result. */
+  | { status: 'Stopped'; result?: unknown; message: string }
   | { status: 'Failed'; failure: JobFailure; exitMessage?: string };
 
 /** One job kind (processing now; training, transform, monitoring later) behind the shared worker. */

@@ -635,6 +635,8 @@ export class JobWorker {
           ...(outcome?.exitMessage ? { exitMessage: outcome.exitMessage } : {}),
         };
       }
+      if (outcome.status === 'Stopped')
+        return { ...JobLifecycle.advance(job, 'Stopped', end, outcome.message), result: outcome.result };
       return {
         ...JobLifecycle.advance(job, 'Completed', end),
         result: outcome.result,

@@ -28,9 +28,20 @@ export function rewriteOptMlArgs(args: readonly string[], root: string): string[
 }
 
 /** The first 1024 characters of `<root>/output/failure`, or undefined when the file is absent or empty. */
-export async function readFailureFile(root: string): Promise<string | undefined> {
+export function readFailureFile(root: string): Promise<string | undefined> {
+  return readOutputNote(root, 'failure');
+}
+
+/**
+ * `output/<stoppedEarlyFile>`: a built-in that stopped itself by its tuning stop rule writes the
+ * reason there; the training job then ends Stopped (with its model) instead of Completed.
+ */
+export const stoppedEarlyFile = 'stopped-early';
+
+/** The first 1024 characters of `<root>/output/<name>`, or undefined when absent or empty. */
+export async function readOutputNote(root: string, name: string): Promise<string | undefined> {
   try {
-    const text = (await readFile(join(root, 'output', 'failure'), 'utf8')).trim();
+    const text = (await readFile(join(root, 'output', name), 'utf8')).trim();
     return text === '' ? undefined : text.slice(0, failureChars);
   } catch {
     return undefined;

@@ -2,6 +2,14 @@ import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvaluationReport } from '@trainyard/contracts/training-jobs';
+import {
+  type IntermediatePoint,
+  judgeTrial,
+  parseStoppingReference,
+  type StoppingReference,
+  stopReason,
+  stopRuleHyperParameter,
+} from '@trainyard/core/tuning/tuning-strategies';
 import { RandomCutForest } from '@trainyard/ml/anomaly/rcf';
 import { type KMeansModel, trainKMeans } from '@trainyard/ml/cluster/kmeans';
 import { MlInputError } from '@trainyard/ml/core/errors';
@@ -14,6 +22,7 @@ import type { GbdtModel } from '@trainyard/ml/gbdt/model';
 import { nodeWorkerFactory } from '@trainyard/ml/gbdt/node-workers';
 import { trainLinearLearner } from '@trainyard/ml/linear/linear-learner';
 import { KnnModel } from '@trainyard/ml/neighbors/knn';
+import { stoppedEarlyFile } from '../jobs/opt-ml-layout.js';
 import { classificationReport, regressionReport } from './evaluation-report.js';
 import { type ChannelData, ChannelDataError, readChannel } from './training-data.js';
 
@@ -28,6 +37,8 @@ import { type ChannelData, ChannelDataError, readChannel } from './training-data
 interface Contract {
   root: string;
   hps: Record<string, string>;
+  /** A tuner's trial: the objective metric (`_tuning_objective_metric`) and its stop rule. */
+  tuning?: { metric: string; reference?: StoppingReference };
   channels: Record<string, { ContentType?: string }>;
   numCpus: number;
   host: string;
@@ -43,11 +54,25 @@ async function readContract(root: string): Promise<Contract> {
   const resource = JSON.parse(await readFile(join(config, 'resourceconfig.json'), 'utf8'));
   // SageMaker's own keys are not the algorithm's.
   const own = Object.fromEntries(
-    Object.entries(hps).filter(([k]) => !k.startsWith('sagemaker_') && k !== '_tuning_objective_metric'),
+    Object.entries(hps).filter(
+      ([k]) =>
+        !k.startsWith('sagemaker_') && k !== '_tuning_objective_metric' && k !== stopRuleHyperParameter,
+    ),
   );
+  const metric = hps._tuning_objective_metric;
+  const rule = hps[stopRuleHyperParameter];
+  let reference: StoppingReference | undefined;
+  if (rule !== undefined) {
+    try {
+      reference = parseStoppingReference(rule);
+    } catch (error) {
+      throw new MlInputError(stopRuleHyperParameter, (error as Error).message);
+    }
+  }
   return {
     root,
     hps: own,
+    ...(metric ? { tuning: { metric, ...(reference ? { reference } : {}) } } : {}),
     channels,
     numCpus: Math.max(1, Number(process.env.SM_NUM_CPUS ?? '1') || 1),
     host: resource.current_host ?? 'algo-1',
@@ -139,6 +164,12 @@ async function xgboost(c: Contract): Promise<void> {
       `must be a positive integer, got "${hps.checkpoint_frequency}"`,
     );
   }
+  // A tuner's trial judges its objective each round against the reference it was launched with,
+  // and stops itself where the tuner would (the model keeps the rounds done).
+  const reference = c.tuning?.reference;
+  const [objectiveChannel, objectiveMetric] = c.tuning?.metric.split(':') ?? [];
+  const curve: IntermediatePoint[] = [];
+  let stoppedEarly: string | undefined;
   const started = Date.now();
   const model = trainGbdt(train, hps, {
     ...(validation ? { validation } : {}),
@@ -156,6 +187,16 @@ async function xgboost(c: Contract): Promise<void> {
       for (const [m, v] of Object.entries(trainScores ?? {})) parts.push(`train-${m}:${v.toFixed(5)}`);
       for (const [m, v] of Object.entries(scores)) parts.push(`validation-${m}:${v.toFixed(5)}`);
       process.stdout.write(`${parts.join('\t')}\n`);
+      if (!reference) return undefined;
+      // The value as printed (and as the tuner reads it from the log).
+      const value = (objectiveChannel === 'train' ? trainScores : scores)?.[objectiveMetric ?? ''];
+      if (value === undefined) return undefined;
+      curve.push({ step: round, value: Number(value.toFixed(5)) });
+      const verdict = judgeTrial(reference, curve);
+      if (!verdict) return undefined;
+      stoppedEarly = stopReason(verdict);
+      log(`stopping early after round ${round}: ${stoppedEarly}`);
+      return 'stop';
     },
   });
   const info = model.info;
@@ -168,6 +209,10 @@ async function xgboost(c: Contract): Promise<void> {
   const evalName = validation ? 'validation' : 'test' in c.channels ? 'test' : undefined;
   const evalData = validation ?? (evalName ? await channel(c, evalName) : undefined);
   if (evalName && evalData) await writeReport(c, gbdtReport(model, evalName, evalData));
+  if (stoppedEarly) {
+    await mkdir(join(c.root, 'output'), { recursive: true });
+    await writeFile(join(c.root, 'output', stoppedEarlyFile), stoppedEarly);
+  }
 }
 
 const checkpointName = /^xgboost-checkpoint\.(\d+)$/;

@@ -19,10 +19,17 @@ import {
   type TrainingJobResult,
   trainingJobKind,
 } from '@trainyard/core/training/training-job-service';
+import { earlyStopMessagePrefix } from '@trainyard/core/tuning/tuning-strategies';
 import { classifyJobExit } from '../jobs/job-exit.js';
 import { JobInputStager } from '../jobs/job-input-staging.js';
 import type { JobKindRunner, JobRunContext, JobRunOutcome } from '../jobs/job-kind-runner.js';
-import { hostPathOf, prepareTrainingLayout, rewriteOptMlArgs } from '../jobs/opt-ml-layout.js';
+import {
+  hostPathOf,
+  prepareTrainingLayout,
+  readOutputNote,
+  rewriteOptMlArgs,
+  stoppedEarlyFile,
+} from '../jobs/opt-ml-layout.js';
 import { FolderSync, hasFiles, packHostDirectories, unpackArchive, uploadFile } from './model-packaging.js';
 import {
   hyperParameterArgs,
@@ -377,6 +384,11 @@ export class TrainingJobRunner implements JobKindRunner<CreateTrainingJobBody> {
           `output/data/evaluation-report.json is not an evaluation report: ${parsed.error.message.slice(0, 300)}`,
         );
     }
+    // A built-in tuning trial that stopped itself by its stop rule ends Stopped, model kept.
+    const stoppedEarly =
+      launch.mode === 'builtin' ? await readOutputNote(roots[0]!, stoppedEarlyFile) : undefined;
+    if (stoppedEarly)
+      return { status: 'Stopped', result, message: `${earlyStopMessagePrefix}${stoppedEarly}` };
     return { status: 'Completed', result };
   }
 }

@@ -7,6 +7,7 @@ import { JobLifecycle } from '@trainyard/core/jobs/job-lifecycle';
 import type { EventPublisher } from '@trainyard/core/messaging/event-publisher';
 import type { JobRecord, JobStore } from '@trainyard/core/ports/job-store';
 import type { LeaseStore } from '@trainyard/core/ports/metadata-store';
+import { resolveTrainingLaunch } from '@trainyard/core/training/training-algorithms';
 import type { TrainingJobService } from '@trainyard/core/training/training-job-service';
 import {
   bestTrial,
@@ -18,11 +19,18 @@ import {
 import { type ParameterValues, SearchSpace } from '@trainyard/core/tuning/tuning-space';
 import { childBody, childTrainingJobName, type ResolvedTuningSpec } from '@trainyard/core/tuning/tuning-spec';
 import {
-  hyperbandDecision,
+  earlyStopMessagePrefix,
+  encodeStoppingReference,
+  hyperbandCutoffs,
   hyperbandRungs,
   type IntermediatePoint,
-  medianStoppingDecision,
+  judgeTrial,
+  medianReference,
+  parseStoppingReference,
   proposeTrials,
+  type StoppingReference,
+  stopReason,
+  stopRuleHyperParameter,
 } from '@trainyard/core/tuning/tuning-strategies';
 
 export interface TunerLog {
@@ -271,9 +279,15 @@ export class TuningDriver {
         continue;
       }
       try {
-        await this.#o.trainingJobs.create(
-          childBody(spec.request, t.name, t.values, spec.fixedHyperParameters),
-        );
+        const body = childBody(spec.request, t.name, t.values, spec.fixedHyperParameters);
+        // A built-in XGBoost trial judges itself at each round against the reference of the
+        // trials so far, so the rule acts at the step even when its rounds outrun the tuner's pass.
+        const launch = resolveTrainingLaunch(body);
+        const reference = this.#reference(spec, state, t);
+        const encoded = reference && encodeStoppingReference(reference);
+        if (encoded && launch.mode === 'builtin' && launch.algorithm === 'xgboost')
+          body.HyperParameters = { ...body.HyperParameters, [stopRuleHyperParameter]: encoded };
+        await this.#o.trainingJobs.create(body);
         t.status = 'InProgress';
         this.#o.log.info({ tuningJob: job.name, trainingJob: t.name }, 'trial started');
       } catch (error) {
@@ -303,13 +317,30 @@ export class TuningDriver {
     return series.map((p, i) => ({ step: p.Iteration ?? i + 1, value: p.Value }));
   }
 
+  /**
+   * What trial `t` is judged against now: the median rule's reference from the completed trials, or
+   * Hyperband's cut-offs from every other trial's curve; undefined when neither applies.
+   */
+  #reference(spec: ResolvedTuningSpec, state: TuningState, t: TrialState): StoppingReference | undefined {
+    const direction = spec.objective.Type;
+    if (spec.request.HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType === 'Auto') {
+      const completed = state.trials.filter((o) => o.status === 'Completed' && o.curve).map((o) => o.curve!);
+      return { rule: 'median', direction, medians: medianReference(completed) };
+    }
+    if (!spec.hyperband) return undefined;
+    const rungs = hyperbandRungs(spec.hyperband.minResource, spec.hyperband.maxResource);
+    const others = state.trials
+      .filter((o) => o !== t)
+      .map((o) => o.curve ?? this.#curves.get(o.name))
+      .filter((c): c is IntermediatePoint[] => c !== undefined);
+    return { rule: 'hyperband', direction, cutoffs: hyperbandCutoffs(direction, rungs, others) };
+  }
+
   /** Reads each running trial's training job; records ends and objectives; applies early stopping. */
   async #follow(spec: ResolvedTuningSpec, state: TuningState, stopping: boolean): Promise<void> {
-    const config = spec.request.HyperParameterTuningJobConfig;
-    const early = config.TrainingJobEarlyStoppingType === 'Auto';
-    const rungs = spec.hyperband
-      ? hyperbandRungs(spec.hyperband.minResource, spec.hyperband.maxResource)
-      : [];
+    const judged =
+      spec.request.HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType === 'Auto' ||
+      spec.hyperband !== undefined;
     for (const t of state.trials.filter((t) => t.status === 'InProgress' || t.status === 'Stopping')) {
       let view: TrainingJob;
       try {
@@ -331,33 +362,32 @@ export class TuningDriver {
         if (view.FailureReason) t.failureReason = view.FailureReason;
         else if (t.objective === undefined && view.TrainingJobStatus === 'Completed')
           t.failureReason = `the training job did not report ${spec.objective.MetricName}`;
-        if (early || rungs.length > 0) t.curve = await this.#curve(spec, t.name);
+        // A built-in trial that stopped itself by its stop rule says why in its Stopped transition.
+        const message = view.SecondaryStatusTransitions?.at(-1)?.StatusMessage;
+        if (t.status === 'Stopped' && !t.earlyStopReason && message?.startsWith(earlyStopMessagePrefix))
+          t.earlyStopReason = message.slice(earlyStopMessagePrefix.length);
+        if (judged) t.curve = await this.#curve(spec, t.name);
         this.#curves.delete(t.name);
         continue;
       }
       t.status = view.TrainingJobStatus;
-      if (stopping || state.finishing || t.status === 'Stopping' || (!early && rungs.length === 0)) continue;
+      if (stopping || state.finishing || t.status === 'Stopping' || !judged) continue;
       const curve = await this.#curve(spec, t.name);
       this.#curves.set(t.name, curve);
-      let reason: string | undefined;
-      if (early) {
-        const completed = state.trials
-          .filter((o) => o.status === 'Completed' && o.curve)
-          .map((o) => o.curve!);
-        const d = medianStoppingDecision(spec.objective.Type, curve, completed);
-        if (d)
-          reason = `median rule: running average ${round(d.value)} at step ${d.step} is worse than the median ${round(d.median)} of completed trials`;
-      } else {
-        const others = state.trials
-          .filter((o) => o !== t)
-          .map((o) => o.curve ?? this.#curves.get(o.name))
-          .filter((c): c is IntermediatePoint[] => c !== undefined);
-        const d = hyperbandDecision(spec.objective.Type, rungs, curve, others);
-        if (d)
-          reason = `Hyperband: ${round(d.value)} at rung ${d.rung} is outside the top third (cut-off ${round(d.cutoff)})`;
+      // A trial given a reference at launch stops itself where that reference condemns it (keeping
+      // the model of its rounds); the tuner steps in only when newer trials condemn it.
+      const launched = view.HyperParameters?.[stopRuleHyperParameter];
+      if (launched !== undefined) {
+        try {
+          if (judgeTrial(parseStoppingReference(launched), curve)) continue;
+        } catch {
+          // Not a reference this tuner wrote: judge it live only.
+        }
       }
-      if (reason) {
-        t.earlyStopReason = reason;
+      const reference = this.#reference(spec, state, t);
+      const verdict = reference && judgeTrial(reference, curve);
+      if (verdict) {
+        t.earlyStopReason = stopReason(verdict);
         await this.#stopTrial(t);
       }
     }
@@ -417,8 +447,4 @@ export class TuningDriver {
     }
     return undefined;
   }
-}
-
-function round(x: number): string {
-  return String(Number(x.toPrecision(5)));
 }
