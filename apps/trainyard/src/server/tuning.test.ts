@@ -10,6 +10,17 @@ import {
   StopHyperParameterTuningJobCommand,
 } from '@aws-sdk/client-sagemaker';
 import type { CreateTuningJobInput, TuningJob, TuningTrial } from '@trainyard/contracts/tuning-jobs';
+import {
+  hyperbandCutoffs,
+  hyperbandRungs,
+  type IntermediatePoint,
+  judgeTrial,
+  medianReference,
+  parseStoppingReference,
+  type StoppingReference,
+  type StopVerdict,
+  stopReason,
+} from '@trainyard/core/tuning/tuning-strategies';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
 import { requireBuild } from '../testing/server-process.js';
@@ -160,6 +171,36 @@ function branin(x1: number, x2: number): number {
   const b = 5.1 / (4 * Math.PI ** 2);
   const c = 5 / Math.PI;
   return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
+}
+
+/** A SageMaker SDK client signed with a fresh key of `role`. */
+async function client(role: 'developer' | 'viewer'): Promise<SageMakerClient> {
+  const key = await t.platform.keys.create(
+    `sm-tuning-${role}-${Math.random().toString(36).slice(2, 8)}`,
+    role,
+  );
+  return new SageMakerClient({
+    endpoint: t.baseUrl,
+    region: 'us-east-1',
+    credentials: { accessKeyId: key.id, secretAccessKey: key.secret },
+    maxAttempts: 1,
+  });
+}
+
+/** The built-in XGBoost on the small binary problem of `beforeAll` (train and validation channels). */
+function gbdtDefinition(hps: Record<string, string>): CreateTuningJobInput['TrainingJobDefinition'] {
+  const channel = (name: string) => ({
+    ChannelName: name,
+    ContentType: 'text/csv',
+    DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: `s3://work/gbdt/${name}/` } },
+  });
+  return {
+    AlgorithmSpecification: { AlgorithmName: 'xgboost' },
+    StaticHyperParameters: { objective: 'binary:logistic', ...hps },
+    InputDataConfig: [channel('train'), channel('validation')],
+    OutputDataConfig: { S3OutputPath: 's3://work/gbdt-out' },
+    ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+  };
 }
 
 beforeAll(async () => {
@@ -463,11 +504,6 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
   }, 120_000);
 
   it('tunes the built-in XGBoost on validation AUC (Bayesian)', async () => {
-    const channel = (name: string) => ({
-      ChannelName: name,
-      ContentType: 'text/csv',
-      DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: `s3://work/gbdt/${name}/` } },
-    });
     const body: CreateTuningJobInput = {
       HyperParameterTuningJobName: 'gbdt-auc',
       HyperParameterTuningJobConfig: {
@@ -482,13 +518,7 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
         },
         RandomSeed: 1,
       },
-      TrainingJobDefinition: {
-        AlgorithmSpecification: { AlgorithmName: 'xgboost' },
-        StaticHyperParameters: { objective: 'binary:logistic', num_round: '30' },
-        InputDataConfig: [channel('train'), channel('validation')],
-        OutputDataConfig: { S3OutputPath: 's3://work/gbdt-out' },
-        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
-      },
+      TrainingJobDefinition: gbdtDefinition({ num_round: '30' }),
     };
     const r = await create(body);
     expect(r.statusCode, r.body).toBe(201);
@@ -746,19 +776,177 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
   }, 60_000);
 });
 
-describe.skipIf(!built)('tuning jobs: the SageMaker door', () => {
-  const client = async (role: 'developer' | 'viewer') => {
-    const key = await t.platform.keys.create(
-      `sm-tuning-${role}-${Math.random().toString(36).slice(2, 8)}`,
-      role,
-    );
-    return new SageMakerClient({
-      endpoint: t.baseUrl,
-      region: 'us-east-1',
-      credentials: { accessKeyId: key.id, secretAccessKey: key.secret },
-      maxAttempts: 1,
+describe.skipIf(!built)('tuning jobs: early stopping and Hyperband on built-in XGBoost trials', () => {
+  // One trial at a time, so the history each trial is judged against is fixed: the outcome of every
+  // trial follows from the curves of the trials before it, whatever the machine's speed.
+  const curveOf = async (trainingJob: string, metric: string): Promise<IntermediatePoint[]> => {
+    const r = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/training-jobs/${trainingJob}/metrics`,
+      headers: t.auth(),
     });
+    expect(r.statusCode, r.body).toBe(200);
+    const points: { Iteration?: number; Value: number }[] = r.json().metrics[metric] ?? [];
+    return points.map((p, i) => ({ step: p.Iteration ?? i, value: p.Value }));
   };
+
+  /**
+   * Checks each trial against the reference its predecessors give: a trial the rule condemns at
+   * some round stopped itself right after that round, with the rule's reason; the others completed.
+   */
+  async function expectJudgedAtTheStep(
+    name: string,
+    metric: string,
+    referenceFor: (earlier: { trial: TuningTrial; curve: IntermediatePoint[] }[]) => StoppingReference,
+  ): Promise<{ trial: TuningTrial; curve: IntermediatePoint[] }[]> {
+    const trials = (await trialsOf(name)).sort((a, b) => a.TrialIndex - b.TrialIndex);
+    const seen: { trial: TuningTrial; curve: IntermediatePoint[] }[] = [];
+    for (const trial of trials) {
+      const curve = await curveOf(trial.TrainingJobName, metric);
+      expect(curve.length, trial.TrainingJobName).toBeGreaterThan(0);
+      const reference = referenceFor(seen);
+      let verdict: StopVerdict | undefined;
+      for (let i = 1; i <= curve.length && !verdict; i++) verdict = judgeTrial(reference, curve.slice(0, i));
+      if (verdict) {
+        expect(trial.TrainingJobStatus, JSON.stringify(trial)).toBe('Stopped');
+        expect(verdict.step).toBe(curve.at(-1)!.step);
+        expect(trial.EarlyStopReason).toBe(stopReason(verdict));
+      } else {
+        expect(trial.TrainingJobStatus, JSON.stringify(trial)).toBe('Completed');
+        expect(trial.EarlyStopReason).toBeUndefined();
+      }
+      seen.push({ trial, curve });
+    }
+    return seen;
+  }
+
+  it('early stopping (Auto) stops a clearly bad trial at the step the median rule names, model kept', async () => {
+    // Grid order: three good learning rates complete, then eta 0.001 barely moves the logloss.
+    const body: CreateTuningJobInput = {
+      HyperParameterTuningJobName: 'gbdt-median',
+      HyperParameterTuningJobConfig: {
+        Strategy: 'Grid',
+        HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:logloss' },
+        ResourceLimits: { MaxParallelTrainingJobs: 1 },
+        TrainingJobEarlyStoppingType: 'Auto',
+        ParameterRanges: {
+          CategoricalParameterRanges: [{ Name: 'eta', Values: ['0.3', '0.25', '0.2', '0.001'] }],
+        },
+      },
+      TrainingJobDefinition: gbdtDefinition({ num_round: '40', max_depth: '3' }),
+    };
+    const r = await create(body);
+    expect(r.statusCode, r.body).toBe(201);
+    const job = await waitEnded('gbdt-median', 90_000);
+    expect(job.HyperParameterTuningJobStatus, JSON.stringify(job)).toBe('Completed');
+    expect(job.TrainingJobStatusCounters).toMatchObject({ Completed: 3, Stopped: 1, InProgress: 0 });
+    expect(job.ObjectiveStatusCounters).toMatchObject({ Succeeded: 4, Pending: 0, Failed: 0 });
+    const seen = await expectJudgedAtTheStep('gbdt-median', 'validation:logloss', (earlier) => ({
+      rule: 'median',
+      direction: 'Minimize',
+      medians: medianReference(
+        earlier.filter((e) => e.trial.TrainingJobStatus === 'Completed').map((e) => e.curve),
+      ),
+    }));
+    const bad = seen.find((e) => e.trial.TunedHyperParameters.eta === '0.001')!;
+    expect(bad.trial.TrainingJobStatus).toBe('Stopped');
+    expect(bad.trial.EarlyStopReason).toMatch(
+      /^median rule: running average .* at step \d+ is worse than the median/,
+    );
+    expect(bad.curve.length).toBeLessThan(40);
+    expect(job.BestTrainingJob!.TunedHyperParameters.eta).not.toBe('0.001');
+    // The trial is an ordinary training job: given its reference at launch, Stopped with the
+    // reason in its status transitions, its objective and the model of the rounds it ran.
+    const child = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/training-jobs/${bad.trial.TrainingJobName}`,
+      headers: t.auth(),
+    });
+    const view = child.json();
+    expect(view.TrainingJobStatus).toBe('Stopped');
+    expect(view.SecondaryStatusTransitions.at(-1).StatusMessage).toBe(
+      `Stopped early: ${bad.trial.EarlyStopReason}`,
+    );
+    expect(parseStoppingReference(view.HyperParameters._tuning_stop_rule)).toMatchObject({
+      rule: 'median',
+      direction: 'Minimize',
+    });
+    expect(
+      view.FinalMetricDataList.find((m: { MetricName: string }) => m.MetricName === 'validation:logloss'),
+    ).toBeDefined();
+    const model = new URL(view.ModelArtifacts.S3ModelArtifacts);
+    expect(
+      (await t.platform.blobs.head({ bucket: model.host, key: model.pathname.slice(1) })).size,
+    ).toBeGreaterThan(0);
+    // The SageMaker door says why, to a viewer too.
+    const viewer = await client('viewer');
+    const listed = await viewer.send(
+      new ListTrainingJobsForHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'gbdt-median' }),
+    );
+    const summary = listed.TrainingJobSummaries!.find(
+      (x) => x.TrainingJobName === bad.trial.TrainingJobName,
+    )!;
+    expect(summary.TrainingJobStatus).toBe('Stopped');
+    expect(summary.FailureReason).toBe(bad.trial.EarlyStopReason);
+    const described = await viewer.send(
+      new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'gbdt-median' }),
+    );
+    expect(described.TrainingJobStatusCounters).toMatchObject({ Completed: 3, Stopped: 1 });
+  }, 120_000);
+
+  it('Hyperband stops trials outside the top third at a rung, at that rung', async () => {
+    const body: CreateTuningJobInput = {
+      HyperParameterTuningJobName: 'gbdt-hyperband',
+      HyperParameterTuningJobConfig: {
+        Strategy: 'Hyperband',
+        HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:logloss' },
+        ResourceLimits: { MaxNumberOfTrainingJobs: 6, MaxParallelTrainingJobs: 1 },
+        StrategyConfig: { HyperbandStrategyConfig: { MinResource: 3, MaxResource: 27 } },
+        ParameterRanges: {
+          ContinuousParameterRanges: [
+            { Name: 'eta', MinValue: '0.001', MaxValue: '0.5', ScalingType: 'Logarithmic' },
+          ],
+        },
+        RandomSeed: 3,
+      },
+      TrainingJobDefinition: gbdtDefinition({ max_depth: '3' }),
+    };
+    const r = await create(body);
+    expect(r.statusCode, r.body).toBe(201);
+    const job = await waitEnded('gbdt-hyperband', 90_000);
+    expect(job.HyperParameterTuningJobStatus, JSON.stringify(job)).toBe('Completed');
+    const rungs = hyperbandRungs(3, 27);
+    const seen = await expectJudgedAtTheStep('gbdt-hyperband', 'validation:logloss', (earlier) => ({
+      rule: 'hyperband',
+      direction: 'Minimize',
+      cutoffs: hyperbandCutoffs(
+        'Minimize',
+        rungs,
+        earlier.map((e) => e.curve),
+      ),
+    }));
+    const stopped = seen.filter((e) => e.trial.TrainingJobStatus === 'Stopped');
+    expect(stopped.length).toBeGreaterThan(0);
+    for (const e of stopped) {
+      expect(e.trial.EarlyStopReason).toMatch(/^Hyperband: .* at rung (3|9) is outside the top third/);
+      expect(e.curve.length).toBeLessThan(27);
+    }
+    expect(job.TrainingJobStatusCounters).toMatchObject({
+      Completed: 6 - stopped.length,
+      Stopped: stopped.length,
+      InProgress: 0,
+    });
+    // Every trial runs up to MaxResource rounds unless a rung cuts it.
+    const child = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/training-jobs/${seen[0]!.trial.TrainingJobName}`,
+      headers: t.auth(),
+    });
+    expect(child.json().HyperParameters.num_round).toBe('27');
+  }, 120_000);
+});
+
+describe.skipIf(!built)('tuning jobs: the SageMaker door', () => {
   const awsError = async (p: Promise<unknown>) => {
     try {
       await p;
