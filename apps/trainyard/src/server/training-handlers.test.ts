@@ -388,6 +388,13 @@ print(json.dumps({"pred": p.tolist(), "auc": metrics.roc_auc_score(y, p), "ap": 
     expect(noTrain.error.message).toMatch(/InputDataConfig.*"train" channel/);
     const unknown = await refused({ ...base('bad-2'), HyperParameters: { num_round: '5', max_dept: '3' } });
     expect(unknown.error.field).toBe('HyperParameters.max_dept');
+    // A tuner's stop reference is checked like any value the platform reads itself.
+    const rule = await refused({
+      ...base('bad-rule'),
+      HyperParameters: { num_round: '5', _tuning_stop_rule: '{"rule":"median","direction":"Sideways"}' },
+    });
+    expect(rule.error.field).toBe('HyperParameters._tuning_stop_rule');
+    expect(rule.error.message).toMatch(/direction must be Minimize or Maximize/);
     const type = await refused({
       ...base('bad-3'),
       HyperParameters: { num_round: '5' },

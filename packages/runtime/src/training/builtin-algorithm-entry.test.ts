@@ -112,4 +112,52 @@ describe('built-in algorithm entry', () => {
       /line 2: "abc" is not a number/,
     );
   });
+
+  it('xgboost judges each round against its _tuning_stop_rule and stops itself there, model of the rounds kept', async () => {
+    const label = (x: number[]) => (x[0]! + x[1]! > 10 ? 1 : 0);
+    const channels = { train: { csv: csv(300, label) }, validation: { csv: csv(100, label, 9) } };
+    const hps = { objective: 'binary:logistic', num_round: '20', eta: '0.3', eval_metric: 'logloss' };
+    // Completed trials' median logloss at rounds 0..19 was 0.1: this trial is worse from round 0 on,
+    // except that the reference only names rounds 3 and 4.
+    const rule = JSON.stringify({
+      rule: 'median',
+      direction: 'Minimize',
+      medians: [
+        [3, 0.1],
+        [4, 0.1],
+      ],
+    });
+    const run = await train(
+      'xgboost',
+      { ...hps, _tuning_objective_metric: 'validation:logloss', _tuning_stop_rule: rule },
+      channels,
+    );
+    expect(run.code, run.lines.join('\n')).toBe(0);
+    const rounds = run.lines.filter((l) => /^\[\d+\]\t/.test(l));
+    expect(rounds).toHaveLength(4);
+    const reason = readFileSync(join(run.root, 'output', 'stopped-early'), 'utf8');
+    expect(reason).toMatch(
+      /^median rule: running average [\d.]+ at step 3 is worse than the median 0\.1 of completed trials$/,
+    );
+    expect(readFileSync(join(run.root, 'model', 'xgboost-model'), 'utf8')).toContain('"num_trees":"4"');
+    // A trial that stays on the good side runs every round and writes no note.
+    const good = JSON.stringify({ rule: 'median', direction: 'Minimize', medians: [[3, 5]] });
+    const kept = await train(
+      'xgboost',
+      { ...hps, _tuning_objective_metric: 'validation:logloss', _tuning_stop_rule: good },
+      channels,
+    );
+    expect(kept.lines.filter((l) => /^\[\d+\]\t/.test(l))).toHaveLength(20);
+    expect(() => readFileSync(join(kept.root, 'output', 'stopped-early'))).toThrow();
+    // A malformed rule is refused naming it.
+    const bad = await train(
+      'xgboost',
+      { ...hps, _tuning_objective_metric: 'validation:logloss', _tuning_stop_rule: '{"rule":"median"}' },
+      channels,
+    );
+    expect(bad.code).toBe(1);
+    expect(readFileSync(join(bad.root, 'output', 'failure'), 'utf8')).toMatch(
+      /^ClientError: .*_tuning_stop_rule/,
+    );
+  });
 });
