@@ -158,4 +158,72 @@ describe.skipIf(!built)('tuning jobs across a restart', () => {
     expect(trials).toHaveLength(3);
     expect(await childrenOf(p, 'crash')).toEqual(trials.map((x) => x.TrainingJobName).sort());
   }, 120_000);
+
+  it('built-in trials that stop themselves by the median rule: across a restart, none lost or run twice', async () => {
+    await platform!.close();
+    platform = await open();
+    const p = platform;
+    // A small noisy binary problem (label first, no header).
+    let seed = 7;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const rows = (n: number) =>
+      Array.from({ length: n }, () => {
+        const x = Array.from({ length: 4 }, () => Math.round((rnd() * 4 - 2) * 1000) / 1000);
+        return [x[0]! * x[1]! + x[2]! + (rnd() - 0.5) > 0 ? 1 : 0, ...x].join(',');
+      }).join('\n');
+    await p.blobs.put({ bucket: 'work', key: 'gbdt/train/part.csv' }, `${rows(400)}\n`);
+    await p.blobs.put({ bucket: 'work', key: 'gbdt/validation/part.csv' }, `${rows(200)}\n`);
+    const channel = (name: string) => ({
+      ChannelName: name,
+      ContentType: 'text/csv',
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: `s3://work/gbdt/${name}/` } },
+    });
+    // One trial at a time: three good learning rates complete, then two that barely learn.
+    const request: CreateTuningJobInput = {
+      HyperParameterTuningJobName: 'gbdt-early',
+      HyperParameterTuningJobConfig: {
+        Strategy: 'Grid',
+        HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:logloss' },
+        ResourceLimits: { MaxParallelTrainingJobs: 1 },
+        TrainingJobEarlyStoppingType: 'Auto',
+        ParameterRanges: {
+          CategoricalParameterRanges: [{ Name: 'eta', Values: ['0.3', '0.2', '0.25', '0.001', '0.002'] }],
+        },
+      },
+      TrainingJobDefinition: {
+        AlgorithmSpecification: { AlgorithmName: 'xgboost' },
+        StaticHyperParameters: { objective: 'binary:logistic', num_round: '30', max_depth: '3' },
+        InputDataConfig: [channel('train'), channel('validation')],
+        OutputDataConfig: { S3OutputPath: 's3://work/out' },
+        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+      },
+    };
+    await p.jobs.tuningJobs.create(CreateTuningJobBody.parse(request));
+    await until('two trials done', async () => {
+      const job = await p.jobs.tuningJobs.describe('gbdt-early');
+      return job.TrainingJobStatusCounters.Completed >= 2 ? job : undefined;
+    });
+    await p.close();
+    platform = await open();
+    const q = platform;
+    const job = await until('the tuning job to end', async () => {
+      const j = await q.jobs.tuningJobs.describe('gbdt-early');
+      return j.HyperParameterTuningJobStatus === 'InProgress' ? undefined : j;
+    });
+    expect(job.HyperParameterTuningJobStatus).toBe('Completed');
+    expect(job.TrainingJobStatusCounters).toMatchObject({ Completed: 3, Stopped: 2, InProgress: 0 });
+    const trials = await q.jobs.tuningJobs.trials('gbdt-early');
+    expect(trials).toHaveLength(5);
+    expect(await childrenOf(q, 'gbdt-early')).toEqual(trials.map((x) => x.TrainingJobName).sort());
+    for (const bad of trials.filter((x) => x.TrialIndex >= 3)) {
+      expect(bad.TrainingJobStatus, JSON.stringify(bad)).toBe('Stopped');
+      // Stopped by itself right after the round the median rule names (its last metric point).
+      const step = Number(/at step (\d+) is worse than the median/.exec(bad.EarlyStopReason ?? '')?.[1]);
+      const curve = (await q.jobs.trainingJobs.metrics(bad.TrainingJobName)).metrics['validation:logloss']!;
+      expect(curve.at(-1)!.Iteration).toBe(step);
+    }
+  }, 180_000);
 });
