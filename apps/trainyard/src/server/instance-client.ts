@@ -392,7 +392,9 @@ export class InstanceClient {
 
   #take(pool: InstancePool, fresh: boolean, use: (connection: InstanceConnection) => void): void {
     if (!fresh) {
-      const idle = pool.idle.pop();
+      let idle = pool.idle.pop();
+      // One the sweeper ended whose 'close' has not come yet is not reusable.
+      while (idle?.socket.destroyed) idle = pool.idle.pop();
       if (idle) {
         use(idle);
         return;
