@@ -117,9 +117,12 @@ describe('InstanceClient (the router → instance hop)', () => {
     expect(sockets.size).toBe(2);
   });
 
-  it('passes a model error status on and refuses broken answers as MalformedAnswer', async () => {
+  it('skips an informational answer, passes a model error status on and refuses broken answers as MalformedAnswer', async () => {
     const url = await rawInstance((_request, socket, count) => {
-      if (count === 1) socket.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 9\r\n\r\nbad width');
+      if (count === 1)
+        socket.write(
+          'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 400 Bad Request\r\nContent-Length: 9\r\n\r\nbad width',
+        );
       else socket.write('garbage\r\n\r\n');
     });
     const c = client();

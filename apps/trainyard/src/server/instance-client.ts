@@ -134,14 +134,21 @@ class InstanceConnection {
   }
 
   #parse(): void {
-    if (!this.#head) {
+    while (!this.#head) {
       const data = this.#joined();
       const end = data.indexOf(crlfcrlf);
       if (end < 0) {
         if (data.length > maxHeadBytes) throw new MalformedAnswer('the answer head is larger than 64 KiB');
         return;
       }
-      this.#readHead(data.toString('latin1', 0, end));
+      const head = data.toString('latin1', 0, end);
+      // An informational answer (100 Continue, 103 Early Hints) comes before the real one: skip it.
+      if (/^HTTP\/1\.[01] 1\d\d(?: |$)/.test(head)) {
+        this.#chunks = [data.subarray(end + 4)];
+        this.#size = data.length - end - 4;
+        continue;
+      }
+      this.#readHead(head);
       this.#bodyStart = end + 4;
     }
     const data = this.#joined();
