@@ -118,6 +118,7 @@ function wrk(url, headers, pids = []) {
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? '0';
   const socket = /Socket errors: (.*)/.exec(text)?.[1];
   return {
+    requests,
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]),
     p50: ms('50'),
     p99: ms('99'),
@@ -282,6 +283,17 @@ const half = await fixedRate({
 });
 const loadAfter = load();
 
+// Which path (a)'s requests took: the router counts every invocation it answers in /metrics.
+// Each one crossed the HTTP hop to the instance (connection handoff to local instances is not
+// built), so the count must match what was sent: the bench's check, wrk's and the fixed rate's.
+const sentToA = 1 + results['(a) trainyard endpoint'].reduce((sum, r) => sum + r.requests, 0) + half.sent;
+const scraped = await (
+  await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } })
+).text();
+let routed = 0;
+for (const m of scraped.matchAll(/^trainyard_endpoint_invocations_total\{([^}]*)\} (\d+)/gm))
+  if (m[1].includes('endpoint="bench"')) routed += Number(m[2]);
+
 process.stdout.write(
   `\nload generator: wrk -t2 -c${values.connections} -d${values.duration}s, single-row text/csv, 100-tree depth-6 GBDT on 28 features; ${rounds} rounds, each server in turn; median [min–max]\n`,
 );
@@ -315,6 +327,9 @@ process.stdout.write(
 );
 process.stdout.write(
   `(a) at a fixed ${Math.round(peak / 2)} req/s (half its median peak), ${values.duration} s, fixed-rate.mjs (Node, latency from the scheduled time): achieved ${half.rps.toFixed(0)} req/s, p50 ${half.p50.toFixed(2)} ms, p90 ${half.p90.toFixed(2)} ms, p99 ${half.p99.toFixed(2)} ms, max ${half.max.toFixed(2)} ms, ${half.failed} failed (target p99 < 5 ms)\n`,
+);
+process.stdout.write(
+  `(a) path: router -> instance over HTTP (keep-alive) for every request: ${routed} invocations counted by the router for ${sentToA} sent (wrk counts only completed requests, so a few in flight at each run's end may be counted by the router alone); connection handoff to local instances: not built\n`,
 );
 // The server stops its instances on SIGTERM; the other servers are killed on exit.
 trainyardServer.kill('SIGTERM');

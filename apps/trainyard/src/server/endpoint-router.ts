@@ -1,7 +1,7 @@
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { invocationLimits } from '@trainyard/contracts/endpoints';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import type { EndpointRoute, EndpointService } from '@trainyard/core/endpoints/endpoint-service';
+import { InstanceClient, MalformedAnswer, UnreachableInstance } from './instance-client.js';
 
 /** What an invocation answers: passed to the client as is. */
 export interface InvocationResult {
@@ -26,16 +26,6 @@ interface CachedRoute {
   route: EndpointRoute;
   at: number;
 }
-
-interface ForwardResult {
-  status: number;
-  contentType: string | undefined;
-  body: Buffer;
-  customAttributes?: string | undefined;
-}
-
-/** A failure before the instance answered: the request can go to another instance. */
-class UnreachableInstance extends Error {}
 
 const supported = new Set<string>(invocationLimits.contentTypes);
 
@@ -72,7 +62,7 @@ export class EndpointRouter {
   readonly #routes = new Map<string, CachedRoute>();
   readonly #refreshing = new Map<string, Promise<EndpointRoute>>();
   readonly #outstanding = new Map<string, number>();
-  readonly #agent = new Agent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
+  readonly #client = new InstanceClient();
   readonly #timeoutMs: number;
 
   constructor(
@@ -176,7 +166,16 @@ export class EndpointRouter {
       this.#outstanding.set(instance.id, (this.#outstanding.get(instance.id) ?? 0) + 1);
       try {
         const sent = performance.now();
-        const answer = await this.#forward(instance.url, request, type);
+        const answer = await this.#client.post(
+          {
+            url: instance.url,
+            contentType: type,
+            accept: request.accept,
+            customAttributes: request.customAttributes,
+            body: request.body,
+          },
+          this.#timeoutMs,
+        );
         const modelMs = performance.now() - sent;
         const headers: Record<string, string> = { 'x-amzn-invoked-production-variant': variant.name };
         if (answer.status >= 200 && answer.status < 300) {
@@ -188,6 +187,14 @@ export class EndpointRouter {
         const result = modelError(variant.name, answer.status, answer.body.toString('utf8'));
         return { ...result, headers: { ...result.headers, ...headers }, variant: variant.name, modelMs };
       } catch (error) {
+        if (error instanceof MalformedAnswer) {
+          const result = modelError(variant.name, 502, `the answer is not valid HTTP: ${error.message}`);
+          return {
+            ...result,
+            headers: { ...result.headers, 'x-amzn-invoked-production-variant': variant.name },
+            variant: variant.name,
+          };
+        }
         if (!(error instanceof UnreachableInstance)) throw error;
         tried.add(instance.id);
         force = true;
@@ -200,55 +207,7 @@ export class EndpointRouter {
     throw new TrainyardError('UNAVAILABLE', `endpoint "${name}": no instance answered; retry shortly`);
   }
 
-  #forward(url: string, request: InvocationRequest, type: string): Promise<ForwardResult> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = {
-        'content-type': type,
-        'content-length': request.body.length,
-      };
-      if (request.accept) headers.accept = request.accept;
-      if (request.customAttributes !== undefined)
-        headers['x-amzn-sagemaker-custom-attributes'] = request.customAttributes;
-      let answered = false;
-      const outgoing = httpRequest(
-        `${url}/invocations`,
-        { method: 'POST', agent: this.#agent, headers },
-        (response) => {
-          answered = true;
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 500,
-              contentType: (response.headers as IncomingHttpHeaders)['content-type'],
-              customAttributes: (response.headers as IncomingHttpHeaders)[
-                'x-amzn-sagemaker-custom-attributes'
-              ] as string | undefined,
-              body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
-            }),
-          );
-          response.on('error', (error) => reject(new UnreachableInstance(error.message)));
-        },
-      );
-      // Headers and body may leave in two segments: without this, Nagle waits on a delayed ACK (~40 ms).
-      outgoing.setNoDelay(true);
-      outgoing.setTimeout(this.#timeoutMs, () => {
-        outgoing.destroy();
-        if (!answered)
-          resolve({
-            status: 504,
-            contentType: 'text/plain',
-            body: Buffer.from(`the model did not answer within ${Math.round(this.#timeoutMs / 1000)} s`),
-          });
-      });
-      outgoing.on('error', (error) => {
-        if (!answered) reject(new UnreachableInstance(error.message));
-      });
-      outgoing.end(request.body);
-    });
-  }
-
   close(): void {
-    this.#agent.destroy();
+    this.#client.close();
   }
 }

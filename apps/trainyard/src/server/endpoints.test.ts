@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Endpoint, EndpointInstance, EndpointMetrics } from '@trainyard/contracts/endpoints';
@@ -305,6 +307,59 @@ describe('models, endpoints and the router', () => {
     expect(
       (await fetch(`${t.baseUrl}/endpoints/split/invocations`, { method: 'POST', body: '1,2,3,4' })).status,
     ).toBe(401);
+  });
+
+  it('answers many requests on one keep-alive connection, each checked on its own: a revoked key, another endpoint, pipelined requests', async () => {
+    const { secret, id } = await t.platform.keys.create('one-connection', 'invoker');
+    const socket = connect(Number(new URL(t.baseUrl).port), '127.0.0.1');
+    await once(socket, 'connect');
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+    });
+    /** Reads one Content-Length framed answer off the connection. */
+    const answer = async (): Promise<{ status: number; head: string; body: string }> => {
+      for (let i = 0; i < 3000; i++) {
+        const end = pending.indexOf('\r\n\r\n');
+        if (end >= 0) {
+          const head = pending.subarray(0, end).toString('latin1');
+          const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1]);
+          if (pending.length >= end + 4 + length) {
+            const body = pending.subarray(end + 4, end + 4 + length).toString();
+            pending = pending.subarray(end + 4 + length);
+            return { status: Number(head.split(' ')[1]), head, body };
+          }
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`no whole answer on the connection: ${pending.toString()}`);
+    };
+    const request = (name: string, body: string, key = secret) =>
+      `POST /endpoints/${name}/invocations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: text/csv\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    for (let i = 0; i < 50; i++) {
+      socket.write(request('split', '0.5,0.2,0.1,0.9'));
+      const got = await answer();
+      expect(got.status, got.body).toBe(200);
+      expect(got.head).toMatch(/\r\nx-amzn-invoked-production-variant: (a|b)\r\n/i);
+    }
+    // Two requests in one write: both answered, in order.
+    socket.write(request('split', '0.5,0.2,0.1,0.9') + request('split', '1,2'));
+    expect((await answer()).status).toBe(200);
+    const second = await answer();
+    expect(second.status).toBe(424);
+    expect(second.body).toContain('expects 4 features');
+    // Another endpoint and another key on the same connection are routed and checked afresh.
+    socket.write(request('nope', '1,2,3,4'));
+    expect((await answer()).status).toBe(404);
+    const viewer = await t.keyWithRole('viewer');
+    socket.write(request('split', '0.5,0.2,0.1,0.9', viewer));
+    expect((await answer()).status).toBe(403);
+    await t.platform.keys.revoke(id);
+    socket.write(request('split', '0.5,0.2,0.1,0.9'));
+    const revoked = await answer();
+    expect(revoked.status).toBe(401);
+    expect(revoked.body).toContain('revoked');
+    socket.destroy();
   });
 
   it('restarts a SIGKILLed instance while requests keep succeeding on the others', async () => {
