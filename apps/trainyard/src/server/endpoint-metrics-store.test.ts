@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EndpointMetricSqlStore } from '@trainyard/adapters/sql/endpoint-metric-sql-store';
 import { EndpointSqlStore } from '@trainyard/adapters/sql/endpoint-sql-store';
-import { openSqliteMetadataStore } from '@trainyard/adapters/sql/sqlite-metadata-store';
+import { openMetadataStore } from '@trainyard/adapters/sql/open-metadata-store';
 import { EndpointMetricSeries } from '@trainyard/core/endpoints/endpoint-metric-series';
 import { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
 import pino from 'pino';
@@ -19,7 +19,7 @@ async function database() {
   const file = join(dir, `meta-${n++}.db`);
   const opened: { close(): Promise<void> }[] = [];
   const process = async () => {
-    const metadata = await openSqliteMetadataStore(file);
+    const metadata = await openMetadataStore(`sqlite:${file}`);
     await metadata.migrate();
     opened.push(metadata);
     const endpoints = new EndpointService(new EndpointSqlStore(metadata.db), metadata.instanceTypes);
@@ -52,8 +52,14 @@ describe('the stored endpoint traffic series (API process side)', () => {
     const b = (await db.process()).recorder;
     const now = Date.now();
     for (let i = 0; i < 30; i++) {
-      a.record({ endpoint: 'e', variant: 'v', instance: 'i-1', status: 200, modelMs: 10, overheadMs: 1 }, now);
-      b.record({ endpoint: 'e', variant: 'v', instance: 'i-2', status: 200, modelMs: 30, overheadMs: 1 }, now);
+      a.record(
+        { endpoint: 'e', variant: 'v', instance: 'i-1', status: 200, modelMs: 10, overheadMs: 1 },
+        now,
+      );
+      b.record(
+        { endpoint: 'e', variant: 'v', instance: 'i-2', status: 200, modelMs: 30, overheadMs: 1 },
+        now,
+      );
     }
     b.record({ endpoint: 'e', variant: 'v', instance: 'i-2', status: 424, modelMs: 5, overheadMs: 1 }, now);
     a.record({ endpoint: 'e', variant: '', instance: '', status: 415 }, now);
@@ -74,9 +80,7 @@ describe('the stored endpoint traffic series (API process side)', () => {
     expect(busy?.modelLatencyP99Ms).toBeGreaterThan(20);
     expect(busy?.modelLatencyP99Ms).toBeLessThanOrEqual(30);
     const instances = m.variants.find((v) => v.VariantName === 'v')?.instances ?? [];
-    expect(
-      instances.map((i) => [i.InstanceId, i.samples.reduce((s, x) => s + x.invocations, 0)]),
-    ).toEqual([
+    expect(instances.map((i) => [i.InstanceId, i.samples.reduce((s, x) => s + x.invocations, 0)])).toEqual([
       ['i-1', 30],
       ['i-2', 31],
     ]);
@@ -90,16 +94,17 @@ describe('the stored endpoint traffic series (API process side)', () => {
     await db.close();
     const restarted = (await db.process()).recorder;
     const again = await restarted.series('e', { minutes: 5 });
-    expect(again.variants.find((v) => v.VariantName === 'v')?.samples.reduce((s, x) => s + x.invocations, 0)).toBe(
-      62,
-    );
+    expect(
+      again.variants.find((v) => v.VariantName === 'v')?.samples.reduce((s, x) => s + x.invocations, 0),
+    ).toBe(62);
     await db.close();
   });
 
   it('stores nothing for made-up endpoint names, caps the names waiting for a flush and answers NOT_FOUND for them', async () => {
     const db = await database();
     const recorder = db.first.recorder;
-    for (let i = 0; i < 5000; i++) recorder.record({ endpoint: `made-up-${i}`, variant: '', instance: '', status: 403 });
+    for (let i = 0; i < 5000; i++)
+      recorder.record({ endpoint: `made-up-${i}`, variant: '', instance: '', status: 403 });
     expect(recorder.pendingEndpoints).toBe(1000);
     await recorder.flush();
     expect(recorder.pendingEndpoints).toBe(0);
