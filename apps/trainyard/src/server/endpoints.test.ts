@@ -293,6 +293,12 @@ describe('models, endpoints and the router', () => {
     // The reconciler's CPU/memory samples (every 5 s) land in the same series, per instance.
     const recent = (await api('GET', '/api/v1/endpoints/split/metrics?minutes=1&perInstance=true'))
       .body as Metrics;
+    // The leader's 5 s CPU/memory samples of b's instance are in the stored series too.
+    expect(
+      recent.variants
+        .find((v) => v.VariantName === 'b')!
+        .samples.some((x) => x.instances >= 1 && x.cpuPercent !== null && x.memoryBytes! > 0),
+    ).toBe(true);
     const perInstance = recent.variants.find((v) => v.VariantName === 'b')!.instances!;
     expect(perInstance.length).toBeGreaterThan(0);
     expect(perInstance.reduce((s, i) => s + i.samples.reduce((t, x) => t + x.invocations, 0), 0)).toBe(
