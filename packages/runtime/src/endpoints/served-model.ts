@@ -284,6 +284,14 @@ function npyError(problem: string): BadInvocationError {
  * little- or big-endian type. Object arrays (pickles) are refused, never unpickled.
  */
 export function parseNpy(body: Buffer, numFeatures: number): DenseMatrix {
+  const x = readNpy(body);
+  if (x.cols !== numFeatures)
+    throw new BadInvocationError(`row 1 has ${x.cols} values; the model expects ${numFeatures} features`);
+  return x;
+}
+
+/** Reads a `.npy` body (see parseNpy) as a matrix of whatever width it has. */
+export function readNpy(body: Buffer): DenseMatrix {
   if (body.length < 10 || body.readUInt8(0) !== 0x93 || body.toString('latin1', 1, 6) !== 'NUMPY')
     throw npyError('does not start with the NPY magic "\\x93NUMPY"');
   const major = body.readUInt8(6);
@@ -314,8 +322,6 @@ export function parseNpy(body: Buffer, numFeatures: number): DenseMatrix {
     throw npyError(`shape (${shapeText.trim()}) must be (rows, features) or (features,)`);
   const [rows, width] = shape.length === 2 ? (shape as [number, number]) : [1, shape[0] as number];
   if (rows === 0) throw npyError('the array has no rows');
-  if (width !== numFeatures)
-    throw new BadInvocationError(`row 1 has ${width} values; the model expects ${numFeatures} features`);
   const [size, get] = type;
   const dataStart = headerStart + headerLength;
   const need = rows * width * size;
