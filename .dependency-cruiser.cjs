@@ -80,7 +80,7 @@ module.exports = {
       from: { path: '^apps/' },
       to: {
         path: pkg('adapters'),
-        pathNot: `${pkg('adapters')}src/(blob/open-blob-store|messaging/open-messaging|sql/open-metadata-store|duckdb/duckdb-engine|sql/dataset-sql-store|sql/endpoint-sql-store|sql/model-package-sql-store)\\.ts$`,
+        pathNot: `${pkg('adapters')}src/(blob/open-blob-store|messaging/open-messaging|sql/open-metadata-store|duckdb/duckdb-engine|sql/dataset-sql-store|sql/endpoint-sql-store|sql/endpoint-metric-sql-store|sql/model-package-sql-store)\\.ts$`,
       },
     },
     {

@@ -89,7 +89,7 @@ export const ServerConfig = z
     jobIsolation: z.enum(['auto', 'bubblewrap', 'unprivileged-user', 'none']).default('auto'),
     /** The built web console served at `/` (default: apps/console/dist beside this app); without an index.html there, `/` is the plain home page. */
     consoleDir: z.string().min(1).optional(),
-    /** Seconds between samples of the in-memory endpoint traffic ring behind `GET /api/v1/endpoints/:name/metrics` (30 minutes are kept). */
+    /** Seconds between this API process's additions of its endpoint traffic counts to the stored metric series (`GET /api/v1/endpoints/:name/metrics`). */
     endpointMetricsIntervalSeconds: z.coerce.number().min(0.05).max(60).default(5),
   })
   .strict();

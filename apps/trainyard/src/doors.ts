@@ -40,6 +40,7 @@ export function doorServicesOf(platform: Platform): DoorServices {
     recipeRuns: { runRecipe: (body) => platform.jobs.runRecipe(body) },
     datasets: platform.datasets,
     endpoints: platform.endpoints.service,
+    endpointMetrics: platform.endpoints.metrics,
     modelPackages: platform.endpoints.registry,
     blobs: platform.blobs,
     multipartUploads: new MultipartUploadService(platform.blobs, platform.metadata.multipartUploads),

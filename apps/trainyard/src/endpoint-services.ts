@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { DatasetSqlStore } from '@trainyard/adapters/sql/dataset-sql-store';
+import { EndpointMetricSqlStore } from '@trainyard/adapters/sql/endpoint-metric-sql-store';
 import { EndpointSqlStore } from '@trainyard/adapters/sql/endpoint-sql-store';
 import { ModelPackageSqlStore } from '@trainyard/adapters/sql/model-package-sql-store';
 import type { TrainingJob } from '@trainyard/contracts/training-jobs';
+import { EndpointMetricSeries } from '@trainyard/core/endpoints/endpoint-metric-series';
 import { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
 import type { Executor } from '@trainyard/core/ports/executor';
 import { ModelPackageService } from '@trainyard/core/registry/model-package-service';
@@ -19,6 +21,8 @@ export interface EndpointServices {
   service: EndpointService;
   /** The model registry: CreateModel copies a package's container through it. */
   registry: ModelPackageService;
+  /** The stored metric series: API processes add traffic, the reconciler's leader CPU/memory and retention. */
+  metrics: EndpointMetricSeries;
   reconciler: EndpointReconciler;
   /** Starts the reconciler loop; it acts only while this process holds the lease. */
   startReconciler(): void;
@@ -53,6 +57,7 @@ export function openEndpointServices(
       return local.spawn(spec);
     },
   };
+  const metrics = new EndpointMetricSeries(new EndpointMetricSqlStore(stores.metadata.db));
   const script = runtimeEntryPoint('model-server');
   const reconciler = new EndpointReconciler({
     store,
@@ -71,11 +76,13 @@ export function openEndpointServices(
     healthTimeoutMs: config.endpointHealthTimeoutSeconds * 1000,
     log: log.child({ component: 'endpoint-reconciler' }),
     events: stores.events,
+    metrics,
   });
   let started = false;
   return {
     service: new EndpointService(store, stores.metadata.instanceTypes, registry, stores.events),
     registry,
+    metrics,
     reconciler,
     startReconciler: () => {
       started = true;

@@ -7,6 +7,7 @@ import {
   EndpointConfig,
   EndpointInstance,
   EndpointMetrics,
+  EndpointMetricsQuery,
   EndpointSummary,
   Model,
   ResourceName,
@@ -171,9 +172,10 @@ export const endpointRoutes = {
     path: '/api/v1/endpoints/:name/metrics',
     access: 'read',
     summary:
-      "An endpoint's invocations, 4xx/5xx, model and overhead latency and instance CPU/memory per variant over the last 30 minutes (in memory, per API process)",
+      "An endpoint's invocations, 4xx/5xx, model and overhead latency (mean, p50/p90/p99) and instance CPU/memory per variant (and per instance) over a window of the stored 10 s series (24 h kept)",
     tag: 'endpoints',
     params: ByName,
+    query: EndpointMetricsQuery,
     response: EndpointMetrics,
   }),
 };

@@ -220,9 +220,12 @@ export const EndpointInstance = z.object({
 export type EndpointInstance = z.infer<typeof EndpointInstance>;
 
 /**
- * One sample of an endpoint variant's traffic: what happened since the previous sample. Latencies
- * are means over the invocations an instance answered (null when none did); CPU is the mean over
- * the variant's instances and memory their sum, as last sampled by the reconciler.
+ * One sample of an endpoint variant's (or instance's) traffic over one step (`intervalSeconds`).
+ * `modelLatencyMs`/`overheadLatencyMs` are means over the invocations an instance answered (null
+ * when none did); the P50/P90/P99 fields are quantiles estimated from fixed latency buckets (within
+ * the bucket holding the true value). CPU is the mean over the variant's instances and memory their
+ * sum, from the reconciler's samples in the step (null when none); `instances` counts the instances
+ * sampled in the step.
  */
 export const EndpointMetricSample = z.object({
   time: z.string(),
@@ -231,23 +234,100 @@ export const EndpointMetricSample = z.object({
   errors5xx: z.number().int(),
   modelLatencyMs: z.number().nullable(),
   overheadLatencyMs: z.number().nullable(),
+  modelLatencyP50Ms: z.number().nullable(),
+  modelLatencyP90Ms: z.number().nullable(),
+  modelLatencyP99Ms: z.number().nullable(),
+  overheadLatencyP50Ms: z.number().nullable(),
+  overheadLatencyP90Ms: z.number().nullable(),
+  overheadLatencyP99Ms: z.number().nullable(),
   instances: z.number().int(),
   cpuPercent: z.number().nullable(),
   memoryBytes: z.number().nullable(),
 });
 export type EndpointMetricSample = z.infer<typeof EndpointMetricSample>;
 
+/** How the endpoint metric series are stored: 10 s intervals, kept 24 hours, then dropped. */
+export const endpointMetricLimits = {
+  intervalSeconds: 10,
+  retentionHours: 24,
+  /** Samples per series at most: a longer window is answered in coarser steps. */
+  maxSamples: 360,
+  defaultMinutes: 30,
+} as const;
+
+const maxWindowMinutes = endpointMetricLimits.retentionHours * 60;
+const Timestamp = z.iso.datetime({
+  offset: true,
+  error: 'must be an ISO 8601 timestamp, e.g. 2026-01-01T00:00:00Z',
+});
+
 /**
- * `GET /api/v1/endpoints/:name/metrics`: the last ~30 minutes of samples per variant, kept in
- * memory by the API process that answers (`scope: "process"`), empty after a restart. Variant ""
- * counts invocations refused before a variant was picked.
+ * Query of `GET /api/v1/endpoints/:name/metrics`: the window is `minutes` back from now (default
+ * 30), or `from` to `to` (ISO 8601; `to` defaults to now), at most 24 hours (the retention);
+ * `perInstance=true` adds each instance's series under its variant.
+ */
+export const EndpointMetricsQuery = z
+  .object({
+    from: Timestamp.optional(),
+    to: Timestamp.optional(),
+    minutes: z.coerce
+      .number({ error: 'must be a number of minutes' })
+      .int('must be a whole number of minutes')
+      .min(1, 'must be at least 1')
+      .max(
+        maxWindowMinutes,
+        `must be at most ${maxWindowMinutes} (the ${endpointMetricLimits.retentionHours} h retention)`,
+      )
+      .optional(),
+    perInstance: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  })
+  .superRefine((q, ctx) => {
+    if (q.minutes !== undefined && (q.from !== undefined || q.to !== undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minutes'],
+        message: 'give either minutes or from/to, not both',
+      });
+    if (q.to !== undefined && q.from === undefined)
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'is required with to' });
+    if (q.from !== undefined) {
+      const from = Date.parse(q.from);
+      const to = q.to === undefined ? Date.now() : Date.parse(q.to);
+      if (from >= to)
+        ctx.addIssue({ code: 'custom', path: ['from'], message: 'must be before to (or before now)' });
+      else if (to - from > maxWindowMinutes * 60_000)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['from'],
+          message: `from..to spans more than ${endpointMetricLimits.retentionHours} hours (the retention)`,
+        });
+    }
+  });
+export type EndpointMetricsQuery = z.infer<typeof EndpointMetricsQuery>;
+
+const MetricSeries = z.array(EndpointMetricSample);
+
+/**
+ * `GET /api/v1/endpoints/:name/metrics`: samples per variant (and per instance with
+ * `perInstance=true`) over the window, from the metadata store (`scope: "stored"`): every API
+ * process adds its own traffic, so any process answers for the whole endpoint, and a restart keeps
+ * it. Variant "" counts invocations refused before a variant was picked.
  */
 export const EndpointMetrics = z.object({
   EndpointName: z.string(),
+  /** Seconds per sample: the stored 10 s, or a multiple of it for long windows. */
   intervalSeconds: z.number(),
   windowSeconds: z.number(),
-  scope: z.literal('process'),
-  variants: z.array(z.object({ VariantName: z.string(), samples: z.array(EndpointMetricSample) })),
+  from: z.string(),
+  to: z.string(),
+  scope: z.literal('stored'),
+  variants: z.array(
+    z.object({
+      VariantName: z.string(),
+      samples: MetricSeries,
+      instances: z.array(z.object({ InstanceId: z.string(), samples: MetricSeries })).optional(),
+    }),
+  ),
 });
 export type EndpointMetrics = z.infer<typeof EndpointMetrics>;
 
@@ -255,5 +335,5 @@ export type EndpointMetrics = z.infer<typeof EndpointMetrics>;
 export const invocationLimits = {
   maxPayloadBytes: 6 * 1024 * 1024,
   modelTimeoutMs: 60_000,
-  contentTypes: ['text/csv', 'application/json', 'application/jsonlines'],
+  contentTypes: ['text/csv', 'application/json', 'application/jsonlines', 'application/x-npy'],
 } as const;

@@ -321,7 +321,7 @@ export class TrainyardClient {
    * InvokeEndpoint does. A model's own error comes back as a TrainyardError with
    * `details.errorType` `ModelError` and the model's `originalMessage`.
    *
-   * @param options.contentType `text/csv` (default), `application/json` or `application/jsonlines`
+   * @param options.contentType `text/csv` (default), `application/json`, `application/jsonlines` or `application/x-npy`
    * @example
    * const { body, invokedProductionVariant } = await client.invokeEndpoint('churn', '0.5,1,3\n');
    */
@@ -358,6 +358,28 @@ export class TrainyardClient {
       contentType: response.headers.get('content-type') ?? '',
       invokedProductionVariant: response.headers.get('x-amzn-invoked-production-variant') ?? '',
     };
+  }
+
+  /**
+   * An endpoint's stored metric series (`GET /api/v1/endpoints/:name/metrics`): invocations,
+   * 4xx/5xx, model and overhead latency (mean, p50/p90/p99) and instance CPU/memory per variant,
+   * and per instance with `perInstance`. The window is the last `minutes` (default 30) or `from`
+   * to `to` (Dates or ISO 8601 strings), at most 24 hours.
+   *
+   * @example
+   * const m = await client.endpointMetrics('churn', { minutes: 60, perInstance: true });
+   */
+  endpointMetrics(
+    name: string,
+    window: { minutes?: number; from?: Date | string; to?: Date | string; perInstance?: boolean } = {},
+  ): Promise<Output<'getEndpointMetrics'>> {
+    const iso = (d: Date | string | undefined) => (d instanceof Date ? d.toISOString() : d);
+    const query: Record<string, string> = {};
+    if (window.minutes !== undefined) query.minutes = String(window.minutes);
+    if (window.from !== undefined) query.from = iso(window.from) as string;
+    if (window.to !== undefined) query.to = iso(window.to) as string;
+    if (window.perInstance) query.perInstance = 'true';
+    return this.call('getEndpointMetrics', { params: { name }, query } as Input<'getEndpointMetrics'>);
   }
 
   /** Iterates every item of a list route, following page tokens. */

@@ -158,13 +158,14 @@ function trafficOption(series: ReturnType<typeof lines>, unit: string) {
   };
 }
 
-/** Traffic, errors, latency and instance load per variant from the server's in-memory ring. */
+/** Traffic, errors, latency and instance load per variant from the stored series. */
 function TrafficCharts({ name }: { name: string }) {
   const client = useClient();
   const metrics = useQuery({
     queryKey: ['endpoint', name, 'metrics'],
     queryFn: () => client.call('getEndpointMetrics', { params: { name } }),
-    refetchInterval: (q) => Math.max(2000, (q.state.data?.intervalSeconds ?? 5) * 1000),
+    // API processes add their counts every 5 s (and the answering one before it answers).
+    refetchInterval: 5000,
   });
   const options = useMemo(() => {
     const m = metrics.data;
@@ -180,8 +181,10 @@ function TrafficCharts({ name }: { name: string }) {
       ),
       latency: trafficOption(
         lines(m, [
-          ['modelLatencyMs', 'model'],
-          ['overheadLatencyMs', 'overhead'],
+          ['modelLatencyP50Ms', 'model p50'],
+          ['modelLatencyP99Ms', 'model p99'],
+          ['overheadLatencyP50Ms', 'overhead p50'],
+          ['overheadLatencyP99Ms', 'overhead p99'],
         ]),
         'ms',
       ),
@@ -198,12 +201,16 @@ function TrafficCharts({ name }: { name: string }) {
           const errors4xx = samples.reduce((s, x) => s + x.errors4xx, 0);
           const errors5xx = samples.reduce((s, x) => s + x.errors5xx, 0);
           if (samples.length === 0 || !options)
-            return <Empty>No samples yet: the server samples traffic every {m.intervalSeconds} s.</Empty>;
+            return (
+              <Empty>
+                No traffic or instance samples in the last {Math.round(m.windowSeconds / 60)} minutes.
+              </Empty>
+            );
           return (
             <>
               <p className="muted">
-                Last {Math.round(m.windowSeconds / 60)} minutes, one sample every {m.intervalSeconds} s, kept
-                in memory by the API process that answered (a restart starts empty).{' '}
+                Last {Math.round(m.windowSeconds / 60)} minutes, one sample every {m.intervalSeconds} s,
+                stored for every API process together (kept 24 hours).{' '}
                 <span data-testid="traffic-total" data-calls={calls}>
                   {calls} invocations, {errors4xx} 4xx, {errors5xx} 5xx.
                 </span>
@@ -215,7 +222,7 @@ function TrafficCharts({ name }: { name: string }) {
               />
               <Chart
                 option={options.latency}
-                label="Mean model and overhead latency per variant over time, in milliseconds"
+                label="Model and overhead latency p50 and p99 per variant over time, in milliseconds"
               />
               <Chart
                 option={options.cpu}

@@ -294,54 +294,87 @@ export function addEndpointCommands(program: Command): void {
   clientCommand(
     endpoints,
     'metrics',
-    "Traffic of an endpoint per variant over the last 30 minutes, from the answering API process's in-memory samples",
+    'Traffic of an endpoint per variant (or instance) from the stored 10 s series: invocations, 4xx/5xx, latency mean/p50/p99, CPU',
   )
     .argument('<name>')
-    .action(async (name: string, flags: ClientFlags) => {
-      const m = await clientOf(flags).call('getEndpointMetrics', { params: { name } });
-      if (flags.json) {
-        printObject(m, true);
-        return;
-      }
-      const mean = (pairs: [number | null, number][]) => {
-        const known = pairs.filter((p): p is [number, number] => p[0] !== null && p[1] > 0);
-        const n = known.reduce((s, [, w]) => s + w, 0);
-        return n === 0 ? '' : (known.reduce((s, [v, w]) => s + v * w, 0) / n).toFixed(2);
-      };
-      const rows = m.variants.map((v) => {
-        const last = v.samples.at(-1);
-        const answered = (s: (typeof v.samples)[number]) => s.invocations;
-        return {
-          VariantName: v.VariantName || '(not routed)',
-          Samples: v.samples.length,
-          Invocations: v.samples.reduce((s, x) => s + x.invocations, 0),
-          Errors4xx: v.samples.reduce((s, x) => s + x.errors4xx, 0),
-          Errors5xx: v.samples.reduce((s, x) => s + x.errors5xx, 0),
-          ModelMs: mean(v.samples.map((s) => [s.modelLatencyMs, answered(s)])),
-          OverheadMs: mean(v.samples.map((s) => [s.overheadLatencyMs, answered(s)])),
-          Instances: last?.instances ?? '',
-          CpuPercent: last?.cpuPercent === null || last === undefined ? '' : `${last.cpuPercent.toFixed(1)}%`,
+    .option('--minutes <n>', 'the last n minutes (default 30, at most 1440)')
+    .option('--from <time>', 'window start, ISO 8601 (e.g. 2026-01-01T12:00:00Z)')
+    .option('--to <time>', 'window end, ISO 8601 (default now)')
+    .option('--per-instance', 'one row per instance instead of per variant')
+    .action(
+      async (
+        name: string,
+        flags: ClientFlags & { minutes?: string; from?: string; to?: string; perInstance?: boolean },
+      ) => {
+        const query: Record<string, string> = {};
+        if (flags.minutes !== undefined) query.minutes = flags.minutes;
+        if (flags.from !== undefined) query.from = flags.from;
+        if (flags.to !== undefined) query.to = flags.to;
+        if (flags.perInstance) query.perInstance = 'true';
+        const m = await clientOf(flags).call('getEndpointMetrics', { params: { name }, query });
+        if (flags.json) {
+          printObject(m, true);
+          return;
+        }
+        type Samples = (typeof m.variants)[number]['samples'];
+        const mean = (pairs: [number | null, number][]) => {
+          const known = pairs.filter((p): p is [number, number] => p[0] !== null && p[1] > 0);
+          const n = known.reduce((s, [, w]) => s + w, 0);
+          return n === 0 ? '' : (known.reduce((s, [v, w]) => s + v * w, 0) / n).toFixed(2);
         };
-      });
-      printRows(
-        rows,
-        [
-          'VariantName',
-          'Samples',
-          'Invocations',
-          'Errors4xx',
-          'Errors5xx',
-          'ModelMs',
-          'OverheadMs',
-          'Instances',
-          'CpuPercent',
-        ],
-        false,
-      );
-      process.stderr.write(
-        `one sample every ${m.intervalSeconds} s over ${m.windowSeconds / 60} min, in memory of the answering API process\n`,
-      );
-    });
+        // Quantiles of a window cannot be summed from samples: the worst sample's is shown.
+        const worst = (samples: Samples, key: 'modelLatencyP50Ms' | 'modelLatencyP99Ms') => {
+          const values = samples.flatMap((s) => (s[key] === null ? [] : [s[key] as number]));
+          return values.length ? Math.max(...values).toFixed(2) : '';
+        };
+        const row = (samples: Samples) => {
+          const last = samples.findLast((s) => s.instances > 0);
+          return {
+            Samples: samples.length,
+            Invocations: samples.reduce((s, x) => s + x.invocations, 0),
+            Errors4xx: samples.reduce((s, x) => s + x.errors4xx, 0),
+            Errors5xx: samples.reduce((s, x) => s + x.errors5xx, 0),
+            ModelMs: mean(samples.map((s) => [s.modelLatencyMs, s.invocations])),
+            MaxP50Ms: worst(samples, 'modelLatencyP50Ms'),
+            MaxP99Ms: worst(samples, 'modelLatencyP99Ms'),
+            OverheadMs: mean(samples.map((s) => [s.overheadLatencyMs, s.invocations])),
+            Instances: last?.instances ?? '',
+            CpuPercent:
+              last?.cpuPercent === null || last === undefined ? '' : `${last.cpuPercent.toFixed(1)}%`,
+          };
+        };
+        const rows = m.variants.flatMap((v) => {
+          const variant = v.VariantName || '(not routed)';
+          if (!flags.perInstance) return [{ VariantName: variant, ...row(v.samples) }];
+          return (v.instances ?? []).map((i) => ({
+            VariantName: variant,
+            InstanceId: i.InstanceId,
+            ...row(i.samples),
+          }));
+        });
+        printRows(
+          rows,
+          [
+            'VariantName',
+            ...(flags.perInstance ? ['InstanceId'] : []),
+            'Samples',
+            'Invocations',
+            'Errors4xx',
+            'Errors5xx',
+            'ModelMs',
+            'MaxP50Ms',
+            'MaxP99Ms',
+            'OverheadMs',
+            'Instances',
+            'CpuPercent',
+          ],
+          false,
+        );
+        process.stderr.write(
+          `one sample every ${m.intervalSeconds} s over ${m.windowSeconds / 60} min, in memory of the answering API process\n`,
+        );
+      },
+    );
   clientCommand(endpoints, 'update', 'Move an endpoint to another config (blue/green)')
     .argument('<name>')
     .requiredOption('--config <name>', 'the new EndpointConfigName')

@@ -4,6 +4,7 @@ import type { AccessKeyService } from '@trainyard/core/access/access-key-service
 import type { AuditService } from '@trainyard/core/access/audit-service';
 import type { SessionService } from '@trainyard/core/access/session-service';
 import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
+import type { EndpointMetricSeries } from '@trainyard/core/endpoints/endpoint-metric-series';
 import type { EndpointService } from '@trainyard/core/endpoints/endpoint-service';
 import type { InstanceTypeService } from '@trainyard/core/hardware/instance-type-service';
 import type { EventFeed } from '@trainyard/core/messaging/event-feed';
@@ -33,7 +34,7 @@ export interface DoorSettings {
   consoleDir: string;
   /** Which isolation this process's job worker gives job processes (`bubblewrap`, `unprivileged-user`, `none`), undefined without a worker; `/readyz` reports it. */
   jobIsolation?: (() => { mode: string; summary: string } | undefined) | undefined;
-  /** How often the API process samples endpoint traffic into its in-memory ring (default 5 s; tests shorten it). */
+  /** How often the API process adds its endpoint traffic counts to the stored series (default 5 s; tests shorten it). */
   endpointMetricsIntervalMs?: number | undefined;
 }
 
@@ -62,6 +63,8 @@ export interface DoorServices {
   datasets: DatasetService;
   /** Models, endpoint configs and endpoints; the router reads routes from it. */
   endpoints: EndpointService;
+  /** The stored endpoint metric series the invocation door adds to and the metrics route reads. */
+  endpointMetrics: EndpointMetricSeries;
   /** The model registry: package groups, versions, approval, lineage. */
   modelPackages: ModelPackageService;
   /** The S3 door's object store; it is the domain of S3 itself, there is no service above it. */

@@ -30,6 +30,6 @@ export function endpointHandlers(
       endpoints.updateWeightsAndCapacities(params.name, body),
     deleteEndpoint: async ({ params }) => endpoints.deleteEndpoint(params.name),
     listEndpointInstances: async ({ params }) => ({ items: await endpoints.listInstances(params.name) }),
-    getEndpointMetrics: async ({ params }) => series.series(params.name),
+    getEndpointMetrics: async ({ params, query }) => series.series(params.name, query),
   };
 }

@@ -1,175 +1,138 @@
-import type { EndpointMetricSample, EndpointMetrics } from '@trainyard/contracts/endpoints';
+import {
+  type EndpointMetrics,
+  type EndpointMetricsQuery,
+  endpointMetricLimits,
+} from '@trainyard/contracts/endpoints';
+import { countCall, emptyMetricRow } from '@trainyard/core/endpoints/endpoint-metric-series';
+import type { EndpointMetricRow } from '@trainyard/core/ports/endpoint-metric-store';
 import type { DoorServices } from './door-services.js';
 
-interface Totals {
-  invocations: number;
-  errors4xx: number;
-  errors5xx: number;
-  modelMs: number;
-  modelCount: number;
-  overheadMs: number;
+/** One invocation's outcome, as the invocation door (or a faster invoke path) reports it. */
+export interface RecordedCall {
+  endpoint: string;
+  /** The variant picked; "" when the call was refused before one was. */
+  variant: string;
+  /** The instance that answered; "" when none did. */
+  instance: string;
+  status: number;
+  /** Time the instance took, and the router's time beyond it (ms); absent when no instance answered. */
+  modelMs?: number | undefined;
+  overheadMs?: number | undefined;
 }
 
-/** Endpoints with calls between two ticks that this process tracks at most. */
+/** Endpoints with calls not yet flushed that this process tracks at most. */
 const maxPendingEndpoints = 1000;
-
-const zero = (): Totals => ({
-  invocations: 0,
-  errors4xx: 0,
-  errors5xx: 0,
-  modelMs: 0,
-  modelCount: 0,
-  overheadMs: 0,
-});
+/** Names checked to exist (or not) are remembered this long. */
+const nameCacheMs = 60_000;
 
 /**
- * The traffic of each endpoint variant over the last half hour, kept by this API process in
- * memory: the invocation door adds each outcome to running totals, and every `intervalMs` the
- * totals since the last tick become one sample in a ring per endpoint/variant (with the
- * instances' CPU and memory of that moment). Another API process keeps its own ring, and a restart
- * starts empty: SageMaker keeps such series in CloudWatch, a stored series, which this is not.
+ * This API process's side of the stored endpoint metrics: `record` adds each call to an interval
+ * row in memory (keyed by endpoint, variant, instance and 10 s interval), and every `flushMs` the
+ * rows go to the metadata store with one additive upsert, so the stored series holds the sum of
+ * every API process and survives restarts. Calls to names that do not exist are dropped at the
+ * flush (and at most `maxPendingEndpoints` names wait for it), so made-up names grow nothing.
+ * `series` answers `GET /api/v1/endpoints/:name/metrics` from the store.
  */
 export class EndpointMetricsStore {
-  readonly intervalMs: number;
-  readonly capacity: number;
-  readonly #pending = new Map<string, Map<string, Totals>>();
-  readonly #rings = new Map<string, Map<string, EndpointMetricSample[]>>();
-  readonly #endpoints: Pick<DoorServices['endpoints'], 'allInstances' | 'describeEndpoint'>;
-  readonly #log: DoorServices['log'];
+  readonly flushMs: number;
+  readonly #pending = new Map<string, EndpointMetricRow>();
+  readonly #pendingNames = new Set<string>();
+  readonly #known = new Map<string, { exists: boolean; at: number }>();
+  readonly #services: Pick<DoorServices, 'endpoints' | 'endpointMetrics' | 'log'>;
   #timer: NodeJS.Timeout | undefined;
-  #ticking = false;
+  #flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    services: Pick<DoorServices, 'endpoints' | 'log'>,
-    { intervalMs = 5_000, windowMs = 30 * 60_000 }: { intervalMs?: number; windowMs?: number } = {},
+    services: Pick<DoorServices, 'endpoints' | 'endpointMetrics' | 'log'>,
+    { flushMs = 5_000 }: { flushMs?: number } = {},
   ) {
-    this.#endpoints = services.endpoints;
-    this.#log = services.log;
-    this.intervalMs = intervalMs;
-    this.capacity = Math.max(1, Math.ceil(windowMs / intervalMs));
+    this.#services = services;
+    this.flushMs = flushMs;
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => void this.tick(), this.intervalMs);
+    this.#timer ??= setInterval(() => void this.flush(), this.flushMs);
     this.#timer.unref();
   }
 
-  close(): void {
+  /** Stops the timer and writes what is pending (a clean shutdown loses no count). */
+  async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    await this.flush();
   }
 
-  /** One invocation's outcome; `modelMs`/`overheadMs` when an instance answered. */
-  record(endpoint: string, variant: string, status: number, modelMs?: number, overheadMs?: number): void {
-    let variants = this.#pending.get(endpoint);
-    if (!variants) {
-      // Names are checked at the next tick; until then a flood of made-up names is capped here.
-      if (this.#pending.size >= maxPendingEndpoints) return;
-      variants = new Map();
-      this.#pending.set(endpoint, variants);
+  /** Adds one invocation's outcome to this process's pending interval totals. */
+  record(call: RecordedCall, now = Date.now()): void {
+    if (!this.#pendingNames.has(call.endpoint)) {
+      // Names are checked at the flush; until then a flood of made-up names is capped here.
+      if (this.#pendingNames.size >= maxPendingEndpoints) return;
+      this.#pendingNames.add(call.endpoint);
     }
-    let t = variants.get(variant);
-    if (!t) {
-      t = zero();
-      variants.set(variant, t);
+    const start = this.#services.endpointMetrics.intervalOf(now);
+    const key = `${call.endpoint}\0${call.variant}\0${call.instance}\0${start}`;
+    let row = this.#pending.get(key);
+    if (!row) {
+      row = emptyMetricRow(call.endpoint, call.variant, call.instance, start);
+      this.#pending.set(key, row);
     }
-    t.invocations += 1;
-    if (status >= 400 && status < 500) t.errors4xx += 1;
-    if (status >= 500) t.errors5xx += 1;
-    if (modelMs !== undefined) {
-      t.modelMs += modelMs;
-      t.modelCount += 1;
-      t.overheadMs += overheadMs ?? 0;
-    }
+    countCall(row, call.status, call.modelMs, call.overheadMs);
   }
 
-  /** Turns the totals since the last tick into one sample per endpoint/variant with a ring, traffic or instances. */
-  async tick(now = new Date()): Promise<void> {
-    if (this.#ticking) return;
-    this.#ticking = true;
+  /** Endpoint names with counts waiting for the next flush (memory bound checks). */
+  get pendingEndpoints(): number {
+    return this.#pendingNames.size;
+  }
+
+  /** Writes the pending rows of endpoints that exist; flushes run one after another. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#flushOnce());
+    return this.#flushing;
+  }
+
+  async #exists(name: string, now: number): Promise<boolean> {
+    const cached = this.#known.get(name);
+    if (cached && now - cached.at < nameCacheMs) return cached.exists;
+    const exists = await this.#services.endpoints.describeEndpoint(name).then(
+      () => true,
+      () => false,
+    );
+    if (this.#known.size >= maxPendingEndpoints) this.#known.clear();
+    this.#known.set(name, { exists, at: now });
+    return exists;
+  }
+
+  async #flushOnce(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const rows = [...this.#pending.values()];
+    const names = [...this.#pendingNames];
+    this.#pending.clear();
+    this.#pendingNames.clear();
+    const now = Date.now();
+    const existing = new Set<string>();
+    for (const name of names) if (await this.#exists(name, now)) existing.add(name);
+    const kept = rows.filter((r) => existing.has(r.endpoint));
     try {
-      const pending = new Map(this.#pending);
-      this.#pending.clear();
-      const instances = await this.#endpoints.allInstances().catch((err: unknown) => {
-        this.#log.warn({ err }, 'could not read endpoint instances for the metrics ring');
-        return [];
-      });
-      const names = new Set([...this.#rings.keys(), ...instances.map((i) => i.EndpointName)]);
-      // A name seen only in calls (a caller may invoke any name it likes and be refused before
-      // routing) gets a ring only when the endpoint exists.
-      for (const name of pending.keys()) {
-        if (names.has(name)) continue;
-        const exists = await this.#endpoints.describeEndpoint(name).then(
-          () => true,
-          () => false,
-        );
-        if (exists) names.add(name);
-      }
-      const at = now.toISOString();
-      for (const name of names) {
-        const variants = new Set([
-          ...(pending.get(name)?.keys() ?? []),
-          ...(this.#rings.get(name)?.keys() ?? []),
-        ]);
-        for (const i of instances) if (i.EndpointName === name) variants.add(i.VariantName);
-        let rings = this.#rings.get(name);
-        if (!rings) {
-          rings = new Map();
-          this.#rings.set(name, rings);
-        }
-        for (const variant of variants) {
-          const t = pending.get(name)?.get(variant) ?? zero();
-          const mine = instances.filter((i) => i.EndpointName === name && i.VariantName === variant);
-          const cpu = mine.filter((i) => i.CpuPercent !== undefined);
-          const memory = mine.filter((i) => i.MemoryBytes !== undefined);
-          const sample: EndpointMetricSample = {
-            time: at,
-            invocations: t.invocations,
-            errors4xx: t.errors4xx,
-            errors5xx: t.errors5xx,
-            modelLatencyMs: t.modelCount ? t.modelMs / t.modelCount : null,
-            overheadLatencyMs: t.modelCount ? t.overheadMs / t.modelCount : null,
-            instances: mine.length,
-            cpuPercent: cpu.length ? cpu.reduce((s, i) => s + (i.CpuPercent ?? 0), 0) / cpu.length : null,
-            memoryBytes: memory.length ? memory.reduce((s, i) => s + (i.MemoryBytes ?? 0), 0) : null,
-          };
-          let ring = rings.get(variant);
-          if (!ring) {
-            ring = [];
-            rings.set(variant, ring);
-          }
-          ring.push(sample);
-          if (ring.length > this.capacity) ring.splice(0, ring.length - this.capacity);
-        }
-        // An endpoint quiet and without instances for a whole window falls out.
-        const idle = [...rings.values()].every(
-          (r) => r.length >= this.capacity && r.every((x) => x.invocations === 0 && x.instances === 0),
-        );
-        if (idle) this.#rings.delete(name);
-      }
-    } finally {
-      this.#ticking = false;
+      await this.#services.endpointMetrics.add(kept);
+    } catch (err) {
+      this.#services.log.warn({ err, rows: kept.length }, 'could not store endpoint metrics; dropped them');
     }
   }
 
-  /** How many endpoints have a ring (memory bound checks). */
-  get trackedEndpoints(): number {
-    return this.#rings.size;
-  }
-
-  /** The samples of an endpoint (which must exist), oldest first, per variant. */
-  async series(name: string): Promise<EndpointMetrics> {
-    await this.#endpoints.describeEndpoint(name);
-    const rings = this.#rings.get(name);
-    return {
-      EndpointName: name,
-      intervalSeconds: this.intervalMs / 1000,
-      windowSeconds: (this.capacity * this.intervalMs) / 1000,
-      scope: 'process',
-      variants: [...(rings?.entries() ?? [])].map(([variant, samples]) => ({
-        VariantName: variant,
-        samples: [...samples],
-      })),
-    };
+  /** The stored samples of an endpoint (which must exist) over the query's window. */
+  async series(name: string, query: EndpointMetricsQuery = {}, now = Date.now()): Promise<EndpointMetrics> {
+    await this.#services.endpoints.describeEndpoint(name);
+    // This process's own calls show at once; other processes' within their flush interval.
+    await this.flush();
+    const to = query.to === undefined ? now : Date.parse(query.to);
+    const from =
+      query.from === undefined
+        ? to - (query.minutes ?? endpointMetricLimits.defaultMinutes) * 60_000
+        : Date.parse(query.from);
+    return this.#services.endpointMetrics.query(name, {
+      from,
+      to,
+      perInstance: query.perInstance === 'true',
+    });
   }
 }

@@ -8,8 +8,9 @@ export interface InvocationResult {
   status: number;
   headers: Record<string, string>;
   body: Buffer | string;
-  /** The variant that answered, and how long its instance took (ms), for metrics. */
+  /** The variant and instance that answered, and how long the instance took (ms), for metrics. */
   variant?: string;
+  instance?: string;
   modelMs?: number;
 }
 
@@ -182,10 +183,23 @@ export class EndpointRouter {
           headers['content-type'] = answer.contentType ?? 'application/octet-stream';
           if (answer.customAttributes !== undefined)
             headers['x-amzn-sagemaker-custom-attributes'] = answer.customAttributes;
-          return { status: 200, headers, body: answer.body, variant: variant.name, modelMs };
+          return {
+            status: 200,
+            headers,
+            body: answer.body,
+            variant: variant.name,
+            instance: instance.id,
+            modelMs,
+          };
         }
         const result = modelError(variant.name, answer.status, answer.body.toString('utf8'));
-        return { ...result, headers: { ...result.headers, ...headers }, variant: variant.name, modelMs };
+        return {
+          ...result,
+          headers: { ...result.headers, ...headers },
+          variant: variant.name,
+          instance: instance.id,
+          modelMs,
+        };
       } catch (error) {
         if (error instanceof MalformedAnswer) {
           const result = modelError(variant.name, 502, `the answer is not valid HTTP: ${error.message}`);

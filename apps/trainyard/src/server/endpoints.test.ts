@@ -220,7 +220,8 @@ describe('models, endpoints and the router', () => {
       ['1,2,abc,4', {}, 424, 'row 1, column 3: "abc" is not a number'],
       ['', {}, 400, 'body: is empty'],
       [Buffer.alloc(7 * 1024 * 1024, 0x31), {}, 400, 'larger than the 6 MiB limit'],
-      ['1,2,3,4', { 'content-type': 'application/x-npy' }, 400, 'is not supported'],
+      ['1,2,3,4', { 'content-type': 'image/png' }, 400, 'is not supported'],
+      ['1,2,3,4', { 'content-type': 'application/x-npy' }, 424, 'does not start with the NPY magic'],
       ['{"instances": "x"', { 'content-type': 'application/json' }, 424, 'is not valid JSON'],
       ['1,2,3,4', { 'x-amzn-sagemaker-target-variant': 'zzz' }, 400, 'has no variant "zzz"'],
     ];
@@ -230,6 +231,25 @@ describe('models, endpoints and the router', () => {
       expect({ status: response.status, message }).toEqual({ status, message });
       expect(error.message).toContain(message);
     }
+    // A real .npy from numpy goes through the router to the built-in runtime.
+    const npy = execFileSync('/usr/bin/python3', [
+      '-c',
+      'import io, sys, numpy as np; b = io.BytesIO(); np.save(b, np.array([[0.5, 0.2, 0.1, 0.9], [0.1, 0.1, 0.1, 0.1]])); sys.stdout.buffer.write(b.getvalue())',
+    ]);
+    const answered = await invoke('split', npy, {
+      'content-type': 'application/x-npy',
+      accept: 'application/json',
+      'x-amzn-sagemaker-target-variant': 'b',
+    });
+    expect(answered.status).toBe(200);
+    const scores = ((await answered.json()) as { predictions: { score: number }[] }).predictions;
+    const x = DenseMatrix.fromRows([
+      [0.5, 0.2, 0.1, 0.9],
+      [0.1, 0.1, 0.1, 0.1],
+    ]);
+    expect(scores.map((p) => p.score)).toEqual(
+      Array.from(models['gbdt-b']!.predict(x)).map((v) => expect.closeTo(v, 5)),
+    );
     const unknown = await invoke('nope', '1,2,3,4');
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { message: string } }).error.message).toBe(
@@ -258,7 +278,7 @@ describe('models, endpoints and the router', () => {
       return (await api('GET', '/api/v1/endpoints/split/metrics')).body as Metrics;
     };
     const before = await sampled();
-    expect(before).toMatchObject({ EndpointName: 'split', scope: 'process', intervalSeconds: 0.2 });
+    expect(before).toMatchObject({ EndpointName: 'split', scope: 'stored', intervalSeconds: 10 });
     expect(before.windowSeconds).toBe(1800);
     for (let i = 0; i < 20; i++) await invoke('split', '1,2,3,4', { 'x-amzn-sagemaker-target-variant': 'b' });
     await invoke('split', '1,2,3', { 'x-amzn-sagemaker-target-variant': 'b' });
@@ -269,8 +289,42 @@ describe('models, endpoints and the router', () => {
     const busy = b.samples.filter((x) => x.invocations > 0);
     expect(busy.length).toBeGreaterThan(0);
     expect(busy.every((x) => x.modelLatencyMs !== null && x.modelLatencyMs >= 0)).toBe(true);
-    expect(b.samples.at(-1)!.instances).toBe(1);
+    expect(
+      busy.every((x) => x.modelLatencyP99Ms !== null && x.modelLatencyP99Ms >= x.modelLatencyP50Ms!),
+    ).toBe(true);
+    // The reconciler's CPU/memory samples (every 5 s) land in the same series, per instance.
+    const recent = (await api('GET', '/api/v1/endpoints/split/metrics?minutes=1&perInstance=true'))
+      .body as Metrics;
+    // The leader's 5 s CPU/memory samples of b's instance are in the stored series too.
+    expect(
+      recent.variants
+        .find((v) => v.VariantName === 'b')!
+        .samples.some((x) => x.instances >= 1 && x.cpuPercent !== null && x.memoryBytes! > 0),
+    ).toBe(true);
+    const perInstance = recent.variants.find((v) => v.VariantName === 'b')!.instances!;
+    expect(perInstance.length).toBeGreaterThan(0);
+    expect(perInstance.reduce((s, i) => s + i.samples.reduce((t, x) => t + x.invocations, 0), 0)).toBe(
+      recent.variants.find((v) => v.VariantName === 'b')!.samples.reduce((t, x) => t + x.invocations, 0),
+    );
     expect(Date.parse(b.samples.at(-1)!.time)).toBeGreaterThan(Date.now() - 60_000);
+    for (const [query, field] of [
+      ['minutes=0', 'query.minutes'],
+      ['minutes=abc', 'query.minutes'],
+      ['minutes=100000', 'query.minutes'],
+      ['from=yesterday', 'query.from'],
+      ['to=2026-01-01T00:00:00Z', 'query.from'],
+      ['from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', 'query.from'],
+      ['from=2026-01-01T00:00:00Z&to=2026-01-05T00:00:00Z', 'query.from'],
+      ['minutes=5&from=2026-01-01T00:00:00Z', 'query.minutes'],
+      ['perInstance=maybe', 'query.perInstance'],
+    ] as const) {
+      const bad = await api('GET', `/api/v1/endpoints/split/metrics?${query}`);
+      expect({ query, status: bad.status, field: bad.body.error.field }).toEqual({
+        query,
+        status: 400,
+        field,
+      });
+    }
     const cli = await runCli(['endpoints', 'metrics', 'split', '--json'], {
       baseUrl: t.baseUrl,
       key: t.adminKey,
@@ -296,7 +350,7 @@ describe('models, endpoints and the router', () => {
     expect(unknown.body.error.code).toBe('NOT_FOUND');
     const hostile = await api('GET', `/api/v1/endpoints/${encodeURIComponent('../x\'"<>')}/metrics`);
     expect(hostile.status).toBe(400);
-  });
+  }, 120_000);
 
   it('lets the invoker role invoke and refuses a viewer', async () => {
     const invoker = await t.keyWithRole('invoker');

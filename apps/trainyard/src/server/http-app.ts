@@ -160,7 +160,7 @@ async function sendEventStream(
  */
 export async function buildHttpApp(services: DoorServices): Promise<FastifyInstance> {
   const endpointSeries = new EndpointMetricsStore(services, {
-    intervalMs: services.settings.endpointMetricsIntervalMs ?? 5_000,
+    flushMs: services.settings.endpointMetricsIntervalMs ?? 5_000,
   });
   endpointSeries.start();
   const handlers = restHandlers(services, endpointSeries);

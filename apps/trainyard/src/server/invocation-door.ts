@@ -175,8 +175,15 @@ export class InvocationDoor {
         const overheadMs = Math.max(0, performance.now() - started - result.modelMs);
         this.#histogram('model', name, variant).observe(result.modelMs / 1000);
         this.#histogram('overhead', name, variant).observe(overheadMs / 1000);
-        this.series?.record(name, variant, result.status, result.modelMs, overheadMs);
-      } else this.series?.record(name, variant, result.status);
+        this.series?.record({
+          endpoint: name,
+          variant,
+          instance: result.instance ?? '',
+          status: result.status,
+          modelMs: result.modelMs,
+          overheadMs,
+        });
+      } else this.series?.record({ endpoint: name, variant, instance: '', status: result.status });
       return result;
     } catch (error) {
       // Refused before a variant was picked (auth, content type, unknown endpoint, no instance).
@@ -188,7 +195,7 @@ export class InvocationDoor {
         !TrainyardError.is(error, 'UNAUTHENTICATED') &&
         !TrainyardError.is(error, 'PERMISSION_DENIED');
       this.#counter(known ? name : '', '', `${Math.floor(status / 100)}xx`).inc();
-      if (known) this.series?.record(name, '', status);
+      if (known) this.series?.record({ endpoint: name, variant: '', instance: '', status });
       throw error;
     }
   }
@@ -315,8 +322,8 @@ export class InvocationDoor {
       );
   }
 
-  close(): void {
-    this.series?.close();
+  async close(): Promise<void> {
+    await this.series?.close();
     this.router.close();
   }
 }

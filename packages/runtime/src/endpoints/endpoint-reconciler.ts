@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EndpointConfig, EndpointInstance } from '@trainyard/contracts/endpoints';
 import { TrainyardError } from '@trainyard/contracts/errors';
+import { type EndpointMetricSeries, emptyMetricRow } from '@trainyard/core/endpoints/endpoint-metric-series';
 import { isLoaderVariable, variantsOf } from '@trainyard/core/endpoints/endpoint-service';
 import { servingContainerOf } from '@trainyard/core/endpoints/serving-container';
 import type { BlobStore } from '@trainyard/core/ports/blob-store';
+import type { EndpointMetricRow } from '@trainyard/core/ports/endpoint-metric-store';
 import type { EndpointStore, StoredEndpoint, VariantState } from '@trainyard/core/ports/endpoint-store';
 import type { Executor, ExecutorExit, ExecutorInstance } from '@trainyard/core/ports/executor';
 import type { InstanceTypeStore, LeaseStore } from '@trainyard/core/ports/metadata-store';
@@ -50,6 +52,11 @@ export interface EndpointReconcilerOptions {
   events?: EndpointEventSink | undefined;
   /** ms between CPU and memory samples of each instance (written to its row). Default 5000. */
   sampleMs?: number;
+  /**
+   * The stored endpoint metric series: each CPU and memory sample is added to it, and the leader
+   * prunes intervals older than its retention about once a minute.
+   */
+  metrics?: Pick<EndpointMetricSeries, 'add' | 'prune' | 'intervalOf'> | undefined;
 }
 
 /** Where endpoint and instance state changes go: the EventPublisher's `stateChange`. */
@@ -111,7 +118,9 @@ function describeExit(exit: ExecutorExit): string {
  */
 export class EndpointReconciler {
   readonly holder: string;
-  readonly #o: Required<Omit<EndpointReconcilerOptions, 'holder' | 'events'>>;
+  readonly #o: Required<Omit<EndpointReconcilerOptions, 'holder' | 'events' | 'metrics'>>;
+  readonly #metrics: EndpointReconcilerOptions['metrics'];
+  #prunedAt = 0;
   readonly #events: EndpointEventSink | undefined;
   #sampledAt = 0;
   readonly #running = new Map<string, Running>();
@@ -132,6 +141,7 @@ export class EndpointReconciler {
       ...options,
     };
     this.#events = options.events;
+    this.#metrics = options.metrics;
   }
 
   start(): void {
@@ -213,6 +223,7 @@ export class EndpointReconciler {
     const now = Date.now();
     if (now - this.#sampledAt < this.#o.sampleMs) return;
     this.#sampledAt = now;
+    const sampled: EndpointMetricRow[] = [];
     for (const running of this.#running.values()) {
       const pid = running.process?.pid;
       if (!pid || running.stopping || running.row.Status === 'Failed') continue;
@@ -233,6 +244,30 @@ export class EndpointReconciler {
         SampledAt: new Date(now).toISOString(),
       };
       await this.#put(running);
+      sampled.push({
+        ...emptyMetricRow(running.row.EndpointName, running.row.VariantName, running.row.InstanceId, 0),
+        start: this.#metrics?.intervalOf(now) ?? 0,
+        cpuSum: cpuPercent,
+        memorySum: usage.rssBytes,
+        resourceSamples: 1,
+      });
+    }
+    await this.#recordSamples(sampled, now);
+  }
+
+  /** Adds the samples to the stored series and, once a minute, drops what is past its retention. */
+  async #recordSamples(rows: EndpointMetricRow[], now: number): Promise<void> {
+    const metrics = this.#metrics;
+    if (!metrics) return;
+    try {
+      await metrics.add(rows);
+      if (now - this.#prunedAt >= 60_000) {
+        this.#prunedAt = now;
+        const dropped = await metrics.prune(now);
+        if (dropped) this.#o.log.info({ dropped }, 'dropped endpoint metric intervals past their retention');
+      }
+    } catch (error) {
+      this.#o.log.warn({ err: error }, 'could not store endpoint instance metrics');
     }
   }
 

@@ -6,6 +6,7 @@ import {
   invocationTypeOf,
   loadServedModel,
   parseInvocation,
+  requestTypeOf,
   type ServedModel,
 } from './served-model.js';
 
@@ -34,19 +35,20 @@ function invoke(
   response: ServerResponse,
   body: Buffer,
 ): void | Promise<void> {
-  const type = invocationTypeOf(request.headers['content-type']);
+  const type = requestTypeOf(request.headers['content-type']);
   if (!type)
     throw new BadInvocationError(
-      `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; use text/csv, application/json or application/jsonlines`,
+      `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; use text/csv, application/json, application/jsonlines or application/x-npy`,
       415,
     );
-  const accept = acceptOf(request.headers.accept, type);
+  // NPY in, JSON out unless the caller asks for another text type (SageMaker's XGBoost container does the same).
+  const accept = acceptOf(request.headers.accept, type === 'application/x-npy' ? 'application/json' : type);
   if (!accept)
     throw new BadInvocationError(
       `Accept ${JSON.stringify(request.headers.accept)} is not supported; use text/csv, application/json or application/jsonlines`,
       406,
     );
-  const x = parseInvocation(body.toString('utf8'), type, model.numFeatures);
+  const x = parseInvocation(body, type, model.numFeatures);
   const predictions = model.predict(x);
   // The built-in runtimes answer at once; only ONNX Runtime's run() is asynchronous.
   if (predictions instanceof Promise)

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
@@ -25,7 +25,7 @@ function modelFolder(code: Record<string, string>): { modelDir: string; codeDir:
   return { modelDir, codeDir };
 }
 
-const post = (url: string, body: string, type: string, accept?: string) =>
+const post = (url: string, body: string | Uint8Array, type: string, accept?: string) =>
   fetch(`${url}/invocations`, {
     method: 'POST',
     headers: { 'content-type': type, ...(accept ? { accept } : {}) },
@@ -65,6 +65,15 @@ export function predictFn(rows, model) {
     expect(await json.json()).toEqual([6.5, 6.5]);
     const csv = await post(url, '[[1,0,0]]', 'application/json', 'text/csv');
     expect(await csv.text()).toBe('1.5\n');
+    // NPY from numpy: rows of numbers for predictFn, as the CSV rows above.
+    const npy = execFileSync('/usr/bin/python3', [
+      '-c',
+      'import io, sys, numpy as np; b = io.BytesIO(); np.save(b, np.array([[1, 1, 1], [0, 0, 2]], dtype=np.float32)); sys.stdout.buffer.write(b.getvalue())',
+    ]);
+    const fromNpy = await post(url, npy, 'application/x-npy');
+    expect(await fromNpy.json()).toEqual([6.5, 6.5]);
+    const badNpy = await post(url, npy.subarray(0, npy.length - 1), 'application/x-npy');
+    expect(await badNpy.text()).toContain('application/x-npy body: the data is 23 bytes');
   });
 
   it('answers a hook error with its 4xx status, or 500 with the message; an unknown type with 415', async () => {
@@ -76,7 +85,7 @@ export function predictFn(rows, model) {
     const broken = await post(url, '666,1,1', 'text/csv');
     expect(broken.status).toBe(500);
     expect(await broken.text()).toContain('predictFn failed: the model broke');
-    const type = await post(url, 'x', 'application/x-npy');
+    const type = await post(url, 'x', 'image/png');
     expect(type.status).toBe(415);
     expect(await type.text()).toContain('not supported by the default inputFn');
   });

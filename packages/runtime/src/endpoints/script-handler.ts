@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { InvocationHandler } from './model-server.js';
-import { BadInvocationError } from './served-model.js';
+import { BadInvocationError, readNpy } from './served-model.js';
 
 /**
  * The hooks of a TS/JS script handler: SageMaker's inference-toolkit hooks under JavaScript names.
@@ -63,8 +63,12 @@ export function defaultInput(body: Buffer, contentType: string): unknown {
           return cell.trim() === '' ? Number.NaN : value;
         }),
       );
+  if (contentType === 'application/x-npy') {
+    const x = readNpy(body);
+    return Array.from({ length: x.rows }, (_, i) => Array.from(x.row(i)));
+  }
   throw new BadInvocationError(
-    `content type ${JSON.stringify(contentType)} is not supported by the default inputFn; use application/json, text/csv or application/jsonlines, or export inputFn`,
+    `content type ${JSON.stringify(contentType)} is not supported by the default inputFn; use application/json, text/csv, application/jsonlines or application/x-npy, or export inputFn`,
     415,
   );
 }

@@ -239,9 +239,12 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
+/** What the built-in runtime answers in (and reads). */
 export type InvocationContentType = 'text/csv' | 'application/json' | 'application/jsonlines';
+/** What it reads: the answer types and NumPy's `.npy` format. */
+export type RequestContentType = InvocationContentType | 'application/x-npy';
 
-/** The media type without parameters, if it is one the server reads. */
+/** The media type without parameters, if it is one the server answers in. */
 export function invocationTypeOf(header: string | undefined): InvocationContentType | undefined {
   const type = (header ?? '').split(';')[0]?.trim().toLowerCase();
   if (type === 'text/csv' || type === 'application/json' || type === 'application/jsonlines') return type;
@@ -249,8 +252,106 @@ export function invocationTypeOf(header: string | undefined): InvocationContentT
   return undefined;
 }
 
+/** The media type without parameters, if it is one the server reads. */
+export function requestTypeOf(header: string | undefined): RequestContentType | undefined {
+  const type = (header ?? '').split(';')[0]?.trim().toLowerCase();
+  return type === 'application/x-npy' ? type : invocationTypeOf(type);
+}
+
+/** NPY element types the runtime reads: [bytes, DataView getter]. */
+const npyTypes: Record<string, [number, (v: DataView, at: number, little: boolean) => number]> = {
+  f4: [4, (v, at, le) => v.getFloat32(at, le)],
+  f8: [8, (v, at, le) => v.getFloat64(at, le)],
+  i1: [1, (v, at) => v.getInt8(at)],
+  i2: [2, (v, at, le) => v.getInt16(at, le)],
+  i4: [4, (v, at, le) => v.getInt32(at, le)],
+  i8: [8, (v, at, le) => Number(v.getBigInt64(at, le))],
+  u1: [1, (v, at) => v.getUint8(at)],
+  u2: [2, (v, at, le) => v.getUint16(at, le)],
+  u4: [4, (v, at, le) => v.getUint32(at, le)],
+  u8: [8, (v, at, le) => Number(v.getBigUint64(at, le))],
+  b1: [1, (v, at) => v.getUint8(at)],
+};
+
+function npyError(problem: string): BadInvocationError {
+  return new BadInvocationError(`application/x-npy body: ${problem}`);
+}
+
+/**
+ * Parses a NumPy `.npy` body (format versions 1 to 3: magic, version, header length, a Python
+ * dict literal with `descr`, `fortran_order` and `shape`, then the raw array) into rows of
+ * `numFeatures` columns: shape `(rows, features)`, or `(features,)` for a single row, of a numeric
+ * little- or big-endian type. Object arrays (pickles) are refused, never unpickled.
+ */
+export function parseNpy(body: Buffer, numFeatures: number): DenseMatrix {
+  const x = readNpy(body);
+  if (x.cols !== numFeatures)
+    throw new BadInvocationError(`row 1 has ${x.cols} values; the model expects ${numFeatures} features`);
+  return x;
+}
+
+/** Reads a `.npy` body (see parseNpy) as a matrix of whatever width it has. */
+export function readNpy(body: Buffer): DenseMatrix {
+  if (body.length < 10 || body.readUInt8(0) !== 0x93 || body.toString('latin1', 1, 6) !== 'NUMPY')
+    throw npyError('does not start with the NPY magic "\\x93NUMPY"');
+  const major = body.readUInt8(6);
+  if (major < 1 || major > 3) throw npyError(`format version ${major} is not one of 1, 2, 3`);
+  const headerLength = major === 1 ? body.readUInt16LE(8) : body.length >= 12 ? body.readUInt32LE(8) : -1;
+  const headerStart = major === 1 ? 10 : 12;
+  if (headerLength < 0 || headerStart + headerLength > body.length)
+    throw npyError(`the header says ${headerLength} bytes but the body ends before them`);
+  const header = body.toString(major === 3 ? 'utf8' : 'latin1', headerStart, headerStart + headerLength);
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    throw npyError(
+      `the header ${JSON.stringify(header.trim().slice(0, 120))} lacks descr, fortran_order or shape`,
+    );
+  const order = descr[0];
+  const kind = descr.slice(1);
+  const type = npyTypes[kind];
+  if (!type || !['<', '>', '|', '='].includes(order ?? ''))
+    throw npyError(`dtype ${JSON.stringify(descr)} is not a number type (use float32 or float64)`);
+  const shape = shapeText
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '')
+    .map((d) => (/^\d+$/.test(d) ? Number(d) : Number.NaN));
+  if (shape.some((d) => Number.isNaN(d)) || shape.length < 1 || shape.length > 2)
+    throw npyError(`shape (${shapeText.trim()}) must be (rows, features) or (features,)`);
+  const [rows, width] = shape.length === 2 ? (shape as [number, number]) : [1, shape[0] as number];
+  if (rows === 0) throw npyError('the array has no rows');
+  const [size, get] = type;
+  const dataStart = headerStart + headerLength;
+  const need = rows * width * size;
+  if (body.length - dataStart !== need)
+    throw npyError(
+      `the data is ${body.length - dataStart} bytes; shape (${shape.join(', ')}) of ${descr} needs ${need}`,
+    );
+  const view = new DataView(body.buffer, body.byteOffset + dataStart, need);
+  const little = order !== '>';
+  const data = new Float32Array(rows * width);
+  const columnMajor = fortran === 'True';
+  for (let k = 0; k < rows * width; k++) {
+    // Stored row-major (C) or column-major (Fortran); the matrix wants column-major.
+    const i = columnMajor ? k % rows : Math.floor(k / width);
+    const j = columnMajor ? Math.floor(k / rows) : k % width;
+    data[j * rows + i] = get(view, k * size, little);
+  }
+  return DenseMatrix.fromColumnMajor(data, rows, width);
+}
+
 /** Reads a request body of `type` into rows of `numFeatures` columns. */
-export function parseInvocation(body: string, type: InvocationContentType, numFeatures: number): DenseMatrix {
+export function parseInvocation(
+  raw: Buffer | string,
+  type: RequestContentType,
+  numFeatures: number,
+): DenseMatrix {
+  if (raw.length === 0) throw new BadInvocationError('the body is empty; send at least one row');
+  if (type === 'application/x-npy')
+    return parseNpy(Buffer.isBuffer(raw) ? raw : Buffer.from(raw), numFeatures);
+  const body = typeof raw === 'string' ? raw : raw.toString('utf8');
   if (body.trim() === '') throw new BadInvocationError('the body is empty; send at least one row');
   if (type === 'text/csv') return parseCsv(body, numFeatures);
   if (type === 'application/json') return toMatrix(rowsOfJson(parseJson(body, 'the body')), numFeatures);
