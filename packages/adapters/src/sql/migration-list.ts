@@ -9,6 +9,7 @@ import { endpointsMigration } from './migrations/0010-endpoints.js';
 import { registryMigration } from './migrations/0013-registry.js';
 import { tagsMigration } from './migrations/0014-tags.js';
 import { sessionsMigration } from './migrations/0015-sessions.js';
+import { experimentsMigration } from './migrations/0016-experiments.js';
 
 /**
  * Every migration in order. Names are stored in the database, so never rename or reorder one:
@@ -25,4 +26,5 @@ export const migrationList: Record<string, Migration> = {
   '0013-registry': registryMigration,
   '0014-tags': tagsMigration,
   '0015-sessions': sessionsMigration,
+  '0016-experiments': experimentsMigration,
 };
