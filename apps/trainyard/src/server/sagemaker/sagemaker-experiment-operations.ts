@@ -59,6 +59,14 @@ function experimentView(e: Experiment): Json {
   });
 }
 
+/** DescribeExperiment: the summary plus who created it (the key's name as the user profile). */
+function describedExperiment(e: Experiment): Json {
+  return defined({
+    ...experimentView(e),
+    CreatedBy: e.CreatedBy ? { UserProfileName: e.CreatedBy.KeyName } : undefined,
+  });
+}
+
 function trialView(t: Trial): Json {
   return defined({
     TrialName: t.TrialName,
@@ -268,7 +276,7 @@ export function sageMakerExperimentOperations(
       summary:
         'an experiment: name, ARN, display name, description, times; ResourceNotFound for a name never created (by CreateExperiment or a training job)',
       async handle(input) {
-        return experimentView(await experimentOf(input.ExperimentName as string));
+        return describedExperiment(await experimentOf(input.ExperimentName as string));
       },
     },
     ListExperiments: {
