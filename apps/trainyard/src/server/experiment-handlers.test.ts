@@ -190,6 +190,24 @@ describe('experiments created before any run (REST)', () => {
     });
     expect(busy.statusCode).toBe(412);
     expect(busy.json().error.message).toContain('"r1"');
+    // Deleting the job takes its trial component out of the trial; the trial itself stays.
+    await s.app.inject({ method: 'POST', url: '/api/v1/training-jobs/rest-run/stop', headers: developer });
+    const jobDeleted = await s.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/training-jobs/rest-run',
+      headers: developer,
+    });
+    expect(jobDeleted.statusCode, jobDeleted.body).toBe(200);
+    // A new job of the same name, without ExperimentConfig, is in no trial.
+    const reused = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/training-jobs',
+      headers: developer,
+      payload: job('rest-run', '2'),
+    });
+    expect(reused.statusCode, reused.body).toBe(201);
+    expect(await s.platform.jobs.experiments.links({ trial: 'r1' })).toEqual([]);
+    expect((await s.platform.jobs.experiments.describeTrial('r1')).ExperimentName).toBe('Churn-Rest');
 
     expect((await create('empty-exp', developer)).statusCode).toBe(201);
     const deleted = await s.app.inject({

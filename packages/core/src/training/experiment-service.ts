@@ -328,6 +328,18 @@ export class ExperimentService {
   }
 
   /**
+   * A deleted training job leaves every trial: a later job of the same name starts with only the
+   * trials its own ExperimentConfig names.
+   */
+  async leaveTrials(jobName: string): Promise<void> {
+    const component = `${jobName}${trainingComponentSuffix}`;
+    for (const link of await this.options.records.links({ component }))
+      await this.options.records.unlink(link.trialName, component).catch((error: unknown) => {
+        if (!TrainyardError.is(error, 'NOT_FOUND')) throw error;
+      });
+  }
+
+  /**
    * A training job's ExperimentConfig: creates the experiment and the trial (`TrialName`, else
    * `RunName`, else the job's name) unless they exist, and associates the job's trial component.
    * Called before the job is stored (the link is there even if the server stops in between; a

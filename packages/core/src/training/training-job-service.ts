@@ -45,7 +45,7 @@ export interface TrainingJobServiceOptions {
   /** GPUs on this installation's workers; instance types with more are refused. Default 0. */
   availableGpus?: number;
   /** Where a job's ExperimentConfig creates or joins its experiment and trial. */
-  experiments?: Pick<ExperimentService, 'joinRun'> | undefined;
+  experiments?: Pick<ExperimentService, 'joinRun' | 'leaveTrials'> | undefined;
 }
 
 /** Where SageMaker puts a job's model: `<S3OutputPath>/<job>/output/model.tar.gz`. */
@@ -208,6 +208,7 @@ export class TrainingJobService {
   async delete(name: string): Promise<{ TrainingJobName: string; TrainingJobArn: string }> {
     const job = await this.options.store.get('training', name);
     await this.options.store.delete(job.id);
+    await this.options.experiments?.leaveTrials(job.name);
     return { TrainingJobName: job.name, TrainingJobArn: job.arn };
   }
 
