@@ -124,8 +124,10 @@ function jobComponentSummary(
 
 function componentOfJob(job: TrainingJob): Json {
   const source = { SourceArn: job.TrainingJobArn, SourceType: 'SageMakerTrainingJob' };
+  const displayName = job.ExperimentConfig?.TrialComponentDisplayName;
   return defined({
     ...jobComponentSummary(job),
+    ...(displayName ? { DisplayName: displayName } : {}),
     Source: source,
     Parameters: Object.fromEntries(
       Object.entries(job.HyperParameters ?? {}).map(([k, v]) => [k, { StringValue: v }]),

@@ -188,6 +188,7 @@ describe('SageMaker door: Experiments with @aws-sdk/client-sagemaker', () => {
       new DescribeTrialComponentCommand({ TrialComponentName: 'exp-job-aws-training-job' }),
     );
     expect(jobComponent).toMatchObject({
+      DisplayName: 'training',
       Source: { SourceArn: `${arnPrefix}:training-job/exp-job`, SourceType: 'SageMakerTrainingJob' },
       Parameters: { max_depth: { StringValue: '3' } },
     });
