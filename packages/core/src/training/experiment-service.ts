@@ -42,7 +42,14 @@ export interface Creator {
 export type TrialComponentChange = Partial<
   Pick<
     TrialComponent,
-    'DisplayName' | 'Status' | 'StartTime' | 'EndTime' | 'Parameters' | 'InputArtifacts' | 'OutputArtifacts'
+    | 'DisplayName'
+    | 'Status'
+    | 'StartTime'
+    | 'EndTime'
+    | 'Parameters'
+    | 'InputArtifacts'
+    | 'OutputArtifacts'
+    | 'MetadataProperties'
   >
 > & {
   ParametersToRemove?: string[];
@@ -230,6 +237,7 @@ export class ExperimentService {
     if (input.Status) component.Status = input.Status;
     if (input.StartTime !== undefined) component.StartTime = input.StartTime;
     if (input.EndTime !== undefined) component.EndTime = input.EndTime;
+    if (input.MetadataProperties) component.MetadataProperties = input.MetadataProperties;
     return this.options.records.createComponent(component);
   }
 

@@ -183,6 +183,7 @@ function componentChange(input: Json): TrialComponentChange {
     Parameters: parametersOf(input.Parameters, 'parameters'),
     InputArtifacts: artifactsOf(input.InputArtifacts),
     OutputArtifacts: artifactsOf(input.OutputArtifacts),
+    MetadataProperties: input.MetadataProperties,
     ParametersToRemove: input.ParametersToRemove,
     InputArtifactsToRemove: input.InputArtifactsToRemove,
     OutputArtifactsToRemove: input.OutputArtifactsToRemove,

@@ -147,6 +147,7 @@ describe('SageMaker door: Experiments with @aws-sdk/client-sagemaker', () => {
         StartTime: started,
         Parameters: { features: { StringValue: 'all' }, test_share: { NumberValue: 0.2 } },
         InputArtifacts: { raw: { Value: 's3://work/exp/raw.csv', MediaType: 'text/csv' } },
+        MetadataProperties: { CommitId: 'abc123' },
       }),
     );
     expect(component.TrialComponentArn).toBe(`${arnPrefix}:experiment-trial-component/prep-1`);
@@ -182,6 +183,7 @@ describe('SageMaker door: Experiments with @aws-sdk/client-sagemaker', () => {
       Status: { PrimaryStatus: 'InProgress' },
       Parameters: { features: { StringValue: 'all' }, test_share: { NumberValue: 0.2 } },
       InputArtifacts: { raw: { Value: 's3://work/exp/raw.csv', MediaType: 'text/csv' } },
+      MetadataProperties: { CommitId: 'abc123' },
     });
     expect(prep.StartTime?.toISOString()).toBe(started.toISOString());
     const jobComponent = await sm.viewer.send(
