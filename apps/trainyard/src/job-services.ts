@@ -119,8 +119,10 @@ export async function openJobServices(parts: {
     datasets: catalog,
     builtInEntry: runtimeEntryPoint('builtin-algorithm'),
   });
+  const experiments = new ExperimentService({ store: metadata.jobs, records: metadata.experiments });
   const trainingJobs = new TrainingJobService({
     jobs,
+    experiments,
     store: metadata.jobs,
     instanceTypes: metadata.instanceTypes,
     datasets: catalog,
@@ -148,7 +150,7 @@ export async function openJobServices(parts: {
     jobs,
     processingJobs,
     trainingJobs,
-    experiments: new ExperimentService({ store: metadata.jobs }),
+    experiments,
     tuningJobs: new TuningJobService({
       store: metadata.jobs,
       trainingJobs,

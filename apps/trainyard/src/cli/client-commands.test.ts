@@ -81,6 +81,30 @@ describe.skipIf(!ready)('trainyard CLI against a server process', { timeout: 120
     expect(viaFlag.code).toBe(0);
   });
 
+  it('creates, lists and deletes an experiment before any run (experiments create|list|delete)', async () => {
+    const created = await cli(
+      ['experiments', 'create', 'cli-exp', '--description', 'from the CLI', '--json'],
+      admin,
+    );
+    expect(created.stderr).toBe('');
+    expect(JSON.parse(created.stdout)).toMatchObject({
+      ExperimentName: 'cli-exp',
+      Description: 'from the CLI',
+    });
+    const again = await cli(['experiments', 'create', 'CLI-exp'], admin);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already exists/);
+    const listed = await cli(['experiments', 'list', '--json'], admin);
+    expect(JSON.parse(listed.stdout)).toContainEqual(
+      expect.objectContaining({ ExperimentName: 'cli-exp', Runs: 0 }),
+    );
+    const deleted = await cli(['experiments', 'delete', 'cli-exp'], admin);
+    expect(deleted.stdout).toBe('deleted cli-exp\n');
+    const missing = await cli(['experiments', 'delete', 'cli-exp'], admin);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/does not exist/);
+  });
+
   it('answers whoami for every role, a viewer and an invoker included', async () => {
     for (const role of ['developer', 'viewer', 'invoker']) {
       const created = await cli(['keys', 'create', `k-${role}`, '--role', role, '--json'], admin);

@@ -225,15 +225,36 @@ export function addTrainingCommands(program: Command): void {
 
   const experiments = program
     .command('experiments')
-    .description('Training jobs grouped by ExperimentConfig.ExperimentName, compared side by side');
+    .description(
+      'Experiments: created before any run or by a training job ExperimentConfig; runs compared side by side',
+    );
 
-  clientCommand(experiments, 'list', 'List experiments, newest run first')
+  clientCommand(experiments, 'create', 'Create an experiment before any run (SageMaker CreateExperiment)')
+    .argument('<name>')
+    .option('--display-name <text>', 'shown instead of the name (default: the name)')
+    .option('--description <text>', 'what the experiment is about')
+    .action(async (name: string, flags: ClientFlags & { displayName?: string; description?: string }) => {
+      const created = await clientOf(flags).call('createExperiment', {
+        body: { ExperimentName: name, DisplayName: flags.displayName, Description: flags.description },
+      });
+      printObject(created, flags.json ?? false);
+    });
+
+  clientCommand(experiments, 'delete', 'Delete an experiment that has no trials (runs)')
+    .argument('<name>')
+    .action(async (name: string, flags: ClientFlags) => {
+      await clientOf(flags).call('deleteExperiment', { params: { name } });
+      if (flags.json) printObject({ deleted: true }, true);
+      else process.stdout.write(`deleted ${name}\n`);
+    });
+
+  clientCommand(experiments, 'list', 'List experiments, newest run first (those without runs last)')
     .option('--name-contains <text>', 'only experiments whose name contains this')
     .action(async (flags: ClientFlags & { nameContains?: string }) => {
       const { items } = await clientOf(flags).call('listExperiments', {
         query: { nameContains: flags.nameContains },
       });
-      printRows(items, ['ExperimentName', 'Runs', 'LastRunTime'], flags.json ?? false);
+      printRows(items, ['ExperimentName', 'Runs', 'LastRunTime', 'CreationTime'], flags.json ?? false);
     });
 
   clientCommand(experiments, 'compare', "Compare an experiment's runs: varying parameters and final metrics")

@@ -124,3 +124,99 @@ describe.skipIf(!requireBuild())('experiments (needs the build: npx tsc -b)', ()
     expect(ascending.Runs[0]!.MetricCurves).toBeUndefined();
   });
 });
+
+describe('experiments created before any run (REST)', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await openTestServer();
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('creates, lists with 0 runs, describes and deletes; refuses a duplicate, a viewer, a bad name and a delete while a job runs in it', async () => {
+    const developer = s.auth(await s.keyWithRole('developer'));
+    const viewer = s.auth(await s.keyWithRole('viewer'));
+    const create = (name: string, headers: { authorization: string }) =>
+      s.app.inject({
+        method: 'POST',
+        url: '/api/v1/experiments',
+        headers,
+        payload: { ExperimentName: name, Description: 'churn models', Tags: [{ Key: 'team', Value: 'r' }] },
+      });
+    const created = await create('Churn-Rest', developer);
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({
+      ExperimentName: 'Churn-Rest',
+      DisplayName: 'Churn-Rest',
+      Description: 'churn models',
+      CreatedBy: { KeyName: expect.any(String) },
+    });
+    expect((await create('churn-rest', developer)).json().error.code).toBe('ALREADY_EXISTS');
+    const refused = await create('viewer-exp', viewer);
+    expect(refused.statusCode).toBe(403);
+    const bad = await create('bad name', developer);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.field).toBe('body.ExperimentName');
+
+    const list = (await s.app.inject({ method: 'GET', url: '/api/v1/experiments', headers: viewer })).json();
+    expect(list.items).toEqual([
+      expect.objectContaining({ ExperimentName: 'Churn-Rest', Runs: 0, Description: 'churn models' }),
+    ]);
+    expect(list.items[0].LastRunTime).toBeUndefined();
+    const runs = await s.app.inject({
+      method: 'GET',
+      url: '/api/v1/experiments/Churn-Rest/runs',
+      headers: viewer,
+    });
+    expect(runs.json().Runs).toEqual([]);
+
+    // A training job joins it: its run is a trial, so the experiment cannot be deleted.
+    const joined = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/training-jobs',
+      headers: developer,
+      payload: { ...job('rest-run', '2'), ExperimentConfig: { ExperimentName: 'churn-rest', RunName: 'r1' } },
+    });
+    expect(joined.statusCode, joined.body).toBe(201);
+    const listed = (
+      await s.app.inject({ method: 'GET', url: '/api/v1/experiments', headers: viewer })
+    ).json();
+    expect(listed.items[0]).toMatchObject({ ExperimentName: 'Churn-Rest', Runs: 1 });
+    const busy = await s.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/experiments/Churn-Rest',
+      headers: developer,
+    });
+    expect(busy.statusCode).toBe(412);
+    expect(busy.json().error.message).toContain('"r1"');
+    // Deleting the job takes its trial component out of the trial; the trial itself stays.
+    await s.app.inject({ method: 'POST', url: '/api/v1/training-jobs/rest-run/stop', headers: developer });
+    const jobDeleted = await s.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/training-jobs/rest-run',
+      headers: developer,
+    });
+    expect(jobDeleted.statusCode, jobDeleted.body).toBe(200);
+    // A new job of the same name, without ExperimentConfig, is in no trial.
+    const reused = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/training-jobs',
+      headers: developer,
+      payload: job('rest-run', '2'),
+    });
+    expect(reused.statusCode, reused.body).toBe(201);
+    expect(await s.platform.jobs.experiments.links({ trial: 'r1' })).toEqual([]);
+    expect((await s.platform.jobs.experiments.describeTrial('r1')).ExperimentName).toBe('Churn-Rest');
+
+    expect((await create('empty-exp', developer)).statusCode).toBe(201);
+    const deleted = await s.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/experiments/empty-exp',
+      headers: developer,
+    });
+    expect(deleted.json()).toEqual({ deleted: true });
+    const gone = await s.app.inject({ method: 'GET', url: '/api/v1/experiments/empty-exp', headers: viewer });
+    expect(gone.statusCode).toBe(404);
+  });
+});

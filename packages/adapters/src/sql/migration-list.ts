@@ -10,6 +10,7 @@ import { registryMigration } from './migrations/0013-registry.js';
 import { tagsMigration } from './migrations/0014-tags.js';
 import { sessionsMigration } from './migrations/0015-sessions.js';
 import { endpointMetricsMigration } from './migrations/0016-endpoint-metrics.js';
+import { experimentsMigration } from './migrations/0017-experiments.js';
 
 /**
  * Every migration in order. Names are stored in the database, so never rename or reorder one:
@@ -27,4 +28,5 @@ export const migrationList: Record<string, Migration> = {
   '0014-tags': tagsMigration,
   '0015-sessions': sessionsMigration,
   '0016-endpoint-metrics': endpointMetricsMigration,
+  '0017-experiments': experimentsMigration,
 };

@@ -3,6 +3,7 @@ import { type Kysely, Migrator, sql } from 'kysely';
 import { AccessKeySqlStore } from './access-key-sql-store.js';
 import { AuditLogSqlStore } from './audit-log-sql-store.js';
 import type { Database } from './database.js';
+import { ExperimentSqlStore } from './experiment-sql-store.js';
 import { InstanceTypeSqlStore } from './instance-type-sql-store.js';
 import { JobSqlStore } from './job-sql-store.js';
 import { LeaseSqlStore } from './lease-sql-store.js';
@@ -23,6 +24,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly multipartUploads: MultipartUploadSqlStore;
   readonly jobs: JobSqlStore;
   readonly tags: TagSqlStore;
+  readonly experiments: ExperimentSqlStore;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -40,6 +42,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.multipartUploads = new MultipartUploadSqlStore(db);
     this.jobs = new JobSqlStore(db);
     this.tags = new TagSqlStore(db);
+    this.experiments = new ExperimentSqlStore(db);
   }
 
   async migrate(): Promise<string[]> {

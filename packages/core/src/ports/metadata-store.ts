@@ -8,6 +8,7 @@ import type { Page } from '@trainyard/contracts/pagination';
 import type { Quickstart } from '@trainyard/contracts/quickstart-routes';
 import type { Role } from '@trainyard/contracts/route';
 import type { AuditLog } from './audit-log.js';
+import type { ExperimentStore } from './experiment-store.js';
 import type { JobStore } from './job-store.js';
 import type { MultipartUploadStore } from './multipart-upload-store.js';
 import type { TagStore } from './tag-store.js';
@@ -133,6 +134,8 @@ export interface MetadataStore {
   readonly jobs: JobStore;
   /** Tags by resource ARN (the SageMaker door's AddTags/ListTags/DeleteTags). */
   readonly tags: TagStore;
+  /** Experiments, trials and trial components (SageMaker Experiments). */
+  readonly experiments: ExperimentStore;
   /** Applies pending migrations; returns the names applied. */
   migrate(): Promise<string[]>;
   /** True when the store answers a trivial query. */

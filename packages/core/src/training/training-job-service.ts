@@ -19,6 +19,7 @@ import { JobLifecycle } from '../jobs/job-lifecycle.js';
 import type { JobService, KindJobs } from '../jobs/job-service.js';
 import type { JobListFilter, JobRecord, JobStore } from '../ports/job-store.js';
 import type { InstanceTypeStore } from '../ports/metadata-store.js';
+import type { ExperimentService } from './experiment-service.js';
 import { MetricCollector, pythonRegex } from './metric-extraction.js';
 import { resolveTrainingLaunch, validateBuiltIn } from './training-algorithms.js';
 
@@ -43,6 +44,8 @@ export interface TrainingJobServiceOptions {
   datasets?: JobDatasetCatalog | undefined;
   /** GPUs on this installation's workers; instance types with more are refused. Default 0. */
   availableGpus?: number;
+  /** Where a job's ExperimentConfig creates or joins its experiment and trial. */
+  experiments?: Pick<ExperimentService, 'joinRun' | 'leaveTrials'> | undefined;
 }
 
 /** Where SageMaker puts a job's model: `<S3OutputPath>/<job>/output/model.tar.gz`. */
@@ -151,8 +154,16 @@ export class TrainingJobService {
   /** Validates the request (naming the field on refusal), stores the job InProgress/Pending and queues it. */
   async create(body: CreateTrainingJobBody): Promise<TrainingJob> {
     const pricePerHour = await this.#validate(body);
-    const job = await this.options.jobs.enqueue('training', body.TrainingJobName, body);
-    return toTrainingJob(job, body, pricePerHour);
+    const undoJoin = body.ExperimentConfig
+      ? await this.options.experiments?.joinRun(body.ExperimentConfig, body.TrainingJobName)
+      : undefined;
+    try {
+      const job = await this.options.jobs.enqueue('training', body.TrainingJobName, body);
+      return toTrainingJob(job, body, pricePerHour);
+    } catch (error) {
+      await undoJoin?.();
+      throw error;
+    }
   }
 
   /**
@@ -197,6 +208,7 @@ export class TrainingJobService {
   async delete(name: string): Promise<{ TrainingJobName: string; TrainingJobArn: string }> {
     const job = await this.options.store.get('training', name);
     await this.options.store.delete(job.id);
+    await this.options.experiments?.leaveTrials(job.name);
     return { TrainingJobName: job.name, TrainingJobArn: job.arn };
   }
 

@@ -46,6 +46,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 import { operationsMarkdown } from './sagemaker-door.js';
+import { experimentFuzzInputs } from './sagemaker-experiment-fuzz-inputs.js';
 import { type ModelShape, operationInputs, shapes } from './sagemaker-model.generated.js';
 import { sageMakerOperations } from './sagemaker-operations.js';
 import { registryFuzzInputs, registryMinimumMutations } from './sagemaker-registry-fuzz-inputs.js';
@@ -1020,12 +1021,7 @@ describe('SageMaker door fuzzing from the service model', () => {
       DesiredWeightsAndCapacities: [{ VariantName: 'AllTraffic', DesiredWeight: 1, DesiredInstanceCount: 1 }],
     },
     DeleteEndpoint: { EndpointName: 'fuzz-never-created' },
-    ListExperiments: { CreatedAfter: 1, SortBy: 'Name', SortOrder: 'Ascending', MaxResults: 5 },
-    DescribeExperiment: { ExperimentName: 'fuzz-never-created' },
-    ListTrials: { ExperimentName: 'fuzz-never-created', MaxResults: 5 },
-    DescribeTrial: { TrialName: 'fuzz-never-created' },
-    ListTrialComponents: { ExperimentName: 'fuzz-never-created', TrialName: 'x', MaxResults: 5 },
-    DescribeTrialComponent: { TrialComponentName: 'fuzz-never-created' },
+    ...experimentFuzzInputs,
     AddTags: {
       ResourceArn: 'arn:aws:sagemaker:us-east-1:000000000000:model/fuzz-never-created',
       Tags: [{ Key: 'a', Value: 'b' }],

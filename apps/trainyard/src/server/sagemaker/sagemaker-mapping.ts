@@ -16,6 +16,17 @@ export function epochSeconds(iso: string | undefined): number | undefined {
   return iso === undefined ? undefined : Date.parse(iso) / 1000;
 }
 
+/** An AWS timestamp member (epoch seconds, as the JSON protocol sends it, or an ISO string) as ISO 8601. */
+export function instantOf(value: unknown, member: string): string | undefined {
+  if (value === undefined) return undefined;
+  const ms =
+    typeof value === 'number' ? value * 1000 : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new SageMakerError('ValidationException', 400, `Value at '${member}' is not a timestamp`);
+  }
+  return new Date(ms).toISOString();
+}
+
 /** Drops undefined members, so the JSON has only what is set (as AWS sends it). */
 export function defined(record: Json): Json {
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));

@@ -15,6 +15,7 @@ import { sageMakerExperimentOperations } from './sagemaker-experiment-operations
 import {
   defined,
   epochSeconds,
+  instantOf,
   type Json,
   notSupported,
   orCouldNotFind,
@@ -31,17 +32,6 @@ export interface SageMakerOperation {
   summary: string;
   /** `caller` is who signed the request (operations that record a creator read it). */
   handle(input: Json, caller: { principal: Principal }): Promise<Json>;
-}
-
-/** An AWS timestamp member (epoch seconds, as the JSON protocol sends it, or an ISO string) as ISO 8601. */
-function instantOf(value: unknown, member: string): string | undefined {
-  if (value === undefined) return undefined;
-  const ms =
-    typeof value === 'number' ? value * 1000 : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  if (!Number.isFinite(ms)) {
-    throw new SageMakerError('ValidationException', 400, `Value at '${member}' is not a timestamp`);
-  }
-  return new Date(ms).toISOString();
 }
 
 /** ListX's NextToken/MaxResults, filters and order, as the native job lists take them. */

@@ -1,7 +1,6 @@
 import type { ResourceTag } from '@trainyard/core/ports/tag-store';
 import type { DoorServices } from '../door-services.js';
 import { SageMakerError } from './sagemaker-error.js';
-import { trainingComponentSuffix } from './sagemaker-experiment-operations.js';
 import { allPages, arnPrefix, defined, type Json, listPage } from './sagemaker-mapping.js';
 import type { SageMakerOperation } from './sagemaker-operations.js';
 
@@ -32,10 +31,9 @@ async function resourceExists(services: TagServices, type: string, name: string)
     case 'training-job':
       return found(() => trainingJobs.describe(name));
     case 'experiment-trial-component':
-      return (
-        name.endsWith(trainingComponentSuffix) &&
-        found(() => trainingJobs.describe(name.slice(0, -trainingComponentSuffix.length)))
-      );
+      return experiments.componentExists(name);
+    case 'experiment-trial':
+      return found(() => experiments.describeTrial(name));
     case 'processing-job':
       return found(() => processingJobs.describe(name));
     case 'model':
@@ -53,8 +51,9 @@ async function resourceExists(services: TagServices, type: string, name: string)
         (await found(() => endpoints.describeEndpoint(name))) ||
         lower((await allPages((p) => endpoints.listEndpoints(p))).map((e) => e.EndpointName))
       );
+    // Experiment names are unique ignoring case, so the lowercased name of an ARN finds it.
     case 'experiment':
-      return lower((await experiments.list()).map((e) => e.ExperimentName));
+      return found(() => experiments.describeExperiment(name));
     // Group names are unique ignoring case, so the lowercased name of an ARN finds its group.
     case 'model-package-group':
       return found(() => modelPackages.describeGroup(name));
@@ -86,7 +85,7 @@ export function sageMakerTagOperations(services: TagServices): Record<string, Sa
     AddTags: {
       access: 'write',
       summary:
-        'tags on a job, model, endpoint config, endpoint, experiment, trial component, model package group or model package ARN (at most 50, `aws:` keys reserved); a value of a key already there is replaced',
+        'tags on a job, model, endpoint config, endpoint, experiment, trial, trial component, model package group or model package ARN (at most 50, `aws:` keys reserved); a value of a key already there is replaced',
       async handle(input) {
         const arn = await knownArn(services, input.ResourceArn as string);
         return { Tags: await services.tags.add(arn, input.Tags as ResourceTag[]) };
