@@ -10,6 +10,7 @@ import { saveModel } from '@trainyard/ml/formats/model-json';
 import { trainGbdt } from '@trainyard/ml/gbdt/gbdt';
 import { EndpointReconciler } from '@trainyard/runtime/endpoints/endpoint-reconciler';
 import { LocalProcessExecutor } from '@trainyard/runtime/jobs/local-process-executor';
+import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeEntryPoint } from '../entry-points.js';
 import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
@@ -25,6 +26,9 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
   let reconciler: EndpointReconciler;
   let scratch: string;
   const events: Event[] = [];
+  /** The same events as a viewer's console receives them over `GET /api/v1/events` (SSE). */
+  const live: { event: string; data: Event }[] = [];
+  const liveAbort = new AbortController();
 
   const api = async (method: string, url: string, payload?: object) => {
     const response = await t.app.inject({
@@ -66,6 +70,18 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
       await topics.createTopic(topic);
       await topics.subscribe(topic, { kind: 'handler', name: 'endpoint-events-test' });
     }
+    // A viewer follows the live feed from before the endpoint exists, as the console does.
+    const viewer = new TrainyardClient({ endpoint: t.baseUrl, key: await t.keyWithRole('viewer') });
+    const feed = viewer.events(
+      'streamEvents',
+      { query: { types: 'endpoint.state-change,endpoint-instance.state-change' } },
+      { signal: liveAbort.signal },
+    );
+    void (async () => {
+      for await (const e of feed) live.push(e as { event: string; data: Event });
+    })().catch(() => undefined);
+    for (let i = 0; i < 100 && t.platform.liveEvents.readerCount === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
     const rows = Array.from({ length: 200 }, (_, i) => [i % 7, (i * 3) % 5, i % 3, (i * 7) % 11]);
     const model = trainGbdt(
       { x: DenseMatrix.fromRows(rows), y: rows.map((r) => (r[0] as number) + (r[1] as number)) },
@@ -120,6 +136,7 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
   }, 120_000);
 
   afterAll(async () => {
+    liveAbort.abort();
     await reconciler?.close();
     await t?.close();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
@@ -225,5 +242,21 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
     ]);
     expect(instanceStates()[0]).toBe('Pending');
     expect(instanceStates().at(-1)).toBe('Stopped');
+    // The server's SSE feed carried the same changes, the reconciler's included (the console's
+    // endpoint pages follow these instead of polling).
+    await until('the live feed', () =>
+      live.some((e) => e.data.resource.name === 'ev' && e.data.detail.state === 'Deleted'),
+    );
+    const liveStates = (event: string, name: string | undefined) =>
+      live.filter((e) => e.event === event && e.data.resource.name === name).map((e) => e.data.detail.state);
+    expect(liveStates('endpoint.state-change', 'ev')).toEqual([
+      'Creating',
+      'InService',
+      'Deleting',
+      'Deleted',
+    ]);
+    const liveInstance = liveStates('endpoint-instance.state-change', row?.InstanceId);
+    expect(liveInstance[0]).toBe('Pending');
+    expect(liveInstance.join(',')).toContain('InService,Restarting,InService');
   }, 60_000);
 });
