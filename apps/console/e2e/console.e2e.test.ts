@@ -539,7 +539,7 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     page.on('request', onRequest);
     const idle = async (what: string) => {
       const before = describes.length;
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, 2500));
       expect(describes.length - before, `describe calls while idle (${what})`).toBe(0);
     };
     await idle('InService, before the change');
@@ -724,7 +724,7 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     for (const r of put)
       await latest.getByRole('row').filter({ hasText: r.sequenceNumber }).first().waitFor();
     // The shard reader's state is in the URL: a shareable link to shard 1 in the last hour.
-    await page.getByLabel('Shard').selectOption('1');
+    await page.getByRole('region', { name: 'Read a shard' }).getByRole('combobox').selectOption('1');
     expect(new URL(page.url()).searchParams.get('shard')).toBe('1');
     const inShard1 = put.filter((r) => r.shardId === 1).length;
     const reader = page.getByRole('table', { name: 'Records of shard 1 in stream order' });
