@@ -728,7 +728,7 @@ describe.skipIf(!ready)('web console in Chromium', () => {
     expect(new URL(page.url()).searchParams.get('shard')).toBe('1');
     const inShard1 = put.filter((r) => r.shardId === 1).length;
     const reader = page.getByRole('table', { name: 'Records of shard 1 in stream order' });
-    if (inShard1 > 0) expect(await reader.locator('tbody tr').count()).toBe(inShard1);
+    if (inShard1 > 0) await expect.poll(() => reader.locator('tbody tr').count()).toBe(inShard1);
     else await page.getByText('No records of shard 1').waitFor();
     await check('messaging-stream');
   }, 60_000);
