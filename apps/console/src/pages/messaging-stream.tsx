@@ -114,8 +114,10 @@ function Recent({
     const width = Math.max(1000, Math.ceil((now - from) / buckets));
     const labels = Array.from({ length: buckets }, (_, i) => {
       const d = new Date(from + i * width);
-      return width < 60_000
-        ? d.toLocaleTimeString()
+      if (width < 60_000) return d.toLocaleTimeString();
+      // Within a day the time says it; a longer span needs the date too.
+      return now - from <= 24 * 3_600_000
+        ? d.toLocaleTimeString([], { timeStyle: 'short' })
         : d.toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
     });
     const series = perShard.map((records, i) => {
@@ -261,7 +263,7 @@ export function StreamPage() {
         <Link to="/messaging">Messaging</Link> /
       </p>
       <h1>Stream {name}</h1>
-      <div className="row">
+      <div className="row" style={{ marginBottom: 'var(--space-3)' }}>
         <label className="inline">
           Window&nbsp;
           <select
