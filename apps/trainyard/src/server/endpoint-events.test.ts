@@ -62,15 +62,8 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
     if (!script) throw new Error('the model server entry is not built: run "npx tsc -b" first');
     scratch = mkdtempSync(join(tmpdir(), 'trainyard-endpoint-events-'));
     t = await openTestServer({}, { listen: true });
-    const topics = t.platform.messaging.topics;
-    topics.registerHandler('endpoint-events-test', async (n) => {
-      events.push(JSON.parse(n.message) as Event);
-    });
-    for (const topic of ['trainyard.endpoint.state-change', 'trainyard.endpoint-instance.state-change']) {
-      await topics.createTopic(topic);
-      await topics.subscribe(topic, { kind: 'handler', name: 'endpoint-events-test' });
-    }
-    // A viewer follows the live feed from before the endpoint exists, as the console does.
+    // A viewer follows the live feed from before the endpoint (and its topics) exist, as the console
+    // does: the feed subscribes both endpoint topics from its start.
     const viewer = new TrainyardClient({ endpoint: t.baseUrl, key: await t.keyWithRole('viewer') });
     const feed = viewer.events(
       'streamEvents',
@@ -82,6 +75,14 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
     })().catch(() => undefined);
     for (let i = 0; i < 100 && t.platform.liveEvents.readerCount === 0; i++)
       await new Promise((r) => setTimeout(r, 20));
+    const topics = t.platform.messaging.topics;
+    topics.registerHandler('endpoint-events-test', async (n) => {
+      events.push(JSON.parse(n.message) as Event);
+    });
+    for (const topic of ['trainyard.endpoint.state-change', 'trainyard.endpoint-instance.state-change']) {
+      await topics.createTopic(topic);
+      await topics.subscribe(topic, { kind: 'handler', name: 'endpoint-events-test' });
+    }
     const rows = Array.from({ length: 200 }, (_, i) => [i % 7, (i * 3) % 5, i % 3, (i * 7) % 11]);
     const model = trainGbdt(
       { x: DenseMatrix.fromRows(rows), y: rows.map((r) => (r[0] as number) + (r[1] as number)) },
