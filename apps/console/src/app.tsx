@@ -42,6 +42,8 @@ const EndpointsPage = lazy(() => import('./pages/endpoints.js').then((m) => ({ d
 const EndpointPage = lazy(() => import('./pages/endpoint.js').then((m) => ({ default: m.EndpointPage })));
 const DeployPage = lazy(() => import('./pages/deploy.js').then((m) => ({ default: m.DeployPage })));
 const MessagingPage = lazy(() => import('./pages/messaging.js').then((m) => ({ default: m.MessagingPage })));
+const TopicPage = lazy(() => import('./pages/messaging-topic.js').then((m) => ({ default: m.TopicPage })));
+const StreamPage = lazy(() => import('./pages/messaging-stream.js').then((m) => ({ default: m.StreamPage })));
 const SettingsPage = lazy(() => import('./pages/settings.js').then((m) => ({ default: m.SettingsPage })));
 
 type Theme = 'system' | 'light' | 'dark';
@@ -144,6 +146,8 @@ function Shell() {
             <Route path="/inference" element={<EndpointsPage />} />
             <Route path="/inference/:name" element={<EndpointPage />} />
             <Route path="/messaging" element={<MessagingPage />} />
+            <Route path="/messaging/topics/:name" element={<TopicPage />} />
+            <Route path="/messaging/streams/:name" element={<StreamPage />} />
             <Route path="/settings" element={<SettingsPage />} />
             <Route path="*" element={<h1>Not found</h1>} />
           </Routes>

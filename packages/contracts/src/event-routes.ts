@@ -12,6 +12,7 @@ export const liveEventTopics = [
   'trainyard.tuning-job.state-change',
   'trainyard.tuning-job.progress',
   'trainyard.endpoint.state-change',
+  'trainyard.endpoint-instance.state-change',
   'trainyard.quickstart.progress',
 ] as const;
 

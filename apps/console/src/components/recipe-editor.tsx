@@ -4,9 +4,24 @@ import { useEffect, useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { can } from '../api.js';
 import { useClient, useSession } from '../session.js';
+import { type RecipeDraft, RecipeForm } from './recipe-form.js';
 import { ErrorState, Loading, StatusBadge } from './states.js';
 
 const settled = new Set(['Completed', 'Failed', 'Stopped']);
+
+/** The JSON as the form can draw it: an object with a list of steps (each an object with an op). */
+function draftOf(text: string): RecipeDraft | undefined {
+  try {
+    const json: unknown = JSON.parse(text);
+    if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
+    const steps = (json as { steps?: unknown }).steps;
+    if (!Array.isArray(steps) || !steps.every((s) => s && typeof s === 'object' && !Array.isArray(s)))
+      return undefined;
+    return json as RecipeDraft;
+  } catch {
+    return undefined;
+  }
+}
 
 function starter(columns: string[]): RecipeInput {
   return {
@@ -70,6 +85,7 @@ export function RecipeEditor({
     return () => clearTimeout(timer);
   }, [text]);
   const checked = useMemo(() => check(debounced), [debounced]);
+  const draft = useMemo(() => draftOf(text), [text]);
   const preview = useQuery({
     queryKey: ['recipe-preview', dataset, version ?? 'latest', debounced],
     queryFn: () =>
@@ -87,28 +103,44 @@ export function RecipeEditor({
       }),
   });
   const jobName = run.data?.ProcessingJobName;
+  // The processing job page's query: processing-job.state-change events re-read it (no timer).
   const job = useQuery({
-    queryKey: ['processing-job', jobName],
+    queryKey: ['processing-jobs', 'detail', jobName],
     queryFn: () => client.call('describeProcessingJob', { params: { name: jobName! } }),
     enabled: jobName !== undefined,
-    refetchInterval: (q) => (q.state.data && settled.has(q.state.data.ProcessingJobStatus) ? false : 1500),
   });
   const p = preview.data;
   return (
     <section className="card stack" aria-labelledby="recipe-title">
       <h2 id="recipe-title">Recipe editor</h2>
-      <label>
-        Recipe (JSON; steps: {stepOps.join(', ')})
-        <textarea
-          name="recipe"
-          rows={12}
-          spellCheck={false}
-          className="recipe-text"
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          aria-describedby="recipe-problems"
-        />
-      </label>
+      <div className="recipe-views">
+        <section aria-labelledby="recipe-form-title" className="stack">
+          <h3 id="recipe-form-title">Steps</h3>
+          {draft ? (
+            <RecipeForm
+              recipe={draft}
+              columns={columns}
+              onChange={(next) => setText(JSON.stringify(next, null, 2))}
+            />
+          ) : (
+            <p className="state error">
+              The form needs a JSON object with a list of steps: fix the JSON first.
+            </p>
+          )}
+        </section>
+        <label className="recipe-json">
+          Recipe (JSON; steps: {stepOps.join(', ')})
+          <textarea
+            name="recipe"
+            rows={16}
+            spellCheck={false}
+            className="recipe-text"
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+            aria-describedby="recipe-problems"
+          />
+        </label>
+      </div>
       <div id="recipe-problems" aria-live="polite">
         {checked.problems.length > 0 ? (
           <ul className="state error" data-testid="recipe-problems">

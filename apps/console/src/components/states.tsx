@@ -57,6 +57,10 @@ const statusTone: Record<string, string> = {
   Failed: 'danger',
   Unhealthy: 'danger',
   Stopped: 'neutral',
+  // Topic delivery attempts: a failed one is retried, a dead-lettered one was given up on.
+  delivered: 'ok',
+  failed: 'warn',
+  'dead-lettered': 'danger',
 };
 
 export function StatusBadge({ status }: { status: string | undefined }) {

@@ -7,8 +7,6 @@ import { axis, Chart } from '../components/chart.js';
 import { Empty, ErrorState, QueryView, StatusBadge, When } from '../components/states.js';
 import { useClient, useSession } from '../session.js';
 
-const settled = new Set(['InService', 'Failed']);
-
 interface Invocation {
   at: number;
   ms: number;
@@ -246,15 +244,13 @@ export function EndpointPage() {
     queryKey: ['endpoint', name],
     queryFn: () => client.call('describeEndpoint', { params: { name } }),
     enabled: can(session.role, 'read'),
-    // endpoint.state-change events refresh this when the platform publishes them; endpoints do not
-    // publish yet, so a changing endpoint is re-read every 2 s until it settles.
-    refetchInterval: (q) => (q.state.data && settled.has(q.state.data.EndpointStatus) ? false : 2000),
+    // No timer: endpoint.state-change events (live-events.ts) re-read it when it changes.
   });
   const instances = useQuery({
     queryKey: ['endpoint', name, 'instances'],
     queryFn: () => client.call('listEndpointInstances', { params: { name } }),
     enabled: can(session.role, 'read'),
-    refetchInterval: endpoint.data && settled.has(endpoint.data.EndpointStatus) ? false : 2000,
+    // Re-read on endpoint and endpoint-instance state-change events, like the endpoint.
   });
   const latency = useMemo(
     () => ({

@@ -1,7 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo } from 'react';
+import { Link } from 'react-router';
 import { can } from '../api.js';
 import { axis, Chart } from '../components/chart.js';
+import { Pager, usePageToken } from '../components/pager.js';
 import { Empty, ErrorState, QueryView, When } from '../components/states.js';
 import { useClient, useSession } from '../session.js';
 
@@ -9,9 +11,10 @@ function Queues() {
   const client = useClient();
   const { session } = useSession();
   const queries = useQueryClient();
+  const pageToken = usePageToken('queues');
   const list = useQuery({
-    queryKey: ['messaging', 'queues'],
-    queryFn: () => client.call('listQueues', { query: { limit: 100 } }),
+    queryKey: ['messaging', 'queues', pageToken],
+    queryFn: () => client.call('listQueues', { query: { limit: 50, ...(pageToken ? { pageToken } : {}) } }),
   });
   const redrive = useMutation({
     mutationFn: (name: string) => client.call('redriveQueue', { params: { name }, body: {} }),
@@ -82,6 +85,7 @@ function Queues() {
                   ))}
                 </tbody>
               </table>
+              <Pager next={page.nextPageToken} label="Queues" param="queues" />
               {redrive.isError ? <ErrorState error={redrive.error} /> : null}
               {redrive.data ? (
                 <p role="status">
@@ -98,9 +102,10 @@ function Queues() {
 
 function Topics() {
   const client = useClient();
+  const pageToken = usePageToken('topics');
   const list = useQuery({
-    queryKey: ['messaging', 'topics'],
-    queryFn: () => client.call('listTopics', { query: { limit: 100 } }),
+    queryKey: ['messaging', 'topics', pageToken],
+    queryFn: () => client.call('listTopics', { query: { limit: 50, ...(pageToken ? { pageToken } : {}) } }),
   });
   return (
     <section aria-labelledby="topics-title">
@@ -110,28 +115,33 @@ function Topics() {
           page.items.length === 0 ? (
             <Empty>No topics.</Empty>
           ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th>Topic</th>
-                  <th>Subscriptions</th>
-                  <th>Description</th>
-                  <th>Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((t) => (
-                  <tr key={t.name}>
-                    <td>{t.name}</td>
-                    <td>{t.subscriptionCount}</td>
-                    <td>{t.description}</td>
-                    <td>
-                      <When at={t.createdAt} />
-                    </td>
+            <>
+              <table>
+                <thead>
+                  <tr>
+                    <th>Topic</th>
+                    <th>Subscriptions</th>
+                    <th>Description</th>
+                    <th>Created</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {page.items.map((t) => (
+                    <tr key={t.name}>
+                      <td>
+                        <Link to={`/messaging/topics/${encodeURIComponent(t.name)}`}>{t.name}</Link>
+                      </td>
+                      <td>{t.subscriptionCount}</td>
+                      <td>{t.description}</td>
+                      <td>
+                        <When at={t.createdAt} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <Pager next={page.nextPageToken} label="Topics" param="topics" />
+            </>
           )
         }
       </QueryView>
@@ -141,9 +151,10 @@ function Topics() {
 
 function Streams() {
   const client = useClient();
+  const pageToken = usePageToken('streams');
   const list = useQuery({
-    queryKey: ['messaging', 'streams'],
-    queryFn: () => client.call('listStreams', { query: { limit: 100 } }),
+    queryKey: ['messaging', 'streams', pageToken],
+    queryFn: () => client.call('listStreams', { query: { limit: 50, ...(pageToken ? { pageToken } : {}) } }),
   });
   return (
     <section aria-labelledby="streams-title">
@@ -153,11 +164,16 @@ function Streams() {
           page.items.length === 0 ? (
             <Empty>No streams.</Empty>
           ) : (
-            <ul>
-              {page.items.map((s) => (
-                <li key={s.name}>{s.name}</li>
-              ))}
-            </ul>
+            <>
+              <ul>
+                {page.items.map((s) => (
+                  <li key={s.name}>
+                    <Link to={`/messaging/streams/${encodeURIComponent(s.name)}`}>{s.name}</Link>
+                  </li>
+                ))}
+              </ul>
+              <Pager next={page.nextPageToken} label="Streams" param="streams" />
+            </>
           )
         }
       </QueryView>

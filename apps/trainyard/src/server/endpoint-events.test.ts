@@ -10,6 +10,7 @@ import { saveModel } from '@trainyard/ml/formats/model-json';
 import { trainGbdt } from '@trainyard/ml/gbdt/gbdt';
 import { EndpointReconciler } from '@trainyard/runtime/endpoints/endpoint-reconciler';
 import { LocalProcessExecutor } from '@trainyard/runtime/jobs/local-process-executor';
+import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeEntryPoint } from '../entry-points.js';
 import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
@@ -25,6 +26,9 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
   let reconciler: EndpointReconciler;
   let scratch: string;
   const events: Event[] = [];
+  /** The same events as a viewer's console receives them over `GET /api/v1/events` (SSE). */
+  const live: { event: string; data: Event }[] = [];
+  const liveAbort = new AbortController();
 
   const api = async (method: string, url: string, payload?: object) => {
     const response = await t.app.inject({
@@ -58,6 +62,19 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
     if (!script) throw new Error('the model server entry is not built: run "npx tsc -b" first');
     scratch = mkdtempSync(join(tmpdir(), 'trainyard-endpoint-events-'));
     t = await openTestServer({}, { listen: true });
+    // A viewer follows the live feed from before the endpoint (and its topics) exist, as the console
+    // does: the feed subscribes both endpoint topics from its start.
+    const viewer = new TrainyardClient({ endpoint: t.baseUrl, key: await t.keyWithRole('viewer') });
+    const feed = viewer.events(
+      'streamEvents',
+      { query: { types: 'endpoint.state-change,endpoint-instance.state-change' } },
+      { signal: liveAbort.signal },
+    );
+    void (async () => {
+      for await (const e of feed) live.push(e as { event: string; data: Event });
+    })().catch(() => undefined);
+    for (let i = 0; i < 100 && t.platform.liveEvents.readerCount === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
     const topics = t.platform.messaging.topics;
     topics.registerHandler('endpoint-events-test', async (n) => {
       events.push(JSON.parse(n.message) as Event);
@@ -120,6 +137,7 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
   }, 120_000);
 
   afterAll(async () => {
+    liveAbort.abort();
     await reconciler?.close();
     await t?.close();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
@@ -225,5 +243,21 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
     ]);
     expect(instanceStates()[0]).toBe('Pending');
     expect(instanceStates().at(-1)).toBe('Stopped');
+    // The server's SSE feed carried the same changes, the reconciler's included (the console's
+    // endpoint pages follow these instead of polling).
+    await until('the live feed', () =>
+      live.some((e) => e.data.resource.name === 'ev' && e.data.detail.state === 'Deleted'),
+    );
+    const liveStates = (event: string, name: string | undefined) =>
+      live.filter((e) => e.event === event && e.data.resource.name === name).map((e) => e.data.detail.state);
+    expect(liveStates('endpoint.state-change', 'ev')).toEqual([
+      'Creating',
+      'InService',
+      'Deleting',
+      'Deleted',
+    ]);
+    const liveInstance = liveStates('endpoint-instance.state-change', row?.InstanceId);
+    expect(liveInstance[0]).toBe('Pending');
+    expect(liveInstance.join(',')).toContain('InService,Restarting,InService');
   }, 60_000);
 });
