@@ -227,6 +227,11 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
     );
     expect(restarting?.detail.reason).toMatch(/SIGKILL|signal/);
     expect(restarting?.detail.endpointName).toBe('ev');
+    // A weight moved in place keeps the status but is still an event (open pages re-read).
+    const weights = await api('POST', '/api/v1/endpoints/ev/weights-and-capacities', {
+      DesiredWeightsAndCapacities: [{ VariantName: 'main', DesiredWeight: 2 }],
+    });
+    expect(weights.status).toBe(200);
     expect((await api('DELETE', '/api/v1/endpoints/ev')).status).toBeLessThan(300);
     await until('the delete', () =>
       events.some((e) => e.resource.name === 'ev' && e.detail.state === 'Deleted'),
@@ -238,9 +243,14 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
     ).toEqual([
       [undefined, 'Creating'],
       ['Creating', 'InService'],
+      ['InService', 'InService'],
       ['InService', 'Deleting'],
       ['Deleting', 'Deleted'],
     ]);
+    expect(
+      events.find((e) => e.resource.name === 'ev' && e.detail.previousState === e.detail.state)?.detail
+        .reason,
+    ).toBe('weights and capacities updated');
     expect(instanceStates()[0]).toBe('Pending');
     expect(instanceStates().at(-1)).toBe('Stopped');
     // The server's SSE feed carried the same changes, the reconciler's included (the console's
@@ -252,6 +262,7 @@ describe('endpoint events, instance metrics and the invoke fast path', () => {
       live.filter((e) => e.event === event && e.data.resource.name === name).map((e) => e.data.detail.state);
     expect(liveStates('endpoint.state-change', 'ev')).toEqual([
       'Creating',
+      'InService',
       'InService',
       'Deleting',
       'Deleted',

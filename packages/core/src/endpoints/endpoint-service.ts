@@ -110,12 +110,14 @@ export class EndpointService {
   }
 
   /** A state change the API made; publishing never fails the call that made it (the change is stored). */
-  async #changed(next: StoredEndpoint, previous: string | undefined): Promise<void> {
-    if (!this.#events || next.status === previous) return;
+  /** Publishes the endpoint's state change; with `reason`, also when the status stayed (weights moved in place). */
+  async #changed(next: StoredEndpoint, previous: string | undefined, reason?: string): Promise<void> {
+    if (!this.#events || (next.status === previous && reason === undefined)) return;
     await this.#events
       .stateChange('endpoint', next.name, {
         state: next.status,
         ...(previous ? { previousState: previous } : {}),
+        ...(reason ? { reason } : {}),
         endpointConfigName: next.pendingConfigName ?? next.configName,
       })
       .catch(() => undefined);
@@ -382,7 +384,7 @@ export class EndpointService {
         : 'InService',
       updatedAt: new Date(),
     });
-    await this.#changed(next, endpoint.status);
+    await this.#changed(next, endpoint.status, 'weights and capacities updated');
     return endpointView(next, await this.#store.listInstances(name));
   }
 
