@@ -221,6 +221,17 @@ describe('trainGbdt behaviour', () => {
         }),
       );
       expect(Array.from(multi.predict(big, { pool }))).toEqual(Array.from(multi.predict(big)));
+      // The pool reuses its input and margin buffers: a smaller batch of other rows after the big one (the
+      // rest of the buffers still holds the big batch), then the first model's rows again.
+      const small = DenseMatrix.fromColumns(
+        Array.from({ length: test.x.cols }, (_, j) => {
+          const c = test.x.column(j);
+          return Float32Array.from({ length: 4099 }, (_, i) => c[(7 * i + 3) % c.length]!);
+        }),
+      );
+      expect(Array.from(multi.predict(small, { pool }))).toEqual(Array.from(multi.predict(small)));
+      const again = GbdtModel.fromJSON(json);
+      expect(Array.from(again.predict(x, { pool }))).toEqual(Array.from(again.predict(x)));
     } finally {
       pool.close();
     }
