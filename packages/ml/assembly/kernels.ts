@@ -134,6 +134,36 @@ export function linGrad(cols: usize, n: i32, d: i32, dz: usize, i0: i32, m: i32,
   }
 }
 
+/**
+ * Per-row loss and derivative of the m margins at z (labels at y, float64): as the JS lossBlock, z becomes
+ * the derivative, acc[0] gains the summed loss and acc[1] the summed derivative, rows in order. Logistic
+ * (logistic = 1): log(1 + e^s) − y·s as max(s, 0) + log1p(e^−|s|) − y·s, σ(s) from the same e^−|s| (exp
+ * with Math.exp's bits; log1p is AssemblyScript's, which may differ from V8's in the last bit); else half
+ * the squared error.
+ */
+export function linLoss(z: usize, y: usize, m: i32, logistic: i32, acc: usize): void {
+  let loss: f64 = 0;
+  let gb: f64 = 0;
+  for (let i = 0; i < m; i++) {
+    const zp = z + ((<usize>i) << 3);
+    const s = load<f64>(zp);
+    const yi = load<f64>(y + ((<usize>i) << 3));
+    let dz: f64;
+    if (logistic) {
+      const e = fdlibmExp(-abs<f64>(s));
+      loss += max<f64>(s, 0) + Math.log1p(e) - yi * s;
+      dz = (s >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi;
+    } else {
+      dz = s - yi;
+      loss += 0.5 * dz * dz;
+    }
+    store<f64>(zp, dz);
+    gb += dz;
+  }
+  store<f64>(acc, load<f64>(acc) + loss);
+  store<f64>(acc, load<f64>(acc, 8) + gb, 8);
+}
+
 function z_at(z: usize, i: i32): usize {
   return z + ((<usize>i) << 3);
 }
