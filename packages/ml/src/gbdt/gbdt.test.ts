@@ -230,6 +230,20 @@ describe('trainGbdt behaviour', () => {
         }),
       );
       expect(Array.from(multi.predict(small, { pool }))).toEqual(Array.from(multi.predict(small)));
+      // Blocks without a missing value take the plain-comparison walk (eight rows, then four, then one).
+      const dense = DenseMatrix.fromColumns(
+        Array.from({ length: test.x.cols }, (_, j) => {
+          const c = test.x.column(j);
+          return Float32Array.from({ length: 1003 }, (_, i) => {
+            const v = c[(5 * i + j) % c.length]!;
+            return Number.isNaN(v) ? 0.25 * j : v;
+          });
+        }),
+      );
+      const pd = multi.predict(dense);
+      for (let i = 0; i < dense.rows; i++)
+        expect(Array.from(multi.predictRow(dense.row(i)))).toEqual(Array.from(pd.subarray(2 * i, 2 * i + 2)));
+      expect(Array.from(multi.predict(dense, { pool }))).toEqual(Array.from(pd));
       const again = GbdtModel.fromJSON(json);
       expect(Array.from(again.predict(x, { pool }))).toEqual(Array.from(again.predict(x)));
     } finally {
