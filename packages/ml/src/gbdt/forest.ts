@@ -234,10 +234,10 @@ function treeDepth(t: GbdtTree): number {
 }
 
 /**
- * Blocks of rows transposed to row-major float32, each tree walked for four rows at a time (four
- * independent load chains in flight) over the complete layout; values added in tree order, so the
- * sums equal `addRowMargins`' whatever the row range [r0, r1). Self-contained: worker threads run it
- * from its source text. `blk` holds a block of rows (row-major, `d` floats each).
+ * Blocks of rows transposed to row-major float32, each tree walked for eight rows at a time in blocks
+ * without a missing value, four in the others (independent load chains in flight), over the complete
+ * layout; values added in tree order, so the sums equal `addRowMargins`' whatever the row range [r0, r1).
+ * Self-contained: worker threads run it from its source text. `blk` holds a block of rows (row-major, `d` floats each).
  */
 export function completeMargins(
   a: ForestArrays,
