@@ -254,26 +254,36 @@ class NodePredictPool implements GbdtPredictPool {
     for (const w of this.workers) w.postMessage(msg);
     if (this.blk.length !== PREDICT_BLOCK * d) this.blk = new Float32Array(PREDICT_BLOCK * d);
     const fn = forest.complete ? completeMargins : genericMargins;
-    for (;;) {
-      const c = Atomics.add(ctrl, P_NEXT, 1);
-      if (c >= chunks) break;
-      fn(msg.arrays, data, n, d, msg.K, shared, c * rows, Math.min(n, (c + 1) * rows), nTrees, this.blk);
-      Atomics.add(ctrl, P_DONE, 1);
-    }
-    let stalled = 0;
-    for (let done = Atomics.load(ctrl, P_DONE); done < chunks; done = Atomics.load(ctrl, P_DONE)) {
-      if (Atomics.wait(ctrl, P_DONE, done, 1000) === 'timed-out' && ++stalled >= STALL_SECONDS)
-        throw new Error(`GBDT predict worker made no progress for ${STALL_SECONDS} s`);
+    try {
+      for (;;) {
+        const c = Atomics.add(ctrl, P_NEXT, 1);
+        if (c >= chunks) break;
+        fn(msg.arrays, data, n, d, msg.K, shared, c * rows, Math.min(n, (c + 1) * rows), nTrees, this.blk);
+        Atomics.add(ctrl, P_DONE, 1);
+      }
+      let stalled = 0;
+      for (let done = Atomics.load(ctrl, P_DONE); done < chunks; done = Atomics.load(ctrl, P_DONE)) {
+        if (Atomics.wait(ctrl, P_DONE, done, 1000) === 'timed-out' && ++stalled >= STALL_SECONDS)
+          throw new Error(`GBDT predict worker made no progress for ${STALL_SECONDS} s`);
+      }
+    } catch (error) {
+      // Workers may still be running chunks of this call: the next call must not share their buffers.
+      this.dropBuffers();
+      throw error;
     }
     if (Atomics.load(ctrl, P_FAILED) !== 0) throw new Error('GBDT predict worker failed');
     out.set(shared);
   }
 
+  private dropBuffers(): void {
+    this.dataBuf = new Float32Array(new SharedArrayBuffer(0));
+    this.outBuf = new Float64Array(new SharedArrayBuffer(0));
+  }
+
   close(): void {
     for (const w of this.workers) void w.terminate();
     this.workers.length = 0;
-    this.dataBuf = new Float32Array(new SharedArrayBuffer(0));
-    this.outBuf = new Float64Array(new SharedArrayBuffer(0));
+    this.dropBuffers();
   }
 }
 
