@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { trainKMeans } from '../cluster/kmeans.js';
 import { MlInputError } from '../core/errors.js';
 import { DenseMatrix } from '../data/matrix.js';
 import { logLoss } from '../metrics/classification.js';
@@ -298,27 +297,6 @@ describe('trainGbdt behaviour', () => {
     const g = m.featureImportance('gain');
     for (let f = 0; f < w.length; f++) expect(g[f]).toBeCloseTo(w[f]! > 0 ? tg[f]! / w[f]! : 0, 9);
     expect(m.featureImportance('cover').every((c) => c >= 0)).toBe(true);
-  });
-
-  it('reuses the kernel memory across fits: same model after other fits, and with a fit inside a callback', () => {
-    const hp = { ...base, objective: 'multi:softprob', num_class: 2, subsample: 0.8 };
-    const first = JSON.stringify(trainGbdt(train, hp).toJSON());
-    // Another fit and a k-means in between leave other values in the reused memory.
-    trainGbdt(test, { ...base, num_round: 3 });
-    const pts = DenseMatrix.fromRows(
-      Array.from({ length: 3000 }, (_, i) => [(i * 7) % 13, (i * 5) % 11, i % 3]),
-    );
-    trainKMeans(pts, { k: 3 }, { kernels: 'wasm' });
-    expect(JSON.stringify(trainGbdt(train, hp).toJSON())).toBe(first);
-    // A callback that trains other models while this fit holds the memory.
-    const nested = trainGbdt(train, hp, {
-      evalTrain: true,
-      onRound: () => {
-        trainGbdt(test, { ...base, num_round: 2 });
-        trainKMeans(pts, { k: 2 }, { kernels: 'wasm' });
-      },
-    });
-    expect(JSON.stringify(nested.toJSON())).toBe(first);
   });
 
   it('save/load round-trip predicts bit-identically', () => {

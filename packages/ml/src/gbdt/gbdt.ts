@@ -2,12 +2,7 @@ import { MlInputError } from '../core/errors.js';
 import type { HyperValue } from '../core/params.js';
 import { Random } from '../core/random.js';
 import { assertNoInfinity, type Dataset, validateDataset } from '../data/dataset.js';
-import {
-  instantiateKernels,
-  releaseReusedKernelArena,
-  reusedKernelArena,
-  wasmKernelModule,
-} from '../wasm/kernels.js';
+import { instantiateKernels, WasmArena, wasmKernelModule } from '../wasm/kernels.js';
 import { checkMaxBin, collectCuts } from './binning.js';
 import { evalMetric, higherIsBetter } from './eval-metric.js';
 import { CompiledForest } from './forest.js';
@@ -144,10 +139,8 @@ export function trainGbdt(
   const histLen = slots * stride * FEATURE_STRIDE;
   const wasmModule = options.kernels === 'js' ? null : wasmKernelModule();
   const scratchLen = (4 * n + 6144) * (parallel ? threads : 1);
-  // The thread's reused kernel memory, held for the whole fit (callbacks may train other models: they get
-  // fresh memory): fresh memory page-faults on first touch, ≈ 30 MB per fit here.
-  const held = wasmModule
-    ? reusedKernelArena(
+  const arena = wasmModule
+    ? WasmArena.create(
         n * stride +
           16 * n +
           12 * n +
@@ -157,10 +150,8 @@ export function trainGbdt(
           4 * scratchLen +
           8 * n * (train.weight ? 2 : 1),
         11,
-        true,
       )
     : null;
-  const arena = held?.arena ?? null;
   const rowBins = arena ? arena.u8(n * stride) : new Uint8Array(alloc(n * stride));
   let xData = x.data;
   if (parallel && !(xData.buffer instanceof SharedArrayBuffer)) {
@@ -186,7 +177,7 @@ export function trainGbdt(
     numBins: new Int32Array(alloc(4 * d)),
     hasMissing: new Uint8Array(alloc(d)),
     featMask: new Uint8Array(alloc(d)),
-    margin: arena ? arena.f64(n * K) : f64(n * K),
+    margin: (arena ? arena.f64(n * K) : f64(n * K)).fill(m0),
     prob: f64(multi ? n * K : 0),
     y: arena ? arena.f64(n) : f64(n),
     w: train.weight && arena ? arena.f64(n) : f64(train.weight ? n : 0),
@@ -200,20 +191,12 @@ export function trainGbdt(
     wasm: arena ? { module: wasmModule!, memory: arena.memory } : null,
     kern: null,
   };
-  // Reused memory holds the previous call's values: start from zeros, as fresh memory would.
-  arena?.zeroUsed();
-  ws.margin.fill(m0);
   if (ws.wasm) ws.kern = instantiateKernels(ws.wasm);
   for (let i = 0; i < n; i++) ws.y[i] = train.y[i]!;
   if (train.weight) for (let i = 0; i < n; i++) ws.w[i] = train.weight[i]!;
   ws.params.set([p.lambda, p.alpha, p.minChildWeight, p.maxDeltaStep, p.scalePosWeight]);
   let exec: GbdtExecutor = new SerialExecutor(ws);
-  try {
-    if (parallel) exec = options.workerFactory!(ws, threads);
-  } catch (error) {
-    if (arena) releaseReusedKernelArena(arena);
-    throw error;
-  }
+  if (parallel) exec = options.workerFactory!(ws, threads);
 
   try {
     // Quantile binning: one feature per chunk, then the row-major copy by row ranges.
@@ -343,7 +326,6 @@ export function trainGbdt(
     return model;
   } finally {
     exec.close();
-    if (arena) releaseReusedKernelArena(arena);
   }
 }
 

@@ -178,37 +178,25 @@ export function kernelArena(bytes: number, count: number): { arena: WasmArena; k
 }
 
 let reusable: { arena: WasmArena; kern: WasmKernels } | null = null;
-/** Set while a caller that can run user callbacks (GBDT training) holds the reusable memory. */
-let reusableHeld = false;
 
 /**
  * As kernelArena, but the same memory serves every call on this thread (reset, not zeroed) while it is large
  * enough: a fresh shared memory costs a page fault per 4 KiB page on first touch (≈ 80 ms for 22 MB under
  * load), which a repeated fit would pay every time. For synchronous callers that copy out what they return
- * and never keep a view past the call; the memory of the largest call so far stays allocated. With `hold`,
- * the memory stays the caller's until `releaseReusedKernelArena`: a call made meanwhile (from a callback)
- * gets a fresh arena instead of resetting it.
+ * and never keep a view past the call; the memory of the largest call so far stays allocated.
  */
 export function reusedKernelArena(
   bytes: number,
   count: number,
-  hold = false,
 ): { arena: WasmArena; kern: WasmKernels } | null {
-  if (reusableHeld) return kernelArena(bytes, count);
-  let ka = reusable;
-  if (ka && ka.arena.capacity >= bytes + 64 * count) ka.arena.reset();
-  else {
-    reusable = null;
-    ka = kernelArena(bytes, count);
-    if (ka) reusable = ka;
+  if (reusable && reusable.arena.capacity >= bytes + 64 * count) {
+    reusable.arena.reset();
+    return reusable;
   }
-  if (ka && hold) reusableHeld = true;
+  reusable = null;
+  const ka = kernelArena(bytes, count);
+  if (ka) reusable = ka;
   return ka;
-}
-
-/** Ends a `hold` on the reusable memory (a no-op for any other arena). */
-export function releaseReusedKernelArena(arena: WasmArena): void {
-  if (reusable?.arena === arena) reusableHeld = false;
 }
 
 /** Instantiates the kernels over `memory` (one instance per thread). */
@@ -247,11 +235,6 @@ export class WasmArena {
   /** Frees every array at once (their views must no longer be used). */
   reset(): void {
     this.top = PAGE;
-  }
-
-  /** Zeroes every array allocated so far (reused memory holds the previous call's values). */
-  zeroUsed(): void {
-    new Uint8Array(this.memory.buffer, PAGE, this.top - PAGE).fill(0);
   }
 
   private take(bytes: number): number {
