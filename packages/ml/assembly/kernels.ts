@@ -134,6 +134,36 @@ export function linGrad(cols: usize, n: i32, d: i32, dz: usize, i0: i32, m: i32,
   }
 }
 
+/**
+ * Per-row loss and derivative of the m margins at z (labels at y, float64): as the JS lossBlock, z becomes
+ * the derivative, acc[0] gains the summed loss and acc[1] the summed derivative, rows in order. Logistic
+ * (logistic = 1): log(1 + e^s) − y·s as max(s, 0) + log1p(e^−|s|) − y·s, σ(s) from the same e^−|s| (exp
+ * with Math.exp's bits; log1p is AssemblyScript's, which may differ from V8's in the last bit); else half
+ * the squared error.
+ */
+export function linLoss(z: usize, y: usize, m: i32, logistic: i32, acc: usize): void {
+  let loss: f64 = 0;
+  let gb: f64 = 0;
+  for (let i = 0; i < m; i++) {
+    const zp = z + ((<usize>i) << 3);
+    const s = load<f64>(zp);
+    const yi = load<f64>(y + ((<usize>i) << 3));
+    let dz: f64;
+    if (logistic) {
+      const e = fdlibmExp(-abs<f64>(s));
+      loss += max<f64>(s, 0) + Math.log1p(e) - yi * s;
+      dz = (s >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi;
+    } else {
+      dz = s - yi;
+      loss += 0.5 * dz * dz;
+    }
+    store<f64>(zp, dz);
+    gb += dz;
+  }
+  store<f64>(acc, load<f64>(acc) + loss);
+  store<f64>(acc, load<f64>(acc, 8) + gb, 8);
+}
+
 function z_at(z: usize, i: i32): usize {
   return z + ((<usize>i) << 3);
 }
@@ -337,6 +367,49 @@ function kmDist32x2(x: usize, c: usize, d: i32, out: usize): void {
 }
 
 /**
+ * kmDist32 of one row against the four float32 centres at c, c + d, c + 2d and c + 3d floats, as one f32x4
+ * (lane q: centre q). The row is loaded once for all four; the four lane sums are combined with shuffles
+ * into (s0 + s1) + (s2 + s3) per centre (float addition commutes, so these are kmDist32's bits), then the
+ * tail is added in order in all four lanes at once.
+ */
+// @ts-expect-error: AssemblyScript decorator
+@inline
+function kmDist32x4(x: usize, c: usize, d: i32): v128 {
+  let a = f32x4.splat(0);
+  let b = f32x4.splat(0);
+  let e = f32x4.splat(0);
+  let g = f32x4.splat(0);
+  const cs = (<usize>d) << 2;
+  let j = 0;
+  for (; j + 4 <= d; j += 4) {
+    const v = v128.load(x + ((<usize>j) << 2), 0, 4);
+    const p = c + ((<usize>j) << 2);
+    const ta = f32x4.sub(v, v128.load(p, 0, 4));
+    const tb = f32x4.sub(v, v128.load(p + cs, 0, 4));
+    const te = f32x4.sub(v, v128.load(p + 2 * cs, 0, 4));
+    const tg = f32x4.sub(v, v128.load(p + 3 * cs, 0, 4));
+    a = f32x4.add(a, f32x4.mul(ta, ta));
+    b = f32x4.add(b, f32x4.mul(tb, tb));
+    e = f32x4.add(e, f32x4.mul(te, te));
+    g = f32x4.add(g, f32x4.mul(tg, tg));
+  }
+  // [a0 + a1, a2 + a3, b0 + b1, b2 + b3] and the same for e, g; then pairwise again.
+  const u = f32x4.add(v128.shuffle<f32>(a, b, 0, 2, 4, 6), v128.shuffle<f32>(a, b, 1, 3, 5, 7));
+  const w = f32x4.add(v128.shuffle<f32>(e, g, 0, 2, 4, 6), v128.shuffle<f32>(e, g, 1, 3, 5, 7));
+  let r = f32x4.add(v128.shuffle<f32>(u, w, 0, 2, 4, 6), v128.shuffle<f32>(u, w, 1, 3, 5, 7));
+  for (; j < d; j++) {
+    const p = c + ((<usize>j) << 2);
+    let cv = f32x4.splat(load<f32>(p));
+    cv = f32x4.replace_lane(cv, 1, load<f32>(p + cs));
+    cv = f32x4.replace_lane(cv, 2, load<f32>(p + 2 * cs));
+    cv = f32x4.replace_lane(cv, 3, load<f32>(p + 3 * cs));
+    const t = f32x4.sub(f32x4.splat(load<f32>(x + ((<usize>j) << 2))), cv);
+    r = f32x4.add(r, f32x4.mul(t, t));
+  }
+  return r;
+}
+
+/**
  * One Lloyd pass with Hamerly's bounds over rows [0, n) of X (n × d float32, row-major) against k centres,
  * as the JS kmPass. Distances are ranked with kmDist32 against the float32 centres C32 when f32 is 1 (else
  * kmDist against C): a squared distance s computed so is within relative eps of the squared distance to
@@ -410,7 +483,34 @@ export function kmPass(
     let b2 = Infinity;
     let best = 0;
     let c = 0;
-    if (f32)
+    if (f32) {
+      for (; c + 4 <= k; c += 4) {
+        const r = kmDist32x4(x, C32 + <usize>c * rowBytes, d);
+        const s0 = <f64>f32x4.extract_lane(r, 0);
+        if (s0 < b1) {
+          b2 = b1;
+          b1 = s0;
+          best = c;
+        } else if (s0 < b2) b2 = s0;
+        const s1 = <f64>f32x4.extract_lane(r, 1);
+        if (s1 < b1) {
+          b2 = b1;
+          b1 = s1;
+          best = c + 1;
+        } else if (s1 < b2) b2 = s1;
+        const s2 = <f64>f32x4.extract_lane(r, 2);
+        if (s2 < b1) {
+          b2 = b1;
+          b1 = s2;
+          best = c + 2;
+        } else if (s2 < b2) b2 = s2;
+        const s3 = <f64>f32x4.extract_lane(r, 3);
+        if (s3 < b1) {
+          b2 = b1;
+          b1 = s3;
+          best = c + 3;
+        } else if (s3 < b2) b2 = s3;
+      }
       for (; c + 2 <= k; c += 2) {
         kmDist32x2(x, C32 + <usize>c * rowBytes, d, dd);
         const s0 = load<f64>(dd);
@@ -426,6 +526,7 @@ export function kmPass(
           best = c + 1;
         } else if (s1 < b2) b2 = s1;
       }
+    }
     for (; c < k; c++) {
       const s = f32 ? kmDist32(x, C32 + <usize>c * rowBytes, d) : kmDist(x, C + <usize>c * cBytes, d);
       if (s < b1) {
@@ -481,7 +582,32 @@ export function kmAssign(
     const x = X + <usize>i * rowBytes;
     let b1 = Infinity;
     let best = 0;
-    for (let c = 0; c < k; c++) {
+    let c = 0;
+    if (f32)
+      for (; c + 4 <= k; c += 4) {
+        const r = kmDist32x4(x, C32 + <usize>c * rowBytes, d);
+        const s0 = <f64>f32x4.extract_lane(r, 0);
+        if (s0 < b1) {
+          b1 = s0;
+          best = c;
+        }
+        const s1 = <f64>f32x4.extract_lane(r, 1);
+        if (s1 < b1) {
+          b1 = s1;
+          best = c + 1;
+        }
+        const s2 = <f64>f32x4.extract_lane(r, 2);
+        if (s2 < b1) {
+          b1 = s2;
+          best = c + 2;
+        }
+        const s3 = <f64>f32x4.extract_lane(r, 3);
+        if (s3 < b1) {
+          b1 = s3;
+          best = c + 3;
+        }
+      }
+    for (; c < k; c++) {
       const s = f32 ? kmDist32(x, C32 + <usize>c * rowBytes, d) : kmDist(x, C + <usize>c * cBytes, d);
       if (s < b1) {
         b1 = s;
@@ -517,7 +643,28 @@ export function kmNearest(
   for (let i = 0; i < n; i++) {
     const x = X + (<usize>i) * rowBytes;
     const p = load<f64>(dist + ((<usize>i) << 3));
-    for (let q = 0; q < t; q++) {
+    let q = 0;
+    if (f32)
+      for (; q + 4 <= t; q += 4) {
+        const r = kmDist32x4(x, cand32 + (<usize>q) * rowBytes, d);
+        const v0 = min(<f64>f32x4.extract_lane(r, 0), p);
+        store<f64>(out + (((<usize>q) * <usize>n + <usize>i) << 3), v0);
+        const t0 = tsum + ((<usize>q) << 3);
+        store<f64>(t0, load<f64>(t0) + v0);
+        const v1 = min(<f64>f32x4.extract_lane(r, 1), p);
+        store<f64>(out + (((<usize>(q + 1)) * <usize>n + <usize>i) << 3), v1);
+        const t1 = tsum + ((<usize>(q + 1)) << 3);
+        store<f64>(t1, load<f64>(t1) + v1);
+        const v2 = min(<f64>f32x4.extract_lane(r, 2), p);
+        store<f64>(out + (((<usize>(q + 2)) * <usize>n + <usize>i) << 3), v2);
+        const t2 = tsum + ((<usize>(q + 2)) << 3);
+        store<f64>(t2, load<f64>(t2) + v2);
+        const v3 = min(<f64>f32x4.extract_lane(r, 3), p);
+        store<f64>(out + (((<usize>(q + 3)) * <usize>n + <usize>i) << 3), v3);
+        const t3 = tsum + ((<usize>(q + 3)) << 3);
+        store<f64>(t3, load<f64>(t3) + v3);
+      }
+    for (; q < t; q++) {
       const s = f32 ? kmDist32(x, cand32 + (<usize>q) * rowBytes, d) : kmDist(x, cand + (<usize>q) * cBytes, d);
       const v = min(s, p);
       store<f64>(out + (((<usize>q) * <usize>n + <usize>i) << 3), v);

@@ -322,9 +322,8 @@ function randomInit(X: Float32Array, n: number, d: number, k: number, rng: Rando
  * distance to the nearest centre so far, "best" being the candidate that leaves the smallest total.
  */
 function greedyPlusPlus(w: KmWork, rng: Random): void {
-  const { X, C, n, d, k, dist, trial, tsum } = w;
+  const { X, C, n, d, k, dist, trial, tsum, cum } = w;
   const trials = kmTrials(k);
-  const cum = new Float64Array(n);
   dist.fill(Number.POSITIVE_INFINITY);
   const setCand = (q: number, row: number) => {
     for (let j = 0; j < d; j++) w.cand[q * d + j] = X[row * d + j]!;
@@ -430,6 +429,8 @@ export interface KmWork {
    * (trial[q n + i]) and its sum (tsum[q]).
    */
   dist: Float64Array<ArrayBufferLike>;
+  /** Seeding: running totals of `dist` (the draw's search array). */
+  cum: Float64Array<ArrayBufferLike>;
   trial: Float64Array<ArrayBufferLike>;
   tsum: Float64Array<ArrayBufferLike>;
   /** Seeding: the candidate centres (t × d) and their float32 copy. */
@@ -463,8 +464,8 @@ export function kmWorkspace(n: number, d: number, k: number, wasm: boolean): KmW
   const t = kmTrials(k);
   const ka = wasm
     ? reusedKernelArena(
-        4 * n * d + 4 * n + 8 * ((3 + t) * n + 2 * k * d + 5 * k + t + t * d) + 4 * (k * d + t * d),
-        18,
+        4 * n * d + 4 * n + 8 * ((4 + t) * n + 2 * k * d + 5 * k + t + t * d) + 4 * (k * d + t * d),
+        19,
       )
     : null;
   const f64 = (len: number) => (ka ? ka.arena.f64(len) : new Float64Array(len));
@@ -486,6 +487,7 @@ export function kmWorkspace(n: number, d: number, k: number, wasm: boolean): KmW
     counts: f64(k),
     dd: f64(k),
     dist: f64(n),
+    cum: f64(n),
     trial: f64(t * n),
     tsum: f64(t),
     cand: f64(t * d),

@@ -221,6 +221,31 @@ describe('trainGbdt behaviour', () => {
         }),
       );
       expect(Array.from(multi.predict(big, { pool }))).toEqual(Array.from(multi.predict(big)));
+      // The pool reuses its input and margin buffers: a smaller batch of other rows after the big one (the
+      // rest of the buffers still holds the big batch), then the first model's rows again.
+      const small = DenseMatrix.fromColumns(
+        Array.from({ length: test.x.cols }, (_, j) => {
+          const c = test.x.column(j);
+          return Float32Array.from({ length: 4099 }, (_, i) => c[(7 * i + 3) % c.length]!);
+        }),
+      );
+      expect(Array.from(multi.predict(small, { pool }))).toEqual(Array.from(multi.predict(small)));
+      // Blocks without a missing value take the plain-comparison walk (eight rows, then four, then one).
+      const dense = DenseMatrix.fromColumns(
+        Array.from({ length: test.x.cols }, (_, j) => {
+          const c = test.x.column(j);
+          return Float32Array.from({ length: 1003 }, (_, i) => {
+            const v = c[(5 * i + j) % c.length]!;
+            return Number.isNaN(v) ? 0.25 * j : v;
+          });
+        }),
+      );
+      const pd = multi.predict(dense);
+      for (let i = 0; i < dense.rows; i++)
+        expect(Array.from(multi.predictRow(dense.row(i)))).toEqual(Array.from(pd.subarray(2 * i, 2 * i + 2)));
+      expect(Array.from(multi.predict(dense, { pool }))).toEqual(Array.from(pd));
+      const again = GbdtModel.fromJSON(json);
+      expect(Array.from(again.predict(x, { pool }))).toEqual(Array.from(again.predict(x)));
     } finally {
       pool.close();
     }

@@ -136,12 +136,10 @@ export function trainLinearLearner(
   let bestEpoch = -1;
   let stale = 0;
   const scratch = new Float64Array(K);
-  const all = new Uint32Array(tr.n);
-  for (let i = 0; i < tr.n; i++) all[i] = i;
   // Returns false when early stopping says stop.
   const endEpoch = (epoch: number, lossNow: number): boolean => {
     trainLoss.push(lossNow);
-    const monitored = va ? lossAndGrad(p, va, theta, undefined, va.all, va.n, scratch, false) : lossNow;
+    const monitored = va ? lossAndGrad(p, va, theta, undefined, allRows(va), va.n, scratch, false) : lossNow;
     if (va) validationLoss.push(monitored);
     if (monitored < bestLoss * (1 - p.earlyStoppingTolerance) || bestEpoch < 0) {
       bestLoss = monitored;
@@ -161,7 +159,8 @@ export function trainLinearLearner(
   };
   if (p.optimizer === 'lbfgs') {
     let epoch = 0;
-    lbfgs(theta, (w, g) => lossAndGrad(p, tr, w, g, all, tr.n, scratch, true), {
+    // Every row, in order: the row list is made only if the per-row path needs it.
+    lbfgs(theta, (w, g) => lossAndGrad(p, tr, w, g, undefined, tr.n, scratch, true), {
       maxIter: p.epochs * 20,
       // Without a validation set the training loss is what L-BFGS minimises: stopping on a 0.1% relative
       // improvement would end it far from the optimum (on scikit-learn's diabetes it stopped after 8
@@ -175,7 +174,7 @@ export function trainLinearLearner(
     if (bestEpoch < 0 || !va) best.set(theta);
   } else {
     const rng = new Random(p.seed);
-    const order = Uint32Array.from(all);
+    const order = Uint32Array.from(allRows(tr));
     const m1 = new Float64Array(nTheta);
     const m2 = new Float64Array(nTheta);
     let step = 0;
@@ -249,11 +248,34 @@ interface Prepared {
   x: Float32Array | undefined;
   /** Whether every row weight is 1. */
   unweighted: boolean;
-  /** The columns back to back in the WebAssembly kernels' memory, with their scratch arrays. */
-  wasm?: { kern: WasmKernels; cols: Float32Array; z: Float64Array; theta: Float64Array; grad: Float64Array };
+  /**
+   * The columns back to back in the WebAssembly kernels' memory, with their scratch arrays (`y` is the same
+   * array as the outer `y`, `acc` the loss and bias-gradient sums).
+   */
+  wasm?: {
+    kern: WasmKernels;
+    cols: Float32Array;
+    z: Float64Array;
+    theta: Float64Array;
+    grad: Float64Array;
+    y: Float64Array;
+    acc: Float64Array;
+  };
   y: Float64Array;
-  w: Float64Array;
-  all: Uint32Array;
+  /** Row weights; undefined when every weight is 1. */
+  w: Float64Array | undefined;
+  /** 0..n-1, made on first use (`allRows`): fresh memory costs page faults the full-batch path never needs. */
+  all: Uint32Array | undefined;
+}
+
+/** The row list 0..n-1 of `data`. */
+function allRows(data: Prepared): Uint32Array {
+  if (!data.all) {
+    const all = new Uint32Array(data.n);
+    for (let i = 0; i < data.n; i++) all[i] = i;
+    data.all = all;
+  }
+  return data.all;
 }
 
 function prepare(
@@ -269,7 +291,7 @@ function prepare(
   const d = x.cols;
   const cols: Float32Array[] = [];
   // The thread's reused kernel memory: nothing of it outlives this fit.
-  const ka = useWasm ? reusedKernelArena(4 * n * d + 8 * (2 * LIN_BLOCK + 2 * d + 2), 4) : null;
+  const ka = useWasm ? reusedKernelArena(4 * n * d + 8 * (2 * LIN_BLOCK + 2 * d + 2 + n + 2), 6) : null;
   const block = ka ? ka.arena.f32(n * d) : undefined;
   for (let j = 0; j < d; j++) {
     const c = x.column(j);
@@ -292,10 +314,11 @@ function prepare(
           );
     cols.push(out);
   }
-  const y = Float64Array.from(ds.y, (v) => (v - yMean) / yStd);
-  const w = ds.weight ? Float64Array.from(ds.weight) : new Float64Array(n).fill(1);
-  const all = new Uint32Array(n);
-  for (let i = 0; i < n; i++) all[i] = i;
+  // A plain loop (Float64Array.from with a map function is slow), into the kernels' memory when there.
+  const y = ka ? ka.arena.f64(n) : new Float64Array(n);
+  const yIn = ds.y;
+  for (let i = 0; i < n; i++) y[i] = (yIn[i]! - yMean) / yStd;
+  const w = ds.weight ? Float64Array.from(ds.weight) : undefined;
   const wasm = ka
     ? {
         kern: ka.kern,
@@ -303,9 +326,11 @@ function prepare(
         z: ka.arena.f64(LIN_BLOCK),
         theta: ka.arena.f64(d + 1),
         grad: ka.arena.f64(d + 1),
+        y,
+        acc: ka.arena.f64(2),
       }
     : undefined;
-  return { n, d, cols, x: undefined, unweighted: !ds.weight, y, w, all: all as Uint32Array, wasm };
+  return { n, d, cols, x: undefined, unweighted: !ds.weight, y, w, all: undefined, wasm };
 }
 
 /** Row-major copy of the standardised columns, in row blocks so reads and writes both stay in cache. */
@@ -331,7 +356,7 @@ function lossAndGrad(
   data: Prepared,
   theta: Float64Array,
   grad: Float64Array | undefined,
-  rows: Uint32Array,
+  rows: Uint32Array | undefined,
   cnt: number,
   z: Float64Array,
   penalise: boolean,
@@ -345,14 +370,15 @@ function lossAndGrad(
   if (K === 1 && grad && cnt === data.n && data.unweighted) {
     const logistic = p.predictorType === 'binary_classifier';
     loss = data.wasm
-      ? fullBatchWasm(logistic, data.wasm, data.y, theta, grad, cnt, d)
+      ? fullBatchWasm(logistic, data.wasm, theta, grad, cnt, d)
       : fullBatchSingle(logistic, data.cols, data.y, theta, grad, cnt, z);
     wsum = cnt;
   } else {
     const X = rowMajor(data);
+    const list = rows ?? allRows(data);
     for (let r = 0; r < cnt; r++) {
-      const i = rows[r]!;
-      const wi = data.w[i]!;
+      const i = list[r]!;
+      const wi = data.w ? data.w[i]! : 1;
       wsum += wi;
       const xo = i * d;
       for (let k = 0; k < K; k++) {
@@ -402,28 +428,29 @@ function lossAndGrad(
 const LIN_BLOCK = 2048;
 
 /**
- * `fullBatchSingle` with the per-feature passes (margins, gradient dot products) in the WebAssembly SIMD
- * kernels; the per-row loss and derivative stay here (exp / log1p). Same sums up to rounding order.
+ * `fullBatchSingle` in the WebAssembly kernels: the per-feature passes (margins, gradient dot products) in
+ * SIMD, the per-row loss and derivative in `linLoss` (lossBlock's arithmetic: exp with Math.exp's bits,
+ * log1p possibly a last bit apart). Same sums up to rounding order.
  */
 function fullBatchWasm(
   logistic: boolean,
   w: NonNullable<Prepared['wasm']>,
-  y: Float64Array,
   theta: Float64Array,
   grad: Float64Array,
   n: number,
   d: number,
 ): number {
-  const { kern, z } = w;
+  const { kern, z, acc } = w;
   w.theta.set(theta);
   w.grad.fill(0);
+  acc.fill(0);
   const b = theta[d]!;
   const colsAt = w.cols.byteOffset;
-  const acc = new Float64Array(2);
+  const lg = logistic ? 1 : 0;
   for (let i0 = 0; i0 < n; i0 += LIN_BLOCK) {
     const m = Math.min(LIN_BLOCK, n - i0);
     kern.linMargins(colsAt, n, d, w.theta.byteOffset, z.byteOffset, i0, m, b);
-    lossBlock(logistic, z, y, i0, m, acc);
+    kern.linLoss(z.byteOffset, w.y.byteOffset + 8 * i0, m, lg, acc.byteOffset);
     kern.linGrad(colsAt, n, d, z.byteOffset, i0, m, w.grad.byteOffset);
   }
   for (let j = 0; j < d; j++) grad[j] = w.grad[j]!;

@@ -62,6 +62,7 @@ export interface WasmKernels {
     b: number,
   ): void;
   linGrad(cols: number, n: number, d: number, dz: number, i0: number, m: number, grad: number): void;
+  linLoss(z: number, y: number, m: number, logistic: number, acc: number): void;
   kmPass(
     X: number,
     n: number,
