@@ -2,7 +2,7 @@
 // Upload and download throughput of one object through Trainyard's S3 door (server in its own
 // process, @aws-sdk/client-s3 in this one) vs copying the same file on disk, in the same run.
 // Build first: npx tsc -b ; then: node bench/s3/run.mjs [--mib 256] [--repeat 5]
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   createReadStream,
@@ -19,8 +19,15 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+const run = promisify(execFile);
+/** Debian's aws CLI v2 (other installs come first on PATH). */
+const awsCli = '/usr/bin/aws';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
@@ -94,6 +101,17 @@ try {
   await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
 
   const copyTarget = join(work, 'copy.bin');
+  /** curl failing on any HTTP error, so a refused checksum fails the run instead of timing a 400. */
+  const curl = (args) => run('curl', ['--fail-with-body', '--silent', '--show-error', ...args]);
+  const awsArgs = ['--endpoint-url', endpoint, '--only-show-errors'];
+  const awsEnv = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: whoami.keyId,
+    AWS_SECRET_ACCESS_KEY: adminKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
   // Each round runs the disk copy and every door operation one after the other, so a burst of
   // load from other processes hits both sides alike; the ratio is taken per round, then the median.
   const steps = {
@@ -129,9 +147,49 @@ try {
       if (statSync(copyTarget).size !== bytes) throw new Error('short download');
       await unlink(copyTarget);
     },
+    // Lean clients that are not ours, so the door's own cost shows beside the JS SDK's.
+    'door: curl PUT, presigned (+ CRC32 header)': async (i) => {
+      // The CRC32 is computed inside the timed step (the client's cost), sent as a header the
+      // server checks while the body streams.
+      let crc = 0;
+      for await (const chunk of createReadStream(source, { highWaterMark: 1024 * 1024 }))
+        crc = crc32(chunk, crc);
+      const checksum = Buffer.alloc(4);
+      checksum.writeUInt32BE(crc >>> 0);
+      const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'bench', Key: `curl-${i}` }), {
+        expiresIn: 600,
+      });
+      await curl([
+        '-X',
+        'PUT',
+        '-T',
+        source,
+        '-H',
+        `x-amz-checksum-crc32: ${checksum.toString('base64')}`,
+        url,
+      ]);
+    },
+    'door: curl GET, presigned, to a file': async (i) => {
+      const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'bench', Key: `curl-${i}` }), {
+        expiresIn: 600,
+      });
+      await curl(['-o', copyTarget, url]);
+      if (statSync(copyTarget).size !== bytes) throw new Error('short download');
+      await unlink(copyTarget);
+    },
+    'door: aws s3 cp upload (multipart 8 MiB, signed SHA-256)': async (i) => {
+      await run(awsCli, [...awsArgs, 's3', 'cp', source, `s3://bench/cli-${i}`], {
+        env: awsEnv,
+      });
+    },
+    'door: aws s3 cp download (ranged GETs)': async (i) => {
+      await run(awsCli, [...awsArgs, 's3', 'cp', `s3://bench/cli-${i}`, copyTarget], { env: awsEnv });
+      if (statSync(copyTarget).size !== bytes) throw new Error('short download');
+      await unlink(copyTarget);
+    },
   };
   const peerName = 'disk: stream copy (read + write)';
-  // --only put|multipart|get keeps the disk copy and that step (for profiling one path).
+  // --only put|multipart|get|curl|aws keeps the disk copy and that step (for profiling one path).
   const only = arg('only', undefined);
   if (only !== undefined) {
     for (const name of Object.keys(steps)) {
@@ -145,9 +203,10 @@ try {
     const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / ticks;
   };
+  // This process plus the children it waited for (curl, the aws CLI).
   const clientCpu = () => {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1e6;
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticks;
   };
   const cpu = Object.fromEntries(Object.keys(steps).map((name) => [name, []]));
   const seconds = Object.fromEntries(Object.keys(steps).map((name) => [name, []]));
@@ -210,7 +269,10 @@ try {
     JSON.stringify({ mib, repeat, loadBefore, loadAfter, results, at: new Date().toISOString() }, null, 1),
   );
   s3.destroy();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
 } finally {
   cleanup();
-  process.exit(0);
+  process.exit();
 }
