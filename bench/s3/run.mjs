@@ -21,7 +21,14 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
@@ -51,6 +58,26 @@ const source = join(work, 'source.bin');
     }
   }
   await new Promise((r) => out.end(r));
+}
+// The same bytes as 8 MiB part files, for the curl multipart row (a client that holds its parts
+// as files; cut once here, outside every timed step).
+const partBytes = 8 * 1024 * 1024;
+const partFiles = [];
+for (let at = 0; at < bytes; at += partBytes) {
+  const path = join(work, `part-${partFiles.length + 1}.bin`);
+  await pipeline(
+    createReadStream(source, { start: at, end: Math.min(at + partBytes, bytes) - 1 }),
+    createWriteStream(path),
+  );
+  partFiles.push(path);
+}
+/** The base64 CRC32 of a file, as `x-amz-checksum-crc32` wants it. */
+async function crc32Base64(path) {
+  let crc = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) crc = crc32(chunk, crc);
+  const checksum = Buffer.alloc(4);
+  checksum.writeUInt32BE(crc >>> 0);
+  return checksum.toString('base64');
 }
 
 const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
@@ -151,26 +178,63 @@ try {
     'door: curl PUT, presigned (+ CRC32 header)': async (i) => {
       // The CRC32 is computed inside the timed step (the client's cost), sent as a header the
       // server checks while the body streams.
-      let crc = 0;
-      for await (const chunk of createReadStream(source, { highWaterMark: 1024 * 1024 }))
-        crc = crc32(chunk, crc);
-      const checksum = Buffer.alloc(4);
-      checksum.writeUInt32BE(crc >>> 0);
+      const checksum = await crc32Base64(source);
       const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'bench', Key: `curl-${i}` }), {
         expiresIn: 600,
       });
-      await curl([
-        '-X',
-        'PUT',
-        '-T',
-        source,
-        '-H',
-        `x-amz-checksum-crc32: ${checksum.toString('base64')}`,
-        url,
-      ]);
+      await curl(['-X', 'PUT', '-T', source, '-H', `x-amz-checksum-crc32: ${checksum}`, url]);
     },
     'door: curl GET, presigned, to a file': async (i) => {
       const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'bench', Key: `curl-${i}` }), {
+        expiresIn: 600,
+      });
+      await curl(['-o', copyTarget, url]);
+      if (statSync(copyTarget).size !== bytes) throw new Error('short download');
+      await unlink(copyTarget);
+    },
+    'door: curl multipart (8 MiB parts, 4 at once, + CRC32 headers)': async (i) => {
+      const Key = `curl-mpu-${i}`;
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'bench', Key }));
+      const etags = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < partFiles.length) {
+          const n = ++next;
+          const path = partFiles[n - 1];
+          const checksum = await crc32Base64(path);
+          const url = await getSignedUrl(
+            s3,
+            new UploadPartCommand({ Bucket: 'bench', Key, UploadId, PartNumber: n }),
+            { expiresIn: 600 },
+          );
+          const { stdout } = await curl([
+            '-X',
+            'PUT',
+            '-T',
+            path,
+            '-H',
+            `x-amz-checksum-crc32: ${checksum}`,
+            '-D',
+            '-',
+            '-o',
+            '/dev/null',
+            url,
+          ]);
+          etags[n - 1] = /^etag:\s*(\S+)/im.exec(stdout)?.[1];
+        }
+      };
+      await Promise.all([worker(), worker(), worker(), worker()]);
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'bench',
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: etags.map((ETag, n) => ({ PartNumber: n + 1, ETag })) },
+        }),
+      );
+    },
+    'door: curl GET of that multipart object (read across parts)': async (i) => {
+      const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'bench', Key: `curl-mpu-${i}` }), {
         expiresIn: 600,
       });
       await curl(['-o', copyTarget, url]);
@@ -189,11 +253,12 @@ try {
     },
   };
   const peerName = 'disk: stream copy (read + write)';
-  // --only put|multipart|get|curl|aws keeps the disk copy and that step (for profiling one path).
+  // --only put,curl (words of the row names, comma-separated) keeps the disk copy and those rows.
   const only = arg('only', undefined);
   if (only !== undefined) {
     for (const name of Object.keys(steps)) {
-      if (name !== peerName && !name.toLowerCase().includes(only)) delete steps[name];
+      const wanted = only.split(',').some((word) => name.toLowerCase().includes(word));
+      if (name !== peerName && !wanted) delete steps[name];
     }
   }
   // CPU seconds (user + system) of both processes per step: unlike wall time, barely moved by
