@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import {
   CompleteMultipartUploadCommand,
+  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   PutObjectCommand,
@@ -81,39 +82,36 @@ async function crc32Base64(path) {
 }
 
 const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
-const server = spawn(
-  process.execPath,
-  [
-    // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
-    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    join(here, '..', '..', 'apps', 'trainyard', 'dist', 'main.js'),
-    'server',
-    '--port',
-    '0',
-    '--data-dir',
-    join(work, 'data'),
-  ],
-  {
-    env: { ...process.env, TRAINYARD_ADMIN_KEY: adminKey, TRAINYARD_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  },
-);
-const endpoint = await new Promise((resolve, reject) => {
-  let seen = '';
-  server.stdout.on('data', (c) => {
-    seen += c;
-    const m = /listening on (http:\/\/\S+)/.exec(seen);
-    if (m) resolve(m[1]);
+const servers = [];
+/** Starts `trainyard server` from the build at `mainJs` on its own data folder; resolves with its door. */
+async function startDoor(mainJs, label) {
+  const server = spawn(
+    process.execPath,
+    [
+      // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      mainJs,
+      'server',
+      '--port',
+      '0',
+      '--data-dir',
+      join(work, `data-${servers.length}`),
+    ],
+    {
+      env: { ...process.env, TRAINYARD_ADMIN_KEY: adminKey, TRAINYARD_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  servers.push(server);
+  const endpoint = await new Promise((resolve, reject) => {
+    let seen = '';
+    server.stdout.on('data', (c) => {
+      seen += c;
+      const m = /listening on (http:\/\/\S+)/.exec(seen);
+      if (m) resolve(m[1]);
+    });
+    server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
   });
-  server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
-});
-const cleanup = () => {
-  server.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
-
-try {
   const whoami = await (
     await fetch(`${endpoint}/api/v1/whoami`, { headers: { authorization: `Bearer ${adminKey}` } })
   ).json();
@@ -124,28 +122,36 @@ try {
     credentials: { accessKeyId: whoami.keyId, secretAccessKey: adminKey },
   });
   await fetch(endpoint); // warm the connection path
-  const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
   await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
-
-  const copyTarget = join(work, 'copy.bin');
-  /** curl failing on any HTTP error, so a refused checksum fails the run instead of timing a 400. */
-  const curl = (args) => run('curl', ['--fail-with-body', '--silent', '--show-error', ...args]);
-  const awsArgs = ['--endpoint-url', endpoint, '--only-show-errors'];
-  const awsEnv = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: whoami.keyId,
-    AWS_SECRET_ACCESS_KEY: adminKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-  };
-  // Each round runs the disk copy and every door operation one after the other, so a burst of
-  // load from other processes hits both sides alike; the ratio is taken per round, then the median.
-  const steps = {
-    'disk: stream copy (read + write)': async () => {
-      await pipeline(createReadStream(source), createWriteStream(copyTarget));
-      await unlink(copyTarget);
+  return {
+    label,
+    pid: server.pid,
+    s3,
+    awsArgs: ['--endpoint-url', endpoint, '--only-show-errors'],
+    awsEnv: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: whoami.keyId,
+      AWS_SECRET_ACCESS_KEY: adminKey,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     },
+  };
+}
+const cleanup = () => {
+  for (const server of servers) server.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+
+const copyTarget = join(work, 'copy.bin');
+/** curl failing on any HTTP error, so a refused checksum fails the run instead of timing a 400. */
+const curl = (args) => run('curl', ['--fail-with-body', '--silent', '--show-error', ...args]);
+
+/** The door rows for one server; `door.label` tells two builds apart in a --compare run. */
+function doorSteps(door) {
+  const { s3, awsArgs, awsEnv } = door;
+  const rows = {
     'door: PutObject (one stream, aws-chunked + CRC32)': async (i) => {
       await s3.send(
         new PutObjectCommand({
@@ -155,10 +161,6 @@ try {
           ContentLength: bytes,
         }),
       );
-    },
-    'disk: copyFile': async () => {
-      await copyFile(source, copyTarget);
-      await unlink(copyTarget);
     },
     'door: multipart Upload (8 MiB parts, 4 at once)': async (i) => {
       await new Upload({
@@ -252,6 +254,57 @@ try {
       await unlink(copyTarget);
     },
   };
+  if (door.label === '') return rows;
+  return Object.fromEntries(Object.entries(rows).map(([name, step]) => [`${name} [${door.label}]`, step]));
+}
+
+try {
+  // --compare <path to another build's apps/trainyard/dist/main.js> runs every door row against
+  // that server too, interleaved in the same rounds (e.g. the main branch's build, before a change).
+  const compare = arg('compare', undefined);
+  const doors = [
+    await startDoor(
+      join(here, '..', '..', 'apps', 'trainyard', 'dist', 'main.js'),
+      compare ? 'this build' : '',
+    ),
+  ];
+  if (compare) doors.push(await startDoor(compare, 'other build'));
+  const doorOf = new Map();
+  const steps = {
+    'disk: stream copy (read + write)': async () => {
+      await pipeline(createReadStream(source), createWriteStream(copyTarget));
+      await unlink(copyTarget);
+    },
+    'disk: copyFile': async () => {
+      await copyFile(source, copyTarget);
+      await unlink(copyTarget);
+    },
+  };
+  // With two builds, their rows interleave (A's PutObject, B's PutObject, A's GetObject, …) and
+  // which build goes first alternates by round, so load from elsewhere hits both alike.
+  const perDoor = doors.map((door) => Object.entries(doorSteps(door)));
+  for (const [k, [name, step]] of (perDoor[0] ?? []).entries()) {
+    for (const [d, rows] of perDoor.entries()) {
+      const [twinName, twinStep] = rows[k] ?? [name, step];
+      steps[twinName] = twinStep;
+      doorOf.set(twinName, doors[d]);
+    }
+  }
+  /** Round i's order: builds swapped in odd rounds (only when comparing). */
+  const orderOf = (i) => {
+    const entries = Object.entries(steps);
+    if (doors.length < 2 || i % 2 === 0) return entries;
+    const swapped = [...entries];
+    for (let at = 0; at + 1 < swapped.length; at++) {
+      const [a, b] = [swapped[at], swapped[at + 1]];
+      if (a && b && doorOf.get(a[0]) === doors[0] && doorOf.get(b[0]) === doors[1]) {
+        swapped[at] = b;
+        swapped[at + 1] = a;
+        at++;
+      }
+    }
+    return swapped;
+  };
   const peerName = 'disk: stream copy (read + write)';
   // --only put,curl (words of the row names, comma-separated) keeps the disk copy and those rows.
   const only = arg('only', undefined);
@@ -264,8 +317,10 @@ try {
   // CPU seconds (user + system) of both processes per step: unlike wall time, barely moved by
   // other load on the machine, so it shows what each step costs even when the run is noisy.
   const ticks = clockTicksPerSecond();
-  const serverCpu = () => {
-    const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const serverCpu = (name) => {
+    const pid = doorOf.get(name)?.pid;
+    if (pid === undefined) return 0;
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / ticks;
   };
   // This process plus the children it waited for (curl, the aws CLI).
@@ -279,14 +334,14 @@ try {
   const loadBefore = loadavg();
   for (let i = 0; i < repeat; i++) {
     const round = {};
-    for (const [name, step] of Object.entries(steps)) {
-      const serverBefore = serverCpu();
+    for (const [name, step] of orderOf(i)) {
+      const serverBefore = serverCpu(name);
       const clientBefore = clientCpu();
       const start = process.hrtime.bigint();
       await step(i);
       round[name] = Number(process.hrtime.bigint() - start) / 1e9;
       seconds[name].push(round[name]);
-      cpu[name].push([clientCpu() - clientBefore, serverCpu() - serverBefore]);
+      cpu[name].push([clientCpu() - clientBefore, serverCpu(name) - serverBefore]);
     }
     // The disk copy again after the door steps, so the peer brackets them in time.
     const start = process.hrtime.bigint();
@@ -296,7 +351,10 @@ try {
     for (const name of Object.keys(steps)) ratios[name].push(round[name] / peer);
     console.error(
       `round ${i + 1}/${repeat}: ${Object.entries(round)
-        .map(([n, s]) => `${n.split(' (')[0]} ${s.toFixed(2)}s`)
+        .map(
+          ([n, s]) =>
+            `${n.replace(/ \[.*\]$/, '').split(' (')[0]}${/ \[.*\]$/.exec(n)?.[0] ?? ''} ${s.toFixed(2)}s`,
+        )
         .join(', ')}, disk again ${peerAfter.toFixed(2)}s`,
     );
   }
@@ -333,7 +391,7 @@ try {
     join(here, 'out', 'last-run.json'),
     JSON.stringify({ mib, repeat, loadBefore, loadAfter, results, at: new Date().toISOString() }, null, 1),
   );
-  s3.destroy();
+  for (const door of doors) door.s3.destroy();
 } catch (error) {
   console.error(error);
   process.exitCode = 1;
