@@ -148,8 +148,12 @@ const copyTarget = join(work, 'copy.bin');
 /** curl failing on any HTTP error, so a refused checksum fails the run instead of timing a 400. */
 const curl = (args) => run('curl', ['--fail-with-body', '--silent', '--show-error', ...args]);
 
+/** Seconds CompleteMultipartUpload took in the curl multipart row, per build. */
+const completionSeconds = {};
+
 /** The door rows for one server; `door.label` tells two builds apart in a --compare run. */
 function doorSteps(door) {
+  completionSeconds[door.label] = [];
   const { s3, awsArgs, awsEnv } = door;
   const rows = {
     'door: PutObject (one stream, aws-chunked + CRC32)': async (i) => {
@@ -226,6 +230,7 @@ function doorSteps(door) {
         }
       };
       await Promise.all([worker(), worker(), worker(), worker()]);
+      const completing = process.hrtime.bigint();
       await s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: 'bench',
@@ -234,6 +239,7 @@ function doorSteps(door) {
           MultipartUpload: { Parts: etags.map((ETag, n) => ({ PartNumber: n + 1, ETag })) },
         }),
       );
+      completionSeconds[door.label].push(Number(process.hrtime.bigint() - completing) / 1e9);
     },
     'door: curl GET of that multipart object (read across parts)': async (i) => {
       const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'bench', Key: `curl-mpu-${i}` }), {
@@ -386,10 +392,20 @@ try {
       `| ${name} | ${r.seconds.toFixed(2)} | ${(mib / r.seconds).toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.clientCpuSeconds.toFixed(2)} | ${r.serverCpuSeconds.toFixed(2)} |`,
     );
   }
+  for (const [label, values] of Object.entries(completionSeconds)) {
+    if (values.length === 0) continue;
+    console.log(
+      `\nCompleteMultipartUpload of the curl multipart row${label ? ` [${label}]` : ''}: median ${median(values).toFixed(3)} s (${fmt(values)})`,
+    );
+  }
   mkdirSync(join(here, 'out'), { recursive: true });
   writeFileSync(
     join(here, 'out', 'last-run.json'),
-    JSON.stringify({ mib, repeat, loadBefore, loadAfter, results, at: new Date().toISOString() }, null, 1),
+    JSON.stringify(
+      { mib, repeat, loadBefore, loadAfter, results, completionSeconds, at: new Date().toISOString() },
+      null,
+      1,
+    ),
   );
   for (const door of doors) door.s3.destroy();
 } catch (error) {
