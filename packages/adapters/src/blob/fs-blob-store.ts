@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import {
+  copyFile,
   type FileHandle,
   link,
   mkdir,
@@ -427,7 +428,14 @@ export class FsBlobStore implements BlobStore {
     const reference = join(this.#tmp, randomUUID());
     try {
       await mkdir(folder);
-      for (const [i, path] of paths.entries()) await link(path, join(folder, String(i)));
+      for (const [i, path] of paths.entries()) {
+        const target = join(folder, String(i));
+        // A filesystem without hard links gets a copy (slower, same result).
+        await link(path, target).catch((error: unknown) => {
+          if (isErrno(error, 'ENOENT')) throw error;
+          return copyFile(path, target);
+        });
+      }
       await writeFile(join(folder, 'manifest.json'), JSON.stringify(manifest));
       const text = `${composedRefPrefix}${id}:${manifest.token}\n`;
       await writeFile(reference, text, { flag: 'wx' });
