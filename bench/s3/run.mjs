@@ -146,7 +146,7 @@ process.on('exit', cleanup);
 
 const copyTarget = join(work, 'copy.bin');
 /** curl failing on any HTTP error, so a refused checksum fails the run instead of timing a 400. */
-const curl = (args) => run('curl', ['--fail-with-body', '--silent', '--show-error', ...args]);
+const curl = (args) => run('curl', ['--fail-with-body', '--silent', '--show-error', '-H', 'Expect:', ...args]);
 
 /** Seconds CompleteMultipartUpload took in the curl multipart row, per build. */
 const completionSeconds = {};
