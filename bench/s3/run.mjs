@@ -121,12 +121,22 @@ async function startDoor(mainJs, label) {
     forcePathStyle: true,
     credentials: { accessKeyId: whoami.keyId, secretAccessKey: adminKey },
   });
+  // For curl's URLs: without this the SDK puts the CRC32 of an empty body in the query; the
+  // header curl sends is the one the server checks, but the URL should not claim a wrong one.
+  const presigner = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: whoami.keyId, secretAccessKey: adminKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
   await fetch(endpoint); // warm the connection path
   await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
   return {
     label,
     pid: server.pid,
     s3,
+    presigner,
     awsArgs: ['--endpoint-url', endpoint, '--only-show-errors'],
     awsEnv: {
       ...process.env,
@@ -146,7 +156,8 @@ process.on('exit', cleanup);
 
 const copyTarget = join(work, 'copy.bin');
 /** curl failing on any HTTP error, so a refused checksum fails the run instead of timing a 400. */
-const curl = (args) => run('curl', ['--fail-with-body', '--silent', '--show-error', '-H', 'Expect:', ...args]);
+const curl = (args) =>
+  run('curl', ['--fail-with-body', '--silent', '--show-error', '-H', 'Expect:', ...args]);
 
 /** Seconds CompleteMultipartUpload took in the curl multipart row, per build. */
 const completionSeconds = {};
@@ -154,7 +165,7 @@ const completionSeconds = {};
 /** The door rows for one server; `door.label` tells two builds apart in a --compare run. */
 function doorSteps(door) {
   completionSeconds[door.label] = [];
-  const { s3, awsArgs, awsEnv } = door;
+  const { s3, presigner, awsArgs, awsEnv } = door;
   const rows = {
     'door: PutObject (one stream, aws-chunked + CRC32)': async (i) => {
       await s3.send(
@@ -185,13 +196,13 @@ function doorSteps(door) {
       // The CRC32 is computed inside the timed step (the client's cost), sent as a header the
       // server checks while the body streams.
       const checksum = await crc32Base64(source);
-      const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'bench', Key: `curl-${i}` }), {
+      const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: 'bench', Key: `curl-${i}` }), {
         expiresIn: 600,
       });
       await curl(['-X', 'PUT', '-T', source, '-H', `x-amz-checksum-crc32: ${checksum}`, url]);
     },
     'door: curl GET, presigned, to a file': async (i) => {
-      const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'bench', Key: `curl-${i}` }), {
+      const url = await getSignedUrl(presigner, new GetObjectCommand({ Bucket: 'bench', Key: `curl-${i}` }), {
         expiresIn: 600,
       });
       await curl(['-o', copyTarget, url]);
@@ -209,7 +220,7 @@ function doorSteps(door) {
           const path = partFiles[n - 1];
           const checksum = await crc32Base64(path);
           const url = await getSignedUrl(
-            s3,
+            presigner,
             new UploadPartCommand({ Bucket: 'bench', Key, UploadId, PartNumber: n }),
             { expiresIn: 600 },
           );
@@ -242,9 +253,13 @@ function doorSteps(door) {
       completionSeconds[door.label].push(Number(process.hrtime.bigint() - completing) / 1e9);
     },
     'door: curl GET of that multipart object (read across parts)': async (i) => {
-      const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'bench', Key: `curl-mpu-${i}` }), {
-        expiresIn: 600,
-      });
+      const url = await getSignedUrl(
+        presigner,
+        new GetObjectCommand({ Bucket: 'bench', Key: `curl-mpu-${i}` }),
+        {
+          expiresIn: 600,
+        },
+      );
       await curl(['-o', copyTarget, url]);
       if (statSync(copyTarget).size !== bytes) throw new Error('short download');
       await unlink(copyTarget);
@@ -407,7 +422,10 @@ try {
       1,
     ),
   );
-  for (const door of doors) door.s3.destroy();
+  for (const door of doors) {
+    door.s3.destroy();
+    door.presigner.destroy();
+  }
 } catch (error) {
   console.error(error);
   process.exitCode = 1;
