@@ -203,6 +203,10 @@ describe('FsBlobStore on disk', () => {
         recursive: true,
       });
       mkdirSync(join(root2, 'composed', 'no-manifest-yet'));
+      mkdirSync(join(root2, 'composed', 'half-written'));
+      writeFileSync(join(root2, 'composed', 'half-written', 'manifest.json'), '{"id":"half-wr');
+      mkdirSync(join(root2, 'composed', 'no-key'));
+      writeFileSync(join(root2, 'composed', 'no-key', 'manifest.json'), '{"id":"no-key"}');
       const after = await new FsBlobStore(root2).init();
       expect(readdirSync(join(root2, 'composed'))).toEqual([id]);
       expect(await after.head(at)).toMatchObject({ size: 23, etag: 'abc-2', contentType: 'text/plain' });

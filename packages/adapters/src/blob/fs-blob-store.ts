@@ -148,10 +148,11 @@ export class FsBlobStore implements BlobStore {
       ),
     );
     for (const id of await readdir(this.#composed)) {
-      const manifest = await this.#readManifest(id).catch(() => undefined);
-      const referenced =
-        manifest !== undefined &&
-        (await this.#composedAt(this.#dataPath(manifest)).catch(() => undefined))?.id === id;
+      // Anything unreadable (a half-written manifest) counts as unreferenced.
+      const referenced = await (async () => {
+        const manifest = await this.#readManifest(id);
+        return (await this.#composedAt(this.#dataPath(manifest)))?.id === id;
+      })().catch(() => false);
       if (!referenced) await rm(join(this.#composed, id), { recursive: true, force: true });
     }
     return this;
