@@ -2,7 +2,7 @@
 // Upload and download throughput of one object through Trainyard's S3 door (server in its own
 // process, @aws-sdk/client-s3 in this one) vs copying the same file on disk, in the same run.
 // Build first: npx tsc -b ; then: node bench/s3/run.mjs [--mib 256] [--repeat 5]
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   createReadStream,
@@ -19,8 +19,23 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+const run = promisify(execFile);
+/** Debian's aws CLI v2 (other installs come first on PATH). */
+const awsCli = '/usr/bin/aws';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
@@ -45,41 +60,58 @@ const source = join(work, 'source.bin');
   }
   await new Promise((r) => out.end(r));
 }
+// The same bytes as 8 MiB part files, for the curl multipart row (a client that holds its parts
+// as files; cut once here, outside every timed step).
+const partBytes = 8 * 1024 * 1024;
+const partFiles = [];
+for (let at = 0; at < bytes; at += partBytes) {
+  const path = join(work, `part-${partFiles.length + 1}.bin`);
+  await pipeline(
+    createReadStream(source, { start: at, end: Math.min(at + partBytes, bytes) - 1 }),
+    createWriteStream(path),
+  );
+  partFiles.push(path);
+}
+/** The base64 CRC32 of a file, as `x-amz-checksum-crc32` wants it. */
+async function crc32Base64(path) {
+  let crc = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) crc = crc32(chunk, crc);
+  const checksum = Buffer.alloc(4);
+  checksum.writeUInt32BE(crc >>> 0);
+  return checksum.toString('base64');
+}
 
 const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
-const server = spawn(
-  process.execPath,
-  [
-    // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
-    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    join(here, '..', '..', 'apps', 'trainyard', 'dist', 'main.js'),
-    'server',
-    '--port',
-    '0',
-    '--data-dir',
-    join(work, 'data'),
-  ],
-  {
-    env: { ...process.env, TRAINYARD_ADMIN_KEY: adminKey, TRAINYARD_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  },
-);
-const endpoint = await new Promise((resolve, reject) => {
-  let seen = '';
-  server.stdout.on('data', (c) => {
-    seen += c;
-    const m = /listening on (http:\/\/\S+)/.exec(seen);
-    if (m) resolve(m[1]);
+const servers = [];
+/** Starts `trainyard server` from the build at `mainJs` on its own data folder; resolves with its door. */
+async function startDoor(mainJs, label) {
+  const server = spawn(
+    process.execPath,
+    [
+      // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      mainJs,
+      'server',
+      '--port',
+      '0',
+      '--data-dir',
+      join(work, `data-${servers.length}`),
+    ],
+    {
+      env: { ...process.env, TRAINYARD_ADMIN_KEY: adminKey, TRAINYARD_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  servers.push(server);
+  const endpoint = await new Promise((resolve, reject) => {
+    let seen = '';
+    server.stdout.on('data', (c) => {
+      seen += c;
+      const m = /listening on (http:\/\/\S+)/.exec(seen);
+      if (m) resolve(m[1]);
+    });
+    server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
   });
-  server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
-});
-const cleanup = () => {
-  server.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
-
-try {
   const whoami = await (
     await fetch(`${endpoint}/api/v1/whoami`, { headers: { authorization: `Bearer ${adminKey}` } })
   ).json();
@@ -89,18 +121,52 @@ try {
     forcePathStyle: true,
     credentials: { accessKeyId: whoami.keyId, secretAccessKey: adminKey },
   });
+  // For curl's URLs: without this the SDK puts the CRC32 of an empty body in the query; the
+  // header curl sends is the one the server checks, but the URL should not claim a wrong one.
+  const presigner = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: whoami.keyId, secretAccessKey: adminKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
   await fetch(endpoint); // warm the connection path
-  const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
   await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
-
-  const copyTarget = join(work, 'copy.bin');
-  // Each round runs the disk copy and every door operation one after the other, so a burst of
-  // load from other processes hits both sides alike; the ratio is taken per round, then the median.
-  const steps = {
-    'disk: stream copy (read + write)': async () => {
-      await pipeline(createReadStream(source), createWriteStream(copyTarget));
-      await unlink(copyTarget);
+  return {
+    label,
+    pid: server.pid,
+    s3,
+    presigner,
+    awsArgs: ['--endpoint-url', endpoint, '--only-show-errors'],
+    awsEnv: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: whoami.keyId,
+      AWS_SECRET_ACCESS_KEY: adminKey,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     },
+  };
+}
+const cleanup = () => {
+  for (const server of servers) server.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+
+const copyTarget = join(work, 'copy.bin');
+/** curl failing on any HTTP error, so a refused checksum fails the run instead of timing a 400. */
+const curl = (args) =>
+  run('curl', ['--fail-with-body', '--silent', '--show-error', '-H', 'Expect:', ...args]);
+
+/** Seconds CompleteMultipartUpload took in the curl multipart row, per build. */
+const completionSeconds = {};
+
+/** The door rows for one server; `door.label` tells two builds apart in a --compare run. */
+function doorSteps(door) {
+  completionSeconds[door.label] = [];
+  const { s3, presigner, awsArgs, awsEnv } = door;
+  const rows = {
     'door: PutObject (one stream, aws-chunked + CRC32)': async (i) => {
       await s3.send(
         new PutObjectCommand({
@@ -110,10 +176,6 @@ try {
           ContentLength: bytes,
         }),
       );
-    },
-    'disk: copyFile': async () => {
-      await copyFile(source, copyTarget);
-      await unlink(copyTarget);
     },
     'door: multipart Upload (8 MiB parts, 4 at once)': async (i) => {
       await new Upload({
@@ -129,25 +191,163 @@ try {
       if (statSync(copyTarget).size !== bytes) throw new Error('short download');
       await unlink(copyTarget);
     },
+    // Lean clients that are not ours, so the door's own cost shows beside the JS SDK's.
+    'door: curl PUT, presigned (+ CRC32 header)': async (i) => {
+      // The CRC32 is computed inside the timed step (the client's cost), sent as a header the
+      // server checks while the body streams.
+      const checksum = await crc32Base64(source);
+      const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: 'bench', Key: `curl-${i}` }), {
+        expiresIn: 600,
+      });
+      await curl(['-X', 'PUT', '-T', source, '-H', `x-amz-checksum-crc32: ${checksum}`, url]);
+    },
+    'door: curl GET, presigned, to a file': async (i) => {
+      const url = await getSignedUrl(presigner, new GetObjectCommand({ Bucket: 'bench', Key: `curl-${i}` }), {
+        expiresIn: 600,
+      });
+      await curl(['-o', copyTarget, url]);
+      if (statSync(copyTarget).size !== bytes) throw new Error('short download');
+      await unlink(copyTarget);
+    },
+    'door: curl multipart (8 MiB parts, 4 at once, + CRC32 headers)': async (i) => {
+      const Key = `curl-mpu-${i}`;
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'bench', Key }));
+      const etags = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < partFiles.length) {
+          const n = ++next;
+          const path = partFiles[n - 1];
+          const checksum = await crc32Base64(path);
+          const url = await getSignedUrl(
+            presigner,
+            new UploadPartCommand({ Bucket: 'bench', Key, UploadId, PartNumber: n }),
+            { expiresIn: 600 },
+          );
+          const { stdout } = await curl([
+            '-X',
+            'PUT',
+            '-T',
+            path,
+            '-H',
+            `x-amz-checksum-crc32: ${checksum}`,
+            '-D',
+            '-',
+            '-o',
+            '/dev/null',
+            url,
+          ]);
+          etags[n - 1] = /^etag:\s*(\S+)/im.exec(stdout)?.[1];
+        }
+      };
+      await Promise.all([worker(), worker(), worker(), worker()]);
+      const completing = process.hrtime.bigint();
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'bench',
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: etags.map((ETag, n) => ({ PartNumber: n + 1, ETag })) },
+        }),
+      );
+      completionSeconds[door.label].push(Number(process.hrtime.bigint() - completing) / 1e9);
+    },
+    'door: curl GET of that multipart object (read across parts)': async (i) => {
+      const url = await getSignedUrl(
+        presigner,
+        new GetObjectCommand({ Bucket: 'bench', Key: `curl-mpu-${i}` }),
+        {
+          expiresIn: 600,
+        },
+      );
+      await curl(['-o', copyTarget, url]);
+      if (statSync(copyTarget).size !== bytes) throw new Error('short download');
+      await unlink(copyTarget);
+    },
+    'door: aws s3 cp upload (multipart 8 MiB, signed SHA-256)': async (i) => {
+      await run(awsCli, [...awsArgs, 's3', 'cp', source, `s3://bench/cli-${i}`], {
+        env: awsEnv,
+      });
+    },
+    'door: aws s3 cp download (ranged GETs)': async (i) => {
+      await run(awsCli, [...awsArgs, 's3', 'cp', `s3://bench/cli-${i}`, copyTarget], { env: awsEnv });
+      if (statSync(copyTarget).size !== bytes) throw new Error('short download');
+      await unlink(copyTarget);
+    },
+  };
+  if (door.label === '') return rows;
+  return Object.fromEntries(Object.entries(rows).map(([name, step]) => [`${name} [${door.label}]`, step]));
+}
+
+try {
+  // --compare <path to another build's apps/trainyard/dist/main.js> runs every door row against
+  // that server too, interleaved in the same rounds (e.g. the main branch's build, before a change).
+  const compare = arg('compare', undefined);
+  const doors = [
+    await startDoor(
+      join(here, '..', '..', 'apps', 'trainyard', 'dist', 'main.js'),
+      compare ? 'this build' : '',
+    ),
+  ];
+  if (compare) doors.push(await startDoor(compare, 'other build'));
+  const doorOf = new Map();
+  const steps = {
+    'disk: stream copy (read + write)': async () => {
+      await pipeline(createReadStream(source), createWriteStream(copyTarget));
+      await unlink(copyTarget);
+    },
+    'disk: copyFile': async () => {
+      await copyFile(source, copyTarget);
+      await unlink(copyTarget);
+    },
+  };
+  // With two builds, their rows interleave (A's PutObject, B's PutObject, A's GetObject, …) and
+  // which build goes first alternates by round, so load from elsewhere hits both alike.
+  const perDoor = doors.map((door) => Object.entries(doorSteps(door)));
+  for (const [k, [name, step]] of (perDoor[0] ?? []).entries()) {
+    for (const [d, rows] of perDoor.entries()) {
+      const [twinName, twinStep] = rows[k] ?? [name, step];
+      steps[twinName] = twinStep;
+      doorOf.set(twinName, doors[d]);
+    }
+  }
+  /** Round i's order: builds swapped in odd rounds (only when comparing). */
+  const orderOf = (i) => {
+    const entries = Object.entries(steps);
+    if (doors.length < 2 || i % 2 === 0) return entries;
+    const swapped = [...entries];
+    for (let at = 0; at + 1 < swapped.length; at++) {
+      const [a, b] = [swapped[at], swapped[at + 1]];
+      if (a && b && doorOf.get(a[0]) === doors[0] && doorOf.get(b[0]) === doors[1]) {
+        swapped[at] = b;
+        swapped[at + 1] = a;
+        at++;
+      }
+    }
+    return swapped;
   };
   const peerName = 'disk: stream copy (read + write)';
-  // --only put|multipart|get keeps the disk copy and that step (for profiling one path).
+  // --only put,curl (words of the row names, comma-separated) keeps the disk copy and those rows.
   const only = arg('only', undefined);
   if (only !== undefined) {
     for (const name of Object.keys(steps)) {
-      if (name !== peerName && !name.toLowerCase().includes(only)) delete steps[name];
+      const wanted = only.split(',').some((word) => name.toLowerCase().includes(word));
+      if (name !== peerName && !wanted) delete steps[name];
     }
   }
   // CPU seconds (user + system) of both processes per step: unlike wall time, barely moved by
   // other load on the machine, so it shows what each step costs even when the run is noisy.
   const ticks = clockTicksPerSecond();
-  const serverCpu = () => {
-    const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const serverCpu = (name) => {
+    const pid = doorOf.get(name)?.pid;
+    if (pid === undefined) return 0;
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / ticks;
   };
+  // This process plus the children it waited for (curl, the aws CLI).
   const clientCpu = () => {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1e6;
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticks;
   };
   const cpu = Object.fromEntries(Object.keys(steps).map((name) => [name, []]));
   const seconds = Object.fromEntries(Object.keys(steps).map((name) => [name, []]));
@@ -155,14 +355,14 @@ try {
   const loadBefore = loadavg();
   for (let i = 0; i < repeat; i++) {
     const round = {};
-    for (const [name, step] of Object.entries(steps)) {
-      const serverBefore = serverCpu();
+    for (const [name, step] of orderOf(i)) {
+      const serverBefore = serverCpu(name);
       const clientBefore = clientCpu();
       const start = process.hrtime.bigint();
       await step(i);
       round[name] = Number(process.hrtime.bigint() - start) / 1e9;
       seconds[name].push(round[name]);
-      cpu[name].push([clientCpu() - clientBefore, serverCpu() - serverBefore]);
+      cpu[name].push([clientCpu() - clientBefore, serverCpu(name) - serverBefore]);
     }
     // The disk copy again after the door steps, so the peer brackets them in time.
     const start = process.hrtime.bigint();
@@ -172,7 +372,10 @@ try {
     for (const name of Object.keys(steps)) ratios[name].push(round[name] / peer);
     console.error(
       `round ${i + 1}/${repeat}: ${Object.entries(round)
-        .map(([n, s]) => `${n.split(' (')[0]} ${s.toFixed(2)}s`)
+        .map(
+          ([n, s]) =>
+            `${n.replace(/ \[.*\]$/, '').split(' (')[0]}${/ \[.*\]$/.exec(n)?.[0] ?? ''} ${s.toFixed(2)}s`,
+        )
         .join(', ')}, disk again ${peerAfter.toFixed(2)}s`,
     );
   }
@@ -204,13 +407,29 @@ try {
       `| ${name} | ${r.seconds.toFixed(2)} | ${(mib / r.seconds).toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.clientCpuSeconds.toFixed(2)} | ${r.serverCpuSeconds.toFixed(2)} |`,
     );
   }
+  for (const [label, values] of Object.entries(completionSeconds)) {
+    if (values.length === 0) continue;
+    console.log(
+      `\nCompleteMultipartUpload of the curl multipart row${label ? ` [${label}]` : ''}: median ${median(values).toFixed(3)} s (${fmt(values)})`,
+    );
+  }
   mkdirSync(join(here, 'out'), { recursive: true });
   writeFileSync(
     join(here, 'out', 'last-run.json'),
-    JSON.stringify({ mib, repeat, loadBefore, loadAfter, results, at: new Date().toISOString() }, null, 1),
+    JSON.stringify(
+      { mib, repeat, loadBefore, loadAfter, results, completionSeconds, at: new Date().toISOString() },
+      null,
+      1,
+    ),
   );
-  s3.destroy();
+  for (const door of doors) {
+    door.s3.destroy();
+    door.presigner.destroy();
+  }
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
 } finally {
   cleanup();
-  process.exit(0);
+  process.exit();
 }

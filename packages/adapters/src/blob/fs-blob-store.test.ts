@@ -1,11 +1,22 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buffer, text } from 'node:stream/consumers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsBlobStore } from './fs-blob-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'trainyard-fsblob-'));
+const md5 = (data: Buffer | string) => createHash('md5').update(data).digest('hex');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('FsBlobStore on disk', () => {
@@ -45,10 +56,10 @@ describe('FsBlobStore on disk', () => {
     expect((await store.head({ bucket: 'data', key: 'a/b' })).size).toBe(1);
   });
 
-  it('joins parts of uneven sizes byte for byte, with the MD5 when no ETag is given', async () => {
+  it('composes parts of uneven sizes on read, byte for byte, with the MD5 when no ETag is given', async () => {
     const store = await new FsBlobStore(root).init();
-    // Sizes around the 4 MiB join buffer: a part ending mid-buffer, one exactly a buffer, tiny ones.
-    const sizes = [4 * 1024 * 1024 + 3, 1, 4 * 1024 * 1024, 5 * 1024 * 1024 + 17, 2, 3 * 1024 * 1024];
+    // Sizes around the 512 KiB read buffer: a part ending mid-buffer, an empty one, tiny ones.
+    const sizes = [512 * 1024 + 3, 1, 0, 512 * 1024, 1024 * 1024 + 17, 2, 300 * 1024];
     const parts = sizes.map((size, i) => {
       const part = Buffer.alloc(size);
       for (let at = 0; at < size; at++) part[at] = (at * 31 + i * 7) & 0xff;
@@ -62,23 +73,163 @@ describe('FsBlobStore on disk', () => {
       parts.map((_, i) => `p${i}`),
     );
     const whole = Buffer.concat(parts);
-    const stored = readFileSync(join(root, 'buckets', 'data', 'joined.bin'));
-    expect(stored.length).toBe(whole.length);
-    expect(stored.equals(whole)).toBe(true);
-    expect(info).toMatchObject({ size: whole.length, etag: createHash('md5').update(whole).digest('hex') });
+    expect(info).toMatchObject({ size: whole.length, etag: md5(whole) });
+    // No second write of the bytes: the data path holds a small reference, the parts are links.
+    expect(statSync(join(root, 'buckets', 'data', 'joined.bin')).size).toBeLessThan(200);
+    await store.discardParts('join-test');
+    expect((await buffer((await store.get(at)).body)).equals(whole)).toBe(true);
+    expect(await store.head(at)).toMatchObject({ size: whole.length, etag: md5(whole) });
+    // Ranges inside one part, across part boundaries (and the empty part), to the end, past the end.
+    const boundary = sizes[0] as number;
+    for (const [start, end] of [
+      [0, 0],
+      [boundary - 2, boundary + 1],
+      [boundary - 1, boundary + 600 * 1024],
+      [10, whole.length - 10],
+      [whole.length - 5, whole.length + 100],
+    ] as const) {
+      const got = await buffer((await store.get(at, { start, end })).body);
+      expect(got.equals(whole.subarray(start, end + 1)), `bytes ${start}-${end}`).toBe(true);
+    }
+    await expect(store.get(at, { start: whole.length, end: whole.length + 1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    // Readers that need a file get the parts joined once, inside the object's folder.
+    const local = await store.localPath(at);
+    expect(readFileSync(local).equals(whole)).toBe(true);
+    expect(await store.localPath(at)).toBe(local);
+    expect((await store.list('data', { prefix: 'joined' })).items).toMatchObject([
+      { key: 'joined.bin', size: whole.length, etag: md5(whole) },
+    ]);
     await expect(store.composeParts(at, 'join-test', ['p0', 'missing'])).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
   });
 
-  it('keeps staged multipart parts across a restart', async () => {
+  it('copies a composed object into a plain one, and delete or overwrite removes the parts', async () => {
+    const root2 = mkdtempSync(join(tmpdir(), 'trainyard-fsblob-composed-'));
+    try {
+      const store = await new FsBlobStore(root2).init();
+      const composed = async (key: string, texts: string[]) => {
+        const upload = `u-${key.replace(/\W/g, '_')}`;
+        for (const [i, t] of texts.entries()) await store.putPart(upload, String(i), t);
+        const info = await store.composeParts(
+          { bucket: 'data', key },
+          upload,
+          texts.map((_, i) => String(i)),
+          {
+            etag: `etag-of-${key}-${texts.length}`,
+            contentType: 'text/plain',
+            metadata: { origin: 'multipart' },
+          },
+        );
+        await store.discardParts(upload);
+        return info;
+      };
+      const folders = () => readdirSync(join(root2, 'composed'));
+      await composed('a.txt', ['hello ', 'composed ', 'world']);
+      const copied = await store.copy({ bucket: 'data', key: 'a.txt' }, { bucket: 'data', key: 'copy.txt' });
+      expect(copied).toMatchObject({
+        size: 20,
+        etag: md5('hello composed world'),
+        contentType: 'text/plain',
+      });
+      expect(readFileSync(join(root2, 'buckets', 'data', 'copy.txt'), 'utf8')).toBe('hello composed world');
+      expect(folders()).toHaveLength(1);
+      // A reader that opened the object keeps it while it is deleted.
+      const open = await store.get({ bucket: 'data', key: 'a.txt' });
+      await store.delete({ bucket: 'data', key: 'a.txt' });
+      expect(folders()).toEqual([]);
+      expect(await text(open.body)).toBe('hello composed world');
+      await expect(store.head({ bucket: 'data', key: 'a.txt' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      // Overwritten by a plain put, by another composition, and by a moved file.
+      await composed('b.txt', ['one ', 'two']);
+      const [first] = folders();
+      await composed('b.txt', ['three ', 'four']);
+      expect(folders()).not.toContain(first);
+      expect(folders()).toHaveLength(1);
+      expect(await text((await store.get({ bucket: 'data', key: 'b.txt' })).body)).toBe('three four');
+      await store.put({ bucket: 'data', key: 'b.txt' }, 'plain now');
+      expect(folders()).toEqual([]);
+      await composed('c.txt', ['x', 'y']);
+      const local = join(root2, 'moved.txt');
+      writeFileSync(local, 'moved in');
+      await store.putFile({ bucket: 'data', key: 'c.txt' }, local, { move: true });
+      expect(folders()).toEqual([]);
+      // A composition onto a key that is a folder of other keys is refused and leaves nothing.
+      await store.put({ bucket: 'data', key: 'dir/inside' }, 'x');
+      await expect(composed('dir', ['p'])).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+      expect(folders()).toEqual([]);
+    } finally {
+      rmSync(root2, { recursive: true, force: true });
+    }
+  });
+
+  it('never takes an uploaded body for a reference to parts, even one naming a real composed object', async () => {
+    const root2 = mkdtempSync(join(tmpdir(), 'trainyard-fsblob-forged-'));
+    try {
+      const store = await new FsBlobStore(root2).init();
+      await store.putPart('u', '1', 'secret parts');
+      await store.composeParts({ bucket: 'data', key: 'real' }, 'u', ['1']);
+      const [id] = readdirSync(join(root2, 'composed'));
+      const forged = `trainyard-composed-object:v1:${id}:${'0'.repeat(32)}\n`;
+      const at = { bucket: 'data', key: 'forged' };
+      await store.put(at, forged);
+      expect(await text((await store.get(at)).body)).toBe(forged);
+      // Also when its sidecar is gone and has to be rebuilt from the data file.
+      rmSync(join(root2, 'meta', 'data', 'forged'));
+      expect(await store.head(at)).toMatchObject({ size: forged.length, etag: md5(forged) });
+      await store.delete(at);
+      expect(await text((await store.get({ bucket: 'data', key: 'real' })).body)).toBe('secret parts');
+    } finally {
+      rmSync(root2, { recursive: true, force: true });
+    }
+  });
+
+  it('after a crash during completion holds the whole object or none of it', async () => {
+    const root2 = mkdtempSync(join(tmpdir(), 'trainyard-fsblob-crash-'));
+    try {
+      const store = await new FsBlobStore(root2).init();
+      await store.putPart('u', '1', 'first part, ');
+      await store.putPart('u', '2', 'second part');
+      const at = { bucket: 'data', key: 'done.bin' };
+      await store.composeParts(at, 'u', ['1', '2'], { etag: 'abc-2', contentType: 'text/plain' });
+      const [id] = readdirSync(join(root2, 'composed'));
+      // Crash after the reference was renamed into place, before the sidecar was written.
+      rmSync(join(root2, 'meta', 'data', 'done.bin'));
+      // Crash before the reference was placed: a folder with links and a manifest, unreferenced.
+      cpSync(join(root2, 'composed', id as string), join(root2, 'composed', 'unreferenced'), {
+        recursive: true,
+      });
+      mkdirSync(join(root2, 'composed', 'no-manifest-yet'));
+      mkdirSync(join(root2, 'composed', 'half-written'));
+      writeFileSync(join(root2, 'composed', 'half-written', 'manifest.json'), '{"id":"half-wr');
+      mkdirSync(join(root2, 'composed', 'no-key'));
+      writeFileSync(join(root2, 'composed', 'no-key', 'manifest.json'), '{"id":"no-key"}');
+      const after = await new FsBlobStore(root2).init();
+      expect(readdirSync(join(root2, 'composed'))).toEqual([id]);
+      expect(await after.head(at)).toMatchObject({ size: 23, etag: 'abc-2', contentType: 'text/plain' });
+      expect(await text((await after.get(at)).body)).toBe('first part, second part');
+      // The parts were not discarded yet: the completion can run again, replacing the object whole.
+      await after.composeParts(at, 'u', ['2'], { etag: 'def-1' });
+      expect(await text((await after.get(at)).body)).toBe('second part');
+      expect(readdirSync(join(root2, 'composed'))).toHaveLength(1);
+      expect(readdirSync(join(root2, 'composed'))).not.toContain(id);
+    } finally {
+      rmSync(root2, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps staged multipart parts across a restart, and the composed object after another', async () => {
     const before = await new FsBlobStore(root).init();
     await before.putPart('restart-upload', '1', 'hello ');
     await before.putPart('restart-upload', '2', 'world');
     const after = await new FsBlobStore(root).init();
     const info = await after.composeParts({ bucket: 'data', key: 'joined' }, 'restart-upload', ['1', '2']);
+    await after.discardParts('restart-upload');
     expect(info.size).toBe(11);
-    expect(readFileSync(join(root, 'buckets', 'data', 'joined'), 'utf8')).toBe('hello world');
+    const again = await new FsBlobStore(root).init();
+    expect(await text((await again.get({ bucket: 'data', key: 'joined' })).body)).toBe('hello world');
   });
 });

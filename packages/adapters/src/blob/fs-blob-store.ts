@@ -1,7 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import {
+  copyFile,
   type FileHandle,
+  link,
   mkdir,
   open,
   readdir,
@@ -35,14 +37,42 @@ import type {
   PutOptions,
   StagedPart,
 } from '@trainyard/core/ports/blob-store';
+import { type FileSpan, PartsReadStream } from './parts-read-stream.js';
 
 interface Sidecar {
   etag: string;
+  /** The object's size (for a composed object, the sum of its parts). */
   size: number;
+  /** mtime of the file at the data path, which the sidecar must match to be believed. */
   mtimeMs: number;
   contentType: string;
   metadata: Record<string, string>;
+  /** Set for a composed object: its folder under `<root>/composed` and the reference file's size. */
+  composed?: { id: string; fileSize: number };
 }
+
+/**
+ * A multipart object kept as its parts: `<root>/composed/<id>/manifest.json` and the parts as
+ * hard links `0`, `1`, … of the staged files. The data path holds a small reference file naming
+ * the id and a random token; only a reference whose token matches the manifest is believed, so
+ * no body a client uploads can pass for one (the token never leaves the server).
+ */
+interface ComposedManifest {
+  id: string;
+  token: string;
+  bucket: string;
+  key: string;
+  etag: string;
+  contentType: string;
+  metadata: Record<string, string>;
+  /** Bytes of each part, in order. */
+  parts: number[];
+}
+
+const composedRefPrefix = 'trainyard-composed-object:v1:';
+const composedRefPattern = /^trainyard-composed-object:v1:([0-9a-f-]{36}):([0-9a-f]{32})\n$/;
+/** Larger data files are never references (one read of a small file decides). */
+const composedRefMaxBytes = 128;
 
 const defaultContentType = 'application/octet-stream';
 /** Read buffer of object bodies: larger than Node's 64 KiB default, for fewer syscalls on big downloads. */
@@ -54,7 +84,7 @@ const readChunkBytes = 512 * 1024;
  * more server CPU in bench/s3 (garbage collection of the larger backlog).
  */
 const writeBufferBytes = 1024 * 1024;
-/** Read buffer when concatenating multipart parts: one large read per fs round trip. */
+/** Read buffer when joining a composed object's parts into one file: one large read per fs round trip. */
 const composeChunkBytes = 4 * 1024 * 1024;
 
 /** Writes `length` bytes of `buffer` at `position`, looping over short writes. */
@@ -94,6 +124,7 @@ export class FsBlobStore implements BlobStore {
   readonly #meta: string;
   readonly #tmp: string;
   readonly #parts: string;
+  readonly #composed: string;
 
   constructor(root: string) {
     const base = resolve(root);
@@ -101,15 +132,61 @@ export class FsBlobStore implements BlobStore {
     this.#meta = join(base, 'meta');
     this.#tmp = join(base, 'tmp');
     this.#parts = join(base, 'parts');
+    this.#composed = join(base, 'composed');
   }
 
-  /** Creates the store's folders and removes temp files a crash may have left. */
+  /**
+   * Creates the store's folders and removes what a crash may have left: temp files, and composed
+   * objects no data path refers to (a completion cut short before its reference was placed, or
+   * an overwrite or delete cut short before it removed the old parts).
+   */
   async init(): Promise<this> {
     await rm(this.#tmp, { recursive: true, force: true });
     await Promise.all(
-      [this.#buckets, this.#meta, this.#tmp, this.#parts].map((d) => mkdir(d, { recursive: true })),
+      [this.#buckets, this.#meta, this.#tmp, this.#parts, this.#composed].map((d) =>
+        mkdir(d, { recursive: true }),
+      ),
     );
+    for (const id of await readdir(this.#composed)) {
+      // Anything unreadable (a half-written manifest) counts as unreferenced.
+      const referenced = await (async () => {
+        const manifest = await this.#readManifest(id);
+        return (await this.#composedAt(this.#dataPath(manifest)))?.id === id;
+      })().catch(() => false);
+      if (!referenced) await rm(join(this.#composed, id), { recursive: true, force: true });
+    }
     return this;
+  }
+
+  async #readManifest(id: string): Promise<ComposedManifest> {
+    return JSON.parse(await readFile(join(this.#composed, id, 'manifest.json'), 'utf8')) as ComposedManifest;
+  }
+
+  /**
+   * The composed object whose reference file is at `dataPath`, or undefined when the file there
+   * is an ordinary object (or missing). A reference is believed only when its manifest exists,
+   * names this address and holds the same token.
+   */
+  async #composedAt(dataPath: string, fileSize?: number): Promise<ComposedManifest | undefined> {
+    let text: string;
+    try {
+      if ((fileSize ?? (await stat(dataPath)).size) > composedRefMaxBytes) return undefined;
+      text = await readFile(dataPath, 'latin1');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT', 'ENOTDIR', 'EISDIR')) return undefined;
+      throw error;
+    }
+    const match = composedRefPattern.exec(text);
+    if (!match) return undefined;
+    const manifest = await this.#readManifest(match[1] as string).catch(() => undefined);
+    if (!manifest || manifest.token !== match[2] || this.#dataPath(manifest) !== dataPath) return undefined;
+    return manifest;
+  }
+
+  /** Removes a composed object's parts once nothing refers to them (best effort: init sweeps the rest). */
+  async #dropComposed(id: string | undefined): Promise<void> {
+    if (id !== undefined)
+      await rm(join(this.#composed, id), { recursive: true, force: true }).catch(() => {});
   }
 
   #dataPath({ bucket, key }: BlobAddress): string {
@@ -170,28 +247,41 @@ export class FsBlobStore implements BlobStore {
     return this.#commitTemp(address, await this.#writeTemp(body, options.etag === undefined), options);
   }
 
-  /** Renames a finished temp file into place and writes its sidecar; the temp file is gone after. */
+  /**
+   * Renames a finished temp file into place and writes its sidecar; the temp file is gone after.
+   * With `composed`, the temp file is that object's reference and the size is the parts' sum.
+   */
   async #commitTemp(
     address: BlobAddress,
     written: StagedPart & { path: string },
     options: PutOptions,
+    composed?: ComposedManifest,
   ): Promise<BlobInfo> {
     try {
       const dataPath = this.#dataPath(address);
-      await this.#placeFile(written.path, dataPath, address);
+      const replaced = await this.#placeReplacing(written.path, dataPath, address);
       const { mtimeMs } = await stat(dataPath);
       const sidecar: Sidecar = {
         etag: options.etag ?? written.etag,
-        size: written.size,
+        size: composed ? composed.parts.reduce((sum, n) => sum + n, 0) : written.size,
         mtimeMs,
         contentType: options.contentType ?? defaultContentType,
         metadata: options.metadata ?? {},
+        ...(composed ? { composed: { id: composed.id, fileSize: written.size } } : {}),
       };
       await this.#writeSidecar(address, sidecar);
+      await this.#dropComposed(replaced);
       return this.#info(address, sidecar);
     } finally {
       await rm(written.path, { force: true });
     }
+  }
+
+  /** {@link #placeFile}, returning the id of the composed object it replaced, if any. */
+  async #placeReplacing(tmp: string, dataPath: string, address: BlobAddress): Promise<string | undefined> {
+    const previous = await this.#composedAt(dataPath);
+    await this.#placeFile(tmp, dataPath, address);
+    return previous?.id;
   }
 
   /**
@@ -215,8 +305,9 @@ export class FsBlobStore implements BlobStore {
       }
       const dataPath = this.#dataPath(address);
       let moved = false;
+      let replaced: string | undefined;
       try {
-        await this.#placeFile(source, dataPath, address);
+        replaced = await this.#placeReplacing(source, dataPath, address);
         moved = true;
       } catch (error) {
         // Another filesystem: copy below.
@@ -232,6 +323,7 @@ export class FsBlobStore implements BlobStore {
           metadata: options.metadata ?? {},
         };
         await this.#writeSidecar(address, sidecar);
+        await this.#dropComposed(replaced);
         return this.#info(address, sidecar);
       }
     }
@@ -299,6 +391,7 @@ export class FsBlobStore implements BlobStore {
     validateStagedId('uploadId', uploadId);
     for (const partId of partIds) validateStagedId('partId', partId);
     const paths = partIds.map((partId) => join(this.#parts, uploadId, partId));
+    const sizes: number[] = [];
     for (const [i, path] of paths.entries()) {
       const info = await stat(path).catch(() => undefined);
       if (!info?.isFile()) {
@@ -307,17 +400,67 @@ export class FsBlobStore implements BlobStore {
           partId: partIds[i],
         });
       }
+      sizes.push(info.size);
     }
-    return this.#commitTemp(address, await this.#concatenate(paths, options.etag === undefined), options);
+    let etag = options.etag;
+    if (etag === undefined) {
+      const md5 = createHash('md5');
+      for (const path of paths) {
+        for await (const chunk of createReadStream(path, { highWaterMark: readChunkBytes }))
+          md5.update(chunk);
+      }
+      etag = md5.digest('hex');
+    }
+    // Compose on read: the parts stay as written (hard links, no byte copied), a manifest lists
+    // them, and the data path gets a reference. Until that reference is renamed into place the
+    // object does not exist (init removes the folder); after it, the whole object does.
+    const id = randomUUID();
+    const manifest: ComposedManifest = {
+      id,
+      token: randomBytes(16).toString('hex'),
+      bucket: address.bucket,
+      key: address.key,
+      etag,
+      contentType: options.contentType ?? defaultContentType,
+      metadata: options.metadata ?? {},
+      parts: sizes,
+    };
+    const folder = join(this.#composed, id);
+    const reference = join(this.#tmp, randomUUID());
+    try {
+      await mkdir(folder);
+      for (const [i, path] of paths.entries()) {
+        const target = join(folder, String(i));
+        // A filesystem without hard links gets a copy (slower, same result).
+        await link(path, target).catch((error: unknown) => {
+          if (isErrno(error, 'ENOENT')) throw error;
+          return copyFile(path, target);
+        });
+      }
+      await writeFile(join(folder, 'manifest.json'), JSON.stringify(manifest));
+      const text = `${composedRefPrefix}${id}:${manifest.token}\n`;
+      await writeFile(reference, text, { flag: 'wx' });
+      return await this.#commitTemp(
+        address,
+        { path: reference, size: Buffer.byteLength(text), etag },
+        { ...options, etag },
+        manifest,
+      );
+    } catch (error) {
+      // Not placed (a conflicting key, a failed write): nothing refers to the folder.
+      if ((await this.#composedAt(this.#dataPath(address)).catch(() => undefined))?.id !== id) {
+        await this.#dropComposed(id);
+      }
+      throw error;
+    }
   }
 
   /**
    * Joins files into a fresh temp file with positioned reads and writes through two reused
    * buffers (the next read overlaps the previous write): no stream, no per-chunk allocation.
    */
-  async #concatenate(paths: string[], hash: boolean): Promise<StagedPart & { path: string }> {
+  async #concatenate(paths: string[]): Promise<string> {
     const path = join(this.#tmp, randomUUID());
-    const md5 = hash ? createHash('md5') : undefined;
     const buffers = [Buffer.allocUnsafe(composeChunkBytes), Buffer.allocUnsafe(composeChunkBytes)];
     let size = 0;
     const target = await open(path, 'wx');
@@ -333,7 +476,6 @@ export class FsBlobStore implements BlobStore {
             const { bytesRead } = await part.read(buffer, 0, buffer.length, null);
             if (bytesRead === 0) break;
             turn++;
-            md5?.update(buffer.subarray(0, bytesRead));
             // The buffer read next is the one this write's predecessor used: wait for that first.
             await writing;
             writing = writeAll(target, buffer, bytesRead, size);
@@ -352,7 +494,7 @@ export class FsBlobStore implements BlobStore {
       await rm(path, { force: true });
       throw error;
     }
-    return { path, size, etag: md5?.digest('hex') ?? '' };
+    return path;
   }
 
   async discardParts(uploadId: string, partIds?: string[]): Promise<void> {
@@ -417,9 +559,24 @@ export class FsBlobStore implements BlobStore {
   async #sidecarOf(address: BlobAddress, size: number, mtimeMs: number): Promise<Sidecar> {
     try {
       const sidecar = JSON.parse(await readFile(this.#metaPath(address), 'utf8')) as Sidecar;
-      if (sidecar.size === size && sidecar.mtimeMs === mtimeMs) return sidecar;
+      const fileSize = sidecar.composed ? sidecar.composed.fileSize : sidecar.size;
+      if (fileSize === size && sidecar.mtimeMs === mtimeMs) return sidecar;
     } catch (error) {
       if (!isErrno(error, 'ENOENT', 'ENOTDIR') && !(error instanceof SyntaxError)) throw error;
+    }
+    const manifest = await this.#composedAt(this.#dataPath(address), size);
+    if (manifest) {
+      // A crash between placing a composed object's reference and writing its sidecar.
+      const rebuilt: Sidecar = {
+        etag: manifest.etag,
+        size: manifest.parts.reduce((sum, n) => sum + n, 0),
+        mtimeMs,
+        contentType: manifest.contentType,
+        metadata: manifest.metadata,
+        composed: { id: manifest.id, fileSize: size },
+      };
+      await this.#writeSidecar(address, rebuilt).catch(() => undefined);
+      return rebuilt;
     }
     const md5 = createHash('md5');
     await pipeline(createReadStream(this.#dataPath(address)), md5);
@@ -435,21 +592,35 @@ export class FsBlobStore implements BlobStore {
   }
 
   async head(address: BlobAddress): Promise<BlobInfo> {
+    return this.#info(address, await this.#headSidecar(address));
+  }
+
+  async #headSidecar(address: BlobAddress): Promise<Sidecar> {
     validateBlobAddress(address);
     try {
       const info = await stat(this.#dataPath(address));
       if (!info.isFile()) throw notFoundBlob(address);
-      return this.#info(address, await this.#sidecarOf(address, info.size, info.mtimeMs));
+      return await this.#sidecarOf(address, info.size, info.mtimeMs);
     } catch (error) {
       if (isErrno(error, 'ENOENT', 'ENOTDIR')) throw notFoundBlob(address);
       throw error;
     }
   }
 
-  /** The object's file, for readers such as DuckDB that need a local path. Read it, never write it. */
+  /**
+   * The object's file, for readers such as DuckDB that need a local path. Read it, never write
+   * it. A composed (multipart) object is joined into one file inside its folder on first use,
+   * which goes with the object when it is deleted or overwritten.
+   */
   async localPath(address: BlobAddress): Promise<string> {
-    await this.head(address);
-    return this.#dataPath(address);
+    const info = await this.#headSidecar(address);
+    if (!info.composed) return this.#dataPath(address);
+    const folder = join(this.#composed, info.composed.id);
+    const joined = join(folder, 'joined');
+    if (await stat(joined).catch(() => undefined)) return joined;
+    const manifest = await this.#readManifest(info.composed.id);
+    await rename(await this.#concatenate(manifest.parts.map((_, i) => join(folder, String(i)))), joined);
+    return joined;
   }
 
   async get(address: BlobAddress, range?: ByteRange): Promise<{ info: BlobInfo; body: Readable }> {
@@ -466,12 +637,18 @@ export class FsBlobStore implements BlobStore {
       // reader keeps the object it opened.
       const stats = await handle.stat();
       if (!stats.isFile()) throw notFoundBlob(address);
-      const info = this.#info(address, await this.#sidecarOf(address, stats.size, stats.mtimeMs));
-      if (range && (range.start < 0 || range.start > range.end || range.start >= stats.size)) {
+      const sidecar = await this.#sidecarOf(address, stats.size, stats.mtimeMs);
+      const info = this.#info(address, sidecar);
+      if (range && (range.start < 0 || range.start > range.end || range.start >= info.size)) {
         throw invalidArgument(
           'range',
-          `bytes ${range.start}-${range.end} are outside the object of ${stats.size} bytes`,
+          `bytes ${range.start}-${range.end} are outside the object of ${info.size} bytes`,
         );
+      }
+      if (sidecar.composed) {
+        await handle.close();
+        const body = await this.#openComposed(address, sidecar.composed.id, info.size, range);
+        return { info, body };
       }
       const streamRange = range ? { start: range.start, end: Math.min(range.end, stats.size - 1) } : {};
       return {
@@ -482,6 +659,39 @@ export class FsBlobStore implements BlobStore {
       await handle.close();
       throw error;
     }
+  }
+
+  /**
+   * Opens the parts of a composed object that `range` touches, all before streaming starts, so an
+   * overwrite or delete racing the download cannot remove them from under it.
+   */
+  async #openComposed(
+    address: BlobAddress,
+    id: string,
+    size: number,
+    range: ByteRange | undefined,
+  ): Promise<Readable> {
+    const first = range?.start ?? 0;
+    const last = Math.min(range?.end ?? size - 1, size - 1);
+    const spans: FileSpan[] = [];
+    try {
+      const manifest = await this.#readManifest(id);
+      let offset = 0;
+      for (const [i, partSize] of manifest.parts.entries()) {
+        const end = offset + partSize - 1;
+        if (partSize > 0 && end >= first && offset <= last) {
+          const file = await open(join(this.#composed, id, String(i)), 'r');
+          spans.push({ file, start: Math.max(first - offset, 0), end: Math.min(last, end) - offset });
+        }
+        offset += partSize;
+      }
+    } catch (error) {
+      await Promise.allSettled(spans.map((s) => s.file.close()));
+      // Replaced or deleted between reading the sidecar and opening the parts.
+      if (isErrno(error, 'ENOENT')) throw notFoundBlob(address);
+      throw error;
+    }
+    return new PartsReadStream(spans, readChunkBytes);
   }
 
   async list(bucket: string, options: ListOptions = {}): Promise<BlobList> {
@@ -566,6 +776,7 @@ export class FsBlobStore implements BlobStore {
 
   async delete(address: BlobAddress): Promise<void> {
     validateBlobAddress(address);
+    const composed = await this.#composedAt(this.#dataPath(address));
     for (const [root, path] of [
       [join(this.#buckets, address.bucket), this.#dataPath(address)],
       [join(this.#meta, address.bucket), this.#metaPath(address)],
@@ -578,6 +789,7 @@ export class FsBlobStore implements BlobStore {
       }
       await this.#pruneEmptyParents(root, path);
     }
+    await this.#dropComposed(composed?.id);
   }
 
   /** S3 has no folders: remove the ones a delete left empty, up to the bucket. */

@@ -110,9 +110,11 @@ export interface BlobStore {
    */
   putPart(uploadId: string, partId: string, body: Readable | Uint8Array | string): Promise<StagedPart>;
   /**
-   * Streams staged parts, in the order given, into one object, as atomically as `put` (nothing
-   * holds a part in memory). Pass `options.etag` for S3's `<md5 of md5s>-<n>` form. The parts stay
-   * staged until {@link discardParts}.
+   * Makes staged parts, in the order given, one object, as atomically as `put` (nothing holds a
+   * part in memory). A store may copy them into one object or keep them and compose the object on
+   * read (the filesystem store does: no second write); either way the object outlives
+   * {@link discardParts}, which only removes the staged copies. Pass `options.etag` for S3's
+   * `<md5 of md5s>-<n>` form.
    * @throws NOT_FOUND when a part is not staged (nothing is written then)
    */
   composeParts(

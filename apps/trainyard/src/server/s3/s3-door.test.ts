@@ -1,7 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import { crc32 } from 'node:zlib';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -415,6 +418,55 @@ describe('S3 door with @aws-sdk/client-s3 (path style, real SigV4)', () => {
     ).toBe('NoSuchUpload');
   });
 
+  it('reads a multipart object across its parts: ranges over part boundaries, HEAD, copy, delete', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'composed' }));
+    const partSize = 5 * 1024 * 1024;
+    const data = Buffer.alloc(2 * partSize + 1000);
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32BE(i, i);
+    const Key = 'parts/object.bin';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'composed', Key }));
+    const Parts: { PartNumber: number; ETag: string | undefined }[] = [];
+    for (let n = 1; n <= 3; n++) {
+      const Body = data.subarray((n - 1) * partSize, n * partSize);
+      const part = await s3.send(
+        new UploadPartCommand({ Bucket: 'composed', Key, UploadId, PartNumber: n, Body }),
+      );
+      Parts.push({ PartNumber: n, ETag: part.ETag });
+    }
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: 'composed', Key, UploadId, MultipartUpload: { Parts } }),
+    );
+    expect(done.ETag).toMatch(/^"[0-9a-f]{32}-3"$/);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'composed', Key }));
+    expect(head).toMatchObject({ ETag: done.ETag, ContentLength: data.length });
+    const get = async (Range?: string) => {
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'composed', Key, Range }));
+      return { got, bytes: Buffer.from((await got.Body?.transformToByteArray()) ?? []) };
+    };
+    for (const [start, end] of [
+      [partSize - 3, partSize + 2],
+      [partSize - 1, 2 * partSize + 10],
+      [0, data.length - 1],
+    ] as const) {
+      const { got, bytes } = await get(`bytes=${start}-${end}`);
+      expect(got.ContentRange).toBe(`bytes ${start}-${end}/${data.length}`);
+      expect(bytes.equals(data.subarray(start, end + 1))).toBe(true);
+    }
+    expect((await get('bytes=-1500')).bytes.equals(data.subarray(-1500))).toBe(true);
+    expect(md5((await get()).bytes)).toBe(md5(data));
+    await s3.send(
+      new CopyObjectCommand({ Bucket: 'composed', Key: 'copy.bin', CopySource: `composed/${Key}` }),
+    );
+    const copy = await s3.send(new GetObjectCommand({ Bucket: 'composed', Key: 'copy.bin' }));
+    expect(copy.ETag).toBe(`"${md5(data)}"`);
+    expect(md5(Buffer.from((await copy.Body?.transformToByteArray()) ?? []))).toBe(md5(data));
+    const composedFolders = () => readdirSync(join(t.dataDir, 'blobs', 'composed'));
+    const before = composedFolders().length;
+    await s3.send(new DeleteObjectCommand({ Bucket: 'composed', Key }));
+    expect(composedFolders()).toHaveLength(before - 1);
+    expect((await s3Error(s3.send(new HeadObjectCommand({ Bucket: 'composed', Key })))).status).toBe(404);
+  });
+
   it('serves presigned GET and PUT URLs and refuses an expired one with AccessDenied', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'shared.txt', Body: 'presigned hello' }));
     const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'data', Key: 'shared.txt' }), {
@@ -429,6 +481,18 @@ describe('S3 door with @aws-sdk/client-s3 (path style, real SigV4)', () => {
     expect((await fetch(putUrl, { method: 'PUT', body: 'via presigned put' })).status).toBe(200);
     const uploaded = await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'uploaded.txt' }));
     expect(await uploaded.Body?.transformToString()).toBe('via presigned put');
+    // A CRC32 header on a presigned PUT (what bench/s3's curl rows send) is checked as the body streams.
+    const crcOf = (text: string) => {
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(Buffer.from(text)) >>> 0);
+      return crc.toString('base64');
+    };
+    const withCrc = (body: string, crc: string) =>
+      fetch(putUrl, { method: 'PUT', body, headers: { 'x-amz-checksum-crc32': crc } });
+    const refused = await withCrc('corrupted on the way', crcOf('what the client sent'));
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('<Code>BadDigest</Code>');
+    expect((await withCrc('checked body', crcOf('checked body'))).status).toBe(200);
 
     const expiredUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'data', Key: 'shared.txt' }), {
       expiresIn: 1,

@@ -95,4 +95,17 @@ it('keeps an unfinished multipart upload across a server restart and completes i
     after.destroy();
     await second.stop();
   }
+
+  // The completed object is kept as its parts: it must survive the next start whole.
+  const third = await start();
+  const reader = client(third.baseUrl);
+  try {
+    const got = await reader.send(
+      new GetObjectCommand({ Bucket: 'data', Key: 'resumed.bin', Range: `bytes=${part1.length - 2}-` }),
+    );
+    expect(await got.Body?.transformToString()).toBe('aatail');
+  } finally {
+    reader.destroy();
+    await third.stop();
+  }
 });
