@@ -82,7 +82,7 @@ for (let i = 0; i < a.length; i += 2) hp[a[i].replace(/^--/, '')] = a[i + 1];
 const level = Number(hp.level); const epochs = Number(hp.epochs ?? 8);
 for (let e = 1; e <= epochs; e++) {
   console.log('epoch=' + e + ' loss=' + (level + 5 / e) + ';');
-  await new Promise((r) => setTimeout(r, Number(hp.pause ?? 40)));
+  await new Promise((r) => setTimeout(r, Number((level >= 10 ? hp.badPause : undefined) ?? hp.pause ?? 40)));
 }
 `,
 };
@@ -581,10 +581,10 @@ describe.skipIf(!built)('tuning jobs: strategies on script-mode trials', () => {
           CategoricalParameterRanges: [{ Name: 'level', Values: ['1', '1.1', '1.2', '40'] }],
         },
       }),
-      TrainingJobDefinition: definition('curve.mjs', { epochs: '10', pause: '60' }),
+      // The good trials run 10 quick epochs; the bad one would run 10 epochs of 1 s, so the tuner's
+      // passes (every 500 ms) surely see it mid-run and the median rule stops it after its first ones.
+      TrainingJobDefinition: definition('curve.mjs', { epochs: '10', pause: '60', badPause: '1000' }),
     };
-    // The bad trial would run 10 epochs of 1 s; the median rule stops it after its first ones.
-    body.TrainingJobDefinition.StaticHyperParameters!.pause = '60';
     expect((await create(body)).statusCode).toBe(201);
     const started = Date.now();
     const job = await waitEnded('early-1', 60_000);
