@@ -292,15 +292,20 @@ describe('models, endpoints and the router', () => {
     expect(
       busy.every((x) => x.modelLatencyP99Ms !== null && x.modelLatencyP99Ms >= x.modelLatencyP50Ms!),
     ).toBe(true);
-    // The reconciler's CPU/memory samples (every 5 s) land in the same series, per instance.
-    const recent = (await api('GET', '/api/v1/endpoints/split/metrics?minutes=1&perInstance=true'))
-      .body as Metrics;
-    // The leader's 5 s CPU/memory samples of b's instance are in the stored series too.
-    expect(
-      recent.variants
+    // The leader's CPU/memory samples of b's instance (every 5 s) land in the same stored series,
+    // per instance: wait for the first one after the endpoint came up.
+    const sampledCpu = (m: Metrics) =>
+      m.variants
         .find((v) => v.VariantName === 'b')!
-        .samples.some((x) => x.instances >= 1 && x.cpuPercent !== null && x.memoryBytes! > 0),
-    ).toBe(true);
+        .samples.some((x) => x.instances >= 1 && x.cpuPercent !== null && x.memoryBytes! > 0);
+    let recent = (await api('GET', '/api/v1/endpoints/split/metrics?minutes=1&perInstance=true'))
+      .body as Metrics;
+    for (let waited = 0; !sampledCpu(recent) && waited < 15_000; waited += 500) {
+      await new Promise((r) => setTimeout(r, 500));
+      recent = (await api('GET', '/api/v1/endpoints/split/metrics?minutes=1&perInstance=true'))
+        .body as Metrics;
+    }
+    expect(sampledCpu(recent)).toBe(true);
     const perInstance = recent.variants.find((v) => v.VariantName === 'b')!.instances!;
     expect(perInstance.length).toBeGreaterThan(0);
     expect(perInstance.reduce((s, i) => s + i.samples.reduce((t, x) => t + x.invocations, 0), 0)).toBe(
