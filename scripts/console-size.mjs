@@ -15,7 +15,9 @@ const dist =
 function files(dir) {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? files(path) : [path];
+    if (statSync(path).isDirectory()) return files(path);
+    // The build's precompressed copies (`.gz`, for the server) are not files of the bundle.
+    return path.endsWith('.gz') ? [] : [path];
   });
 }
 

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
@@ -18,6 +19,9 @@ describe('serving the built console: files, SPA fallback, CSP; the API, doors an
     mkdirSync(join(consoleDir, 'assets'));
     writeFileSync(join(consoleDir, 'index.html'), indexHtml);
     writeFileSync(join(consoleDir, 'assets', 'index-abc123.js'), 'console.log("app");\n');
+    // The build writes gzip copies beside text files (scripts/build-console.mjs).
+    writeFileSync(join(consoleDir, 'assets', 'index-abc123.js.gz'), gzipSync('console.log("app");\n'));
+    writeFileSync(join(consoleDir, 'index.html.gz'), gzipSync(indexHtml));
     writeFileSync(join(consoleDir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
     writeFileSync(join(consoleDir, '.secret'), 'not for you');
     t = await openTestServer({ consoleDir }, { listen: true });
@@ -57,6 +61,21 @@ describe('serving the built console: files, SPA fallback, CSP; the API, doors an
     const json = await t.app.inject({ url: '/some/page', headers: { accept: 'application/json' } });
     expect(json.statusCode).toBe(404);
     expect(json.json().error.code).toBe('NOT_FOUND');
+  });
+
+  it('answers Accept-Encoding: gzip with the build-time gzip copy, others with the file itself', async () => {
+    for (const url of ['/assets/index-abc123.js', '/']) {
+      const zipped = await t.app.inject({ url, headers: { accept: html, 'accept-encoding': 'gzip, br' } });
+      expect(zipped.headers['content-encoding'], url).toBe('gzip');
+      expect(zipped.headers.vary).toBe('accept-encoding');
+      expect(Number(zipped.headers['content-length'])).toBe(zipped.rawPayload.length);
+      const plain = await t.app.inject({ url, headers: { accept: html } });
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(gunzipSync(zipped.rawPayload).toString()).toBe(plain.body);
+    }
+    // A file without a gzip copy goes out as it is.
+    const icon = await t.app.inject({ url: '/favicon.svg', headers: { 'accept-encoding': 'gzip' } });
+    expect(icon.headers['content-encoding']).toBeUndefined();
   });
 
   it('never serves files outside the build or dotfiles', async () => {

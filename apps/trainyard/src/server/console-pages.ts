@@ -77,15 +77,30 @@ export class ConsolePages {
   }
 
   /** index.html, never cached: it names the current hashed assets. */
-  async sendIndex(reply: FastifyReply): Promise<boolean> {
+  async sendIndex(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const file = await this.#file('index.html');
     if (!file) return false;
     securityHeaders(reply)
       .header('cache-control', 'no-cache')
-      .type(contentTypes['.html'] as string)
-      .header('content-length', file.size);
-    await reply.send(createReadStream(file.path));
+      .type(contentTypes['.html'] as string);
+    await this.#send(request, reply, file);
     return true;
+  }
+
+  /** The file, or its build-time gzip copy (`<file>.gz`) when the client accepts gzip. */
+  async #send(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    file: { path: string; size: number },
+  ): Promise<void> {
+    reply.header('vary', 'accept-encoding');
+    const gzip = /\bgzip\b/i.test(String(request.headers['accept-encoding'] ?? ''))
+      ? await this.#file(`${file.path.slice(this.#root.length + 1)}.gz`)
+      : undefined;
+    if (gzip) reply.header('content-encoding', 'gzip');
+    const chosen = gzip ?? file;
+    reply.header('content-length', chosen.size);
+    await reply.send(createReadStream(chosen.path));
   }
 
   /**
@@ -114,15 +129,14 @@ export class ConsolePages {
       const immutable = relative.startsWith('assets/');
       securityHeaders(reply)
         .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'public, max-age=300')
-        .type(contentTypes[extname(file.path).toLowerCase()] ?? 'application/octet-stream')
-        .header('content-length', file.size);
-      await reply.send(createReadStream(file.path));
+        .type(contentTypes[extname(file.path).toLowerCase()] ?? 'application/octet-stream');
+      await this.#send(request, reply, file);
       return true;
     }
     // A missing asset is a 404, not the app: a stale hashed name must not come back as HTML.
     if (relative.startsWith('assets/') || !String(request.headers.accept ?? '').includes('text/html'))
       return false;
-    return this.sendIndex(reply);
+    return this.sendIndex(request, reply);
   }
 
   async #file(relative: string): Promise<{ path: string; size: number } | undefined> {

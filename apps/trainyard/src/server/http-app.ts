@@ -302,8 +302,8 @@ export async function buildHttpApp(services: DoorServices): Promise<FastifyInsta
   });
 
   // The console when it is built (the install step builds it); the plain home page otherwise.
-  app.get('/', async (_request, reply) => {
-    if (await consolePages.sendIndex(reply)) return reply;
+  app.get('/', async (request, reply) => {
+    if (await consolePages.sendIndex(request, reply)) return reply;
     return reply.type('text/html; charset=utf-8').send(homePage(services.settings, serverVersion));
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
