@@ -16,5 +16,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default on a 2-core machine is one worker; most tests wait on child processes
+    // (servers, jobs, the aws CLI, Chromium), so two files at a time use the cores better.
+    maxWorkers: 2,
   },
 });
