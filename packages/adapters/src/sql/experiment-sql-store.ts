@@ -7,6 +7,12 @@ import type { ExperimentTables } from './experiment-tables.js';
 import { sqlCall } from './sql-errors.js';
 
 type Db = Kysely<Database & ExperimentTables>;
+type DocumentTable = 'experiments' | 'trials' | 'trial_components';
+const what: Record<DocumentTable, string> = {
+  experiments: 'experiment',
+  trials: 'trial',
+  trial_components: 'trial component',
+};
 
 function notFound(what: string, name: string): TrainyardError {
   return new TrainyardError('NOT_FOUND', `${what} "${name}" does not exist`, { name });
@@ -20,74 +26,92 @@ export class ExperimentSqlStore implements ExperimentStore {
     this.db = db.withTables<ExperimentTables>();
   }
 
-  async createExperiment(experiment: Experiment): Promise<Experiment> {
-    const name = experiment.ExperimentName;
-    await sqlCall(`experiment "${name}"`, () =>
+  // The three record tables share their shape (name_key, name, document, created_at), so one set
+  // of queries serves them; `table as 'experiments'` only names that shared shape to Kysely.
+
+  async #insertDocument(
+    table: DocumentTable,
+    name: string,
+    document: object,
+    createdAt: string,
+    ensure: boolean,
+  ) {
+    await sqlCall(`${what[table]} "${name}"`, () => {
+      const insert = this.db.insertInto(table as 'experiments').values({
+        name_key: name.toLowerCase(),
+        name,
+        document: JSON.stringify(document),
+        created_at: Date.parse(createdAt),
+      });
+      return (ensure ? insert.onConflict((oc) => oc.column('name_key').doNothing()) : insert).execute();
+    });
+  }
+
+  async #getDocument<T>(table: DocumentTable, name: string): Promise<T> {
+    const row = await sqlCall(what[table], () =>
       this.db
-        .insertInto('experiments')
-        .values({
-          name_key: name.toLowerCase(),
-          name,
-          document: JSON.stringify(experiment),
-          created_at: Date.parse(experiment.CreationTime),
-        })
-        .execute(),
+        .selectFrom(table as 'experiments')
+        .select('document')
+        .where('name_key', '=', name.toLowerCase())
+        .executeTakeFirst(),
+    );
+    if (!row) throw notFound(what[table], name);
+    return JSON.parse(row.document) as T;
+  }
+
+  async #listDocuments<T>(table: DocumentTable, experimentKey?: string): Promise<T[]> {
+    let query = this.db.selectFrom(table as 'trials').select('document');
+    if (experimentKey !== undefined) query = query.where('experiment_key', '=', experimentKey);
+    const rows = await sqlCall(`${what[table]}s`, () =>
+      query.orderBy('created_at').orderBy('name_key').execute(),
+    );
+    return rows.map((r) => JSON.parse(r.document) as T);
+  }
+
+  async #replaceDocument<T extends object>(table: DocumentTable, name: string, document: T): Promise<T> {
+    const result = await sqlCall(`${what[table]} "${name}"`, () =>
+      this.db
+        .updateTable(table as 'experiments')
+        .set({ document: JSON.stringify(document) })
+        .where('name_key', '=', name.toLowerCase())
+        .executeTakeFirst(),
+    );
+    if (Number(result.numUpdatedRows) === 0) throw notFound(what[table], name);
+    return document;
+  }
+
+  async createExperiment(experiment: Experiment): Promise<Experiment> {
+    await this.#insertDocument(
+      'experiments',
+      experiment.ExperimentName,
+      experiment,
+      experiment.CreationTime,
+      false,
     );
     return experiment;
   }
 
   async ensureExperiment(experiment: Experiment): Promise<Experiment> {
-    const name = experiment.ExperimentName;
-    await sqlCall(`experiment "${name}"`, () =>
-      this.db
-        .insertInto('experiments')
-        .values({
-          name_key: name.toLowerCase(),
-          name,
-          document: JSON.stringify(experiment),
-          created_at: Date.parse(experiment.CreationTime),
-        })
-        .onConflict((oc) => oc.column('name_key').doNothing())
-        .execute(),
+    await this.#insertDocument(
+      'experiments',
+      experiment.ExperimentName,
+      experiment,
+      experiment.CreationTime,
+      true,
     );
-    return this.getExperiment(name);
+    return this.getExperiment(experiment.ExperimentName);
   }
 
-  async getExperiment(name: string): Promise<Experiment> {
-    const row = await sqlCall('experiment', () =>
-      this.db
-        .selectFrom('experiments')
-        .select('document')
-        .where('name_key', '=', name.toLowerCase())
-        .executeTakeFirst(),
-    );
-    if (!row) throw notFound('experiment', name);
-    return JSON.parse(row.document) as Experiment;
+  getExperiment(name: string): Promise<Experiment> {
+    return this.#getDocument('experiments', name);
   }
 
-  async listExperiments(): Promise<Experiment[]> {
-    const rows = await sqlCall('experiments', () =>
-      this.db
-        .selectFrom('experiments')
-        .select('document')
-        .orderBy('created_at')
-        .orderBy('name_key')
-        .execute(),
-    );
-    return rows.map((r) => JSON.parse(r.document) as Experiment);
+  listExperiments(): Promise<Experiment[]> {
+    return this.#listDocuments('experiments');
   }
 
-  async replaceExperiment(experiment: Experiment): Promise<Experiment> {
-    const name = experiment.ExperimentName;
-    const result = await sqlCall(`experiment "${name}"`, () =>
-      this.db
-        .updateTable('experiments')
-        .set({ document: JSON.stringify(experiment) })
-        .where('name_key', '=', name.toLowerCase())
-        .executeTakeFirst(),
-    );
-    if (Number(result.numUpdatedRows) === 0) throw notFound('experiment', name);
-    return experiment;
+  replaceExperiment(experiment: Experiment): Promise<Experiment> {
+    return this.#replaceDocument('experiments', experiment.ExperimentName, experiment);
   }
 
   async deleteExperiment(name: string): Promise<void> {
@@ -143,35 +167,16 @@ export class ExperimentSqlStore implements ExperimentStore {
     return this.getTrial(trial.TrialName);
   }
 
-  async getTrial(name: string): Promise<Trial> {
-    const row = await sqlCall('trial', () =>
-      this.db
-        .selectFrom('trials')
-        .select('document')
-        .where('name_key', '=', name.toLowerCase())
-        .executeTakeFirst(),
-    );
-    if (!row) throw notFound('trial', name);
-    return JSON.parse(row.document) as Trial;
+  getTrial(name: string): Promise<Trial> {
+    return this.#getDocument('trials', name);
   }
 
-  async listTrials(experiment?: string): Promise<Trial[]> {
-    let query = this.db.selectFrom('trials').select('document');
-    if (experiment !== undefined) query = query.where('experiment_key', '=', experiment.toLowerCase());
-    const rows = await sqlCall('trials', () => query.orderBy('created_at').orderBy('name_key').execute());
-    return rows.map((r) => JSON.parse(r.document) as Trial);
+  listTrials(experiment?: string): Promise<Trial[]> {
+    return this.#listDocuments('trials', experiment?.toLowerCase());
   }
 
-  async replaceTrial(trial: Trial): Promise<Trial> {
-    const result = await sqlCall(`trial "${trial.TrialName}"`, () =>
-      this.db
-        .updateTable('trials')
-        .set({ document: JSON.stringify(trial) })
-        .where('name_key', '=', trial.TrialName.toLowerCase())
-        .executeTakeFirst(),
-    );
-    if (Number(result.numUpdatedRows) === 0) throw notFound('trial', trial.TrialName);
-    return trial;
+  replaceTrial(trial: Trial): Promise<Trial> {
+    return this.#replaceDocument('trials', trial.TrialName, trial);
   }
 
   async deleteTrial(name: string): Promise<void> {
@@ -187,55 +192,20 @@ export class ExperimentSqlStore implements ExperimentStore {
 
   async createComponent(component: TrialComponent): Promise<TrialComponent> {
     const name = component.TrialComponentName;
-    await sqlCall(`trial component "${name}"`, () =>
-      this.db
-        .insertInto('trial_components')
-        .values({
-          name_key: name.toLowerCase(),
-          name,
-          document: JSON.stringify(component),
-          created_at: Date.parse(component.CreationTime),
-        })
-        .execute(),
-    );
+    await this.#insertDocument('trial_components', name, component, component.CreationTime, false);
     return component;
   }
 
-  async getComponent(name: string): Promise<TrialComponent> {
-    const row = await sqlCall('trial component', () =>
-      this.db
-        .selectFrom('trial_components')
-        .select('document')
-        .where('name_key', '=', name.toLowerCase())
-        .executeTakeFirst(),
-    );
-    if (!row) throw notFound('trial component', name);
-    return JSON.parse(row.document) as TrialComponent;
+  getComponent(name: string): Promise<TrialComponent> {
+    return this.#getDocument('trial_components', name);
   }
 
-  async listComponents(): Promise<TrialComponent[]> {
-    const rows = await sqlCall('trial components', () =>
-      this.db
-        .selectFrom('trial_components')
-        .select('document')
-        .orderBy('created_at')
-        .orderBy('name_key')
-        .execute(),
-    );
-    return rows.map((r) => JSON.parse(r.document) as TrialComponent);
+  listComponents(): Promise<TrialComponent[]> {
+    return this.#listDocuments('trial_components');
   }
 
-  async replaceComponent(component: TrialComponent): Promise<TrialComponent> {
-    const name = component.TrialComponentName;
-    const result = await sqlCall(`trial component "${name}"`, () =>
-      this.db
-        .updateTable('trial_components')
-        .set({ document: JSON.stringify(component) })
-        .where('name_key', '=', name.toLowerCase())
-        .executeTakeFirst(),
-    );
-    if (Number(result.numUpdatedRows) === 0) throw notFound('trial component', name);
-    return component;
+  replaceComponent(component: TrialComponent): Promise<TrialComponent> {
+    return this.#replaceDocument('trial_components', component.TrialComponentName, component);
   }
 
   async deleteComponent(name: string): Promise<void> {
