@@ -56,9 +56,16 @@ export class SqlMetadataStore implements MetadataStore {
       ...(this.schema ? { migrationTableSchema: this.schema } : {}),
       migrationLockTableName: 'trainyard_migrations_lock',
     });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) throw error;
-    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    for (let attempt = 1; ; attempt++) {
+      const { error, results } = await migrator.migrateToLatest();
+      // Kysely looks for its tables by reading the catalog of every schema; on PostgreSQL a table or
+      // schema another session drops meanwhile (another schema's teardown) fails that read with
+      // 42P01 or 3F000 before anything is applied: try again.
+      const code = (error as { code?: string } | undefined)?.code;
+      if ((code === '42P01' || code === '3F000') && attempt < 5) continue;
+      if (error) throw error;
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    }
   }
 
   async ping(): Promise<boolean> {
