@@ -58,11 +58,12 @@ export class SqlMetadataStore implements MetadataStore {
     });
     for (let attempt = 1; ; attempt++) {
       const { error, results } = await migrator.migrateToLatest();
-      // Kysely looks for its tables by reading the catalog of every schema; on PostgreSQL a table or
-      // schema another session drops meanwhile (another schema's teardown) fails that read with
-      // 42P01 or 3F000 before anything is applied: try again.
+      // Kysely looks for its tables by reading the catalog of every schema; on PostgreSQL a table,
+      // column or schema another session drops meanwhile (another schema's teardown) fails that
+      // read with an "undefined object" error (42P01, 42703, 42704, 3F000) before anything is
+      // applied: try again.
       const code = (error as { code?: string } | undefined)?.code;
-      if ((code === '42P01' || code === '3F000') && attempt < 5) continue;
+      if (code && ['42P01', '42703', '42704', '3F000'].includes(code) && attempt < 5) continue;
       if (error) throw error;
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     }
