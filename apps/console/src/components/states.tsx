@@ -73,3 +73,26 @@ export function When({ at }: { at: string | undefined }) {
   const d = new Date(at);
   return <time dateTime={at}>{d.toLocaleString()}</time>;
 }
+
+/** A job's secondary status transitions as a card: each stage, when it began and its message. */
+export function StatusTimeline({
+  id,
+  transitions,
+}: {
+  id: string;
+  transitions: readonly { Status: string; StartTime: string; StatusMessage?: string | undefined }[];
+}) {
+  return (
+    <section className="card" aria-labelledby={id}>
+      <h2 id={id}>Status timeline</h2>
+      <ol className="timeline">
+        {transitions.map((t) => (
+          <li key={`${t.Status}-${t.StartTime}`}>
+            <strong>{t.Status}</strong> <When at={t.StartTime} />
+            {t.StatusMessage ? <div className="muted">{t.StatusMessage}</div> : null}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { Link, useParams } from 'react-router';
-import { Empty, QueryView, StatusBadge, When } from '../components/states.js';
+import { Empty, QueryView, StatusBadge, StatusTimeline, When } from '../components/states.js';
 import { useClient } from '../session.js';
 
 /**
@@ -60,17 +60,7 @@ export function ProcessingJobPage() {
                   <dd>{j.ExitMessage ?? '—'}</dd>
                 </dl>
               </section>
-              <section className="card" aria-labelledby="pj-timeline">
-                <h2 id="pj-timeline">Status timeline</h2>
-                <ol className="timeline">
-                  {j.SecondaryStatusTransitions.map((t) => (
-                    <li key={`${t.Status}-${t.StartTime}`}>
-                      <strong>{t.Status}</strong> <When at={t.StartTime} />
-                      {t.StatusMessage ? <div className="muted">{t.StatusMessage}</div> : null}
-                    </li>
-                  ))}
-                </ol>
-              </section>
+              <StatusTimeline id="pj-timeline" transitions={j.SecondaryStatusTransitions} />
             </div>
           </div>
         )}

@@ -1,18 +1,13 @@
 import { useQuery } from '@tanstack/react-query';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { Pager, usePageToken } from '../components/pager.js';
 import { Empty, QueryView, StatusBadge, When } from '../components/states.js';
+import { StatusFilter, useStatusFilter } from '../components/status-filter.js';
 import { useClient } from '../session.js';
-
-const statuses = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const;
-type Status = (typeof statuses)[number];
 
 export function ProcessingJobsPage() {
   const client = useClient();
-  const [params, setParams] = useSearchParams();
-  const status = (statuses as readonly string[]).includes(params.get('status') ?? '')
-    ? (params.get('status') as Status)
-    : undefined;
+  const status = useStatusFilter();
   const pageToken = usePageToken();
   const list = useQuery({
     queryKey: ['processing-jobs', status, pageToken],
@@ -24,20 +19,7 @@ export function ProcessingJobsPage() {
   return (
     <>
       <h1>Processing jobs</h1>
-      <label className="inline">
-        Status&nbsp;
-        <select
-          value={status ?? ''}
-          onChange={(e) => setParams(e.target.value ? { status: e.target.value } : {})}
-        >
-          <option value="">All</option>
-          {statuses.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </label>
+      <StatusFilter />
       <QueryView query={list} what="processing jobs">
         {(page) =>
           page.items.length === 0 ? (

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { can, errorText } from '../api.js';
 import { axis, Chart } from '../components/chart.js';
-import { Empty, QueryView, StatusBadge, When } from '../components/states.js';
+import { Empty, QueryView, StatusBadge, StatusTimeline, When } from '../components/states.js';
 import { useClient, useSession } from '../session.js';
 
 interface LogLine {
@@ -339,17 +339,7 @@ export function TrainingJobPage() {
                     </>
                   ) : null}
                 </section>
-                <section className="card" aria-labelledby="timeline-title">
-                  <h2 id="timeline-title">Status timeline</h2>
-                  <ol className="timeline">
-                    {j.SecondaryStatusTransitions.map((t) => (
-                      <li key={`${t.Status}-${t.StartTime}`}>
-                        <strong>{t.Status}</strong> <When at={t.StartTime} />
-                        {t.StatusMessage ? <div className="muted">{t.StatusMessage}</div> : null}
-                      </li>
-                    ))}
-                  </ol>
-                </section>
+                <StatusTimeline id="timeline-title" transitions={j.SecondaryStatusTransitions} />
               </div>
               <LiveLogs name={name} />
               <MetricCurves name={name} live={live} />

@@ -1,20 +1,15 @@
 import { useQuery } from '@tanstack/react-query';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { can } from '../api.js';
 import { Pager, usePageToken } from '../components/pager.js';
 import { Empty, QueryView, StatusBadge, When } from '../components/states.js';
+import { StatusFilter, useStatusFilter } from '../components/status-filter.js';
 import { useClient, useSession } from '../session.js';
-
-const statuses = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const;
-type Status = (typeof statuses)[number];
 
 export function TrainingJobsPage() {
   const client = useClient();
   const { session } = useSession();
-  const [params, setParams] = useSearchParams();
-  const status = (statuses as readonly string[]).includes(params.get('status') ?? '')
-    ? (params.get('status') as Status)
-    : undefined;
+  const status = useStatusFilter();
   const pageToken = usePageToken();
   const list = useQuery({
     queryKey: ['training-jobs', status, pageToken],
@@ -27,20 +22,7 @@ export function TrainingJobsPage() {
     <>
       <h1>Training jobs</h1>
       <div className="row">
-        <label className="inline">
-          Status&nbsp;
-          <select
-            value={status ?? ''}
-            onChange={(e) => setParams(e.target.value ? { status: e.target.value } : {})}
-          >
-            <option value="">All</option>
-            {statuses.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <StatusFilter />
         {can(session.role, 'write') ? (
           <Link className="button" to="/training-jobs/new">
             New training job

@@ -5,6 +5,7 @@ import { Link, useParams, useSearchParams } from 'react-router';
 import { axis, Chart } from '../components/chart.js';
 import { Pager, usePageToken } from '../components/pager.js';
 import { Empty, QueryView, StatusBadge, When } from '../components/states.js';
+import { StatusFilter, useStatusFilter } from '../components/status-filter.js';
 import { useClient } from '../session.js';
 
 /*
@@ -13,14 +14,11 @@ import { useClient } from '../session.js';
  * records trials (proposed, started, ended) in the job, which is all these pages show.
  */
 
-const statuses = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const;
-
 /** `/tuning-jobs?status=…`: tuning jobs, newest first, with counters and the best objective. */
 export function TuningJobsPage() {
   const client = useClient();
   const pageToken = usePageToken();
-  const [params, setParams] = useSearchParams();
-  const status = params.get('status') ?? '';
+  const status = useStatusFilter();
   const list = useQuery({
     queryKey: ['tuning-jobs', status, pageToken],
     queryFn: () =>
@@ -28,31 +26,14 @@ export function TuningJobsPage() {
         query: {
           limit: 20,
           ...(pageToken ? { pageToken } : {}),
-          ...(status ? { status: status as (typeof statuses)[number] } : {}),
+          ...(status ? { status } : {}),
         },
       }),
   });
   return (
     <>
       <h1>Hyperparameter tuning</h1>
-      <label className="inline">
-        Status{' '}
-        <select
-          value={status}
-          onChange={(e) => {
-            const p = new URLSearchParams();
-            if (e.target.value) p.set('status', e.target.value);
-            setParams(p);
-          }}
-        >
-          <option value="">Any</option>
-          {statuses.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </label>
+      <StatusFilter />
       <QueryView query={list} what="tuning jobs">
         {(page) =>
           page.items.length === 0 ? (

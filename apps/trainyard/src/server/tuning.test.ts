@@ -5,7 +5,7 @@ import {
   DescribeHyperParameterTuningJobCommand,
   ListHyperParameterTuningJobsCommand,
   ListTrainingJobsForHyperParameterTuningJobCommand,
-  SageMakerClient,
+  type SageMakerClient,
   SageMakerServiceException,
   StopHyperParameterTuningJobCommand,
 } from '@aws-sdk/client-sagemaker';
@@ -23,6 +23,7 @@ import {
 } from '@trainyard/core/tuning/tuning-strategies';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
+import { sageMakerClientOf } from '../testing/sagemaker-clients.js';
 import { requireBuild } from '../testing/server-process.js';
 
 // Trials are training jobs: script mode runs Node scripts, the GBDT test the built entry script.
@@ -175,16 +176,7 @@ function branin(x1: number, x2: number): number {
 
 /** A SageMaker SDK client signed with a fresh key of `role`. */
 async function client(role: 'developer' | 'viewer'): Promise<SageMakerClient> {
-  const key = await t.platform.keys.create(
-    `sm-tuning-${role}-${Math.random().toString(36).slice(2, 8)}`,
-    role,
-  );
-  return new SageMakerClient({
-    endpoint: t.baseUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: key.id, secretAccessKey: key.secret },
-    maxAttempts: 1,
-  });
+  return (await sageMakerClientOf(t, role)).client;
 }
 
 /** The built-in XGBoost on the small binary problem of `beforeAll` (train and validation channels). */

@@ -20,7 +20,7 @@ import {
   ListTagsCommand,
   ListTrialComponentsCommand,
   ListTrialsCommand,
-  SageMakerClient,
+  type SageMakerClient,
   SageMakerServiceException,
   UpdateExperimentCommand,
   UpdateTrialComponentCommand,
@@ -29,6 +29,7 @@ import type { ExperimentSummary } from '@trainyard/contracts/experiments';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
+import { sageMakerClientOf } from '../../testing/sagemaker-clients.js';
 
 const run = promisify(execFile);
 const python = '/usr/bin/python3';
@@ -85,14 +86,7 @@ function trainingJob(name: string, experiment: string, trial: string) {
 beforeAll(async () => {
   t = await openTestServer({}, { listen: true });
   for (const role of ['developer', 'viewer'] as const) {
-    const key = await t.platform.keys.create(`sme-${role}`, role);
-    keys[role] = { id: key.id, secret: key.secret };
-    sm[role] = new SageMakerClient({
-      endpoint: t.baseUrl,
-      region: 'us-east-1',
-      credentials: { accessKeyId: key.id, secretAccessKey: key.secret },
-      maxAttempts: 1,
-    });
+    ({ client: sm[role], key: keys[role] } = await sageMakerClientOf(t, role, `sme-${role}`));
   }
 });
 

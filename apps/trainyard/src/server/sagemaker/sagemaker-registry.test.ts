@@ -17,13 +17,14 @@ import {
   ListModelPackageGroupsCommand,
   ListModelPackagesCommand,
   ListTagsCommand,
-  SageMakerClient,
+  type SageMakerClient,
   SageMakerServiceException,
   UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
+import { sageMakerClientOf } from '../../testing/sagemaker-clients.js';
 
 const run = promisify(execFile);
 const python = '/usr/bin/python3';
@@ -80,14 +81,7 @@ function packageInput(group: string): CreateModelPackageCommandInput {
 beforeAll(async () => {
   t = await openTestServer({}, { listen: true });
   for (const role of ['admin', 'developer', 'viewer', 'invoker'] as const) {
-    const key = await t.platform.keys.create(`smr-${role}`, role);
-    keys[role] = { id: key.id, secret: key.secret };
-    sm[role] = new SageMakerClient({
-      endpoint: t.baseUrl,
-      region: 'us-east-1',
-      credentials: { accessKeyId: key.id, secretAccessKey: key.secret },
-      maxAttempts: 1,
-    });
+    ({ client: sm[role], key: keys[role] } = await sageMakerClientOf(t, role, `smr-${role}`));
   }
 });
 
