@@ -21,7 +21,7 @@ export const ServerConfig = z
     host: z.string().min(1).default('127.0.0.1'),
     /** `sqlite:<file>` or `postgres://…`; defaults to `sqlite:<dataDir>/trainyard.db`. */
     metadata: z.string().optional(),
-    /** `file:<folder>`; defaults to `file:<dataDir>/blobs`. */
+    /** `file:<folder>` or `s3://<bucket>/<prefix>/?endpoint=<url>`; defaults to `file:<dataDir>/blobs`. */
     blobs: z.string().optional(),
     /** JobQueue, Topic and Stream backend: `embedded:` (in the metadata database), `postgres://…`, `redis://…`, `nats://…`. */
     messaging: z.string().min(1).default('embedded:'),

@@ -38,11 +38,12 @@ export async function openPlatformStores(
   const metadata = await openMetadataStore(config.metadata);
   let messaging: Messaging | undefined;
   let stopDeliveries: (() => Promise<void>) | undefined;
+  let blobs: BlobStore | undefined;
   try {
     const applied = await metadata.migrate();
     if (applied.length > 0) log.info({ applied }, 'applied metadata migrations');
     await seedInstanceTypes(metadata.instanceTypes);
-    const blobs = await openBlobStore(config.blobs);
+    blobs = await openBlobStore(config.blobs);
     messaging = await openMessaging(config.messaging, metadata, {
       webhookAllowedNetworks: config.webhookAllowedNetworks,
       ...(options.sealer ? { sealer: options.sealer } : {}),
@@ -54,20 +55,23 @@ export async function openPlatformStores(
       stopDeliveries = () => deliveries.stop();
     }
     const opened = messaging;
+    const openedBlobs = blobs;
     return {
       metadata,
-      blobs,
+      blobs: openedBlobs,
       messaging: opened,
       events: new EventPublisher(opened.topics),
       close: async () => {
         await stopDeliveries?.();
         await opened.close();
+        openedBlobs.close?.();
         await metadata.close();
       },
     };
   } catch (error) {
     await stopDeliveries?.();
     await messaging?.close();
+    blobs?.close?.();
     await metadata.close();
     throw error;
   }

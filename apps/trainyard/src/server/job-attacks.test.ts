@@ -28,6 +28,7 @@ console.log('PROBE ' + JSON.stringify({
   listing: tryIt(() => readdirSync(data).join(',')),
   blobs: tryIt(() => readdirSync(join(data, 'blobs')).join(',')),
   environ: tryIt(() => readFileSync('/proc/1/environ', 'utf8')),
+  ownEnv: Object.entries(process.env).map(([k, v]) => k + '=' + v).join('\\n'),
 }));
 const out = process.env.PROCESSING_OUTPUT_OUT;
 writeFileSync(join(out, 'ok.txt'), 'an honest output');
@@ -40,7 +41,12 @@ describe.skipIf(!isolated)('attacks from inside a job', () => {
   let t: TestServer;
   let masterKey: string;
 
+  // Secrets in the server's environment (an S3 blob store's credentials, say) never reach a job.
+  const serverSecret = `server-secret-${Math.random().toString(36).slice(2)}`;
+  const saved = process.env.AWS_SECRET_ACCESS_KEY;
+
   beforeAll(async () => {
+    process.env.AWS_SECRET_ACCESS_KEY = serverSecret;
     t = await openTestServer({ workerConcurrency: 1, jobStopGraceSeconds: 1 });
     await t.platform.jobs.startWorker();
     masterKey = readFileSync(join(t.dataDir, 'master.key'), 'utf8').trim();
@@ -48,6 +54,8 @@ describe.skipIf(!isolated)('attacks from inside a job', () => {
   });
   afterAll(async () => {
     await t?.close();
+    if (saved === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+    else process.env.AWS_SECRET_ACCESS_KEY = saved;
   });
 
   async function runJob(name: string): Promise<{ job: ProcessingJob; log: string }> {
@@ -100,6 +108,8 @@ describe.skipIf(!isolated)('attacks from inside a job', () => {
     expect(probe.blobs).toMatch(/^refused: E(NOENT|ACCES)$/);
     expect(probe.listing).not.toContain('master.key');
     expect(log).not.toContain(masterKey);
+    expect(probe.ownEnv).toContain('PROCESSING_OUTPUT_OUT=');
+    expect(log).not.toContain(serverSecret);
     expect(log).toMatch(/isolation (bubblewrap|unprivileged-user)/);
     // /readyz says the same to an operator.
     const ready = (await t.app.inject({ url: '/readyz' })).json();

@@ -43,7 +43,13 @@ export interface ListOptions extends PageRequest {
   startAfter?: string;
 }
 
-export interface BlobList extends Page<BlobInfo> {
+/**
+ * A listed object: what an S3 listing carries. Content type and user metadata come from `head`
+ * (a remote store's listing does not return them).
+ */
+export type BlobSummary = Pick<BlobInfo, 'bucket' | 'key' | 'size' | 'etag' | 'lastModified'>;
+
+export interface BlobList extends Page<BlobSummary> {
   commonPrefixes: string[];
 }
 
@@ -125,4 +131,6 @@ export interface BlobStore {
   ): Promise<BlobInfo>;
   /** Removes the given staged parts of an upload, or all of them when `partIds` is omitted. Missing ones are fine. */
   discardParts(uploadId: string, partIds?: string[]): Promise<void>;
+  /** Releases connections (a remote store); the store is not used afterwards. */
+  close?(): void;
 }

@@ -2,7 +2,7 @@ import { TrainyardError } from '@trainyard/contracts/errors';
 import { uriEncode } from '@trainyard/core/access/sigv4';
 import { validateBucketName, validateObjectKey } from '@trainyard/core/blob/blob-address';
 import type { MultipartUploadService } from '@trainyard/core/blob/multipart-upload-service';
-import type { BlobInfo, BlobStore } from '@trainyard/core/ports/blob-store';
+import type { BlobStore, BlobSummary } from '@trainyard/core/ports/blob-store';
 import { smallBody } from './s3-body.js';
 import { S3Error } from './s3-error.js';
 import { integerParam, isoTime, quoted, type S3Request, type S3Response, xml } from './s3-request.js';
@@ -129,7 +129,7 @@ export class S3BucketOperations {
     };
   }
 
-  #contents(items: BlobInfo[], encode: (text: string) => string): XmlElement[] {
+  #contents(items: BlobSummary[], encode: (text: string) => string): XmlElement[] {
     return items.map(
       (item): XmlElement => [
         'Contents',

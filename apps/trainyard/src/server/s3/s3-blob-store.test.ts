@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { openBlobStore } from '@trainyard/adapters/blob/open-blob-store';
+import { S3BlobStore } from '@trainyard/adapters/blob/s3-blob-store';
+import { TrainyardError } from '@trainyard/contracts/errors';
+import { blobStoreConformance } from '@trainyard/testing/blob-store-conformance';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
+
+/*
+ * The S3 blob store against a real S3 server over HTTP: Trainyard's own S3 door (another
+ * process's worth of code: SigV4, XML, ranges, multipart), with its filesystem store behind it.
+ * Each store opened here lives under its own prefix of one bucket, as stores sharing a bucket do.
+ */
+let t: TestServer & { baseUrl: string };
+let credentials: { accessKeyId: string; secretAccessKey: string };
+const opened: S3BlobStore[] = [];
+let n = 0;
+
+beforeAll(async () => {
+  t = await openTestServer({}, { listen: true });
+  const key = await t.platform.keys.create('s3-store', 'developer');
+  credentials = { accessKeyId: key.id, secretAccessKey: key.secret };
+  await t.platform.blobs.createBucket('backend');
+});
+
+afterAll(async () => {
+  for (const store of opened) store.close();
+  await t?.close();
+});
+
+blobStoreConformance('S3 (Trainyard S3 door)', async () => {
+  const store = await new S3BlobStore({
+    bucket: 'backend',
+    prefix: `store-${n++}/`,
+    endpoint: t.baseUrl,
+    credentials,
+  }).init();
+  opened.push(store);
+  return store;
+});
+
+const fixtures = join(import.meta.dirname, '../../../../../packages/adapters/src/duckdb/fixtures');
+const md5 = (data: Buffer | string) => createHash('md5').update(data).digest('hex');
+
+describe('a platform whose blobs live on an S3 service', () => {
+  let b: TestServer & { baseUrl: string };
+  let s3: S3Client;
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+
+  beforeAll(async () => {
+    // The SDK's credential chain, as a deployment would set it.
+    process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+    b = await openTestServer(
+      { blobs: `s3://backend/platform/?endpoint=${encodeURIComponent(t.baseUrl)}` },
+      { listen: true },
+    );
+    const key = await b.platform.keys.create('b-dev', 'developer');
+    s3 = new S3Client({
+      endpoint: b.baseUrl,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: key.id, secretAccessKey: key.secret },
+    });
+  });
+
+  afterAll(async () => {
+    s3?.destroy();
+    await b?.close();
+    process.env.AWS_ACCESS_KEY_ID = saved.id;
+    process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+    if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+    if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+  });
+
+  it('keeps what its S3 door takes (single and multipart) in the service, byte for byte', async () => {
+    expect(b.platform.blobs.kind).toBe('s3');
+    await b.platform.blobs.createBucket('raw');
+    const csv = readFileSync(join(fixtures, 'people.csv'));
+    await new Upload({ client: s3, params: { Bucket: 'raw', Key: 'people/a.csv', Body: csv } }).done();
+    // 11 MiB in 5 MiB parts: the door stages the parts in the service and joins them there.
+    const big = Buffer.alloc(11 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+    const partMd5s = [0, 1, 2].map((p) =>
+      createHash('md5')
+        .update(big.subarray(p * 5 * 1024 * 1024, (p + 1) * 5 * 1024 * 1024))
+        .digest(),
+    );
+    await new Upload({
+      client: s3,
+      params: { Bucket: 'raw', Key: 'blobs/big.bin', Body: big },
+      partSize: 5 * 1024 * 1024,
+      queueSize: 2,
+    }).done();
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'raw', Key: 'blobs/big.bin' }));
+    expect(got.ETag).toBe(`"${md5(Buffer.concat(partMd5s))}-3"`);
+    expect(md5(Buffer.from(await got.Body!.transformToByteArray()))).toBe(md5(big));
+    const ranged = await s3.send(
+      new GetObjectCommand({ Bucket: 'raw', Key: 'blobs/big.bin', Range: 'bytes=8192-8195' }),
+    );
+    expect(Buffer.from(await ranged.Body!.transformToByteArray()).readUInt32LE(0)).toBe(8192);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'raw', Delimiter: '/' }));
+    expect(listed.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['blobs/', 'people/']);
+    // In the service: under the store's prefix, with nothing left of the staged parts.
+    expect(
+      await t.platform.blobs.head({ bucket: 'backend', key: 'platform/raw/people/a.csv' }),
+    ).toMatchObject({
+      size: csv.length,
+      etag: md5(csv),
+    });
+    const staged = await t.platform.blobs.list('backend', { prefix: 'platform/.parts/' });
+    expect(staged.items).toEqual([]);
+  });
+
+  it('imports and profiles a dataset from it (DuckDB reads a downloaded copy)', async () => {
+    const imported = await b.app.inject({
+      method: 'POST',
+      url: '/api/v1/datasets/people/versions',
+      headers: b.auth(),
+      payload: { source: 's3://raw/people/', options: { onMalformed: 'skip' } },
+    });
+    expect(imported.statusCode).toBe(201);
+    expect(imported.json()).toMatchObject({ version: 1, rowCount: 19, skippedRows: 1 });
+    const profile = await b.app.inject({
+      url: '/api/v1/datasets/people/versions/1/profile',
+      headers: b.auth(),
+    });
+    expect(profile.statusCode).toBe(200);
+    const written = await t.platform.blobs.list('backend', {
+      prefix: 'platform/trainyard/datasets/people/v1/',
+    });
+    expect(written.items.map((i) => i.key)).toContain('platform/trainyard/datasets/people/v1/data.parquet');
+  });
+});
+
+describe('opening an S3 blob store from its URI', () => {
+  it('names the field and the problem for a bad URI or an unreachable bucket', async () => {
+    const refused = async (uri: string) => {
+      try {
+        await openBlobStore(uri);
+      } catch (error) {
+        expect(TrainyardError.is(error, 'INVALID_ARGUMENT')).toBe(true);
+        return (error as Error).message;
+      }
+      throw new Error(`${uri} was accepted`);
+    };
+    expect(await refused('s3://Bad_Bucket/x/')).toMatch(/^blobs: /);
+    expect(await refused(`s3://backend/?endpoint=${t.baseUrl}&colour=red`)).toMatch(
+      /unknown option "colour"/,
+    );
+    expect(await refused('s3://backend/?endpoint=ftp://host')).toMatch(/must be http\(s\)/);
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    try {
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+      expect(await refused(`s3://backend/?endpoint=${t.baseUrl}`)).toMatch(
+        /no credentials; set AWS_ACCESS_KEY_ID/,
+      );
+      process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = 'wrong';
+      expect(await refused(`s3://backend/?endpoint=${t.baseUrl}`)).toMatch(/access denied/);
+      process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+      expect(await refused(`s3://no-such-bucket/?endpoint=${t.baseUrl}`)).toMatch(/does not exist/);
+    } finally {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const)
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+    }
+  });
+});
