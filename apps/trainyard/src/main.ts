@@ -32,7 +32,10 @@ program
   .option('--host <address>', 'address to bind (env TRAINYARD_HOST, default 127.0.0.1)')
   .option('--data-dir <dir>', 'folder for embedded stores (env TRAINYARD_DATA_DIR, default ./trainyard-data)')
   .option('--metadata <uri>', 'metadata store: sqlite:<file> or postgres://… (env TRAINYARD_METADATA)')
-  .option('--blobs <uri>', 'blob store: file:<folder> or s3://<bucket>/<prefix>/?endpoint=<url> (env TRAINYARD_BLOBS)')
+  .option(
+    '--blobs <uri>',
+    'blob store: file:<folder> or s3://<bucket>/<prefix>/?endpoint=<url> (env TRAINYARD_BLOBS)',
+  )
   .option(
     '--messaging <uri>',
     'queues, topics, streams: embedded:, postgres://…, redis://…, nats://… (env TRAINYARD_MESSAGING, default embedded:)',

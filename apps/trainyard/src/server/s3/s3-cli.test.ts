@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsToolEnv } from '../../testing/aws-tools.js';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 
 const run = promisify(execFile);
@@ -35,18 +36,7 @@ describe('S3 door with the aws CLI and boto3', () => {
     work = mkdtempSync(join(tmpdir(), 'trainyard-s3cli-'));
     writeFileSync(join(work, 'train.bin'), big);
     const key = await t.platform.keys.create('s3-cli', 'developer');
-    // A temp HOME and explicit files: no user config or credentials leak in.
-    env = {
-      PATH: '/usr/bin:/bin',
-      HOME: work,
-      AWS_ACCESS_KEY_ID: key.id,
-      AWS_SECRET_ACCESS_KEY: key.secret,
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: join(work, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-      AWS_PAGER: '',
-      ENDPOINT: t.baseUrl,
-    };
+    env = awsToolEnv(work, key, { ENDPOINT: t.baseUrl });
   });
   afterAll(async () => {
     await t?.close();

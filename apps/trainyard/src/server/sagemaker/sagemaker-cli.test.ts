@@ -6,6 +6,7 @@ import { text } from 'node:stream/consumers';
 import { promisify } from 'node:util';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsToolEnv } from '../../testing/aws-tools.js';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 
 const run = promisify(execFile);
@@ -109,19 +110,7 @@ writeFileSync(process.env.TRAINYARD_OPT_ML + '/processing/output/done.txt', 'don
     );
     work = mkdtempSync(join(tmpdir(), 'trainyard-smcli-'));
     const key = await t.platform.keys.create('sm-cli', 'developer');
-    // A temp HOME and explicit files: no user config or credentials leak in.
-    env = {
-      PATH: '/usr/bin:/bin',
-      HOME: work,
-      AWS_ACCESS_KEY_ID: key.id,
-      AWS_SECRET_ACCESS_KEY: key.secret,
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: join(work, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-      AWS_PAGER: '',
-      // Debian's aws CLI 2.9 and botocore 1.29 predate AWS_ENDPOINT_URL_SAGEMAKER: pass the endpoint.
-      ENDPOINT: t.baseUrl,
-    };
+    env = awsToolEnv(work, key, { ENDPOINT: t.baseUrl });
   });
   afterAll(async () => {
     await t?.close();

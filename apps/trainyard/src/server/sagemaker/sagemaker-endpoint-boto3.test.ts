@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsToolEnv } from '../../testing/aws-tools.js';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 
 const run = promisify(execFile);
@@ -122,19 +123,11 @@ describe('SageMaker endpoints with boto3', () => {
       writeFileSync(join(work, 'train.csv'), labelFirstCsv(200));
       const { stdout } = await run(python, ['-c', script], {
         cwd: work,
-        // A temp HOME and explicit files: no user config or credentials leak in.
-        env: {
-          PATH: '/usr/bin:/bin',
-          HOME: work,
-          AWS_ACCESS_KEY_ID: developer.id,
-          AWS_SECRET_ACCESS_KEY: developer.secret,
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_CONFIG_FILE: join(work, 'no-config'),
-          AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
+        env: awsToolEnv(work, developer, {
           ENDPOINT: t.baseUrl,
           VIEWER_ID: viewer.id,
           VIEWER_SECRET: viewer.secret,
-        },
+        }),
       });
       const out = JSON.parse(stdout);
       expect(out.modelArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:model/boto-ep');

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { TrainyardError } from '@trainyard/contracts/errors';
 import { requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsToolEnv } from '../../testing/aws-tools.js';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 
 const run = promisify(execFile);
@@ -49,17 +50,7 @@ describe('SageMaker endpoints with the aws CLI v2', () => {
     await t.platform.blobs.createBucket('work');
     work = mkdtempSync(join(tmpdir(), 'trainyard-smcli-endpoint-'));
     const key = await t.platform.keys.create('sm-cli-endpoint', 'developer');
-    // A temp HOME and explicit files: no user config or credentials leak in.
-    env = {
-      PATH: '/usr/bin:/bin',
-      HOME: work,
-      AWS_ACCESS_KEY_ID: key.id,
-      AWS_SECRET_ACCESS_KEY: key.secret,
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: join(work, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-      AWS_PAGER: '',
-    };
+    env = awsToolEnv(work, key);
   });
   afterAll(async () => {
     await t?.close();

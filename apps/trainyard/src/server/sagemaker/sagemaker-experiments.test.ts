@@ -28,6 +28,7 @@ import {
 import type { ExperimentSummary } from '@trainyard/contracts/experiments';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsToolEnv } from '../../testing/aws-tools.js';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 import { sageMakerClientOf } from '../../testing/sagemaker-clients.js';
 
@@ -388,16 +389,7 @@ print(json.dumps({'arn': exp, 'listed': listed, 'params': run['Parameters'],
       try {
         const { stdout } = await run(python, ['-c', script], {
           cwd: work,
-          env: {
-            PATH: '/usr/bin:/bin',
-            HOME: work,
-            AWS_ACCESS_KEY_ID: keys.developer.id,
-            AWS_SECRET_ACCESS_KEY: keys.developer.secret,
-            AWS_DEFAULT_REGION: 'us-east-1',
-            AWS_CONFIG_FILE: join(work, 'no-config'),
-            AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-            ENDPOINT: t.baseUrl,
-          },
+          env: awsToolEnv(work, keys.developer, { ENDPOINT: t.baseUrl }),
         });
         expect(JSON.parse(stdout)).toEqual({
           arn: `${arnPrefix}:experiment/boto-exp`,

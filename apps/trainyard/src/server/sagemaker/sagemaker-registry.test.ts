@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { canImportPython, requireDependency } from '@trainyard/testing/require-dependency';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsToolEnv } from '../../testing/aws-tools.js';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 import { sageMakerClientOf } from '../../testing/sagemaker-clients.js';
 
@@ -379,16 +380,7 @@ print(json.dumps({'arns': arns, 'status': pkg['ModelApprovalStatus'], 'why': pkg
       try {
         const { stdout } = await run(python, ['-c', script], {
           cwd: work,
-          env: {
-            PATH: '/usr/bin:/bin',
-            HOME: work,
-            AWS_ACCESS_KEY_ID: keys.developer.id,
-            AWS_SECRET_ACCESS_KEY: keys.developer.secret,
-            AWS_DEFAULT_REGION: 'us-east-1',
-            AWS_CONFIG_FILE: join(work, 'no-config'),
-            AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-            ENDPOINT: t.baseUrl,
-          },
+          env: awsToolEnv(work, keys.developer, { ENDPOINT: t.baseUrl }),
         });
         const result = JSON.parse(stdout);
         expect(result.arns).toEqual([1, 2, 3].map((v) => `${arnPrefix}:model-package/boto-group/${v}`));
