@@ -4,41 +4,54 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { openBlobStore } from '@trainyard/adapters/blob/open-blob-store';
-import { S3BlobStore } from '@trainyard/adapters/blob/s3-blob-store';
 import { TrainyardError } from '@trainyard/contracts/errors';
+import type { BlobStore } from '@trainyard/core/ports/blob-store';
 import { blobStoreConformance } from '@trainyard/testing/blob-store-conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestServer, type TestServer } from '../../testing/platform-fixture.js';
 
 /*
- * The S3 blob store against a real S3 server over HTTP: Trainyard's own S3 door (another
- * process's worth of code: SigV4, XML, ranges, multipart), with its filesystem store behind it.
- * Each store opened here lives under its own prefix of one bucket, as stores sharing a bucket do.
+ * The S3 blob store against a real S3 server over HTTP: Trainyard's own S3 door (SigV4, XML,
+ * ranges, multipart), with its filesystem store behind it. Stores are opened from their URI as the
+ * server opens them, with credentials from the environment. Each lives under its own prefix of
+ * one bucket, as stores sharing a bucket do.
  */
 let t: TestServer & { baseUrl: string };
 let credentials: { accessKeyId: string; secretAccessKey: string };
-const opened: S3BlobStore[] = [];
+const opened: BlobStore[] = [];
 let n = 0;
+const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+
+function restoreEnv(): void {
+  for (const [name, value] of [
+    ['AWS_ACCESS_KEY_ID', savedEnv.id],
+    ['AWS_SECRET_ACCESS_KEY', savedEnv.secret],
+  ] as const)
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+}
+
+function useServiceKey(): void {
+  process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+}
 
 beforeAll(async () => {
   t = await openTestServer({}, { listen: true });
   const key = await t.platform.keys.create('s3-store', 'developer');
   credentials = { accessKeyId: key.id, secretAccessKey: key.secret };
+  useServiceKey();
   await t.platform.blobs.createBucket('backend');
 });
 
 afterAll(async () => {
-  for (const store of opened) store.close();
+  for (const store of opened) store.close?.();
   await t?.close();
+  restoreEnv();
 });
 
 blobStoreConformance('S3 (Trainyard S3 door)', async () => {
-  const store = await new S3BlobStore({
-    bucket: 'backend',
-    prefix: `store-${n++}/`,
-    endpoint: t.baseUrl,
-    credentials,
-  }).init();
+  const store = await openBlobStore(`s3://backend/store-${n++}/?endpoint=${encodeURIComponent(t.baseUrl)}`);
   opened.push(store);
   return store;
 });
@@ -49,12 +62,9 @@ const md5 = (data: Buffer | string) => createHash('md5').update(data).digest('he
 describe('a platform whose blobs live on an S3 service', () => {
   let b: TestServer & { baseUrl: string };
   let s3: S3Client;
-  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
 
   beforeAll(async () => {
-    // The SDK's credential chain, as a deployment would set it.
-    process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+    // Credentials come from the SDK's chain (the environment), as a deployment would set them.
     b = await openTestServer(
       { blobs: `s3://backend/platform/?endpoint=${encodeURIComponent(t.baseUrl)}` },
       { listen: true },
@@ -71,10 +81,6 @@ describe('a platform whose blobs live on an S3 service', () => {
   afterAll(async () => {
     s3?.destroy();
     await b?.close();
-    process.env.AWS_ACCESS_KEY_ID = saved.id;
-    process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
-    if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-    if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
   });
 
   it('keeps what its S3 door takes (single and multipart) in the service, byte for byte', async () => {
@@ -153,7 +159,6 @@ describe('opening an S3 blob store from its URI', () => {
       /unknown option "colour"/,
     );
     expect(await refused('s3://backend/?endpoint=ftp://host')).toMatch(/must be http\(s\)/);
-    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     try {
       delete process.env.AWS_ACCESS_KEY_ID;
       delete process.env.AWS_SECRET_ACCESS_KEY;
@@ -166,12 +171,7 @@ describe('opening an S3 blob store from its URI', () => {
       process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
       expect(await refused(`s3://no-such-bucket/?endpoint=${t.baseUrl}`)).toMatch(/does not exist/);
     } finally {
-      for (const [name, value] of [
-        ['AWS_ACCESS_KEY_ID', saved.id],
-        ['AWS_SECRET_ACCESS_KEY', saved.secret],
-      ] as const)
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
+      useServiceKey();
     }
   });
 });
