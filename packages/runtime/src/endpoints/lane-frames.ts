@@ -127,6 +127,7 @@ export class LaneFrameDecoder {
     if (this.#preface) {
       this.#checkPreface(data);
       this.#preface = false;
+      this.#need = 4;
       at = lanePreface.length;
     }
     const frames: LaneFrame[] = [];
