@@ -4,7 +4,6 @@ import {
   encodeLaneFrame,
   LaneFrameDecoder,
   LaneFrameError,
-  LaneWriter,
   lanePreface,
 } from '@trainyard/runtime/endpoints/lane-frames';
 import {
@@ -18,6 +17,10 @@ import {
 const maxAnswerFrameBytes = 64 * 1024 * 1024;
 /** A connection with nothing in flight for this long is closed. */
 const idleMs = 30_000;
+/** Requests held while the instance works on earlier ones go out at this many at the latest... */
+const holdFrames = 64;
+/** ...or after this many ms. */
+const holdMs = 1;
 /** Header values must not be able to add lines to the request (as on the HTTP hop). */
 const unsafeValue = /[\r\n\0]/;
 /** What node:http would refuse to send on in a response header. */
@@ -40,8 +43,13 @@ class LaneConnection {
   readonly socket: Socket;
   readonly pending = new Map<number, Pending>();
   readonly #decoder = new LaneFrameDecoder(maxAnswerFrameBytes);
-  readonly #writer: LaneWriter;
   #nextId = 1;
+  /** Frames not written yet, and whether a flush is scheduled (setImmediate) or armed (timer). */
+  #queue: Buffer[] = [];
+  #scheduled = false;
+  #holdTimer: NodeJS.Timeout | undefined;
+  /** Frames written whose answer has not come (nor timed out). */
+  #unanswered = 0;
   /** Has answered at least once: a failure on it may be the instance restarting, not refusing. */
   answered = false;
   lastUsed = performance.now();
@@ -53,7 +61,6 @@ class LaneConnection {
     readonly onGone: (connection: LaneConnection) => void,
   ) {
     this.socket = connect({ host, port, noDelay: true });
-    this.#writer = new LaneWriter(this.socket);
     this.socket.write(lanePreface);
     this.socket.on('data', (chunk: Buffer) => this.#data(chunk));
     this.socket.on('error', () => undefined);
@@ -65,7 +72,7 @@ class LaneConnection {
     this.#nextId = id >= 0xfffffffe ? 1 : id + 1;
     this.pending.set(id, pending);
     this.lastUsed = performance.now();
-    this.#writer.write(
+    this.#queue.push(
       encodeLaneFrame({
         id,
         status: 0,
@@ -75,13 +82,59 @@ class LaneConnection {
         body: request.body,
       }),
     );
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flushSoon());
+    }
     return id;
+  }
+
+  /** A request in flight ended without its answer (timeout): it no longer holds the queue. */
+  forget(): void {
+    if (this.#unanswered > 0) this.#unanswered -= 1;
+  }
+
+  /**
+   * At the end of an event-loop turn: writes what the turn queued in one write, unless the
+   * instance is still working on earlier frames. Then the queue waits for their answers (the
+   * instance reads nothing sooner anyway: it is one thread), `holdFrames` or `holdMs`, so that
+   * under load each write and each read on both sides carries many frames.
+   */
+  #flushSoon(): void {
+    this.#scheduled = false;
+    if (this.#unanswered > 0 && this.#queue.length < holdFrames) {
+      this.#holdTimer ??= setTimeout(() => {
+        this.#holdTimer = undefined;
+        this.#flush();
+      }, holdMs);
+      return;
+    }
+    this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#holdTimer) {
+      clearTimeout(this.#holdTimer);
+      this.#holdTimer = undefined;
+    }
+    const queue = this.#queue;
+    if (queue.length === 0 || this.gone) return;
+    this.#queue = [];
+    this.#unanswered += queue.length;
+    if (queue.length === 1) this.socket.write(queue[0] as Buffer);
+    else {
+      this.socket.cork();
+      for (const frame of queue) this.socket.write(frame);
+      this.socket.uncork();
+    }
   }
 
   /** Ends the connection; everything in flight fails with `error`. */
   fail(error: Error): void {
     if (!this.gone) {
       this.gone = true;
+      this.#queue = [];
+      if (this.#holdTimer) clearTimeout(this.#holdTimer);
       this.socket.destroy();
       this.onGone(this);
     }
@@ -118,6 +171,7 @@ class LaneConnection {
         return;
       }
       this.pending.delete(frame.id);
+      this.forget();
       this.answered = true;
       this.lastUsed = performance.now();
       pending.resolve({
@@ -132,6 +186,8 @@ class LaneConnection {
         body: frames.length > 1 ? Buffer.from(frame.body) : frame.body,
       });
     }
+    // The instance has answered: what waited for it goes now.
+    if (this.#queue.length > 0 && !this.gone) this.#flush();
   }
 }
 
@@ -214,6 +270,7 @@ export class LaneClient {
       for (const [id, p] of connection.pending)
         if (p.deadline <= now) {
           connection.pending.delete(id);
+          connection.forget();
           p.resolve({
             status: 504,
             contentType: 'text/plain',
