@@ -150,7 +150,10 @@ export class EndpointRouter {
     const tried = new Set<string>();
     let force = false;
     for (let attempt = 0; attempt < 4; attempt++) {
-      const route = await this.#route(name, force);
+      // A fresh cached route is taken without an await (one promise less per request).
+      const cached = force ? undefined : this.#routes.get(name);
+      const route =
+        cached && Date.now() - cached.at < this.#ttlMs ? cached.route : await this.#route(name, force);
       const variant = this.#pickVariant(route, request.targetVariant);
       const instance = this.#pickInstance(variant, tried);
       if (!instance) {
