@@ -33,7 +33,13 @@ async function main(): Promise<void> {
   // The reconciler gives built-in models a second port for the router's framed lane.
   const lanePort = Number(process.env.TRAINYARD_LANE_PORT);
   const lane = !handler && Number.isInteger(lanePort) && lanePort > 0 ? { lanePort } : {};
-  const { model } = await startModelServer({ modelDir, port, threads, ...(handler ? { handler } : {}), ...lane });
+  const { model } = await startModelServer({
+    modelDir,
+    port,
+    threads,
+    ...(handler ? { handler } : {}),
+    ...lane,
+  });
   const features = 'numFeatures' in model ? `, ${model.numFeatures} features` : '';
   const lanePart = 'lanePort' in lane ? `, lane port ${lane.lanePort}` : '';
   process.stdout.write(`model server: ${model.description}${features}, port ${port}${lanePart}\n`);

@@ -211,7 +211,9 @@ export class EndpointRouter {
           const result = modelError(
             variant.name,
             502,
-            instance.lane ? `the answer is malformed: ${error.message}` : `the answer is not valid HTTP: ${error.message}`,
+            instance.lane
+              ? `the answer is malformed: ${error.message}`
+              : `the answer is not valid HTTP: ${error.message}`,
           );
           return {
             ...result,

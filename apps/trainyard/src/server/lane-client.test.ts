@@ -108,12 +108,20 @@ describe('LaneClient (the router → built-in model server lane)', () => {
     expect(answers.map((a) => a.customAttributes)).toEqual(Array.from({ length: 50 }, (_, i) => `n=${i}`));
     expect(answers.every((a) => a.status === 200 && a.contentType === 'application/json')).toBe(true);
     expect(instance.connections()).toBe(1);
-    expect(instance.seen[0]).toMatchObject({ contentType: 'text/csv', accept: 'application/json', status: 0 });
+    expect(instance.seen[0]).toMatchObject({
+      contentType: 'text/csv',
+      accept: 'application/json',
+      status: 0,
+    });
   });
 
   it('passes a model error status on and drops header values node:http could not send', async () => {
     const instance = await laneInstance((f, s) =>
-      answer(s, f.id, 'bad row', { status: 400, contentType: 'text/plain\u0001', customAttributes: 'a\u007fb' }),
+      answer(s, f.id, 'bad row', {
+        status: 400,
+        contentType: 'text/plain\u0001',
+        customAttributes: 'a\u007fb',
+      }),
     );
     const a = await client().post(instance.url, request('1'), 60_000);
     expect(a).toMatchObject({ status: 400, contentType: undefined, customAttributes: undefined });
@@ -213,7 +221,12 @@ describe('EndpointRouter on the lane', () => {
     closers.push(made);
     return made;
   }
-  const invocation = { body: Buffer.from('1,2'), contentType: 'text/csv', accept: undefined, targetVariant: undefined };
+  const invocation = {
+    body: Buffer.from('1,2'),
+    contentType: 'text/csv',
+    accept: undefined,
+    targetVariant: undefined,
+  };
 
   it('keeps requests succeeding when an instance dies mid-load (its requests go to the other)', async () => {
     let killed = false;
@@ -233,7 +246,8 @@ describe('EndpointRouter on the lane', () => {
         // The instance goes away with requests in flight and unanswered, as a SIGKILL leaves it.
         killed = true;
         await new Promise((resolve) => setImmediate(resolve));
-        for (const s of sockets) if ((s.address() as AddressInfo).port === Number(new URL(a.url).port)) s.destroy();
+        for (const s of sockets)
+          if ((s.address() as AddressInfo).port === Number(new URL(a.url).port)) s.destroy();
         await new Promise((resolve) => a.server.close(resolve));
         servers.splice(servers.indexOf(a.server), 1);
       }

@@ -177,7 +177,9 @@ class LaneConnection {
       pending.resolve({
         status: frame.status,
         contentType:
-          frame.contentType !== '' && !unsendableValue.test(frame.contentType) ? frame.contentType : undefined,
+          frame.contentType !== '' && !unsendableValue.test(frame.contentType)
+            ? frame.contentType
+            : undefined,
         customAttributes:
           frame.customAttributes !== undefined && !unsendableValue.test(frame.customAttributes)
             ? frame.customAttributes

@@ -107,7 +107,9 @@ describe('lane frames', () => {
       return seed / 2 ** 31;
     };
     for (let run = 0; run < 300; run++) {
-      const junk = Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 64) }, () => Math.floor(rand() * 256)));
+      const junk = Buffer.from(
+        Array.from({ length: 1 + Math.floor(rand() * 64) }, () => Math.floor(rand() * 256)),
+      );
       const decoder = new LaneFrameDecoder(4096);
       try {
         for (const f of decoder.push(Buffer.concat([lanePreface, junk]))) {
@@ -120,6 +122,8 @@ describe('lane frames', () => {
   });
 
   it('refuses to encode a string longer than its 16-bit length field', () => {
-    expect(() => encodeLaneFrame(frame(1, 'a', { customAttributes: 'x'.repeat(70_000) }))).toThrow(LaneFrameError);
+    expect(() => encodeLaneFrame(frame(1, 'a', { customAttributes: 'x'.repeat(70_000) }))).toThrow(
+      LaneFrameError,
+    );
   });
 });

@@ -49,7 +49,10 @@ export function encodeLaneFrame(frame: LaneFrame): Buffer {
   out.writeUInt32LE(restMin + strings + frame.body.length, 0);
   out.writeUInt32LE(frame.id >>> 0, 4);
   out.writeUInt16LE(frame.status, 8);
-  out.writeUInt16LE((frame.accept !== undefined ? 1 : 0) | (frame.customAttributes !== undefined ? 2 : 0), 10);
+  out.writeUInt16LE(
+    (frame.accept !== undefined ? 1 : 0) | (frame.customAttributes !== undefined ? 2 : 0),
+    10,
+  );
   out.writeUInt16LE(typeBytes, 12);
   out.writeUInt16LE(acceptBytes, 14);
   out.writeUInt16LE(attributeBytes, 16);

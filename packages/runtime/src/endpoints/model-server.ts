@@ -2,8 +2,8 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import {
   encodeLaneFrame,
-  LaneFrameDecoder,
   type LaneFrame,
+  LaneFrameDecoder,
   LaneWriter,
   laneHeadBytes,
   lanePreface,
@@ -68,7 +68,11 @@ function predictAnswer(
   const predictions = model.predict(x);
   // The built-in runtimes answer at once; only ONNX Runtime's run() is asynchronous.
   if (predictions instanceof Promise)
-    return predictions.then((p) => ({ status: 200, contentType: accept, body: formatPredictions(p, x.rows, accept) }));
+    return predictions.then((p) => ({
+      status: 200,
+      contentType: accept,
+      body: formatPredictions(p, x.rows, accept),
+    }));
   return { status: 200, contentType: accept, body: formatPredictions(predictions, x.rows, accept) };
 }
 
