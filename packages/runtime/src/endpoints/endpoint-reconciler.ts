@@ -29,8 +29,12 @@ export interface EndpointReconcilerOptions {
   leases: LeaseStore;
   blobs: BlobStore;
   executor: Executor;
-  /** The model server's command: the server's node and the built `model-server` entry script. */
-  modelServer: { command: string; args: string[] };
+  /**
+   * The model server's command: the server's node and the built `model-server` entry script.
+   * `lane`: it takes the router's framed lane on TRAINYARD_LANE_PORT (our own entry does); then
+   * instances of built-in models get a lane port and a LaneUrl. Default false (HTTP only).
+   */
+  modelServer: { command: string; args: string[]; lane?: boolean };
   /** Instance folders (logs) and extracted models live here. */
   workDir: string;
   log?: ReconcilerLog;
@@ -562,7 +566,8 @@ export class EndpointReconciler {
     const port = await freePort();
     // Our own model server (built-in models only) also takes the router's framed lane on a second
     // port; script handlers and user servers keep the container contract's HTTP alone.
-    const lanePort = container.kind === 'built-in' ? await freePort() : undefined;
+    const lanePort =
+      container.kind === 'built-in' && this.#o.modelServer.lane === true ? await freePort() : undefined;
     const process = this.#o.executor.spawn({
       command,
       args,
