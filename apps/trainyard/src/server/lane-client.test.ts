@@ -115,6 +115,15 @@ describe('LaneClient (the router → built-in model server lane)', () => {
     });
   });
 
+  it('carries a 6 MiB body and a large answer whole, across many reads', async () => {
+    const instance = await laneInstance((f, s) =>
+      answer(s, f.id, `${f.body.length}:${f.body.at(-1)}`.repeat(50_000)),
+    );
+    const body = Buffer.alloc(6 * 1024 * 1024, 7);
+    const a = await client().post(instance.url, { ...request(''), body }, 60_000);
+    expect(a.body.toString()).toBe(`${body.length}:7`.repeat(50_000));
+  });
+
   it('passes a model error status on and drops header values node:http could not send', async () => {
     const instance = await laneInstance((f, s) =>
       answer(s, f.id, 'bad row', {
