@@ -4,7 +4,7 @@
 // The servers run side by side; each round drives each of them in turn (alternating, so the other
 // engineers' load on this shared machine falls on all of them alike), and the table shows medians
 // and ranges over the rounds. Then a fixed-rate run at half of (a)'s median peak gives its p99.
-// Usage: node bench/serving/run.mjs [--duration 10] [--connections 16] [--rounds 3]
+// Usage: node bench/serving/run.mjs [--duration 10] [--connections 16] [--rounds 3] [--compare /work/main]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '3' },
+    compare: { type: 'string' },
   },
 });
 const out = join(here, 'out');
@@ -146,12 +147,16 @@ const loadBefore = load();
 const targets = {};
 
 // (a) Trainyard: a server process, a model, an endpoint with one ml.m5.large instance.
-const dataDir = join(tmpdir(), `trainyard-bench-serving-${process.pid}`);
-const port = await freePort();
 const key = 'bench-serving-admin-key-0123456789';
-const base = `http://127.0.0.1:${port}`;
-let trainyardServer;
-{
+const dataDirs = [];
+const row0 = readFileSync(join(modelDir, 'row.csv'), 'utf8');
+
+/** Starts `trainyard server` from the checkout at `codeRoot` with the bench endpoint InService. */
+async function startTrainyard(codeRoot, tag) {
+  const dataDir = join(tmpdir(), `trainyard-bench-serving-${process.pid}-${tag}`);
+  dataDirs.push(dataDir);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
   const blobs = await openBlobStore(`file:${join(dataDir, 'blobs')}`);
   await blobs.createBucket('models');
   await blobs.putFile({ bucket: 'models', key: 'bench/model.tar.gz' }, join(out, 'model.tar.gz'));
@@ -159,7 +164,7 @@ let trainyardServer;
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const server = start(
     process.execPath,
-    [...nodeArgs, join(root, 'apps/trainyard/dist/main.js'), 'server', '--port', String(port)],
+    [...nodeArgs, join(codeRoot, 'apps/trainyard/dist/main.js'), 'server', '--port', String(port)],
     {
       TRAINYARD_DATA_DIR: dataDir,
       TRAINYARD_ADMIN_KEY: key,
@@ -169,7 +174,6 @@ let trainyardServer;
       TRAINYARD_JOB_ISOLATION: process.env.BENCH_JOB_ISOLATION ?? 'auto',
     },
   );
-  trainyardServer = server;
   server.graceful = true;
   for (let i = 0; i < 300 && !server.output().includes('listening on'); i++)
     await new Promise((r) => setTimeout(r, 100));
@@ -198,21 +202,42 @@ let trainyardServer;
     if (e.EndpointStatus === 'Failed') throw new Error(e.FailureReason);
     await new Promise((r) => setTimeout(r, 200));
   }
-  const check = await client.invokeEndpoint('bench', readFileSync(join(modelDir, 'row.csv'), 'utf8'));
+  const check = await client.invokeEndpoint('bench', row0);
   process.stdout.write(
-    `trainyard endpoint answers ${check.body.trim()} (variant ${check.invokedProductionVariant})\n`,
+    `trainyard endpoint (${codeRoot}) answers ${check.body.trim()} (variant ${check.invokedProductionVariant})\n`,
   );
-  targets['(a) trainyard endpoint'] = {
-    url: `${base}/endpoints/bench/invocations`,
-    headers: { Authorization: `Bearer ${key}` },
-    pids: [server.pid],
-  };
-  // Where the time goes: the same instance without the router in front.
   const [instance] = (await client.call('listEndpointInstances', { params: { name: 'bench' } })).items;
-  targets['(a) its instance alone'] = {
-    url: `${instance.Url}/invocations`,
-    headers: {},
-    pids: [instance.Pid],
+  // The router takes the framed lane to an instance whose row has a LaneUrl (built-in models).
+  const path = instance.LaneUrl
+    ? `the framed lane (${instance.LaneUrl}), HTTP ${instance.Url} for /ping only`
+    : `HTTP keep-alive (${instance.Url}): the instance has no LaneUrl`;
+  return { server, base, instance, path };
+}
+
+const trainyard = await startTrainyard(root, 'a');
+const trainyardServer = trainyard.server;
+const base = trainyard.base;
+const lanePath = trainyard.path;
+targets['(a) trainyard endpoint'] = {
+  url: `${base}/endpoints/bench/invocations`,
+  headers: { Authorization: `Bearer ${key}` },
+  pids: [trainyardServer.pid],
+};
+// Where the time goes: the same instance without the router in front.
+targets['(a) its instance alone'] = {
+  url: `${trainyard.instance.Url}/invocations`,
+  headers: {},
+  pids: [trainyard.instance.Pid],
+};
+// --compare <checkout>: the same endpoint served by another checkout's build (e.g. main), driven
+// in the same rounds: a before/after of the router on the same machine at the same moment.
+let compared;
+if (values.compare) {
+  compared = await startTrainyard(values.compare, 'compare');
+  targets["(a') compared checkout"] = {
+    url: `${compared.base}/endpoints/bench/invocations`,
+    headers: { Authorization: `Bearer ${key}` },
+    pids: [compared.server.pid],
   };
 }
 
@@ -286,11 +311,12 @@ const atHalf = (name) =>
   });
 const half = await atHalf('(a) trainyard endpoint');
 const halfBare = await atHalf('(b) bare node:http');
+const halfCompared = compared ? await atHalf("(a') compared checkout") : undefined;
 const loadAfter = load();
 
-// Which path (a)'s requests took: the router counts every invocation it answers in /metrics.
-// Each one crossed the HTTP hop to the instance (connection handoff to local instances is not
-// built), so the count must match what was sent: the bench's check, wrk's and the fixed rate's.
+// Which path (a)'s requests took: the router counts every invocation it answers in /metrics,
+// and takes the lane for every one when the instance row has a LaneUrl. The count must match
+// what was sent: the bench's check, wrk's and the fixed rate's.
 const sentToA = 1 + results['(a) trainyard endpoint'].reduce((sum, r) => sum + r.requests, 0) + half.sent;
 const scraped = await (
   await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } })
@@ -327,6 +353,13 @@ const ratios = (x, y) => {
 process.stdout.write(
   `\n(a)/(b) req/s = ${ratios('(a) trainyard endpoint', '(b) bare node:http')} (per round; target >= 0.7)\n`,
 );
+if (compared) {
+  const cpu = (name) => results[name].map((r) => r.cpuUs);
+  const cpuRatio = cpu('(a) trainyard endpoint').map((x, i) => x / cpu("(a') compared checkout")[i]);
+  process.stdout.write(
+    `(a)/(a') req/s = ${ratios('(a) trainyard endpoint', "(a') compared checkout")}, server CPU per request (a)/(a') = ${median(cpuRatio).toFixed(2)} [${Math.min(...cpuRatio).toFixed(2)}–${Math.max(...cpuRatio).toFixed(2)}] (per round; (a') is ${values.compare}, its path: ${compared.path})\n`,
+  );
+}
 process.stdout.write(
   `(a)/(c) req/s = ${ratios('(a) trainyard endpoint', '(c) gunicorn+flask+xgboost')} (per round; target >= 5)\n`,
 );
@@ -336,11 +369,17 @@ process.stdout.write(
 process.stdout.write(
   `(b) at the same fixed rate right after (the machine's floor for that figure): p50 ${halfBare.p50.toFixed(2)} ms, p90 ${halfBare.p90.toFixed(2)} ms, p99 ${halfBare.p99.toFixed(2)} ms, max ${halfBare.max.toFixed(2)} ms, ${halfBare.failed} failed\n`,
 );
+if (halfCompared)
+  process.stdout.write(
+    `(a') at the same fixed rate: p50 ${halfCompared.p50.toFixed(2)} ms, p90 ${halfCompared.p90.toFixed(2)} ms, p99 ${halfCompared.p99.toFixed(2)} ms, max ${halfCompared.max.toFixed(2)} ms, ${halfCompared.failed} failed\n`,
+  );
 process.stdout.write(
-  `(a) path: router -> instance over HTTP (keep-alive) for every request: ${routed} invocations counted by the router for ${sentToA} sent (wrk counts only completed requests, so a few in flight at each run's end may be counted by the router alone); connection handoff to local instances: not built\n`,
+  `(a) path: router -> instance over ${lanePath}: ${routed} invocations counted by the router for ${sentToA} sent (wrk counts only completed requests, so a few in flight at each run's end may be counted by the router alone)\n`,
 );
 // The server stops its instances on SIGTERM; the other servers are killed on exit.
-trainyardServer.kill('SIGTERM');
-await new Promise((r) => trainyardServer.once('exit', r));
-rmSync(dataDir, { recursive: true, force: true });
+for (const server of [trainyardServer, compared?.server].filter(Boolean)) {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+}
+for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 process.exit(0);

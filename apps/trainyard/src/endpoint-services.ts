@@ -66,7 +66,8 @@ export function openEndpointServices(
     blobs: stores.blobs,
     executor,
     modelServer: script
-      ? { command: process.execPath, args: [script] }
+      ? // Our own entry: built-in models get the framed lane beside HTTP.
+        { command: process.execPath, args: [script], lane: true }
       : {
           // Unbuilt sources (a test run before `npx tsc -b`): fail the instance with the reason.
           command: process.execPath,

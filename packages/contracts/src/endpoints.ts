@@ -204,6 +204,11 @@ export const EndpointInstance = z.object({
   Status: EndpointInstanceStatus,
   /** Where the router sends requests, e.g. `http://127.0.0.1:41234`. */
   Url: z.string().optional(),
+  /**
+   * Where the built-in model server also takes the router's framed lane, e.g.
+   * `tcp://127.0.0.1:41235`; absent for script handlers and user servers (HTTP on Url only).
+   */
+  LaneUrl: z.string().optional(),
   Pid: z.number().int().optional(),
   Restarts: z.number().int(),
   LastError: z.string().optional(),

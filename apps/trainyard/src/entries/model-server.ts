@@ -5,7 +5,7 @@ import { loadScriptHandler } from '@trainyard/runtime/endpoints/script-handler';
 /**
  * An endpoint instance of the built-in model server (`trainyard/model-server`): the model archive
  * is extracted to SM_MODEL_DIR, and the server listens on SAGEMAKER_BIND_TO_PORT, as SageMaker's
- * serving containers do. With `--code-dir <dir> --program <file.mjs>` it serves a TS/JS script
+ * serving containers do (and on TRAINYARD_LANE_PORT, when set, for the router's framed lane). With `--code-dir <dir> --program <file.mjs>` it serves a TS/JS script
  * handler's hooks instead. It opens no store and gets no credentials.
  */
 async function main(): Promise<void> {
@@ -30,9 +30,19 @@ async function main(): Promise<void> {
             : {}),
         })
       : undefined;
-  const { model } = await startModelServer({ modelDir, port, threads, ...(handler ? { handler } : {}) });
+  // The reconciler gives built-in models a second port for the router's framed lane.
+  const lanePort = Number(process.env.TRAINYARD_LANE_PORT);
+  const lane = !handler && Number.isInteger(lanePort) && lanePort > 0 ? { lanePort } : {};
+  const { model } = await startModelServer({
+    modelDir,
+    port,
+    threads,
+    ...(handler ? { handler } : {}),
+    ...lane,
+  });
   const features = 'numFeatures' in model ? `, ${model.numFeatures} features` : '';
-  process.stdout.write(`model server: ${model.description}${features}, port ${port}\n`);
+  const lanePart = 'lanePort' in lane ? `, lane port ${lane.lanePort}` : '';
+  process.stdout.write(`model server: ${model.description}${features}, port ${port}${lanePart}\n`);
   process.on('SIGTERM', () => process.exit(0));
 }
 

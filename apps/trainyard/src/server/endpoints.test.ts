@@ -427,6 +427,8 @@ describe('models, endpoints and the router', () => {
     await waitFor('pair', (e) => e.EndpointStatus === 'InService');
     const before = (await api('GET', '/api/v1/endpoints/pair/instances')).body.items as EndpointInstance[];
     expect(before).toHaveLength(2);
+    // Built-in models: the router reaches both over the framed lane, so the kill cuts a lane.
+    for (const instance of before) expect(instance.LaneUrl).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
     const victim = before[0]!;
     const running = load('pair', 300, 8);
     await new Promise((r) => setTimeout(r, 50));

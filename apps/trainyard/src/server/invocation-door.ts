@@ -11,6 +11,12 @@ import { EndpointRouter, type InvocationResult } from './endpoint-router.js';
 import { redactServerPaths } from './server-paths.js';
 
 const limitMiB = invocationLimits.maxPayloadBytes / (1024 * 1024);
+
+interface Served {
+  count: { inc(): void };
+  model: { observe(v: number): void };
+  overhead: { observe(v: number): void };
+}
 const invocationPath = /^\/endpoints\/([^/?]+)\/invocations(?:\?.*)?$/;
 const bearer = /^Bearer\s+(\S+)$/i;
 
@@ -39,6 +45,10 @@ export class InvocationDoor {
   readonly #requestDuration: Histogram<'method' | 'route' | 'status'>;
   /** prom-client children by label values: looking a child up by labels hashes them per call. */
   readonly #children = new Map<string, { inc(): void } | { observe(v: number): void }>();
+  /** The children a successful invocation touches, per endpoint and variant: one lookup, no key string. */
+  readonly #served = new Map<string, Map<string, Served>>();
+  /** The request-duration child per status code. */
+  readonly #requestChildren = new Map<number, { observe(v: number): void }>();
 
   constructor(
     services: Pick<DoorServices, 'settings' | 'keys' | 'log' | 'endpoints'>,
@@ -147,6 +157,26 @@ export class InvocationDoor {
     return child;
   }
 
+  #servedOf(endpoint: string, variant: string, status: number): Served {
+    let variants = this.#served.get(endpoint);
+    if (!variants) {
+      variants = new Map();
+      this.#served.set(endpoint, variants);
+    }
+    // Keyed by variant and status class: a variant answers 2xx, or 4xx (a ModelError 424).
+    const key = status < 300 ? variant : `${variant}\0${Math.floor(status / 100)}`;
+    let served = variants.get(key);
+    if (!served) {
+      served = {
+        count: this.#counter(endpoint, variant, `${Math.floor(status / 100)}xx`),
+        model: this.#histogram('model', endpoint, variant),
+        overhead: this.#histogram('overhead', endpoint, variant),
+      };
+      variants.set(key, served);
+    }
+    return served;
+  }
+
   /** Checks the caller may invoke, routes the body and counts the outcome. */
   async invoke(
     name: string,
@@ -170,11 +200,12 @@ export class InvocationDoor {
         customAttributes: header(headers['x-amzn-sagemaker-custom-attributes']),
       });
       const variant = result.variant ?? '';
-      this.#counter(name, variant, `${Math.floor(result.status / 100)}xx`).inc();
+      const served = this.#servedOf(name, variant, result.status);
+      served.count.inc();
       if (result.modelMs !== undefined) {
         const overheadMs = Math.max(0, performance.now() - started - result.modelMs);
-        this.#histogram('model', name, variant).observe(result.modelMs / 1000);
-        this.#histogram('overhead', name, variant).observe(overheadMs / 1000);
+        served.model.observe(result.modelMs / 1000);
+        served.overhead.observe(overheadMs / 1000);
         this.series?.record({
           endpoint: name,
           variant,
@@ -311,7 +342,12 @@ export class InvocationDoor {
 
   #finished(requestId: string, name: string, started: number, status: number): void {
     const ms = performance.now() - started;
-    this.#histogram('request', '/endpoints/:name/invocations', String(status)).observe(ms / 1000);
+    let child = this.#requestChildren.get(status);
+    if (!child) {
+      child = this.#histogram('request', '/endpoints/:name/invocations', String(status));
+      this.#requestChildren.set(status, child);
+    }
+    child.observe(ms / 1000);
     // Every invocation is counted in /metrics and the endpoint's series; the log takes the refusals
     // and failures at info, the successes only at debug (a line per request costs more than the hop).
     const log = this.#services.log;

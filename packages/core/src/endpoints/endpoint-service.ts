@@ -82,7 +82,8 @@ export interface ModelPackageResolver {
 export interface EndpointRoute {
   name: string;
   status: StoredEndpoint['status'];
-  variants: { name: string; weight: number; instances: { id: string; url: string }[] }[];
+  /** `lane`: the instance's framed-lane address (`tcp://host:port`), when its server has one. */
+  variants: { name: string; weight: number; instances: { id: string; url: string; lane?: string }[] }[];
 }
 
 /**
@@ -308,7 +309,11 @@ export class EndpointService {
               i.Status === 'InService' &&
               i.Url !== undefined,
           )
-          .map((i) => ({ id: i.InstanceId, url: i.Url as string })),
+          .map((i) =>
+            i.LaneUrl
+              ? { id: i.InstanceId, url: i.Url as string, lane: i.LaneUrl }
+              : { id: i.InstanceId, url: i.Url as string },
+          ),
       })),
     };
   }

@@ -29,8 +29,12 @@ export interface EndpointReconcilerOptions {
   leases: LeaseStore;
   blobs: BlobStore;
   executor: Executor;
-  /** The model server's command: the server's node and the built `model-server` entry script. */
-  modelServer: { command: string; args: string[] };
+  /**
+   * The model server's command: the server's node and the built `model-server` entry script.
+   * `lane`: it takes the router's framed lane on TRAINYARD_LANE_PORT (our own entry does); then
+   * instances of built-in models get a lane port and a LaneUrl. Default false (HTTP only).
+   */
+  modelServer: { command: string; args: string[]; lane?: boolean };
   /** Instance folders (logs) and extracted models live here. */
   workDir: string;
   log?: ReconcilerLog;
@@ -538,8 +542,9 @@ export class EndpointReconciler {
     const ownModel = join(dir, 'model');
     rmSync(ownModel, { recursive: true, force: true });
     cpSync(modelDir, ownModel, { recursive: true });
+    const container = servingContainerOf(model.PrimaryContainer);
     const { command, args } = await instanceCommandOf({
-      container: servingContainerOf(model.PrimaryContainer),
+      container,
       modelDir: ownModel,
       modelServer: this.#o.modelServer,
       // A source directory from S3 is extracted once per model, then copied in like the model.
@@ -559,6 +564,10 @@ export class EndpointReconciler {
     });
     const logFile = join(logs, `${running.row.InstanceId}.log`);
     const port = await freePort();
+    // Our own model server (built-in models only) also takes the router's framed lane on a second
+    // port; script handlers and user servers keep the container contract's HTTP alone.
+    const lanePort =
+      container.kind === 'built-in' && this.#o.modelServer.lane === true ? await freePort() : undefined;
     const process = this.#o.executor.spawn({
       command,
       args,
@@ -575,6 +584,7 @@ export class EndpointReconciler {
         SM_MODEL_DIR: ownModel,
         SAGEMAKER_BIND_TO_PORT: String(port),
         SAGEMAKER_MODEL_SERVER_WORKERS: String(instanceType.vcpus),
+        ...(lanePort !== undefined ? { TRAINYARD_LANE_PORT: String(lanePort) } : {}),
       },
       cwd: dir,
       limits: { vcpus: instanceType.vcpus, memoryMiB: instanceType.memoryMiB },
@@ -590,6 +600,7 @@ export class EndpointReconciler {
       ...running.row,
       Status: running.everHealthy ? 'Restarting' : 'Pending',
       Url: `http://127.0.0.1:${port}`,
+      LaneUrl: lanePort !== undefined ? `tcp://127.0.0.1:${lanePort}` : undefined,
       ...(process.pid ? { Pid: process.pid } : {}),
     };
     await this.#put(running);

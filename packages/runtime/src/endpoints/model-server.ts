@@ -1,4 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import {
+  encodeLaneFrame,
+  type LaneFrame,
+  LaneFrameDecoder,
+  LaneWriter,
+  laneHeadBytes,
+  lanePreface,
+} from './lane-frames.js';
 import {
   BadInvocationError,
   formatPredictions,
@@ -29,31 +38,56 @@ function acceptOf(
   return undefined;
 }
 
-function invoke(
+/** What the built-in server answers to one invocation, whichever way it came (HTTP or the lane). */
+interface Answer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+function predictAnswer(
   model: ServedModel,
-  request: IncomingMessage,
-  response: ServerResponse,
+  contentType: string | undefined,
+  acceptHeader: string | undefined,
   body: Buffer,
-): void | Promise<void> {
-  const type = requestTypeOf(request.headers['content-type']);
+): Answer | Promise<Answer> {
+  const type = requestTypeOf(contentType);
   if (!type)
     throw new BadInvocationError(
-      `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; use text/csv, application/json, application/jsonlines or application/x-npy`,
+      `content type ${JSON.stringify(contentType ?? '')} is not supported; use text/csv, application/json, application/jsonlines or application/x-npy`,
       415,
     );
   // NPY in, JSON out unless the caller asks for another text type (SageMaker's XGBoost container does the same).
-  const accept = acceptOf(request.headers.accept, type === 'application/x-npy' ? 'application/json' : type);
+  const accept = acceptOf(acceptHeader, type === 'application/x-npy' ? 'application/json' : type);
   if (!accept)
     throw new BadInvocationError(
-      `Accept ${JSON.stringify(request.headers.accept)} is not supported; use text/csv, application/json or application/jsonlines`,
+      `Accept ${JSON.stringify(acceptHeader)} is not supported; use text/csv, application/json or application/jsonlines`,
       406,
     );
   const x = parseInvocation(body, type, model.numFeatures);
   const predictions = model.predict(x);
   // The built-in runtimes answer at once; only ONNX Runtime's run() is asynchronous.
   if (predictions instanceof Promise)
-    return predictions.then((p) => send(response, 200, accept, formatPredictions(p, x.rows, accept)));
-  send(response, 200, accept, formatPredictions(predictions, x.rows, accept));
+    return predictions.then((p) => ({
+      status: 200,
+      contentType: accept,
+      body: formatPredictions(p, x.rows, accept),
+    }));
+  return { status: 200, contentType: accept, body: formatPredictions(predictions, x.rows, accept) };
+}
+
+/** The answer to a failed invocation: 4xx with the message for the caller's mistakes, else 500. */
+function errorAnswer(error: unknown): Answer {
+  if (error instanceof BadInvocationError)
+    return { status: error.status, contentType: 'text/plain', body: error.message };
+  if ((error as Error).name === 'MlInputError')
+    return { status: 400, contentType: 'text/plain', body: (error as Error).message };
+  process.stderr.write(`invocation failed: ${(error as Error).stack ?? String(error)}\n`);
+  return { status: 500, contentType: 'text/plain', body: `prediction failed: ${(error as Error).message}` };
+}
+
+function sendAnswer(response: ServerResponse, answer: Answer): void {
+  send(response, answer.status, answer.contentType, answer.body);
 }
 
 /**
@@ -70,13 +104,7 @@ export interface InvocationHandler {
 }
 
 function sendError(response: ServerResponse, error: unknown): void {
-  if (error instanceof BadInvocationError) send(response, error.status, 'text/plain', error.message);
-  else if ((error as Error).name === 'MlInputError')
-    send(response, 400, 'text/plain', (error as Error).message);
-  else {
-    process.stderr.write(`invocation failed: ${(error as Error).stack ?? String(error)}\n`);
-    send(response, 500, 'text/plain', `prediction failed: ${(error as Error).message}`);
-  }
+  sendAnswer(response, errorAnswer(error));
 }
 
 /**
@@ -92,10 +120,19 @@ export async function startModelServer(options: {
   threads?: number;
   /** Serve this handler (script hooks) instead of the model found in `modelDir`. */
   handler?: InvocationHandler;
+  /**
+   * Also listen on this port for the router's framed lane (lane-frames.ts). Only the built-in
+   * models take it: with `handler` it is refused.
+   */
+  lanePort?: number;
 }): Promise<{
   server: Server;
+  /** The lane's listener, when `lanePort` was given. */
+  lane?: NetServer;
   model: ServedModel | InvocationHandler;
 }> {
+  if (options.handler && options.lanePort !== undefined)
+    throw new Error('the lane serves built-in models only, not script handlers');
   const handler = options.handler;
   const model = handler ?? (await loadServedModel(options.modelDir, { threads: options.threads ?? 1 }));
   const server = createServer((request, response) => {
@@ -125,17 +162,90 @@ export async function startModelServer(options: {
           );
           return;
         }
-        const pending = invoke(model as ServedModel, request, response, body);
-        if (pending) pending.catch((error: unknown) => sendError(response, error));
+        const answer = predictAnswer(
+          model as ServedModel,
+          request.headers['content-type'],
+          request.headers.accept,
+          body,
+        );
+        if (answer instanceof Promise)
+          answer.then(
+            (a) => sendAnswer(response, a),
+            (error: unknown) => sendError(response, error),
+          );
+        else sendAnswer(response, answer);
       } catch (error) {
         sendError(response, error);
       }
     });
   });
   server.keepAliveTimeout = 65_000;
+  // The lane listens first: once /ping answers, the router may use it at once.
+  let lane: NetServer | undefined;
+  if (options.lanePort !== undefined) {
+    const served = model as ServedModel;
+    const listener = createNetServer({ noDelay: true }, (socket) => serveLane(served, socket));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(options.lanePort, options.host ?? '127.0.0.1', () => resolve());
+    });
+    lane = listener;
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
-  return { server, model };
+  return lane ? { server, lane, model } : { server, model };
+}
+
+/** The largest request frame: a 6 MiB body and three strings of at most 64 KiB. */
+const maxRequestFrameBytes = laneHeadBytes + maxBodyBytes + 3 * 0xffff;
+
+/**
+ * One lane connection from the router: answers each request frame with a frame of the same id,
+ * the status and body the HTTP path would have given. Answers of one event-loop turn leave in one
+ * write. A connection that breaks the format is closed (the router fails its requests over).
+ */
+function serveLane(model: ServedModel, socket: Socket): void {
+  const decoder = new LaneFrameDecoder(maxRequestFrameBytes);
+  const writer = new LaneWriter(socket);
+  const answer = (id: number, a: Answer) => {
+    if (socket.destroyed) return;
+    writer.write(
+      encodeLaneFrame({
+        id,
+        status: a.status,
+        contentType: a.contentType,
+        accept: undefined,
+        customAttributes: undefined,
+        body: Buffer.from(a.body, 'utf8'),
+      }),
+    );
+  };
+  const one = (frame: LaneFrame) => {
+    try {
+      const result = predictAnswer(model, frame.contentType, frame.accept, frame.body);
+      if (result instanceof Promise)
+        result.then(
+          (a) => answer(frame.id, a),
+          (error: unknown) => answer(frame.id, errorAnswer(error)),
+        );
+      else answer(frame.id, result);
+    } catch (error) {
+      answer(frame.id, errorAnswer(error));
+    }
+  };
+  socket.write(lanePreface);
+  socket.on('data', (chunk: Buffer) => {
+    let frames: LaneFrame[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (error) {
+      process.stderr.write(`lane connection closed: ${(error as Error).message}\n`);
+      socket.destroy();
+      return;
+    }
+    for (const frame of frames) one(frame);
+  });
+  socket.on('error', () => undefined);
 }
