@@ -15,6 +15,7 @@ import {
 import type { DoorServices, DoorSettings } from '../door-services.js';
 import { redactServerPaths } from '../server-paths.js';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
+import { BodyDigestPool } from './body-digest-pool.js';
 import { S3Error, s3ErrorOf } from './s3-error.js';
 import { S3Operations } from './s3-operations.js';
 import type { S3Request, S3Response } from './s3-request.js';
@@ -102,6 +103,8 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
   const operations = new S3Operations(services.blobs, services.multipartUploads);
   const bases = virtualHostBases(services.settings);
   const { serverPaths } = services.settings;
+  const digests = new BodyDigestPool();
+  app.addHook('onClose', async () => digests.close());
 
   app.addHook('onRequest', async (request, reply) => {
     let addressed: Addressed | undefined;
@@ -113,7 +116,7 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
     if (!addressed) return;
     const resource = addressed.path;
     try {
-      const s3Request = await authenticate(services, request, addressed);
+      const s3Request = { ...(await authenticate(services, request, addressed)), digests };
       const response = await operations.handle(s3Request);
       return send(reply, response);
     } catch (error) {
