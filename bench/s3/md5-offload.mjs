@@ -122,7 +122,9 @@ const ways = {
   },
 };
 
-const results = Object.fromEntries(Object.keys(ways).map((name) => [name, { wall: [], cpu: [], busy: [], load: [] }]));
+const results = Object.fromEntries(
+  Object.keys(ways).map((name) => [name, { wall: [], cpu: [], busy: [], load: [] }]),
+);
 let digest;
 for (let round = 0; round < repeat; round++) {
   // Alternate which way goes first.

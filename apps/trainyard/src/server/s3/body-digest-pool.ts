@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** Digests the pool computes off the request thread (CRC32 stays on it: it is cheap). */
@@ -72,8 +71,8 @@ export class BodyDigestPool {
   #nextId = 1;
   #closed = false;
 
-  /** @param size worker threads; default the machine's cores, at most 2 (one upload rarely needs more). */
-  constructor(size = Math.min(2, availableParallelism())) {
+  /** @param size worker threads; default 1 (the request thread and the client need the other cores). */
+  constructor(size = 1) {
     this.#size = Math.max(1, size);
   }
 
@@ -87,10 +86,15 @@ export class BodyDigestPool {
     return this.#workers.length;
   }
 
-  /** Starts hashing one body with the given algorithms. */
-  start(algorithms: readonly DigestAlgorithm[]): BodyDigestJob {
-    if (this.#closed) throw new Error('the body digest pool is closed');
-    const host = this.#pickWorker();
+  /**
+   * Starts hashing one body with the given algorithms on a worker that has no other body, or
+   * returns undefined when every worker is busy: the caller then hashes on its own thread, since
+   * a worker shared by several bodies adds hand-off costs without adding a core.
+   */
+  start(algorithms: readonly DigestAlgorithm[]): BodyDigestJob | undefined {
+    if (this.#closed) return undefined;
+    const host = this.#idleWorker();
+    if (!host) return undefined;
     const id = this.#nextId++;
     const ring = this.#rings.pop() ?? new SharedArrayBuffer(ringBytes);
     const job = new BodyDigestJob(id, host.worker, ring, () => {
@@ -107,18 +111,15 @@ export class BodyDigestPool {
     this.#closed = true;
     this.#rings.length = 0;
     const workers = this.#workers.splice(0);
-    for (const w of workers) for (const job of w.jobs.values()) job.fail(new Error('the server is shutting down'));
+    for (const w of workers)
+      for (const job of w.jobs.values()) job.fail(new Error('the server is shutting down'));
     await Promise.all(workers.map((w) => w.worker.terminate()));
   }
 
-  #pickWorker(): PoolWorker {
-    if (this.#workers.length < this.#size) {
-      const idle = this.#workers.find((w) => w.jobs.size === 0);
-      return idle ?? this.#spawn();
-    }
-    let best = this.#workers[0] as PoolWorker;
-    for (const w of this.#workers) if (w.jobs.size < best.jobs.size) best = w;
-    return best;
+  #idleWorker(): PoolWorker | undefined {
+    const idle = this.#workers.find((w) => w.jobs.size === 0);
+    if (idle) return idle;
+    return this.#workers.length < this.#size ? this.#spawn() : undefined;
   }
 
   #spawn(): PoolWorker {

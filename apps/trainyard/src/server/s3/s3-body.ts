@@ -118,8 +118,8 @@ class BodyVerifier extends Transform {
     }
     if (algorithms.size > 0) {
       const large = this.#expectedLength === undefined || this.#expectedLength >= offloadFromBytes;
-      this.#hasher =
-        options.digests && large ? options.digests.start([...algorithms]) : new InlineDigests([...algorithms]);
+      const offloaded = large ? options.digests?.start([...algorithms]) : undefined;
+      this.#hasher = offloaded ?? new InlineDigests([...algorithms]);
     }
   }
 

@@ -104,6 +104,7 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
   const bases = virtualHostBases(services.settings);
   const { serverPaths } = services.settings;
   const digests = new BodyDigestPool();
+  app.decorate('s3BodyDigests', digests);
   app.addHook('onClose', async () => digests.close());
 
   app.addHook('onRequest', async (request, reply) => {
@@ -124,6 +125,13 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
     }
   });
 }
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Hashes the S3 door's large request bodies off the request thread (tests check it leaks no job). */
+    s3BodyDigests: BodyDigestPool;
+  }
+}
+
 // Hooks added by this plugin must apply to the whole app, not an encapsulated child.
 (s3Door as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
