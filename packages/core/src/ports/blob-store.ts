@@ -22,9 +22,10 @@ export interface BlobInfo extends BlobAddress {
 /** For callers that hash a body themselves as it streams. */
 export interface BodyMd5Option {
   /**
-   * The hex MD5 of the body, asked for once the body has ended and before the write is
-   * committed: a caller that already hashes the body (the S3 door does, on a worker thread)
-   * spares the store hashing it again. Returning undefined fails the write.
+   * The hex MD5 of the body, known once the body has ended: a caller that already hashes the
+   * body (the S3 door does, on a worker thread) offers it so that a store which would hash the
+   * body itself can ask for it instead, before it commits the write (the filesystem store does;
+   * a store that must hash anyway may ignore it). Returning undefined then fails the write.
    */
   bodyMd5?: () => string | undefined;
 }
