@@ -338,11 +338,16 @@ try {
   // CPU seconds (user + system) of both processes per step: unlike wall time, barely moved by
   // other load on the machine, so it shows what each step costs even when the run is noisy.
   const ticks = clockTicksPerSecond();
+  // [all the server's threads, its main (request) thread alone]: the door hashes large bodies on
+  // a worker thread, which shortens the request thread's work but not the total.
   const serverCpu = (name) => {
     const pid = doorOf.get(name)?.pid;
-    if (pid === undefined) return 0;
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / ticks;
+    if (pid === undefined) return [0, 0];
+    const of = (path) => {
+      const fields = readFileSync(path, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / ticks;
+    };
+    return [of(`/proc/${pid}/stat`), of(`/proc/${pid}/task/${pid}/stat`)];
   };
   // This process plus the children it waited for (curl, the aws CLI).
   const clientCpu = () => {
@@ -362,7 +367,12 @@ try {
       await step(i);
       round[name] = Number(process.hrtime.bigint() - start) / 1e9;
       seconds[name].push(round[name]);
-      cpu[name].push([clientCpu() - clientBefore, serverCpu(name) - serverBefore]);
+      const serverAfter = serverCpu(name);
+      cpu[name].push([
+        clientCpu() - clientBefore,
+        serverAfter[0] - serverBefore[0],
+        serverAfter[1] - serverBefore[1],
+      ]);
     }
     // The disk copy again after the door steps, so the peer brackets them in time.
     const start = process.hrtime.bigint();
@@ -392,6 +402,7 @@ try {
       ratio: median(ratios[name]),
       clientCpuSeconds: median(cpu[name].map(([c]) => c)),
       serverCpuSeconds: median(cpu[name].map(([, s]) => s)),
+      serverRequestThreadCpuSeconds: median(cpu[name].map(([, , m]) => m)),
       runs: seconds[name],
     };
   }
@@ -400,12 +411,27 @@ try {
     `\n${mib} MiB object, ${repeat} rounds, medians; ratio = door time / disk stream copy of the same round (lower is better)`,
   );
   console.log(`load average before: ${fmt(loadBefore)}, after: ${fmt(loadAfter)} (${cpus().length} CPUs)\n`);
-  console.log('| what | seconds | MiB/s | ratio vs disk stream copy | CPU s client | CPU s server |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| what | seconds | MiB/s | ratio vs disk stream copy | CPU s client | CPU s server | of which request thread |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const [name, r] of Object.entries(results)) {
     console.log(
-      `| ${name} | ${r.seconds.toFixed(2)} | ${(mib / r.seconds).toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.clientCpuSeconds.toFixed(2)} | ${r.serverCpuSeconds.toFixed(2)} |`,
+      `| ${name} | ${r.seconds.toFixed(2)} | ${(mib / r.seconds).toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.clientCpuSeconds.toFixed(2)} | ${r.serverCpuSeconds.toFixed(2)} | ${r.serverRequestThreadCpuSeconds.toFixed(2)} |`,
     );
+  }
+  // With --compare: each round's time of this build over the other's, the pair run back to back,
+  // so a change shows apart from the load's drift over the run.
+  const pairs = Object.keys(steps).filter((name) => name.endsWith(' [this build]'));
+  if (pairs.length > 0) {
+    console.log('\nthis build / other build, per round (median):');
+    for (const name of pairs) {
+      const other = name.replace(' [this build]', ' [other build]');
+      const paired = seconds[name].map((s, i) => s / seconds[other][i]);
+      console.log(
+        `  ${name.replace(' [this build]', '')}: ${paired.map((x) => x.toFixed(2)).join(' ')} (${median(paired).toFixed(2)})`,
+      );
+    }
   }
   for (const [label, values] of Object.entries(completionSeconds)) {
     if (values.length === 0) continue;

@@ -44,6 +44,29 @@ describe('FsBlobStore on disk', () => {
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
   });
 
+  it("takes the caller's MD5 of a body it hashed itself, and stores nothing when it has none", async () => {
+    const store = await new FsBlobStore(root).init();
+    const at = { bucket: 'data', key: 'hashed-by-caller.bin' };
+    // The store does not hash the body again: whatever the caller says is the ETag (the S3 door
+    // gives the MD5 it computed, and checked against Content-MD5, off the request thread).
+    const stand = 'f'.repeat(32);
+    expect((await store.put(at, 'body bytes', { bodyMd5: () => stand })).etag).toBe(stand);
+    expect((await store.put(at, 'body bytes', { bodyMd5: () => md5('body bytes') })).etag).toBe(
+      md5('body bytes'),
+    );
+    await expect(store.put(at, 'other bytes', { bodyMd5: () => undefined })).rejects.toThrow(/no MD5/);
+    expect(await text((await store.get(at)).body)).toBe('body bytes');
+    expect(await store.putPart('caller-md5', 'p1', 'part', { bodyMd5: () => md5('part') })).toEqual({
+      size: 4,
+      etag: md5('part'),
+    });
+    await expect(store.putPart('caller-md5', 'p2', 'part', { bodyMd5: () => 'not hex' })).rejects.toThrow(
+      /no MD5/,
+    );
+    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    expect(readdirSync(join(root, 'parts', 'caller-md5'))).toEqual(['p1']);
+  });
+
   it('refuses a key that is also a folder of other keys', async () => {
     const store = await new FsBlobStore(root).init();
     await store.put({ bucket: 'data', key: 'a/b' }, 'x');

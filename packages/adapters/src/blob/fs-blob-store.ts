@@ -30,6 +30,7 @@ import type {
   BlobInfo,
   BlobList,
   BlobStore,
+  BodyMd5Option,
   BucketInfo,
   ByteRange,
   ListOptions,
@@ -94,6 +95,15 @@ async function writeAll(file: FileHandle, buffer: Buffer, length: number, positi
     const { bytesWritten } = await file.write(buffer, done, length - done, position + done);
     done += bytesWritten;
   }
+}
+
+/** The caller's MD5 of a body it hashed itself (see BodyMd5Option). */
+function givenMd5(bodyMd5: () => string | undefined, path: string): string {
+  const md5 = bodyMd5();
+  if (md5 === undefined || !/^[0-9a-f]{32}$/.test(md5)) {
+    throw new TrainyardError('INTERNAL', `no MD5 was given for the body written to ${path}`);
+  }
+  return md5;
 }
 
 function isErrno(error: unknown, ...codes: string[]): boolean {
@@ -243,8 +253,17 @@ export class FsBlobStore implements BlobStore {
     options: PutOptions = {},
   ): Promise<BlobInfo> {
     validateBlobAddress(address);
-    // A given ETag (multipart) makes hashing the bytes again pointless.
-    return this.#commitTemp(address, await this.#writeTemp(body, options.etag === undefined), options);
+    // A given ETag (multipart) or a caller's own MD5 makes hashing the bytes here pointless.
+    const written = await this.#writeTemp(body, options.etag === undefined && options.bodyMd5 === undefined);
+    if (options.etag === undefined && options.bodyMd5) {
+      try {
+        written.etag = givenMd5(options.bodyMd5, written.path);
+      } catch (error) {
+        await rm(written.path, { force: true });
+        throw error;
+      }
+    }
+    return this.#commitTemp(address, written, options);
   }
 
   /**
@@ -367,11 +386,17 @@ export class FsBlobStore implements BlobStore {
     return { path, size, etag: md5?.digest('hex') ?? '' };
   }
 
-  async putPart(uploadId: string, partId: string, body: Readable | Uint8Array | string): Promise<StagedPart> {
+  async putPart(
+    uploadId: string,
+    partId: string,
+    body: Readable | Uint8Array | string,
+    options: BodyMd5Option = {},
+  ): Promise<StagedPart> {
     validateStagedId('uploadId', uploadId);
     validateStagedId('partId', partId);
-    const written = await this.#writeTemp(body);
+    const written = await this.#writeTemp(body, options.bodyMd5 === undefined);
     try {
+      if (options.bodyMd5) written.etag = givenMd5(options.bodyMd5, written.path);
       const dir = join(this.#parts, uploadId);
       await mkdir(dir, { recursive: true });
       await rename(written.path, join(dir, partId));

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
-import type { BlobAddress, BlobInfo, BlobStore } from '../ports/blob-store.js';
+import type { BlobAddress, BlobInfo, BlobStore, BodyMd5Option } from '../ports/blob-store.js';
 import type { MultipartUpload, MultipartUploadStore, UploadedPart } from '../ports/multipart-upload-store.js';
 import { validateBlobAddress } from './blob-address.js';
 
@@ -75,13 +75,14 @@ export class MultipartUploadService {
     address: BlobAddress,
     partNumber: number,
     body: Readable,
+    options: BodyMd5Option = {},
   ): Promise<UploadedPart> {
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > maxPartNumber) {
       throw invalidArgument('partNumber', `must be an integer from 1 to ${maxPartNumber}`);
     }
     await this.get(uploadId, address);
     const partId = `${partNumber}-${randomUUID()}`;
-    const staged = await this.#blobs.putPart(uploadId, partId, body);
+    const staged = await this.#blobs.putPart(uploadId, partId, body, options);
     const part: UploadedPart = { partNumber, partId, ...staged, lastModified: new Date() };
     try {
       await this.#uploads.putPart(uploadId, part);

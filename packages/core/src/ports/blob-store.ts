@@ -19,7 +19,18 @@ export interface BlobInfo extends BlobAddress {
   metadata: Record<string, string>;
 }
 
-export interface PutOptions {
+/** For callers that hash a body themselves as it streams. */
+export interface BodyMd5Option {
+  /**
+   * The hex MD5 of the body, known once the body has ended: a caller that already hashes the
+   * body (the S3 door does, on a worker thread) offers it so that a store which would hash the
+   * body itself can ask for it instead, before it commits the write (the filesystem store does;
+   * a store that must hash anyway may ignore it). Returning undefined then fails the write.
+   */
+  bodyMd5?: () => string | undefined;
+}
+
+export interface PutOptions extends BodyMd5Option {
   contentType?: string;
   metadata?: Record<string, string>;
   /** Overrides the computed ETag (multipart uploads use the `<md5-of-md5s>-<parts>` form). */
@@ -114,7 +125,12 @@ export interface BlobStore {
    * `uploadId` and `partId` are 1-128 characters of A-Z a-z 0-9 `_` `-`.
    * @throws INVALID_ARGUMENT for other ids
    */
-  putPart(uploadId: string, partId: string, body: Readable | Uint8Array | string): Promise<StagedPart>;
+  putPart(
+    uploadId: string,
+    partId: string,
+    body: Readable | Uint8Array | string,
+    options?: BodyMd5Option,
+  ): Promise<StagedPart>;
   /**
    * Makes staged parts, in the order given, one object, as atomically as `put` (nothing holds a
    * part in memory). A store may copy them into one object or keep them and compose the object on

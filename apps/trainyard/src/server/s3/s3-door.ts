@@ -15,6 +15,7 @@ import {
 import type { DoorServices, DoorSettings } from '../door-services.js';
 import { redactServerPaths } from '../server-paths.js';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
+import { BodyDigestPool } from './body-digest-pool.js';
 import { S3Error, s3ErrorOf } from './s3-error.js';
 import { S3Operations } from './s3-operations.js';
 import type { S3Request, S3Response } from './s3-request.js';
@@ -102,6 +103,9 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
   const operations = new S3Operations(services.blobs, services.multipartUploads);
   const bases = virtualHostBases(services.settings);
   const { serverPaths } = services.settings;
+  const digests = new BodyDigestPool();
+  app.decorate('s3BodyDigests', digests);
+  app.addHook('onClose', async () => digests.close());
 
   app.addHook('onRequest', async (request, reply) => {
     let addressed: Addressed | undefined;
@@ -113,7 +117,7 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
     if (!addressed) return;
     const resource = addressed.path;
     try {
-      const s3Request = await authenticate(services, request, addressed);
+      const s3Request = { ...(await authenticate(services, request, addressed)), digests };
       const response = await operations.handle(s3Request);
       return send(reply, response);
     } catch (error) {
@@ -121,6 +125,13 @@ export async function s3Door(app: FastifyInstance, options: { services: DoorServ
     }
   });
 }
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Hashes the S3 door's large request bodies off the request thread (tests check it leaks no job). */
+    s3BodyDigests: BodyDigestPool;
+  }
+}
+
 // Hooks added by this plugin must apply to the whole app, not an encapsulated child.
 (s3Door as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 

@@ -50,8 +50,10 @@ export class S3MultipartOperations {
       );
     }
     await this.#multipart.get(uploadId, address);
-    const body = verifiedBody(request.raw, { ...request, maxBytes: maxSingleUploadBytes });
-    const part = await this.#multipart.uploadPart(uploadId, address, partNumber, body);
+    const body = verifiedBody(request.raw, { ...request, maxBytes: maxSingleUploadBytes, md5: true });
+    const part = await this.#multipart
+      .uploadPart(uploadId, address, partNumber, body, { bodyMd5: () => body.md5Hex })
+      .finally(() => body.destroy());
     return { status: 200, headers: { etag: quoted(part.etag) } };
   }
 

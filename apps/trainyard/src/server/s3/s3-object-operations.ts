@@ -47,11 +47,14 @@ export class S3ObjectOperations {
   async putObject(request: S3Request, address: BlobAddress): Promise<S3Response> {
     validateObjectKey(address.key);
     await this.#blobs.headBucket(address.bucket);
-    const body = verifiedBody(request.raw, { ...request, maxBytes: maxSingleUploadBytes });
-    const info = await this.#blobs.put(address, body, {
-      contentType: header(request, 'content-type') ?? 'application/octet-stream',
-      metadata: userMetadata(request),
-    });
+    const body = verifiedBody(request.raw, { ...request, maxBytes: maxSingleUploadBytes, md5: true });
+    const info = await this.#blobs
+      .put(address, body, {
+        contentType: header(request, 'content-type') ?? 'application/octet-stream',
+        metadata: userMetadata(request),
+        bodyMd5: () => body.md5Hex,
+      })
+      .finally(() => body.destroy());
     return { status: 200, headers: { etag: quoted(info.etag) } };
   }
 

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Principal } from '@trainyard/core/access/access-key-service';
 import type { BlobInfo } from '@trainyard/core/ports/blob-store';
 import type { ChunkSigning } from './aws-chunked-decoder.js';
+import type { BodyDigestPool } from './body-digest-pool.js';
 import { S3Error } from './s3-error.js';
 import { type XmlElement, xmlDocument } from './s3-xml.js';
 
@@ -21,6 +22,8 @@ export interface S3Request {
   origin: string;
   /** Aborts when the server shuts down: bodies still streaming fail with 503. */
   shutdown?: AbortSignal | undefined;
+  /** Hashes large bodies off the request thread. */
+  digests?: BodyDigestPool | undefined;
 }
 
 export interface S3Response {
