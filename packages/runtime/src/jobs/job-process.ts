@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { processTreePids, processTreeRssBytes } from './process-tree-memory.js';
+import { ProcessTreeWatch, processTreePids } from './process-tree-memory.js';
 
 /** CPU and memory a job process may use, from its instance type. */
 export interface JobProcessLimits {
@@ -179,10 +179,13 @@ export function runJobProcess(options: RunJobProcessOptions): Promise<JobProcess
 
     let graceTimer: NodeJS.Timeout | undefined;
     let sampling = false;
+    let watch: ProcessTreeWatch | undefined;
     const sampler = setInterval(() => {
       if (sampling || pid === undefined) return;
       sampling = true;
-      void processTreeRssBytes(pid)
+      watch ??= new ProcessTreeWatch(pid);
+      void watch
+        .rssBytes()
         .then((rss) => {
           result.peakRssBytes = Math.max(result.peakRssBytes, rss);
           if (rss > limitBytes && result.endedBy === undefined) {

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Linux pages are 4 KiB on the x86-64 and arm64 kernels Trainyard runs on. */
@@ -105,4 +106,97 @@ export async function processTreeUsage(rootPid: number): Promise<{ cpuSeconds: n
     rssBytes += s.rssBytes;
   }
   return { cpuSeconds: ticks / ticksPerSecond, rssBytes };
+}
+
+function readStatNow(pid: number): ProcStat | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined; // ended
+  }
+}
+
+/** Whether this kernel lists children per thread (CONFIG_PROC_CHILDREN); decided on first use. */
+let childrenFiles: boolean | undefined;
+
+/** Children the kernel lists for a process's main thread (none once it has ended). */
+function childrenNow(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter((t) => t !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * One process tree sampled again and again (a memory watchdog, an instance's CPU): every
+ * `fullScanEvery`-th sample reads every process's stat under /proc to find the tree (the root, its
+ * descendants and anything left in its process group, as {@link processTreeRssBytes}); in between
+ * it reads only the members it knows and the children the kernel lists for them, a few small reads
+ * instead of one per process on the machine, on the calling thread. A process that leaves the
+ * group and is re-parented away is found again at the next full scan.
+ */
+export class ProcessTreeWatch {
+  #members: number[] = [];
+  #samples = 0;
+
+  constructor(
+    readonly rootPid: number,
+    readonly fullScanEvery = 10,
+  ) {}
+
+  async members(): Promise<ProcStat[]> {
+    childrenFiles ??= existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+    const full = !childrenFiles || this.#members.length === 0 || this.#samples % this.fullScanEvery === 0;
+    this.#samples++;
+    if (full) {
+      const all = await treeMembers(this.rootPid);
+      this.#members = all.map((s) => s.pid);
+      return all;
+    }
+    const found = new Map<number, ProcStat>();
+    const queue = [...this.#members];
+    while (queue.length > 0) {
+      const pid = queue.pop() as number;
+      if (found.has(pid)) continue;
+      const stat = readStatNow(pid);
+      if (!stat) continue;
+      found.set(pid, stat);
+      for (const child of childrenNow(pid)) if (!found.has(child)) queue.push(child);
+    }
+    // A remembered pid that ended and was reused by another process belongs to neither the group
+    // nor a member: keep the root, the group and the descendants of what is kept.
+    const kept = new Map<number, ProcStat>();
+    for (const [pid, stat] of found)
+      if (pid === this.rootPid || stat.pgrp === this.rootPid) kept.set(pid, stat);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [pid, stat] of found)
+        if (!kept.has(pid) && kept.has(stat.ppid)) {
+          kept.set(pid, stat);
+          grew = true;
+        }
+    }
+    this.#members = [...kept.keys()];
+    return [...kept.values()];
+  }
+
+  async rssBytes(): Promise<number> {
+    let total = 0;
+    for (const s of await this.members()) total += s.rssBytes;
+    return total;
+  }
+
+  async usage(): Promise<{ cpuSeconds: number; rssBytes: number }> {
+    let ticks = 0;
+    let rssBytes = 0;
+    for (const s of await this.members()) {
+      ticks += s.cpuTicks;
+      rssBytes += s.rssBytes;
+    }
+    return { cpuSeconds: ticks / ticksPerSecond, rssBytes };
+  }
 }
