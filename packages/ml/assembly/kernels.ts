@@ -779,3 +779,50 @@ export function gradLogistic(
     store<f64>(q, max<f64>(p * (1 - p), 1e-16) * wi, 8);
   }
 }
+
+/**
+ * Squared error's (gradient, hessian) for rows [i0, i1), as gradKernel: g = (margin − y) w, h = w (w = 1
+ * without weights).
+ */
+export function gradSquared(
+  margin: usize,
+  y: usize,
+  w: usize,
+  hasW: i32,
+  gh: usize,
+  i0: i32,
+  i1: i32,
+): void {
+  if (hasW) {
+    for (let i = i0; i < i1; i++) {
+      const o = (<usize>i) << 3;
+      const wi = load<f64>(w + o);
+      const q = gh + ((<usize>i) << 4);
+      store<f64>(q, (load<f64>(margin + o) - load<f64>(y + o)) * wi);
+      store<f64>(q, wi, 8);
+    }
+  } else {
+    // (m − y) · 1 is m − y exactly.
+    for (let i = i0; i < i1; i++) {
+      const o = (<usize>i) << 3;
+      const q = gh + ((<usize>i) << 4);
+      store<f64>(q, load<f64>(margin + o) - load<f64>(y + o));
+      store<f64>(q, 1.0, 8);
+    }
+  }
+}
+
+/**
+ * The root's rows for a round without sampling: rowIdx[i] = i for rows [i0, i1) (i0 on a block boundary),
+ * and (Σg, Σh) of each `chunk`-row block into sums[2c], sums[2c + 1], rows in order (one f64x2 add per row
+ * is gradKernel's two scalar adds).
+ */
+export function rootSums(gh: usize, i0: i32, i1: i32, chunk: i32, sums: usize, rowIdx: usize): void {
+  for (let i = i0; i < i1; i++) store<u32>(rowIdx + ((<usize>i) << 2), <u32>i);
+  for (let c0 = i0; c0 < i1; c0 += chunk) {
+    const c1 = min<i32>(i1, c0 + chunk);
+    let s = f64x2.splat(0);
+    for (let i = c0; i < c1; i++) s = f64x2.add(s, v128.load(gh + ((<usize>i) << 4)));
+    v128.store(sums + ((<usize>(c0 / chunk)) << 4), s);
+  }
+}

@@ -153,8 +153,9 @@ export function trainGbdt(
           n * d +
           8 * n * K +
           4 * scratchLen +
-          8 * n * (train.weight ? 2 : 1),
-        11,
+          8 * n * (train.weight ? 2 : 1) +
+          16 * Math.ceil(n / SUM_CHUNK),
+        12,
       )
     : null;
   const rowBins = arena ? arena.u8(n * stride) : new Uint8Array(alloc(n * stride));
@@ -191,7 +192,7 @@ export function trainGbdt(
       alloc(4 * (T_REC + Math.max(PIECE, LEAF_PIECE, HJOB) * (2 * slots + 2 * MAX_GROUPS + 8))),
     ),
     taskF: f64(4 * slots + 4 * MAX_GROUPS + 16),
-    sums: f64(2 * Math.ceil(n / SUM_CHUNK)),
+    sums: arena ? arena.f64(2 * Math.ceil(n / SUM_CHUNK)) : f64(2 * Math.ceil(n / SUM_CHUNK)),
     res: f64(6 * (2 * slots + 2) * Math.min(threads, d)),
     wasm: arena ? { module: wasmModule!, memory: arena.memory } : null,
     kern: null,

@@ -4,7 +4,18 @@ import { describe, expect, it } from 'vitest';
 import { buildWasm, bytesModule } from '../../scripts/build-wasm.mjs';
 import { DenseMatrix } from '../data/matrix.js';
 import { trainGbdt } from '../gbdt/gbdt.js';
-import { type GbdtWorkspace, HJOB, histBuild, histJobs, T_REC } from '../gbdt/kernels.js';
+import {
+  CMD_GRAD,
+  type GbdtWorkspace,
+  gradKernel,
+  HJOB,
+  histBuild,
+  histJobs,
+  OBJ_LOGISTIC,
+  OBJ_SQUARED,
+  SUM_CHUNK,
+  T_REC,
+} from '../gbdt/kernels.js';
 import { nodeWorkerFactory } from '../gbdt/node-workers.js';
 import { OBJECTIVES } from '../gbdt/objectives.js';
 import { instantiateKernels, WasmArena, wasmKernelModule } from './kernels.js';
@@ -106,6 +117,61 @@ describe('WebAssembly kernels', () => {
       };
       expect(firstBitDifference(job(kern), job(null))).toBe(-1);
     }
+  });
+
+  it('squared-error and logistic gradients, root row order and block sums equal the JS kernel bit for bit', () => {
+    const mod = wasmKernelModule();
+    expect(mod).not.toBeNull();
+    // Several blocks and a partial last one; rows [i0, i1) start on a block boundary as the task cuts them.
+    const n = 3 * SUM_CHUNK + 1234;
+    for (const obj of [OBJ_SQUARED, OBJ_LOGISTIC])
+      for (const weighted of [false, true])
+        for (const [i0, i1] of [
+          [0, n],
+          [SUM_CHUNK, n],
+          [0, 2 * SUM_CHUNK],
+        ] as const) {
+          const run = (wasm: boolean) => {
+            const arena = WasmArena.create(8 * n * 3 + 16 * n + 4 * n + 16 * 8, 6)!;
+            const margin = arena.f64(n);
+            const y = arena.f64(n);
+            const w = arena.f64(weighted ? n : 0);
+            const gh = arena.f64(2 * n).fill(Number.NaN);
+            const rowIdx = arena.u32(n).fill(7);
+            const sums = arena.f64(2 * Math.ceil(n / SUM_CHUNK)).fill(Number.NaN);
+            const r = lcg(obj * 10 + (weighted ? 1 : 0));
+            for (let i = 0; i < n; i++) {
+              // Margins and labels of very different magnitudes, so that rounding shows in the sums.
+              margin[i] = (r() - 0.5) * 10 ** Math.floor(r() * 8 - 3);
+              y[i] = obj === OBJ_LOGISTIC ? (r() < 0.4 ? 1 : 0) : (r() - 0.5) * 10 ** Math.floor(r() * 6 - 2);
+              if (weighted) w[i] = r() < 0.05 ? 0 : 0.1 + 3 * r();
+            }
+            const taskI = new Int32Array(T_REC);
+            taskI.set([CMD_GRAD, 1, obj, 0, 0, 1]);
+            const ws = {
+              n,
+              K: 1,
+              margin,
+              y,
+              w,
+              gh,
+              rowIdx,
+              sums,
+              params: Float64Array.of(1, 0, 1, 0, 1.7),
+              taskI,
+              kern: wasm ? instantiateKernels({ module: mod!, memory: arena.memory }) : null,
+            } as unknown as GbdtWorkspace;
+            gradKernel(ws, i0, i1);
+            return { gh: Float64Array.from(gh), sums: Float64Array.from(sums), rowIdx: Array.from(rowIdx) };
+          };
+          const a = run(true);
+          const b = run(false);
+          const label = `objective ${obj}, weighted ${weighted}, rows ${i0}..${i1}`;
+          expect(firstBitDifference(a.gh, b.gh), label).toBe(-1);
+          expect(firstBitDifference(a.sums, b.sums), label).toBe(-1);
+          expect(a.rowIdx, label).toEqual(b.rowIdx);
+          expect(a.rowIdx[i1 - 1], label).toBe(i1 - 1);
+        }
   });
 
   it('exp in the WebAssembly gradient kernel returns Math.exp bits on random inputs over the whole range', () => {

@@ -98,6 +98,8 @@ export interface WasmKernels {
     i0: number,
     i1: number,
   ): void;
+  gradSquared(margin: number, y: number, w: number, hasW: number, gh: number, i0: number, i1: number): void;
+  rootSums(gh: number, i0: number, i1: number, chunk: number, sums: number, rowIdx: number): void;
   kmAssign(
     X: number,
     n: number,
