@@ -826,3 +826,144 @@ export function rootSums(gh: usize, i0: i32, i1: i32, chunk: i32, sums: usize, r
     v128.store(sums + ((<usize>(c0 / chunk)) << 4), s);
   }
 }
+
+// ---- GBDT batch prediction -------------------------------------------------------------------------
+
+/** One level of a complete-layout walk: the next node index (left = 2n + 1 when v < threshold). */
+// @ts-ignore: decorator
+@inline
+function goPlain(n: i32, ib: usize, cFeat: usize, cThr: usize, row: usize): i32 {
+  const a = ib + (<usize>n);
+  const v = load<f32>(row + ((<usize>load<i32>(cFeat + (a << 2))) << 2));
+  return 2 * n + 2 - <i32>(v < load<f32>(cThr + (a << 2)));
+}
+
+/** As goPlain, a missing value (NaN) going left when the node's default is left. */
+// @ts-ignore: decorator
+@inline
+function goMissing(n: i32, ib: usize, cFeat: usize, cThr: usize, cMiss: usize, row: usize): i32 {
+  const a = ib + (<usize>n);
+  const v = load<f32>(row + ((<usize>load<i32>(cFeat + (a << 2))) << 2));
+  return 2 * n + 2 - (<i32>(v < load<f32>(cThr + (a << 2))) | (<i32>(v != v) & load<i32>(cMiss + (a << 2))));
+}
+
+/**
+ * GBDT forest margins over the complete layout, as the JS completeMargins: rows [r0, r1) of the
+ * column-major float32 matrix `data` (n rows, d features) in blocks of `B` rows transposed to row-major
+ * into `blk`; every tree walked for eight rows at a time in blocks without a missing value (four in the
+ * others), out[row * K + class] += leaf value in tree order. Float32 comparisons and f64 adds in the same
+ * order as the JS kernel: the same bits. Forest arrays are int32 (depth, base, leaf base, class, feature,
+ * missing-left), float32 (threshold) and float64 (leaf values) at the given offsets.
+ */
+export function forestMargins(
+  cDepth: usize,
+  cBase: usize,
+  cLeafBase: usize,
+  treeClass: usize,
+  cFeat: usize,
+  cThr: usize,
+  cMiss: usize,
+  cValue: usize,
+  nTrees: i32,
+  data: usize,
+  n: i32,
+  d: i32,
+  K: i32,
+  out: usize,
+  r0: i32,
+  r1: i32,
+  blk: usize,
+  B: i32,
+): void {
+  const rs = (<usize>d) << 2;
+  for (let b0 = r0; b0 < r1; b0 += B) {
+    const m = min<i32>(B, r1 - b0);
+    let nan = 0;
+    for (let f = 0; f < d; f++) {
+      const src = data + ((<usize>f * <usize>n + <usize>b0) << 2);
+      const dst = blk + ((<usize>f) << 2);
+      for (let r = 0; r < m; r++) {
+        const v = load<f32>(src + ((<usize>r) << 2));
+        store<f32>(dst + <usize>r * rs, v);
+        nan |= <i32>(v != v);
+      }
+    }
+    const m4 = m & ~3;
+    const m8 = m & ~7;
+    for (let t = 0; t < nTrees; t++) {
+      const tq = (<usize>t) << 2;
+      const D = load<i32>(cDepth + tq);
+      const ib = <usize>load<i32>(cBase + tq);
+      const lb = cValue + ((<usize>(load<i32>(cLeafBase + tq) - ((1 << D) - 1))) << 3);
+      const k = load<i32>(treeClass + tq);
+      let r = 0;
+      if (nan == 0) {
+        for (; r < m8; r += 8) {
+          const o0 = blk + <usize>r * rs;
+          let n0 = 0;
+          let n1 = 0;
+          let n2 = 0;
+          let n3 = 0;
+          let n4 = 0;
+          let n5 = 0;
+          let n6 = 0;
+          let n7 = 0;
+          for (let l = 0; l < D; l++) {
+            n0 = goPlain(n0, ib, cFeat, cThr, o0);
+            n1 = goPlain(n1, ib, cFeat, cThr, o0 + rs);
+            n2 = goPlain(n2, ib, cFeat, cThr, o0 + 2 * rs);
+            n3 = goPlain(n3, ib, cFeat, cThr, o0 + 3 * rs);
+            n4 = goPlain(n4, ib, cFeat, cThr, o0 + 4 * rs);
+            n5 = goPlain(n5, ib, cFeat, cThr, o0 + 5 * rs);
+            n6 = goPlain(n6, ib, cFeat, cThr, o0 + 6 * rs);
+            n7 = goPlain(n7, ib, cFeat, cThr, o0 + 7 * rs);
+          }
+          const q = out + ((<usize>((b0 + r) * K + k)) << 3);
+          const qs = (<usize>K) << 3;
+          store<f64>(q, load<f64>(q) + load<f64>(lb + ((<usize>n0) << 3)));
+          store<f64>(q + qs, load<f64>(q + qs) + load<f64>(lb + ((<usize>n1) << 3)));
+          store<f64>(q + 2 * qs, load<f64>(q + 2 * qs) + load<f64>(lb + ((<usize>n2) << 3)));
+          store<f64>(q + 3 * qs, load<f64>(q + 3 * qs) + load<f64>(lb + ((<usize>n3) << 3)));
+          store<f64>(q + 4 * qs, load<f64>(q + 4 * qs) + load<f64>(lb + ((<usize>n4) << 3)));
+          store<f64>(q + 5 * qs, load<f64>(q + 5 * qs) + load<f64>(lb + ((<usize>n5) << 3)));
+          store<f64>(q + 6 * qs, load<f64>(q + 6 * qs) + load<f64>(lb + ((<usize>n6) << 3)));
+          store<f64>(q + 7 * qs, load<f64>(q + 7 * qs) + load<f64>(lb + ((<usize>n7) << 3)));
+        }
+        for (; r < m; r++) {
+          const o0 = blk + <usize>r * rs;
+          let n0 = 0;
+          for (let l = 0; l < D; l++) n0 = goPlain(n0, ib, cFeat, cThr, o0);
+          const q = out + ((<usize>((b0 + r) * K + k)) << 3);
+          store<f64>(q, load<f64>(q) + load<f64>(lb + ((<usize>n0) << 3)));
+        }
+      } else {
+        for (; r < m4; r += 4) {
+          const o0 = blk + <usize>r * rs;
+          let n0 = 0;
+          let n1 = 0;
+          let n2 = 0;
+          let n3 = 0;
+          for (let l = 0; l < D; l++) {
+            n0 = goMissing(n0, ib, cFeat, cThr, cMiss, o0);
+            n1 = goMissing(n1, ib, cFeat, cThr, cMiss, o0 + rs);
+            n2 = goMissing(n2, ib, cFeat, cThr, cMiss, o0 + 2 * rs);
+            n3 = goMissing(n3, ib, cFeat, cThr, cMiss, o0 + 3 * rs);
+          }
+          const q = out + ((<usize>((b0 + r) * K + k)) << 3);
+          const qs = (<usize>K) << 3;
+          store<f64>(q, load<f64>(q) + load<f64>(lb + ((<usize>n0) << 3)));
+          store<f64>(q + qs, load<f64>(q + qs) + load<f64>(lb + ((<usize>n1) << 3)));
+          store<f64>(q + 2 * qs, load<f64>(q + 2 * qs) + load<f64>(lb + ((<usize>n2) << 3)));
+          store<f64>(q + 3 * qs, load<f64>(q + 3 * qs) + load<f64>(lb + ((<usize>n3) << 3)));
+        }
+        for (; r < m; r++) {
+          const o0 = blk + <usize>r * rs;
+          let n0 = 0;
+          for (let l = 0; l < D; l++) n0 = goMissing(n0, ib, cFeat, cThr, cMiss, o0);
+          const q = out + ((<usize>((b0 + r) * K + k)) << 3);
+          store<f64>(q, load<f64>(q) + load<f64>(lb + ((<usize>n0) << 3)));
+        }
+      }
+    }
+  }
+}

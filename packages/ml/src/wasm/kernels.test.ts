@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script, no type declarations
 import { buildWasm, bytesModule } from '../../scripts/build-wasm.mjs';
 import { DenseMatrix } from '../data/matrix.js';
+import { CompiledForest, completeMargins, wasmForestMargins } from '../gbdt/forest.js';
 import { trainGbdt } from '../gbdt/gbdt.js';
 import {
   CMD_GRAD,
@@ -18,6 +19,7 @@ import {
 } from '../gbdt/kernels.js';
 import { nodeWorkerFactory } from '../gbdt/node-workers.js';
 import { OBJECTIVES } from '../gbdt/objectives.js';
+import { TreeBuilder } from '../gbdt/tree.js';
 import { instantiateKernels, WasmArena, wasmKernelModule } from './kernels.js';
 
 function lcg(seed: number): () => number {
@@ -172,6 +174,68 @@ describe('WebAssembly kernels', () => {
           expect(a.rowIdx, label).toEqual(b.rowIdx);
           expect(a.rowIdx[i1 - 1], label).toBe(i1 - 1);
         }
+  });
+
+  it('forest margins equal the JS complete-layout kernel bit for bit, with missing values, several outputs and any row range', () => {
+    const rnd = lcg(5);
+    const d = 6;
+    const K = 3;
+    // Random trees of depth 0..7 (unbalanced: a leaf above the bottom is padded), thresholds on a few
+    // values so that ties (v equal to the threshold goes right) are frequent.
+    const grow = (b: TreeBuilder, depth: number, max: number): number => {
+      const id = b.addLeaf((rnd() - 0.5) * 10 ** Math.floor(rnd() * 6 - 3), 1);
+      if (depth < max && rnd() < 0.8) {
+        const l = grow(b, depth + 1, max);
+        const r = grow(b, depth + 1, max);
+        b.setSplit(id, Math.floor(rnd() * d), Math.floor(rnd() * 8) / 4, rnd() < 0.5, 1, l, r);
+      }
+      return id;
+    };
+    const trees = Array.from({ length: 40 }, (_, t) => {
+      const b = new TreeBuilder();
+      grow(b, 0, t % 8);
+      return b.build();
+    });
+    const treeClass = trees.map((_, t) => t % K);
+    const forest = new CompiledForest(trees, treeClass, K, d);
+    expect(forest.complete).toBe(true);
+    for (const missing of [0, 0.02, 0.3]) {
+      const n = 1000 + Math.floor(rnd() * 300);
+      const data = Float32Array.from({ length: n * d }, () =>
+        rnd() < missing ? Number.NaN : Math.floor(rnd() * 10) / 4 - 0.25,
+      );
+      const base = Float64Array.from({ length: n * K }, () => rnd() - 0.5);
+      for (const [r0, r1, nTrees] of [
+        [0, n, 40],
+        [3, n - 5, 40],
+        [128, 133, 17],
+        [7, 7 + 256, 1],
+      ] as const) {
+        const want = Float64Array.from(base);
+        completeMargins(
+          forest.sharedArrays(),
+          data,
+          n,
+          d,
+          K,
+          want,
+          r0,
+          r1,
+          nTrees,
+          new Float32Array(128 * d),
+        );
+        const wf = forest.wasmFor(n, 2)!;
+        expect(wf, 'Node 20+ has WebAssembly SIMD').not.toBeNull();
+        wf.data.set(data);
+        wf.out.set(base);
+        // Thread 1's row block, as a pool worker uses.
+        wasmForestMargins(wf, n, d, K, r0, r1, nTrees, 1);
+        const got = Float64Array.from(wf.out.subarray(0, n * K));
+        expect(firstBitDifference(got, want), `missing ${missing}, rows ${r0}..${r1}, ${nTrees} trees`).toBe(
+          -1,
+        );
+      }
+    }
   });
 
   it('exp in the WebAssembly gradient kernel returns Math.exp bits on random inputs over the whole range', () => {

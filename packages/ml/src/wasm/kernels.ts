@@ -100,6 +100,26 @@ export interface WasmKernels {
   ): void;
   gradSquared(margin: number, y: number, w: number, hasW: number, gh: number, i0: number, i1: number): void;
   rootSums(gh: number, i0: number, i1: number, chunk: number, sums: number, rowIdx: number): void;
+  forestMargins(
+    cDepth: number,
+    cBase: number,
+    cLeafBase: number,
+    treeClass: number,
+    cFeat: number,
+    cThr: number,
+    cMiss: number,
+    cValue: number,
+    nTrees: number,
+    data: number,
+    n: number,
+    d: number,
+    K: number,
+    out: number,
+    r0: number,
+    r1: number,
+    blk: number,
+    B: number,
+  ): void;
   kmAssign(
     X: number,
     n: number,
