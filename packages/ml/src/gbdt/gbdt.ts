@@ -159,11 +159,9 @@ export function trainGbdt(
       )
     : null;
   const rowBins = arena ? arena.u8(n * stride) : new Uint8Array(alloc(n * stride));
-  let xData = x.data;
-  if (parallel && !(xData.buffer instanceof SharedArrayBuffer)) {
-    xData = new Float32Array(alloc(4 * n * d));
-    xData.set(x.data);
-  }
+  // Workers read the features from shared memory: copied below, once the workers are starting up.
+  const copyX = parallel && !(x.data.buffer instanceof SharedArrayBuffer);
+  const xData = copyX ? new Float32Array(alloc(4 * n * d)) : x.data;
   const ws: GbdtWorkspace = {
     n,
     d,
@@ -183,7 +181,7 @@ export function trainGbdt(
     numBins: new Int32Array(alloc(4 * d)),
     hasMissing: new Uint8Array(alloc(d)),
     featMask: new Uint8Array(alloc(d)),
-    margin: (arena ? arena.f64(n * K) : f64(n * K)).fill(m0),
+    margin: arena ? arena.f64(n * K) : f64(n * K),
     prob: f64(multi ? n * K : 0),
     y: arena ? arena.f64(n) : f64(n),
     w: train.weight && arena ? arena.f64(n) : f64(train.weight ? n : 0),
@@ -198,13 +196,17 @@ export function trainGbdt(
     kern: null,
   };
   if (ws.wasm) ws.kern = instantiateKernels(ws.wasm);
-  for (let i = 0; i < n; i++) ws.y[i] = train.y[i]!;
-  if (train.weight) for (let i = 0; i < n; i++) ws.w[i] = train.weight[i]!;
   ws.params.set([p.lambda, p.alpha, p.minChildWeight, p.maxDeltaStep, p.scalePosWeight]);
   let exec: GbdtExecutor = new SerialExecutor(ws);
   if (parallel) exec = options.workerFactory!(ws, threads);
 
   try {
+    // Filled while the workers start (a worker thread takes tens of milliseconds to boot, and first
+    // writes into fresh shared memory page-fault): they only read these once the first task is published.
+    if (copyX) xData.set(x.data);
+    ws.margin.fill(m0);
+    ws.y.set(train.y);
+    if (train.weight) ws.w.set(train.weight);
     // Quantile binning: one feature per chunk, then the row-major copy by row ranges.
     ws.taskI[0] = CMD_BIN;
     ws.taskI[2] = p.maxBin;
