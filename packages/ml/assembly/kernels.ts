@@ -967,3 +967,106 @@ export function forestMargins(
     }
   }
 }
+
+// ---- GBDT split search -------------------------------------------------------------------------------
+
+/** Loss reduction of a side with sums (g, h) without L1 or max_delta_step: nodeGain's t² / (h + λ). */
+// @ts-ignore: decorator
+@inline
+function sideT(g: f64): f64 {
+  // nodeGain's soft threshold at alpha = 0: g itself, except that NaN gives 0.
+  return g > 0 ? g : g < 0 ? g : 0;
+}
+
+/**
+ * Best split over features [f0, f1) of the histogram at `hist` (feature f's bins at hist + f * 4096, the
+ * missing bin at numBins[f]), as the JS evalNode when alpha = 0 and max_delta_step = 0: a forward scan
+ * with missing values right, then (when the feature has missing values) with missing values left; strict
+ * improvement, so ties go to the lower feature, then bin, then missing-right. The two sides' t² / (h + λ)
+ * are one f64x2 multiply and divide (two IEEE operations each): the same bits. Writes gain, feature, bin,
+ * missing-left, G_L, H_L to res.
+ */
+export function evalPlain(
+  hist: usize,
+  numBins: usize,
+  hasMissing: usize,
+  mask: usize,
+  f0: i32,
+  f1: i32,
+  G: f64,
+  H: f64,
+  lam: f64,
+  mcw: f64,
+  parentGain: f64,
+  res: usize,
+): void {
+  let best: f64 = 0;
+  let bf: i32 = -1;
+  let bb: i32 = -1;
+  let bml: i32 = 0;
+  let bgl: f64 = 0;
+  let bhl: f64 = 0;
+  const lamv = f64x2.splat(lam);
+  for (let f = f0; f < f1; f++) {
+    if (load<u8>(mask + <usize>f) == 0) continue;
+    const nb = load<i32>(numBins + ((<usize>f) << 2));
+    const o = hist + ((<usize>f) << 12);
+    let gm: f64 = 0;
+    let hm: f64 = 0;
+    if (load<u8>(hasMissing + <usize>f) == 1) {
+      gm = load<f64>(o + ((<usize>nb) << 4));
+      hm = load<f64>(o + ((<usize>nb) << 4), 8);
+    }
+    let cg: f64 = 0;
+    let ch: f64 = 0;
+    for (let b = 0; b < nb - 1; b++) {
+      const q = o + ((<usize>b) << 4);
+      cg += load<f64>(q);
+      ch += load<f64>(q, 8);
+      const hr = H - ch;
+      if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
+        const gr = G - cg;
+        const t = f64x2.replace_lane(f64x2.splat(cg), 1, gr);
+        const v = f64x2.div(f64x2.mul(t, t), f64x2.add(f64x2.replace_lane(f64x2.splat(ch), 1, hr), lamv));
+        const gain = f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1) - parentGain;
+        if (gain > best) {
+          best = gain;
+          bf = f;
+          bb = b;
+          bml = 0;
+          bgl = cg;
+          bhl = ch;
+        }
+      }
+    }
+    if (hm > 0) {
+      cg = gm;
+      ch = hm;
+      for (let b = 0; b < nb - 1; b++) {
+        const q = o + ((<usize>b) << 4);
+        cg += load<f64>(q);
+        ch += load<f64>(q, 8);
+        const hr = H - ch;
+        if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
+          const t = f64x2.replace_lane(f64x2.splat(sideT(cg)), 1, sideT(G - cg));
+          const v = f64x2.div(f64x2.mul(t, t), f64x2.add(f64x2.replace_lane(f64x2.splat(ch), 1, hr), lamv));
+          const gain = f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1) - parentGain;
+          if (gain > best) {
+            best = gain;
+            bf = f;
+            bb = b;
+            bml = 1;
+            bgl = cg;
+            bhl = ch;
+          }
+        }
+      }
+    }
+  }
+  store<f64>(res, best);
+  store<f64>(res, <f64>bf, 8);
+  store<f64>(res, <f64>bb, 16);
+  store<f64>(res, <f64>bml, 24);
+  store<f64>(res, bgl, 32);
+  store<f64>(res, bhl, 40);
+}

@@ -144,6 +144,7 @@ export function trainGbdt(
   const histLen = slots * stride * FEATURE_STRIDE;
   const wasmModule = options.kernels === 'js' ? null : wasmKernelModule();
   const scratchLen = (4 * n + 6144) * (parallel ? threads : 1);
+  const resLen = 6 * (2 * slots + 2) * Math.min(threads, d);
   const arena = wasmModule
     ? WasmArena.create(
         n * stride +
@@ -154,8 +155,10 @@ export function trainGbdt(
           8 * n * K +
           4 * scratchLen +
           8 * n * (train.weight ? 2 : 1) +
-          16 * Math.ceil(n / SUM_CHUNK),
-        12,
+          16 * Math.ceil(n / SUM_CHUNK) +
+          6 * d +
+          8 * resLen,
+        16,
       )
     : null;
   const rowBins = arena ? arena.u8(n * stride) : new Uint8Array(alloc(n * stride));
@@ -178,9 +181,9 @@ export function trainGbdt(
     scratchL: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
     scratchR: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
     hist: arena ? arena.f64(histLen) : f64(histLen),
-    numBins: new Int32Array(alloc(4 * d)),
-    hasMissing: new Uint8Array(alloc(d)),
-    featMask: new Uint8Array(alloc(d)),
+    numBins: arena ? arena.i32(d) : new Int32Array(alloc(4 * d)),
+    hasMissing: arena ? arena.u8(d) : new Uint8Array(alloc(d)),
+    featMask: arena ? arena.u8(d) : new Uint8Array(alloc(d)),
     margin: arena ? arena.f64(n * K) : f64(n * K),
     prob: f64(multi ? n * K : 0),
     y: arena ? arena.f64(n) : f64(n),
@@ -191,7 +194,7 @@ export function trainGbdt(
     ),
     taskF: f64(4 * slots + 4 * MAX_GROUPS + 16),
     sums: arena ? arena.f64(2 * Math.ceil(n / SUM_CHUNK)) : f64(2 * Math.ceil(n / SUM_CHUNK)),
-    res: f64(6 * (2 * slots + 2) * Math.min(threads, d)),
+    res: arena ? arena.f64(resLen) : f64(resLen),
     wasm: arena ? { module: wasmModule!, memory: arena.memory } : null,
     kern: null,
   };

@@ -448,7 +448,8 @@ export function nodeGain(g: number, h: number, lam: number, alpha: number, mcw: 
 
 /**
  * Best split over features [f0, f1) of the node whose histogram is at `base` (G, H in taskF[2e],
- * taskF[2e + 1]): forward scan with missing values right, then with missing values left.
+ * taskF[2e + 1]): forward scan with missing values right, then with missing values left. Without L1
+ * and max_delta_step, `ws.kern`'s evalPlain does the same scans with the same bits.
  */
 export function evalNode(
   ws: GbdtWorkspace,
@@ -475,6 +476,24 @@ export function evalNode(
     const G = tf[2 * e]!;
     const H = tf[2 * e + 1]!;
     const parentGain = nodeGain(G, H, lam, alpha, mcw, mds);
+    const kern = ws.kern;
+    if (kern !== null && plain) {
+      kern.evalPlain(
+        hist.byteOffset + base * 8,
+        numBins.byteOffset,
+        hasMissing.byteOffset,
+        mask.byteOffset,
+        f0,
+        f1,
+        G,
+        H,
+        lam,
+        mcw,
+        parentGain,
+        res.byteOffset + (e * fParts + fp) * 48,
+      );
+      return;
+    }
     let best = 0;
     let bf = -1;
     let bb = -1;

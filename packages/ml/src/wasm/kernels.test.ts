@@ -7,6 +7,7 @@ import { CompiledForest, completeMargins, wasmForestMargins } from '../gbdt/fore
 import { trainGbdt } from '../gbdt/gbdt.js';
 import {
   CMD_GRAD,
+  evalNode,
   type GbdtWorkspace,
   gradKernel,
   HJOB,
@@ -235,6 +236,67 @@ describe('WebAssembly kernels', () => {
           -1,
         );
       }
+    }
+  });
+
+  it('split search equals the JS evalNode bit for bit, with missing values, masked features and tied gains', () => {
+    const mod = wasmKernelModule();
+    expect(mod).not.toBeNull();
+    const d = 9;
+    for (let trial = 0; trial < 60; trial++) {
+      const run = (wasm: boolean) => {
+        const r = lcg(1000 + trial);
+        const arena = WasmArena.create(8 * d * 512 + 4 * d + 2 * d + 8 * 6 * 4 + 8 * 8, 6)!;
+        const hist = arena.f64(d * 512);
+        const numBins = arena.i32(d);
+        const hasMissing = arena.u8(d);
+        const featMask = arena.u8(d);
+        const res = arena.f64(6 * 4).fill(Number.NaN);
+        let G = 0;
+        let H = 0;
+        for (let f = 0; f < d; f++) {
+          numBins[f] = 1 + Math.floor(r() * (f === 0 ? 3 : 255));
+          hasMissing[f] = r() < 0.4 ? 1 : 0;
+          featMask[f] = r() < 0.85 ? 1 : 0;
+        }
+        // Integer sums on odd trials (many equal gains), tiny and huge magnitudes on even ones.
+        const value = () =>
+          trial % 2 === 1 ? Math.floor(r() * 5) - 2 : (r() - 0.5) * 10 ** Math.floor(r() * 10 - 5);
+        const rows = () => (r() < 0.3 ? 0 : trial % 2 === 1 ? 1 + Math.floor(r() * 3) : r() * 2);
+        const g0 = Array.from({ length: 256 }, value);
+        const h0 = Array.from({ length: 256 }, rows);
+        // Every feature holds the same rows (equal totals), in bins cut differently.
+        for (let f = 0; f < d; f++) {
+          const nb = numBins[f]!;
+          const last = hasMissing[f] === 1 ? nb : nb - 1;
+          for (let k = 0; k < 256; k++) {
+            const b = Math.min(last, Math.floor((k * (last + 1)) / 256));
+            hist[f * 512 + 2 * b]! += g0[k]!;
+            hist[f * 512 + 2 * b + 1]! += h0[k]!;
+          }
+        }
+        for (let k = 0; k < 256; k++) {
+          G += g0[k]!;
+          H += h0[k]!;
+        }
+        const taskF = Float64Array.of(G, H, G, H);
+        const ws = {
+          hist,
+          taskF,
+          res,
+          numBins,
+          hasMissing,
+          featMask,
+          params: Float64Array.of(trial % 3, 0, trial % 4 === 0 ? 0 : 0.5, 0, 1),
+          kern: wasm ? instantiateKernels({ module: mod!, memory: arena.memory }) : null,
+        } as unknown as GbdtWorkspace;
+        // Whole range, then two feature parts of another evaluated node (as a 2-way feature split).
+        evalNode(ws, 0, 0, 0, d, 0, 1);
+        evalNode(ws, 0, 1, 0, 4, 0, 2);
+        evalNode(ws, 0, 1, 4, d, 1, 2);
+        return Float64Array.from(res);
+      };
+      expect(firstBitDifference(run(true), run(false)), `trial ${trial}`).toBe(-1);
     }
   });
 

@@ -100,6 +100,20 @@ export interface WasmKernels {
   ): void;
   gradSquared(margin: number, y: number, w: number, hasW: number, gh: number, i0: number, i1: number): void;
   rootSums(gh: number, i0: number, i1: number, chunk: number, sums: number, rowIdx: number): void;
+  evalPlain(
+    hist: number,
+    numBins: number,
+    hasMissing: number,
+    mask: number,
+    f0: number,
+    f1: number,
+    G: number,
+    H: number,
+    lam: number,
+    mcw: number,
+    parentGain: number,
+    res: number,
+  ): void;
   forestMargins(
     cDepth: number,
     cBase: number,
