@@ -1070,3 +1070,23 @@ export function evalPlain(
   store<f64>(res, bgl, 32);
   store<f64>(res, bhl, 40);
 }
+
+// ---- GBDT binning ----------------------------------------------------------------------------------------
+
+/**
+ * Bin codes of a radix-sorted column: keys[k] (ascending order-preserving keys of the values) belongs to
+ * row idx[k]; its code is the number of cut keys <= it, written to out[idx[k]]. As binColumn's walk over
+ * the float values: keys compare as the floats do (no NaN among them, -0 and +0 one key).
+ */
+export function binAssign(keys: usize, idx: usize, m: i32, cutKeys: usize, nCuts: i32, out: usize): void {
+  let b = 0;
+  let next: u32 = nCuts > 0 ? load<u32>(cutKeys) : 0xffffffff;
+  for (let k = 0; k < m; k++) {
+    const key = load<u32>(keys + ((<usize>k) << 2));
+    while (key >= next) {
+      b++;
+      next = b < nCuts ? load<u32>(cutKeys + ((<usize>b) << 2)) : 0xffffffff;
+    }
+    store<u8>(out + <usize>load<u32>(idx + ((<usize>k) << 2)), <u8>b);
+  }
+}

@@ -839,6 +839,23 @@ export function binColumn(
   numBins[f] = nb;
   const base = f * n;
   if (missing > 0) colBins.fill(nb, base, base + n);
+  if (kern !== null) {
+    // The cuts as sort keys, where the radix counts were (free once sorted).
+    for (let q = 0; q < cuts.length; q++) {
+      f32[0] = cuts[q]!;
+      const bits = u32[0] === 0x80000000 ? 0 : u32[0]!;
+      counts[q] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+    }
+    kern.binAssign(
+      keys.byteOffset,
+      idx.byteOffset,
+      m,
+      counts.byteOffset,
+      cuts.length,
+      colBins.byteOffset + base,
+    );
+    return;
+  }
   let b = 0;
   let next = cuts.length > 0 ? cuts[0]! : Number.POSITIVE_INFINITY;
   for (let k = 0; k < m; k++) {

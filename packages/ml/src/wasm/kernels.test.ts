@@ -6,6 +6,7 @@ import { DenseMatrix } from '../data/matrix.js';
 import { CompiledForest, completeMargins, wasmForestMargins } from '../gbdt/forest.js';
 import { trainGbdt } from '../gbdt/gbdt.js';
 import {
+  binColumn,
   CMD_GRAD,
   evalNode,
   type GbdtWorkspace,
@@ -297,6 +298,48 @@ describe('WebAssembly kernels', () => {
         return Float64Array.from(res);
       };
       expect(firstBitDifference(run(true), run(false)), `trial ${trial}`).toBe(-1);
+    }
+  });
+
+  it('binning assigns the same codes and cuts as the JS kernel, with missing values, -0, ties and few distinct values', () => {
+    const mod = wasmKernelModule();
+    expect(mod).not.toBeNull();
+    const n = 5000;
+    const d = 5;
+    for (const maxBin of [2, 16, 256]) {
+      const r = lcg(maxBin);
+      const data = new Float32Array(n * d);
+      for (let i = 0; i < n; i++) {
+        data[i] = r() < 0.1 ? Number.NaN : r() < 0.2 ? -0 : Math.floor(r() * 7) - 3; // few values, ±0
+        data[n + i] = (r() - 0.5) * 10 ** Math.floor(r() * 20 - 10); // wide range, many distinct
+        data[2 * n + i] = Math.floor(r() * 300) / 8; // ties at most cuts
+        data[3 * n + i] = Number.NaN; // all missing
+        data[4 * n + i] = r() < 0.5 ? 1.5 : -1e30;
+      }
+      const run = (wasm: boolean) => {
+        const arena = WasmArena.create(n * d + 4 * (4 * n + 6144) + 4 * 256 * d + 8 * d, 5)!;
+        const colBins = arena.u8(n * d);
+        const scratch = arena.u32(4 * n + 6144);
+        const cutBuf = new Float32Array(256 * d);
+        const numBins = new Int32Array(d);
+        const hasMissing = new Uint8Array(d);
+        const kern = wasm ? instantiateKernels({ module: mod!, memory: arena.memory }) : null;
+        for (let f = 0; f < d; f++)
+          binColumn(data, n, f, maxBin, colBins, cutBuf, numBins, hasMissing, scratch, 0, kern);
+        return {
+          bins: Array.from(colBins),
+          cuts: Array.from(cutBuf),
+          numBins: Array.from(numBins),
+          hasMissing: Array.from(hasMissing),
+        };
+      };
+      const a = run(true);
+      const b = run(false);
+      expect(a.numBins, `max_bin ${maxBin}`).toEqual(b.numBins);
+      expect(a.hasMissing).toEqual(b.hasMissing);
+      expect(a.cuts).toEqual(b.cuts);
+      expect(a.bins).toEqual(b.bins);
+      expect(new Set(a.bins.slice(2 * n, 3 * n)).size, 'codes used').toBeGreaterThan(1);
     }
   });
 

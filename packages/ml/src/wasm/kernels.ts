@@ -100,6 +100,7 @@ export interface WasmKernels {
   ): void;
   gradSquared(margin: number, y: number, w: number, hasW: number, gh: number, i0: number, i1: number): void;
   rootSums(gh: number, i0: number, i1: number, chunk: number, sums: number, rowIdx: number): void;
+  binAssign(keys: number, idx: number, m: number, cutKeys: number, nCuts: number, out: number): void;
   evalPlain(
     hist: number,
     numBins: number,
