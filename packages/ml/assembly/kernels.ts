@@ -779,3 +779,314 @@ export function gradLogistic(
     store<f64>(q, max<f64>(p * (1 - p), 1e-16) * wi, 8);
   }
 }
+
+/**
+ * Squared error's (gradient, hessian) for rows [i0, i1), as gradKernel: g = (margin − y) w, h = w (w = 1
+ * without weights).
+ */
+export function gradSquared(
+  margin: usize,
+  y: usize,
+  w: usize,
+  hasW: i32,
+  gh: usize,
+  i0: i32,
+  i1: i32,
+): void {
+  if (hasW) {
+    for (let i = i0; i < i1; i++) {
+      const o = (<usize>i) << 3;
+      const wi = load<f64>(w + o);
+      const q = gh + ((<usize>i) << 4);
+      store<f64>(q, (load<f64>(margin + o) - load<f64>(y + o)) * wi);
+      store<f64>(q, wi, 8);
+    }
+  } else {
+    // (m − y) · 1 is m − y exactly.
+    for (let i = i0; i < i1; i++) {
+      const o = (<usize>i) << 3;
+      const q = gh + ((<usize>i) << 4);
+      store<f64>(q, load<f64>(margin + o) - load<f64>(y + o));
+      store<f64>(q, 1.0, 8);
+    }
+  }
+}
+
+/**
+ * The root's rows for a round without sampling: rowIdx[i] = i for rows [i0, i1) (i0 on a block boundary),
+ * and (Σg, Σh) of each `chunk`-row block into sums[2c], sums[2c + 1], rows in order (one f64x2 add per row
+ * is gradKernel's two scalar adds).
+ */
+export function rootSums(gh: usize, i0: i32, i1: i32, chunk: i32, sums: usize, rowIdx: usize): void {
+  for (let i = i0; i < i1; i++) store<u32>(rowIdx + ((<usize>i) << 2), <u32>i);
+  for (let c0 = i0; c0 < i1; c0 += chunk) {
+    const c1 = min<i32>(i1, c0 + chunk);
+    let s = f64x2.splat(0);
+    for (let i = c0; i < c1; i++) s = f64x2.add(s, v128.load(gh + ((<usize>i) << 4)));
+    v128.store(sums + ((<usize>(c0 / chunk)) << 4), s);
+  }
+}
+
+// ---- GBDT batch prediction -------------------------------------------------------------------------
+
+/** One level of a complete-layout walk: the next node index (left = 2n + 1 when v < threshold). */
+// @ts-ignore: decorator
+@inline
+function goPlain(n: i32, ib: usize, cFeat: usize, cThr: usize, row: usize): i32 {
+  const a = ib + (<usize>n);
+  const v = load<f32>(row + ((<usize>load<i32>(cFeat + (a << 2))) << 2));
+  return 2 * n + 2 - <i32>(v < load<f32>(cThr + (a << 2)));
+}
+
+/** As goPlain, a missing value (NaN) going left when the node's default is left. */
+// @ts-ignore: decorator
+@inline
+function goMissing(n: i32, ib: usize, cFeat: usize, cThr: usize, cMiss: usize, row: usize): i32 {
+  const a = ib + (<usize>n);
+  const v = load<f32>(row + ((<usize>load<i32>(cFeat + (a << 2))) << 2));
+  return 2 * n + 2 - (<i32>(v < load<f32>(cThr + (a << 2))) | (<i32>(v != v) & load<i32>(cMiss + (a << 2))));
+}
+
+/**
+ * GBDT forest margins over the complete layout, as the JS completeMargins: rows [r0, r1) of the
+ * column-major float32 matrix `data` (n rows, d features) in blocks of `B` rows transposed to row-major
+ * into `blk`; every tree walked for eight rows at a time in blocks without a missing value (four in the
+ * others), out[row * K + class] += leaf value in tree order. Float32 comparisons and f64 adds in the same
+ * order as the JS kernel: the same bits. Forest arrays are int32 (depth, base, leaf base, class, feature,
+ * missing-left), float32 (threshold) and float64 (leaf values) at the given offsets.
+ */
+export function forestMargins(
+  cDepth: usize,
+  cBase: usize,
+  cLeafBase: usize,
+  treeClass: usize,
+  cFeat: usize,
+  cThr: usize,
+  cMiss: usize,
+  cValue: usize,
+  nTrees: i32,
+  data: usize,
+  n: i32,
+  d: i32,
+  K: i32,
+  out: usize,
+  r0: i32,
+  r1: i32,
+  blk: usize,
+  B: i32,
+): void {
+  const rs = (<usize>d) << 2;
+  for (let b0 = r0; b0 < r1; b0 += B) {
+    const m = min<i32>(B, r1 - b0);
+    let nan = 0;
+    for (let f = 0; f < d; f++) {
+      const src = data + ((<usize>f * <usize>n + <usize>b0) << 2);
+      const dst = blk + ((<usize>f) << 2);
+      for (let r = 0; r < m; r++) {
+        const v = load<f32>(src + ((<usize>r) << 2));
+        store<f32>(dst + <usize>r * rs, v);
+        nan |= <i32>(v != v);
+      }
+    }
+    const m4 = m & ~3;
+    const m8 = m & ~7;
+    for (let t = 0; t < nTrees; t++) {
+      const tq = (<usize>t) << 2;
+      const D = load<i32>(cDepth + tq);
+      const ib = <usize>load<i32>(cBase + tq);
+      const lb = cValue + ((<usize>(load<i32>(cLeafBase + tq) - ((1 << D) - 1))) << 3);
+      const k = load<i32>(treeClass + tq);
+      let r = 0;
+      if (nan == 0) {
+        for (; r < m8; r += 8) {
+          const o0 = blk + <usize>r * rs;
+          let n0 = 0;
+          let n1 = 0;
+          let n2 = 0;
+          let n3 = 0;
+          let n4 = 0;
+          let n5 = 0;
+          let n6 = 0;
+          let n7 = 0;
+          for (let l = 0; l < D; l++) {
+            n0 = goPlain(n0, ib, cFeat, cThr, o0);
+            n1 = goPlain(n1, ib, cFeat, cThr, o0 + rs);
+            n2 = goPlain(n2, ib, cFeat, cThr, o0 + 2 * rs);
+            n3 = goPlain(n3, ib, cFeat, cThr, o0 + 3 * rs);
+            n4 = goPlain(n4, ib, cFeat, cThr, o0 + 4 * rs);
+            n5 = goPlain(n5, ib, cFeat, cThr, o0 + 5 * rs);
+            n6 = goPlain(n6, ib, cFeat, cThr, o0 + 6 * rs);
+            n7 = goPlain(n7, ib, cFeat, cThr, o0 + 7 * rs);
+          }
+          const q = out + ((<usize>((b0 + r) * K + k)) << 3);
+          const qs = (<usize>K) << 3;
+          store<f64>(q, load<f64>(q) + load<f64>(lb + ((<usize>n0) << 3)));
+          store<f64>(q + qs, load<f64>(q + qs) + load<f64>(lb + ((<usize>n1) << 3)));
+          store<f64>(q + 2 * qs, load<f64>(q + 2 * qs) + load<f64>(lb + ((<usize>n2) << 3)));
+          store<f64>(q + 3 * qs, load<f64>(q + 3 * qs) + load<f64>(lb + ((<usize>n3) << 3)));
+          store<f64>(q + 4 * qs, load<f64>(q + 4 * qs) + load<f64>(lb + ((<usize>n4) << 3)));
+          store<f64>(q + 5 * qs, load<f64>(q + 5 * qs) + load<f64>(lb + ((<usize>n5) << 3)));
+          store<f64>(q + 6 * qs, load<f64>(q + 6 * qs) + load<f64>(lb + ((<usize>n6) << 3)));
+          store<f64>(q + 7 * qs, load<f64>(q + 7 * qs) + load<f64>(lb + ((<usize>n7) << 3)));
+        }
+        for (; r < m; r++) {
+          const o0 = blk + <usize>r * rs;
+          let n0 = 0;
+          for (let l = 0; l < D; l++) n0 = goPlain(n0, ib, cFeat, cThr, o0);
+          const q = out + ((<usize>((b0 + r) * K + k)) << 3);
+          store<f64>(q, load<f64>(q) + load<f64>(lb + ((<usize>n0) << 3)));
+        }
+      } else {
+        for (; r < m4; r += 4) {
+          const o0 = blk + <usize>r * rs;
+          let n0 = 0;
+          let n1 = 0;
+          let n2 = 0;
+          let n3 = 0;
+          for (let l = 0; l < D; l++) {
+            n0 = goMissing(n0, ib, cFeat, cThr, cMiss, o0);
+            n1 = goMissing(n1, ib, cFeat, cThr, cMiss, o0 + rs);
+            n2 = goMissing(n2, ib, cFeat, cThr, cMiss, o0 + 2 * rs);
+            n3 = goMissing(n3, ib, cFeat, cThr, cMiss, o0 + 3 * rs);
+          }
+          const q = out + ((<usize>((b0 + r) * K + k)) << 3);
+          const qs = (<usize>K) << 3;
+          store<f64>(q, load<f64>(q) + load<f64>(lb + ((<usize>n0) << 3)));
+          store<f64>(q + qs, load<f64>(q + qs) + load<f64>(lb + ((<usize>n1) << 3)));
+          store<f64>(q + 2 * qs, load<f64>(q + 2 * qs) + load<f64>(lb + ((<usize>n2) << 3)));
+          store<f64>(q + 3 * qs, load<f64>(q + 3 * qs) + load<f64>(lb + ((<usize>n3) << 3)));
+        }
+        for (; r < m; r++) {
+          const o0 = blk + <usize>r * rs;
+          let n0 = 0;
+          for (let l = 0; l < D; l++) n0 = goMissing(n0, ib, cFeat, cThr, cMiss, o0);
+          const q = out + ((<usize>((b0 + r) * K + k)) << 3);
+          store<f64>(q, load<f64>(q) + load<f64>(lb + ((<usize>n0) << 3)));
+        }
+      }
+    }
+  }
+}
+
+// ---- GBDT split search -------------------------------------------------------------------------------
+
+/** Loss reduction of a side with sums (g, h) without L1 or max_delta_step: nodeGain's t² / (h + λ). */
+// @ts-ignore: decorator
+@inline
+function sideT(g: f64): f64 {
+  // nodeGain's soft threshold at alpha = 0: g itself, except that NaN gives 0.
+  return g > 0 ? g : g < 0 ? g : 0;
+}
+
+/**
+ * Best split over features [f0, f1) of the histogram at `hist` (feature f's bins at hist + f * 4096, the
+ * missing bin at numBins[f]), as the JS evalNode when alpha = 0 and max_delta_step = 0: a forward scan
+ * with missing values right, then (when the feature has missing values) with missing values left; strict
+ * improvement, so ties go to the lower feature, then bin, then missing-right. The two sides' t² / (h + λ)
+ * are one f64x2 multiply and divide (two IEEE operations each): the same bits. Writes gain, feature, bin,
+ * missing-left, G_L, H_L to res.
+ */
+export function evalPlain(
+  hist: usize,
+  numBins: usize,
+  hasMissing: usize,
+  mask: usize,
+  f0: i32,
+  f1: i32,
+  G: f64,
+  H: f64,
+  lam: f64,
+  mcw: f64,
+  parentGain: f64,
+  res: usize,
+): void {
+  let best: f64 = 0;
+  let bf: i32 = -1;
+  let bb: i32 = -1;
+  let bml: i32 = 0;
+  let bgl: f64 = 0;
+  let bhl: f64 = 0;
+  const lamv = f64x2.splat(lam);
+  for (let f = f0; f < f1; f++) {
+    if (load<u8>(mask + <usize>f) == 0) continue;
+    const nb = load<i32>(numBins + ((<usize>f) << 2));
+    const o = hist + ((<usize>f) << 12);
+    let gm: f64 = 0;
+    let hm: f64 = 0;
+    if (load<u8>(hasMissing + <usize>f) == 1) {
+      gm = load<f64>(o + ((<usize>nb) << 4));
+      hm = load<f64>(o + ((<usize>nb) << 4), 8);
+    }
+    let cg: f64 = 0;
+    let ch: f64 = 0;
+    for (let b = 0; b < nb - 1; b++) {
+      const q = o + ((<usize>b) << 4);
+      cg += load<f64>(q);
+      ch += load<f64>(q, 8);
+      const hr = H - ch;
+      if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
+        const gr = G - cg;
+        const t = f64x2.replace_lane(f64x2.splat(cg), 1, gr);
+        const v = f64x2.div(f64x2.mul(t, t), f64x2.add(f64x2.replace_lane(f64x2.splat(ch), 1, hr), lamv));
+        const gain = f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1) - parentGain;
+        if (gain > best) {
+          best = gain;
+          bf = f;
+          bb = b;
+          bml = 0;
+          bgl = cg;
+          bhl = ch;
+        }
+      }
+    }
+    if (hm > 0) {
+      cg = gm;
+      ch = hm;
+      for (let b = 0; b < nb - 1; b++) {
+        const q = o + ((<usize>b) << 4);
+        cg += load<f64>(q);
+        ch += load<f64>(q, 8);
+        const hr = H - ch;
+        if (ch >= mcw && hr >= mcw && ch > 0 && hr > 0) {
+          const t = f64x2.replace_lane(f64x2.splat(sideT(cg)), 1, sideT(G - cg));
+          const v = f64x2.div(f64x2.mul(t, t), f64x2.add(f64x2.replace_lane(f64x2.splat(ch), 1, hr), lamv));
+          const gain = f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1) - parentGain;
+          if (gain > best) {
+            best = gain;
+            bf = f;
+            bb = b;
+            bml = 1;
+            bgl = cg;
+            bhl = ch;
+          }
+        }
+      }
+    }
+  }
+  store<f64>(res, best);
+  store<f64>(res, <f64>bf, 8);
+  store<f64>(res, <f64>bb, 16);
+  store<f64>(res, <f64>bml, 24);
+  store<f64>(res, bgl, 32);
+  store<f64>(res, bhl, 40);
+}
+
+// ---- GBDT binning ----------------------------------------------------------------------------------------
+
+/**
+ * Bin codes of a radix-sorted column: keys[k] (ascending order-preserving keys of the values) belongs to
+ * row idx[k]; its code is the number of cut keys <= it, written to out[idx[k]]. As binColumn's walk over
+ * the float values: keys compare as the floats do (no NaN among them, -0 and +0 one key).
+ */
+export function binAssign(keys: usize, idx: usize, m: i32, cutKeys: usize, nCuts: i32, out: usize): void {
+  let b = 0;
+  let next: u32 = nCuts > 0 ? load<u32>(cutKeys) : 0xffffffff;
+  for (let k = 0; k < m; k++) {
+    const key = load<u32>(keys + ((<usize>k) << 2));
+    while (key >= next) {
+      b++;
+      next = b < nCuts ? load<u32>(cutKeys + ((<usize>b) << 2)) : 0xffffffff;
+    }
+    store<u8>(out + <usize>load<u32>(idx + ((<usize>k) << 2)), <u8>b);
+  }
+}

@@ -1,4 +1,11 @@
 import type { DenseMatrix } from '../data/matrix.js';
+import {
+  instantiateKernels,
+  WasmArena,
+  type WasmKernels,
+  type WasmShared,
+  wasmKernelModule,
+} from '../wasm/kernels.js';
 import type { GbdtTree } from './tree.js';
 
 const BLOCK = 128;
@@ -33,6 +40,33 @@ export interface GbdtPredictPool {
   addMargins(forest: CompiledForest, x: DenseMatrix, out: Float64Array, nTrees: number): void;
   close(): void;
 }
+/** Below this many rows a batch runs the JS kernel: no WebAssembly memory is made for it. */
+const MIN_WASM_ROWS = BLOCK;
+
+/**
+ * The complete layout, a batch's input and its margins in one shared WebAssembly memory, for the
+ * `forestMargins` kernel (the same sums as `completeMargins`, without the bounds checks). Made once per
+ * forest and kept while batches fit (`rows`, and a row block for each of `threads` threads).
+ */
+export interface WasmForest {
+  /** Changes whenever a new memory is made: a pool worker instantiates the kernels once per id. */
+  id: number;
+  shared: WasmShared;
+  /** The calling thread's instance. */
+  kern: WasmKernels;
+  rows: number;
+  threads: number;
+  /** Byte offsets of cDepth, cBase, cLeafBase, treeClass, cFeat, cThr, cMissLeft, cValue. */
+  ptrs: number[];
+  /** Column-major input (capacity rows × d) and row-major margins (rows × K), views into the memory. */
+  data: Float32Array;
+  out: Float64Array;
+  /** Byte offset of thread t's row block: blk + t × BLOCK × d × 4. */
+  blk: number;
+}
+
+let wasmForestIds = 0;
+
 /** Trees up to this depth are also laid out as complete binary trees for the batch predictor. */
 const MAX_COMPLETE_DEPTH = 10;
 
@@ -66,6 +100,7 @@ export class CompiledForest {
   private readonly cValue: Float64Array;
   private own: ForestArrays | undefined;
   private shared: ForestArrays | undefined;
+  private wasm: WasmForest | undefined;
 
   constructor(
     trees: readonly GbdtTree[],
@@ -156,8 +191,71 @@ export class CompiledForest {
       pool.addMargins(this, x, out, nTrees);
       return;
     }
+    const wf = this.wasmFor(x.rows, 1);
+    if (wf) {
+      const n = x.rows;
+      const d = this.numFeatures;
+      wf.data.set(x.data.subarray(0, n * d));
+      const o = wf.out.subarray(0, out.length);
+      o.set(out);
+      wasmForestMargins(wf, n, d, this.numOutputs, 0, n, nTrees, 0);
+      out.set(o);
+      return;
+    }
     const fn = this.complete ? completeMargins : genericMargins;
     fn(this.arrays, x.data, x.rows, this.numFeatures, this.numOutputs, out, 0, x.rows, nTrees, this.block);
+  }
+
+  /**
+   * The forest in a WebAssembly memory with room for `rows` rows on `threads` threads (made or grown
+   * here), or null when the kernels are unavailable, the forest is not complete or the batch is small.
+   */
+  wasmFor(rows: number, threads: number): WasmForest | null {
+    if (!this.complete || rows < MIN_WASM_ROWS) return null;
+    const cur = this.wasm;
+    if (cur && cur.rows >= rows && cur.threads >= threads) return cur;
+    const module = wasmKernelModule();
+    if (!module) return null;
+    // Grown to the largest batch and thread count seen, so that alternating sizes do not remake it.
+    const cap = Math.max(rows, cur ? cur.rows : 0);
+    const th = Math.max(threads, cur ? cur.threads : 1);
+    const d = this.numFeatures;
+    const K = this.numOutputs;
+    const parts = [
+      this.cDepth,
+      this.cBase,
+      this.cLeafBase,
+      this.treeClass,
+      this.cFeat,
+      this.cThr,
+      this.cMissLeft,
+    ];
+    let bytes = 8 * this.cValue.length + 4 * cap * d + 8 * cap * K + 4 * BLOCK * d * th;
+    for (const a of parts) bytes += a.byteLength;
+    const arena = WasmArena.create(bytes, parts.length + 4);
+    if (!arena) return null;
+    const ptrs: number[] = [];
+    for (const a of parts) {
+      const c = a instanceof Float32Array ? arena.f32(a.length) : arena.i32(a.length);
+      c.set(a);
+      ptrs.push(c.byteOffset);
+    }
+    const cValue = arena.f64(this.cValue.length);
+    cValue.set(this.cValue);
+    ptrs.push(cValue.byteOffset);
+    const shared = { module, memory: arena.memory };
+    this.wasm = {
+      id: ++wasmForestIds,
+      shared,
+      kern: instantiateKernels(shared),
+      rows: cap,
+      threads: th,
+      ptrs,
+      data: arena.f32(cap * d),
+      out: arena.f64(cap * K),
+      blk: arena.f32(BLOCK * d * th).byteOffset,
+    };
+    return this.wasm;
   }
 
   /** Whether every tree fits the complete layout (`completeMargins`), else `genericMargins`. */
@@ -218,6 +316,43 @@ export class CompiledForest {
       out[treeClass[t]!]! += value[nd]!;
     }
   }
+}
+
+/**
+ * Rows [r0, r1) of the batch already copied into `wf` (n rows, d features, K outputs), run by `kern`
+ * (this thread's instance) with thread `tid`'s row block.
+ */
+export function wasmForestMargins(
+  wf: WasmForest,
+  n: number,
+  d: number,
+  K: number,
+  r0: number,
+  r1: number,
+  nTrees: number,
+  tid: number,
+): void {
+  const p = wf.ptrs;
+  wf.kern.forestMargins(
+    p[0]!,
+    p[1]!,
+    p[2]!,
+    p[3]!,
+    p[4]!,
+    p[5]!,
+    p[6]!,
+    p[7]!,
+    nTrees,
+    wf.data.byteOffset,
+    n,
+    d,
+    K,
+    wf.out.byteOffset,
+    r0,
+    r1,
+    wf.blk + tid * BLOCK * d * 4,
+    BLOCK,
+  );
 }
 
 /** Depth of a tree (a lone leaf has depth 0). */

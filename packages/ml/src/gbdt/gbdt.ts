@@ -144,6 +144,7 @@ export function trainGbdt(
   const histLen = slots * stride * FEATURE_STRIDE;
   const wasmModule = options.kernels === 'js' ? null : wasmKernelModule();
   const scratchLen = (4 * n + 6144) * (parallel ? threads : 1);
+  const resLen = 6 * (2 * slots + 2) * Math.min(threads, d);
   const arena = wasmModule
     ? WasmArena.create(
         n * stride +
@@ -153,16 +154,17 @@ export function trainGbdt(
           n * d +
           8 * n * K +
           4 * scratchLen +
-          8 * n * (train.weight ? 2 : 1),
-        11,
+          8 * n * (train.weight ? 2 : 1) +
+          16 * Math.ceil(n / SUM_CHUNK) +
+          6 * d +
+          8 * resLen,
+        16,
       )
     : null;
   const rowBins = arena ? arena.u8(n * stride) : new Uint8Array(alloc(n * stride));
-  let xData = x.data;
-  if (parallel && !(xData.buffer instanceof SharedArrayBuffer)) {
-    xData = new Float32Array(alloc(4 * n * d));
-    xData.set(x.data);
-  }
+  // Workers read the features from shared memory: copied below, once the workers are starting up.
+  const copyX = parallel && !(x.data.buffer instanceof SharedArrayBuffer);
+  const xData = copyX ? new Float32Array(alloc(4 * n * d)) : x.data;
   const ws: GbdtWorkspace = {
     n,
     d,
@@ -179,10 +181,10 @@ export function trainGbdt(
     scratchL: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
     scratchR: arena ? arena.u32(n) : new Uint32Array(alloc(4 * n)),
     hist: arena ? arena.f64(histLen) : f64(histLen),
-    numBins: new Int32Array(alloc(4 * d)),
-    hasMissing: new Uint8Array(alloc(d)),
-    featMask: new Uint8Array(alloc(d)),
-    margin: (arena ? arena.f64(n * K) : f64(n * K)).fill(m0),
+    numBins: arena ? arena.i32(d) : new Int32Array(alloc(4 * d)),
+    hasMissing: arena ? arena.u8(d) : new Uint8Array(alloc(d)),
+    featMask: arena ? arena.u8(d) : new Uint8Array(alloc(d)),
+    margin: arena ? arena.f64(n * K) : f64(n * K),
     prob: f64(multi ? n * K : 0),
     y: arena ? arena.f64(n) : f64(n),
     w: train.weight && arena ? arena.f64(n) : f64(train.weight ? n : 0),
@@ -191,19 +193,23 @@ export function trainGbdt(
       alloc(4 * (T_REC + Math.max(PIECE, LEAF_PIECE, HJOB) * (2 * slots + 2 * MAX_GROUPS + 8))),
     ),
     taskF: f64(4 * slots + 4 * MAX_GROUPS + 16),
-    sums: f64(2 * Math.ceil(n / SUM_CHUNK)),
-    res: f64(6 * (2 * slots + 2) * Math.min(threads, d)),
+    sums: arena ? arena.f64(2 * Math.ceil(n / SUM_CHUNK)) : f64(2 * Math.ceil(n / SUM_CHUNK)),
+    res: arena ? arena.f64(resLen) : f64(resLen),
     wasm: arena ? { module: wasmModule!, memory: arena.memory } : null,
     kern: null,
   };
   if (ws.wasm) ws.kern = instantiateKernels(ws.wasm);
-  for (let i = 0; i < n; i++) ws.y[i] = train.y[i]!;
-  if (train.weight) for (let i = 0; i < n; i++) ws.w[i] = train.weight[i]!;
   ws.params.set([p.lambda, p.alpha, p.minChildWeight, p.maxDeltaStep, p.scalePosWeight]);
   let exec: GbdtExecutor = new SerialExecutor(ws);
   if (parallel) exec = options.workerFactory!(ws, threads);
 
   try {
+    // Filled while the workers start (a worker thread takes tens of milliseconds to boot, and first
+    // writes into fresh shared memory page-fault): they only read these once the first task is published.
+    if (copyX) xData.set(x.data);
+    ws.margin.fill(m0);
+    ws.y.set(train.y);
+    if (train.weight) ws.w.set(train.weight);
     // Quantile binning: one feature per chunk, then the row-major copy by row ranges.
     ws.taskI[0] = CMD_BIN;
     ws.taskI[2] = p.maxBin;

@@ -218,7 +218,8 @@ export function histJobs(
 /**
  * Gradients of rows [i0, i1) (i0 on a SUM_CHUNK boundary): taskI[2] objective code, [3] output k,
  * [4] 1 = first compute the row softmax into `prob`, [5] 1 = also reset rowIdx[i] = i and write each
- * chunk's (Σg, Σh) to `sums`.
+ * chunk's (Σg, Σh) to `sums`. With `ws.kern`, the WebAssembly kernels do the logistic and squared-error
+ * gradients and the sums with the same bits.
  */
 export function gradKernel(ws: GbdtWorkspace, i0: number, i1: number): void {
   const t = ws.taskI;
@@ -230,13 +231,9 @@ export function gradKernel(ws: GbdtWorkspace, i0: number, i1: number): void {
   const w = ws.w;
   const hasW = w.length > 0;
   const gh = ws.gh;
-  if (t[5] === 1) {
-    const rowIdx = ws.rowIdx;
-    for (let i = i0; i < i1; i++) rowIdx[i] = i;
-  }
+  const kern = ws.kern;
   if (obj === OBJ_LOGISTIC) {
     const spw = ws.params[4]!;
-    const kern = ws.kern;
     // The WebAssembly kernel computes exp with Math.exp's arithmetic (fdlibm, as V8): the same bits.
     if (kern !== null)
       kern.gradLogistic(
@@ -281,11 +278,14 @@ export function gradKernel(ws: GbdtWorkspace, i0: number, i1: number): void {
       gh[2 * i + 1] = Math.max(2 * p * (1 - p), 1e-16) * wi;
     }
   } else if (obj === OBJ_SQUARED) {
-    for (let i = i0; i < i1; i++) {
-      const wi = hasW ? w[i]! : 1;
-      gh[2 * i] = (margin[i]! - y[i]!) * wi;
-      gh[2 * i + 1] = wi;
-    }
+    if (kern !== null)
+      kern.gradSquared(margin.byteOffset, y.byteOffset, w.byteOffset, hasW ? 1 : 0, gh.byteOffset, i0, i1);
+    else
+      for (let i = i0; i < i1; i++) {
+        const wi = hasW ? w[i]! : 1;
+        gh[2 * i] = (margin[i]! - y[i]!) * wi;
+        gh[2 * i + 1] = wi;
+      }
   } else if (obj === OBJ_ABSOLUTE) {
     for (let i = i0; i < i1; i++) {
       const wi = hasW ? w[i]! : 1;
@@ -304,6 +304,12 @@ export function gradKernel(ws: GbdtWorkspace, i0: number, i1: number): void {
   }
   if (t[5] === 1) {
     const sums = ws.sums;
+    const rowIdx = ws.rowIdx;
+    if (kern !== null) {
+      kern.rootSums(gh.byteOffset, i0, i1, SUM_CHUNK, sums.byteOffset, rowIdx.byteOffset);
+      return;
+    }
+    for (let i = i0; i < i1; i++) rowIdx[i] = i;
     for (let c0 = i0; c0 < i1; c0 += SUM_CHUNK) {
       const c1 = Math.min(i1, c0 + SUM_CHUNK);
       let g = 0;
@@ -442,7 +448,8 @@ export function nodeGain(g: number, h: number, lam: number, alpha: number, mcw: 
 
 /**
  * Best split over features [f0, f1) of the node whose histogram is at `base` (G, H in taskF[2e],
- * taskF[2e + 1]): forward scan with missing values right, then with missing values left.
+ * taskF[2e + 1]): forward scan with missing values right, then with missing values left. Without L1
+ * and max_delta_step, `ws.kern`'s evalPlain does the same scans with the same bits.
  */
 export function evalNode(
   ws: GbdtWorkspace,
@@ -469,6 +476,24 @@ export function evalNode(
     const G = tf[2 * e]!;
     const H = tf[2 * e + 1]!;
     const parentGain = nodeGain(G, H, lam, alpha, mcw, mds);
+    const kern = ws.kern;
+    if (kern !== null && plain) {
+      kern.evalPlain(
+        hist.byteOffset + base * 8,
+        numBins.byteOffset,
+        hasMissing.byteOffset,
+        mask.byteOffset,
+        f0,
+        f1,
+        G,
+        H,
+        lam,
+        mcw,
+        parentGain,
+        res.byteOffset + (e * fParts + fp) * 48,
+      );
+      return;
+    }
     let best = 0;
     let bf = -1;
     let bb = -1;
@@ -814,6 +839,23 @@ export function binColumn(
   numBins[f] = nb;
   const base = f * n;
   if (missing > 0) colBins.fill(nb, base, base + n);
+  if (kern !== null) {
+    // The cuts as sort keys, where the radix counts were (free once sorted).
+    for (let q = 0; q < cuts.length; q++) {
+      f32[0] = cuts[q]!;
+      const bits = u32[0] === 0x80000000 ? 0 : u32[0]!;
+      counts[q] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+    }
+    kern.binAssign(
+      keys.byteOffset,
+      idx.byteOffset,
+      m,
+      counts.byteOffset,
+      cuts.length,
+      colBins.byteOffset + base,
+    );
+    return;
+  }
   let b = 0;
   let next = cuts.length > 0 ? cuts[0]! : Number.POSITIVE_INFINITY;
   for (let k = 0; k < m; k++) {

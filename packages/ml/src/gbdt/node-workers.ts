@@ -1,6 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import type { DenseMatrix } from '../data/matrix.js';
-import { type CompiledForest, completeMargins, type GbdtPredictPool, genericMargins } from './forest.js';
+import {
+  type CompiledForest,
+  completeMargins,
+  type GbdtPredictPool,
+  genericMargins,
+  type WasmForest,
+  wasmForestMargins,
+} from './forest.js';
 import {
   CMD_EXIT,
   type GbdtExecutor,
@@ -171,18 +178,26 @@ const PREDICT_BLOCK = 128;
 
 function predictWorkerSource(): string {
   return `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 ${completeMargins.toString()}
 ${genericMargins.toString()}
+${wasmForestMargins.toString()}
+const BLOCK = ${PREDICT_BLOCK};
 let blk = new Float32Array(0);
+// This thread's instance of the WebAssembly kernels over the forest's memory (remade when its id changes).
+let wf = null;
 parentPort.on('message', (m) => {
+  if (m.wasm !== null && (wf === null || wf.id !== m.wasm.id)) {
+    wf = { ...m.wasm, kern: new WebAssembly.Instance(m.wasm.shared.module, { env: { memory: m.wasm.shared.memory } }).exports };
+  }
   if (blk.length !== ${PREDICT_BLOCK} * m.d) blk = new Float32Array(${PREDICT_BLOCK} * m.d);
   const fn = m.complete ? completeMargins : genericMargins;
   for (;;) {
     const c = Atomics.add(m.ctrl, ${P_NEXT}, 1);
     if (c >= m.chunks) break;
     try {
-      fn(m.arrays, m.data, m.n, m.d, m.K, m.out, c * m.rows, Math.min(m.n, (c + 1) * m.rows), m.nTrees, blk);
+      if (m.wasm !== null) wasmForestMargins(wf, m.n, m.d, m.K, c * m.rows, Math.min(m.n, (c + 1) * m.rows), m.nTrees, workerData.tid);
+      else fn(m.arrays, m.data, m.n, m.d, m.K, m.out, c * m.rows, Math.min(m.n, (c + 1) * m.rows), m.nTrees, blk);
     } catch (error) {
       // Counted as done so the caller does not wait forever; the flag makes it throw.
       Atomics.store(m.ctrl, ${P_FAILED}, 1);
@@ -213,7 +228,7 @@ class NodePredictPool implements GbdtPredictPool {
     this.threads = Math.max(1, threads);
     const src = predictWorkerSource();
     for (let t = 1; t < this.threads; t++) {
-      const w = new Worker(src, { eval: true });
+      const w = new Worker(src, { eval: true, workerData: { tid: t } });
       w.unref();
       this.workers.push(w);
     }
@@ -222,6 +237,11 @@ class NodePredictPool implements GbdtPredictPool {
   addMargins(forest: CompiledForest, x: DenseMatrix, out: Float64Array, nTrees: number): void {
     const n = x.rows;
     const d = x.cols;
+    const wf = forest.wasmFor(n, this.threads);
+    if (wf) {
+      this.addWasmMargins(wf, forest, x, out, nTrees);
+      return;
+    }
     let data = x.data;
     if (!(data.buffer instanceof SharedArrayBuffer)) {
       if (this.dataBuf.length < data.length)
@@ -242,6 +262,7 @@ class NodePredictPool implements GbdtPredictPool {
       ctrl,
       arrays: forest.sharedArrays(),
       complete: forest.complete,
+      wasm: null,
       data,
       n,
       d,
@@ -270,6 +291,54 @@ class NodePredictPool implements GbdtPredictPool {
       // Workers may still be running chunks of this call: the next call must not share their buffers.
       this.dropBuffers();
       throw error;
+    }
+    if (Atomics.load(ctrl, P_FAILED) !== 0) throw new Error('GBDT predict worker failed');
+    out.set(shared);
+  }
+
+  /**
+   * As addMargins, with the WebAssembly kernel: the input and margins go through the forest's memory
+   * (made for this batch size once), the workers get its id and, when it is new to them, the memory.
+   */
+  private addWasmMargins(
+    wf: WasmForest,
+    forest: CompiledForest,
+    x: DenseMatrix,
+    out: Float64Array,
+    nTrees: number,
+  ): void {
+    const n = x.rows;
+    const d = x.cols;
+    const K = forest.numOutputs;
+    wf.data.set(x.data.subarray(0, n * d));
+    const shared = wf.out.subarray(0, out.length);
+    shared.set(out);
+    const rows = Math.max(PREDICT_BLOCK, Math.ceil(n / (8 * this.threads) / PREDICT_BLOCK) * PREDICT_BLOCK);
+    const chunks = Math.ceil(n / rows);
+    const ctrl = new Int32Array(new SharedArrayBuffer(16));
+    // The kernel instance of the calling thread cannot be cloned; workers make their own.
+    const wasm = {
+      id: wf.id,
+      shared: wf.shared,
+      rows: wf.rows,
+      threads: wf.threads,
+      ptrs: wf.ptrs,
+      data: wf.data,
+      out: wf.out,
+      blk: wf.blk,
+    };
+    const msg = { ctrl, wasm, complete: true, n, d, K, rows, chunks, nTrees };
+    for (const w of this.workers) w.postMessage(msg);
+    for (;;) {
+      const c = Atomics.add(ctrl, P_NEXT, 1);
+      if (c >= chunks) break;
+      wasmForestMargins(wf, n, d, K, c * rows, Math.min(n, (c + 1) * rows), nTrees, 0);
+      Atomics.add(ctrl, P_DONE, 1);
+    }
+    let stalled = 0;
+    for (let done = Atomics.load(ctrl, P_DONE); done < chunks; done = Atomics.load(ctrl, P_DONE)) {
+      if (Atomics.wait(ctrl, P_DONE, done, 1000) === 'timed-out' && ++stalled >= STALL_SECONDS)
+        throw new Error(`GBDT predict worker made no progress for ${STALL_SECONDS} s`);
     }
     if (Atomics.load(ctrl, P_FAILED) !== 0) throw new Error('GBDT predict worker failed');
     out.set(shared);

@@ -3,10 +3,25 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script, no type declarations
 import { buildWasm, bytesModule } from '../../scripts/build-wasm.mjs';
 import { DenseMatrix } from '../data/matrix.js';
+import { CompiledForest, completeMargins, wasmForestMargins } from '../gbdt/forest.js';
 import { trainGbdt } from '../gbdt/gbdt.js';
-import { type GbdtWorkspace, HJOB, histBuild, histJobs, T_REC } from '../gbdt/kernels.js';
+import {
+  binColumn,
+  CMD_GRAD,
+  evalNode,
+  type GbdtWorkspace,
+  gradKernel,
+  HJOB,
+  histBuild,
+  histJobs,
+  OBJ_LOGISTIC,
+  OBJ_SQUARED,
+  SUM_CHUNK,
+  T_REC,
+} from '../gbdt/kernels.js';
 import { nodeWorkerFactory } from '../gbdt/node-workers.js';
 import { OBJECTIVES } from '../gbdt/objectives.js';
+import { TreeBuilder } from '../gbdt/tree.js';
 import { instantiateKernels, WasmArena, wasmKernelModule } from './kernels.js';
 
 function lcg(seed: number): () => number {
@@ -105,6 +120,226 @@ describe('WebAssembly kernels', () => {
         return Float64Array.from(hist);
       };
       expect(firstBitDifference(job(kern), job(null))).toBe(-1);
+    }
+  });
+
+  it('squared-error and logistic gradients, root row order and block sums equal the JS kernel bit for bit', () => {
+    const mod = wasmKernelModule();
+    expect(mod).not.toBeNull();
+    // Several blocks and a partial last one; rows [i0, i1) start on a block boundary as the task cuts them.
+    const n = 3 * SUM_CHUNK + 1234;
+    for (const obj of [OBJ_SQUARED, OBJ_LOGISTIC])
+      for (const weighted of [false, true])
+        for (const [i0, i1] of [
+          [0, n],
+          [SUM_CHUNK, n],
+          [0, 2 * SUM_CHUNK],
+        ] as const) {
+          const run = (wasm: boolean) => {
+            const arena = WasmArena.create(8 * n * 3 + 16 * n + 4 * n + 16 * 8, 6)!;
+            const margin = arena.f64(n);
+            const y = arena.f64(n);
+            const w = arena.f64(weighted ? n : 0);
+            const gh = arena.f64(2 * n).fill(Number.NaN);
+            const rowIdx = arena.u32(n).fill(7);
+            const sums = arena.f64(2 * Math.ceil(n / SUM_CHUNK)).fill(Number.NaN);
+            const r = lcg(obj * 10 + (weighted ? 1 : 0));
+            for (let i = 0; i < n; i++) {
+              // Margins and labels of very different magnitudes, so that rounding shows in the sums.
+              margin[i] = (r() - 0.5) * 10 ** Math.floor(r() * 8 - 3);
+              y[i] = obj === OBJ_LOGISTIC ? (r() < 0.4 ? 1 : 0) : (r() - 0.5) * 10 ** Math.floor(r() * 6 - 2);
+              if (weighted) w[i] = r() < 0.05 ? 0 : 0.1 + 3 * r();
+            }
+            const taskI = new Int32Array(T_REC);
+            taskI.set([CMD_GRAD, 1, obj, 0, 0, 1]);
+            const ws = {
+              n,
+              K: 1,
+              margin,
+              y,
+              w,
+              gh,
+              rowIdx,
+              sums,
+              params: Float64Array.of(1, 0, 1, 0, 1.7),
+              taskI,
+              kern: wasm ? instantiateKernels({ module: mod!, memory: arena.memory }) : null,
+            } as unknown as GbdtWorkspace;
+            gradKernel(ws, i0, i1);
+            return { gh: Float64Array.from(gh), sums: Float64Array.from(sums), rowIdx: Array.from(rowIdx) };
+          };
+          const a = run(true);
+          const b = run(false);
+          const label = `objective ${obj}, weighted ${weighted}, rows ${i0}..${i1}`;
+          expect(firstBitDifference(a.gh, b.gh), label).toBe(-1);
+          expect(firstBitDifference(a.sums, b.sums), label).toBe(-1);
+          expect(a.rowIdx, label).toEqual(b.rowIdx);
+          expect(a.rowIdx[i1 - 1], label).toBe(i1 - 1);
+        }
+  });
+
+  it('forest margins equal the JS complete-layout kernel bit for bit, with missing values, several outputs and any row range', () => {
+    const rnd = lcg(5);
+    const d = 6;
+    const K = 3;
+    // Random trees of depth 0..7 (unbalanced: a leaf above the bottom is padded), thresholds on a few
+    // values so that ties (v equal to the threshold goes right) are frequent.
+    const grow = (b: TreeBuilder, depth: number, max: number): number => {
+      const id = b.addLeaf((rnd() - 0.5) * 10 ** Math.floor(rnd() * 6 - 3), 1);
+      if (depth < max && rnd() < 0.8) {
+        const l = grow(b, depth + 1, max);
+        const r = grow(b, depth + 1, max);
+        b.setSplit(id, Math.floor(rnd() * d), Math.floor(rnd() * 8) / 4, rnd() < 0.5, 1, l, r);
+      }
+      return id;
+    };
+    const trees = Array.from({ length: 40 }, (_, t) => {
+      const b = new TreeBuilder();
+      grow(b, 0, t % 8);
+      return b.build();
+    });
+    const treeClass = trees.map((_, t) => t % K);
+    const forest = new CompiledForest(trees, treeClass, K, d);
+    expect(forest.complete).toBe(true);
+    for (const missing of [0, 0.02, 0.3]) {
+      const n = 1000 + Math.floor(rnd() * 300);
+      const data = Float32Array.from({ length: n * d }, () =>
+        rnd() < missing ? Number.NaN : Math.floor(rnd() * 10) / 4 - 0.25,
+      );
+      const base = Float64Array.from({ length: n * K }, () => rnd() - 0.5);
+      for (const [r0, r1, nTrees] of [
+        [0, n, 40],
+        [3, n - 5, 40],
+        [128, 133, 17],
+        [7, 7 + 256, 1],
+      ] as const) {
+        const want = Float64Array.from(base);
+        completeMargins(
+          forest.sharedArrays(),
+          data,
+          n,
+          d,
+          K,
+          want,
+          r0,
+          r1,
+          nTrees,
+          new Float32Array(128 * d),
+        );
+        const wf = forest.wasmFor(n, 2)!;
+        expect(wf, 'Node 20+ has WebAssembly SIMD').not.toBeNull();
+        wf.data.set(data);
+        wf.out.set(base);
+        // Thread 1's row block, as a pool worker uses.
+        wasmForestMargins(wf, n, d, K, r0, r1, nTrees, 1);
+        const got = Float64Array.from(wf.out.subarray(0, n * K));
+        expect(firstBitDifference(got, want), `missing ${missing}, rows ${r0}..${r1}, ${nTrees} trees`).toBe(
+          -1,
+        );
+      }
+    }
+  });
+
+  it('split search equals the JS evalNode bit for bit, with missing values, masked features and tied gains', () => {
+    const mod = wasmKernelModule();
+    expect(mod).not.toBeNull();
+    const d = 9;
+    for (let trial = 0; trial < 60; trial++) {
+      const run = (wasm: boolean) => {
+        const r = lcg(1000 + trial);
+        const arena = WasmArena.create(8 * d * 512 + 4 * d + 2 * d + 8 * 6 * 4 + 8 * 8, 6)!;
+        const hist = arena.f64(d * 512);
+        const numBins = arena.i32(d);
+        const hasMissing = arena.u8(d);
+        const featMask = arena.u8(d);
+        const res = arena.f64(6 * 4).fill(Number.NaN);
+        let G = 0;
+        let H = 0;
+        for (let f = 0; f < d; f++) {
+          numBins[f] = 1 + Math.floor(r() * (f === 0 ? 3 : 255));
+          hasMissing[f] = r() < 0.4 ? 1 : 0;
+          featMask[f] = r() < 0.85 ? 1 : 0;
+        }
+        // Integer sums on odd trials (many equal gains), tiny and huge magnitudes on even ones.
+        const value = () =>
+          trial % 2 === 1 ? Math.floor(r() * 5) - 2 : (r() - 0.5) * 10 ** Math.floor(r() * 10 - 5);
+        const rows = () => (r() < 0.3 ? 0 : trial % 2 === 1 ? 1 + Math.floor(r() * 3) : r() * 2);
+        const g0 = Array.from({ length: 256 }, value);
+        const h0 = Array.from({ length: 256 }, rows);
+        // Every feature holds the same rows (equal totals), in bins cut differently.
+        for (let f = 0; f < d; f++) {
+          const nb = numBins[f]!;
+          const last = hasMissing[f] === 1 ? nb : nb - 1;
+          for (let k = 0; k < 256; k++) {
+            const b = Math.min(last, Math.floor((k * (last + 1)) / 256));
+            hist[f * 512 + 2 * b]! += g0[k]!;
+            hist[f * 512 + 2 * b + 1]! += h0[k]!;
+          }
+        }
+        for (let k = 0; k < 256; k++) {
+          G += g0[k]!;
+          H += h0[k]!;
+        }
+        const taskF = Float64Array.of(G, H, G, H);
+        const ws = {
+          hist,
+          taskF,
+          res,
+          numBins,
+          hasMissing,
+          featMask,
+          params: Float64Array.of(trial % 3, 0, trial % 4 === 0 ? 0 : 0.5, 0, 1),
+          kern: wasm ? instantiateKernels({ module: mod!, memory: arena.memory }) : null,
+        } as unknown as GbdtWorkspace;
+        // Whole range, then two feature parts of another evaluated node (as a 2-way feature split).
+        evalNode(ws, 0, 0, 0, d, 0, 1);
+        evalNode(ws, 0, 1, 0, 4, 0, 2);
+        evalNode(ws, 0, 1, 4, d, 1, 2);
+        return Float64Array.from(res);
+      };
+      expect(firstBitDifference(run(true), run(false)), `trial ${trial}`).toBe(-1);
+    }
+  });
+
+  it('binning assigns the same codes and cuts as the JS kernel, with missing values, -0, ties and few distinct values', () => {
+    const mod = wasmKernelModule();
+    expect(mod).not.toBeNull();
+    const n = 5000;
+    const d = 5;
+    for (const maxBin of [2, 16, 256]) {
+      const r = lcg(maxBin);
+      const data = new Float32Array(n * d);
+      for (let i = 0; i < n; i++) {
+        data[i] = r() < 0.1 ? Number.NaN : r() < 0.2 ? -0 : Math.floor(r() * 7) - 3; // few values, ±0
+        data[n + i] = (r() - 0.5) * 10 ** Math.floor(r() * 20 - 10); // wide range, many distinct
+        data[2 * n + i] = Math.floor(r() * 300) / 8; // ties at most cuts
+        data[3 * n + i] = Number.NaN; // all missing
+        data[4 * n + i] = r() < 0.5 ? 1.5 : -1e30;
+      }
+      const run = (wasm: boolean) => {
+        const arena = WasmArena.create(n * d + 4 * (4 * n + 6144) + 4 * 256 * d + 8 * d, 5)!;
+        const colBins = arena.u8(n * d);
+        const scratch = arena.u32(4 * n + 6144);
+        const cutBuf = new Float32Array(256 * d);
+        const numBins = new Int32Array(d);
+        const hasMissing = new Uint8Array(d);
+        const kern = wasm ? instantiateKernels({ module: mod!, memory: arena.memory }) : null;
+        for (let f = 0; f < d; f++)
+          binColumn(data, n, f, maxBin, colBins, cutBuf, numBins, hasMissing, scratch, 0, kern);
+        return {
+          bins: Array.from(colBins),
+          cuts: Array.from(cutBuf),
+          numBins: Array.from(numBins),
+          hasMissing: Array.from(hasMissing),
+        };
+      };
+      const a = run(true);
+      const b = run(false);
+      expect(a.numBins, `max_bin ${maxBin}`).toEqual(b.numBins);
+      expect(a.hasMissing).toEqual(b.hasMissing);
+      expect(a.cuts).toEqual(b.cuts);
+      expect(a.bins).toEqual(b.bins);
+      expect(new Set(a.bins.slice(2 * n, 3 * n)).size, 'codes used').toBeGreaterThan(1);
     }
   });
 

@@ -98,6 +98,43 @@ export interface WasmKernels {
     i0: number,
     i1: number,
   ): void;
+  gradSquared(margin: number, y: number, w: number, hasW: number, gh: number, i0: number, i1: number): void;
+  rootSums(gh: number, i0: number, i1: number, chunk: number, sums: number, rowIdx: number): void;
+  binAssign(keys: number, idx: number, m: number, cutKeys: number, nCuts: number, out: number): void;
+  evalPlain(
+    hist: number,
+    numBins: number,
+    hasMissing: number,
+    mask: number,
+    f0: number,
+    f1: number,
+    G: number,
+    H: number,
+    lam: number,
+    mcw: number,
+    parentGain: number,
+    res: number,
+  ): void;
+  forestMargins(
+    cDepth: number,
+    cBase: number,
+    cLeafBase: number,
+    treeClass: number,
+    cFeat: number,
+    cThr: number,
+    cMiss: number,
+    cValue: number,
+    nTrees: number,
+    data: number,
+    n: number,
+    d: number,
+    K: number,
+    out: number,
+    r0: number,
+    r1: number,
+    blk: number,
+    B: number,
+  ): void;
   kmAssign(
     X: number,
     n: number,
