@@ -210,6 +210,14 @@ export class CompiledForest {
    * The forest in a WebAssembly memory with room for `rows` rows on `threads` threads (made or grown
    * here), or null when the kernels are unavailable, the forest is not complete or the batch is small.
    */
+  /**
+   * Forgets the WebAssembly memory, so the next batch gets a new one: after a worker stalled, it
+   * may still write into the old memory.
+   */
+  dropWasm(): void {
+    this.wasm = undefined;
+  }
+
   wasmFor(rows: number, threads: number): WasmForest | null {
     if (!this.complete || rows < MIN_WASM_ROWS) return null;
     const cur = this.wasm;

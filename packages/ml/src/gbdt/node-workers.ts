@@ -337,10 +337,16 @@ class NodePredictPool implements GbdtPredictPool {
     }
     let stalled = 0;
     for (let done = Atomics.load(ctrl, P_DONE); done < chunks; done = Atomics.load(ctrl, P_DONE)) {
-      if (Atomics.wait(ctrl, P_DONE, done, 1000) === 'timed-out' && ++stalled >= STALL_SECONDS)
+      if (Atomics.wait(ctrl, P_DONE, done, 1000) === 'timed-out' && ++stalled >= STALL_SECONDS) {
+        // The stalled worker may still write into this memory: the next call must not share it.
+        forest.dropWasm();
         throw new Error(`GBDT predict worker made no progress for ${STALL_SECONDS} s`);
+      }
     }
-    if (Atomics.load(ctrl, P_FAILED) !== 0) throw new Error('GBDT predict worker failed');
+    if (Atomics.load(ctrl, P_FAILED) !== 0) {
+      forest.dropWasm();
+      throw new Error('GBDT predict worker failed');
+    }
     out.set(shared);
   }
 
