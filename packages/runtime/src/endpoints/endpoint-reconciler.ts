@@ -13,7 +13,7 @@ import type { EndpointMetricRow } from '@trainyard/core/ports/endpoint-metric-st
 import type { EndpointStore, StoredEndpoint, VariantState } from '@trainyard/core/ports/endpoint-store';
 import type { Executor, ExecutorExit, ExecutorInstance } from '@trainyard/core/ports/executor';
 import type { InstanceTypeStore, LeaseStore } from '@trainyard/core/ports/metadata-store';
-import { processTreeUsage } from '../jobs/process-tree-memory.js';
+import { ProcessTreeWatch } from '../jobs/process-tree-memory.js';
 import { instanceCommandOf } from './instance-command.js';
 import { extractModelArchive } from './model-archive.js';
 
@@ -86,6 +86,8 @@ interface Running {
   memoryMiB?: number;
   /** The last CPU sample: seconds used by then, and when (ms). */
   cpu?: { seconds: number; at: number };
+  /** Its process tree, sampled incrementally (remade when the process is). */
+  tree?: ProcessTreeWatch;
   /** The status last published as an event. */
   published?: string;
 }
@@ -231,7 +233,8 @@ export class EndpointReconciler {
     for (const running of this.#running.values()) {
       const pid = running.process?.pid;
       if (!pid || running.stopping || running.row.Status === 'Failed') continue;
-      const usage = await processTreeUsage(pid);
+      if (running.tree?.rootPid !== pid) running.tree = new ProcessTreeWatch(pid, 6);
+      const usage = await running.tree.usage();
       if (usage.rssBytes === 0) continue;
       const previous = running.cpu;
       running.cpu = { seconds: usage.cpuSeconds, at: now };
