@@ -15,6 +15,7 @@ import {
   type ServerProcess,
   startServerProcess,
 } from '../testing/server-process.js';
+import { deployXgboost, trainXgboost } from '../testing/xgboost-flow.js';
 
 /** Label first, 4 features (SageMaker's XGBoost CSV layout), a separable binary problem. */
 function csvRows(n: number, seed: number): string {
@@ -107,31 +108,11 @@ describe.skipIf(!requireBuild())('one platform across processes: PostgreSQL, Red
     } finally {
       s3.destroy();
     }
-    await client.call('createTrainingJob', {
-      body: {
-        TrainingJobName: 'scale-xgb',
-        AlgorithmSpecification: {
-          TrainingImage: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
-        },
-        HyperParameters: { objective: 'binary:logistic', num_round: '20', max_depth: '3' },
-        OutputDataConfig: { S3OutputPath: 's3://work/models' },
-        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
-        StoppingCondition: { MaxRuntimeInSeconds: 600 },
-        InputDataConfig: [
-          {
-            ChannelName: 'train',
-            ContentType: 'text/csv',
-            DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://work/data/' } },
-          },
-        ],
-      },
+    const job = await trainXgboost(client, 'scale-xgb', {
+      trainUri: 's3://work/data/',
+      outputUri: 's3://work/models',
+      timeoutMs: 120_000,
     });
-    const deadline = Date.now() + 120_000;
-    let job = await client.call('describeTrainingJob', { params: { name: 'scale-xgb' } });
-    while (!['Completed', 'Failed', 'Stopped'].includes(job.TrainingJobStatus) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      job = await client.call('describeTrainingJob', { params: { name: 'scale-xgb' } });
-    }
     expect(job.TrainingJobStatus, `${job.FailureReason}\n${api.output()}`).toBe('Completed');
     const artifact = job.ModelArtifacts.S3ModelArtifacts;
     expect(artifact).toBe('s3://work/models/scale-xgb/output/model.tar.gz');
@@ -142,36 +123,7 @@ describe.skipIf(!requireBuild())('one platform across processes: PostgreSQL, Red
     });
     expect(stored.size).toBeGreaterThan(100);
 
-    await client.call('createModel', {
-      body: {
-        ModelName: 'scale-xgb',
-        PrimaryContainer: {
-          Image: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
-          ModelDataUrl: artifact,
-        },
-      },
-    });
-    await client.call('createEndpointConfig', {
-      body: {
-        EndpointConfigName: 'scale-xgb',
-        ProductionVariants: [
-          {
-            VariantName: 'AllTraffic',
-            ModelName: 'scale-xgb',
-            InstanceType: 'ml.m5.large',
-            InitialInstanceCount: 1,
-          },
-        ],
-      },
-    });
-    await client.call('createEndpoint', {
-      body: { EndpointName: 'scale-xgb', EndpointConfigName: 'scale-xgb' },
-    });
-    let endpoint = await client.call('describeEndpoint', { params: { name: 'scale-xgb' } });
-    while (endpoint.EndpointStatus === 'Creating' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      endpoint = await client.call('describeEndpoint', { params: { name: 'scale-xgb' } });
-    }
+    const endpoint = await deployXgboost(client, 'scale-xgb', artifact);
     expect(endpoint.EndpointStatus, `${endpoint.FailureReason}\n${api.output()}`).toBe('InService');
     const answer = await client.invokeEndpoint('scale-xgb', '1.5,-1,0,0\n-1.5,1,0,0\n');
     const [positive, negative] = answer.body.trim().split('\n').map(Number);

@@ -9,6 +9,7 @@ import { TrainyardClient } from '@trainyard/sdk/trainyard-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeEntryPoint } from '../entry-points.js';
 import { openTestServer, type TestServer } from '../testing/platform-fixture.js';
+import { deployXgboost, trainXgboost } from '../testing/xgboost-flow.js';
 
 /** Label first, 4 features, as SageMaker's XGBoost reads CSV. */
 function rows(n: number, seed: number): number[][] {
@@ -47,67 +48,14 @@ describe('a model from a training job', () => {
     await t.platform.blobs.createBucket('work');
     const csv = (r: number[][]) => `${r.map((row) => row.join(',')).join('\n')}\n`;
     await t.platform.blobs.put({ bucket: 'work', key: 'data/train/train.csv' }, csv(rows(400, 3)));
-    await client.call('createTrainingJob', {
-      body: {
-        TrainingJobName: 'xgb-serve',
-        AlgorithmSpecification: {
-          TrainingImage: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
-        },
-        HyperParameters: { objective: 'binary:logistic', num_round: '20', max_depth: '3' },
-        OutputDataConfig: { S3OutputPath: 's3://work/models' },
-        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
-        StoppingCondition: { MaxRuntimeInSeconds: 600 },
-        InputDataConfig: [
-          {
-            ChannelName: 'train',
-            ContentType: 'text/csv',
-            DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://work/data/train/' } },
-          },
-        ],
-      },
+    const job = await trainXgboost(client, 'xgb-serve', {
+      trainUri: 's3://work/data/train/',
+      outputUri: 's3://work/models',
     });
-    const deadline = Date.now() + 90_000;
-    let job = await client.call('describeTrainingJob', { params: { name: 'xgb-serve' } });
-    while (!['Completed', 'Failed', 'Stopped'].includes(job.TrainingJobStatus) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      job = await client.call('describeTrainingJob', { params: { name: 'xgb-serve' } });
-    }
     expect(job.TrainingJobStatus, job.FailureReason).toBe('Completed');
     const artifact = job.ModelArtifacts.S3ModelArtifacts;
-
-    await client.call('createModel', {
-      body: {
-        ModelName: 'xgb-serve',
-        PrimaryContainer: {
-          Image: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
-          ModelDataUrl: artifact,
-        },
-      },
-    });
-    await client.call('createEndpointConfig', {
-      body: {
-        EndpointConfigName: 'xgb-serve',
-        ProductionVariants: [
-          {
-            VariantName: 'AllTraffic',
-            ModelName: 'xgb-serve',
-            InstanceType: 'ml.m5.large',
-            InitialInstanceCount: 1,
-          },
-        ],
-      },
-    });
-    await client.call('createEndpoint', {
-      body: { EndpointName: 'xgb-serve', EndpointConfigName: 'xgb-serve' },
-    });
-    for (let i = 0; i < 300; i++) {
-      const e = await client.call('describeEndpoint', { params: { name: 'xgb-serve' } });
-      if (e.EndpointStatus !== 'Creating') {
-        expect(e.EndpointStatus, e.FailureReason).toBe('InService');
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const endpoint = await deployXgboost(client, 'xgb-serve', artifact);
+    expect(endpoint.EndpointStatus, endpoint.FailureReason).toBe('InService');
 
     const test = rows(5, 11).map((r) => r.slice(1));
     const answer = await client.invokeEndpoint('xgb-serve', csv(test));
