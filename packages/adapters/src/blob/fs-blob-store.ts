@@ -20,10 +20,12 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import {
+  compareKeys,
   formatBlobUri,
   notFoundBlob,
   validateBlobAddress,
   validateBucketName,
+  validateStagedId,
 } from '@trainyard/core/blob/blob-address';
 import type {
   BlobAddress,
@@ -108,16 +110,6 @@ function givenMd5(bodyMd5: () => string | undefined, path: string): string {
 
 function isErrno(error: unknown, ...codes: string[]): boolean {
   return codes.includes((error as NodeJS.ErrnoException)?.code ?? '');
-}
-
-const stagedIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
-
-function validateStagedId(field: string, id: string): void {
-  if (!stagedIdPattern.test(id)) throw invalidArgument(field, `"${id}" must be 1-128 of A-Z a-z 0-9 _ -`);
-}
-
-function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 /**

@@ -22,10 +22,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { invalidArgument, TrainyardError } from '@trainyard/contracts/errors';
 import {
+  compareKeys,
   formatBlobUri,
   notFoundBlob,
   validateBlobAddress,
   validateBucketName,
+  validateStagedId,
 } from '@trainyard/core/blob/blob-address';
 import type {
   BlobAddress,
@@ -68,16 +70,6 @@ const largePartBytes = 256 * 1024 * 1024;
  * `<md5 of md5s>-<n>`) when the service's own ETag may differ; never taken from a caller's metadata.
  */
 const etagMetadataKey = 'trainyard-etag';
-
-const stagedIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
-
-function validateStagedId(field: string, id: string): void {
-  if (!stagedIdPattern.test(id)) throw invalidArgument(field, `"${id}" must be 1-128 of A-Z a-z 0-9 _ -`);
-}
-
-function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
 
 function unquote(etag: string | undefined): string {
   return (etag ?? '').replace(/^"|"$/g, '');

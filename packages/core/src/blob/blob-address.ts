@@ -68,3 +68,15 @@ export function notFoundBlob(address: BlobAddress): TrainyardError {
     key: address.key,
   });
 }
+
+const stagedIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** A multipart upload's or part's id as stores keep them: 1-128 of A-Z a-z 0-9 _ - (BlobStore.putPart). */
+export function validateStagedId(field: string, id: string): void {
+  if (!stagedIdPattern.test(id)) throw invalidArgument(field, `"${id}" must be 1-128 of A-Z a-z 0-9 _ -`);
+}
+
+/** Keys in S3's listing order: UTF-8 byte order. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
