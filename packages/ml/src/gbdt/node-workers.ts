@@ -272,14 +272,34 @@ class NodePredictPool implements GbdtPredictPool {
       chunks,
       nTrees,
     };
-    for (const w of this.workers) w.postMessage(msg);
     if (this.blk.length !== PREDICT_BLOCK * d) this.blk = new Float32Array(PREDICT_BLOCK * d);
     const fn = forest.complete ? completeMargins : genericMargins;
+    // Workers may still be running chunks of this call: the next call must not share their buffers.
+    this.runChunks(
+      msg,
+      (start, end) => fn(msg.arrays, data, n, d, msg.K, shared, start, end, nTrees, this.blk),
+      () => this.dropBuffers(),
+    );
+    out.set(shared);
+  }
+
+  /**
+   * Posts `msg` to the workers, takes chunks on this thread too, and waits until every chunk is
+   * done. On a worker's failure, or no progress for STALL_SECONDS, calls `abandon` (the call's
+   * buffers must not be reused) and throws.
+   */
+  private runChunks(
+    msg: { ctrl: Int32Array; chunks: number; rows: number; n: number },
+    run: (start: number, end: number) => void,
+    abandon: () => void,
+  ): void {
+    const { ctrl, chunks, rows, n } = msg;
+    for (const w of this.workers) w.postMessage(msg);
     try {
       for (;;) {
         const c = Atomics.add(ctrl, P_NEXT, 1);
         if (c >= chunks) break;
-        fn(msg.arrays, data, n, d, msg.K, shared, c * rows, Math.min(n, (c + 1) * rows), nTrees, this.blk);
+        run(c * rows, Math.min(n, (c + 1) * rows));
         Atomics.add(ctrl, P_DONE, 1);
       }
       let stalled = 0;
@@ -287,13 +307,11 @@ class NodePredictPool implements GbdtPredictPool {
         if (Atomics.wait(ctrl, P_DONE, done, 1000) === 'timed-out' && ++stalled >= STALL_SECONDS)
           throw new Error(`GBDT predict worker made no progress for ${STALL_SECONDS} s`);
       }
+      if (Atomics.load(ctrl, P_FAILED) !== 0) throw new Error('GBDT predict worker failed');
     } catch (error) {
-      // Workers may still be running chunks of this call: the next call must not share their buffers.
-      this.dropBuffers();
+      abandon();
       throw error;
     }
-    if (Atomics.load(ctrl, P_FAILED) !== 0) throw new Error('GBDT predict worker failed');
-    out.set(shared);
   }
 
   /**
@@ -328,25 +346,12 @@ class NodePredictPool implements GbdtPredictPool {
       blk: wf.blk,
     };
     const msg = { ctrl, wasm, complete: true, n, d, K, rows, chunks, nTrees };
-    for (const w of this.workers) w.postMessage(msg);
-    for (;;) {
-      const c = Atomics.add(ctrl, P_NEXT, 1);
-      if (c >= chunks) break;
-      wasmForestMargins(wf, n, d, K, c * rows, Math.min(n, (c + 1) * rows), nTrees, 0);
-      Atomics.add(ctrl, P_DONE, 1);
-    }
-    let stalled = 0;
-    for (let done = Atomics.load(ctrl, P_DONE); done < chunks; done = Atomics.load(ctrl, P_DONE)) {
-      if (Atomics.wait(ctrl, P_DONE, done, 1000) === 'timed-out' && ++stalled >= STALL_SECONDS) {
-        // The stalled worker may still write into this memory: the next call must not share it.
-        forest.dropWasm();
-        throw new Error(`GBDT predict worker made no progress for ${STALL_SECONDS} s`);
-      }
-    }
-    if (Atomics.load(ctrl, P_FAILED) !== 0) {
-      forest.dropWasm();
-      throw new Error('GBDT predict worker failed');
-    }
+    // The stalled or failed worker may still write into this memory: the next call must not share it.
+    this.runChunks(
+      msg,
+      (start, end) => wasmForestMargins(wf, n, d, K, start, end, nTrees, 0),
+      () => forest.dropWasm(),
+    );
     out.set(shared);
   }
 
